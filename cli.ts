@@ -1,0 +1,66 @@
+#!/usr/bin/env -S deno run -A
+/**
+ * The `pvx` program: argument parsing only. Each subcommand's logic lives in `tools/`,
+ * as `run(opts) -> Promise<exit code>`.
+ *
+ * Exit codes: 0 success, 1 the guest or the checked thing failed, 2 usage error or bad
+ * input, 3 internal error (a pvx bug).
+ * @module
+ */
+import { Command, CommanderError } from "commander";
+import { EXIT_BAD_INPUT, EXIT_OK, exitCodeFor } from "./lib/errors.ts";
+import { VERSION } from "./lib/version.ts";
+
+/** Builds the commander program. Each subcommand sets `result` to its exit code. */
+function buildProgram(state: { code: number }): Command {
+  const program = new Command();
+  program
+    .name("pvx")
+    .description(
+      "Emulates the Xen paravirtual platform: boot PV kernels, decode traces, inspect images, replay rings",
+    )
+    .version(VERSION, "-V, --version", "print the pvx version")
+    .option("--debug", "print stack traces for errors")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  const withExit = (fn: () => Promise<number>) => async () => {
+    state.code = await fn();
+  };
+  void withExit;
+
+  // Subcommands are added below as they become real (one block per command).
+  // --- inspect ---
+  // --- boot ---
+  // --- trace ---
+  // --- replay ---
+
+  return program;
+}
+
+/**
+ * Runs pvx with the given arguments and returns its exit code.
+ * @param args command-line arguments (without the program name)
+ * @returns the exit code
+ */
+export async function main(args: string[]): Promise<number> {
+  const state = { code: EXIT_OK };
+  const program = buildProgram(state);
+  const debug = args.includes("--debug");
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return state.code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version are "errors" to commander with exit code 0
+      return err.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
+    }
+    const msg = err instanceof Error ? err.message : String(err);
+    console.error(`pvx: ${msg}`);
+    if (debug && err instanceof Error && err.stack) console.error(err.stack);
+    return exitCodeFor(err);
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -80,3 +80,27 @@ export interface Platform {
   /** The time-stamp counter now (an integer below 2^53). */
   rdtsc(): number;
 }
+
+/** Descriptor-table selector for {@link DescriptorTables.read}: the GDT. */
+export const TABLE_GDT = 0;
+/** Descriptor-table selector for {@link DescriptorTables.read}: the LDT. */
+export const TABLE_LDT = 1;
+
+/**
+ * Where segment descriptors come from. Without one, the CPU reads its own GDTR/LDTR
+ * tables (loaded by lgdt/lldt) through paging. The hypervisor installs its own: a PV
+ * guest's GDT is the frames it gave to set_gdt plus Xen's reserved entries (flat ring-1
+ * and ring-3 selectors), and its LDT comes from MMUEXT_SET_LDT.
+ */
+export interface DescriptorTables {
+  /**
+   * Reads descriptor `index` of a table.
+   * @param table TABLE_GDT or TABLE_LDT
+   * @param out receives the low dword in out[0] and the high dword in out[1]
+   * @returns false when the index is beyond the table's limit (the CPU raises the
+   *   architectural #GP/#TS/#NP with the selector)
+   */
+  read(table: number, index: number, out: Int32Array): boolean;
+  /** Sets the accessed bit of a descriptor after a successful load (may be a no-op). */
+  setAccessed(table: number, index: number): void;
+}

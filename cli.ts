@@ -7,9 +7,18 @@
  * input, 3 internal error (a pvx bug).
  * @module
  */
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { EXIT_BAD_INPUT, EXIT_OK, exitCodeFor } from "./lib/errors.ts";
 import { VERSION } from "./lib/version.ts";
+
+/** Parses a numeric option value; a usage error (exit 2) when it is not a number. */
+function parseNumber(v: string): number {
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n)) {
+    throw new InvalidArgumentError(`"${v}" is not a number`);
+  }
+  return n;
+}
 
 /** Builds the commander program. Each subcommand sets `result` to its exit code. */
 function buildProgram(state: { code: number }): Command {
@@ -23,15 +32,40 @@ function buildProgram(state: { code: number }): Command {
     .option("--debug", "print stack traces for errors")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  const withExit = (fn: () => Promise<number>) => async () => {
-    state.code = await fn();
+  // Each action receives its Command (args in cmd.args, options in cmd.opts()) and
+  // returns the exit code.
+  const withExit = (fn: (cmd: Command) => Promise<number>) => async (...a: unknown[]) => {
+    state.code = await fn(a[a.length - 1] as Command);
   };
-  void withExit;
 
   // Subcommands are added below as they become real (one block per command).
   // --- inspect ---
   // --- boot ---
   // --- trace ---
+  program
+    .command("trace")
+    .description("decode a xentrace-format trace (recorded by pvx boot --trace, or by Xen)")
+    .argument("<file>", "trace file")
+    .option("--json", "one JSON object per record (NDJSON)")
+    .option("--summary", "counts and time per class, domain, event, hypercall and trap")
+    .option(
+      "--filter <expr>",
+      "keep records matching class=NAME, event=NAME|0xID, dom=N, from=T, to=T (comma-separated; T in cycles or with ns/us/ms/s)",
+    )
+    .option("--perfetto <out.json>", "write Chrome trace events for ui.perfetto.dev")
+    .option("--cpu-hz <hz>", "TSC frequency for time conversion (pvx: 1e9)", parseNumber)
+    .action(withExit(async (cmd) => {
+      const { run } = await import("./tools/trace.ts");
+      const o = cmd.opts();
+      return run({
+        file: cmd.args[0],
+        json: o.json,
+        summary: o.summary,
+        filter: o.filter,
+        perfetto: o.perfetto,
+        cpuHz: o.cpuHz,
+      });
+    }));
   // --- replay ---
 
   return program;

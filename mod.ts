@@ -27,3 +27,18 @@ export { PAGE_SIZE, PhysMemory } from "./lib/cpu/phys_memory.ts";
 export type { PageWalker, Platform } from "./lib/cpu/platform.ts";
 export type { DeviceHost, GrantMapping, StoreOps } from "./lib/hypervisor/backend_api.ts";
 export { BackRing, FrontRing, ringSize, sharedRingInit } from "./lib/hypervisor/io/ring.ts";
+export {
+  decodeTrace,
+  readTrace,
+  readTraceBatches,
+  TraceFormatError,
+  type TraceRecord,
+} from "./lib/hypervisor/trace/decode.ts";
+export { describe as describeTraceRecord } from "./lib/hypervisor/trace/describe.ts";
+export {
+  formatSummary,
+  summarize as summarizeTrace,
+  type TraceSummary,
+} from "./lib/hypervisor/trace/summary.ts";
+export { MemoryTraceSink, XentraceWriter } from "./lib/hypervisor/trace/xentrace_writer.ts";
+export { NULL_TRACER, type Tracer } from "./lib/hypervisor/trace/tracer.ts";

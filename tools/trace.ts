@@ -1,0 +1,187 @@
+/**
+ * `pvx trace FILE`: decodes a xentrace-format trace (pvx's or real Xen's) as text, NDJSON,
+ * a summary table or Chrome trace JSON for Perfetto; streams with constant memory.
+ * @module
+ */
+import { InputError, UsageError } from "../lib/errors.ts";
+import { readTraceBatches, type TraceRecord } from "../lib/hypervisor/trace/decode.ts";
+import { describe, eventName } from "../lib/hypervisor/trace/describe.ts";
+import { CLASS_BY_NAME, EVENT_NAMES, eventClass } from "../lib/hypervisor/trace/events.ts";
+import { formatSummary, summarize } from "../lib/hypervisor/trace/summary.ts";
+import { writePerfetto } from "../lib/hypervisor/trace/perfetto.ts";
+
+/** pvx's virtual TSC frequency (1 GHz): the default for `--cpu-hz`. */
+export const PVX_CPU_HZ = 1_000_000_000;
+
+/** Options of `pvx trace`. */
+export interface TraceOptions {
+  file: string;
+  json?: boolean;
+  summary?: boolean;
+  filter?: string;
+  perfetto?: string;
+  cpuHz?: number;
+  /** Where text goes (stdout by default). */
+  out?: (s: string) => void;
+}
+
+/** A parsed `--filter`. */
+export interface TraceFilter {
+  classes?: Set<number>;
+  events?: Set<number>;
+  dom?: number;
+  from?: number;
+  to?: number;
+}
+
+/**
+ * Parses a filter expression: comma-separated `class=pv|sched|mem|gen|pvx`,
+ * `event=NAME|0xID`, `dom=N`, `from=T`, `to=T` (T in cycles, or with an `ns`/`us`/`ms`/`s`
+ * suffix converted with the CPU frequency). Repeating a key widens class/event.
+ */
+export function parseFilter(expr: string, cpuHz: number): TraceFilter {
+  const f: TraceFilter = {};
+  const byName = new Map<string, number>();
+  for (const [id, name] of EVENT_NAMES) byName.set(name, id);
+  const time = (v: string): number => {
+    const m = /^(\d+(?:\.\d+)?)(ns|us|ms|s)?$/.exec(v);
+    if (!m) throw new UsageError(`Invalid time "${v}" in --filter`);
+    const x = Number(m[1]);
+    const scale = { ns: 1e-9, us: 1e-6, ms: 1e-3, s: 1 }[m[2] ?? ""] ?? 0;
+    return scale ? Math.round(x * scale * cpuHz) : x;
+  };
+  for (const part of expr.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const eq = part.indexOf("=");
+    if (eq < 0) throw new UsageError(`Invalid --filter term "${part}": expected key=value`);
+    const k = part.slice(0, eq).trim();
+    const v = part.slice(eq + 1).trim();
+    if (k === "class") {
+      const c = CLASS_BY_NAME[v];
+      if (c === undefined) {
+        throw new UsageError(
+          `Unknown trace class "${v}" (known: ${Object.keys(CLASS_BY_NAME).join(", ")})`,
+        );
+      }
+      (f.classes ??= new Set()).add(c);
+    } else if (k === "event") {
+      const id = /^0x[0-9a-f]+$/i.test(v) ? parseInt(v, 16) : byName.get(v);
+      if (id === undefined) throw new UsageError(`Unknown event "${v}" in --filter`);
+      (f.events ??= new Set()).add(id);
+    } else if (k === "dom") {
+      if (!/^\d+$/.test(v)) throw new UsageError(`Invalid domain "${v}" in --filter`);
+      f.dom = Number(v);
+    } else if (k === "from") f.from = time(v);
+    else if (k === "to") f.to = time(v);
+    else throw new UsageError(`Unknown --filter key "${k}" (class, event, dom, from, to)`);
+  }
+  return f;
+}
+
+/** Whether a record passes a filter. */
+export function matches(f: TraceFilter, r: TraceRecord): boolean {
+  if (f.classes && !f.classes.has(eventClass(r.event))) return false;
+  if (f.events && !f.events.has(r.event)) return false;
+  if (f.dom !== undefined && r.dom !== f.dom) return false;
+  if (f.from !== undefined && r.tsc >= 0 && r.tsc < f.from) return false;
+  if (f.to !== undefined && r.tsc >= 0 && r.tsc > f.to) return false;
+  return true;
+}
+
+/** One text line for a record: time in cycles and ns, cpu, domain/vcpu, event, fields. */
+export function formatRecord(r: TraceRecord, cpuHz: number): string {
+  const t = r.tsc >= 0 ? `${r.tsc} (${((r.tsc / cpuHz) * 1e9).toFixed(0)} ns)` : "-";
+  const who = r.dom >= 0 ? `d${r.dom}v${r.vcpu}` : "-";
+  const fields = Object.entries(describe(r))
+    .map(([k, v]) =>
+      `${k}=${Array.isArray(v) ? "[" + v.map((x) => "0x" + x.toString(16)).join(",") + "]" : v}`
+    )
+    .join(" ");
+  return `${t} cpu${r.cpu} ${who} ${eventName(r.event)} ${fields}`;
+}
+
+async function* filtered(
+  src: AsyncIterable<TraceRecord[]>,
+  f: TraceFilter | null,
+): AsyncGenerator<TraceRecord[]> {
+  for await (const batch of src) yield f ? batch.filter((r) => matches(f, r)) : batch;
+}
+
+async function* flat(src: AsyncIterable<TraceRecord[]>): AsyncGenerator<TraceRecord> {
+  for await (const batch of src) yield* batch;
+}
+
+/**
+ * Runs `pvx trace`.
+ * @returns the exit code (0; bad input throws InputError -> 2)
+ */
+export async function run(opts: TraceOptions): Promise<number> {
+  const cpuHz = opts.cpuHz ?? PVX_CPU_HZ;
+  if (!(cpuHz > 0) || !Number.isFinite(cpuHz)) {
+    throw new UsageError(`Invalid --cpu-hz "${opts.cpuHz}"`);
+  }
+  const filter = opts.filter ? parseFilter(opts.filter, cpuHz) : null;
+  let file: Deno.FsFile;
+  let size = 0;
+  try {
+    file = await Deno.open(opts.file);
+    size = (await file.stat()).size;
+  } catch (e) {
+    throw new InputError(`Cannot open trace "${opts.file}": ${e instanceof Error ? e.message : e}`);
+  }
+  const tty = Deno.stderr.isTerminal();
+  let lastShown = 0;
+  const progress = tty
+    ? (bytes: number) => {
+      if (bytes - lastShown < 64 << 20) return;
+      lastShown = bytes;
+      const pct = size ? ((bytes / size) * 100).toFixed(0) : "?";
+      Deno.stderr.writeSync(new TextEncoder().encode(`\rpvx trace: ${pct}% (${bytes >> 20} MiB)`));
+    }
+    : undefined;
+  const batches = filtered(readTraceBatches(file.readable, progress), filter);
+  const enc = new TextEncoder();
+  const buffered: string[] = [];
+  const out = opts.out ?? ((s: string) => {
+    buffered.push(s);
+    if (buffered.length >= 4096) flushOut();
+  });
+  const flushOut = () => {
+    if (buffered.length === 0) return;
+    const bytes = enc.encode(buffered.join("\n") + "\n");
+    buffered.length = 0;
+    let o = 0;
+    while (o < bytes.length) o += Deno.stdout.writeSync(bytes.subarray(o));
+  };
+  try {
+    if (opts.perfetto) {
+      const pf = await Deno.open(opts.perfetto, { write: true, create: true, truncate: true });
+      const w = pf.writable.getWriter();
+      const n = await writePerfetto(flat(batches), cpuHz, (s) => w.write(enc.encode(s)));
+      await w.close();
+      out(`wrote ${n} events to ${opts.perfetto}`);
+    } else if (opts.summary) {
+      out(formatSummary(await summarize(batches), cpuHz));
+    } else if (opts.json) {
+      for await (const r of flat(batches)) {
+        out(JSON.stringify({
+          offset: r.offset,
+          cpu: r.cpu,
+          tsc: r.tsc,
+          ns: r.tsc >= 0 ? Math.round((r.tsc / cpuHz) * 1e9) : null,
+          dom: r.dom,
+          vcpu: r.vcpu,
+          event: "0x" + r.event.toString(16).padStart(8, "0"),
+          name: eventName(r.event),
+          data: r.data,
+          fields: describe(r),
+        }));
+      }
+    } else {
+      for await (const batch of batches) for (const r of batch) out(formatRecord(r, cpuHz));
+    }
+  } finally {
+    flushOut();
+    if (tty && lastShown) Deno.stderr.writeSync(enc.encode("\n"));
+  }
+  return 0;
+}

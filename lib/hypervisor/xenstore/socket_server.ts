@@ -1,0 +1,187 @@
+/**
+ * xenstored's unix-socket protocol for external clients (Debian's xenstore-ls,
+ * xenstore-read, xenstore-write, xenstore-watch through XENSTORED_PATH): each socket
+ * client is a privileged dom0 connection speaking the same wire messages as a ring.
+ * @module
+ */
+import { InputError } from "../../errors.ts";
+import { XsConnection } from "./connection.ts";
+import type { XenStore } from "./store.ts";
+import { MessageFramer } from "./wire.ts";
+
+/** A running socket server. */
+export interface XenstoreSocketServer {
+  /** The socket's path. */
+  readonly path: string;
+  /** Clients connected now. */
+  readonly clients: number;
+  /** Stops listening, disconnects every client and removes the socket file. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link serveXenstoreSocket}. */
+export interface SocketServerOptions {
+  /** Replace an existing socket file at `path` (default true; other file types refuse). */
+  replaceStale?: boolean;
+}
+
+/** Stop reading a client's requests while this many reply bytes wait to be written. */
+const READ_PAUSE_BYTES = 64 * 1024;
+
+/**
+ * Serves `store` on a unix socket at `path`.
+ * @param store the store
+ * @param path where to create the socket
+ * @returns the server (close it to remove the socket)
+ * @throws InputError when `path` exists and is not a socket, or cannot be bound
+ * @example
+ * ```ts
+ * const server = await serveXenstoreSocket(store, "/tmp/pvx-xs.sock");
+ * // XENSTORED_PATH=/tmp/pvx-xs.sock xenstore-ls /local/domain/1
+ * await server.close();
+ * ```
+ */
+export async function serveXenstoreSocket(
+  store: XenStore,
+  path: string,
+  opts: SocketServerOptions = {},
+): Promise<XenstoreSocketServer> {
+  try {
+    const st = await Deno.lstat(path);
+    if (!st.isSocket || opts.replaceStale === false) {
+      throw new InputError(`Cannot serve XenStore on "${path}": the path exists`);
+    }
+    await Deno.remove(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  let listener: Deno.Listener;
+  try {
+    listener = Deno.listen({ transport: "unix", path });
+  } catch (e) {
+    throw new InputError(
+      `Cannot serve XenStore on "${path}": ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  const live = new Set<ClientLink>();
+  const accepting = (async () => {
+    for await (const c of listener) {
+      const link = new ClientLink(store, c as Deno.UnixConn);
+      live.add(link);
+      link.done.finally(() => live.delete(link));
+    }
+  })().catch(() => {});
+  let closed = false;
+  return {
+    path,
+    get clients() {
+      return live.size;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      listener.close();
+      await accepting;
+      await Promise.all([...live].map((l) => l.shutdown()));
+      await Deno.remove(path).catch(() => {});
+    },
+  };
+}
+
+/** One socket client: a read loop feeding the connection, a write loop draining replies. */
+class ClientLink {
+  readonly done: Promise<void>;
+  readonly #sock: Deno.UnixConn;
+  readonly #conn: XsConnection;
+  #out: Uint8Array[] = [];
+  #pending = 0;
+  #wake: (() => void) | undefined;
+  #closing = false;
+  #writer: Promise<void> = Promise.resolve();
+  #writing = false;
+
+  constructor(store: XenStore, sock: Deno.UnixConn) {
+    this.#sock = sock;
+    this.#conn = new XsConnection(store, 0, true, {
+      send: (b) => this.#send(b),
+      pending: () => this.#pending,
+    });
+    this.done = this.#readLoop();
+  }
+
+  #send(b: Uint8Array): void {
+    if (this.#closing) return;
+    this.#out.push(b);
+    this.#pending += b.length;
+    if (!this.#writing) this.#writer = this.#writeLoop();
+  }
+
+  async #writeLoop(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#out.length > 0 && !this.#closing) {
+        const b = this.#out[0];
+        let off = 0;
+        while (off < b.length) off += await this.#sock.write(b.subarray(off));
+        this.#out.shift();
+        this.#pending -= b.length;
+        if (this.#wake && this.#pending < READ_PAUSE_BYTES) {
+          this.#wake();
+          this.#wake = undefined;
+        }
+      }
+    } catch {
+      this.#closing = true;
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  async #readLoop(): Promise<void> {
+    const framer = new MessageFramer();
+    const buf = new Uint8Array(16 * 1024);
+    try {
+      outer: while (!this.#closing) {
+        const n = await this.#sock.read(buf);
+        if (n === null) break;
+        let off = 0;
+        while (off < n) {
+          off += framer.push(buf.subarray(off, n));
+          const r = framer.next();
+          if (r.kind === "oversized") break outer; // xenstored kills such a connection
+          if (r.kind === "message") {
+            this.#conn.handle(r.msg);
+            if (this.#pending >= READ_PAUSE_BYTES) {
+              await new Promise<void>((res) => (this.#wake = res));
+            }
+          }
+        }
+      }
+    } catch {
+      // a reset connection ends like a closed one
+    }
+    await this.#writer;
+    this.#finish();
+  }
+
+  #finish(): void {
+    this.#closing = true;
+    this.#conn.close();
+    try {
+      this.#sock.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    this.#closing = true;
+    this.#wake?.();
+    try {
+      this.#sock.close();
+    } catch {
+      // already closed
+    }
+    await this.done.catch(() => {});
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * A PV virtual CPU's hypervisor-side state (Xen's struct vcpu + pv_vcpu): the virtual
+ * IDT from set_trap_table, kernel stack from stack_switch, callbacks, timers, blocking,
+ * lazy-FPU state and debug registers. Its registers live in the CPU ({@link CpuPort}).
+ * @module
+ */
+import type { CpuPort } from "./cpu_port.ts";
+import type { GuestAccess } from "./guest_access.ts";
+import type { Domain } from "./domain.ts";
+import { FLAT_KERNEL_CS, FLAT_KERNEL_SS } from "./abi/xen.ts";
+import { VCPU_INFO_SIZE } from "./abi/layout.ts";
+
+/** No timer armed. */
+export const TIMER_OFF = -1;
+
+/** One virtual CPU of a PV domain. */
+export class Vcpu {
+  /** vcpu id within the domain. */
+  readonly id: number;
+  /** The owning domain. */
+  readonly domain: Domain;
+  /** The CPU running it (set when the domain is attached to a CPU). */
+  cpu!: CpuPort;
+  /** Checked access to its address space. */
+  access!: GuestAccess;
+  /** Virtual IDT: per vector, flags (DPL 0-1, bit 2 = TI_SET_IF), cs. 0 = no handler. */
+  readonly trapFlagsCs = new Uint32Array(256);
+  /** Virtual IDT: per vector, handler eip. */
+  readonly trapEip = new Uint32Array(256);
+  /** Kernel stack for transitions from ring 3 (stack_switch): ss, esp. */
+  kernelSs = FLAT_KERNEL_SS;
+  kernelSp = 0;
+  /** Event upcall callback (cs:eip). */
+  eventCs = FLAT_KERNEL_CS;
+  eventEip = 0;
+  /** Failsafe callback (cs:eip) and whether it masks events. */
+  failsafeCs = FLAT_KERNEL_CS;
+  failsafeEip = 0;
+  failsafeDisablesEvents = false;
+  /** NMI callback eip (0 = none). */
+  nmiEip = 0;
+  /** Single-shot timer deadline in system-time ns, or TIMER_OFF. */
+  singleshotNs = TIMER_OFF;
+  /** Periodic timer period in ns (0 = off) and its next deadline. */
+  periodicPeriodNs = 0;
+  periodicNextNs = TIMER_OFF;
+  /** Blocked in SCHEDOP_block / SCHEDOP_poll / hlt. */
+  blocked = false;
+  /** Ports polled by SCHEDOP_poll (empty when not polling), with its timeout. */
+  pollPorts: number[] = [];
+  pollTimeoutNs = TIMER_OFF;
+  /** Online (VCPUOP_up / down). */
+  online = true;
+  /** The guest's view of CR0.TS (fpu_taskswitch, clts). */
+  guestTs = false;
+  /** Debug registers DR0-DR7 as set with set_debugreg. */
+  readonly debugreg = new Uint32Array(8);
+  /** IOPL granted with PHYSDEVOP_set_iopl (0..3). */
+  iopl = 0;
+  /** Machine address of this vcpu's vcpu_info (in shared_info unless re-registered). */
+  vcpuInfoMaddr = 0;
+  /** GDT frames (mfns) and entry count given with set_gdt. */
+  gdtFrames: number[] = [];
+  gdtEnts = 0;
+  /** LDT linear base and entry count from MMUEXT_SET_LDT. */
+  ldtBase = 0;
+  ldtEnts = 0;
+  /** Machine address of the current top-level page table (cr3). */
+  cr3 = 0;
+  /** Whether the guest is in kernel mode (Xen's TF_kernel_mode). */
+  inKernel = true;
+  /** Set by a handler that restored the registers itself (iret): eax is left alone. */
+  skipReturn = false;
+  /** Nesting guard of multicall. */
+  inMulticall = false;
+
+  /**
+   * @param domain the owner
+   * @param id the vcpu id
+   */
+  constructor(domain: Domain, id: number) {
+    this.domain = domain;
+    this.id = id;
+  }
+
+  /** Byte offset of vcpu_info inside the shared_info page (legacy placement). */
+  get vcpuInfoOffset(): number {
+    return this.id * VCPU_INFO_SIZE;
+  }
+
+  /** Clears everything a fresh boot clears (domain reboot). */
+  reset(): void {
+    this.trapFlagsCs.fill(0);
+    this.trapEip.fill(0);
+    this.kernelSs = FLAT_KERNEL_SS;
+    this.kernelSp = 0;
+    this.eventCs = this.failsafeCs = FLAT_KERNEL_CS;
+    this.eventEip = this.failsafeEip = this.nmiEip = 0;
+    this.failsafeDisablesEvents = false;
+    this.singleshotNs = this.periodicNextNs = this.pollTimeoutNs = TIMER_OFF;
+    this.periodicPeriodNs = 0;
+    this.blocked = false;
+    this.pollPorts = [];
+    this.online = true;
+    this.guestTs = false;
+    this.debugreg.fill(0);
+    this.debugreg[6] = 0xffff0ff0;
+    this.debugreg[7] = 0x400;
+    this.iopl = 0;
+    this.gdtFrames = [];
+    this.gdtEnts = 0;
+    this.ldtBase = this.ldtEnts = 0;
+    this.inKernel = true;
+  }
+}

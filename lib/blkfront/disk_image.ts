@@ -1,0 +1,373 @@
+/**
+ * Disk images behind blkback: a raw file (read-write or read-only), a copy-on-write
+ * overlay over a raw file (`--snapshot`: writes stay in memory, the file is untouched),
+ * and an in-memory image. All I/O is asynchronous and runs in submission order per image.
+ * @module
+ */
+import { InputError } from "../errors.ts";
+import { SECTOR_SIZE } from "./protocol.ts";
+
+/** A disk image cannot be opened or used as asked. Exit code 2. */
+export class DiskImageError extends InputError {
+  override name = "DiskImageError";
+}
+
+/** Host storage for one virtual block device, addressed in 512-byte sectors. */
+export interface DiskImage {
+  /** What backs it (the path, or "memory"), for messages and the "params" node. */
+  readonly description: string;
+  /** Size in 512-byte sectors (a trailing partial sector of a file is not addressable). */
+  readonly sectors: number;
+  /** Writes and discards are refused. */
+  readonly readonly: boolean;
+  /**
+   * Reads `dst.length` bytes (a multiple of 512) starting at `sector`.
+   * Rejects with a DiskImageError when the range leaves the image.
+   */
+  read(sector: number, dst: Uint8Array): Promise<void>;
+  /** Writes `src` (a multiple of 512 bytes) at `sector`. Rejects when read-only or out of range. */
+  write(sector: number, src: Uint8Array): Promise<void>;
+  /** Makes every completed write durable (fdatasync for a file; a no-op in memory). */
+  flush(): Promise<void>;
+  /** Discards `count` sectors from `sector`; they read back as zeros afterwards. */
+  discard(sector: number, count: number): Promise<void>;
+  /** Releases the host resources; further calls reject. */
+  close(): Promise<void>;
+}
+
+/** Runs async jobs one at a time, in submission order (the per-image I/O queue). */
+class SerialQueue {
+  #tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(job: () => Promise<T>): Promise<T> {
+    const p = this.#tail.then(job);
+    this.#tail = p.catch(() => {});
+    return p;
+  }
+}
+
+/** Common checks and the serial queue. */
+abstract class BaseImage implements DiskImage {
+  readonly description: string;
+  readonly sectors: number;
+  readonly readonly: boolean;
+  protected readonly queue = new SerialQueue();
+  protected closed = false;
+
+  constructor(description: string, sectors: number, readonly: boolean) {
+    this.description = description;
+    this.sectors = sectors;
+    this.readonly = readonly;
+  }
+
+  /** Rejects ranges outside the image, partial sectors and use after close. */
+  protected check(sector: number, bytes: number, write: boolean): void {
+    if (this.closed) throw new DiskImageError(`Disk image "${this.description}" is closed`);
+    if (write && this.readonly) {
+      throw new DiskImageError(`Cannot write to disk image "${this.description}": read-only`);
+    }
+    if (bytes % SECTOR_SIZE !== 0) {
+      throw new DiskImageError(`Disk I/O of ${bytes} bytes is not a whole number of sectors`);
+    }
+    const count = bytes / SECTOR_SIZE;
+    if (
+      !Number.isSafeInteger(sector) || sector < 0 || count > this.sectors ||
+      sector > this.sectors - count
+    ) {
+      throw new DiskImageError(
+        `Sectors ${sector}+${count} are outside disk image "${this.description}" (${this.sectors} sectors)`,
+      );
+    }
+  }
+
+  read(sector: number, dst: Uint8Array): Promise<void> {
+    try {
+      this.check(sector, dst.length, false);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.queue.run(() => this.doRead(sector * SECTOR_SIZE, dst));
+  }
+
+  write(sector: number, src: Uint8Array): Promise<void> {
+    try {
+      this.check(sector, src.length, true);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.queue.run(() => this.doWrite(sector * SECTOR_SIZE, src));
+  }
+
+  flush(): Promise<void> {
+    if (this.closed) return Promise.reject(new DiskImageError("Disk image is closed"));
+    return this.queue.run(() => this.doFlush());
+  }
+
+  discard(sector: number, count: number): Promise<void> {
+    try {
+      this.check(sector, count * SECTOR_SIZE, true);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.queue.run(() => this.doDiscard(sector * SECTOR_SIZE, count * SECTOR_SIZE));
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return this.queue.run(() => this.doClose());
+  }
+
+  protected abstract doRead(offset: number, dst: Uint8Array): Promise<void>;
+  protected abstract doWrite(offset: number, src: Uint8Array): Promise<void>;
+  protected abstract doFlush(): Promise<void>;
+  protected abstract doDiscard(offset: number, length: number): Promise<void>;
+  protected abstract doClose(): Promise<void>;
+}
+
+/** An image held in memory (tests, benches, scratch disks). */
+export class MemoryDiskImage extends BaseImage {
+  /** The bytes (sectors * 512). */
+  readonly bytes: Uint8Array;
+
+  /**
+   * @param bytesOrSectors the contents (used in place, length a multiple of 512) or a size
+   *   in sectors (zero-filled)
+   * @param readonly refuse writes
+   */
+  constructor(bytesOrSectors: Uint8Array | number, readonly = false) {
+    const bytes = typeof bytesOrSectors === "number"
+      ? new Uint8Array(bytesOrSectors * SECTOR_SIZE)
+      : bytesOrSectors;
+    super("memory", Math.floor(bytes.length / SECTOR_SIZE), readonly);
+    this.bytes = bytes;
+  }
+
+  protected doRead(offset: number, dst: Uint8Array): Promise<void> {
+    dst.set(this.bytes.subarray(offset, offset + dst.length));
+    return Promise.resolve();
+  }
+  protected doWrite(offset: number, src: Uint8Array): Promise<void> {
+    this.bytes.set(src, offset);
+    return Promise.resolve();
+  }
+  protected doFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected doDiscard(offset: number, length: number): Promise<void> {
+    this.bytes.fill(0, offset, offset + length);
+    return Promise.resolve();
+  }
+  protected doClose(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** Bytes of zeros written per step when discarding a range of a raw file. */
+const DISCARD_STEP = 1 << 20;
+
+/** A raw image file, read-write or read-only (async Deno file I/O, fdatasync on flush). */
+export class RawFileDiskImage extends BaseImage {
+  readonly #file: Deno.FsFile;
+  #pos = -1; // the file position when known (saves a seek on sequential I/O)
+
+  /** Use {@link openDiskImage}. */
+  constructor(path: string, file: Deno.FsFile, sectors: number, readonly: boolean) {
+    super(path, sectors, readonly);
+    this.#file = file;
+  }
+
+  async #seek(offset: number): Promise<void> {
+    if (this.#pos === offset) return;
+    this.#pos = -1;
+    await this.#file.seek(offset, Deno.SeekMode.Start);
+    this.#pos = offset;
+  }
+
+  protected async doRead(offset: number, dst: Uint8Array): Promise<void> {
+    await this.#seek(offset);
+    let done = 0;
+    try {
+      while (done < dst.length) {
+        const n = await this.#file.read(dst.subarray(done));
+        if (n === null) { // the file shrank under us: what is gone reads as zeros
+          dst.fill(0, done);
+          this.#pos = -1;
+          return;
+        }
+        done += n;
+      }
+    } catch (e) {
+      this.#pos = -1;
+      throw e;
+    }
+    this.#pos = offset + dst.length;
+  }
+
+  protected async doWrite(offset: number, src: Uint8Array): Promise<void> {
+    await this.#seek(offset);
+    let done = 0;
+    try {
+      while (done < src.length) done += await this.#file.write(src.subarray(done));
+    } catch (e) {
+      this.#pos = -1;
+      throw e;
+    }
+    this.#pos = offset + src.length;
+  }
+
+  protected doFlush(): Promise<void> {
+    return this.readonly ? Promise.resolve() : this.#file.syncData();
+  }
+
+  protected async doDiscard(offset: number, length: number): Promise<void> {
+    // Deno has no hole punching: discarded sectors are overwritten with zeros, which
+    // keeps the "reads back as zeros" promise.
+    const zeros = new Uint8Array(Math.min(length, DISCARD_STEP));
+    for (let done = 0; done < length; done += zeros.length) {
+      const n = Math.min(zeros.length, length - done);
+      await this.doWrite(offset + done, zeros.subarray(0, n));
+    }
+  }
+
+  protected doClose(): Promise<void> {
+    this.#file.close();
+    return Promise.resolve();
+  }
+}
+
+/** Overlay granularity: one 4 KiB chunk (8 sectors). */
+const CHUNK = 4096;
+
+/**
+ * A copy-on-write overlay over a read-only base image (`--snapshot`): writes land in
+ * memory chunks, reads merge them over the base, the base is never written.
+ */
+export class SnapshotDiskImage extends BaseImage {
+  readonly #base: DiskImage;
+  /** Overlay chunks by index (offset / 4096). */
+  readonly #chunks = new Map<number, Uint8Array>();
+
+  /**
+   * @param base the image read underneath (not written; closed with this one)
+   * @param readonly refuse writes to the overlay too
+   */
+  constructor(base: DiskImage, readonly = false) {
+    super(`${base.description} (snapshot)`, base.sectors, readonly);
+    this.#base = base;
+  }
+
+  /** Number of 4 KiB chunks held in the overlay. */
+  get overlayChunks(): number {
+    return this.#chunks.size;
+  }
+
+  protected async doRead(offset: number, dst: Uint8Array): Promise<void> {
+    await this.#base.read(offset / SECTOR_SIZE, dst);
+    const end = offset + dst.length;
+    if (this.#chunks.size === 0) return;
+    for (let c = Math.floor(offset / CHUNK); c * CHUNK < end; c++) {
+      const chunk = this.#chunks.get(c);
+      if (!chunk) continue;
+      const lo = Math.max(offset, c * CHUNK);
+      const hi = Math.min(end, (c + 1) * CHUNK);
+      dst.set(chunk.subarray(lo - c * CHUNK, hi - c * CHUNK), lo - offset);
+    }
+  }
+
+  /** The overlay chunk `c`, created from the base when absent. */
+  async #chunk(c: number): Promise<Uint8Array> {
+    let chunk = this.#chunks.get(c);
+    if (chunk) return chunk;
+    chunk = new Uint8Array(CHUNK);
+    const start = c * CHUNK;
+    const avail = Math.min(CHUNK, this.sectors * SECTOR_SIZE - start);
+    await this.#base.read(start / SECTOR_SIZE, chunk.subarray(0, avail));
+    this.#chunks.set(c, chunk);
+    return chunk;
+  }
+
+  /** Applies `fill` (src bytes or zeros) to [offset, offset+length) in the overlay. */
+  async #apply(offset: number, length: number, src: Uint8Array | null): Promise<void> {
+    const end = offset + length;
+    for (let c = Math.floor(offset / CHUNK); c * CHUNK < end; c++) {
+      const lo = Math.max(offset, c * CHUNK);
+      const hi = Math.min(end, (c + 1) * CHUNK);
+      const whole = lo === c * CHUNK && hi === (c + 1) * CHUNK;
+      let chunk = this.#chunks.get(c);
+      if (!chunk) {
+        // A chunk written whole needs nothing from the base.
+        chunk = whole ? new Uint8Array(CHUNK) : await this.#chunk(c);
+        this.#chunks.set(c, chunk);
+      }
+      if (src) chunk.set(src.subarray(lo - offset, hi - offset), lo - c * CHUNK);
+      else chunk.fill(0, lo - c * CHUNK, hi - c * CHUNK);
+    }
+  }
+
+  protected doWrite(offset: number, src: Uint8Array): Promise<void> {
+    return this.#apply(offset, src.length, src);
+  }
+  protected doFlush(): Promise<void> {
+    return Promise.resolve(); // the overlay is volatile by definition
+  }
+  protected doDiscard(offset: number, length: number): Promise<void> {
+    return this.#apply(offset, length, null);
+  }
+  protected doClose(): Promise<void> {
+    this.#chunks.clear();
+    return this.#base.close();
+  }
+}
+
+/** How to open an image file. */
+export interface OpenDiskOptions {
+  /** Refuse writes (the file is opened read-only). */
+  readonly?: boolean;
+  /** Copy-on-write overlay in memory; the file is opened read-only and never written. */
+  snapshot?: boolean;
+}
+
+/**
+ * Opens a raw image file.
+ * @param path the file
+ * @param opts read-only and snapshot choices
+ * @returns the image
+ * @throws DiskImageError when the file is missing, not a regular file, or not accessible
+ * @example
+ * ```ts
+ * const img = await openDiskImage("disk.img", { snapshot: true });
+ * ```
+ */
+export async function openDiskImage(path: string, opts: OpenDiskOptions = {}): Promise<DiskImage> {
+  const readonly = opts.readonly ?? false;
+  const snapshot = opts.snapshot ?? false;
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true, write: !readonly && !snapshot });
+  } catch (e) {
+    throw new DiskImageError(`Cannot open disk image "${path}": ${openReason(e)}`);
+  }
+  let st: Deno.FileInfo;
+  try {
+    st = await file.stat();
+  } catch (e) {
+    file.close();
+    throw new DiskImageError(`Cannot open disk image "${path}": ${openReason(e)}`);
+  }
+  if (!st.isFile) {
+    file.close();
+    throw new DiskImageError(`Cannot open disk image "${path}": not a regular file`);
+  }
+  const sectors = Math.floor(st.size / SECTOR_SIZE);
+  const raw = new RawFileDiskImage(path, file, sectors, readonly || snapshot);
+  return snapshot ? new SnapshotDiskImage(raw, readonly) : raw;
+}
+
+/** A short reason for a failed open, in std's message style. */
+function openReason(e: unknown): string {
+  if (e instanceof Deno.errors.NotFound) return "no such file";
+  if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (e instanceof Deno.errors.IsADirectory) return "not a regular file";
+  return e instanceof Error ? e.message : String(e);
+}

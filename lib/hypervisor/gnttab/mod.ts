@@ -1,0 +1,52 @@
+/**
+ * Grant tables v1 as a hypervisor model: per-domain {@link GrantTable}s (shared frames of
+ * grant_entry_v1_t, active pins, the domain's maptrack), map/unmap with handles, copy,
+ * and the table-level commands. Models take decoded values, never guest pointers, and
+ * return a GNTST_* status, a value, or a negative Xen errno as each command does.
+ *
+ * What the hypervisor core provides (passed in):
+ * - {@link GnttabDomainHooks}: `gfnToMfn(gfn)` (a frame named in this domain's grant
+ *   entries or copy ops -> the mfn it owns, or -1), optional `canWrite(mfn)` (false for
+ *   page-table/descriptor frames), `allocFrame()` for table frames (owned by and shared
+ *   writable with the domain), optional `hostMapper` ({@link GrantHostMapper}: PTE
+ *   updates for GNTMAP_host_map by a PV guest; without one, host maps fail with
+ *   GNTST_general_error), optional `crash(reason)`.
+ * - {@link GnttabDirectory}: `gnttab(domid)` -> that domain's table (dom0's included: the
+ *   device host's `dom0Gnttab`).
+ * - For translated guests, XENMAPSPACE_grant_table calls `mapFrame(idx, gfn)` (returns
+ *   the mfn to place at gfn) and setup_table reports those gfns.
+ * - The paging validator may ask `gnttabMapKind(table, mfn)` whether a domain holds a
+ *   grant mapping of a frame it does not own.
+ *
+ * The hypercall shell (hypercalls/grant_table.ts) keeps Xen's call-level rules: count
+ * checks (setup_table and query_size need count == 1: -EINVAL; a negative count is
+ * -EINVAL), one element copied per iteration with its own GNTST_* status. Commands:
+ * map_grant_ref -> {@link gnttabMapGrantRef}, unmap_grant_ref ->
+ * {@link gnttabUnmapGrantRef}, unmap_and_replace -> the same with `newAddr`, setup_table
+ * -> `table.setupTable`, query_size -> `table.querySize`, set_version ->
+ * `table.setVersion` (always write back version 1), get_version -> `table.getVersion`,
+ * get_status_frames -> `table.getStatusFrames`, swap_grant_ref -> `table.swapGrantRef`,
+ * copy -> {@link gnttabCopy}, transfer -> {@link gnttabTransfer}, cache_flush ->
+ * {@link gnttabCacheFlush}, dump_table -> -ENOSYS.
+ * @module
+ */
+
+export * from "./constants.ts";
+export {
+  type GnttabDirectory,
+  type GnttabDomainHooks,
+  type GnttabSize,
+  type GrantHostMapper,
+  GrantTable,
+  type GrantTableOptions,
+} from "./table.ts";
+export { INVALID_MAPTRACK_HANDLE, Maptrack } from "./maptrack.ts";
+export {
+  gnttabMapGrantRef,
+  gnttabMapKind,
+  gnttabReleaseMappings,
+  gnttabUnmapGrantRef,
+  MapGrantResult,
+} from "./map.ts";
+export { acquireGrantForCopy, gnttabCopy, GnttabCopyOp, releaseGrantForCopy } from "./copy.ts";
+export { gnttabCacheFlush, gnttabDumpTable, gnttabTransfer } from "./misc_ops.ts";

@@ -1,0 +1,67 @@
+/**
+ * lib/paging: machine frames and their page_info, P2M/M2P, the PAE walker, and Xen's
+ * page-type and validation rules for 32-bit PAE PV guests (arch/x86/mm.c semantics).
+ *
+ * The hypervisor creates one {@link MachineFrames} per host and one {@link PagingDomain}
+ * per domain, then calls the model functions from its hypercall shells. Every model
+ * function takes decoded values, checks everything before it mutates, and returns 0 or a
+ * negative Xen errno (errno.ts). TLB flushes an operation needs are left in
+ * `dom.flush` (per vcpu) and, when a frame changed type or owner while a stale TLB entry
+ * could survive, in `frames.needFlushAll`: apply them, then `flush.clear(v)` /
+ * `frames.tlbFlushedAll()`.
+ *
+ * The hypervisor hole: an L2 validated as the slot-3 L2 of a PAE L3 (PGT_pae_xen_l2) gets
+ * Xen's slots L2_FIRST_XEN_SLOT..511 written with read-only, user-readable mappings of
+ * the M2P table (through Xen-owned L1 frames), so the guest reads `machine_to_phys_mapping`
+ * at MACH2PHYS_VIRT_START; those slots cannot be changed (-EPERM), the L2 cannot be shared
+ * or pinned as an ordinary L2 (-EINVAL), and Xen's frames cannot be mapped (-EBUSY).
+ *
+ * @example
+ * ```ts
+ * import { PhysMemory } from "../cpu/phys_memory.ts";
+ * import { MachineFrames, PagingDomain, mmuextOp, MMUEXT_PIN_L3_TABLE } from "./mod.ts";
+ * const frames = new MachineFrames(new PhysMemory(4096));
+ * const dom = new PagingDomain(frames, 1);
+ * dom.populatePhysmap(0, 256);
+ * // ... the builder writes page tables into frames dom.p2m.get(pfn) ...
+ * // mmuextOp(dom, 0, MMUEXT_PIN_L3_TABLE, l3Mfn); mmuextOp(dom, 0, MMUEXT_NEW_BASEPTR, l3Mfn);
+ * const walker = dom.walkers[0]; // the CPU's PageWalker for vcpu 0
+ * ```
+ * @module
+ */
+
+export * from "./constants.ts";
+export * from "./errno.ts";
+export { FLUSH_ALL, FLUSH_MAX_PAGES, FLUSH_NONE, FLUSH_PAGES, FlushQueue } from "./flush_queue.ts";
+export { guestL1Mfn } from "./guest_l1e.ts";
+export { M2p } from "./m2p.ts";
+export { type DescriptorCheck, type ForeignMapCheck, MachineFrames } from "./machine_frames.ts";
+export { isLockedTable, mmuMachphysUpdate, mmuUpdate, mmuUpdateNormalPt } from "./mmu_update.ts";
+export {
+  clearPage,
+  copyPage,
+  dropBaseptr,
+  mmuextOp,
+  newBaseptr,
+  pinTable,
+  setLdt,
+  unpinTable,
+} from "./mmuext_op.ts";
+export { modL1Entry, modL2Entry, modL3Entry } from "./mod_entry.ts";
+export { P2m } from "./p2m.ts";
+export {
+  PaeWalker,
+  PFEC_FETCH,
+  PFEC_PRESENT,
+  PFEC_RSVD,
+  PFEC_USER,
+  PFEC_WRITE,
+  WALK_BAD_GFN,
+  WALK_FAULT,
+  WALK_OK,
+} from "./pae_walk.ts";
+export { dropPin, getPageAndType, getPageType, putPageAndType, putPageType } from "./page_type.ts";
+export { PagingDomain, type PagingDomainOptions } from "./paging_domain.ts";
+export { ptwrEmulate, ptwrTarget } from "./ptwr.ts";
+export { updateVaMapping } from "./update_va_mapping.ts";
+export { getPageFromL1e, isGuestL2Slot, putPageFromL1e } from "./validate_pte.ts";

@@ -1,0 +1,121 @@
+/**
+ * One domain's paging context: owner id, mode (direct or translated), P2M, per-vcpu base
+ * pointers, LDT settings and walkers, pending TLB flushes, and physmap population.
+ * The hypervisor creates one per domain and passes it to the model functions.
+ * @module
+ */
+
+import { INVALID_M2P_ENTRY, INVALID_MFN } from "./constants.ts";
+import { EINVAL, ENOMEM } from "./errno.ts";
+import { FlushQueue } from "./flush_queue.ts";
+import type { MachineFrames } from "./machine_frames.ts";
+import { P2m } from "./p2m.ts";
+import { dropPin } from "./page_type.ts";
+import { PaeWalker } from "./pae_walk.ts";
+
+/** Options of a {@link PagingDomain}. */
+export interface PagingDomainOptions {
+  /** Guest page tables hold pfns and the walker translates (XENFEAT_auto_translated_physmap). */
+  translated?: boolean;
+  /** Number of vcpus (default 1, at most 32). */
+  vcpus?: number;
+  /** Pseudo-physical size limit in frames (default: machine memory size). */
+  maxPfns?: number;
+}
+
+/** The paging state of one domain. */
+export class PagingDomain {
+  /** The domain id. */
+  readonly domid: number;
+  /** The host's frames. */
+  readonly frames: MachineFrames;
+  /** Translated mode (tables hold pfns) rather than direct (tables hold mfns). */
+  readonly translated: boolean;
+  /** pfn -> mfn. */
+  readonly p2m: P2m;
+  /** Per vcpu: mfn of the L3 installed by NEW_BASEPTR (holding a type reference), 0 if none. */
+  readonly baseMfn: Uint32Array;
+  /** Per vcpu: MMUEXT_SET_LDT linear base. */
+  readonly ldtBase: Uint32Array;
+  /** Per vcpu: MMUEXT_SET_LDT entry count. */
+  readonly ldtEnts: Uint32Array;
+  /** Per vcpu: the walker the CPU of that vcpu uses. */
+  readonly walkers: PaeWalker[];
+  /** TLB flushes the last operations asked for. */
+  readonly flush: FlushQueue;
+
+  /**
+   * @param frames the host's frames
+   * @param domid the domain id
+   * @param opts mode, vcpus, size limit
+   */
+  constructor(frames: MachineFrames, domid: number, opts: PagingDomainOptions = {}) {
+    const vcpus = opts.vcpus ?? 1;
+    if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > 32) {
+      throw new RangeError(`vcpus must be 1..32, got ${vcpus}`);
+    }
+    this.frames = frames;
+    this.domid = domid;
+    this.translated = opts.translated ?? false;
+    this.p2m = new P2m(opts.maxPfns ?? frames.count);
+    this.baseMfn = new Uint32Array(vcpus);
+    this.ldtBase = new Uint32Array(vcpus);
+    this.ldtEnts = new Uint32Array(vcpus);
+    this.walkers = [];
+    for (let v = 0; v < vcpus; v++) {
+      this.walkers.push(new PaeWalker(frames.mem, this.translated ? this.p2m : null));
+    }
+    this.flush = new FlushQueue(vcpus);
+  }
+
+  /** Number of vcpus. */
+  get vcpus(): number {
+    return this.walkers.length;
+  }
+
+  /**
+   * Allocates frames for pfns [firstPfn, firstPfn + count) and records them in the P2M
+   * and M2P (XENMEM_populate_physmap, or the builder's initial allocation).
+   * @returns 0, -EINVAL for a pfn out of range or already populated, -ENOMEM
+   */
+  populatePhysmap(firstPfn: number, count: number): number {
+    for (let i = 0; i < count; i++) {
+      const pfn = firstPfn + i;
+      if (pfn < 0 || pfn >= this.p2m.maxPfns || this.p2m.get(pfn) !== INVALID_MFN) {
+        return -EINVAL;
+      }
+    }
+    if (count > this.frames.freeFrames) return -ENOMEM;
+    for (let i = 0; i < count; i++) {
+      const mfn = this.frames.allocDomainFrame(this.domid);
+      this.p2m.set(firstPfn + i, mfn);
+      this.frames.m2p.set(mfn, firstPfn + i);
+    }
+    return 0;
+  }
+
+  /**
+   * Gives back the frame behind a pfn (XENMEM_decrease_reservation's guest_remove_page):
+   * the P2M and M2P entries go at once; the frame itself returns to the pool when its last
+   * reference (a mapping, a type, a pin) goes.
+   * @returns 0, or -EINVAL when the pfn is not populated
+   */
+  removePhysmap(pfn: number): number {
+    const mfn = this.p2m.get(pfn);
+    if (mfn === INVALID_MFN) return -EINVAL;
+    const f = this.frames;
+    if (!f.releaseAllocation(mfn, this.domid, (m) => dropPin(f, m))) return -EINVAL;
+    this.p2m.set(pfn, INVALID_MFN);
+    if (f.refs[mfn] !== 0) f.m2p.set(mfn, INVALID_M2P_ENTRY);
+    return 0;
+  }
+
+  /**
+   * The guest-visible frame number to machine frame for MMU operations: in direct mode
+   * the guest names mfns (checked against ownership by the caller); in translated mode pfns.
+   * @returns the mfn, or INVALID_MFN
+   */
+  gfnToMfn(gfn: number): number {
+    return this.translated ? this.p2m.get(gfn) : gfn;
+  }
+}

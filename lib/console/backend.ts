@@ -1,0 +1,148 @@
+/**
+ * The console backend (xenconsoled's part): moves guest output from the out ring to the
+ * {@link ConsoleSink} and host input into the in ring, notified both ways on the
+ * console event channel. Output pauses while the sink is over its high-water mark, so a
+ * fast guest waits on a full ring instead of growing a buffer, and nothing is lost.
+ * @module
+ */
+import type { DeviceHost, EventPort } from "../hypervisor/backend_api.ts";
+import { InputError } from "../errors.ts";
+import { XENCONS_IN_PROD, XENCONS_OUT_CONS, XENCONS_OUT_PROD, XenconsRing } from "./protocol.ts";
+import type { ConsoleSink } from "./sinks.ts";
+
+/** Counters of a console backend. */
+export interface ConsoleStats {
+  /** Bytes moved from the guest to the sink. */
+  outBytes: number;
+  /** Bytes moved from the sink's input into the guest. */
+  inBytes: number;
+  /** Times the guest's indices were inconsistent (the ring was resynchronised). */
+  badIndices: number;
+  /** Times output paused for back-pressure. */
+  pauses: number;
+}
+
+/** The backend of one domain's PV console ring. */
+export class ConsoleBackend {
+  /** The guest's domain. */
+  readonly domid: number;
+  /** Counters. */
+  readonly stats: ConsoleStats = { outBytes: 0, inBytes: 0, badIndices: 0, pauses: 0 };
+  readonly #host: DeviceHost;
+  readonly #ring: XenconsRing;
+  readonly #port: EventPort;
+  readonly #sink: ConsoleSink;
+  #scheduled = false;
+  #paused = false;
+  #closed = false;
+
+  /**
+   * Maps the console frame and binds its event channel.
+   * @param host the device host (dom0's view)
+   * @param domid the guest
+   * @param mfn the ring's machine frame (start_info.console.domU.mfn)
+   * @param remotePort the guest's unbound port (start_info.console.domU.evtchn)
+   * @param sink where output goes and input comes from
+   * @throws InputError when the frame cannot be mapped or the port bound
+   * @example
+   * ```ts
+   * const sink = await openConsole({ logFile: "boot.log" });
+   * const con = new ConsoleBackend(host, 1, consoleMfn, consolePort, sink);
+   * ```
+   */
+  constructor(
+    host: DeviceHost,
+    domid: number,
+    mfn: number,
+    remotePort: number,
+    sink: ConsoleSink,
+  ) {
+    this.#host = host;
+    this.domid = domid;
+    this.#sink = sink;
+    const page = host.mapForeignFrame(domid, mfn);
+    if (typeof page === "number") {
+      throw new InputError(`Cannot map the console ring of domain ${domid} (mfn ${mfn}): ${page}`);
+    }
+    this.#ring = new XenconsRing(page);
+    const port = host.bindInterdomain(domid, remotePort, () => this.#schedule());
+    if (typeof port === "number") {
+      throw new InputError(
+        `Cannot bind the console event channel of domain ${domid} (port ${remotePort}): ${port}`,
+      );
+    }
+    this.#port = port;
+    sink.onInput(() => this.#schedule());
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#closed) return;
+    this.#scheduled = true;
+    this.#host.defer(() => {
+      this.#scheduled = false;
+      this.process();
+    });
+  }
+
+  /** Unbinds the event channel; the sink stays open (the caller owns it). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#host.close(this.#port);
+  }
+
+  /** Moves output and input once; notifies the guest when either ring moved. */
+  process(): void {
+    if (this.#closed) return;
+    const moved = this.#output() + this.#input();
+    if (moved > 0) this.#port.notify();
+  }
+
+  #output(): number {
+    if (this.#paused) return 0;
+    const r = this.#ring;
+    if (r.outAvailable() < 0) {
+      // inconsistent indices from the guest: resynchronise rather than read garbage
+      this.stats.badIndices++;
+      r.setIdx(XENCONS_OUT_CONS, r.idx(XENCONS_OUT_PROD));
+      return 1;
+    }
+    let moved = 0;
+    for (;;) {
+      const bytes = r.takeOutput(Infinity);
+      if (bytes.length === 0) break;
+      moved += bytes.length;
+      this.stats.outBytes += bytes.length;
+      if (!this.#sink.write(bytes)) {
+        this.#paused = true;
+        this.stats.pauses++;
+        this.#sink.drained().then(() => {
+          this.#paused = false;
+          this.#schedule();
+        });
+        break;
+      }
+    }
+    return moved;
+  }
+
+  #input(): number {
+    const r = this.#ring;
+    const space = r.inSpace();
+    if (space < 0) {
+      this.stats.badIndices++;
+      return 0;
+    }
+    if (space === 0) return 0;
+    const bytes = this.#sink.takeInput(space);
+    const n = r.putInput(bytes);
+    this.stats.inBytes += n;
+    return n;
+  }
+
+  /** The in ring's producer index (for tests). */
+  get inProd(): number {
+    return this.#ring.idx(XENCONS_IN_PROD);
+  }
+}

@@ -39,7 +39,17 @@ function buildProgram(state: { code: number }): Command {
   };
 
   // Subcommands are added below as they become real (one block per command).
-  // --- inspect ---
+  program
+    .command("inspect")
+    .description(
+      "show a kernel image's ELF headers, Xen notes, __xen_guest string and boot summary (ELF, gzip'd ELF or bzImage)",
+    )
+    .argument("<image>", "kernel image file")
+    .option("--json", "print the report as JSON (documented schema, schemaVersion 1)")
+    .action(withExit(async (cmd) => {
+      const { run } = await import("./tools/inspect.ts");
+      return run({ image: cmd.args[0], json: cmd.opts().json === true });
+    }));
   // --- boot ---
   // --- trace ---
   program

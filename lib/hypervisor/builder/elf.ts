@@ -104,8 +104,10 @@ export interface ElfNote {
   /** owner name without its NUL, e.g. "Xen", "GNU", "Linux" */
   name: string;
   type: number;
-  /** the descriptor bytes (a view into the image) */
+  /** the descriptor bytes (a view into the image; shorter than descsz when clipped) */
   desc: Uint8Array;
+  /** the descriptor size the note declares */
+  descsz: number;
   /** file offset of the note header */
   offset: number;
   /** where the note was found */
@@ -138,6 +140,8 @@ export interface ElfImage {
   notes: ElfNote[];
   /** every note of the SHT_NOTE sections (may repeat segment notes) */
   sectionNotes: ElfNote[];
+  /** tolerated oddities (a note overrunning its segment, ...) */
+  warnings: string[];
 }
 
 /** Most program headers / sections we accept (hostile counts must not cost time). */
@@ -339,16 +343,17 @@ export function parseElf(bytes: Uint8Array, what = "image"): ElfImage {
     resolveSectionNames(r, sections, shstrndx);
   }
 
+  const warnings: string[] = [];
   const segNotes: ElfNote[] = [];
   for (const ph of programHeaders) {
     // Some binutils leave p_offset 0 in note segments; Xen's readnotes skips those too.
     if (ph.type !== PT_NOTE || ph.offset === 0) continue;
-    parseNotes(r, ph.offset, ph.filesz, "segment", ph.index, segNotes);
+    parseNotes(r, ph.offset, ph.filesz, "segment", ph.index, segNotes, warnings);
   }
   const sectionNotes: ElfNote[] = [];
   for (const s of sections) {
     if (s.type !== SHT_NOTE) continue;
-    parseNotes(r, s.offset, s.size, "section", s.index, sectionNotes);
+    parseNotes(r, s.offset, s.size, "section", s.index, sectionNotes, warnings);
   }
 
   return {
@@ -365,6 +370,7 @@ export function parseElf(bytes: Uint8Array, what = "image"): ElfImage {
     sections,
     notes: segNotes.length > 0 ? segNotes : sectionNotes,
     sectionNotes,
+    warnings,
   };
 }
 
@@ -409,6 +415,7 @@ function parseNotes(
   source: "segment" | "section",
   container: number,
   out: ElfNote[],
+  warnings: string[],
 ): void {
   const end = start + size;
   let off = start;
@@ -420,13 +427,26 @@ function parseNotes(
     const nameStart = off + 12;
     const descStart = nameStart + align4(namesz);
     const next = descStart + align4(descsz);
-    if (descStart > end || descStart + descsz > end) {
-      r.fail(`note at offset ${off} (${source} ${container}) overruns its ${source}`);
+    if (nameStart + namesz > end || descStart > end) {
+      warnings.push(
+        `note at offset ${off} (${source} ${container}) overruns its ${source}; ignored`,
+      );
+      break;
+    }
+    // GRUB's PAE_MODE note declares 12 bytes but its segment holds 4: keep what the
+    // container holds, as Xen's libelf does, and say so.
+    const descEnd = Math.min(descStart + descsz, end);
+    if (descEnd < descStart + descsz) {
+      warnings.push(
+        `note at offset ${off} (${source} ${container}) declares ${descsz} descriptor bytes, ` +
+          `its ${source} holds ${descEnd - descStart}`,
+      );
     }
     out.push({
       name: cString(r.bytes, nameStart, nameStart + namesz),
       type,
-      desc: r.bytes.subarray(descStart, descStart + descsz),
+      desc: r.bytes.subarray(descStart, descEnd),
+      descsz,
       offset: off,
       source,
       container,

@@ -230,7 +230,7 @@ export function decodeXenNote(note: ElfNote): XenNote {
     type: note.type,
     name: def?.name ?? "unknown",
     kind: def?.kind ?? "raw",
-    descsz: note.desc.length,
+    descsz: note.descsz,
     desc: note.desc,
   };
   switch (out.kind) {
@@ -242,7 +242,7 @@ export function decodeXenNote(note: ElfNote): XenNote {
       out.features = parseFeatures(out.text);
       break;
     case "numeric":
-      out.number = noteNumeric(note.desc);
+      out.number = note.desc.length === note.descsz ? noteNumeric(note.desc) : 0n;
       break;
     case "l1_mfn_valid": {
       // maddr_t-sized mask/value pairs: 8-byte halves when they fit, else 4-byte ones.

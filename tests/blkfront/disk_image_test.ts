@@ -1,0 +1,169 @@
+import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
+import fc from "fast-check";
+import {
+  DiskImageError,
+  MemoryDiskImage,
+  openDiskImage,
+  SnapshotDiskImage,
+} from "../../lib/blkfront/disk_image.ts";
+
+async function tempImage(bytes: Uint8Array): Promise<string> {
+  const path = await Deno.makeTempFile({ suffix: ".img" });
+  await Deno.writeFile(path, bytes);
+  return path;
+}
+
+function pattern(n: number, seed = 1): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed * 7 + (i >> 9)) & 0xff;
+  return b;
+}
+
+Deno.test("openDiskImage() reads and writes a raw file in place", async () => {
+  const path = await tempImage(pattern(64 * 512));
+  try {
+    const img = await openDiskImage(path);
+    strictEqual(img.sectors, 64);
+    strictEqual(img.readonly, false);
+    const got = new Uint8Array(1024);
+    await img.read(10, got);
+    deepStrictEqual(got, pattern(64 * 512).subarray(5120, 6144));
+    await img.write(3, new Uint8Array(512).fill(0xee));
+    await img.flush();
+    await img.close();
+    const file = await Deno.readFile(path);
+    ok(file.subarray(1536, 2048).every((b) => b === 0xee));
+    strictEqual(file[1535], pattern(64 * 512)[1535]);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("openDiskImage() ignores a trailing partial sector and refuses I/O past the end", async () => {
+  const path = await tempImage(pattern(10 * 512 + 100));
+  try {
+    const img = await openDiskImage(path);
+    strictEqual(img.sectors, 10);
+    await rejects(img.read(9, new Uint8Array(1024)), DiskImageError);
+    await rejects(img.read(-1, new Uint8Array(512)), DiskImageError);
+    await rejects(img.write(10, new Uint8Array(512)), DiskImageError);
+    await rejects(img.read(0, new Uint8Array(100)), /not a whole number of sectors/);
+    await rejects(img.discard(5, 6), DiskImageError);
+    await img.close();
+    await rejects(img.read(0, new Uint8Array(512)), /closed/);
+    strictEqual((await Deno.stat(path)).size, 10 * 512 + 100);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("openDiskImage() in read-only mode refuses writes and discards", async () => {
+  const path = await tempImage(pattern(8 * 512));
+  try {
+    const img = await openDiskImage(path, { readonly: true });
+    strictEqual(img.readonly, true);
+    await rejects(img.write(0, new Uint8Array(512)), /read-only/);
+    await rejects(img.discard(0, 1), /read-only/);
+    await img.flush();
+    await img.close();
+    deepStrictEqual(await Deno.readFile(path), pattern(8 * 512));
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("openDiskImage() reports a missing file or a directory as DiskImageError", async () => {
+  await rejects(openDiskImage("/nonexistent/disk.img"), (e: unknown) => {
+    return e instanceof DiskImageError &&
+      e.message === 'Cannot open disk image "/nonexistent/disk.img": no such file';
+  });
+  const dir = await Deno.makeTempDir();
+  try {
+    await rejects(openDiskImage(dir, { readonly: true }), /not a regular file/);
+  } finally {
+    await Deno.remove(dir);
+  }
+});
+
+Deno.test("openDiskImage({snapshot}) reads its writes back and leaves the file untouched", async () => {
+  const orig = pattern(40 * 512, 3);
+  const path = await tempImage(orig);
+  try {
+    const img = await openDiskImage(path, { snapshot: true });
+    ok(img instanceof SnapshotDiskImage);
+    strictEqual(img.readonly, false);
+    await img.write(5, new Uint8Array(3 * 512).fill(1)); // partial chunks on both sides
+    await img.write(16, new Uint8Array(8 * 512).fill(2)); // one whole chunk
+    await img.discard(30, 2);
+    await img.flush();
+    const all = new Uint8Array(40 * 512);
+    await img.read(0, all);
+    const want = orig.slice();
+    want.fill(1, 5 * 512, 8 * 512);
+    want.fill(2, 16 * 512, 24 * 512);
+    want.fill(0, 30 * 512, 32 * 512);
+    deepStrictEqual(all, want);
+    await img.close();
+    deepStrictEqual(await Deno.readFile(path), orig);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("SnapshotDiskImage matches a plain in-memory image under random writes", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(
+        fc.record({
+          discard: fc.boolean(),
+          sector: fc.nat({ max: 63 }),
+          count: fc.integer({ min: 1, max: 20 }),
+          fill: fc.nat({ max: 255 }),
+        }),
+        { maxLength: 30 },
+      ),
+      async (ops) => {
+        const base = pattern(64 * 512, 5);
+        const model = new MemoryDiskImage(base.slice());
+        const snap = new SnapshotDiskImage(new MemoryDiskImage(base.slice(), true));
+        for (const op of ops) {
+          const count = Math.min(op.count, 64 - op.sector);
+          if (op.discard) {
+            await model.discard(op.sector, count);
+            await snap.discard(op.sector, count);
+          } else {
+            const data = new Uint8Array(count * 512).fill(op.fill);
+            await model.write(op.sector, data);
+            await snap.write(op.sector, data);
+          }
+        }
+        const a = new Uint8Array(64 * 512);
+        const b = new Uint8Array(64 * 512);
+        await model.read(0, a);
+        await snap.read(0, b);
+        deepStrictEqual(b, a);
+      },
+    ),
+    { numRuns: 100 },
+  );
+});
+
+Deno.test("RawFileDiskImage runs queued I/O in submission order", async () => {
+  const path = await tempImage(new Uint8Array(16 * 512));
+  try {
+    const img = await openDiskImage(path);
+    const jobs: Promise<void>[] = [];
+    for (let i = 0; i < 50; i++) jobs.push(img.write(i % 4, new Uint8Array(512).fill(i)));
+    const got = new Uint8Array(4 * 512);
+    jobs.push(img.read(0, got));
+    await Promise.all(jobs);
+    deepStrictEqual([got[0], got[512], got[1024], got[1536]], [48, 49, 46, 47]);
+    await img.discard(0, 16);
+    const z = new Uint8Array(16 * 512).fill(9);
+    await img.read(0, z);
+    ok(z.every((b) => b === 0));
+    await img.close();
+  } finally {
+    await Deno.remove(path);
+  }
+});

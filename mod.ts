@@ -42,3 +42,12 @@ export {
 } from "./lib/hypervisor/trace/summary.ts";
 export { MemoryTraceSink, XentraceWriter } from "./lib/hypervisor/trace/xentrace_writer.ts";
 export { NULL_TRACER, type Tracer } from "./lib/hypervisor/trace/tracer.ts";
+export * as xenbus from "./lib/hypervisor/io/xenbus_state.ts";
+export { FakeDeviceHost, FakeGuest, MemStore } from "./lib/hypervisor/testing_host.ts";
+export { Netback, type NetbackOptions } from "./lib/netfront/backend.ts";
+export { type GuestSide, Netfront } from "./lib/netfront/frontend.ts";
+export { type SwitchPort, VirtualSwitch } from "./lib/netfront/switch.ts";
+export { HOST_IP, HOST_MAC, HostResponder } from "./lib/netfront/responder.ts";
+export { PcapWriter, readPcap } from "./lib/netfront/pcap.ts";
+export { defaultMac, parseVifSpec, type VifSpec } from "./lib/netfront/vif_spec.ts";
+export { writeVifLayout } from "./lib/netfront/xenbus.ts";

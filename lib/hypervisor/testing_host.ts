@@ -217,11 +217,10 @@ export class FakeDeviceHost implements DeviceHost {
 
   /** Allocates a zeroed frame for `domid` (frames are handed out with a stride, not 0..n). */
   allocFrame(domid: DomId): number {
+    const stride = this.mem.frames % 7 === 0 ? 11 : 7; // coprime with the frame count
     for (let tries = 0; tries < this.mem.frames; tries++) {
-      const mfn = this.#nextFrame;
-      this.#nextFrame =
-        (this.#nextFrame + (this.mem.frames % 7 === 0 ? 11 : 7)) % this.mem.frames || 1;
-      if (this.owner[mfn] === -1) {
+      const mfn = (this.#nextFrame++ * stride) % this.mem.frames;
+      if (mfn !== 0 && this.owner[mfn] === -1) {
         this.owner[mfn] = domid;
         this.mem.u8.fill(0, mfn * PAGE_SIZE, (mfn + 1) * PAGE_SIZE);
         return mfn;

@@ -16,7 +16,50 @@ import {
   XS_RING_RSP_PROD,
 } from "./ring_backend.ts";
 import { XenStore, type XenStoreOptions } from "./store.ts";
-import { decodeMessages, encodeMessage, type XsMessage } from "./wire.ts";
+import { XsConnection } from "./connection.ts";
+import { decodeMessages, encodeMessage, fromUtf8, splitFields, type XsMessage } from "./wire.ts";
+
+/** A connection whose replies are collected in memory. */
+export interface MemoryConnection {
+  conn: XsConnection;
+  /** Messages sent to this client and not yet taken. */
+  inbox: XsMessage[];
+  /** Runs a request; returns (and removes) every message produced since. */
+  call(type: number, payload: Uint8Array, txId?: number): XsMessage[];
+}
+
+/** A connection to `store` for `domid` that keeps its replies in memory. */
+export function memoryConnection(
+  store: XenStore,
+  domid: number,
+  privileged: boolean,
+): MemoryConnection {
+  const inbox: XsMessage[] = [];
+  let pending = 0;
+  const conn = new XsConnection(store, domid, privileged, {
+    send(b) {
+      pending += b.length;
+      inbox.push(...decodeMessages(b).msgs);
+    },
+    pending: () => pending,
+  });
+  let nextReq = 1;
+  return {
+    conn,
+    inbox,
+    call(type, payload, txId = 0) {
+      const reqId = nextReq++;
+      conn.handle({ type, reqId, txId, payload });
+      pending = 0;
+      return inbox.splice(0);
+    },
+  };
+}
+
+/** The nul-terminated strings of a payload, decoded (the unterminated rest is dropped). */
+export function payloadStrings(m: XsMessage): string[] {
+  return splitFields(m.payload).fields.map(fromUtf8);
+}
 
 /** The guest's end of a xenstore ring page. */
 export class GuestXenstoreRing {

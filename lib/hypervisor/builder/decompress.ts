@@ -151,6 +151,7 @@ interface BzOutput {
 }
 interface BzInput {
   readByte(): number;
+  read(buf: Uint8Array, off: number, len: number): number;
   seek(pos: number): void;
   eof(): boolean;
 }
@@ -165,6 +166,13 @@ function bunzip2(data: Uint8Array, out: BoundedOutput): void {
       // seek-bzip does not check for the end itself: stop it here, it must never spin.
       if (pos >= data.length) throw new DecompressError("truncated bzip2 data");
       return data[pos++];
+    },
+    read(buf: Uint8Array, off: number, len: number): number {
+      if (pos >= data.length) throw new DecompressError("truncated bzip2 data");
+      const n = Math.min(len, data.length - pos);
+      buf.set(data.subarray(pos, pos + n), off);
+      pos += n;
+      return n;
     },
     seek(p: number): void {
       pos = p;

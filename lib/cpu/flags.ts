@@ -1,0 +1,210 @@
+/**
+ * Lazy arithmetic flags: the hot ALU operations record operands, result and size, and
+ * CF/PF/AF/ZF/SF/OF are computed only when read; everything else sets EFLAGS eagerly.
+ * @module
+ */
+
+/** EFLAGS bits. */
+export const F_CF = 0x1, F_PF = 0x4, F_AF = 0x10, F_ZF = 0x40, F_SF = 0x80;
+export const F_TF = 0x100, F_IF = 0x200, F_DF = 0x400, F_OF = 0x800;
+export const F_IOPL = 0x3000, F_NT = 0x4000, F_RF = 0x10000, F_VM = 0x20000;
+export const F_AC = 0x40000, F_VIF = 0x80000, F_VIP = 0x100000, F_ID = 0x200000;
+/** The six arithmetic status flags. */
+export const F_ARITH = 0x8d5;
+
+/** Lazy-flag operations. NONE: all flags are in `flags`. */
+export const LF_NONE = 0, LF_ADD = 1, LF_SUB = 2, LF_LOGIC = 3, LF_INC = 4, LF_DEC = 5;
+
+/** The state the lazy-flag functions read (the Cpu). */
+export interface LazyFlags {
+  /** EFLAGS; the arithmetic bits are stale while lfOp !== LF_NONE (CF stays valid for INC/DEC). */
+  flags: number;
+  /** The last flag-setting lazy operation (LF_*). */
+  lfOp: number;
+  /** First operand. */
+  lfA: number;
+  /** Second operand. */
+  lfB: number;
+  /** Unmasked result. */
+  lfRes: number;
+  /** Operand size in bits: 8, 16 or 32. */
+  lfSz: number;
+}
+
+/** Parity flag per byte value (F_PF or 0). */
+export const PARITY = new Uint8Array(256);
+for (let i = 0; i < 256; i++) {
+  let b = i, p = 1;
+  while (b) {
+    p ^= b & 1;
+    b >>= 1;
+  }
+  PARITY[i] = p ? F_PF : 0;
+}
+
+function mask(sz: number): number {
+  return sz === 32 ? -1 : (1 << sz) - 1;
+}
+
+/** CF as 0/1. */
+export function getCF(c: LazyFlags): number {
+  switch (c.lfOp) {
+    case LF_ADD: {
+      const m = mask(c.lfSz);
+      return ((c.lfRes & m) >>> 0) < ((c.lfA & m) >>> 0) ? 1 : 0;
+    }
+    case LF_SUB: {
+      const m = mask(c.lfSz);
+      return ((c.lfA & m) >>> 0) < ((c.lfB & m) >>> 0) ? 1 : 0;
+    }
+    case LF_LOGIC:
+      return 0;
+    default:
+      return c.flags & 1;
+  }
+}
+
+/** ZF as 0/1. */
+export function getZF(c: LazyFlags): number {
+  if (c.lfOp === LF_NONE) return (c.flags >> 6) & 1;
+  return (c.lfRes & mask(c.lfSz)) === 0 ? 1 : 0;
+}
+
+/** SF as 0/1. */
+export function getSF(c: LazyFlags): number {
+  if (c.lfOp === LF_NONE) return (c.flags >> 7) & 1;
+  return (c.lfRes >> (c.lfSz - 1)) & 1;
+}
+
+/** OF as 0/1. */
+export function getOF(c: LazyFlags): number {
+  const s = c.lfSz - 1;
+  switch (c.lfOp) {
+    case LF_ADD:
+    case LF_INC:
+      return (((c.lfA ^ c.lfRes) & (c.lfB ^ c.lfRes)) >> s) & 1;
+    case LF_SUB:
+    case LF_DEC:
+      return (((c.lfA ^ c.lfB) & (c.lfA ^ c.lfRes)) >> s) & 1;
+    case LF_LOGIC:
+      return 0;
+    default:
+      return (c.flags >> 11) & 1;
+  }
+}
+
+/** PF as 0/1. */
+export function getPF(c: LazyFlags): number {
+  if (c.lfOp === LF_NONE) return (c.flags >> 2) & 1;
+  return PARITY[c.lfRes & 0xff] >> 2;
+}
+
+/** AF as 0/1. */
+export function getAF(c: LazyFlags): number {
+  if (c.lfOp === LF_NONE) return (c.flags >> 4) & 1;
+  if (c.lfOp === LF_LOGIC) return 0;
+  return ((c.lfA ^ c.lfB ^ c.lfRes) >> 4) & 1;
+}
+
+/** Materialises the lazy flags into `c.flags` and returns it. */
+export function materialize(c: LazyFlags): number {
+  if (c.lfOp !== LF_NONE) {
+    const f = (c.flags & ~F_ARITH) | getCF(c) | (getPF(c) << 2) | (getAF(c) << 4) |
+      (getZF(c) << 6) | (getSF(c) << 7) | (getOF(c) << 11);
+    c.flags = f;
+    c.lfOp = LF_NONE;
+  }
+  return c.flags;
+}
+
+/**
+ * Sets the six arithmetic flags eagerly.
+ * @param bits the new values of the F_ARITH bits (others ignored)
+ */
+export function setArith(c: LazyFlags, bits: number): void {
+  c.flags = (c.flags & ~F_ARITH) | (bits & F_ARITH);
+  c.lfOp = LF_NONE;
+}
+
+/** ZF, SF and PF bits of a result of `sz` bits, as EFLAGS bits. */
+export function szp(res: number, sz: number): number {
+  const m = mask(sz);
+  return ((res & m) === 0 ? F_ZF : 0) | (((res >> (sz - 1)) & 1) << 7) | PARITY[res & 0xff];
+}
+
+/**
+ * Evaluates condition code `cc` (0..15, the low nibble of Jcc/SETcc/CMOVcc).
+ * @returns true when the condition holds
+ */
+export function testCC(c: LazyFlags, cc: number): boolean {
+  if (c.lfOp === LF_SUB) {
+    // cmp/sub fast path: derive the condition from the operands directly.
+    const sz = c.lfSz, sh = 32 - sz;
+    const m = mask(sz);
+    const a = c.lfA, b = c.lfB;
+    switch (cc) {
+      case 2:
+        return ((a & m) >>> 0) < ((b & m) >>> 0);
+      case 3:
+        return ((a & m) >>> 0) >= ((b & m) >>> 0);
+      case 4:
+        return (c.lfRes & m) === 0;
+      case 5:
+        return (c.lfRes & m) !== 0;
+      case 6:
+        return ((a & m) >>> 0) <= ((b & m) >>> 0);
+      case 7:
+        return ((a & m) >>> 0) > ((b & m) >>> 0);
+      case 12:
+        return (a << sh) < (b << sh);
+      case 13:
+        return (a << sh) >= (b << sh);
+      case 14:
+        return (a << sh) <= (b << sh);
+      case 15:
+        return (a << sh) > (b << sh);
+    }
+  }
+  let r: number;
+  switch (cc >> 1) {
+    case 0:
+      r = getOF(c);
+      break;
+    case 1:
+      r = getCF(c);
+      break;
+    case 2:
+      r = getZF(c);
+      break;
+    case 3:
+      r = getCF(c) | getZF(c);
+      break;
+    case 4:
+      r = getSF(c);
+      break;
+    case 5:
+      r = getPF(c);
+      break;
+    case 6:
+      r = getSF(c) ^ getOF(c);
+      break;
+    default:
+      r = (getSF(c) ^ getOF(c)) | getZF(c);
+      break;
+  }
+  return (r ^ (cc & 1)) !== 0;
+}
+
+/** Bits of EFLAGS that exist on this CPU (everything else reads as 0; bit 1 reads as 1). */
+export const EFLAGS_MASK = 0x3f7fd5;
+
+/** The architectural EFLAGS of `c`. */
+export function getEflagsOf(c: LazyFlags): number {
+  return (materialize(c) & EFLAGS_MASK) | 2;
+}
+
+/** Sets EFLAGS without privilege checks. */
+export function setEflagsOf(c: LazyFlags, v: number): void {
+  c.flags = (v & EFLAGS_MASK) | 2;
+  c.lfOp = LF_NONE;
+}

@@ -1,0 +1,11 @@
+/**
+ * The x86 CPU: re-exports of the interpreter's public API (Cpu, the Platform and
+ * PageWalker contracts, the length decoder and the test builders).
+ * @module
+ */
+
+export { ATTR_CODE32, ATTR_DATA32, Cpu, CS, DS, ES, FAULT, FS, GS, SS } from "./cpu.ts";
+export { instructionLength, lastDecode } from "./decode/length.ts";
+export { flatMachine, hex, RecordingPlatform } from "./testing.ts";
+export type { ExceptionRecord, FlatMachine } from "./testing.ts";
+export * from "./platform.ts";

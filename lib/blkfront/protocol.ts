@@ -132,8 +132,9 @@ function getU64(dv: DataView, off: number): number {
   return dv.getUint32(off + 4, true) * 0x1_0000_0000 + dv.getUint32(off, true);
 }
 
-/** Writes a non-negative integer (< 2^64) as a little-endian u64. */
+/** Writes a non-negative integer below 2^64 as a little-endian u64 (RangeError otherwise). */
 function setU64(dv: DataView, off: number, v: number): void {
+  if (!(v >= 0 && v < 2 ** 64)) throw new RangeError(`${v} does not fit in a u64`);
   const hi = Math.floor(v / 0x1_0000_0000);
   dv.setUint32(off, v - hi * 0x1_0000_0000, true);
   dv.setUint32(off + 4, hi >>> 0, true);

@@ -274,3 +274,30 @@ Deno.test("Blkback answers a read whose pages are revoked mid-flight with an err
   strictEqual(backend.stats.badReq, 1);
   ok(host.canariesIntact());
 });
+
+Deno.test("Blkback refuses bad segments, ranges and ops before any image I/O", async () => {
+  const image = new GuardedImage(new MemoryDiskImage(64));
+  const { frontend: f } = await makeBlkRig({ image });
+  const bad: ((r: BlkifRequest) => void)[] = [
+    (r) => r.lastSect[0] = 8,
+    (r) => {
+      r.operation = BLKIF_OP_WRITE;
+      r.lastSect[0] = 200;
+    },
+    (r) => {
+      r.firstSect[0] = 3;
+      r.lastSect[0] = 2;
+    },
+    (r) => r.sectorNumber = 60,
+    (r) => r.nrSegments = 12,
+    (r) => {
+      r.operation = BLKIF_OP_DISCARD;
+      r.sectorNumber = 2 ** 40;
+      r.nrSectors = 1;
+    },
+  ];
+  for (const set of bad) {
+    strictEqual((await f.submitRaw(raw(set), 1)).status, BLKIF_RSP_ERROR);
+  }
+  deepStrictEqual(image.calls, { read: 0, write: 0, flush: 0, discard: 0 });
+});

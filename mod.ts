@@ -51,3 +51,9 @@ export { HOST_IP, HOST_MAC, HostResponder } from "./lib/netfront/responder.ts";
 export { PcapWriter, readPcap } from "./lib/netfront/pcap.ts";
 export { defaultMac, parseVifSpec, type VifSpec } from "./lib/netfront/vif_spec.ts";
 export { writeVifLayout } from "./lib/netfront/xenbus.ts";
+export * as evtchn from "./lib/hypervisor/evtchn/mod.ts";
+export * as gnttab from "./lib/hypervisor/gnttab/mod.ts";
+export {
+  HypervisorDeviceHost,
+  type HypervisorDeviceHostOptions,
+} from "./lib/hypervisor/device_host.ts";

@@ -57,3 +57,49 @@ export {
   HypervisorDeviceHost,
   type HypervisorDeviceHostOptions,
 } from "./lib/hypervisor/device_host.ts";
+export {
+  EM_386,
+  EM_X86_64,
+  type ElfImage,
+  type ElfNote,
+  type ElfProgramHeader,
+  type ElfSection,
+  ElfFormatError,
+  parseElf,
+  PT_LOAD,
+  PT_NOTE,
+} from "./lib/hypervisor/builder/elf.ts";
+export {
+  parseFeatures,
+  type PaeMode,
+  readXenNotes,
+  type XenBootParams,
+  type XenFeature,
+  XENFEAT_NAMES,
+  type XenNote,
+  type XenNotes,
+} from "./lib/hypervisor/builder/xen_notes.ts";
+export {
+  type LegacyGuestInfo,
+  parseLegacyGuestString,
+  readLegacyGuest,
+} from "./lib/hypervisor/builder/legacy_guest.ts";
+export {
+  type BzImageHeader,
+  type ImageLayer,
+  readBzImageHeader,
+  unwrapImage,
+  type UnwrappedImage,
+} from "./lib/hypervisor/builder/unwrap.ts";
+export {
+  type CompressionFormat,
+  decompress,
+  DecompressError,
+  detectCompression,
+} from "./lib/hypervisor/builder/decompress.ts";
+export {
+  type GuestKind,
+  INSPECT_SCHEMA_VERSION,
+  inspectImage,
+  type InspectReport,
+} from "./lib/hypervisor/builder/image_summary.ts";

@@ -83,7 +83,6 @@ export function step0F(c: Cpu): void {
       // prefetch and hint NOPs: decode the operand, access nothing.
       const modrm = c.fb();
       if (modrm < 0xc0) decodeEA(c, modrm);
-      else if (op === 0x0d || op === 0x18) c.raise(VEC_UD, -1);
       break;
     }
     case 0x20:
@@ -91,8 +90,9 @@ export function step0F(c: Cpu): void {
     case 0x22:
     case 0x23: {
       const modrm = c.fb();
-      requireCpl0(c);
       const n = (modrm >> 3) & 7;
+      if ((op & 1) === 0 && (n === 1 || n > 4)) c.raise(VEC_UD, -1);
+      requireCpl0(c);
       const g = modrm & 7;
       if (op === 0x20) r[g] = readCr(c, n);
       else if (op === 0x22) writeCr(c, n, r[g]);
@@ -461,11 +461,12 @@ function group15(c: Cpu): void {
     return;
   }
   decodeEA(c, modrm);
+  if (c.ssePrefix !== 0) c.raise(VEC_UD, -1);
   if (o === 7) {
     c.read8(eaRead(c, 1)); // clflush: faults like a byte read
     return;
   }
-  if (o > 3 || c.ssePrefix !== 0) c.raise(VEC_UD, -1);
+  if (o > 3) c.raise(VEC_UD, -1);
   if ((c.cr0 & 4) !== 0) c.raise(VEC_UD, -1);
   if ((c.cr0 & 8) !== 0) c.raise(VEC_NM, -1);
   fpuDispatch.fxop(c, o, c.segAddr(c.eaSeg, c.eaOff, 1, o === 0 || o === 3));

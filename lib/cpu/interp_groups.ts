@@ -22,6 +22,7 @@ import {
 } from "./operands.ts";
 import { VEC_NM, VEC_UD } from "./platform.ts";
 import { fpuDispatch } from "./fpu_dispatch.ts";
+import { x87Valid } from "./decode/table.ts";
 
 /** Group 1: alu Eb/Ev, imm (80, 81, 82, 83). */
 export function group1(c: Cpu, op: number, vs: number): void {
@@ -153,6 +154,7 @@ export function group45(c: Cpu, op: number, vs: number): boolean {
 /** x87 escape D8..DF: #NM when CR0.EM or CR0.TS, then the FPU unit. */
 export function x87Op(c: Cpu, op: number): void {
   const modrm = c.fb();
+  if (!x87Valid(op, modrm)) c.raise(VEC_UD, -1);
   if ((c.cr0 & 0xc) !== 0) c.raise(VEC_NM, -1);
   let lin = -1;
   if (modrm < 0xc0) {

@@ -19,6 +19,7 @@ import {
   T_INVALID,
   T_MODRM,
   T_PREFIX,
+  x87Valid,
 } from "./table.ts";
 
 /** Details of the last {@link instructionLength} call (valid when it returned > 0). */
@@ -96,8 +97,6 @@ function modrmValid(opcode: number, modrm: number): boolean {
       return reg <= 5;
     case 0x101:
       return mod3 ? reg === 4 || reg === 6 : reg !== 5;
-    case 0x10d:
-    case 0x118:
     case 0x1b2:
     case 0x1b4:
     case 0x1b5:
@@ -150,7 +149,11 @@ export function instructionLength(bytes: Uint8Array, off: number, code32 = true)
     if (i >= end) return -1;
     modrm = bytes[i++];
     const mod = modrm >> 6, rm = modrm & 7;
-    if (mod !== 3) {
+    if (opcode >= 0x120 && opcode <= 0x123) {
+      // mov to/from cr/dr: always a register operand; CR1 and CR5..7 do not exist.
+      const reg = (modrm >> 3) & 7;
+      if (opcode <= 0x122 && (opcode & 1) === 0 && (reg === 1 || reg > 4)) return -1;
+    } else if (mod !== 3) {
       if (a16) {
         if (mod === 1) i += 1;
         else if (mod === 2 || (mod === 0 && rm === 6)) i += 2;
@@ -165,6 +168,7 @@ export function instructionLength(bytes: Uint8Array, off: number, code32 = true)
       }
     }
     if (!modrmValid(opcode, modrm)) return -1;
+    if (op >= 0xd8 && op <= 0xdf && !x87Valid(op, modrm)) return -1;
   }
   const zs = o16 ? 2 : 4;
   switch (rowv >> 4) {
@@ -191,6 +195,10 @@ export function instructionLength(bytes: Uint8Array, off: number, code32 = true)
       break;
   }
   if (lock && !lockOk(opcode, modrm)) return -1;
+  // Opcodes whose 66/F2/F3 forms are other (unsupported) instructions.
+  if ((rep !== 0 || opsize) && (opcode === 0x177 || opcode === 0x1c3 || opcode === 0x1ae)) {
+    return -1;
+  }
   if (i > end) return -1;
   lastDecode.opcode = opcode;
   lastDecode.modrm = modrm;

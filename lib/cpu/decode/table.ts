@@ -86,15 +86,15 @@ MAP1[0xff] = row(T_MODRM, I_NONE);
 
 // ---- 0F map ----------------------------------------------------------------------------
 set(MAP2, 0, 255, row(T_MODRM, I_NONE));
-for (const o of [0x04, 0x0a, 0x0c, 0x0e, 0x0f, 0x24, 0x25, 0x26, 0x27, 0x36, 0x39]) {
+for (const o of [0x04, 0x0a, 0x0c, 0x0e, 0x0f, 0x24, 0x25, 0x26, 0x27, 0x36, 0x37, 0x39]) {
   MAP2[o] = T_INVALID;
 }
 set(MAP2, 0x3b, 0x3f, T_INVALID);
-MAP2[0x7a] = T_INVALID;
-MAP2[0x7b] = T_INVALID;
+set(MAP2, 0x78, 0x7b, T_INVALID); // VMX vmread/vmwrite (#UD outside VMX), holes
+MAP2[0xb8] = T_INVALID; // jmpe; F3 0F B8 is popcnt, not implemented
 MAP2[0xa6] = T_INVALID;
 MAP2[0xa7] = T_INVALID;
-for (const o of [0x05, 0x06, 0x07, 0x08, 0x09, 0x0b, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x37]) {
+for (const o of [0x05, 0x06, 0x07, 0x08, 0x09, 0x0b, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35]) {
   MAP2[o] = 0;
 }
 MAP2[0x77] = 0;
@@ -113,3 +113,37 @@ set(SSE_OPS, 0x7c, 0x7f, 1);
 for (const o of [0xc2, 0xc4, 0xc5, 0xc6]) SSE_OPS[o] = 1;
 set(SSE_OPS, 0xd0, 0xfe, 1);
 for (const o of [0x70, 0x71, 0x72, 0x73, 0xc2, 0xc4, 0xc5, 0xc6]) SSE_IMM8[o] = 1;
+
+/**
+ * Whether an x87 escape (D8..DF) with this ModRM is a defined instruction (including the
+ * undocumented aliases real CPUs execute); the holes raise #UD.
+ */
+export function x87Valid(op: number, modrm: number): boolean {
+  const reg = (modrm >> 3) & 7;
+  if (modrm < 0xc0) {
+    if (op === 0xd9) return reg !== 1;
+    if (op === 0xdb) return reg !== 4 && reg !== 6;
+    if (op === 0xdd) return reg !== 5;
+    return true;
+  }
+  switch (op) {
+    case 0xd9:
+      if (reg === 2) return modrm === 0xd0;
+      if (reg === 4) return modrm !== 0xe2 && modrm !== 0xe3 && modrm !== 0xe6 && modrm !== 0xe7;
+      if (reg === 5) return modrm !== 0xef;
+      return true;
+    case 0xda:
+      return reg < 4 || modrm === 0xe9;
+    case 0xdb:
+      if (reg === 4) return modrm >= 0xe0 && modrm <= 0xe4;
+      return reg !== 7;
+    case 0xdd:
+      return reg !== 6 && reg !== 7;
+    case 0xde:
+      return reg !== 3 || modrm === 0xd9;
+    case 0xdf:
+      if (reg === 4) return modrm === 0xe0;
+      return reg !== 7;
+  }
+  return true;
+}

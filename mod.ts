@@ -103,3 +103,61 @@ export {
   inspectImage,
   type InspectReport,
 } from "./lib/hypervisor/builder/image_summary.ts";
+export {
+  asXsdError,
+  DOM0,
+  type DomainEntry,
+  SPECIAL_NODES,
+  XenStore,
+  type XenStoreOptions,
+} from "./lib/hypervisor/xenstore/store.ts";
+export {
+  XENSTORE_CONNECTED,
+  XENSTORE_RECONNECT,
+  XenstoreRingBackend,
+} from "./lib/hypervisor/xenstore/ring_backend.ts";
+export {
+  serveXenstoreSocket,
+  type SocketServerOptions,
+  type XenstoreSocketServer,
+} from "./lib/hypervisor/xenstore/socket_server.ts";
+export {
+  type ToolstackLayoutSpec,
+  vdevToDevid,
+  type VbdLayout,
+  type VifLayout,
+  writeToolstackLayout,
+} from "./lib/hypervisor/xenstore/toolstack_layout.ts";
+export {
+  readXenbusState,
+  writeXenbusState,
+  XENBUS_STATE_NAMES,
+  XenbusStateClosed,
+  XenbusStateClosing,
+  XenbusStateConnected,
+  XenbusStateInitialised,
+  XenbusStateInitialising,
+  XenbusStateInitWait,
+  XenbusStateReconfigured,
+  XenbusStateReconfiguring,
+  XenbusStateUnknown,
+} from "./lib/hypervisor/xenstore/xenbus.ts";
+export { XsConnection } from "./lib/hypervisor/xenstore/connection.ts";
+export {
+  encodeMessage,
+  MessageFramer,
+  XENSTORE_PAYLOAD_MAX,
+  XS_TYPE_NAMES,
+  XSD_ERRORS,
+  XsError,
+  type XsMessage,
+} from "./lib/hypervisor/xenstore/wire.ts";
+export { ConsoleBackend, type ConsoleStats } from "./lib/console/backend.ts";
+export { XenconsRing } from "./lib/console/protocol.ts";
+export { type ConsoleSink, ESCAPE_BYTE, OutputQueue } from "./lib/console/sinks.ts";
+export {
+  type ConsoleOptions,
+  enterRawMode,
+  openConsole,
+  StdioConsole,
+} from "./lib/console/terminal.ts";

@@ -161,3 +161,27 @@ export {
   openConsole,
   StdioConsole,
 } from "./lib/console/terminal.ts";
+export * as blkif from "./lib/blkfront/protocol.ts";
+export { Blkback, type BlkbackOptions } from "./lib/blkfront/backend.ts";
+export { Blkfront, type BlkfrontGuest, BlkIoError } from "./lib/blkfront/frontend.ts";
+export {
+  type DiskImage,
+  DiskImageError,
+  MemoryDiskImage,
+  openDiskImage,
+  SnapshotDiskImage,
+} from "./lib/blkfront/disk_image.ts";
+export {
+  type DiskSpec,
+  DiskSpecError,
+  parseDiskSpec,
+  parseDiskSpecs,
+} from "./lib/blkfront/disk_spec.ts";
+export { writeVbdLayout } from "./lib/blkfront/xenbus.ts";
+export {
+  attachDisks,
+  type AttachDisksOptions,
+  type AttachedDisk,
+  detachDisks,
+  toToolstackVbd,
+} from "./lib/blkfront/attach.ts";

@@ -261,8 +261,17 @@ function finish(p: Partial, where: string, index: number): DiskSpec {
  */
 export function parseDiskSpecs(specs: readonly string[]): DiskSpec[] {
   const out = specs.map((s, i) => parseDiskSpec(s, i));
+  checkDistinctDevids(out);
+  return out;
+}
+
+/**
+ * Rejects two disks with the same virtual-device number.
+ * @throws DiskSpecError naming both
+ */
+export function checkDistinctDevids(disks: readonly DiskSpec[]): void {
   const seen = new Map<number, string>();
-  for (const d of out) {
+  for (const d of disks) {
     const prev = seen.get(d.devid);
     if (prev !== undefined) {
       throw new DiskSpecError(
@@ -271,5 +280,4 @@ export function parseDiskSpecs(specs: readonly string[]): DiskSpec[] {
     }
     seen.set(d.devid, d.vdev);
   }
-  return out;
 }

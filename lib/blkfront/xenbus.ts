@@ -6,24 +6,23 @@
  */
 import type { DomId, StoreOps } from "../hypervisor/backend_api.ts";
 
-/** XenbusStateUnknown. */
-export const XenbusStateUnknown = 0;
-/** XenbusStateInitialising. */
-export const XenbusStateInitialising = 1;
-/** XenbusStateInitWait: backend waiting for the frontend's details. */
-export const XenbusStateInitWait = 2;
-/** XenbusStateInitialised: frontend has published its ring and event channel. */
-export const XenbusStateInitialised = 3;
-/** XenbusStateConnected. */
-export const XenbusStateConnected = 4;
-/** XenbusStateClosing. */
-export const XenbusStateClosing = 5;
-/** XenbusStateClosed. */
-export const XenbusStateClosed = 6;
-/** XenbusStateReconfiguring. */
-export const XenbusStateReconfiguring = 7;
-/** XenbusStateReconfigured. */
-export const XenbusStateReconfigured = 8;
+import {
+  parseXenbusState,
+  XenbusStateClosing,
+  XenbusStateInitialising,
+} from "../hypervisor/io/xenbus_state.ts";
+
+export {
+  XenbusStateClosed,
+  XenbusStateClosing,
+  XenbusStateConnected,
+  XenbusStateInitialised,
+  XenbusStateInitialising,
+  XenbusStateInitWait,
+  XenbusStateReconfigured,
+  XenbusStateReconfiguring,
+  XenbusStateUnknown,
+} from "../hypervisor/io/xenbus_state.ts";
 
 /** The frontend directory of a vbd: /local/domain/<domid>/device/vbd/<devid>. */
 export function vbdFrontendPath(domid: DomId, devid: number): string {
@@ -102,9 +101,7 @@ export function writeVbdLayout(
  * absent or not a number
  */
 export function readXenbusState(store: StoreOps, dir: string): number {
-  const s = store.read(`${dir}/state`);
-  if (s === undefined || !/^\d+$/.test(s.trim())) return XenbusStateUnknown;
-  return Number(s.trim());
+  return parseXenbusState(store.read(`${dir}/state`));
 }
 
 /**

@@ -26,6 +26,7 @@ import {
   opRm,
   opSetPerms,
   opWrite,
+  toolstackCreatePerms,
 } from "./tree.ts";
 import { type WatchClient, WatchRegistry } from "./watch.ts";
 import { fromUtf8, utf8, XSD_ERRORS, type XsdError, XsError } from "./wire.ts";
@@ -140,7 +141,7 @@ export class XenStore implements StoreOps {
   }
 
   #run<T>(fn: (env: OpEnv) => T): T {
-    const env = this.env(DOM0);
+    const env = { ...this.env(DOM0), createPerms: toolstackCreatePerms };
     const r = fn(env);
     this.fire(env.changes);
     return r;
@@ -155,7 +156,10 @@ export class XenStore implements StoreOps {
     return n ? fromUtf8(n.value) : undefined;
   }
 
-  /** Writes a node, creating missing parents (a domain's home belongs to the domain). */
+  /**
+   * Writes a node, creating missing parents with libxl's permissions (a domain owns its
+   * frontend dirs and reads its home and backend dirs; see toolstackCreatePerms).
+   */
   write(path: string, value: string): void {
     this.#run((env) => opWrite(env, canonicalize(path, 0), utf8(value)));
   }

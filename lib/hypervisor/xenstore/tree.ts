@@ -11,7 +11,7 @@ import {
   XS_PERM_READ,
   XS_PERM_WRITE,
 } from "./permissions.ts";
-import { baseName, childPath, domidOfPath, parentOf } from "./path.ts";
+import { baseName, childPath, parentOf } from "./path.ts";
 import type { XsQuotas } from "./quotas.ts";
 import { XsError } from "./wire.ts";
 
@@ -54,6 +54,11 @@ export interface OpEnv {
   readonly quotas: XsQuotas;
   /** Collected changes (fired at once, or on commit for a transaction). */
   readonly changes: Change[];
+  /**
+   * Permissions for a node the caller creates, replacing plain inheritance (the in-process
+   * toolstack's rule, see {@link toolstackCreatePerms}); undefined: xenstored's rule.
+   */
+  readonly createPerms?: (path: string, parentPerms: Perms) => Perms;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -142,16 +147,37 @@ function checkEntrySize(env: OpEnv, value: Uint8Array, children: readonly string
 }
 
 /**
- * Permissions of a node created under `parentPerms`: inherited as xenstored does, with
- * the caller as owner when unprivileged; a domain's home (/local/domain/<id>) created
- * under a parent outside it belongs to that domain.
+ * Permissions of a node created under `parentPerms`, as xenstored does: inherited, with
+ * an unprivileged caller as the owner.
  */
-function inheritPerms(env: OpEnv, path: string, parentPath: string, parentPerms: Perms): Perms {
+function inheritPerms(env: OpEnv, path: string, parentPerms: Perms): Perms {
   if (!env.who.privileged) {
     return [{ domid: env.who.domid, access: parentPerms[0].access }, ...parentPerms.slice(1)];
   }
-  const home = domidOfPath(path);
-  if (home >= 0 && domidOfPath(parentPath) !== home) return [{ domid: home, access: 0 }];
+  return env.createPerms ? env.createPerms(path, parentPerms) : parentPerms;
+}
+
+/**
+ * The in-process toolstack's rule for nodes dom0 creates through StoreOps (libxl's
+ * permissions, without every caller spelling them out): a domain's home
+ * `/local/domain/<N>` is readable by N; its frontend dirs `device/<type>/<id>/**` are
+ * owned by N and readable by dom0; backend dirs `/local/domain/0/backend/<type>/<N>/**`
+ * are dom0's and readable by N; anything else inherits its parent's permissions.
+ */
+export function toolstackCreatePerms(path: string, parentPerms: Perms): Perms {
+  const parts = path.split("/");
+  // ["", "local", "domain", N, ...]
+  if (parts[1] !== "local" || parts[2] !== "domain" || !/^[0-9]+$/.test(parts[3] ?? "")) {
+    return parentPerms;
+  }
+  const home = Number(parts[3]);
+  if (parts.length === 4) return [{ domid: 0, access: 0 }, { domid: home, access: 1 }];
+  if (home !== 0 && parts[4] === "device" && parts.length >= 7) {
+    return [{ domid: home, access: 0 }, { domid: 0, access: 1 }];
+  }
+  if (home === 0 && parts[4] === "backend" && parts.length >= 7 && /^[0-9]+$/.test(parts[6])) {
+    return [{ domid: 0, access: 0 }, { domid: Number(parts[6]), access: 1 }];
+  }
   return parentPerms;
 }
 
@@ -180,7 +206,7 @@ function create(env: OpEnv, path: string, value: Uint8Array): void {
     env.layer.set(parentPath, makeNode(parent.value, parent.perms, children));
     const node = makeNode(
       i === 0 ? value : EMPTY,
-      inheritPerms(env, cp, parentPath, parent.perms),
+      inheritPerms(env, cp, parent.perms),
       [],
     );
     env.layer.set(cp, node);

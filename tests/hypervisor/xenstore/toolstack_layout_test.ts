@@ -108,3 +108,26 @@ Deno.test("writeToolstackLayout() replaces a previous layout of the same domain"
   strictEqual(s.read("/local/domain/3/stale"), undefined);
   strictEqual(s.read("/local/domain/3/name"), "again");
 });
+
+Deno.test("StoreOps.write() gives nodes libxl's permissions without explicit setPerms", () => {
+  const s = new XenStore();
+  s.write("/local/domain/4/device/vif/0/mac", "m");
+  s.write("/local/domain/0/backend/vif/4/0/state", "1");
+  s.write("/local/domain/4/name", "n");
+  deepStrictEqual(s.getPerms("/local/domain/4"), ["n0", "r4"]);
+  deepStrictEqual(s.getPerms("/local/domain/4/name"), ["n0", "r4"]);
+  deepStrictEqual(s.getPerms("/local/domain/4/device"), ["n0", "r4"]);
+  deepStrictEqual(s.getPerms("/local/domain/4/device/vif/0/mac"), ["n4", "r0"]);
+  deepStrictEqual(s.getPerms("/local/domain/0/backend/vif/4/0/state"), ["n0", "r4"]);
+  deepStrictEqual(s.getPerms("/local/domain/0/backend/vif"), ["n0"]);
+  const g = memoryConnection(s, 4, false);
+  strictEqual(
+    g.call(XS_WRITE, new Uint8Array([...utf8("device/vif/0/state"), 0, 0x34]))[0].type,
+    XS_WRITE,
+  );
+  strictEqual(
+    g.call(XS_READ, nulStrings("/local/domain/0/backend/vif/4/0/state"))[0].type,
+    XS_READ,
+  );
+  strictEqual(g.call(XS_WRITE, new Uint8Array([...utf8("name"), 0, 0x34]))[0].type, XS_ERROR);
+});

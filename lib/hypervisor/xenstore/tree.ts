@@ -171,7 +171,12 @@ export function toolstackCreatePerms(path: string, parentPerms: Perms): Perms {
     return parentPerms;
   }
   const home = Number(parts[3]);
-  if (parts.length === 4) return [{ domid: 0, access: 0 }, { domid: home, access: 1 }];
+  if (parts.length === 4) {
+    return home === 0 ? [{ domid: 0, access: 0 }] : [{ domid: 0, access: 0 }, {
+      domid: home,
+      access: 1,
+    }];
+  }
   if (home !== 0 && parts[4] === "device" && parts.length >= 7) {
     return [{ domid: home, access: 0 }, { domid: 0, access: 1 }];
   }

@@ -20,6 +20,8 @@ export interface ConsoleSink {
   drained(): Promise<void>;
   /** Takes up to `max` bytes of pending host input; empty when none (never blocks). */
   takeInput(max: number): Uint8Array;
+  /** The same as {@link takeInput}: lets the sink serve as the hypervisor's console_io sink. */
+  read(max: number): Uint8Array;
   /** Registers the callback run whenever new host input is pending. */
   onInput(cb: () => void): void;
   /** Resolves when the user detaches (Ctrl-] on a raw terminal); never for other inputs. */

@@ -129,6 +129,10 @@ export class StdioConsole implements ConsoleSink {
     return this.#in ? this.#in.take(max) : new Uint8Array(0);
   }
 
+  read(max: number): Uint8Array {
+    return this.takeInput(max);
+  }
+
   onInput(cb: () => void): void {
     this.#in?.onInput(cb);
   }

@@ -88,6 +88,9 @@ export class MemorySink implements ConsoleSink {
     this.#input = this.#input.subarray(n);
     return out;
   }
+  read(max: number): Uint8Array {
+    return this.takeInput(max);
+  }
   onInput(cb: () => void): void {
     this.#cb = cb;
   }

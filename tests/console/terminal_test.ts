@@ -122,3 +122,19 @@ Deno.test("the terminal is restored on SIGTERM and the exit code is 143", async 
   ok(text.endsWith("raw:false\n"), text);
   strictEqual(code, 143);
 });
+
+Deno.test("a StdioConsole serves as the hypervisor's console_io sink", async () => {
+  const { stdin } = fakeStdin(false, [new Uint8Array([0x71])]);
+  const { bytes, stdout } = memOut();
+  const con = await openConsole({ stdin, stdout });
+  const sink: import("../../lib/hypervisor/host.ts").ConsoleSink = con;
+  sink.write(new Uint8Array([0x68, 0x69]));
+  let got: number[] = [];
+  for (let i = 0; i < 50 && got.length < 1; i++) {
+    got = [...(sink.read?.(10) ?? [])];
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await con.close();
+  deepStrictEqual(bytes, [0x68, 0x69]);
+  deepStrictEqual(got, [0x71]);
+});

@@ -24,7 +24,7 @@ async function expectOutput(
   while (!want.test(seen.text)) {
     const left = deadline - Date.now();
     ok(left > 0, `timed out waiting for ${want}; console so far:\n${seen.text.slice(-2000)}`);
-    let timer = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const r = await Promise.race([
       reader.read(),
       new Promise<null>((res) => timer = setTimeout(() => res(null), left)),

@@ -23,7 +23,6 @@ import {
 } from "../../../lib/hypervisor/gnttab/mod.ts";
 import { TestWorld } from "../../../lib/hypervisor/gnttab/testing.ts";
 
-
 function world() {
   const w = new TestWorld();
   const d0 = w.addDomain(0, {

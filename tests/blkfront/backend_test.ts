@@ -17,9 +17,12 @@ import {
   encodeRequest,
   encodeSegment,
 } from "../../lib/blkfront/protocol.ts";
+import { Blkback } from "../../lib/blkfront/backend.ts";
+import { FakeDeviceHost } from "../../lib/hypervisor/testing_host.ts";
 import { Blkfront, BlkIoError } from "../../lib/blkfront/frontend.ts";
 import { GuardedImage, makeBlkRig, pumpUntil } from "../../lib/blkfront/testing.ts";
 import {
+  writeVbdLayout,
   XenbusStateClosed,
   XenbusStateClosing,
   XenbusStateConnected,
@@ -300,4 +303,60 @@ Deno.test("Blkback refuses bad segments, ranges and ops before any image I/O", a
     strictEqual((await f.submitRaw(raw(set), 1)).status, BLKIF_RSP_ERROR);
   }
   deepStrictEqual(image.calls, { read: 0, write: 0, flush: 0, discard: 0 });
+});
+
+Deno.test("Blkback refuses a frontend whose transport details are bad", async (t) => {
+  const cases: [
+    string,
+    (fe: string, w: (k: string, v: string) => void, ring: number) => void,
+    RegExp,
+  ][] = [
+    ["missing ring-ref", (_fe, w) => w("event-channel", "1"), /ring-ref/],
+    ["ungranted ring-ref", (_fe, w) => {
+      w("ring-ref", "3000");
+      w("event-channel", "1");
+    }, /mapping ring-ref 3000 failed/],
+    ["unknown protocol", (_fe, w, ring) => {
+      w("ring-ref", String(ring));
+      w("event-channel", "1");
+      w("protocol", "arm-abi");
+    }, /unknown fe protocol "arm-abi"/],
+    ["unbound event channel", (_fe, w, ring) => {
+      w("ring-ref", String(ring));
+      w("event-channel", "77");
+    }, /binding event-channel 77 failed/],
+    ["multi-page ring", (_fe, w, ring) => {
+      w("ring-page-order", "2");
+      w("ring-ref0", String(ring));
+      w("event-channel", "1");
+    }, /ring-page-order 2/],
+    ["malformed ring-ref", (_fe, w) => {
+      w("ring-ref", "12abc");
+      w("event-channel", "1");
+    }, /ring-ref/],
+  ];
+  for (const [name, setup, re] of cases) {
+    await t.step(name, () => {
+      const host = new FakeDeviceHost(64);
+      const guest = host.addGuest(1);
+      const { frontend: fe } = writeVbdLayout(host.store, {
+        domid: 1,
+        devid: 51712,
+        vdev: "xvda",
+        params: "m",
+        readonly: false,
+      });
+      const be = new Blkback(host, { domid: 1, devid: 51712, image: new MemoryDiskImage(8) });
+      strictEqual(be.state, 2);
+      guest.allocUnbound(); // port 1
+      const ring = guest.grant(guest.allocFrame());
+      setup(fe, (k, v) => host.store.write(`${fe}/${k}`, v), ring);
+      host.store.write(`${fe}/state`, "3");
+      strictEqual(be.state, XenbusStateClosing);
+      ok(re.test(be.fatalReason ?? ""), be.fatalReason);
+      strictEqual(be.connected, false);
+      strictEqual(host.stats.mapped, host.stats.unmapped);
+      ok(host.store.read("/local/domain/0/error/backend/vbd/1/51712/error"));
+    });
+  }
 });

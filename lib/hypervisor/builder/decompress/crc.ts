@@ -1,15 +1,21 @@
 /**
- * CRC32 (IEEE 802.3, reflected 0xEDB88320) and CRC64 (ECMA-182, reflected) as the xz
- * format uses them; table-driven, CRC64 kept as two 32-bit halves (no BigInt per byte).
+ * CRC32 (IEEE 802.3, reflected 0xEDB88320, slicing-by-8) and CRC64 (ECMA-182, reflected)
+ * as the xz format uses them; CRC64 kept as two 32-bit halves (no BigInt per byte).
  * @module
  */
 
-const CRC32_TABLE = (() => {
-  const t = new Uint32Array(256);
+/** Slicing-by-8 tables: T[k * 256 + i] is the CRC of byte i followed by k zero bytes. */
+const T = (() => {
+  const t = new Uint32Array(8 * 256);
   for (let i = 0; i < 256; i++) {
     let c = i;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
     t[i] = c >>> 0;
+  }
+  for (let i = 0; i < 256; i++) {
+    for (let k = 1; k < 8; k++) {
+      t[k * 256 + i] = (t[(k - 1) * 256 + i] >>> 8) ^ t[t[(k - 1) * 256 + i] & 0xff];
+    }
   }
   return t;
 })();
@@ -22,7 +28,16 @@ const CRC32_TABLE = (() => {
  */
 export function crc32(b: Uint8Array, crc = 0): number {
   let c = ~crc >>> 0;
-  for (let i = 0; i < b.length; i++) c = CRC32_TABLE[(c ^ b[i]) & 0xff] ^ (c >>> 8);
+  let i = 0;
+  const n8 = b.length - 8;
+  for (; i <= n8; i += 8) {
+    c ^= b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
+    const hi = b[i + 4] | (b[i + 5] << 8) | (b[i + 6] << 16) | (b[i + 7] << 24);
+    c = T[1792 + (c & 0xff)] ^ T[1536 + ((c >>> 8) & 0xff)] ^ T[1280 + ((c >>> 16) & 0xff)] ^
+      T[1024 + (c >>> 24)] ^ T[768 + (hi & 0xff)] ^ T[512 + ((hi >>> 8) & 0xff)] ^
+      T[256 + ((hi >>> 16) & 0xff)] ^ T[hi >>> 24];
+  }
+  for (; i < b.length; i++) c = T[(c ^ b[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;
 }
 

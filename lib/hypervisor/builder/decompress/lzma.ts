@@ -118,10 +118,71 @@ export class LzmaDecoder {
     return r;
   }
 
+  /** Decodes a `bits`-bit symbol MSB first; range coder state kept in locals (hot path). */
   private tree(base: number, bits: number): number {
+    const probs = this.probs, input = this.input, inEnd = this.inEnd;
+    let range = this.range, code = this.code, ip = this.ip;
     let m = 1;
-    for (let i = 0; i < bits; i++) m = (m << 1) | this.bit(base + m);
+    for (let k = 0; k < bits; k++) {
+      const i = base + m;
+      const p = probs[i];
+      const bound = (range >>> 11) * p;
+      if (code < bound) {
+        range = bound;
+        probs[i] = p + ((2048 - p) >>> 5);
+        m <<= 1;
+      } else {
+        range -= bound;
+        code -= bound;
+        probs[i] = p - (p >>> 5);
+        m = (m << 1) | 1;
+      }
+      if (range < TOP) {
+        if (ip >= inEnd) corrupt("truncated data");
+        range *= 256;
+        code = (code * 256 + input[ip++]) >>> 0;
+      }
+    }
+    this.range = range;
+    this.code = code;
+    this.ip = ip;
     return m - (1 << bits);
+  }
+
+  /** Decodes a literal after a match: bits follow the match byte until one differs. */
+  private matchedLiteral(base: number, matchByte: number): number {
+    const probs = this.probs, input = this.input, inEnd = this.inEnd;
+    let range = this.range, code = this.code, ip = this.ip;
+    let sym = 1;
+    let offs = 0x100;
+    while (sym < 0x100) {
+      matchByte <<= 1;
+      const mbit = matchByte & offs;
+      const i = base + offs + mbit + sym;
+      const p = probs[i];
+      const bound = (range >>> 11) * p;
+      if (code < bound) {
+        range = bound;
+        probs[i] = p + ((2048 - p) >>> 5);
+        sym <<= 1;
+        offs &= ~mbit;
+      } else {
+        range -= bound;
+        code -= bound;
+        probs[i] = p - (p >>> 5);
+        sym = (sym << 1) | 1;
+        offs &= mbit;
+      }
+      if (range < TOP) {
+        if (ip >= inEnd) corrupt("truncated data");
+        range *= 256;
+        code = (code * 256 + input[ip++]) >>> 0;
+      }
+    }
+    this.range = range;
+    this.code = code;
+    this.ip = ip;
+    return sym & 0xff;
   }
 
   private reverseTree(base: number, bits: number): number {
@@ -199,20 +260,14 @@ export class LzmaDecoder {
         if (this.bit(IS_MATCH + (state << 4) + posState) === 0) {
           const prev = pos > 0 ? out.buf[out.length - 1] : 0;
           const base = LITERAL + 0x300 * (((pos & lpMask) << lc) + (prev >>> (8 - lc)));
-          let sym = 1;
+          let sym: number;
           if (state >= 7) {
             if (this.rep0 >= pos) corrupt("match byte before the dictionary");
-            let matchByte = out.buf[out.length - this.rep0 - 1];
-            do {
-              const mb = (matchByte >>> 7) & 1;
-              matchByte <<= 1;
-              const b = this.bit(base + ((1 + mb) << 8) + sym);
-              sym = (sym << 1) | b;
-              if (mb !== b) break;
-            } while (sym < 0x100);
+            sym = this.matchedLiteral(base, out.buf[out.length - this.rep0 - 1]);
+          } else {
+            sym = this.tree(base, 8);
           }
-          while (sym < 0x100) sym = (sym << 1) | this.bit(base + sym);
-          out.byte(sym & 0xff);
+          out.byte(sym);
           state = state < 4 ? 0 : state < 10 ? state - 3 : state - 6;
           continue;
         }

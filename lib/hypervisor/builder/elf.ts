@@ -138,6 +138,8 @@ export interface ElfImage {
   sections: ElfSection[];
   /** notes of the PT_NOTE segments, or of the SHT_NOTE sections when no segment holds any */
   notes: ElfNote[];
+  /** every note of the PT_NOTE segments */
+  segmentNotes: ElfNote[];
   /** every note of the SHT_NOTE sections (may repeat segment notes) */
   sectionNotes: ElfNote[];
   /** tolerated oddities (a note overrunning its segment, ...) */
@@ -369,6 +371,7 @@ export function parseElf(bytes: Uint8Array, what = "image"): ElfImage {
     programHeaders,
     sections,
     notes: segNotes.length > 0 ? segNotes : sectionNotes,
+    segmentNotes: segNotes,
     sectionNotes,
     warnings,
   };

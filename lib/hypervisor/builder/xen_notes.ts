@@ -284,7 +284,11 @@ function paeFrom(text: string | null, legacy: boolean): PaeMode {
  * ```
  */
 export function readXenNotes(elf: ElfImage): XenNotes {
-  const notes = elf.notes.filter((n) => n.name === "Xen").map(decodeXenNote);
+  // libelf: "Xen" notes of the PT_NOTE segments; the SHT_NOTE sections only when those
+  // hold none (whatever other notes the segments carry).
+  const segXen = elf.segmentNotes.filter((n) => n.name === "Xen");
+  const notes = (segXen.length > 0 ? segXen : elf.sectionNotes.filter((n) => n.name === "Xen"))
+    .map(decodeXenNote);
   const legacy = readLegacyGuest(elf);
   const source = notes.length > 0 ? "notes" : legacy ? "legacy" : "none";
   const warnings: string[] = [];

@@ -192,3 +192,24 @@ Deno.test("parseLegacyGuestString() keeps every pair, including unknown keys and
   deepStrictEqual(g.pairs.at(-1), { key: "X", value: "1" });
   deepStrictEqual(g.pairs[7], { key: "BSD_SYMTAB", value: null });
 });
+
+Deno.test("readXenNotes() takes Xen notes from SHT_NOTE sections when PT_NOTE holds only others", () => {
+  const bytes = buildElf({
+    bits: 64,
+    entry: 0x1000n,
+    segments: [{ vaddr: 0x1000n, paddr: 0x1000n, data: new Uint8Array(32) }],
+    notes: [{ name: "GNU", type: 3, desc: new Uint8Array(20) }],
+  });
+  const elf = parseElf(bytes);
+  // the builder's only SHT_NOTE section mirrors the segment: make its note a Xen one there
+  const xenSection = {
+    ...elf.sectionNotes[0],
+    name: "Xen",
+    type: XEN_ELFNOTE_GUEST_OS,
+    desc: asciz("linux"),
+  };
+  const x = readXenNotes({ ...elf, sectionNotes: [xenSection] });
+  strictEqual(x.source, "notes");
+  strictEqual(x.guestOs, "linux");
+  strictEqual(readXenNotes(elf).source, "none");
+});

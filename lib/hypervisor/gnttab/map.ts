@@ -35,7 +35,7 @@ import {
 } from "./constants.ts";
 import { INVALID_MAPTRACK_HANDLE } from "./maptrack.ts";
 import { clearUnpinned, setStatusV1 } from "./_status.ts";
-import type { GrantTable } from "./table.ts";
+import type { GnttabDirectory, GrantTable } from "./table.ts";
 
 /** The GNTMAP_* bits a maptrack record keeps (Xen: "0-4: GNTMAP_*"). */
 const MAPTRACK_FLAGS = 0x1f;
@@ -130,9 +130,13 @@ export function gnttabMapGrantRef(
   let st = GNTST_okay;
   // A writable mapping takes a writable type reference on the frame (get_page_type).
   if (!ro && rgt.hooks.canWrite && !rgt.hooks.canWrite(mfn)) st = GNTST_general_error;
+  // The record exists before the host mapping is made, so that a mapper validating the
+  // new PTE through paging's foreign-map check (gnttabForeignMapCheck) finds it.
+  if (st === GNTST_okay) lgt.maptrack.set(handle, rgt.domid, ref, flags & MAPTRACK_FLAGS);
   if (st === GNTST_okay && (flags & GNTMAP_host_map) !== 0) {
     const mapper = lgt.hooks.hostMapper;
     st = mapper ? mapper.create(hostAddr, mfn, flags) : GNTST_general_error;
+    if (st !== GNTST_okay) lgt.maptrack.setFlags(handle, 0);
   }
   if (st !== GNTST_okay) {
     rgt.pin[ref] -= inc;
@@ -141,7 +145,6 @@ export function gnttabMapGrantRef(
     return fail(st);
   }
   if (lgt.tracer.on) lgt.tracer.rec(TRC_MEM_PAGE_GRANT_MAP, 1, dom, 0, 0, 0, 0, 0);
-  lgt.maptrack.set(handle, rgt.domid, ref, flags & MAPTRACK_FLAGS);
   out.status = GNTST_okay;
   out.handle = handle;
   out.mfn = mfn;
@@ -249,4 +252,24 @@ export function gnttabMapKind(lgt: GrantTable, mfn: number, rdomid = -1): number
     kind |= (flags & GNTMAP_readonly) !== 0 ? MAPKIND_READ : MAPKIND_WRITE;
   }
   return kind;
+}
+
+/**
+ * Adapts {@link gnttabMapKind} to lib/paging's `ForeignMapCheck` hook
+ * (MachineFrames.foreignMapCheck): an L1 entry of domain `owner` may map another
+ * domain's frame only while `owner` holds a grant mapping of it, writable only through a
+ * writable one. A GrantHostMapper that installs PTEs through the paging validator relies
+ * on it (the maptrack record exists when `create` runs).
+ * @param dir the grant tables
+ * @returns the check
+ */
+export function gnttabForeignMapCheck(
+  dir: GnttabDirectory,
+): (owner: number, mfn: number, writable: boolean) => boolean {
+  return (owner, mfn, writable) => {
+    const t = dir.gnttab(owner);
+    if (!t) return false;
+    const kind = gnttabMapKind(t, mfn);
+    return writable ? (kind & MAPKIND_WRITE) !== 0 : kind !== 0;
+  };
 }

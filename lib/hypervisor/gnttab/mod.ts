@@ -16,7 +16,8 @@
  * - For translated guests, XENMAPSPACE_grant_table calls `mapFrame(idx, gfn)` (returns
  *   the mfn to place at gfn) and setup_table reports those gfns.
  * - The paging validator may ask `gnttabMapKind(table, mfn)` whether a domain holds a
- *   grant mapping of a frame it does not own.
+ *   grant mapping of a frame it does not own; {@link gnttabForeignMapCheck} wraps it as
+ *   lib/paging's `MachineFrames.foreignMapCheck`.
  *
  * The hypercall shell (hypercalls/grant_table.ts) keeps Xen's call-level rules: count
  * checks (setup_table and query_size need count == 1: -EINVAL; a negative count is
@@ -42,6 +43,7 @@ export {
 } from "./table.ts";
 export { INVALID_MAPTRACK_HANDLE, Maptrack } from "./maptrack.ts";
 export {
+  gnttabForeignMapCheck,
   gnttabMapGrantRef,
   gnttabMapKind,
   gnttabReleaseMappings,

@@ -1,7 +1,8 @@
 /**
- * XenStore transactions as xenstored 4.17 runs them: reads see the live tree except for
- * nodes the transaction changed; every node touched is recorded with the generation it
- * had, and a commit fails with EAGAIN when any of them changed meanwhile.
+ * XenStore transactions as xenstored 4.17 runs them: a node is copied into the
+ * transaction when first touched, so later reads see it as it was then (or as the
+ * transaction changed it); every node touched is recorded with the generation it had, and
+ * a commit fails with EAGAIN when any of them changed meanwhile.
  * @module
  */
 import type { Change, Layer, LiveTree, XsNode } from "./tree.ts";
@@ -16,6 +17,8 @@ export class Transaction implements Layer {
   readonly #overlay = new Map<string, XsNode | null>();
   /** Generation of each touched node when first touched (-1: absent). */
   readonly #seen = new Map<string, number>();
+  /** Nodes as they were when first touched (undefined: absent then). */
+  readonly #copies = new Map<string, XsNode | undefined>();
   readonly #delta = new Map<number, number>();
   readonly #maxNodes: number;
   /** Changes to fire on commit. */
@@ -35,13 +38,14 @@ export class Transaction implements Layer {
   get(path: string): XsNode | undefined {
     const o = this.#overlay.get(path);
     if (o !== undefined) return o ?? undefined;
-    const n = this.#live.get(path);
-    if (!this.#seen.has(path)) {
-      if (this.#seen.size >= this.#maxNodes) {
-        throw new XsError("ENOSPC", "transaction touches too many nodes");
-      }
-      this.#seen.set(path, n ? n.gen : -1);
+    if (this.#seen.has(path)) return this.#copies.get(path);
+    if (this.#seen.size >= this.#maxNodes) {
+      throw new XsError("ENOSPC", "transaction touches too many nodes");
     }
+    // live nodes are never mutated in place, so keeping the object is keeping a copy
+    const n = this.#live.get(path);
+    this.#seen.set(path, n ? n.gen : -1);
+    this.#copies.set(path, n);
     return n;
   }
 

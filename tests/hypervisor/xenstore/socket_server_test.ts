@@ -217,3 +217,36 @@ Deno.test("serveXenstoreSocket refuses a path that is a regular file", async () 
   }
   ok(msg.includes("exists"), msg);
 });
+
+const TEST_XENSTORE = "/usr/lib/xen-4.17/bin/test-xenstore";
+const haveTestXenstore = (() => {
+  try {
+    return Deno.statSync(TEST_XENSTORE).isFile;
+  } catch {
+    return false;
+  }
+})();
+if (!haveTestXenstore) {
+  console.warn(`skipping Xen's test-xenstore conformance run: ${TEST_XENSTORE} is absent`);
+}
+
+Deno.test({
+  name: "Xen's own test-xenstore passes against serveXenstoreSocket",
+  ignore: !haveTestXenstore,
+  async fn() {
+    const rig = guestRig();
+    const sock = sockPath();
+    const srv = await serveXenstoreSocket(rig.store, sock);
+    try {
+      const iters = Deno.env.get("PVX_FUZZ") === "full" ? "50" : "3";
+      const { code, out } = await xs(sock, TEST_XENSTORE, "-i", iters);
+      strictEqual(code, 0, out);
+      ok(!out.includes("failed"), out);
+      for (const t of ["read 2000", "rm dir", "ta rmw x", "ta err"]) ok(out.includes(t), out);
+      // it cleans up after itself
+      strictEqual(rig.store.read("/local/domain/0/xenstore-test"), undefined);
+    } finally {
+      await srv.close();
+    }
+  },
+});

@@ -153,3 +153,18 @@ Deno.test("transactions are serialisable: committed increments are never lost", 
     { numRuns: Deno.env.get("PVX_FUZZ") === "full" ? 5000 : 200 },
   );
 });
+
+Deno.test("a transaction keeps reading a node as it was when first touched", () => {
+  // Xen's own test-xenstore "ta err" case
+  const store = new XenStore();
+  store.write("/s/v", "a");
+  const c = memoryConnection(store, 0, true);
+  const tx = start(c);
+  strictEqual(fromUtf8(c.call(XS_READ, nulStrings("/s/v"), tx)[0].payload), "a");
+  store.write("/s/v", "b");
+  strictEqual(fromUtf8(c.call(XS_READ, nulStrings("/s/v"), tx)[0].payload), "a");
+  c.call(XS_WRITE, wp("/s/v", "c"), tx);
+  strictEqual(fromUtf8(c.call(XS_READ, nulStrings("/s/v"), tx)[0].payload), "c");
+  strictEqual(err(c.call(XS_TRANSACTION_END, nulStrings("T"), tx)), "EAGAIN");
+  strictEqual(store.read("/s/v"), "b");
+});

@@ -4,6 +4,7 @@
  * @module
  */
 import type { DeviceHost, DomId } from "../hypervisor/backend_api.ts";
+import type { Tracer } from "../hypervisor/trace/tracer.ts";
 import { Blkback } from "./backend.ts";
 import { type DiskImage, openDiskImage } from "./disk_image.ts";
 import { checkDistinctDevids, type DiskSpec, parseDiskSpec } from "./disk_spec.ts";
@@ -16,6 +17,8 @@ export interface AttachDisksOptions {
   snapshot?: boolean;
   /** Debug lines from the backends. */
   log?: (msg: string) => void;
+  /** Trace sink for the backends' ring records. */
+  tracer?: Tracer;
   /**
    * Write the vbd nodes with {@link writeVbdLayout} (default true). Pass false when the
    * toolstack layout (writeToolstackLayout with {@link toToolstackVbd}) already wrote them.
@@ -108,6 +111,7 @@ export async function attachDisks(
       cdrom: spec.devtype === "cdrom",
       discard: spec.discard,
       log: opts.log,
+      tracer: opts.tracer,
     });
     return { spec, image, backend };
   });

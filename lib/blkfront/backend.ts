@@ -7,6 +7,8 @@
  */
 import type { DeviceHost, DomId, EventPort, GrantMapping } from "../hypervisor/backend_api.ts";
 import { BackRing } from "../hypervisor/io/ring.ts";
+import { RING_VBD, TRC_PVX_RING_NOTIFY } from "../hypervisor/trace/events.ts";
+import { NULL_TRACER, type Tracer } from "../hypervisor/trace/tracer.ts";
 import type { DiskImage } from "./disk_image.ts";
 import {
   BLKIF_ABI_X86_32,
@@ -58,6 +60,8 @@ export interface BlkbackOptions {
   backendDomid?: DomId;
   /** Debug lines (reasons for error responses and disconnects). */
   log?: (msg: string) => void;
+  /** Trace sink: TRC_PVX_RING_NOTIFY records for the vbd ring (RING_VBD). */
+  tracer?: Tracer;
 }
 
 /** The live connection to one frontend: its ring, port and ABI. */
@@ -96,6 +100,7 @@ export class Blkback {
   readonly #host: DeviceHost;
   readonly #opts: BlkbackOptions;
   readonly #engine: RequestEngine;
+  readonly #tracer: Tracer;
   #conn: Connection | null = null;
   #halted = false;
   #closed = false;
@@ -108,6 +113,7 @@ export class Blkback {
   constructor(host: DeviceHost, opts: BlkbackOptions) {
     this.#host = host;
     this.#opts = opts;
+    this.#tracer = opts.tracer ?? NULL_TRACER;
     this.domid = opts.domid;
     this.devid = opts.devid;
     this.image = opts.image;
@@ -220,7 +226,7 @@ export class Blkback {
     if (typeof ringMap === "number") {
       return this.#fatal(`mapping ring-ref ${ringRef} failed (GNTST ${ringMap})`);
     }
-    const port = this.#host.bindInterdomain(this.domid, evtchn, () => this.#kick());
+    const port = this.#host.bindInterdomain(this.domid, evtchn, () => this.#onEvent());
     if (typeof port === "number") {
       this.#host.unmapGrant(ringMap);
       return this.#fatal(`binding event-channel ${evtchn} failed (errno ${port})`);
@@ -234,7 +240,16 @@ export class Blkback {
     this.#kick(); // requests posted before the connect
   }
 
-  /** The event-channel handler: processes the ring (never re-entrantly). */
+  /** The event-channel handler (front -> back notification). */
+  #onEvent(): void {
+    const c = this.#conn;
+    if (c && this.#tracer.on) {
+      this.#tracer.rec(TRC_PVX_RING_NOTIFY, 4, RING_VBD, this.domid, 0, c.ring.reqProd, 0, 0);
+    }
+    this.#kick();
+  }
+
+  /** Processes the ring (never re-entrantly). */
   #kick(): void {
     if (this.#processing) return;
     this.#processing = true;
@@ -272,7 +287,12 @@ export class Blkback {
     const c = this.#conn;
     if (!c) return; // the ring went away while the I/O ran: nobody to answer
     c.ring.putResponse(rsp);
-    if (c.ring.pushResponses()) c.port.notify();
+    if (c.ring.pushResponses()) {
+      if (this.#tracer.on) {
+        this.#tracer.rec(TRC_PVX_RING_NOTIFY, 4, RING_VBD, this.domid, 1, c.ring.rspProd, 0, 0);
+      }
+      c.port.notify();
+    }
     if (this.#halted && this.#engine.inflight === 0) this.#release();
   }
 

@@ -18,6 +18,7 @@ import {
   encodeSegment,
 } from "../../lib/blkfront/protocol.ts";
 import { Blkback } from "../../lib/blkfront/backend.ts";
+import { RING_VBD, TRC_PVX_RING_NOTIFY } from "../../lib/hypervisor/trace/events.ts";
 import { FakeDeviceHost } from "../../lib/hypervisor/testing_host.ts";
 import { Blkfront, BlkIoError } from "../../lib/blkfront/frontend.ts";
 import { GuardedImage, makeBlkRig, pumpUntil } from "../../lib/blkfront/testing.ts";
@@ -359,4 +360,17 @@ Deno.test("Blkback refuses a frontend whose transport details are bad", async (t
       ok(host.store.read("/local/domain/0/error/backend/vbd/1/51712/error"));
     });
   }
+});
+
+Deno.test("Blkback traces TRC_PVX_RING_NOTIFY for the vbd ring in both directions", async () => {
+  const recs: number[][] = [];
+  const tracer = {
+    on: true,
+    rec: (ev: number, n: number, ...d: number[]) => void recs.push([ev, ...d.slice(0, n)]),
+    switchTo() {},
+  };
+  const { frontend: f } = await makeBlkRig({ backend: { tracer } });
+  await f.write(0, new Uint8Array(512));
+  deepStrictEqual(recs[0], [TRC_PVX_RING_NOTIFY, RING_VBD, 1, 0, 1]);
+  deepStrictEqual(recs.at(-1), [TRC_PVX_RING_NOTIFY, RING_VBD, 1, 1, 1]);
 });

@@ -83,6 +83,8 @@ export class XenStore implements StoreOps {
   #queue: (Change | { special: string })[] = [];
   #firing = false;
   #nextTx = 1;
+  /** In-process watch callbacks that threw (each is logged). */
+  callbackErrors = 0;
 
   /** A store holding /, /local, /local/domain and /tool, as xenstored starts with. */
   constructor(opts: XenStoreOptions = {}) {
@@ -183,7 +185,19 @@ export class XenStore implements StoreOps {
    */
   watch(path: string, onChange: (changedPath: string) => void): () => void {
     const p = canonicalize(path, 0, true);
-    const client: WatchClient = { accessor: DOM0, watchEvent: (ep) => onChange(ep) };
+    const client: WatchClient = {
+      accessor: DOM0,
+      watchEvent: (ep) => {
+        // a failing in-process watcher (a backend bug) must not break the guest's request
+        // that triggered it, nor the other watchers: record it and go on
+        try {
+          onChange(ep);
+        } catch (e) {
+          this.callbackErrors++;
+          this.log(`xenstore: watch callback for ${p} failed on ${ep}: ${errText(e)}`);
+        }
+      },
+    };
     this.watches.add(client, p, "", false);
     onChange(p);
     return () => this.watches.removeAll(client);
@@ -298,6 +312,10 @@ export class XenStore implements StoreOps {
     d.shutdownReported = true;
     this.fireSpecial("@releaseDomain");
   }
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? (e.stack ?? e.message) : String(e);
 }
 
 /** Maps a string to an xsd_errors name (EINVAL when it is none). */

@@ -94,3 +94,19 @@ Deno.test("watch events to a stalled reader are dropped past the output limit", 
   strictEqual(pending <= 200 + 64, true);
   strictEqual(stalled.stats.droppedEvents > 0, true);
 });
+
+Deno.test("a throwing in-process watcher is logged and does not break the guest's request", () => {
+  const lines: string[] = [];
+  const store = new XenStore({ log: (l) => lines.push(l) });
+  const seen: string[] = [];
+  store.watch("/w", (p) => {
+    if (p === "/w/bad") throw new Error("backend bug");
+  });
+  store.watch("/w", (p) => seen.push(p));
+  const c = memoryConnection(store, 0, true);
+  const r = c.call(11, new Uint8Array([...new TextEncoder().encode("/w/bad"), 0, 0x31]));
+  deepStrictEqual(payloadStrings(r[0]), ["OK"]);
+  deepStrictEqual(seen, ["/w", "/w/bad"]);
+  strictEqual(store.callbackErrors, 1);
+  strictEqual(lines.some((l) => l.includes("backend bug")), true);
+});

@@ -16,21 +16,29 @@ if [ -z "$linux_pkg" ]; then
   exit 1
 fi
 
+# apt's download user must be able to write here, or apt warns on every file
+chmod 0777 "$cache/debs" 2>/dev/null || true
+status=0
 for pkg in grub-xen-host gnumach-image-1.8-xen-486 "$linux_pkg"; do
   if ! ls "$cache/debs/${pkg}_"*.deb >/dev/null 2>&1; then
-    (cd "$cache/debs" && apt-get download -q "$pkg" >/dev/null)
+    if ! (cd "$cache/debs" && apt-get download -q "$pkg" >/dev/null); then
+      echo "apt-get download $pkg failed (tests that need it will be skipped)" >&2
+      status=1
+      continue
+    fi
   fi
   deb=$(ls "$cache/debs/${pkg}_"*.deb | head -1)
   dpkg-deb -x "$deb" "$cache/root"
 done
 
 # Stable names for the tests (symlinks into the extracted trees).
-link() { [ -f "$cache/root/$1" ] && ln -sf "root/$1" "$cache/$2"; }
+link() { if [ -f "$cache/root/$1" ]; then ln -sf "root/$1" "$cache/$2"; fi; }
 link usr/lib/grub-xen/grub-i386-xen.bin grub-i386-xen.bin
 link usr/lib/grub-xen/grub-x86_64-xen.bin grub-x86_64-xen.bin
 link usr/lib/grub-xen/grub-i386-xen_pvh.bin grub-i386-xen_pvh.bin
 g=$(cd "$cache/root" && ls boot/gnumach-1.8-xen-486*.gz 2>/dev/null | head -1 || true)
-[ -n "$g" ] && ln -sf "root/$g" "$cache/gnumach-xen-486.gz"
+if [ -n "$g" ]; then ln -sf "root/$g" "$cache/gnumach-xen-486.gz"; fi
 v=$(cd "$cache/root" && ls boot/vmlinuz-*-amd64 2>/dev/null | head -1 || true)
-[ -n "$v" ] && ln -sf "root/$v" "$cache/vmlinuz"
+if [ -n "$v" ]; then ln -sf "root/$v" "$cache/vmlinuz"; fi
 ls -l "$cache" | sed 1d
+exit "$status"

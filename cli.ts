@@ -50,7 +50,29 @@ function buildProgram(state: { code: number }): Command {
       const { run } = await import("./tools/inspect.ts");
       return run({ image: cmd.args[0], json: cmd.opts().json === true });
     }));
-  // --- boot ---
+  program
+    .command("boot")
+    .description("boot a 32-bit PAE PV kernel; its console goes to stdout")
+    .argument("<image>", "kernel image (ELF, gzip'd ELF or bzImage)")
+    .option("--memory <MiB>", "guest memory in MiB (default 64)", parseNumber)
+    .option("--cmdline <string>", "kernel command line")
+    .option("--ramdisk <file>", "ramdisk / module loaded after the kernel")
+    .option("--no-reboot", "exit when the guest reboots instead of restarting it")
+    .option("--realtime", "tie guest time to the host clock (default: virtual, deterministic)")
+    .option("--max-instructions <n>", "stop after n instructions (exit 1)", parseNumber)
+    .action(withExit(async (cmd) => {
+      const { run } = await import("./tools/boot.ts");
+      const o = cmd.opts();
+      return run({
+        image: cmd.args[0],
+        memory: o.memory,
+        cmdline: o.cmdline,
+        ramdisk: o.ramdisk,
+        noReboot: o.reboot === false,
+        realtime: o.realtime === true,
+        maxInstructions: o.maxInstructions,
+      });
+    }));
   // --- trace ---
   program
     .command("trace")

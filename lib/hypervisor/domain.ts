@@ -7,8 +7,10 @@ import type { Host } from "./host.ts";
 import { Vcpu } from "./vcpu.ts";
 import { VCPU_INFO_SIZE, VI_UPCALL_MASK } from "./abi/layout.ts";
 import { XEN_LEGACY_MAX_VCPUS } from "./abi/xen.ts";
-import { P2m } from "../paging/p2m.ts";
+import type { P2m } from "../paging/p2m.ts";
+import { PagingDomain } from "../paging/paging_domain.ts";
 import { INVALID_MFN } from "../paging/constants.ts";
+import type { EventChannels } from "./evtchn/channels.ts";
 
 /** One PV guest. */
 export class Domain {
@@ -18,7 +20,9 @@ export class Domain {
   readonly host: Host;
   /** Most pages it may own (XENMEM_maximum_reservation). */
   maxPages: number;
-  /** Pseudo-physical to machine. */
+  /** Its paging context (P2M, base pointers, walkers, pending flushes) in lib/paging. */
+  readonly mm: PagingDomain;
+  /** Pseudo-physical to machine (the paging context's). */
   readonly p2m: P2m;
   /** Machine frame of shared_info (a Xen page shared with the guest). */
   sharedInfoMfn = -1;
@@ -30,6 +34,12 @@ export class Domain {
   shutdownReason = -1;
   /** The code set by SCHEDOP_shutdown_code, or -1. */
   shutdownCode = -1;
+  /** Its event channels (set up by the machine after the domain exists). */
+  evtchn: EventChannels | null = null;
+  /** Why the domain crashed (for the dump), when it did. */
+  crashReason = "";
+  /** Watchdog deadlines (system-time ns, -1 = free), NR_DOMAIN_WATCHDOG_TIMERS of them. */
+  readonly watchdogNs: number[] = [-1, -1];
   /** Whether this domain is privileged (dom0): pvx guests never are. */
   readonly privileged = false;
 
@@ -43,16 +53,24 @@ export class Domain {
     this.host = host;
     this.domid = domid;
     this.maxPages = maxPages;
-    this.p2m = new P2m(maxPages);
-    for (let i = 0; i < Math.min(nrVcpus, XEN_LEGACY_MAX_VCPUS); i++) {
+    nrVcpus = Math.max(1, Math.min(nrVcpus, XEN_LEGACY_MAX_VCPUS));
+    this.mm = new PagingDomain(host.frames, domid, { vcpus: nrVcpus, maxPfns: maxPages });
+    this.p2m = this.mm.p2m;
+    for (let i = 0; i < nrVcpus; i++) {
       this.vcpus.push(new Vcpu(this, i));
     }
     host.domains.set(domid, this);
   }
 
+  /**
+   * Xen pages shared with the domain (shared_info, grant-table frames): owned by it so
+   * it may map them, but never counted in tot_pages nor given back by the guest.
+   */
+  readonly xenShared = new Set<number>();
+
   /** Pages it owns now (tot_pages). */
   get totPages(): number {
-    return this.host.frames.domainPages(this.domid);
+    return this.host.frames.domainPages(this.domid) - this.xenShared.size;
   }
 
   /** The shared_info page as a DataView. */
@@ -70,6 +88,7 @@ export class Domain {
     const mfn = f.allocDomainFrame(this.domid);
     if (mfn < 0) return false;
     this.sharedInfoMfn = mfn;
+    this.xenShared.add(mfn);
     const u8 = this.host.mem.u8;
     for (let i = 0; i < XEN_LEGACY_MAX_VCPUS; i++) {
       u8[mfn * 4096 + i * VCPU_INFO_SIZE + VI_UPCALL_MASK] = 1;

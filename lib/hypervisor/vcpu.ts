@@ -57,6 +57,9 @@ export class Vcpu {
   readonly debugreg = new Uint32Array(8);
   /** IOPL granted with PHYSDEVOP_set_iopl (0..3). */
   iopl = 0;
+  /** PHYSDEVOP_set_iobitmap: the guest's I/O bitmap and its size in ports. */
+  iobitmapVa = 0;
+  iobitmapPorts = 0;
   /** Machine address of this vcpu's vcpu_info (in shared_info unless re-registered). */
   vcpuInfoMaddr = 0;
   /** GDT frames (mfns) and entry count given with set_gdt. */
@@ -69,6 +72,13 @@ export class Vcpu {
   cr3 = 0;
   /** Whether the guest is in kernel mode (Xen's TF_kernel_mode). */
   inKernel = true;
+  /** VCPUOP_register_runstate_memory_area / _vcpu_time_memory_area guest addresses. */
+  runstateVa = 0;
+  timeMemoryVa = 0;
+  /** Whether VCPUOP_register_vcpu_info moved vcpu_info out of shared_info. */
+  vcpuInfoMoved = false;
+  /** An NMI is pending (VCPUOP_send_nmi). */
+  nmiPending = false;
   /** Set by a handler that restored the registers itself (iret): eax is left alone. */
   skipReturn = false;
   /** Nesting guard of multicall. */
@@ -86,6 +96,12 @@ export class Vcpu {
   /** Byte offset of vcpu_info inside the shared_info page (legacy placement). */
   get vcpuInfoOffset(): number {
     return this.id * VCPU_INFO_SIZE;
+  }
+
+  /** Makes the vcpu's cached cr3 follow its walker (after NEW_BASEPTR). */
+  syncCr3(): void {
+    const w = this.domain.mm.walkers[this.id];
+    this.cr3 = w.cr3;
   }
 
   /** Clears everything a fresh boot clears (domain reboot). */

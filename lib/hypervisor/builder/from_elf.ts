@@ -1,0 +1,61 @@
+/**
+ * Turns an image file into a {@link KernelImage} for the pv32pae builder: unwraps
+ * gzip/bzImage layers, parses the ELF and its Xen notes (or legacy `__xen_guest`
+ * string) with the inspector's parsers, and checks it is a 32-bit PAE PV kernel. Each
+ * PT_LOAD segment goes to its paddr + virt_offset, as Xen's libelf loads it.
+ * @module
+ */
+import { InputError } from "../../errors.ts";
+import { EM_386, parseElf, PT_LOAD } from "./elf.ts";
+import { readXenNotes } from "./xen_notes.ts";
+import { unwrapImage } from "./unwrap.ts";
+import type { KernelImage, LoadSegment } from "./kernel_image.ts";
+
+/**
+ * Loads a PV kernel image.
+ * @param bytes the file
+ * @param name the file name, for messages
+ * @throws InputError when the image is not a bootable 32-bit PAE PV kernel
+ */
+export function loadKernelImage(bytes: Uint8Array, name = "image"): KernelImage {
+  const { elf: elfBytes } = unwrapImage(bytes, { name });
+  const elf = parseElf(elfBytes, name);
+  const fail = (why: string): never => {
+    throw new InputError(`Cannot load image "${name}": ${why}`);
+  };
+  if (elf.bits !== 32 || elf.machine !== EM_386) {
+    fail(`it is a ${elf.bits}-bit ${elf.machineName} kernel; pvx boots 32-bit PAE PV kernels`);
+  }
+  const x = readXenNotes(elf);
+  if (x.source === "none") fail("no Xen notes found");
+  const b = x.boot;
+  if (b.pae === "no") fail("a non-PAE 32-bit kernel (Xen dropped support for them)");
+  const segments: LoadSegment[] = [];
+  for (const ph of elf.programHeaders) {
+    if (ph.type !== PT_LOAD || ph.memsz === 0n) continue;
+    const vaddr = ph.paddr + b.virtOffset;
+    if (vaddr < 0n || vaddr + ph.memsz > 0x100000000n) {
+      fail(`segment ${ph.index} lies outside the 32-bit address space`);
+    }
+    if (BigInt(ph.filesz) > ph.memsz) fail(`segment ${ph.index} has filesz > memsz`);
+    segments.push({
+      vaddr: Number(vaddr),
+      data: elfBytes.subarray(ph.offset, ph.offset + ph.filesz),
+      memsz: Number(ph.memsz),
+    });
+  }
+  if (segments.length === 0) fail("no loadable segments");
+  const num = (v: bigint, what: string): number => {
+    if (v < 0n || v > 0xffffffffn) fail(`${what} 0x${v.toString(16)} is not a 32-bit address`);
+    return Number(v);
+  };
+  return {
+    virtBase: num(b.virtBase, "virt_base"),
+    entry: num(b.entry, "entry"),
+    hypercallPage: b.hypercallPage === null ? undefined : num(b.hypercallPage, "hypercall page"),
+    kernelStart: num(b.vStart, "kernel start"),
+    kernelEnd: num(b.vEnd, "kernel end"),
+    segments,
+    guestOs: x.guestOs ?? undefined,
+  };
+}

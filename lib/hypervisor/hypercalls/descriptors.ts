@@ -1,0 +1,76 @@
+/**
+ * set_gdt and update_descriptor (do_set_gdt / do_update_descriptor of
+ * xen/arch/x86/pv/descriptor-tables.c, compat form): GDT frames must be the domain's and
+ * validate as descriptor pages; a single descriptor update must pass check_descriptor
+ * and land in a descriptor page or a writable page of the domain.
+ * @module
+ */
+import { EFAULT, EINVAL } from "../abi/errno.ts";
+import { FIRST_RESERVED_GDT_ENTRY } from "../abi/xen.ts";
+import { PGT_seg_desc_page, PGT_writable_page } from "../../paging/constants.ts";
+import {
+  getPageAndType,
+  getPageType,
+  putPageAndType,
+  putPageType,
+} from "../../paging/page_type.ts";
+import { checkDescriptor } from "../traps/descriptor.ts";
+import type { Vcpu } from "../vcpu.ts";
+
+/** do_set_gdt(frame_list, entries). */
+export function doSetGdt(v: Vcpu, frameList: number, entries: number): number {
+  entries = entries >>> 0;
+  if (entries > FIRST_RESERVED_GDT_ENTRY) return -EINVAL;
+  const nr = Math.ceil(entries / 512);
+  const list = new Uint8Array(nr * 4);
+  if (!v.access.copyFromGuest(frameList, list)) return -EFAULT;
+  const dv = new DataView(list.buffer);
+  const d = v.domain;
+  const f = d.host.frames;
+  const taken: number[] = [];
+  for (let i = 0; i < nr; i++) {
+    const mfn = dv.getUint32(i * 4, true);
+    if (getPageAndType(f, mfn, PGT_seg_desc_page, d.domid) !== 0) {
+      for (const m of taken) putPageAndType(f, m);
+      return -EINVAL;
+    }
+    taken.push(mfn);
+  }
+  for (const m of v.gdtFrames) putPageAndType(f, m);
+  v.gdtFrames = taken;
+  v.gdtEnts = entries;
+  v.cpu.flushTlb();
+  return 0;
+}
+
+const scratch = new Int32Array(2);
+
+/** do_update_descriptor(pa_lo, pa_hi, desc_lo, desc_hi). */
+export function doUpdateDescriptor(
+  v: Vcpu,
+  paLo: number,
+  paHi: number,
+  descLo: number,
+  descHi: number,
+): number {
+  if ((paLo & 7) !== 0 || paHi !== 0) return -EINVAL;
+  if (!checkDescriptor(descLo, descHi, scratch)) return -EINVAL;
+  const d = v.domain;
+  const f = d.host.frames;
+  const mfn = paLo >>> 12;
+  if (!f.getPage(mfn, d.domid)) return -EINVAL;
+  const type = f.type[mfn] === PGT_seg_desc_page && f.typeCount[mfn] !== 0
+    ? PGT_seg_desc_page
+    : PGT_writable_page;
+  let rc = -EINVAL;
+  if (getPageType(f, mfn, type) === 0) {
+    const w = paLo >>> 2;
+    f.u32[w] = scratch[0];
+    f.u32[w + 1] = scratch[1];
+    d.host.mem.noteWrite(paLo >>> 0, 8);
+    putPageType(f, mfn);
+    rc = 0;
+  }
+  f.putPage(mfn);
+  return rc;
+}

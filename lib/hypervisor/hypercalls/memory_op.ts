@@ -1,0 +1,290 @@
+/**
+ * memory_op for a 32-bit PV domU: reservations (increase, decrease, populate_physmap),
+ * exchange, the reservation queries, maximum_ram_page / maximum_gpfn, the M2P location
+ * (machphys_mfn_list, machphys_mapping) and the memory map; physmap edits are for
+ * translated guests only (-EACCES) and control operations need privilege (mirrors
+ * do_memory_op of xen/common/memory.c and arch_memory_op of xen/arch/x86/mm.c).
+ * Extents are single pages (order 0): pvx's allocator hands out scattered frames, so a
+ * larger order fails as an exhausted allocation does in Xen (0 extents done).
+ * @module
+ */
+import { EACCES, EFAULT, EINVAL, ENOMEM, ENOSYS, EOPNOTSUPP, EPERM, ESRCH } from "../abi/errno.ts";
+import {
+  DOMID_SELF,
+  MACH2PHYS_NR_ENTRIES,
+  MACH2PHYS_VIRT_END,
+  MACH2PHYS_VIRT_START,
+} from "../abi/xen.ts";
+import { INVALID_MFN } from "../../paging/constants.ts";
+import { dropPin } from "../../paging/page_type.ts";
+import { TRC_MEM_DECREASE_RESERVATION } from "../trace/events.ts";
+import type { Domain } from "../domain.ts";
+import type { Vcpu } from "../vcpu.ts";
+import { readStruct } from "./_guest.ts";
+
+export const XENMEM_increase_reservation = 0;
+export const XENMEM_decrease_reservation = 1;
+export const XENMEM_maximum_ram_page = 2;
+export const XENMEM_current_reservation = 3;
+export const XENMEM_maximum_reservation = 4;
+export const XENMEM_machphys_mfn_list = 5;
+export const XENMEM_populate_physmap = 6;
+export const XENMEM_add_to_physmap = 7;
+export const XENMEM_memory_map = 9;
+export const XENMEM_machine_memory_map = 10;
+export const XENMEM_exchange = 11;
+export const XENMEM_machphys_mapping = 12;
+export const XENMEM_set_memory_map = 13;
+export const XENMEM_maximum_gpfn = 14;
+export const XENMEM_remove_from_physmap = 15;
+export const XENMEM_add_to_physmap_batch = 23;
+export const XENMEM_machphys_compat_mfn_list = 25;
+export const XENMEM_get_vnumainfo = 26;
+/** The low bits of cmd are the op; the rest is the continuation's start extent. */
+export const MEMOP_EXTENT_SHIFT = 6;
+export const MEMOP_CMD_MASK = (1 << MEMOP_EXTENT_SHIFT) - 1;
+/** XENMEMF_populate_on_demand. */
+const XENMEMF_populate_on_demand = 1 << 16;
+/** The largest extent order a domU may ask for (CONFIG_DOMU_MAX_ORDER). */
+export const DOMU_MAX_ORDER = 9;
+/** sizeof(struct xen_memory_reservation) for i386. */
+const RESERVATION_SIZE = 20;
+/** E820_RAM. */
+const E820_RAM = 1;
+
+/** Finds the domain a memory_op names, for a domU: only itself. */
+function targetDomain(v: Vcpu, domid: number): Domain | number {
+  const d = v.domain;
+  if (domid === DOMID_SELF || domid === d.domid) return d;
+  if (!d.host.domains.has(domid)) return -ESRCH;
+  return -EPERM;
+}
+
+/** do_memory_op(cmd, arg). */
+export function doMemoryOp(v: Vcpu, cmd: number, arg: number): number {
+  const op = cmd & MEMOP_CMD_MASK;
+  const start = cmd >>> MEMOP_EXTENT_SHIFT;
+  const d = v.domain;
+  switch (op) {
+    case XENMEM_increase_reservation:
+    case XENMEM_decrease_reservation:
+    case XENMEM_populate_physmap:
+      return reservation(v, op, start, arg);
+    case XENMEM_exchange:
+      return exchange(v, arg);
+    case XENMEM_maximum_ram_page:
+      return d.host.frames.count;
+    case XENMEM_current_reservation:
+    case XENMEM_maximum_reservation:
+    case XENMEM_maximum_gpfn: {
+      const s = readStruct(v, arg, 2);
+      if (!s) return -EFAULT;
+      const t = targetDomain(v, s.getUint16(0, true));
+      if (typeof t === "number") return t;
+      if (op === XENMEM_current_reservation) return t.totPages;
+      if (op === XENMEM_maximum_reservation) return t.maxPages;
+      return t.p2m.maxPfns - 1;
+    }
+    case XENMEM_machphys_mfn_list:
+    case XENMEM_machphys_compat_mfn_list: {
+      // xen_machphys_mfn_list: max_extents u32, extent_start handle, nr_extents u32
+      const s = readStruct(v, arg, 12);
+      if (!s) return -EFAULT;
+      const m2p = d.host.frames.m2p;
+      const max = s.getUint32(0, true);
+      const list = s.getUint32(4, true);
+      const chunks = Math.ceil(m2p.frameCount / 512);
+      const n = Math.min(max, chunks);
+      const out = new Uint8Array(n * 4);
+      const odv = new DataView(out.buffer);
+      for (let i = 0; i < n; i++) odv.setUint32(i * 4, m2p.firstMfn + i * 512, true);
+      if (!v.access.copyToGuest(list, out)) return -EFAULT;
+      s.setUint32(8, n, true);
+      return v.access.copyToGuest(arg, new Uint8Array(s.buffer)) ? 0 : -EFAULT;
+    }
+    case XENMEM_machphys_mapping: {
+      const b = new Uint8Array(12);
+      const dv = new DataView(b.buffer);
+      dv.setUint32(0, MACH2PHYS_VIRT_START, true);
+      dv.setUint32(4, MACH2PHYS_VIRT_END, true);
+      dv.setUint32(8, Math.min(d.host.frames.count, MACH2PHYS_NR_ENTRIES) - 1, true);
+      return v.access.copyToGuest(arg, b) ? 0 : -EFAULT;
+    }
+    case XENMEM_memory_map: {
+      // xen_memory_map { nr_entries u32, buffer handle }: the toolstack's one-entry map
+      // (xc_domain_set_memmap_limit): RAM from 0 to the domain's maximum.
+      const s = readStruct(v, arg, 8);
+      if (!s) return -EFAULT;
+      const nr = Math.min(s.getUint32(0, true), 1);
+      const e = new Uint8Array(20);
+      const edv = new DataView(e.buffer);
+      const bytes = d.maxPages * 4096;
+      edv.setUint32(8, bytes % 2 ** 32, true);
+      edv.setUint32(12, Math.floor(bytes / 2 ** 32), true);
+      edv.setUint32(16, E820_RAM, true);
+      if (nr > 0 && !v.access.copyToGuest(s.getUint32(4, true), e)) return -EFAULT;
+      s.setUint32(0, nr, true);
+      return v.access.copyToGuest(arg, new Uint8Array(s.buffer)) ? 0 : -EFAULT;
+    }
+    case XENMEM_add_to_physmap: {
+      // xen_add_to_physmap: domid u16, size u16, space u32, idx u32, gpfn u32
+      const s = readStruct(v, arg, 16);
+      if (!s) return -EFAULT;
+      if (s.getUint32(4, true) === 4) return -ENOSYS; // gmfn_foreign: batch only
+      const t = targetDomain(v, s.getUint16(0, true));
+      if (typeof t === "number") return t;
+      return -EACCES; // xatp_permission_check: not a translated guest
+    }
+    case XENMEM_add_to_physmap_batch:
+    case XENMEM_remove_from_physmap: {
+      const s = readStruct(v, arg, 2);
+      if (!s) return -EFAULT;
+      const t = targetDomain(v, s.getUint16(0, true));
+      if (typeof t === "number") return t;
+      return -EACCES;
+    }
+    case XENMEM_get_vnumainfo:
+      return readStruct(v, arg, 2) ? -EOPNOTSUPP : -EFAULT;
+    case XENMEM_machine_memory_map:
+    case XENMEM_set_memory_map:
+    case 16: // set_pod_target
+    case 17: // get_pod_target
+    case 18: // get_sharing_freed_pages
+    case 19: // get_sharing_shared_pages
+    case 20: // paging_op
+    case 21: // access_op
+    case 22: // sharing_op
+    case 24: // claim_pages
+    case 28: // acquire_resource
+      return -EPERM;
+    default:
+      return -ENOSYS;
+  }
+}
+
+/** increase_reservation / decrease_reservation / populate_physmap. */
+function reservation(v: Vcpu, op: number, start: number, arg: number): number {
+  const s = readStruct(v, arg, RESERVATION_SIZE);
+  if (!s) return -EFAULT;
+  const list = s.getUint32(0, true);
+  const nr = s.getUint32(4, true);
+  const order = s.getUint32(8, true);
+  const memFlags = s.getUint32(12, true);
+  if (start >= nr) return start;
+  if (list !== 0 && !v.access.accessOk(list, nr * 4)) return start;
+  if (order > DOMU_MAX_ORDER) return start;
+  const t = targetDomain(v, s.getUint16(16, true));
+  if (typeof t === "number") return t;
+  const addressBits = memFlags & 0xff;
+  if (addressBits !== 0 && addressBits <= 12) return start;
+  if (op === XENMEM_populate_physmap && (memFlags & XENMEMF_populate_on_demand)) return start;
+  const d = t;
+  const f = d.host.frames;
+  for (let i = start; i < nr; i++) {
+    const slot = list + i * 4;
+    if (op === XENMEM_decrease_reservation) {
+      const gmfn = v.access.readU32(slot);
+      if (v.access.fault) return i;
+      for (let j = 0; j < 1 << order; j++) {
+        if (!guestRemovePage(d, gmfn + j)) return i;
+      }
+      const tr = d.host.tracer;
+      if (tr.on) tr.rec(TRC_MEM_DECREASE_RESERVATION, 2, d.domid, gmfn, 0, 0, 0, 0);
+      continue;
+    }
+    if (order !== 0) return i; // no contiguous extents: as an exhausted allocation
+    if (d.totPages >= d.maxPages) return i;
+    let gpfn = 0;
+    if (op === XENMEM_populate_physmap) {
+      gpfn = v.access.readU32(slot);
+      if (v.access.fault) return i;
+      if (gpfn >= d.p2m.maxPfns) return i;
+    }
+    const mfn = f.allocDomainFrame(d.domid);
+    if (mfn < 0) return i;
+    if (op === XENMEM_populate_physmap) {
+      // PV: the guest keeps its own P2M; Xen records the M2P entry.
+      f.m2p.set(mfn, gpfn);
+      if (d.p2m.get(gpfn) === INVALID_MFN) d.p2m.set(gpfn, mfn);
+    }
+    if (list !== 0 && !v.access.writeU32(slot, mfn)) {
+      f.releaseAllocation(mfn, d.domid, (m) => dropPin(f, m));
+      return i;
+    }
+  }
+  return nr;
+}
+
+/**
+ * guest_remove_page for a PV guest: the frame must be the domain's own allocated page
+ * and not a Xen page it shares; it is unpinned and its allocation reference dropped.
+ */
+export function guestRemovePage(d: Domain, mfn: number): boolean {
+  if (d.xenShared.has(mfn)) return false;
+  const f = d.host.frames;
+  const pfn = f.m2p.get(mfn);
+  if (!f.releaseAllocation(mfn, d.domid, (m) => dropPin(f, m))) return false;
+  if (pfn !== 0xffffffff && d.p2m.get(pfn) === mfn) d.p2m.set(pfn, INVALID_MFN);
+  return true;
+}
+
+/**
+ * XENMEM_exchange: gives up the `in` extents and receives as many pages in `out`
+ * (order 0 on both sides), recording progress in nr_exchanged.
+ */
+function exchange(v: Vcpu, arg: number): number {
+  // xen_memory_exchange: in (20 bytes), out (20 bytes), nr_exchanged u32
+  const s = readStruct(v, arg, 44);
+  if (!s) return -EFAULT;
+  const inList = s.getUint32(0, true), inNr = s.getUint32(4, true), inOrder = s.getUint32(8, true);
+  const outList = s.getUint32(20, true), outNr = s.getUint32(24, true);
+  const outOrder = s.getUint32(28, true);
+  let done = s.getUint32(40, true);
+  if (done > inNr) return -EINVAL;
+  if (!v.access.accessOk(inList, inNr * 4) || !v.access.accessOk(outList, outNr * 4)) {
+    return -EFAULT;
+  }
+  if (inOrder > 30 || outOrder > 30 || inNr * 2 ** inOrder !== outNr * 2 ** outOrder) {
+    return -EINVAL;
+  }
+  if (inOrder > DOMU_MAX_ORDER || outOrder > DOMU_MAX_ORDER) return -EPERM;
+  const t = targetDomain(v, s.getUint16(16, true));
+  if (typeof t === "number") return t;
+  if (s.getUint16(36, true) !== s.getUint16(16, true)) return -EINVAL;
+  const d = t;
+  const f = d.host.frames;
+  let rc = 0;
+  if (inOrder !== 0 || outOrder !== 0) rc = -ENOMEM;
+  for (; rc === 0 && done < inNr; done++) {
+    const gmfn = v.access.readU32(inList + done * 4);
+    if (v.access.fault) {
+      rc = -EFAULT;
+      break;
+    }
+    const gpfn = v.access.readU32(outList + done * 4);
+    if (v.access.fault) {
+      rc = -EFAULT;
+      break;
+    }
+    // The page given up must be a plain page of ours with no other user (steal_page).
+    if (!d.owns(gmfn) || d.xenShared.has(gmfn) || f.refs[gmfn] !== 1 || f.typeCount[gmfn]) {
+      rc = -EINVAL;
+      break;
+    }
+    const mfn = f.allocDomainFrame(d.domid);
+    if (mfn < 0) {
+      rc = -ENOMEM;
+      break;
+    }
+    guestRemovePage(d, gmfn);
+    f.m2p.set(mfn, gpfn);
+    if (!v.access.writeU32(outList + done * 4, mfn)) {
+      rc = -EFAULT;
+      done++;
+      break;
+    }
+  }
+  s.setUint32(40, done, true);
+  if (!v.access.copyToGuest(arg + 40, new Uint8Array(s.buffer, 40, 4))) return -EFAULT;
+  return rc;
+}

@@ -1,0 +1,159 @@
+/**
+ * The MMU hypercall shells: mmu_update, mmuext_op, update_va_mapping and
+ * update_va_mapping_otherdomain. Each copies its requests in one at a time, calls
+ * lib/paging's model, stops at the first failure, reports how many were done (pdone),
+ * then applies the TLB flushes the model queued (mirrors do_mmu_update / do_mmuext_op /
+ * __do_update_va_mapping of xen/arch/x86/mm.c for a domU).
+ * @module
+ */
+import { EFAULT, EPERM, ESRCH } from "../abi/errno.ts";
+import { MMU_UPDATE_SIZE, MMUEXT_OP_SIZE } from "../abi/layout.ts";
+import {
+  DOMID_SELF,
+  MMUEXT_INVLPG_MULTI,
+  MMUEXT_TLB_FLUSH_MULTI,
+  UVMF_ALL,
+  UVMF_FLUSHTYPE_MASK,
+  UVMF_LOCAL,
+} from "../abi/xen.ts";
+import { mmuUpdate } from "../../paging/mmu_update.ts";
+import { mmuextOp } from "../../paging/mmuext_op.ts";
+import { updateVaMapping } from "../../paging/update_va_mapping.ts";
+import { TRC_PVX_MMU_UPDATE } from "../trace/events.ts";
+import { applyFlushes } from "../flush.ts";
+import type { Vcpu } from "../vcpu.ts";
+
+/**
+ * get_pg_owner for a domU: itself (DOMID_SELF or its own id); another existing domain
+ * is refused by XSM (-EPERM), a missing one is -ESRCH.
+ * @returns the owner's domid, or -errno
+ */
+function pgOwner(v: Vcpu, domid: number): number {
+  const self = v.domain.domid;
+  if (domid === DOMID_SELF || domid === self) return self;
+  if (!v.domain.host.domains.has(domid)) return -ESRCH;
+  return -EPERM;
+}
+
+/** Checks foreigndom's page-table-owner half (bits 16+: pt_dom + 1). */
+function ptOwnerOk(v: Vcpu, foreigndom: number): number {
+  const ptDom = foreigndom >>> 16;
+  if (ptDom === 0 || ptDom - 1 === v.domain.domid) return 0;
+  return v.domain.host.domains.has(ptDom - 1) ? -EPERM : -ESRCH;
+}
+
+/** do_mmu_update(ureqs, count, pdone, foreigndom). */
+export function doMmuUpdate(
+  v: Vcpu,
+  ureqs: number,
+  count: number,
+  pdone: number,
+  foreigndom: number,
+): number {
+  let rc = ptOwnerOk(v, foreigndom);
+  if (rc < 0) return rc;
+  const owner = pgOwner(v, foreigndom & 0xffff);
+  if (owner < 0) return owner;
+  count = count & 0x7fffffff;
+  const req = new Uint8Array(MMU_UPDATE_SIZE);
+  const dv = new DataView(req.buffer);
+  const d = v.domain;
+  const t = d.host.tracer;
+  let i = 0;
+  for (; i < count; i++) {
+    if (!v.access.copyFromGuest(ureqs + i * MMU_UPDATE_SIZE, req)) {
+      rc = -EFAULT;
+      break;
+    }
+    const ptrLo = dv.getUint32(0, true), ptrHi = dv.getUint32(4, true);
+    const valLo = dv.getUint32(8, true), valHi = dv.getUint32(12, true);
+    rc = mmuUpdate(d.mm, ptrHi * 2 ** 32 + ptrLo, valLo, valHi, owner);
+    if (t.on) t.rec(TRC_PVX_MMU_UPDATE, 5, ptrLo, ptrHi, valLo, valHi, rc, 0);
+    if (rc !== 0) break;
+  }
+  if (pdone !== 0) v.access.writeU32(pdone, i);
+  applyFlushes(d);
+  return rc;
+}
+
+/** do_mmuext_op(uops, count, pdone, foreigndom). */
+export function doMmuextOp(
+  v: Vcpu,
+  uops: number,
+  count: number,
+  pdone: number,
+  foreigndom: number,
+): number {
+  const owner = pgOwner(v, foreigndom & 0xffff);
+  if (owner < 0) return owner;
+  count = count & 0x7fffffff;
+  const op = new Uint8Array(MMUEXT_OP_SIZE);
+  const dv = new DataView(op.buffer);
+  const d = v.domain;
+  let rc = 0;
+  let i = 0;
+  for (; i < count; i++) {
+    if (!v.access.copyFromGuest(uops + i * MMUEXT_OP_SIZE, op)) {
+      rc = -EFAULT;
+      break;
+    }
+    const cmd = dv.getUint32(0, true);
+    const arg1 = dv.getUint32(4, true);
+    let arg2 = dv.getUint32(8, true);
+    if (cmd === MMUEXT_TLB_FLUSH_MULTI || cmd === MMUEXT_INVLPG_MULTI) {
+      // arg2 is a guest pointer to the vcpu bitmap.
+      arg2 = v.access.readU32(arg2);
+      if (v.access.fault) {
+        rc = -EFAULT;
+        break;
+      }
+    }
+    rc = mmuextOp(d.mm, v.id, cmd, arg1, arg2);
+    if (rc !== 0) break;
+  }
+  if (pdone !== 0) v.access.writeU32(pdone, i);
+  applyFlushes(d);
+  v.syncCr3();
+  return rc;
+}
+
+/** Reads the vcpu bitmap of a pointer-form UVMF target. */
+function flushMask(v: Vcpu, flags: number): number {
+  const target = flags & ~UVMF_FLUSHTYPE_MASK;
+  if (target === UVMF_LOCAL || target === UVMF_ALL) return 0;
+  const m = v.access.readU32(target);
+  return v.access.fault ? -1 : m;
+}
+
+/** do_update_va_mapping(va, val_lo, val_hi, flags). */
+export function doUpdateVaMapping(
+  v: Vcpu,
+  va: number,
+  lo: number,
+  hi: number,
+  flags: number,
+): number {
+  const mask = flushMask(v, flags);
+  if (mask === -1 && v.access.fault) return -EFAULT;
+  const rc = updateVaMapping(v.domain.mm, v.id, va >>> 0, lo, hi, flags, mask);
+  applyFlushes(v.domain);
+  return rc;
+}
+
+/** do_update_va_mapping_otherdomain(va, val_lo, val_hi, flags, domid). */
+export function doUpdateVaMappingOtherdomain(
+  v: Vcpu,
+  va: number,
+  lo: number,
+  hi: number,
+  flags: number,
+  domid: number,
+): number {
+  const owner = pgOwner(v, domid & 0xffff);
+  if (owner < 0) return owner;
+  const mask = flushMask(v, flags);
+  if (mask === -1 && v.access.fault) return -EFAULT;
+  const rc = updateVaMapping(v.domain.mm, v.id, va >>> 0, lo, hi, flags, mask, owner);
+  applyFlushes(v.domain);
+  return rc;
+}

@@ -1,0 +1,57 @@
+/**
+ * multicall: runs a batch of hypercalls, each entry { op, result, args[6] } (32 bytes
+ * for a 32-bit guest), writing each result back; an entry that fails does not stop the
+ * batch (the guest checks results). Nested multicalls are refused (mirrors
+ * do_multicall of xen/common/multicall.c).
+ * @module
+ */
+import { EFAULT, EINVAL, ENOSYS } from "../abi/errno.ts";
+import { MULTICALL_ENTRY_SIZE } from "../abi/layout.ts";
+import { __HYPERVISOR_iret, __HYPERVISOR_multicall } from "../abi/xen.ts";
+import { TRC_PV_HYPERCALL_SUBCALL } from "../trace/events.ts";
+import type { Vcpu } from "../vcpu.ts";
+import type { HypercallFn } from "./types.ts";
+
+/**
+ * do_multicall(call_list, nr_calls).
+ * @param table the hypercall table the entries dispatch through
+ */
+export function doMulticall(
+  v: Vcpu,
+  callList: number,
+  nrCalls: number,
+  table: readonly (HypercallFn | undefined)[],
+): number {
+  if (v.inMulticall) return -EINVAL;
+  nrCalls = nrCalls >>> 0;
+  if (!v.access.accessOk(callList, nrCalls * MULTICALL_ENTRY_SIZE)) return -EFAULT;
+  const entry = new Uint8Array(MULTICALL_ENTRY_SIZE);
+  const dv = new DataView(entry.buffer);
+  const d = v.domain;
+  const t = d.host.tracer;
+  v.inMulticall = true;
+  try {
+    for (let i = 0; i < nrCalls; i++) {
+      const va = callList + i * MULTICALL_ENTRY_SIZE;
+      if (!v.access.copyFromGuest(va, entry)) return -EFAULT;
+      const op = dv.getUint32(0, true);
+      const a = (k: number) => dv.getUint32(8 + k * 4, true);
+      if (t.on) t.rec(TRC_PV_HYPERCALL_SUBCALL, 1, op, 0, 0, 0, 0, 0);
+      let result: number;
+      const fn = op < table.length ? table[op] : undefined;
+      if (!fn || op === __HYPERVISOR_iret || op === __HYPERVISOR_multicall) {
+        result = -ENOSYS;
+      } else {
+        result = fn(v, a(0), a(1), a(2), a(3), a(4), a(5));
+        v.skipReturn = false;
+      }
+      dv.setInt32(4, result | 0, true);
+      if (!v.access.copyToGuest(va + 4, entry.subarray(4, 8))) return -EFAULT;
+      // A shutdown or block inside the batch ends it (Xen preempts and the vcpu stops).
+      if (d.isShutdown) return 0;
+    }
+    return 0;
+  } finally {
+    v.inMulticall = false;
+  }
+}

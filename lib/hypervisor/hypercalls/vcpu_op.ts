@@ -1,0 +1,135 @@
+/**
+ * vcpu_op: bring-up and status, runstate info, timers, vcpu_info placement, NMIs
+ * (mirrors common_vcpu_op of xen/common/domain.c and arch_do_vcpu_op for PV).
+ * @module
+ */
+import { EEXIST, EFAULT, EINVAL, ENOENT, ENOSYS, ETIME } from "../abi/errno.ts";
+import {
+  RUNSTATE_blocked,
+  RUNSTATE_offline,
+  RUNSTATE_running,
+  VCPU_SSHOTTMR_future,
+  VCPUOP_down,
+  VCPUOP_get_physid,
+  VCPUOP_get_runstate_info,
+  VCPUOP_initialise,
+  VCPUOP_is_up,
+  VCPUOP_register_runstate_memory_area,
+  VCPUOP_register_vcpu_info,
+  VCPUOP_register_vcpu_time_memory_area,
+  VCPUOP_send_nmi,
+  VCPUOP_set_periodic_timer,
+  VCPUOP_set_singleshot_timer,
+  VCPUOP_stop_periodic_timer,
+  VCPUOP_stop_singleshot_timer,
+  VCPUOP_up,
+} from "../abi/sched.ts";
+import { setTimerOp } from "../timers.ts";
+import { TIMER_OFF, type Vcpu } from "../vcpu.ts";
+import { readStruct, setU64, u64 } from "./_guest.ts";
+
+/** Shortest periodic timer Xen accepts (1 ms). */
+const MIN_PERIOD_NS = 1_000_000;
+/** STIME_DELTA_MAX: the longest relative timer. */
+const STIME_DELTA_MAX = 2 ** 53 - 1;
+
+/** do_vcpu_op(cmd, vcpuid, arg). */
+export function doVcpuOp(v: Vcpu, cmd: number, vcpuid: number, arg: number): number {
+  const d = v.domain;
+  const target = vcpuid >>> 0 < d.vcpus.length ? d.vcpus[vcpuid >>> 0] : undefined;
+  if (!target) return -ENOENT;
+  const now = d.host.clock.nowNs();
+  switch (cmd) {
+    case VCPUOP_initialise:
+      // pvx domains are built with every vcpu initialised.
+      return -EEXIST;
+    case VCPUOP_up:
+      target.online = true;
+      return 0;
+    case VCPUOP_down:
+      target.online = false;
+      if (target === v) v.cpu.stop();
+      return 0;
+    case VCPUOP_is_up:
+      return target.online ? 1 : 0;
+    case VCPUOP_get_runstate_info: {
+      // vcpu_runstate_info: state i32, state_entry_time u64, time[4] u64 (i386: 44 bytes)
+      const b = new DataView(new ArrayBuffer(44));
+      const state = !target.online
+        ? RUNSTATE_offline
+        : target.blocked
+        ? RUNSTATE_blocked
+        : RUNSTATE_running;
+      b.setInt32(0, state, true);
+      setU64(b, 4, 0);
+      setU64(b, 12 + 8 * RUNSTATE_running, now);
+      return v.access.copyToGuest(arg, new Uint8Array(b.buffer)) ? 0 : -EFAULT;
+    }
+    case VCPUOP_register_runstate_memory_area: {
+      const s = readStruct(v, arg, 4);
+      if (!s) return -EFAULT;
+      target.runstateVa = s.getUint32(0, true);
+      return 0;
+    }
+    case VCPUOP_set_periodic_timer: {
+      const s = readStruct(v, arg, 8);
+      if (!s) return -EFAULT;
+      const period = u64(s, 0);
+      if (period < MIN_PERIOD_NS || period > STIME_DELTA_MAX) return -EINVAL;
+      target.periodicPeriodNs = period;
+      target.periodicNextNs = now + period;
+      return 0;
+    }
+    case VCPUOP_stop_periodic_timer:
+      target.periodicPeriodNs = 0;
+      target.periodicNextNs = TIMER_OFF;
+      return 0;
+    case VCPUOP_set_singleshot_timer: {
+      if (target !== v) return -EINVAL;
+      const s = readStruct(v, arg, 12);
+      if (!s) return -EFAULT;
+      const timeout = u64(s, 0);
+      const flags = s.getUint32(8, true);
+      if ((flags & VCPU_SSHOTTMR_future) && timeout < now) return -ETIME;
+      setTimerOp(v, timeout === 0 ? 1 : timeout);
+      return 0;
+    }
+    case VCPUOP_stop_singleshot_timer:
+      if (target !== v) return -EINVAL;
+      target.singleshotNs = TIMER_OFF;
+      return 0;
+    case VCPUOP_register_vcpu_info: {
+      // vcpu_register_vcpu_info: mfn u64, offset u32, rsvd u32
+      const s = readStruct(v, arg, 16);
+      if (!s) return -EFAULT;
+      const gfn = u64(s, 0);
+      const offset = s.getUint32(8, true);
+      if (target.vcpuInfoMoved) return -EINVAL;
+      if (offset > 4096 - 64) return -EINVAL;
+      if (!d.owns(gfn)) return -EINVAL;
+      const u8 = d.host.mem.u8;
+      const dst = gfn * 4096 + offset;
+      // Copy the live vcpu_info across, then point every user at the new place.
+      u8.copyWithin(dst, target.vcpuInfoMaddr, target.vcpuInfoMaddr + 64);
+      d.host.mem.noteWrite(dst, 64);
+      target.vcpuInfoMaddr = dst;
+      target.vcpuInfoMoved = true;
+      d.evtchn?.shared.setVcpuInfo(target.id, dst);
+      return 0;
+    }
+    case VCPUOP_register_vcpu_time_memory_area: {
+      const s = readStruct(v, arg, 4);
+      if (!s) return -EFAULT;
+      target.timeMemoryVa = s.getUint32(0, true);
+      return 0;
+    }
+    case VCPUOP_send_nmi:
+      if (arg !== 0) return -EINVAL;
+      target.nmiPending = true;
+      return 0;
+    case VCPUOP_get_physid:
+      return -EINVAL; // only for the hardware domain's pinned vcpus
+    default:
+      return -ENOSYS;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * xen_version: the version pvx reports (4.17), its strings and platform parameters, and
+ * the feature bits it honours (mirrors do_xen_version of xen/common/kernel.c, as seen by
+ * a 32-bit PV domU).
+ * @module
+ */
+import { EFAULT, EINVAL, ENOSYS, EPERM } from "../abi/errno.ts";
+import {
+  XENFEAT_gnttab_map_avail_bits,
+  XENFEAT_mmu_pt_update_preserve_ad,
+  XENVER_build_id,
+  XENVER_capabilities,
+  XENVER_changeset,
+  XENVER_commandline,
+  XENVER_compile_info,
+  XENVER_extraversion,
+  XENVER_get_features,
+  XENVER_guest_handle,
+  XENVER_pagesize,
+  XENVER_platform_parameters,
+  XENVER_version,
+} from "../abi/sched.ts";
+import { HYPERVISOR_VIRT_START } from "../abi/xen.ts";
+import type { Vcpu } from "../vcpu.ts";
+import { cStringBytes, readStruct } from "./_guest.ts";
+
+/** Major and minor version reported by XENVER_version. */
+export const XEN_MAJOR = 4, XEN_MINOR = 17;
+/** XENVER_extraversion. */
+export const XEN_EXTRAVERSION = ".0-pvx";
+/** XENVER_capabilities: what a pvx host can run. */
+export const XEN_CAPABILITIES = "xen-3.0-x86_32p";
+/** XENVER_changeset. */
+export const XEN_CHANGESET = "pvx";
+
+/**
+ * XENVER_get_features submap 0: only what pvx honours. MMU_PT_UPDATE_PRESERVE_AD is
+ * implemented by mmu_update; avail bits in grant mappings are kept.
+ */
+export const FEATURES_SUBMAP0 = (1 << XENFEAT_mmu_pt_update_preserve_ad) |
+  (1 << XENFEAT_gnttab_map_avail_bits);
+
+/** do_xen_version(cmd, arg). */
+export function doXenVersion(v: Vcpu, cmd: number, arg: number): number {
+  const put = (bytes: Uint8Array) => (v.access.copyToGuest(arg, bytes) ? 0 : -EFAULT);
+  switch (cmd) {
+    case XENVER_version:
+      return (XEN_MAJOR << 16) | XEN_MINOR;
+    case XENVER_extraversion:
+      return put(cStringBytes(XEN_EXTRAVERSION, 16));
+    case XENVER_compile_info: {
+      // struct xen_compile_info: compiler[64], compile_by[16], compile_domain[32], date[32]
+      const b = new Uint8Array(144);
+      b.set(cStringBytes("deno", 64), 0);
+      b.set(cStringBytes("pvx", 16), 64);
+      b.set(cStringBytes("pvx", 32), 80);
+      b.set(cStringBytes("2026-01-01", 32), 112);
+      return put(b);
+    }
+    case XENVER_capabilities:
+      return put(cStringBytes(XEN_CAPABILITIES, 1024));
+    case XENVER_changeset:
+      return put(cStringBytes(XEN_CHANGESET, 64));
+    case XENVER_platform_parameters: {
+      const b = new Uint8Array(4);
+      new DataView(b.buffer).setUint32(0, HYPERVISOR_VIRT_START, true);
+      return put(b);
+    }
+    case XENVER_get_features: {
+      const s = readStruct(v, arg, 8);
+      if (!s) return -EFAULT;
+      const idx = s.getUint32(0, true);
+      if (idx !== 0) return -EINVAL;
+      s.setUint32(4, FEATURES_SUBMAP0, true);
+      return v.access.copyToGuest(arg, new Uint8Array(s.buffer)) ? 0 : -EFAULT;
+    }
+    case XENVER_pagesize:
+      return 4096;
+    case XENVER_guest_handle:
+      return put(new Uint8Array(16)); // xen_domain_handle_t: all zero for pvx domains
+    case XENVER_commandline:
+    case XENVER_build_id:
+      return -EPERM; // XSM_PRIV for these in Xen's dummy policy
+    default:
+      return -ENOSYS;
+  }
+}

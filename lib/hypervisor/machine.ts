@@ -1,0 +1,295 @@
+/**
+ * A pvx machine: one host (machine memory, frames, clock, tracer), one PV domain built
+ * from a kernel image, its vcpu CPUs and event channels, and the run loop: slices of
+ * instructions, timers and event upcalls at instruction boundaries, idle fast-forward of
+ * virtual time, backends' deferred work at slice boundaries, and a yield to the host
+ * event loop often enough for I/O. tools/boot.ts drives it.
+ * @module
+ */
+import { Cpu } from "../cpu/cpu.ts";
+import { InputError } from "../errors.ts";
+import { DOMID_SELF, FLAT_KERNEL_DS } from "./abi/xen.ts";
+import {
+  SHUTDOWN_crash,
+  SHUTDOWN_poweroff,
+  SHUTDOWN_reboot,
+  SHUTDOWN_soft_reset,
+  SHUTDOWN_suspend,
+  SHUTDOWN_watchdog,
+} from "./abi/sched.ts";
+import { R_ESI, S_DS, S_ES, S_FS, S_GS } from "./cpu_port.ts";
+import { CpuAdapter } from "./cpu_adapter.ts";
+import { GuestAccess } from "./guest_access.ts";
+import { type ConsoleSink, Host } from "./host.ts";
+import type { Domain } from "./domain.ts";
+import { buildDomain, type BuiltDomain } from "./builder/build_domain.ts";
+import { loadKernelImage } from "./builder/from_elf.ts";
+import type { KernelImage } from "./builder/kernel_image.ts";
+import { EventChannels } from "./evtchn/channels.ts";
+import { SharedInfoView } from "./evtchn/shared_info_view.ts";
+import { mmuextOp, newBaseptr } from "../paging/mmuext_op.ts";
+import { MMUEXT_PIN_L3_TABLE } from "../paging/constants.ts";
+import { PvDescriptorTables } from "./traps/descriptor_tables.ts";
+import { checkDescriptor } from "./traps/descriptor.ts";
+import { PvPlatform } from "./traps/pv_platform.ts";
+import { checkWake, deliverEvents } from "./traps/events.ts";
+import { fireDueTimers, nextDeadline } from "./timers.ts";
+import { formatCrashDump } from "./crash_dump.ts";
+import type { Tracer } from "./trace/tracer.ts";
+import type { EvtchnDirectory } from "./evtchn/channels.ts";
+
+/** Options of a {@link Machine}. */
+export interface MachineOptions {
+  /** The kernel image file (ELF, possibly gzip/bzImage-wrapped), or a parsed kernel. */
+  image: Uint8Array | KernelImage;
+  /** Its name, for messages. */
+  imageName?: string;
+  /** Guest memory in MiB (default 64). */
+  memoryMiB?: number;
+  /** Kernel command line. */
+  cmdline?: string;
+  /** Ramdisk / module bytes. */
+  ramdisk?: Uint8Array;
+  /** Host time instead of virtual time. */
+  realtime?: boolean;
+  /** Trace sink. */
+  tracer?: Tracer;
+  /** Where console_io output goes (and input comes from). */
+  console?: ConsoleSink;
+  /** Stop after this many instructions (default: no limit). */
+  maxInstructions?: number;
+  /** Instructions per slice (default 200,000). */
+  sliceInstructions?: number;
+  /** Debug lines (crash reasons, gdprintk equivalents). */
+  debug?: (msg: string) => void;
+  /** The guest's domain id (default 1). */
+  domid?: number;
+}
+
+/** Why {@link Machine.run} returned. */
+export type StopReason =
+  | "poweroff"
+  | "reboot"
+  | "suspend"
+  | "crash"
+  | "watchdog"
+  | "soft_reset"
+  | "limit"
+  | "hung";
+
+/** The outcome of a run. */
+export interface RunResult {
+  reason: StopReason;
+  /** The SHUTDOWN_* code, or -1 when the domain did not shut down. */
+  shutdownCode: number;
+  /** Instructions retired. */
+  instructions: number;
+  /** Register and stack dump, for a crash. */
+  dump?: string;
+}
+
+/** Work the machine's owner plugs in at slice boundaries (backends' deferred work). */
+export interface SliceHook {
+  /** Whether host-side work is pending (runs before the guest is resumed). */
+  readonly hasPendingWork: boolean;
+  /** Runs it. */
+  runDeferred(): number;
+}
+
+const REASONS: Record<number, StopReason> = {
+  [SHUTDOWN_poweroff]: "poweroff",
+  [SHUTDOWN_reboot]: "reboot",
+  [SHUTDOWN_suspend]: "suspend",
+  [SHUTDOWN_crash]: "crash",
+  [SHUTDOWN_watchdog]: "watchdog",
+  [SHUTDOWN_soft_reset]: "soft_reset",
+};
+
+/** Extra machine frames beyond guest memory: Xen's M2P and its tables, shared pages. */
+const HOST_OVERHEAD_FRAMES = 1024;
+
+/** One host running one PV guest. */
+export class Machine {
+  /** The host. */
+  readonly host: Host;
+  /** The guest. */
+  readonly domain: Domain;
+  /** What the builder made. */
+  readonly built: BuiltDomain;
+  /** The CPUs, per vcpu. */
+  readonly cpus: Cpu[] = [];
+  /** Slice-boundary work (the device host), when devices are attached. */
+  sliceHook: SliceHook | null = null;
+  /** Extra event-channel tables (dom0's), looked up by domid. */
+  readonly extraEvtchn = new Map<number, EventChannels>();
+  private readonly maxInstructions: number;
+  private readonly slice: number;
+  private executed = 0;
+
+  /**
+   * Builds the machine and its domain.
+   * @throws InputError for a bad image or sizes
+   */
+  constructor(opts: MachineOptions) {
+    const mib = opts.memoryMiB ?? 64;
+    if (!Number.isInteger(mib) || mib < 4 || mib > 1536) {
+      throw new InputError(`Cannot boot with --memory ${mib}: use 4 to 1536 MiB`);
+    }
+    const pages = mib * 256;
+    this.host = new Host({
+      frames: pages + HOST_OVERHEAD_FRAMES,
+      realtime: opts.realtime,
+      tracer: opts.tracer,
+      console: opts.console,
+      debug: opts.debug,
+    });
+    const scratch = new Int32Array(2);
+    this.host.frames.descriptorCheck = (_owner, lo, hi) => checkDescriptor(lo, hi, scratch);
+    const kernel = opts.image instanceof Uint8Array
+      ? loadKernelImage(opts.image, opts.imageName ?? "image")
+      : opts.image;
+    this.built = buildDomain(this.host, {
+      domid: opts.domid ?? 1,
+      pages,
+      kernel,
+      ramdisk: opts.ramdisk,
+      cmdline: opts.cmdline,
+      allocUnbound: (d, remote) => this.evtchnOf(d).allocUnbound(DOMID_SELF, remote),
+    });
+    this.domain = this.built.domain;
+    this.evtchnOf(this.domain);
+    this.maxInstructions = opts.maxInstructions ?? Infinity;
+    this.slice = opts.sliceInstructions ?? 200_000;
+    this.startVcpus();
+  }
+
+  /** The event-channel directory (guest domains and dom0). */
+  readonly directory: EvtchnDirectory = {
+    evtchn: (id: number) =>
+      this.extraEvtchn.get(id) ?? this.host.domains.get(id)?.evtchn ?? undefined,
+  };
+
+  /** The domain's event channels, created on first use. */
+  evtchnOf(d: Domain): EventChannels {
+    if (d.evtchn) return d.evtchn;
+    d.evtchn = new EventChannels({
+      domid: d.domid,
+      shared: new SharedInfoView(this.host.mem, d.sharedInfoMfn, d.vcpus.length),
+      hooks: { kick: () => {} }, // wake-ups are checked at every boundary
+      directory: this.directory,
+      tracer: this.host.tracer,
+    });
+    return d.evtchn;
+  }
+
+  /** Pins the initial page tables, creates each vcpu's CPU, loads the boot registers. */
+  private startVcpus(): void {
+    const d = this.domain;
+    const b = this.built;
+    const l3 = b.regs.cr3 / 4096;
+    let rc = mmuextOp(d.mm, 0, MMUEXT_PIN_L3_TABLE, l3);
+    if (rc === 0) rc = newBaseptr(d.mm, 0, l3);
+    if (rc !== 0) {
+      throw new InputError(`Cannot build domain: the initial page tables do not validate (${rc})`);
+    }
+    for (const v of d.vcpus) {
+      const platform = new PvPlatform(v);
+      const walker = d.mm.walkers[v.id];
+      const cpu = new Cpu(this.host.mem, platform, walker);
+      cpu.descriptorTables = new PvDescriptorTables(v);
+      this.cpus.push(cpu);
+      v.cpu = new CpuAdapter(cpu);
+      v.access = new GuestAccess(this.host.mem, walker);
+      v.syncCr3();
+    }
+    const v0 = d.vcpus[0];
+    const r = b.regs;
+    if (v0.cpu.enterHandler(r.cs, r.eip, r.ss, r.esp) !== 0) {
+      throw new InputError("Cannot start the guest: Xen's flat selectors did not load");
+    }
+    for (const s of [S_DS, S_ES, S_FS, S_GS]) v0.cpu.loadSeg(s, FLAT_KERNEL_DS);
+    v0.cpu.gpr[R_ESI] = r.esi | 0;
+    v0.cpu.eflags = r.eflags;
+    for (let i = 1; i < d.vcpus.length; i++) d.vcpus[i].online = false;
+    this.host.clock.retired = () => this.cpus[0].retired;
+  }
+
+  /** Instructions retired so far. */
+  get instructions(): number {
+    return this.executed;
+  }
+
+  /** The result for a shut-down domain. */
+  private result(): RunResult {
+    const d = this.domain;
+    const reason = REASONS[d.shutdownReason] ?? "crash";
+    const out: RunResult = {
+      reason,
+      shutdownCode: d.shutdownReason,
+      instructions: this.executed,
+    };
+    if (reason === "crash") out.dump = formatCrashDump(d.vcpus[0]);
+    return out;
+  }
+
+  /**
+   * Runs the guest until it shuts down, hits the instruction limit, or blocks forever.
+   * @returns why it stopped
+   */
+  async run(): Promise<RunResult> {
+    const d = this.domain;
+    const clock = this.host.clock;
+    const v = d.vcpus[0];
+    let lastYield = performance.now();
+    for (;;) {
+      if (d.isShutdown) return this.result();
+      if (this.executed >= this.maxInstructions) {
+        return { reason: "limit", shutdownCode: -1, instructions: this.executed };
+      }
+      const now = clock.nowNs();
+      fireDueTimers(d, now);
+      if (d.isShutdown) continue;
+      checkWake(v);
+      deliverEvents(v);
+      if (d.isShutdown) continue;
+      const hook = this.sliceHook;
+      if (v.blocked || !v.online) {
+        if (hook?.hasPendingWork) {
+          hook.runDeferred();
+          continue;
+        }
+        const next = nextDeadline(d);
+        if (!clock.realtime && next !== Infinity) {
+          clock.fastForward(next - now);
+          if (performance.now() - lastYield > 20) {
+            await tick(0);
+            lastYield = performance.now();
+          }
+          continue;
+        }
+        if (next === Infinity && hook === null) {
+          return { reason: "hung", shutdownCode: -1, instructions: this.executed };
+        }
+        const waitMs = next === Infinity ? 10 : Math.min(10, Math.max(0, (next - now) / 1e6));
+        await tick(waitMs);
+        lastYield = performance.now();
+        continue;
+      }
+      let n = Math.min(this.slice, this.maxInstructions - this.executed);
+      if (!clock.realtime) {
+        const next = nextDeadline(d);
+        if (next !== Infinity) n = Math.max(1, Math.min(n, next - now));
+      }
+      this.executed += v.cpu.run(n);
+      if (hook?.hasPendingWork) hook.runDeferred();
+      if (performance.now() - lastYield > 20) {
+        await tick(0);
+        lastYield = performance.now();
+      }
+    }
+  }
+}
+
+function tick(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

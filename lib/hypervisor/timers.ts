@@ -1,0 +1,99 @@
+/**
+ * Per-vcpu timers: the single-shot timer (set_timer_op, VCPUOP_set_singleshot_timer), the
+ * periodic timer (VCPUOP_set_periodic_timer), the SCHEDOP_poll timeout and the domain's
+ * watchdogs. Expiry sends VIRQ_TIMER (or wakes the poller / shuts the domain down) at
+ * an instruction boundary; the scheduler asks {@link nextDeadline} to fast-forward idle
+ * time.
+ * @module
+ */
+import { VIRQ_TIMER } from "./abi/xen.ts";
+import { SHUTDOWN_watchdog } from "./abi/sched.ts";
+import { domainShutdown } from "./lifecycle.ts";
+import { TIMER_OFF, type Vcpu } from "./vcpu.ts";
+import type { Domain } from "./domain.ts";
+
+/** Sends VIRQ_TIMER to a vcpu (send_timer_event) and refreshes its time info. */
+export function sendTimerEvent(v: Vcpu): void {
+  const d = v.domain;
+  if (d.sharedInfoMfn >= 0) d.host.clock.writeVcpuTime(d.sharedInfo(), v.id);
+  d.evtchn?.sendVirq(v.id, VIRQ_TIMER);
+}
+
+/**
+ * The earliest pending deadline of a domain's timers, in system-time ns, or Infinity.
+ * @param d the domain
+ */
+export function nextDeadline(d: Domain): number {
+  let t = Infinity;
+  for (const v of d.vcpus) {
+    if (v.singleshotNs !== TIMER_OFF && v.singleshotNs < t) t = v.singleshotNs;
+    if (v.periodicNextNs !== TIMER_OFF && v.periodicNextNs < t) t = v.periodicNextNs;
+    if (v.blocked && v.pollTimeoutNs !== TIMER_OFF && v.pollTimeoutNs < t) t = v.pollTimeoutNs;
+  }
+  for (const w of d.watchdogNs) if (w >= 0 && w < t) t = w;
+  return t;
+}
+
+/**
+ * Fires every timer of `d` due at `now`.
+ * @returns true when something fired
+ */
+export function fireDueTimers(d: Domain, now: number): boolean {
+  let fired = false;
+  for (const v of d.vcpus) {
+    if (v.singleshotNs !== TIMER_OFF && v.singleshotNs <= now) {
+      v.singleshotNs = TIMER_OFF;
+      sendTimerEvent(v);
+      fired = true;
+    }
+    if (v.periodicNextNs !== TIMER_OFF && v.periodicNextNs <= now) {
+      // Skip missed periods, as Xen's vcpu_periodic_timer_work re-arms from now.
+      const p = v.periodicPeriodNs;
+      v.periodicNextNs += Math.max(1, Math.ceil((now - v.periodicNextNs + 1) / p)) * p;
+      sendTimerEvent(v);
+      fired = true;
+    }
+    if (v.blocked && v.pollTimeoutNs !== TIMER_OFF && v.pollTimeoutNs <= now) {
+      v.pollTimeoutNs = TIMER_OFF;
+      v.pollPorts = [];
+      v.blocked = false;
+      fired = true;
+    }
+  }
+  for (let i = 0; i < d.watchdogNs.length; i++) {
+    if (d.watchdogNs[i] >= 0 && d.watchdogNs[i] <= now) {
+      d.watchdogNs[i] = -1;
+      d.host.debug(`d${d.domid}: watchdog ${i + 1} expired`);
+      domainShutdown(d, SHUTDOWN_watchdog);
+      fired = true;
+    }
+  }
+  return fired;
+}
+
+/**
+ * do_set_timer_op(timeout): arms (or, with 0, stops) the single-shot timer at an
+ * absolute system time. A deadline in the past, or absurdly far in the future (a
+ * wrapped Linux jiffy computation), fires at once, as Xen does.
+ * @param v the vcpu
+ * @param timeoutNs absolute system time in ns (0 = stop)
+ */
+export function setTimerOp(v: Vcpu, timeoutNs: number): number {
+  if (timeoutNs === 0) {
+    v.singleshotNs = TIMER_OFF;
+    return 0;
+  }
+  const now = v.domain.host.clock.nowNs();
+  const offset = timeoutNs - now;
+  if (offset > 2 ** 50) {
+    v.singleshotNs = TIMER_OFF;
+    sendTimerEvent(v);
+    return 0;
+  }
+  v.singleshotNs = timeoutNs;
+  if (offset <= 0) {
+    v.singleshotNs = TIMER_OFF;
+    sendTimerEvent(v);
+  }
+  return 0;
+}

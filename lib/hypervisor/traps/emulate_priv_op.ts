@@ -1,0 +1,256 @@
+/**
+ * Emulation of the privileged instructions a PV kernel may leave in place, after they
+ * raised #GP(0) at ring 1 (pv_emulate_privileged_op of xen/arch/x86/pv/emul-priv-op.c):
+ * hlt (blocks), cli/sti (the upcall mask, when IOPL allows), in/out (denied unless IOPL
+ * or the I/O bitmap allow; a domU owns no ports: reads give all ones), clts, mov from/to
+ * cr0/cr2/cr3/cr4, mov from/to dr0-7, rdmsr/wrmsr (Xen's PV subset), wbinvd/invd.
+ * Anything else returns false and the #GP is bounced to the guest.
+ * @module
+ */
+import { VI_ARCH_CR2, VI_UPCALL_MASK } from "../abi/layout.ts";
+import { VMASST_TYPE_architectural_iopl } from "../abi/xen.ts";
+import { R_EAX, R_ECX, R_EDI, R_EDX, R_ESI } from "../cpu_port.ts";
+import { newBaseptr } from "../../paging/mmuext_op.ts";
+import { applyFlushes } from "../flush.ts";
+import { doFpuTaskswitch, doGetDebugreg, doSetDebugreg } from "../hypercalls/misc.ts";
+import { TRC_PV_EMULATE_PRIVOP } from "../trace/events.ts";
+import type { Vcpu } from "../vcpu.ts";
+
+/** CR0 as a PV guest reads it: PE MP ET NE WP AM PG (TS from the guest's own view). */
+export const GUEST_CR0 = 0x8005003b;
+/** CR4 as a PV guest reads it: PAE OSFXSR OSXMMEXCPT. */
+export const GUEST_CR4 = 0x620;
+/** MSRs a PV guest may read, with their values. */
+const MSR_TSC = 0x10, MSR_PLATFORM_ID = 0x17, MSR_MISC_ENABLE = 0x1a0;
+const MSR_EFER = 0xc0000080;
+/** EFER.NXE as a 32-bit PV guest sees it. */
+const GUEST_EFER = 0x800;
+
+const insn = new Uint8Array(16);
+
+/** Whether the guest's privilege allows IOPL-sensitive instructions (iopl_ok). */
+export function ioplOk(v: Vcpu): boolean {
+  const kernel = v.cpu.cpl !== 3;
+  const cpl = kernel ? (v.domain.vmAssist & (1 << VMASST_TYPE_architectural_iopl) ? 0 : 1) : 3;
+  return cpl <= v.iopl;
+}
+
+/** guest_io_okay: IOPL, else the guest's I/O bitmap (a clear bit permits). */
+function ioOkay(v: Vcpu, port: number, bytes: number): boolean {
+  if (ioplOk(v)) return true;
+  if (port + bytes > v.iobitmapPorts) return false;
+  for (let p = port; p < port + bytes; p++) {
+    const b = new Uint8Array(1);
+    if (!v.access.copyFromGuest(v.iobitmapVa + (p >>> 3), b)) return false;
+    if (b[0] & (1 << (p & 7))) return false;
+  }
+  return true;
+}
+
+/**
+ * Tries to emulate the instruction at eip that raised #GP(0).
+ * @returns true when emulated (eip advanced, or the vcpu blocked); false to bounce #GP
+ */
+export function emulatePrivilegedOp(v: Vcpu): boolean {
+  const cpu = v.cpu;
+  const eip = cpu.eip >>> 0;
+  // Fetch what is readable of the next 16 bytes (an instruction may end a page early).
+  let len = 16;
+  while (len > 0 && !v.access.copyFromGuest(eip, insn.subarray(0, len))) len--;
+  if (len === 0) return false;
+  let i = 0;
+  let o16 = false, rep = false;
+  for (; i < len; i++) {
+    const b = insn[i];
+    if (b === 0x66) o16 = true;
+    else if (b === 0xf3 || b === 0xf2) rep = true;
+    else if (b === 0x67 || b === 0xf0 || b === 0x26 || b === 0x2e || b === 0x36 || b === 0x3e) {
+      continue;
+    } else if (b === 0x64 || b === 0x65) continue;
+    else break;
+  }
+  if (i >= len) return false;
+  const op = insn[i++];
+  const t = v.domain.host.tracer;
+  if (t.on) t.rec(TRC_PV_EMULATE_PRIVOP, 2, eip, op, 0, 0, 0, 0);
+  const done = (n: number) => {
+    cpu.eip = (eip + n) >>> 0;
+    return true;
+  };
+  const r = cpu.gpr;
+  const kernel = cpu.cpl !== 3;
+  switch (op) {
+    case 0xf4: // hlt: block until an event is pending
+      if (!kernel) return false;
+      done(i);
+      v.blocked = true;
+      cpu.stop();
+      return true;
+    case 0xfa:
+    case 0xfb:
+      if (!ioplOk(v)) return false;
+      v.domain.host.mem.u8[v.vcpuInfoMaddr + VI_UPCALL_MASK] = op === 0xfa ? 1 : 0;
+      return done(i);
+    case 0xe4:
+    case 0xe5:
+    case 0xec:
+    case 0xed: {
+      const size = op & 1 ? (o16 ? 2 : 4) : 1;
+      const port = op < 0xe8 ? insn[i++] : r[R_EDX] & 0xffff;
+      if (i > len || !ioOkay(v, port, size)) return false;
+      if (size === 1) r[R_EAX] = r[R_EAX] | 0xff;
+      else if (size === 2) r[R_EAX] = r[R_EAX] | 0xffff;
+      else r[R_EAX] = -1;
+      return done(i);
+    }
+    case 0xe6:
+    case 0xe7:
+    case 0xee:
+    case 0xef: {
+      const size = op & 1 ? (o16 ? 2 : 4) : 1;
+      const port = op < 0xe8 ? insn[i++] : r[R_EDX] & 0xffff;
+      if (i > len || !ioOkay(v, port, size)) return false;
+      return done(i); // a domU's writes to ports it does not own are dropped
+    }
+    case 0x6c:
+    case 0x6d:
+    case 0x6e:
+    case 0x6f: {
+      const size = op & 1 ? (o16 ? 2 : 4) : 1;
+      if (!ioOkay(v, r[R_EDX] & 0xffff, size)) return false;
+      const count = rep ? r[R_ECX] >>> 0 : 1;
+      const step = (cpu.eflags & 0x400 ? -size : size) * count;
+      if (op <= 0x6d) {
+        const fill = new Uint8Array(size * count).fill(0xff);
+        const dst = step < 0 ? (r[R_EDI] >>> 0) + step + size : r[R_EDI] >>> 0;
+        if (count > 0 && !v.access.copyToGuest(dst, fill)) return false;
+        r[R_EDI] = (r[R_EDI] + step) | 0;
+      } else {
+        r[R_ESI] = (r[R_ESI] + step) | 0;
+      }
+      if (rep) r[R_ECX] = 0;
+      return done(i);
+    }
+    case 0x0f:
+      if (i >= len) return false;
+      return emulate0f(v, insn[i], i + 1, len, eip, kernel);
+    default:
+      return false;
+  }
+}
+
+function emulate0f(
+  v: Vcpu,
+  op: number,
+  i: number,
+  len: number,
+  eip: number,
+  kernel: boolean,
+): boolean {
+  const cpu = v.cpu;
+  const r = cpu.gpr;
+  const d = v.domain;
+  if (!kernel) return false;
+  const done = (n: number) => {
+    cpu.eip = (eip + n) >>> 0;
+    return true;
+  };
+  switch (op) {
+    case 0x06: // clts
+      doFpuTaskswitch(v, 0);
+      return done(i);
+    case 0x08: // invd
+    case 0x09: // wbinvd: no cache to flush for a domU (cache_flush_permitted is false)
+      return done(i);
+    case 0x20:
+    case 0x22:
+    case 0x21:
+    case 0x23: {
+      if (i >= len) return false;
+      const modrm = insn[i++];
+      if ((modrm & 0xc0) !== 0xc0) return false;
+      const n = (modrm >>> 3) & 7, rm = modrm & 7;
+      if (op === 0x21) {
+        const val = doGetDebugreg(v, n);
+        if (n > 7) return false;
+        r[rm] = val;
+        return done(i);
+      }
+      if (op === 0x23) return doSetDebugreg(v, n, r[rm] >>> 0) === 0 ? done(i) : false;
+      if (op === 0x20) {
+        const mem = d.host.mem;
+        switch (n) {
+          case 0:
+            r[rm] = (GUEST_CR0 | (v.guestTs ? 8 : 0)) | 0;
+            return done(i);
+          case 2:
+            r[rm] = mem.dv.getUint32(v.vcpuInfoMaddr + VI_ARCH_CR2, true) | 0;
+            return done(i);
+          case 3: {
+            const mfn = d.mm.baseMfn[v.id] >>> 0;
+            r[rm] = ((mfn << 12) | (mfn >>> 20)) | 0; // xen_pfn_to_cr3
+            return done(i);
+          }
+          case 4:
+            r[rm] = GUEST_CR4;
+            return done(i);
+          default:
+            return false;
+        }
+      }
+      const val = r[rm] >>> 0;
+      switch (n) {
+        case 0:
+          if (((val ^ GUEST_CR0) & ~8) !== 0) return false; // only TS may change
+          doFpuTaskswitch(v, val & 8);
+          return done(i);
+        case 2:
+          d.host.mem.dv.setUint32(v.vcpuInfoMaddr + VI_ARCH_CR2, val, true);
+          return done(i);
+        case 3: {
+          const mfn = ((val >>> 12) | (val << 20)) >>> 0; // xen_cr3_to_pfn
+          if (newBaseptr(d.mm, v.id, mfn) !== 0) return false;
+          applyFlushes(d);
+          v.syncCr3();
+          return done(i);
+        }
+        case 4:
+          return val === GUEST_CR4 ? done(i) : false;
+        default:
+          return false;
+      }
+    }
+    case 0x30: { // wrmsr
+      const msr = r[R_ECX] >>> 0;
+      if (msr === MSR_EFER && (r[R_EAX] >>> 0) === GUEST_EFER && r[R_EDX] === 0) return done(i);
+      return false;
+    }
+    case 0x32: { // rdmsr
+      const msr = r[R_ECX] >>> 0;
+      let lo = 0, hi = 0;
+      switch (msr) {
+        case MSR_TSC: {
+          const tsc = d.host.clock.tsc();
+          lo = tsc % 2 ** 32;
+          hi = Math.floor(tsc / 2 ** 32);
+          break;
+        }
+        case MSR_PLATFORM_ID:
+          break;
+        case MSR_MISC_ENABLE:
+          lo = 0x1; // fast strings
+          break;
+        case MSR_EFER:
+          lo = GUEST_EFER;
+          break;
+        default:
+          return false;
+      }
+      r[R_EAX] = lo | 0;
+      r[R_EDX] = hi | 0;
+      return done(i);
+    }
+    default:
+      return false;
+  }
+}

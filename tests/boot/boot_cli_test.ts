@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { helloKernel } from "../hypervisor/_image.ts";
+
+const CLI = new URL("../../cli.ts", import.meta.url).pathname;
+
+async function pvx(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+Deno.test("pvx boot prints the guest's console_io text and exits 0 on poweroff", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const img = `${dir}/hello.elf`;
+    await Deno.writeFile(img, helloKernel("hello from pvx\n", 0));
+    const r = await pvx("boot", img, "--memory", "8");
+    assert.equal(r.stdout, "hello from pvx\n");
+    assert.equal(r.code, 0, r.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("pvx boot exits 1 with a register dump when the guest crashes", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const img = `${dir}/crash.elf`;
+    await Deno.writeFile(img, helloKernel("oops\n", 3));
+    const r = await pvx("boot", img, "--memory", "8");
+    assert.equal(r.stdout, "oops\n");
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /eax: [0-9a-f]{8}/);
+    assert.match(r.stderr, /Guest stack trace/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("pvx boot exits 2 for a missing image and for a file that is not a PV kernel", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const missing = await pvx("boot", `${dir}/nope.elf`);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /Cannot read image .*no such file/);
+    await Deno.writeFile(`${dir}/junk`, new Uint8Array([1, 2, 3, 4]));
+    const junk = await pvx("boot", `${dir}/junk`);
+    assert.equal(junk.code, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

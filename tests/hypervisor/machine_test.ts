@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { Machine } from "../../lib/hypervisor/machine.ts";
+import { helloKernel } from "./_image.ts";
+
+function sink() {
+  const chunks: Uint8Array[] = [];
+  return {
+    chunks,
+    write(b: Uint8Array) {
+      chunks.push(b.slice());
+    },
+    text() {
+      return new TextDecoder().decode(Uint8Array.from(chunks.flatMap((c) => [...c])));
+    },
+  };
+}
+
+Deno.test("Machine.run() prints console_io output and powers off for the hello kernel", async () => {
+  const s = sink();
+  const m = new Machine({ image: helloKernel(), memoryMiB: 8, console: s });
+  const r = await m.run();
+  assert.equal(s.text(), "hello from pvx\n");
+  assert.equal(r.reason, "poweroff");
+  assert.equal(r.shutdownCode, 0);
+  assert.ok(r.instructions > 4 && r.instructions < 100, `ran ${r.instructions}`);
+});
+
+Deno.test("Machine.run() reports a crash with a register dump when the guest asks for it", async () => {
+  const m = new Machine({ image: helloKernel("bye\n", 3), memoryMiB: 8 });
+  const r = await m.run();
+  assert.equal(r.reason, "crash");
+  assert.match(r.dump ?? "", /EIP: e019:\[<c0/);
+});

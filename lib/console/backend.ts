@@ -9,6 +9,8 @@ import type { DeviceHost, EventPort } from "../hypervisor/backend_api.ts";
 import { InputError } from "../errors.ts";
 import { XENCONS_IN_PROD, XENCONS_OUT_CONS, XENCONS_OUT_PROD, XenconsRing } from "./protocol.ts";
 import type { ConsoleSink } from "./sinks.ts";
+import { NULL_TRACER, type Tracer } from "../hypervisor/trace/tracer.ts";
+import { RING_CONSOLE, TRC_PVX_RING_NOTIFY } from "../hypervisor/trace/events.ts";
 
 /** Counters of a console backend. */
 export interface ConsoleStats {
@@ -32,6 +34,7 @@ export class ConsoleBackend {
   readonly #ring: XenconsRing;
   readonly #port: EventPort;
   readonly #sink: ConsoleSink;
+  readonly #tracer: Tracer;
   #scheduled = false;
   #paused = false;
   #closed = false;
@@ -43,6 +46,7 @@ export class ConsoleBackend {
    * @param mfn the ring's machine frame (start_info.console.domU.mfn)
    * @param remotePort the guest's unbound port (start_info.console.domU.evtchn)
    * @param sink where output goes and input comes from
+   * @param opts `tracer`: TRC_PVX_RING_NOTIFY records (RING_CONSOLE) both ways
    * @throws InputError when the frame cannot be mapped or the port bound
    * @example
    * ```ts
@@ -56,8 +60,10 @@ export class ConsoleBackend {
     mfn: number,
     remotePort: number,
     sink: ConsoleSink,
+    opts: { tracer?: Tracer } = {},
   ) {
     this.#host = host;
+    this.#tracer = opts.tracer ?? NULL_TRACER;
     this.domid = domid;
     this.#sink = sink;
     const page = host.mapForeignFrame(domid, mfn);
@@ -65,7 +71,21 @@ export class ConsoleBackend {
       throw new InputError(`Cannot map the console ring of domain ${domid} (mfn ${mfn}): ${page}`);
     }
     this.#ring = new XenconsRing(page);
-    const port = host.bindInterdomain(domid, remotePort, () => this.#schedule());
+    const port = host.bindInterdomain(domid, remotePort, () => {
+      if (this.#tracer.on) {
+        this.#tracer.rec(
+          TRC_PVX_RING_NOTIFY,
+          4,
+          RING_CONSOLE,
+          domid,
+          0,
+          this.#ring.idx(XENCONS_OUT_PROD),
+          0,
+          0,
+        );
+      }
+      this.#schedule();
+    });
     if (typeof port === "number") {
       throw new InputError(
         `Cannot bind the console event channel of domain ${domid} (port ${remotePort}): ${port}`,
@@ -96,7 +116,13 @@ export class ConsoleBackend {
   process(): void {
     if (this.#closed) return;
     const moved = this.#output() + this.#input();
-    if (moved > 0) this.#port.notify();
+    if (moved > 0) {
+      if (this.#tracer.on) {
+        const prod = this.#ring.idx(XENCONS_IN_PROD);
+        this.#tracer.rec(TRC_PVX_RING_NOTIFY, 4, RING_CONSOLE, this.domid, 1, prod, 0, 0);
+      }
+      this.#port.notify();
+    }
   }
 
   #output(): number {

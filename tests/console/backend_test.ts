@@ -113,3 +113,33 @@ Deno.test("ConsoleBackend survives hostile indices without crashing or reading p
     { numRuns: Deno.env.get("PVX_FUZZ") === "full" ? 3000 : 100 },
   );
 });
+
+Deno.test("ConsoleBackend traces ring notifications both ways when tracing is on", async () => {
+  const { FakeDeviceHost } = await import("../../lib/hypervisor/testing_host.ts");
+  const { ConsoleBackend } = await import("../../lib/console/backend.ts");
+  const { XenconsRing } = await import("../../lib/console/protocol.ts");
+  const { RING_CONSOLE, TRC_PVX_RING_NOTIFY } = await import(
+    "../../lib/hypervisor/trace/events.ts"
+  );
+  const recs: number[][] = [];
+  const tracer = {
+    on: true,
+    rec: (e: number, _n: number, d0: number, d1: number, d2: number, d3: number) =>
+      void recs.push([e, d0, d1, d2, d3]),
+    switchTo() {},
+  };
+  const host = new FakeDeviceHost(16);
+  const g = host.addGuest(2);
+  const mfn = g.allocFrame();
+  const port = g.allocUnbound();
+  const sink = new MemorySink();
+  new ConsoleBackend(host, 2, mfn, port, sink, { tracer });
+  new XenconsRing(g.frame(mfn)).guestWrite(enc.encode("abc"));
+  g.notify(port);
+  await host.runUntilIdle();
+  // the guest's kick (front->back, out_prod 3), then the backend's (back->front, in_prod 0)
+  deepStrictEqual(recs, [
+    [TRC_PVX_RING_NOTIFY, RING_CONSOLE, 2, 0, 3],
+    [TRC_PVX_RING_NOTIFY, RING_CONSOLE, 2, 1, 0],
+  ]);
+});

@@ -9,6 +9,8 @@ import type { DeviceHost, EventPort } from "../backend_api.ts";
 import { InputError } from "../../errors.ts";
 import { XsConnection } from "./connection.ts";
 import type { XenStore } from "./store.ts";
+import { NULL_TRACER, type Tracer } from "../trace/tracer.ts";
+import { RING_XENSTORE, TRC_PVX_RING_NOTIFY } from "../trace/events.ts";
 import { MessageFramer, XENSTORE_PAYLOAD_MAX, XS_HEADER_BYTES } from "./wire.ts";
 
 /** XENSTORE_RING_SIZE. */
@@ -66,6 +68,7 @@ export class XenstoreRingBackend {
   #out: Uint8Array[] = [];
   #outOff = 0;
   #pending = 0;
+  readonly #tracer: Tracer;
   #scheduled = false;
   #closed = false;
   /** Counters. */
@@ -78,14 +81,23 @@ export class XenstoreRingBackend {
    * @param domid the guest
    * @param mfn the ring's machine frame (start_info.store_mfn)
    * @param remotePort the guest's unbound port (start_info.store_evtchn)
+   * @param opts `tracer`: TRC_PVX_RING_NOTIFY records (RING_XENSTORE) both ways
    * @throws InputError when the frame cannot be mapped or the port bound
    * @example
    * ```ts
    * const xs = new XenstoreRingBackend(host, store, 1, startInfo.storeMfn, startInfo.storeEvtchn);
    * ```
    */
-  constructor(host: DeviceHost, store: XenStore, domid: number, mfn: number, remotePort: number) {
+  constructor(
+    host: DeviceHost,
+    store: XenStore,
+    domid: number,
+    mfn: number,
+    remotePort: number,
+    opts: { tracer?: Tracer } = {},
+  ) {
     this.#host = host;
+    this.#tracer = opts.tracer ?? NULL_TRACER;
     this.#store = store;
     this.domid = domid;
     const page = host.mapForeignFrame(domid, mfn);
@@ -94,7 +106,13 @@ export class XenstoreRingBackend {
     }
     this.#page = page;
     this.#dv = new DataView(page.buffer, page.byteOffset, page.byteLength);
-    const port = host.bindInterdomain(domid, remotePort, () => this.#schedule());
+    const port = host.bindInterdomain(domid, remotePort, () => {
+      if (this.#tracer.on) {
+        const prod = this.#dv.getUint32(XS_RING_REQ_PROD, true);
+        this.#tracer.rec(TRC_PVX_RING_NOTIFY, 4, RING_XENSTORE, domid, 0, prod, 0, 0);
+      }
+      this.#schedule();
+    });
     if (typeof port === "number") {
       throw new InputError(
         `Cannot bind the xenstore event channel of domain ${domid} (port ${remotePort}): ${port}`,
@@ -176,6 +194,10 @@ export class XenstoreRingBackend {
     }
     if (moved) {
       this.stats.notifies++;
+      if (this.#tracer.on) {
+        const prod = this.#dv.getUint32(XS_RING_RSP_PROD, true);
+        this.#tracer.rec(TRC_PVX_RING_NOTIFY, 4, RING_XENSTORE, this.domid, 1, prod, 0, 0);
+      }
       this.#port.notify();
     }
   }

@@ -38,7 +38,7 @@ link usr/lib/grub-xen/grub-x86_64-xen.bin grub-x86_64-xen.bin
 link usr/lib/grub-xen/grub-i386-xen_pvh.bin grub-i386-xen_pvh.bin
 g=$(cd "$cache/root" && ls boot/gnumach-1.8-xen-486*.gz 2>/dev/null | head -1 || true)
 if [ -n "$g" ]; then ln -sf "root/$g" "$cache/gnumach-xen-486.gz"; fi
-v=$(cd "$cache/root" && ls boot/vmlinuz-*-amd64 2>/dev/null | head -1 || true)
-if [ -n "$v" ]; then ln -sf "root/$v" "$cache/vmlinuz"; fi
+v="boot/vmlinuz-${linux_pkg#linux-image-}"
+if [ -f "$cache/root/$v" ]; then ln -sf "root/$v" "$cache/vmlinuz"; fi
 ls -l "$cache" | sed 1d
 exit "$status"

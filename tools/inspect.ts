@@ -121,7 +121,7 @@ export function renderText(r: InspectReport): string {
     line(`  entry         ${b.entry}`);
     line(`  hypercall pg  ${b.hypercallPage ?? "-"}`);
     line(`  extent        [${b.virtStart}, ${b.virtEnd})`);
-    line(`  PAE           ${b.pae}`);
+    line(`  PAE           ${r.elf.class === 64 ? "n/a (64-bit)" : b.pae}`);
     if (x.features.length > 0) {
       line(`  features      ${x.features.map((f) => (f.required ? "!" : "") + f.name).join(" ")}`);
     }

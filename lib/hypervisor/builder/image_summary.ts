@@ -244,7 +244,7 @@ function loaderNeeds(elf: ElfImage, x: XenNotes, kind: GuestKind, pvh: boolean):
   if (kind === "pv64" || kind === "pv32pae" || kind === "pv32") {
     n.push(
       kind === "pv64"
-        ? "a 64-bit PV domain (4-level page tables, kernel at CPL 3 with Xen's ring compression)"
+        ? "a 64-bit PV domain (4-level page tables, kernel in ring 3 with its own page tables)"
         : kind === "pv32pae"
         ? `a 32-bit PAE PV domain (3-level page tables${
           b.pae === "extended-cr3" ? ", L3 tables above 4 GiB allowed" : ""

@@ -134,6 +134,7 @@ Deno.test("ConsoleBackend traces ring notifications both ways when tracing is on
   const port = g.allocUnbound();
   const sink = new MemorySink();
   new ConsoleBackend(host, 2, mfn, port, sink, { tracer });
+  await host.runUntilIdle(); // the start-of-day pass finds nothing to move
   new XenconsRing(g.frame(mfn)).guestWrite(enc.encode("abc"));
   g.notify(port);
   await host.runUntilIdle();

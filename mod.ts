@@ -185,3 +185,7 @@ export {
   detachDisks,
   toToolstackVbd,
 } from "./lib/blkfront/attach.ts";
+export * as paging from "./lib/paging/mod.ts";
+export { MachineFrames } from "./lib/paging/machine_frames.ts";
+export { PagingDomain, type PagingDomainOptions } from "./lib/paging/paging_domain.ts";
+export { PaeWalker } from "./lib/paging/pae_walk.ts";

@@ -35,7 +35,7 @@ import {
 } from "./constants.ts";
 import { INVALID_MAPTRACK_HANDLE } from "./maptrack.ts";
 import { clearUnpinned, setStatusV1 } from "./_status.ts";
-import type { GnttabDirectory, GrantTable } from "./table.ts";
+import type { GrantTable } from "./table.ts";
 
 /** The GNTMAP_* bits a maptrack record keeps (Xen: "0-4: GNTMAP_*"). */
 const MAPTRACK_FLAGS = 0x1f;
@@ -130,8 +130,7 @@ export function gnttabMapGrantRef(
   let st = GNTST_okay;
   // A writable mapping takes a writable type reference on the frame (get_page_type).
   if (!ro && rgt.hooks.canWrite && !rgt.hooks.canWrite(mfn)) st = GNTST_general_error;
-  // The record exists before the host mapping is made, so that a mapper validating the
-  // new PTE through paging's foreign-map check (gnttabForeignMapCheck) finds it.
+  // The record exists before the host mapping is made (a mapper may consult mapkind).
   if (st === GNTST_okay) lgt.maptrack.set(handle, rgt.domid, ref, flags & MAPTRACK_FLAGS);
   if (st === GNTST_okay && (flags & GNTMAP_host_map) !== 0) {
     const mapper = lgt.hooks.hostMapper;
@@ -252,24 +251,4 @@ export function gnttabMapKind(lgt: GrantTable, mfn: number, rdomid = -1): number
     kind |= (flags & GNTMAP_readonly) !== 0 ? MAPKIND_READ : MAPKIND_WRITE;
   }
   return kind;
-}
-
-/**
- * Adapts {@link gnttabMapKind} to lib/paging's `ForeignMapCheck` hook
- * (MachineFrames.foreignMapCheck): an L1 entry of domain `owner` may map another
- * domain's frame only while `owner` holds a grant mapping of it, writable only through a
- * writable one. A GrantHostMapper that installs PTEs through the paging validator relies
- * on it (the maptrack record exists when `create` runs).
- * @param dir the grant tables
- * @returns the check
- */
-export function gnttabForeignMapCheck(
-  dir: GnttabDirectory,
-): (owner: number, mfn: number, writable: boolean) => boolean {
-  return (owner, mfn, writable) => {
-    const t = dir.gnttab(owner);
-    if (!t) return false;
-    const kind = gnttabMapKind(t, mfn);
-    return writable ? (kind & MAPKIND_WRITE) !== 0 : kind !== 0;
-  };
 }

@@ -15,9 +15,10 @@
  *   device host's `dom0Gnttab`).
  * - For translated guests, XENMAPSPACE_grant_table calls `mapFrame(idx, gfn)` (returns
  *   the mfn to place at gfn) and setup_table reports those gfns.
- * - The paging validator may ask `gnttabMapKind(table, mfn)` whether a domain holds a
- *   grant mapping of a frame it does not own; {@link gnttabForeignMapCheck} wraps it as
- *   lib/paging's `MachineFrames.foreignMapCheck`.
+ * - For a PV guest's GNTMAP_host_map, use {@link PvGrantHostMapper} (one per domain) with
+ *   one shared {@link GrantPteWindow} whose `check` is installed as lib/paging's
+ *   `MachineFrames.foreignMapCheck`: a foreign frame enters an L1 only through a grant
+ *   map. `gnttabMapKind(table, mfn)` tells whether a domain holds grant mappings of a frame.
  *
  * The hypercall shell (hypercalls/grant_table.ts) keeps Xen's call-level rules: count
  * checks (setup_table and query_size need count == 1: -EINVAL; a negative count is
@@ -43,7 +44,6 @@ export {
 } from "./table.ts";
 export { INVALID_MAPTRACK_HANDLE, Maptrack } from "./maptrack.ts";
 export {
-  gnttabForeignMapCheck,
   gnttabMapGrantRef,
   gnttabMapKind,
   gnttabReleaseMappings,
@@ -52,3 +52,4 @@ export {
 } from "./map.ts";
 export { acquireGrantForCopy, gnttabCopy, GnttabCopyOp, releaseGrantForCopy } from "./copy.ts";
 export { gnttabCacheFlush, gnttabDumpTable, gnttabTransfer } from "./misc_ops.ts";
+export { GrantPteWindow, PvGrantHostMapper } from "./pv_host_mapper.ts";

@@ -12,7 +12,6 @@ import {
   GNTST_general_error,
   GNTST_no_device_space,
   GNTST_okay,
-  gnttabForeignMapCheck,
   gnttabMapGrantRef,
   gnttabMapKind,
   gnttabReleaseMappings,
@@ -239,30 +238,4 @@ Deno.test("gnttabMapGrantRef() traces TRC_MEM_PAGE_GRANT_MAP/UNMAP with the gran
   gnttabMapGrantRef(d0.gnttab, 1, 8, HOST, ADDR, out);
   gnttabUnmapGrantRef(d0.gnttab, out.handle, ADDR, 0);
   assert.deepEqual(recs, [[TRC_MEM_PAGE_GRANT_MAP, 1, 1], [TRC_MEM_PAGE_GRANT_UNMAP, 1, 1]]);
-});
-
-Deno.test("gnttabForeignMapCheck() allows a PTE only for frames the domain has grant-mapped", () => {
-  const { w, d1, d2, page } = world();
-  const seen: boolean[] = [];
-  const check = gnttabForeignMapCheck({ gnttab: (id) => w.domains.get(id)?.gnttab });
-  // A mapper that validates through the check, as a paging-backed mapper would.
-  d2.gnttab.hooks.hostMapper = {
-    create: (_a, mfn, f) => {
-      const ok = check(2, mfn, (f & GNTMAP_readonly) === 0);
-      seen.push(ok);
-      return ok ? GNTST_okay : GNTST_general_error;
-    },
-    replace: () => GNTST_okay,
-  };
-  w.grant(1, 8, page, 2, true);
-  assert.equal(check(2, page, false), false, "nothing mapped yet");
-  const out = new MapGrantResult();
-  assert.equal(gnttabMapGrantRef(d2.gnttab, 1, 8, HOST | GNTMAP_readonly, ADDR, out), GNTST_okay);
-  assert.deepEqual(seen, [true]);
-  assert.equal(check(2, page, false), true);
-  assert.equal(check(2, page, true), false, "read-only grant mapping");
-  assert.equal(check(0, page, false), false, "another domain");
-  gnttabUnmapGrantRef(d2.gnttab, out.handle, ADDR, 0);
-  assert.equal(check(2, page, false), false);
-  assert.equal(d1.gnttab.entryFlags(8), GTF_permit_access | GTF_readonly);
 });

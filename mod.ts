@@ -189,3 +189,15 @@ export * as paging from "./lib/paging/mod.ts";
 export { MachineFrames } from "./lib/paging/machine_frames.ts";
 export { PagingDomain, type PagingDomainOptions } from "./lib/paging/paging_domain.ts";
 export { PaeWalker } from "./lib/paging/pae_walk.ts";
+export {
+  type AttachedXenstore,
+  attachXenstore,
+  type XenstoreAttachOptions,
+  type XenstoreAttachSpec,
+} from "./lib/hypervisor/xenstore/attach.ts";
+export {
+  type AttachedConsole,
+  attachConsole,
+  type ConsoleAttachOptions,
+  CONSOLE_CLI_OPTIONS,
+} from "./lib/console/attach.ts";

@@ -167,6 +167,18 @@ export class ConsoleBackend {
     return n;
   }
 
+  /**
+   * Moves everything the guest has written to the sink, waiting out back-pressure (at
+   * shutdown, so the guest's last words are not lost).
+   */
+  async drainOutput(): Promise<void> {
+    for (let i = 0; i < 10_000 && !this.#closed; i++) {
+      if (this.#ring.outAvailable() <= 0) return;
+      if (this.#paused) await this.#sink.drained();
+      this.process();
+    }
+  }
+
   /** The in ring's producer index (for tests). */
   get inProd(): number {
     return this.#ring.idx(XENCONS_IN_PROD);

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { sseExecute } from "../../../lib/cpu/sse/sse_execute.ts";
 import { ldmxcsr, stmxcsr } from "../../../lib/cpu/sse/fxsave.ts";
 import { SseState } from "../../../lib/cpu/sse/sse_state.ts";
+import { checkCommon, checkSse, MismatchReport } from "../host/check.ts";
 import { FakeBus, harnessLinear } from "../host/fake_bus.ts";
 import { type Case, formBytes, loadVectors, MEM_BASE, sample } from "../host/vectors.ts";
 
@@ -30,35 +31,8 @@ export function runSseCase(c: Case, bus: FakeBus, x: SseState): string {
     if (((modrm >> 3) & 7) === 2) ldmxcsr(bus, x, lin);
     else stmxcsr(bus, x, lin);
   } else if (!sseExecute(bus, x, prefix, op2, modrm, lin, imm)) return "not implemented";
-  const want = c.outFpu;
-  for (let r = 0; r < 8; r++) {
-    for (let k = 0; k < 16; k++) {
-      if (x.u8[16 * r + k] !== want[16 * r + k]) {
-        const hex = (u: Uint8Array, o: number) =>
-          [...u.subarray(o, o + 16)].reverse().map((v) => v.toString(16).padStart(2, "0")).join("");
-        return `xmm${r} ${hex(x.u8, 16 * r)} want ${hex(want, 16 * r)} (in ${
-          hex(c.inFpu, 16 * r)
-        })`;
-      }
-    }
-  }
-  const mx = new DataView(want.buffer, want.byteOffset).getUint32(128, true);
-  if (x.mxcsr !== mx) return `mxcsr ${x.mxcsr.toString(16)} want ${mx.toString(16)}`;
-  for (let r = 0; r < 8; r++) {
-    if (r !== 4 && (bus.regs[r] >>> 0) !== c.outRegs[r]) {
-      return `reg ${r} ${(bus.regs[r] >>> 0).toString(16)} want ${c.outRegs[r].toString(16)}`;
-    }
-  }
-  if ((bus.eflags & 0x8d5) !== (c.outRegs[8] & 0x8d5)) {
-    return `eflags ${bus.eflags.toString(16)} want ${c.outRegs[8].toString(16)}`;
-  }
-  if (c.form.mem) {
-    const m = bus.view(MEM_BASE, 64);
-    for (let k = 0; k < 64; k++) {
-      if (m[k] !== c.outMem[k]) return `memory byte ${k}: ${m[k]} want ${c.outMem[k]}`;
-    }
-  }
-  return "";
+  return checkSse(c, x.u8, x.mxcsr) ||
+    checkCommon(c, bus.regs, bus.eflags, bus.view(MEM_BASE, 64), 0x8d5);
 }
 
 Deno.test("sseExecute() matches the host CPU on the SSE/SSE2 vectors", async () => {
@@ -66,16 +40,11 @@ Deno.test("sseExecute() matches the host CPU on the SSE/SSE2 vectors", async () 
   const picked = sample(cases, 1);
   const bus = new FakeBus();
   const x = new SseState();
-  const bad = new Map<string, { n: number; first: string }>();
+  const report = new MismatchReport();
   for (const c of picked) {
     const why = runSseCase(c, bus, x);
-    if (why) {
-      const e = bad.get(c.form.name) ?? { n: 0, first: why };
-      e.n++;
-      bad.set(c.form.name, e);
-    }
+    if (why) report.add(c, why);
   }
-  const report = [...bad].map(([k, v]) => `${k}: ${v.n} (${v.first})`).join("\n");
   assert.ok(picked.length > 30000, `only ${picked.length} SSE cases`);
-  assert.equal(bad.size, 0, `SSE mismatches per form:\n${report}`);
+  assert.equal(report.byForm.size, 0, `SSE mismatches per form:\n${report}`);
 });

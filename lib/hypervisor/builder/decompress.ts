@@ -17,8 +17,8 @@ export { DecompressError };
 /** Compression formats pvx recognises (lzo is recognised but not decoded). */
 export type CompressionFormat = "gzip" | "bzip2" | "lzma" | "xz" | "lz4" | "zstd" | "lzo";
 
-/** Default output limit: 1 GiB, far above any kernel, far below a bomb's ambition. */
-export const DEFAULT_MAX_OUTPUT = 1 << 30;
+/** Default output limit: 256 MiB, well above any bzImage's kernel (Linux 6.1: 66 MB). */
+export const DEFAULT_MAX_OUTPUT = 256 << 20;
 
 /** Options of {@link decompress}. */
 export interface DecompressOptions {
@@ -111,6 +111,8 @@ export function decompress(
 
 /** Input is fed in slices so that the output limit is checked often (deflate expands <= 1032x). */
 const SLICE = 16 << 10;
+/** zstd RLE blocks expand 4 bytes to 128 KiB: smaller slices bound each push to ~32 MiB. */
+const ZSTD_SLICE = 1 << 10;
 
 function gunzip(data: Uint8Array, out: BoundedOutput): void {
   let done = false;
@@ -139,8 +141,8 @@ function unzstd(data: Uint8Array, out: BoundedOutput): void {
     out.push(chunk);
     if (final) done = true;
   });
-  for (let o = 0; o < data.length; o += SLICE) {
-    const end = Math.min(data.length, o + SLICE);
+  for (let o = 0; o < data.length; o += ZSTD_SLICE) {
+    const end = Math.min(data.length, o + ZSTD_SLICE);
     z.push(data.subarray(o, end), end === data.length);
   }
   if (!done && out.length === 0) throw new DecompressError("truncated zstd data");

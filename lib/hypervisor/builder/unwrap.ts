@@ -69,7 +69,7 @@ export interface UnwrappedImage {
 export interface UnwrapOptions {
   /** name used in error messages (default "image") */
   name?: string;
-  /** output limit per decompression (default 1 GiB) */
+  /** output limit per decompression (default 256 MiB) */
   maxOutput?: number;
 }
 

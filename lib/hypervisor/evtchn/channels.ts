@@ -83,7 +83,24 @@ export interface EventChannelsOptions {
   maxPorts?: number;
   /** Trace sink. */
   tracer?: Tracer;
+  /** Debug lines for rejected operations (gdprintk); none by default. */
+  debug?: (msg: string) => void;
 }
+
+/** EVTCHNOP_* names, for debug lines. */
+const OP_NAMES = [
+  "bind_interdomain",
+  "bind_virq",
+  "bind_pirq",
+  "close",
+  "send",
+  "status",
+  "alloc_unbound",
+  "bind_ipi",
+  "bind_vcpu",
+  "unmask",
+  "reset",
+];
 
 /** EVTCHNOP_status's answer. */
 export interface EvtchnStatusInfo {
@@ -123,6 +140,8 @@ export class EventChannels {
   readonly privileged: boolean;
   /** Trace sink (the core may replace it). */
   tracer: Tracer;
+  /** Debug sink for rejected operations (the core may replace it). */
+  debug: ((msg: string) => void) | null;
   readonly #hooks: EvtchnDomainHooks;
   readonly #dir: EvtchnDirectory;
   /** ECS_* per port. */
@@ -150,6 +169,7 @@ export class EventChannels {
     this.vcpus = o.shared.maxVcpus;
     this.privileged = o.privileged ?? false;
     this.tracer = o.tracer ?? NULL_TRACER;
+    this.debug = o.debug ?? null;
     this.#hooks = o.hooks;
     this.#dir = o.directory;
     this.#state = new Uint8Array(max);
@@ -518,6 +538,7 @@ export class EventChannels {
 
   #fail(op: number, arg: number, err: number): number {
     if (this.tracer.on) this.tracer.rec(TRC_PVX_EVTCHN_FAIL, 4, this.domid, op, arg, -err, 0, 0);
+    this.debug?.(`d${this.domid} EVTCHNOP_${OP_NAMES[op] ?? op}(${arg}): error ${err}`);
     return err;
   }
 }

@@ -101,7 +101,26 @@ export interface GrantTableOptions {
   maxMaptrackFrames?: number;
   /** Trace sink. */
   tracer?: Tracer;
+  /** Debug lines for rejected operations (gdprintk); none by default. */
+  debug?: (msg: string) => void;
 }
+
+/** GNTTABOP_* names, for debug lines. */
+const OP_NAMES = [
+  "map_grant_ref",
+  "unmap_grant_ref",
+  "setup_table",
+  "dump_table",
+  "transfer",
+  "copy",
+  "query_size",
+  "unmap_and_replace",
+  "set_version",
+  "get_status_frames",
+  "get_version",
+  "swap_grant_ref",
+  "cache_flush",
+];
 
 /** GNTTABOP_query_size's answer. */
 export interface GnttabSize {
@@ -131,6 +150,8 @@ export class GrantTable {
   readonly maptrack: Maptrack;
   /** Trace sink (the core may replace it). */
   tracer: Tracer;
+  /** Debug sink for rejected operations (the core may replace it). */
+  debug: ((msg: string) => void) | null;
   /** Active entries: pin counters (GNTPIN_*), per grant reference. */
   readonly pin: Uint32Array;
   /** Active entries: the domain the entry is pinned for. */
@@ -154,6 +175,7 @@ export class GrantTable {
     this.translated = o.translated ?? false;
     this.maxFrames = maxFrames;
     this.tracer = o.tracer ?? NULL_TRACER;
+    this.debug = o.debug ?? null;
     this.maptrack = new Maptrack(
       (o.maxMaptrackFrames ?? DEFAULT_MAX_MAPTRACK_FRAMES) * MAPTRACK_PER_PAGE,
     );
@@ -373,6 +395,7 @@ export class GrantTable {
   /** Traces a rejected operation and returns its status. */
   fail(op: number, arg: number, status: number): number {
     if (this.tracer.on) this.tracer.rec(TRC_PVX_GNTTAB_FAIL, 4, this.domid, op, arg, -status, 0, 0);
+    this.debug?.(`d${this.domid} GNTTABOP_${OP_NAMES[op] ?? op}(${arg}): status ${status}`);
     return status;
   }
 }

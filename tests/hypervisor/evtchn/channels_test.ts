@@ -333,3 +333,12 @@ Deno.test("SharedInfoView.setVcpuInfo() redirects delivery to a registered vcpu_
   assert.equal(w.mem.u8[legacy], 0, "the legacy slot is untouched");
   assert.throws(() => d1.evtchn.shared.setVcpuInfo(1, frame * 4096 + 4090));
 });
+
+Deno.test("EventChannels writes a debug line naming each rejected operation", () => {
+  const { d1 } = world();
+  const lines: string[] = [];
+  d1.evtchn.debug = (m) => lines.push(m);
+  d1.evtchn.send(9);
+  d1.evtchn.bindVirq(VIRQ_TIMER, 0);
+  assert.deepEqual(lines, ["d1 EVTCHNOP_send(9): error -22"]);
+});

@@ -132,3 +132,12 @@ Deno.test("transfer, dump_table and cache_flush answer as Xen does for pvx", () 
   gnttabMapGrantRef(d0.gnttab, 1, 8, GNTMAP_host_map, 1, new MapGrantResult());
   assert.equal(gnttabCacheFlush(d0.gnttab, own * 4096, 0, 64, 1, owner), 0);
 });
+
+Deno.test("GrantTable writes a debug line naming each rejected operation", () => {
+  const { d1 } = world();
+  const lines: string[] = [];
+  d1.gnttab.debug = (m) => lines.push(m);
+  d1.gnttab.swapGrantRef(1, 600);
+  d1.gnttab.swapGrantRef(1, 2);
+  assert.deepEqual(lines, ["d1 GNTTABOP_swap_grant_ref(600): status -3"]);
+});

@@ -59,8 +59,8 @@ export class SharedInfoView {
     this.#i32 = new Int32Array(mem.buffer);
     this.#u8 = mem.u8;
     const base = mfn * PAGE_SIZE;
-    this.pendingIdx = (base + SHARED_INFO_EVTCHN_PENDING) >> 2;
-    this.maskIdx = (base + SHARED_INFO_EVTCHN_MASK) >> 2;
+    this.pendingIdx = (base + SHARED_INFO_EVTCHN_PENDING) / 4;
+    this.maskIdx = (base + SHARED_INFO_EVTCHN_MASK) / 4;
     this.#vcpuInfo = new Float64Array(maxVcpus).fill(-1);
     for (let v = 0; v < maxVcpus && v < XEN_LEGACY_MAX_VCPUS; v++) {
       this.#vcpuInfo[v] = base + v * VCPU_INFO_SIZE;
@@ -165,14 +165,14 @@ export class SharedInfoView {
   /** A vcpu's evtchn_pending_sel (unsigned). */
   pendingSel(vcpu: number): number {
     const a = this.vcpuInfoMaddr(vcpu);
-    return a < 0 ? 0 : this.#i32[(a + VCPU_INFO_PENDING_SEL) >> 2] >>> 0;
+    return a < 0 ? 0 : this.#i32[(a + VCPU_INFO_PENDING_SEL) / 4] >>> 0;
   }
 
   /** Atomically reads and zeroes a vcpu's evtchn_pending_sel (the guest's xchg). */
   takePendingSel(vcpu: number): number {
     const a = this.vcpuInfoMaddr(vcpu);
     if (a < 0) return 0;
-    const i = (a + VCPU_INFO_PENDING_SEL) >> 2;
+    const i = (a + VCPU_INFO_PENDING_SEL) / 4;
     const old = this.#i32[i] >>> 0;
     this.#i32[i] = 0;
     this.mem.noteWrite(a + VCPU_INFO_PENDING_SEL, 4);
@@ -183,14 +183,14 @@ export class SharedInfoView {
   testAndSetPendingSel(vcpu: number, bit: number): boolean {
     const a = this.vcpuInfoMaddr(vcpu);
     if (a < 0) return true;
-    return this.#testAndSet((a + VCPU_INFO_PENDING_SEL) >> 2, 1 << bit);
+    return this.#testAndSet((a + VCPU_INFO_PENDING_SEL) / 4, 1 << bit);
   }
 
   #testAndSet(idx: number, bit: number): boolean {
     const old = this.#i32[idx];
     if ((old & bit) !== 0) return true;
     this.#i32[idx] = old | bit;
-    this.mem.noteWrite(idx << 2, 4);
+    this.mem.noteWrite(idx * 4, 4);
     return false;
   }
 
@@ -198,7 +198,7 @@ export class SharedInfoView {
     const old = this.#i32[idx];
     if ((old & bit) === 0) return false;
     this.#i32[idx] = old & ~bit;
-    this.mem.noteWrite(idx << 2, 4);
+    this.mem.noteWrite(idx * 4, 4);
     return true;
   }
 }

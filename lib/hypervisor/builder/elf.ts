@@ -11,24 +11,35 @@ export class ElfFormatError extends InputError {
   override name = "ElfFormatError";
 }
 
-/** ELF program header types (p_type). */
+/** PT_NULL: Unused program header. */
 export const PT_NULL = 0;
+/** PT_LOAD: Loadable segment. */
 export const PT_LOAD = 1;
+/** PT_DYNAMIC: Dynamic linking information. */
 export const PT_DYNAMIC = 2;
+/** PT_INTERP: Interpreter path. */
 export const PT_INTERP = 3;
+/** PT_NOTE: Notes segment. */
 export const PT_NOTE = 4;
+/** PT_PHDR: The program header table itself. */
 export const PT_PHDR = 6;
-/** ELF section types (sh_type). */
+/** SHT_NULL: Unused section header. */
 export const SHT_NULL = 0;
+/** SHT_STRTAB: String table section. */
 export const SHT_STRTAB = 3;
+/** SHT_NOTE: Notes section. */
 export const SHT_NOTE = 7;
+/** SHT_NOBITS: Section occupying no file space (.bss). */
 export const SHT_NOBITS = 8;
-/** ELF machine numbers pvx cares about. */
+/** EM_386: Intel 80386 (32-bit x86). */
 export const EM_386 = 3;
+/** EM_X86_64: AMD x86-64. */
 export const EM_X86_64 = 62;
-/** Segment flags (p_flags). */
+/** PF_X: Segment is executable. */
 export const PF_X = 1;
+/** PF_W: Segment is writable. */
 export const PF_W = 2;
+/** PF_R: Segment is readable. */
 export const PF_R = 4;
 
 const PT_NAMES: Record<number, string> = {

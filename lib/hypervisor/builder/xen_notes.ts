@@ -6,32 +6,57 @@
 import { type ElfImage, type ElfNote, PT_LOAD } from "./elf.ts";
 import { type LegacyGuestInfo, readLegacyGuest } from "./legacy_guest.ts";
 
-/** Note types of public/elfnote.h. */
+/** XEN_ELFNOTE_INFO: NAME=VALUE pair (string). */
 export const XEN_ELFNOTE_INFO = 0;
+/** XEN_ELFNOTE_ENTRY: virtual entry point (numeric). */
 export const XEN_ELFNOTE_ENTRY = 1;
+/** XEN_ELFNOTE_HYPERCALL_PAGE: virtual address of the hypercall page (numeric). */
 export const XEN_ELFNOTE_HYPERCALL_PAGE = 2;
+/** XEN_ELFNOTE_VIRT_BASE: where the kernel image is mapped (numeric, default 0). */
 export const XEN_ELFNOTE_VIRT_BASE = 3;
+/** XEN_ELFNOTE_PADDR_OFFSET: offset of p_paddr from the pseudo-physical address (numeric). */
 export const XEN_ELFNOTE_PADDR_OFFSET = 4;
+/** XEN_ELFNOTE_XEN_VERSION: Xen version the guest works with (string). */
 export const XEN_ELFNOTE_XEN_VERSION = 5;
+/** XEN_ELFNOTE_GUEST_OS: guest OS name (string). */
 export const XEN_ELFNOTE_GUEST_OS = 6;
+/** XEN_ELFNOTE_GUEST_VERSION: guest OS version (string). */
 export const XEN_ELFNOTE_GUEST_VERSION = 7;
+/** XEN_ELFNOTE_LOADER: loader type (string). */
 export const XEN_ELFNOTE_LOADER = 8;
+/** XEN_ELFNOTE_PAE_MODE: PAE support: yes, no, bimodal (string). */
 export const XEN_ELFNOTE_PAE_MODE = 9;
+/** XEN_ELFNOTE_FEATURES: '|'-separated XENFEAT_ names, '!' required (string). */
 export const XEN_ELFNOTE_FEATURES = 10;
+/** XEN_ELFNOTE_BSD_SYMTAB: the symbol table must be loaded: yes/no (string). */
 export const XEN_ELFNOTE_BSD_SYMTAB = 11;
+/** XEN_ELFNOTE_HV_START_LOW: lowest start of the hypervisor hole (numeric). */
 export const XEN_ELFNOTE_HV_START_LOW = 12;
+/** XEN_ELFNOTE_L1_MFN_VALID: mask/value pairs recognising L1 entries with valid MFNs. */
 export const XEN_ELFNOTE_L1_MFN_VALID = 13;
+/** XEN_ELFNOTE_SUSPEND_CANCEL: cooperative suspend cancellation (numeric). */
 export const XEN_ELFNOTE_SUSPEND_CANCEL = 14;
+/** XEN_ELFNOTE_INIT_P2M: virtual address for the initial P2M list (numeric). */
 export const XEN_ELFNOTE_INIT_P2M = 15;
+/** XEN_ELFNOTE_MOD_START_PFN: initrd may be passed by PFN, unmapped (numeric). */
 export const XEN_ELFNOTE_MOD_START_PFN = 16;
+/** XEN_ELFNOTE_SUPPORTED_FEATURES: XENFEAT_ bitmap of supported features (numeric). */
 export const XEN_ELFNOTE_SUPPORTED_FEATURES = 17;
+/** XEN_ELFNOTE_PHYS32_ENTRY: 32-bit physical PVH entry point (numeric). */
 export const XEN_ELFNOTE_PHYS32_ENTRY = 18;
+/** XEN_ELFNOTE_MAX: highest guest note type. */
 export const XEN_ELFNOTE_MAX = XEN_ELFNOTE_PHYS32_ENTRY;
+/** XEN_ELFNOTE_CRASH_INFO: crash note: system information. */
 export const XEN_ELFNOTE_CRASH_INFO = 0x1000001;
+/** XEN_ELFNOTE_CRASH_REGS: crash note: registers. */
 export const XEN_ELFNOTE_CRASH_REGS = 0x1000002;
+/** XEN_ELFNOTE_DUMPCORE_NONE: dump-core marker note. */
 export const XEN_ELFNOTE_DUMPCORE_NONE = 0x2000000;
+/** XEN_ELFNOTE_DUMPCORE_HEADER: dump-core header note. */
 export const XEN_ELFNOTE_DUMPCORE_HEADER = 0x2000001;
+/** XEN_ELFNOTE_DUMPCORE_XEN_VERSION: dump-core Xen version note. */
 export const XEN_ELFNOTE_DUMPCORE_XEN_VERSION = 0x2000002;
+/** XEN_ELFNOTE_DUMPCORE_FORMAT_VERSION: dump-core format version note. */
 export const XEN_ELFNOTE_DUMPCORE_FORMAT_VERSION = 0x2000003;
 
 /** How a note's descriptor is decoded. */

@@ -59,6 +59,11 @@ export class MachineFrames {
   needFlushAll = false;
   /** Current flush epoch (advanced by {@link tlbFlushedAll}). */
   epoch = 1;
+  /**
+   * Why the last failing check failed, in the words of Xen's gdprintk where it has one
+   * ("Bad L1 flags", "Bad type", ...): for the hypervisor's trace and debug log.
+   */
+  reason = "";
   #free: Int32Array;
   #freeTop = 0;
   #pages = new Map<number, number>();

@@ -88,7 +88,10 @@ export function mmuUpdateNormalPt(
   const f = d.frames;
   const mfn = Math.floor(maddr / 4096);
   const slot = (maddr % 4096) >>> 3;
-  if (!f.getPage(mfn, d.domid)) return -EINVAL; // "Could not get page for normal update"
+  if (!f.getPage(mfn, d.domid)) {
+    f.reason = "Could not get page for normal update";
+    return -EINVAL;
+  }
   let rc = -EINVAL;
   if (isLockedTable(d, mfn)) {
     switch (f.type[mfn]) {
@@ -125,7 +128,10 @@ export function mmuUpdateNormalPt(
 export function mmuMachphysUpdate(d: PagingDomain, mfn: number, pfn: number): number {
   if (d.translated) return -EINVAL;
   const f = d.frames;
-  if (!f.getPage(mfn, d.domid)) return -EINVAL;
+  if (!f.getPage(mfn, d.domid)) {
+    f.reason = "Could not get page for mach->phys update";
+    return -EINVAL;
+  }
   f.m2p.set(mfn, pfn);
   f.putPage(mfn);
   return 0;

@@ -120,7 +120,8 @@ export function pinTable(d: PagingDomain, gfn: number, type: number): number {
   if (rc !== 0) return rc;
   if (f.tflags[mfn] & PGT_pinned) {
     putPageAndType(f, mfn);
-    return -EINVAL; // "mfn already pinned"
+    f.reason = "mfn already pinned";
+    return -EINVAL;
   }
   f.tflags[mfn] |= PGT_pinned;
   return 0;
@@ -139,7 +140,8 @@ export function unpinTable(d: PagingDomain, gfn: number): number {
   if (!f.getPage(mfn, d.domid)) return -EINVAL;
   if (!(f.tflags[mfn] & PGT_pinned)) {
     f.putPage(mfn);
-    return -EINVAL; // "mfn not pinned"
+    f.reason = "mfn not pinned";
+    return -EINVAL;
   }
   f.tflags[mfn] &= ~PGT_pinned;
   putPageAndType(f, mfn);

@@ -82,7 +82,10 @@ export function modL1Entry(
   const i = l1Mfn * 1024 + slot * 2;
   const olo = f.u32[i], ohi = f.u32[i + 1];
   if (lo & _PAGE_PRESENT) {
-    if (pteFlags(lo, hi) & L1_DISALLOW_MASK) return -EINVAL;
+    if (pteFlags(lo, hi) & L1_DISALLOW_MASK) {
+      f.reason = "Bad L1 flags";
+      return -EINVAL;
+    }
     if (!hasChanged(olo, ohi, lo, hi)) {
       writeEntry(f, l1Mfn, slot, lo, hi, preserveAD);
       return 0;
@@ -109,11 +112,17 @@ export function modL2Entry(
   domid: number,
   preserveAD = false,
 ): number {
-  if (!isGuestL2Slot((f.tflags[l2Mfn] & PGT_pae_xen_l2) !== 0, slot)) return -EPERM;
+  if (!isGuestL2Slot((f.tflags[l2Mfn] & PGT_pae_xen_l2) !== 0, slot)) {
+    f.reason = "L2 update in Xen-private area";
+    return -EPERM;
+  }
   const i = l2Mfn * 1024 + slot * 2;
   const olo = f.u32[i], ohi = f.u32[i + 1];
   if (lo & _PAGE_PRESENT) {
-    if (pteFlags(lo, hi) & L2_DISALLOW_MASK) return -EINVAL;
+    if (pteFlags(lo, hi) & L2_DISALLOW_MASK) {
+      f.reason = "Bad L2 flags";
+      return -EINVAL;
+    }
     if (!hasChanged(olo, ohi, lo, hi)) {
       writeEntry(f, l2Mfn, slot, lo, hi, preserveAD);
       return 0;
@@ -140,11 +149,17 @@ export function modL3Entry(
   domid: number,
   preserveAD = false,
 ): number {
-  if (slot >= 3) return -EINVAL;
+  if (slot >= 3) {
+    f.reason = "L3 update of slot 3 (Xen's mappings)";
+    return -EINVAL;
+  }
   const i = l3Mfn * 1024 + slot * 2;
   const olo = f.u32[i], ohi = f.u32[i + 1];
   if (lo & _PAGE_PRESENT) {
-    if (pteFlags(lo, hi) & L3_DISALLOW_MASK) return -EINVAL;
+    if (pteFlags(lo, hi) & L3_DISALLOW_MASK) {
+      f.reason = "Bad L3 flags";
+      return -EINVAL;
+    }
     if (!hasChanged(olo, ohi, lo, hi)) {
       writeEntry(f, l3Mfn, slot, adjustL3Lo(lo), hi, preserveAD);
       return 0;

@@ -39,7 +39,10 @@ export function getPageType(
 ): number {
   const tc = f.typeCount[mfn];
   const want = paeXenL2 ? PGT_pae_xen_l2 : 0;
-  if (tc === 0xffffffff) return -EINVAL; // "Type count overflow"
+  if (tc === 0xffffffff) {
+    f.reason = "Type count overflow";
+    return -EINVAL;
+  }
   if (tc === 0) {
     if (f.type[mfn] !== type || (f.tflags[mfn] & PGT_pae_xen_l2) !== want) {
       // A type change: some vcpu may still cache a mapping made under the old type
@@ -51,10 +54,11 @@ export function getPageType(
       f.tflags[mfn] = keep | want | valid;
     }
   } else if (f.type[mfn] !== type || (f.tflags[mfn] & PGT_pae_xen_l2) !== want) {
-    // "Bad type": in use as something else.
+    f.reason = "Bad type"; // in use as something else
     return -EINVAL;
   } else if (!(f.tflags[mfn] & PGT_validated)) {
     // Only reachable through a table referring to itself while being validated.
+    f.reason = "Bad type (table refers to itself)";
     return -EINVAL;
   }
   f.typeCount[mfn] = tc + 1;
@@ -106,7 +110,10 @@ export function getPageAndType(
   domid: number,
   paeXenL2 = false,
 ): number {
-  if (!f.getPage(mfn, domid)) return -EINVAL;
+  if (!f.getPage(mfn, domid)) {
+    f.reason = "Could not get page: not owned by the domain";
+    return -EINVAL;
+  }
   const rc = getPageType(f, mfn, type, paeXenL2);
   if (rc !== 0) f.putPage(mfn);
   return rc;

@@ -47,21 +47,32 @@ export function getPageFromL1e(
   l1eOwner: number,
   pgOwner: number,
 ): number {
-  if (pteFlags(lo, hi) & L1_DISALLOW_MASK) return -EINVAL;
+  if (pteFlags(lo, hi) & L1_DISALLOW_MASK) {
+    f.reason = "Bad L1 flags";
+    return -EINVAL;
+  }
   const mfn = pteFrame(lo, hi);
-  if (mfn >= f.count) return mfn === ALL_ONES_FRAME ? -EINVAL : -EPERM;
+  if (mfn >= f.count) {
+    f.reason = "Non-privileged attempt to map MMIO space";
+    return mfn === ALL_ONES_FRAME ? -EINVAL : -EPERM;
+  }
   const write = (lo & _PAGE_RW) !== 0;
   const realOwner = f.getPageAnyOwner(mfn);
-  if (realOwner < 0) return -EBUSY; // free frame: real_pg_owner == NULL
+  if (realOwner < 0) {
+    f.reason = "Error getting mfn from L1 entry: frame is free";
+    return -EBUSY; // real_pg_owner == NULL
+  }
   if (realOwner !== pgOwner) {
     const check = f.foreignMapCheck;
     if (check === null || !check(l1eOwner, mfn, write)) {
       f.putPage(mfn);
+      f.reason = "Error getting mfn from L1 entry: pg_owner is not real_pg_owner";
       return -EBUSY;
     }
   }
   if (write && getPageType(f, mfn, PGT_writable_page) !== 0) {
     f.putPage(mfn);
+    f.reason = "Could not get page type PGT_writable_page";
     return -EBUSY;
   }
   return 0;
@@ -87,7 +98,10 @@ export function putPageFromL1e(f: MachineFrames, lo: number, hi: number): void {
  * @returns 0, -EINVAL, or a nested validation error
  */
 export function getPageFromL2e(f: MachineFrames, lo: number, hi: number, domid: number): number {
-  if (pteFlags(lo, hi) & L2_DISALLOW_MASK) return -EINVAL;
+  if (pteFlags(lo, hi) & L2_DISALLOW_MASK) {
+    f.reason = "Bad L2 flags";
+    return -EINVAL;
+  }
   return getPageAndType(f, pteFrame(lo, hi), PGT_l1_page_table, domid);
 }
 
@@ -108,7 +122,10 @@ export function putPageFromL2e(f: MachineFrames, lo: number, hi: number, tableMf
  * @returns 0, -EINVAL, or a nested validation error
  */
 export function getPageFromL3e(f: MachineFrames, lo: number, hi: number, domid: number): number {
-  if (pteFlags(lo, hi) & L3_DISALLOW_MASK) return -EINVAL;
+  if (pteFlags(lo, hi) & L3_DISALLOW_MASK) {
+    f.reason = "Bad L3 flags";
+    return -EINVAL;
+  }
   return getPageAndType(f, pteFrame(lo, hi), PGT_l2_page_table, domid);
 }
 
@@ -198,8 +215,10 @@ function allocL3Table(f: MachineFrames, mfn: number, domid: number): number {
     const hi = u32[base + 2 * i + 1];
     if (i === 3) {
       // Slot 3 holds Xen's mappings: it must exist and be an L2 of its own.
-      if (!(lo & _PAGE_PRESENT) || (pteFlags(lo, hi) & L3_DISALLOW_MASK)) rc = -EINVAL;
-      else rc = getPageAndType(f, pteFrame(lo, hi), PGT_l2_page_table, domid, true);
+      if (!(lo & _PAGE_PRESENT) || (pteFlags(lo, hi) & L3_DISALLOW_MASK)) {
+        f.reason = "PAE L3 3rd slot is empty or has bad flags";
+        rc = -EINVAL;
+      } else rc = getPageAndType(f, pteFrame(lo, hi), PGT_l2_page_table, domid, true);
     } else if (lo & _PAGE_PRESENT) {
       rc = getPageFromL3e(f, lo, hi, domid);
     }
@@ -208,6 +227,7 @@ function allocL3Table(f: MachineFrames, mfn: number, domid: number): number {
   // create_pae_xen_mappings: the slot-3 L2 may not be shared with another L3.
   if (rc === 0 && f.typeCount[pteFrame(u32[base + 6], u32[base + 7])] !== 1) {
     i = 4;
+    f.reason = "PAE L3 3rd slot is shared";
     rc = -EINVAL;
   }
   if (rc !== 0) {
@@ -256,7 +276,10 @@ export function allocSegdescPage(f: MachineFrames, mfn: number): number {
   const base = mfn * 1024;
   const owner = f.owner[mfn];
   for (let i = 0; i < 512; i++) {
-    if (!check(owner, f.u32[base + 2 * i], f.u32[base + 2 * i + 1])) return -EINVAL;
+    if (!check(owner, f.u32[base + 2 * i], f.u32[base + 2 * i + 1])) {
+      f.reason = "Bad descriptor in segment descriptor page";
+      return -EINVAL;
+    }
   }
   return 0;
 }

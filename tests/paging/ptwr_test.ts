@@ -5,6 +5,7 @@ import {
   EINVAL,
   mmuUpdateNormalPt,
   PGT_writable_page,
+  ptwrCmpxchg,
   ptwrEmulate,
   ptwrTarget,
 } from "../../lib/paging/mod.ts";
@@ -82,4 +83,34 @@ Deno.test("ptwrEmulate() applies 1- and 2-byte stores to the right bytes", () =>
   assert.equal(g.frames.u32[g.l1 * 1024 + 200], lo0 | 0xe00);
   assert.equal(ptwrEmulate(g.dom, 0, l1Slot(100) + 6, 0x8000, 0, 2), 0); // NX
   assert.equal(g.frames.u32[g.l1 * 1024 + 201] >>> 0, 0x80000000);
+});
+
+Deno.test("ptwrCmpxchg() exchanges only when the entry holds the expected value", () => {
+  const g = makeTestGuest();
+  const a = g.dom.p2m.get(40), b = g.dom.p2m.get(41);
+  const cur = new Uint32Array(2);
+  const refsA = g.frames.refs[a], refsB = g.frames.refs[b];
+  // Empty slot, expected 0: exchange happens.
+  assert.equal(ptwrCmpxchg(g.dom, 0, l1Slot(100), 0, 0, (a << 12) | PTE_PR_U, 0, 8, cur), 0);
+  assert.equal(g.frames.refs[a], refsA + 1);
+  // Wrong expectation: nothing written, the new entry's reference is not kept.
+  assert.equal(ptwrCmpxchg(g.dom, 0, l1Slot(100), 0, 0, (b << 12) | PTE_PR_U, 0, 8, cur), 1);
+  assert.equal(cur[0], (a << 12) | PTE_PR_U);
+  assert.equal(g.frames.refs[b], refsB);
+  // Right expectation: swapped, old reference dropped.
+  assert.equal(
+    ptwrCmpxchg(g.dom, 0, l1Slot(100), cur[0], cur[1], (b << 12) | PTE_PR_U, 0, 8, cur),
+    0,
+  );
+  assert.equal(g.frames.refs[a], refsA);
+  assert.equal(g.frames.refs[b], refsB + 1);
+  // An invalid new value is refused before any comparison.
+  assert.ok(ptwrCmpxchg(g.dom, 0, l1Slot(100), 0, 0, (g.l2 << 12) | PTE_PRW_U, 0, 8, cur) < 0);
+  assert.equal(ptwrCmpxchg(g.dom, 0, l1Slot(100), 0, 0, 0, 0, 2, cur), -EINVAL);
+});
+
+Deno.test("ptwrEmulate() leaves the failure reason for the trace", () => {
+  const g = makeTestGuest();
+  assert.ok(ptwrEmulate(g.dom, 0, l1Slot(101), (g.l2 << 12) | PTE_PRW_U, 0, 8) < 0);
+  assert.equal(g.frames.reason, "Could not get page type PGT_writable_page");
 });

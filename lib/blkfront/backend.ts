@@ -193,8 +193,14 @@ export class Blkback {
         this.#disconnect();
         this.xenbus.switchState(XenbusStateClosing);
         break;
-      case XenbusStateClosed:
       case XenbusStateUnknown:
+        // The frontend directory is gone (or not written yet): only a device that was
+        // in use closes; a backend waiting for its frontend keeps waiting.
+        if (!this.#conn && this.state !== XenbusStateConnected) break;
+        this.#disconnect();
+        this.xenbus.switchState(XenbusStateClosed);
+        break;
+      case XenbusStateClosed:
         this.#disconnect();
         this.xenbus.switchState(XenbusStateClosed);
         break;

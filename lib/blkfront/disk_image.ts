@@ -166,6 +166,15 @@ export class MemoryDiskImage extends BaseImage {
 /** Bytes of zeros written per step when discarding a range of a raw file. */
 const DISCARD_STEP = 1 << 20;
 
+/** Whether every byte is zero (8 bytes at a time where aligned). */
+function isZero(b: Uint8Array): boolean {
+  const words = b.byteOffset % 8 === 0 ? b.length >>> 3 : 0;
+  const w = new BigUint64Array(b.buffer, b.byteOffset, words);
+  for (let i = 0; i < words; i++) if (w[i] !== 0n) return false;
+  for (let i = words * 8; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
 /** A raw image file, read-write or read-only (async Deno file I/O, fdatasync on flush). */
 export class RawFileDiskImage extends BaseImage {
   readonly #file: Deno.FsFile;
@@ -222,11 +231,26 @@ export class RawFileDiskImage extends BaseImage {
 
   protected async doDiscard(offset: number, length: number): Promise<void> {
     // Deno has no hole punching: discarded sectors are overwritten with zeros, which
-    // keeps the "reads back as zeros" promise.
-    const zeros = new Uint8Array(Math.min(length, DISCARD_STEP));
-    for (let done = 0; done < length; done += zeros.length) {
-      const n = Math.min(zeros.length, length - done);
-      await this.doWrite(offset + done, zeros.subarray(0, n));
+    // keeps the "reads back as zeros" promise. Pieces that already read as zeros (holes
+    // of a sparse image, say) are left alone, so a guest discarding its whole disk does
+    // not fill a sparse file.
+    const step = Math.min(length, DISCARD_STEP);
+    const zeros = new Uint8Array(step);
+    const cur = new Uint8Array(step);
+    for (let done = 0; done < length; done += step) {
+      const n = Math.min(step, length - done);
+      await this.doRead(offset + done, cur.subarray(0, n));
+      // Zero only the 4 KiB pieces holding data, one write per run of them.
+      let run = -1;
+      for (let p = 0; p < n + 4096; p += 4096) {
+        const end = Math.min(p, n);
+        const dirty = p < n && !isZero(cur.subarray(p, Math.min(p + 4096, n)));
+        if (dirty && run < 0) run = p;
+        if (!dirty && run >= 0) {
+          await this.doWrite(offset + done + run, zeros.subarray(0, end - run));
+          run = -1;
+        }
+      }
     }
   }
 

@@ -374,3 +374,19 @@ Deno.test("Blkback traces TRC_PVX_RING_NOTIFY for the vbd ring in both direction
   deepStrictEqual(recs[0], [TRC_PVX_RING_NOTIFY, RING_VBD, 1, 0, 1]);
   deepStrictEqual(recs.at(-1), [TRC_PVX_RING_NOTIFY, RING_VBD, 1, 1, 1]);
 });
+
+Deno.test("Blkback created before its frontend directory waits in InitWait", () => {
+  const host = new FakeDeviceHost(64);
+  host.addGuest(1);
+  const be = new Blkback(host, { domid: 1, devid: 51712, image: new MemoryDiskImage(8) });
+  strictEqual(be.state, 2);
+  writeVbdLayout(host.store, {
+    domid: 1,
+    devid: 51712,
+    vdev: "xvda",
+    params: "m",
+    readonly: false,
+  });
+  host.store.rm("/local/domain/1/device/vbd/51712");
+  strictEqual(be.state, 2, "a frontend that never connected does not close the backend");
+});

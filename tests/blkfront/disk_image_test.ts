@@ -167,3 +167,44 @@ Deno.test("RawFileDiskImage runs queued I/O in submission order", async () => {
     await Deno.remove(path);
   }
 });
+
+Deno.test("RawFileDiskImage.discard() zeroes data and leaves a sparse file's holes unwritten", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".img" });
+  try {
+    const f = await Deno.open(path, { write: true });
+    await f.truncate(64 << 20); // 64 MiB of holes
+    f.close();
+    const img = await openDiskImage(path);
+    await img.write(1000, new Uint8Array(4096).fill(7));
+    const before = (await Deno.stat(path)).blocks ?? 0;
+    await img.discard(0, img.sectors);
+    await img.flush();
+    const back = new Uint8Array(4096).fill(1);
+    await img.read(1000, back);
+    ok(back.every((b) => b === 0));
+    const after = (await Deno.stat(path)).blocks;
+    if (after !== null) ok(after <= before + 16, `file filled: ${before} -> ${after} blocks`);
+    await img.close();
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("RawFileDiskImage.discard() of odd-sized ranges matches an in-memory image", async () => {
+  const size = 300;
+  const path = await tempImage(pattern(size * 512, 8));
+  try {
+    const file = await openDiskImage(path);
+    const mem = new MemoryDiskImage(pattern(size * 512, 8));
+    for (const [s, n] of [[1, 3], [7, 1], [20, 9], [100, 150], [299, 1], [0, 1]]) {
+      await file.discard(s, n);
+      await mem.discard(s, n);
+    }
+    const a = new Uint8Array(size * 512);
+    await file.read(0, a);
+    deepStrictEqual(a, mem.bytes);
+    await file.close();
+  } finally {
+    await Deno.remove(path);
+  }
+});

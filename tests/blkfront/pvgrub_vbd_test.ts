@@ -10,8 +10,17 @@ import { buildExt2Image, haveE2fsprogs } from "./ext2_fixture.ts";
 const ROOT = new URL("../../", import.meta.url).pathname;
 const GRUB = `${ROOT}tests/fixtures/cache/inspect/grub-i386-xen.bin`;
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
-const READY = (await exists(GRUB)) && (await exists(`${ROOT}tools/boot.ts`)) &&
-  (await haveE2fsprogs());
+/** Whether `pvx boot` exists and takes --disk. */
+async function bootTakesDisk(): Promise<boolean> {
+  if (!(await exists(`${ROOT}tools/boot.ts`))) return false;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}cli.ts`, "boot", "--help"],
+    stdout: "piped",
+    stderr: "null",
+  }).output().catch(() => undefined);
+  return out !== undefined && new TextDecoder().decode(out.stdout).includes("--disk");
+}
+const READY = (await exists(GRUB)) && (await haveE2fsprogs()) && (await bootTakesDisk());
 const TIMEOUT_MS = Number(Deno.env.get("PVX_GRUB_TIMEOUT_MS") ?? 240_000);
 
 /** Reads the child's output until `want` appears (or the deadline passes). */
@@ -52,6 +61,10 @@ Deno.test({
     const writer = child.stdin.getWriter();
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     const seen = { text: "" };
+    let errText = "";
+    const errDone = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+      new WritableStream({ write: (c) => void (errText += c) }),
+    ).catch(() => {});
     const deadline = Date.now() + TIMEOUT_MS;
     const type = (s: string) => writer.write(new TextEncoder().encode(s));
     try {
@@ -61,12 +74,14 @@ Deno.test({
       ok(/boot\//.test(seen.text), "directory listed");
       await type("cat (xen/xvda)/hello.txt\r");
       await expectOutput(reader, seen, new RegExp(text), deadline);
+    } catch (e) {
+      throw new Error(`${e instanceof Error ? e.message : e}\nstderr:\n${errText.slice(-2000)}`);
     } finally {
       child.kill("SIGKILL");
       await child.status;
       await writer.close().catch(() => {});
       await reader.cancel().catch(() => {});
-      await child.stderr.cancel().catch(() => {});
+      await errDone;
       await Deno.remove(img);
     }
   },

@@ -82,6 +82,11 @@ export function x87Execute(
   execReg(bus, st, opcode, modrm);
 }
 
+/** FWAIT (9B): raises #MF when an unmasked x87 exception is pending. */
+export function x87Fwait(bus: CpuBus, st: X87State): void {
+  if ((st.sw & SW_ES) !== 0) bus.raise(FPU_VEC_MF, -1);
+}
+
 /** fldenv/fldcw/fnstenv/fnstcw, frstor/fnsave/fnstsw: no FOP/FDP update, no #MF here. */
 function isControlMem(opcode: number, reg: number): boolean {
   return (opcode === 0xd9 && reg >= 4) || (opcode === 0xdd && reg >= 4);

@@ -22,6 +22,10 @@
  * - `fxsave(bus, x87, sse, linear)`, `fxrstor(...)`, `ldmxcsr(bus, sse, linear)`,
  *   `stmxcsr(bus, sse, linear)` (lib/cpu/sse/fxsave.ts, 0F AE /0../3).
  *
+ * The core keeps the two states as `cpu.x87` (X87State) and `cpu.sse` (SseState); the
+ * host-differential runner (tests/cpu/host/differential_test.ts) looks them up by these
+ * names. `x87Fwait(bus, st)` serves 9B (fwait).
+ *
  * The core decodes, computes `linear` and the instruction length, checks CR0.TS/EM (#NM)
  * and CR4.OSFXSR before calling. The units raise #MF(16), #XM(19), #GP(13) and #UD(6)
  * through {@link CpuBus.raise}; memory accessors may throw the core's fault sentinel on

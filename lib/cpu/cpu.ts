@@ -32,7 +32,8 @@ import {
   SC_WIDE,
   segChkFromAttrs,
 } from "./segmentation.ts";
-import { step } from "./interpreter.ts";
+import { runLoop } from "./fast_loop.ts";
+import { DecodedCache } from "./decoded_cache.ts";
 
 /** Segment register numbers (encoding order). */
 export const ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5;
@@ -59,8 +60,11 @@ export const FAULT: { readonly fault: true } = Object.freeze({ fault: true as co
  * ```
  */
 export class Cpu implements CpuBus {
+  private readonly regBuf = new ArrayBuffer(64);
   /** GPRs in encoding order: EAX ECX EDX EBX ESP EBP ESI EDI. */
-  readonly regs: Int32Array = new Int32Array(8);
+  readonly regs: Int32Array = new Int32Array(this.regBuf, 0, 8);
+  /** The GPRs followed by zeros (index 8 reads 0: "no register" in decoded addresses). */
+  readonly rx: Int32Array = new Int32Array(this.regBuf, 0, 16);
   /** 16-bit view of {@link regs} (register r at index r*2). */
   readonly r16: Uint16Array;
   /** 8-bit view of {@link regs}. */
@@ -181,7 +185,18 @@ export class Cpu implements CpuBus {
   /** Effective address: segment register and offset of the ModRM memory operand. */
   eaSeg = DS;
   eaOff = 0;
-  private stopReq = false;
+  /** Set by {@link stop}; the run loop ends at the next instruction boundary. */
+  stopRequested = false;
+  /** The decoded-instruction cache. */
+  readonly dcache: DecodedCache;
+  /** Whether CS is a 32-bit segment with base 0 and a 4 GiB limit (decoded-cache path). */
+  cs32flat = true;
+  /** Linear page, offset index, machine page base and cache epoch of the current code page. */
+  cPage = -1;
+  cArr: Int32Array = new Int32Array(4096);
+  cBase = 0;
+  /** True while the full interpreter runs an instruction (its faults restore ESP). */
+  inStep = false;
   /** Scratch for descriptor reads. */
   readonly desc: Int32Array = new Int32Array(2);
 
@@ -197,8 +212,13 @@ export class Cpu implements CpuBus {
     this.dv = mem.dv;
     this.platform = platform;
     this.walker = walker;
-    this.r16 = new Uint16Array(this.regs.buffer);
-    this.r8 = new Uint8Array(this.regs.buffer);
+    this.r16 = new Uint16Array(this.regBuf);
+    this.r8 = new Uint8Array(this.regBuf);
+    this.dcache = new DecodedCache(mem);
+    mem.onCodeWrite = (mfn) => this.dcache.dropPage(mfn);
+    this.dcache.onDrop = () => {
+      this.cPage = -1;
+    };
     this.tRd = this.tlb.tables[0];
     this.tWr = this.tlb.tables[2];
     this.tEx = this.tlb.tables[4];
@@ -251,8 +271,12 @@ export class Cpu implements CpuBus {
     this.segLimit[sreg] = limit | 0;
     this.segAttr[sreg] = attrs;
     this.segChk[sreg] = segChkFromAttrs(attrs, base | 0, limit | 0);
-    if (sreg === CS) this.setCpl(selector & 3);
+    if (sreg === CS) {
+      this.cs32flat = (this.segChk[CS] & SC_WIDE) !== 0 && (attrs & 0x4000) !== 0;
+      this.setCpl(selector & 3);
+    }
     this.fPage = -1;
+    this.cPage = -1;
   }
 
   /**
@@ -280,6 +304,7 @@ export class Cpu implements CpuBus {
     this.tWr = this.tlb.tables[K_WRITE * 2 + u];
     this.tEx = this.tlb.tables[K_FETCH * 2 + u];
     this.fPage = -1;
+    this.cPage = -1;
   }
 
   // ---- TLB ---------------------------------------------------------------------------
@@ -288,6 +313,7 @@ export class Cpu implements CpuBus {
   flushTlb(): void {
     this.tlb.flushAll();
     this.fPage = -1;
+    this.cPage = -1;
   }
 
   /** Drops all cached translations including global ones. */
@@ -299,6 +325,7 @@ export class Cpu implements CpuBus {
   invlpg(linear: number): void {
     this.tlb.flushPage(linear);
     this.fPage = -1;
+    this.cPage = -1;
   }
 
   // ---- faults ------------------------------------------------------------------------
@@ -349,6 +376,9 @@ export class Cpu implements CpuBus {
       this.cr2 = lin | 0;
       return -1;
     }
+    // A write to a frame holding decoded code drops its records first; write entries
+    // exist only for frames that are not code (see codePage).
+    if (kind === K_WRITE && this.mem.codeFrame[m >>> 12] !== 0) this.mem.noteWrite(m, 1);
     this.tlb.fill(kind, user, lin >>> 12, m - (lin & 4095));
     return m;
   }
@@ -621,7 +651,19 @@ export class Cpu implements CpuBus {
 
   /** Ends the current {@link run} after the current instruction or callback. */
   stop(): void {
-    this.stopReq = true;
+    this.stopRequested = true;
+  }
+
+  /** Makes the code page of `eip` (flat CS) current in the decoded cache; may raise #PF. */
+  codePage(eip: number): void {
+    const m = this.xlate(eip, K_FETCH);
+    const mfn = m >>> 12;
+    const fresh = this.dcache.pages[mfn] === null;
+    this.cArr = this.dcache.page(mfn);
+    // Write entries must not cover code frames, so writes there take the slow path.
+    if (fresh) this.tlb.flushKind(K_WRITE);
+    this.cPage = eip >>> 12;
+    this.cBase = m - (eip & 4095);
   }
 
   /**
@@ -629,25 +671,21 @@ export class Cpu implements CpuBus {
    * @returns instructions retired by this call
    */
   run(maxInstructions: number): number {
-    this.stopReq = false;
-    let n = 0;
-    while (n < maxInstructions && !this.stopReq) {
+    this.stopRequested = false;
+    const start = this.retired;
+    const end = start + maxInstructions;
+    while (this.retired < end && !this.stopRequested) {
       try {
-        while (n < maxInstructions && !this.stopReq) {
-          this.eipStart = this.eip;
-          this.espStart = this.regs[4];
-          step(this);
-          n++;
-          this.retired++;
-        }
+        runLoop(this, end);
       } catch (e) {
         if (e !== FAULT) throw e;
         this.eip = this.eipStart;
-        this.regs[4] = this.espStart;
+        if (this.inStep) this.regs[4] = this.espStart;
+        this.inStep = false;
         this.platform.exception(this.excVector, this.excCode, EXC_FAULT);
       }
     }
-    return n;
+    return this.retired - start;
   }
 
   /**

@@ -137,7 +137,12 @@ export function szp(res: number, sz: number): number {
  * @returns true when the condition holds
  */
 export function testCC(c: LazyFlags, cc: number): boolean {
-  if (c.lfOp === LF_SUB) {
+  const op = c.lfOp;
+  if ((cc & 14) === 4 && op !== LF_NONE) {
+    // je/jne after any lazy operation: ZF straight from the result.
+    return ((c.lfRes & mask(c.lfSz)) === 0) !== ((cc & 1) !== 0);
+  }
+  if (op === LF_SUB) {
     // cmp/sub fast path: derive the condition from the operands directly.
     const sz = c.lfSz, sh = 32 - sz;
     const m = mask(sz);

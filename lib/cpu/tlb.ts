@@ -52,6 +52,21 @@ export class Tlb {
     this.overflow = false;
   }
 
+  /** Drops every entry of one access kind (both privileges). */
+  flushKind(kind: number): void {
+    const a = this.tables[kind * 2], b = this.tables[kind * 2 + 1];
+    if (this.overflow) {
+      a.fill(0);
+      b.fill(0);
+      return;
+    }
+    const f = this.filled;
+    for (let i = 0; i < this.nFilled; i++) {
+      a[f[i]] = 0;
+      b[f[i]] = 0;
+    }
+  }
+
   /** Drops the entries of one linear page. */
   flushPage(linear: number): void {
     const p = linear >>> 12;

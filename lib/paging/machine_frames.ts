@@ -247,6 +247,23 @@ export class MachineFrames {
     this.staleEpoch[mfn] = this.epoch;
   }
 
+  /**
+   * One line describing a frame's page_info, for debug logs and dumps.
+   * @param mfn machine frame
+   * @returns e.g. "mfn 0x1a3 d1 refs 3 allocated type l1 x1 pinned validated"
+   */
+  describe(mfn: number): string {
+    if (!(mfn >= 0 && mfn < this.count)) return `mfn ${mfn} invalid`;
+    const o = this.owner[mfn];
+    const who = o === OWNER_NONE ? "free" : o === DOMID_XEN ? "xen" : `d${o}`;
+    const names = ["none", "l1", "l2", "l3", "l4", "seg_desc", "shared", "writable"];
+    const t = this.tflags[mfn];
+    return `mfn 0x${mfn.toString(16)} ${who} refs ${this.refs[mfn]}` +
+      (this.cflags[mfn] & PGC_allocated ? " allocated" : "") +
+      ` type ${names[this.type[mfn]]} x${this.typeCount[mfn]}` +
+      (t & 1 ? " pinned" : "") + (t & 2 ? " validated" : "") + (t & 4 ? " pae_xen_l2" : "");
+  }
+
   #release(mfn: number): void {
     const owner = this.owner[mfn];
     assert(owner !== DOMID_XEN, `Xen frame ${mfn} released`);

@@ -5,12 +5,12 @@
  * @module
  */
 
-import { INVALID_M2P_ENTRY, INVALID_MFN } from "./constants.ts";
+import { INVALID_M2P_ENTRY, INVALID_MFN, PGC_allocated } from "./constants.ts";
 import { EINVAL, ENOMEM } from "./errno.ts";
 import { FlushQueue } from "./flush_queue.ts";
 import type { MachineFrames } from "./machine_frames.ts";
 import { P2m } from "./p2m.ts";
-import { dropPin } from "./page_type.ts";
+import { dropPin, putPageAndType } from "./page_type.ts";
 import { PaeWalker } from "./pae_walk.ts";
 
 /** Options of a {@link PagingDomain}. */
@@ -108,6 +108,35 @@ export class PagingDomain {
     this.p2m.set(pfn, INVALID_MFN);
     if (f.refs[mfn] !== 0) f.m2p.set(mfn, INVALID_M2P_ENTRY);
     return 0;
+  }
+
+  /**
+   * Domain teardown (domain_relinquish_resources): drops every vcpu's base pointer, every
+   * pin and every allocation reference, so page tables unwind level by level and frames
+   * return to the pool. Frames still referenced from elsewhere (another domain's grant
+   * mappings) stay owned until those references go.
+   * @returns how many frames the domain still owns afterwards
+   */
+  relinquish(): number {
+    const f = this.frames;
+    for (let v = 0; v < this.vcpus; v++) {
+      const base = this.baseMfn[v];
+      if (base === 0) continue;
+      this.baseMfn[v] = 0;
+      this.walkers[v].cr3 = -1;
+      putPageAndType(f, base);
+      this.flush.flushAll(1 << v);
+    }
+    for (let m = 0; m < f.count; m++) {
+      if (f.owner[m] === this.domid && f.refs[m] !== 0) dropPin(f, m);
+    }
+    for (let m = 0; m < f.count; m++) {
+      if (f.owner[m] !== this.domid || !(f.cflags[m] & PGC_allocated)) continue;
+      f.cflags[m] &= ~PGC_allocated;
+      f.putPage(m);
+    }
+    for (let p = 0; p < this.p2m.size; p++) this.p2m.set(p, INVALID_MFN);
+    return f.domainPages(this.domid);
   }
 
   /**

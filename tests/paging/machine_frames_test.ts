@@ -105,3 +105,39 @@ Deno.test("removePhysmap() keeps a frame that is still mapped until its last map
   assert.equal(f.owner[mfn], OWNER_NONE);
   assert.equal(f.freeFrames, free + 1);
 });
+
+Deno.test("relinquish() unwinds pinned page tables and frees every frame", () => {
+  const g = makeTestGuest();
+  const free = g.frames.freeFrames;
+  assert.equal(g.dom.relinquish(), 0);
+  assert.equal(g.frames.freeFrames, free + g.pages);
+  assert.equal(g.frames.domainPages(1), 0);
+  assert.equal(g.dom.walkers[0].cr3, -1);
+  for (let m = 0; m < g.frames.count; m++) {
+    if (g.frames.owner[m] === OWNER_NONE) assert.equal(g.frames.refs[m], 0);
+  }
+});
+
+Deno.test("relinquish() keeps a frame another domain still maps", () => {
+  const g = makeTestGuest();
+  const victim = new PagingDomain(g.frames, 2);
+  victim.populatePhysmap(0, 1);
+  const shared = victim.p2m.get(0);
+  g.frames.foreignMapCheck = () => true; // a grant
+  assert.equal(mmuUpdateNormalPt(g.dom, g.l1 * 4096 + 100 * 8, (shared << 12) | 5, 0), 0);
+  assert.equal(victim.relinquish(), 1);
+  assert.equal(g.frames.owner[shared], 2);
+  assert.equal(mmuUpdateNormalPt(g.dom, g.l1 * 4096 + 100 * 8, 0, 0), 0);
+  assert.equal(g.frames.owner[shared], OWNER_NONE);
+});
+
+Deno.test("describe() summarises a frame's page_info", () => {
+  const g = makeTestGuest();
+  assert.match(
+    g.frames.describe(g.l3),
+    /^mfn 0x[0-9a-f]+ d1 refs 4 allocated type l3 x2 pinned validated$/,
+  );
+  assert.match(g.frames.describe(g.l2x), /type l2 x1 validated pae_xen_l2$/);
+  assert.equal(g.frames.describe(-1), "mfn -1 invalid");
+  assert.match(g.frames.describe(0), /xen/);
+});

@@ -1,3 +1,4 @@
+import { assertBytes } from "./_assert.ts";
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import { MemoryDiskImage } from "../../lib/blkfront/disk_image.ts";
 import {
@@ -73,14 +74,14 @@ for (const abi of [undefined, BLKIF_ABI_X86_64]) {
     });
     const data = pattern(300 * 512, 1); // 38 pages: indirect (64 segments) requests
     await f.write(7, data);
-    deepStrictEqual(img.bytes.subarray(7 * 512, 307 * 512), data);
-    deepStrictEqual(await f.read(7, 300), data);
+    assertBytes(img.bytes.subarray(7 * 512, 307 * 512), data);
+    assertBytes(await f.read(7, 300), data);
     await f.barrier(500, pattern(4096, 2));
-    deepStrictEqual(img.bytes.subarray(500 * 512, 508 * 512), pattern(4096, 2));
+    assertBytes(img.bytes.subarray(500 * 512, 508 * 512), pattern(4096, 2));
     await f.flush();
     await f.discard(7, 100);
     ok(img.bytes.subarray(7 * 512, 107 * 512).every((b) => b === 0));
-    deepStrictEqual(await f.read(107, 200), data.subarray(100 * 512));
+    assertBytes(await f.read(107, 200), data.subarray(100 * 512));
     const st = backend.stats;
     ok(st.indirectReq > 0);
     strictEqual(st.barrierReq, 1);
@@ -102,7 +103,7 @@ Deno.test("Blkback without feature-max-indirect-segments gets direct requests of
   strictEqual(f.segmentsPerRequest, 11);
   const data = pattern(200 * 512, 3);
   await f.write(0, data);
-  deepStrictEqual(await f.read(0, 200), data);
+  assertBytes(await f.read(0, 200), data);
   strictEqual(backend.stats.indirectReq, 0);
   strictEqual(backend.stats.wrReq, Math.ceil(200 / 88));
 });
@@ -179,7 +180,7 @@ Deno.test("Blkback answers each malformed request with an error and keeps servin
   }
   // Still serving.
   await f.write(0, pattern(512, 9));
-  deepStrictEqual(await f.read(0, 1), pattern(512, 9));
+  assertBytes(await f.read(0, 1), pattern(512, 9));
   deepStrictEqual(image.violations, []);
   strictEqual(backend.stats.badReq + backend.stats.notSupp, cases.length);
   ok(host.canariesIntact());
@@ -213,7 +214,7 @@ Deno.test("Blkback echoes the indirect_op of an indirect request and reads its s
   );
   strictEqual(rsp.status, BLKIF_RSP_OKAY);
   strictEqual(rsp.operation, BLKIF_OP_READ);
-  deepStrictEqual(got, img.bytes.subarray(10 * 512, 13 * 512));
+  assertBytes(got, img.bytes.subarray(10 * 512, 13 * 512));
 });
 
 Deno.test("Blkback refuses writes and does not offer discard on a read-only vbd", async () => {
@@ -229,8 +230,8 @@ Deno.test("Blkback refuses writes and does not offer discard on a read-only vbd"
     return e instanceof BlkIoError && e.status === BLKIF_RSP_EOPNOTSUPP;
   });
   await f.flush(); // nothing to flush: fine
-  deepStrictEqual(img.bytes, pattern(32 * 512, 6));
-  deepStrictEqual(await f.read(0, 32), pattern(32 * 512, 6));
+  assertBytes(img.bytes, pattern(32 * 512, 6));
+  assertBytes(await f.read(0, 32), pattern(32 * 512, 6));
 });
 
 Deno.test("Blkback treats a req_prod jump as fatal: disconnects and reports", async () => {
@@ -261,7 +262,7 @@ Deno.test("Blkback reconnects after the frontend closes and starts again", async
   strictEqual(backend.state, 2);
   const f2 = new Blkfront(guest, host.store, { devid: 51712 });
   await f2.connect();
-  deepStrictEqual(await f2.read(3, 2), pattern(1024, 7));
+  assertBytes(await f2.read(3, 2), pattern(1024, 7));
   await backend.close();
   strictEqual(backend.state, XenbusStateClosed);
 });

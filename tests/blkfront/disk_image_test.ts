@@ -1,3 +1,4 @@
+import { assertBytes } from "./_assert.ts";
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import fc from "fast-check";
 import {
@@ -27,7 +28,7 @@ Deno.test("openDiskImage() reads and writes a raw file in place", async () => {
     strictEqual(img.readonly, false);
     const got = new Uint8Array(1024);
     await img.read(10, got);
-    deepStrictEqual(got, pattern(64 * 512).subarray(5120, 6144));
+    assertBytes(got, pattern(64 * 512).subarray(5120, 6144));
     await img.write(3, new Uint8Array(512).fill(0xee));
     await img.flush();
     await img.close();
@@ -66,7 +67,7 @@ Deno.test("openDiskImage() in read-only mode refuses writes and discards", async
     await rejects(img.discard(0, 1), /read-only/);
     await img.flush();
     await img.close();
-    deepStrictEqual(await Deno.readFile(path), pattern(8 * 512));
+    assertBytes(await Deno.readFile(path), pattern(8 * 512));
   } finally {
     await Deno.remove(path);
   }
@@ -102,9 +103,9 @@ Deno.test("openDiskImage({snapshot}) reads its writes back and leaves the file u
     want.fill(1, 5 * 512, 8 * 512);
     want.fill(2, 16 * 512, 24 * 512);
     want.fill(0, 30 * 512, 32 * 512);
-    deepStrictEqual(all, want);
+    assertBytes(all, want);
     await img.close();
-    deepStrictEqual(await Deno.readFile(path), orig);
+    assertBytes(await Deno.readFile(path), orig);
   } finally {
     await Deno.remove(path);
   }
@@ -141,7 +142,7 @@ Deno.test("SnapshotDiskImage matches a plain in-memory image under random writes
         const b = new Uint8Array(64 * 512);
         await model.read(0, a);
         await snap.read(0, b);
-        deepStrictEqual(b, a);
+        assertBytes(b, a);
       },
     ),
     { numRuns: 100 },
@@ -202,7 +203,7 @@ Deno.test("RawFileDiskImage.discard() of odd-sized ranges matches an in-memory i
     }
     const a = new Uint8Array(size * 512);
     await file.read(0, a);
-    deepStrictEqual(a, mem.bytes);
+    assertBytes(a, mem.bytes);
     await file.close();
   } finally {
     await Deno.remove(path);

@@ -2,7 +2,8 @@
  * Blkback and the TS blkfront over the hypervisor's own grant tables and event channels
  * (HypervisorDeviceHost on the gnttab/evtchn models), not the fake host.
  */
-import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { assertBytes } from "./_assert.ts";
+import { ok, strictEqual } from "node:assert/strict";
 import { setImmediate } from "node:timers";
 import { Blkback } from "../../lib/blkfront/backend.ts";
 import { MemoryDiskImage } from "../../lib/blkfront/disk_image.ts";
@@ -97,8 +98,8 @@ Deno.test("Blkback serves the TS blkfront over HypervisorDeviceHost's grants and
   ok(be.connected);
   const data = new Uint8Array(100 * 512).map((_, i) => (i * 11) & 0xff);
   await run(host, guest, f.write(10, data));
-  deepStrictEqual(img.bytes.subarray(10 * 512, 110 * 512), data);
-  deepStrictEqual(await run(host, guest, f.read(10, 100)), data);
+  assertBytes(img.bytes.subarray(10 * 512, 110 * 512), data);
+  assertBytes(await run(host, guest, f.read(10, 100)), data);
   await run(host, guest, f.flush());
   // A grant the guest never made is refused by the hypervisor's grant table.
   const rsp = await run(

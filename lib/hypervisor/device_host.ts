@@ -224,6 +224,30 @@ export class HypervisorDeviceHost implements DeviceHost {
     this.dom0Evtchn.close(p.port);
   }
 
+  /**
+   * Drops everything dom0 holds on a domain being destroyed or rebooted: its grant
+   * mappings (their views must no longer be used) and the backend ports bound to it
+   * (their `onEvent` will not run again). Backends learn of the teardown from the store.
+   * @returns how many mappings and ports were dropped
+   */
+  forgetDomain(domid: DomId): number {
+    let n = 0;
+    const mt = this.dom0Gnttab.maptrack;
+    for (let h = 0; h < mt.highWater; h++) {
+      if (mt.live(h) && mt.domid(h) === domid) {
+        gnttabUnmapGrantRef(this.dom0Gnttab, h, BACKEND_VIEW_ADDR, 0);
+        n++;
+      }
+    }
+    for (const [port, h] of [...this.#handlers]) {
+      if (this.dom0Evtchn.remoteDom(port) === domid) {
+        this.close(h.port);
+        n++;
+      }
+    }
+    return n;
+  }
+
   // ---- foreign frames, deferral ----
 
   mapForeignFrame(domid: DomId, mfn: number): Uint8Array | number {

@@ -189,3 +189,30 @@ Deno.test("HypervisorDeviceHost.runDeferred() keeps undelivered events when out 
   assert.equal(host.runDeferred(), 15);
   assert.deepEqual([...hits].sort((a, b) => a - b), [...Array(40).keys()]);
 });
+
+Deno.test("HypervisorDeviceHost.forgetDomain() drops the domain's mappings and ports only", () => {
+  const { w, host, guest } = setup();
+  const other = w.addDomain(2);
+  const p1 = w.allocFrame(1), p2 = w.allocFrame(2);
+  w.grant(1, 8, p1, 0);
+  w.grant(2, 8, p2, 0);
+  const m1 = host.mapGrant(1, 8, false) as GrantMapping;
+  const m2 = host.mapGrant(2, 8, true) as GrantMapping;
+  let e1 = 0, e2 = 0;
+  const g1 = guest.evtchn.allocUnbound(DOMID_SELF, 0);
+  const g2 = other.evtchn.allocUnbound(DOMID_SELF, 0);
+  const b1 = host.bindInterdomain(1, g1, () => e1++) as EventPort;
+  host.bindInterdomain(2, g2, () => e2++);
+  host.runDeferred();
+  assert.equal(host.forgetDomain(1), 2);
+  assert.equal(guest.gnttab.entryFlags(8), GTF_permit_access, "guest 1's grant released");
+  assert.equal(other.gnttab.entryFlags(8) & GTF_reading, GTF_reading, "guest 2 untouched");
+  assert.equal(guest.evtchn.state(g1), ECS_UNBOUND);
+  assert.equal(host.unmapGrant(m1), GNTST_bad_handle);
+  guest.evtchn.send(g1);
+  other.evtchn.send(g2);
+  host.runDeferred();
+  assert.deepEqual([e1, e2], [1, 2]);
+  b1.notify(); // a closed port object stays inert
+  assert.equal(host.unmapGrant(m2), GNTST_okay);
+});

@@ -10,7 +10,13 @@
  */
 import { EXIT_FAILED, EXIT_OK, InputError } from "../lib/errors.ts";
 import { Machine, type MachineOptions, type RunResult } from "../lib/hypervisor/machine.ts";
-import type { ConsoleSink } from "../lib/hypervisor/host.ts";
+import { HypervisorDeviceHost } from "../lib/hypervisor/device_host.ts";
+import { XenStore } from "../lib/hypervisor/xenstore/store.ts";
+import { XenstoreRingBackend } from "../lib/hypervisor/xenstore/ring_backend.ts";
+import { writeToolstackLayout } from "../lib/hypervisor/xenstore/toolstack_layout.ts";
+import { ConsoleBackend } from "../lib/console/backend.ts";
+import type { ConsoleSink } from "../lib/console/sinks.ts";
+import { type ConsoleOptions, openConsole } from "../lib/console/terminal.ts";
 
 /** Options of {@link run}. */
 export interface BootOptions {
@@ -28,8 +34,13 @@ export interface BootOptions {
   realtime?: boolean;
   /** Stop after this many instructions (exit 1). */
   maxInstructions?: number;
-  /** Where guest console output goes (default: stdout). */
+  /**
+   * The guest's console (PV console ring and console_io): default a stdio console opened
+   * with {@link consoleOptions}; a sink passed here is not closed by `run`.
+   */
   console?: ConsoleSink;
+  /** How to open the default stdio console (log file, input file, mode). */
+  consoleOptions?: ConsoleOptions;
   /** Where pvx's own messages go (default: stderr). */
   log?: (line: string) => void;
   /** Called with each machine before it runs (attach devices, tracing...). */
@@ -38,13 +49,55 @@ export interface BootOptions {
   machine?: Partial<MachineOptions>;
 }
 
-/** Writes bytes to stdout synchronously (console output must not be reordered). */
-export const STDOUT_SINK: ConsoleSink = {
-  write(bytes: Uint8Array) {
-    let off = 0;
-    while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
-  },
-};
+/** The devices attached to a machine: the store and the device host backends use. */
+export interface AttachedDevices {
+  store: XenStore;
+  deviceHost: HypervisorDeviceHost;
+}
+
+/**
+ * Attaches what a toolstack gives every PV domain: xenstore (its ring backend and the
+ * domain's layout as libxl writes it) and the PV console backend, through a device host
+ * acting as dom0; the device host's deferred work runs at slice boundaries.
+ * @param m the machine (its domain built, not yet run)
+ * @param sink the console
+ * @param name the domain's name in xenstore
+ */
+export function attachDevices(m: Machine, sink: ConsoleSink, name = "pvx-guest"): AttachedDevices {
+  const d = m.domain;
+  const b = m.built;
+  const frames = m.host.frames;
+  const store = new XenStore();
+  const deviceHost = new HypervisorDeviceHost({
+    mem: m.host.mem,
+    store,
+    directory: { evtchn: m.directory.evtchn, gnttab: m.gnttabDirectory.gnttab },
+    frameOwner: (
+      mfn,
+    ) => (mfn >= 0 && mfn < frames.count && frames.refs[mfn] !== 0 ? frames.owner[mfn] : -1),
+    tracer: m.host.tracer,
+  });
+  m.extraEvtchn.set(0, deviceHost.dom0Evtchn);
+  m.extraGnttab.set(0, deviceHost.dom0Gnttab);
+  writeToolstackLayout(store, {
+    domid: d.domid,
+    name,
+    memoryKiB: d.maxPages * 4,
+    vcpus: d.vcpus.length,
+    consolePort: b.consoleEvtchn,
+    consoleMfn: b.consoleMfn,
+    storePort: b.storeEvtchn,
+    storeMfn: b.storeMfn,
+  });
+  new XenstoreRingBackend(deviceHost, store, d.domid, b.storeMfn, b.storeEvtchn, {
+    tracer: m.host.tracer,
+  });
+  new ConsoleBackend(deviceHost, d.domid, b.consoleMfn, b.consoleEvtchn, sink, {
+    tracer: m.host.tracer,
+  });
+  m.sliceHook = deviceHost;
+  return { store, deviceHost };
+}
 
 async function readInput(path: string, what: string): Promise<Uint8Array> {
   try {
@@ -84,6 +137,21 @@ export async function run(opts: BootOptions): Promise<number> {
   }
   const image = await readInput(opts.image, "image");
   const ramdisk = opts.ramdisk ? await readInput(opts.ramdisk, "ramdisk") : undefined;
+  const sink = opts.console ?? await openConsole(opts.consoleOptions ?? {});
+  try {
+    return await bootLoop(opts, image, ramdisk, sink, log);
+  } finally {
+    if (!opts.console) await sink.close();
+  }
+}
+
+async function bootLoop(
+  opts: BootOptions,
+  image: Uint8Array,
+  ramdisk: Uint8Array | undefined,
+  sink: ConsoleSink,
+  log: (line: string) => void,
+): Promise<number> {
   for (;;) {
     const m = new Machine({
       image,
@@ -93,9 +161,10 @@ export async function run(opts: BootOptions): Promise<number> {
       ramdisk,
       realtime: opts.realtime,
       maxInstructions: opts.maxInstructions,
-      console: opts.console ?? STDOUT_SINK,
+      console: sink,
       ...opts.machine,
     });
+    attachDevices(m, sink);
     await opts.onMachine?.(m);
     const r = await m.run();
     switch (r.reason) {

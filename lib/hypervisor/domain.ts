@@ -11,6 +11,7 @@ import type { P2m } from "../paging/p2m.ts";
 import { PagingDomain } from "../paging/paging_domain.ts";
 import { INVALID_MFN } from "../paging/constants.ts";
 import type { EventChannels } from "./evtchn/channels.ts";
+import type { GrantTable } from "./gnttab/table.ts";
 
 /** One PV guest. */
 export class Domain {
@@ -36,6 +37,8 @@ export class Domain {
   shutdownCode = -1;
   /** Its event channels (set up by the machine after the domain exists). */
   evtchn: EventChannels | null = null;
+  /** Its grant table (set up by the machine). */
+  gnttab: GrantTable | null = null;
   /** Why the domain crashed (for the dump), when it did. */
   crashReason = "";
   /** Watchdog deadlines (system-time ns, -1 = free), NR_DOMAIN_WATCHDOG_TIMERS of them. */

@@ -35,8 +35,11 @@ import { PvPlatform } from "./traps/pv_platform.ts";
 import { checkWake, deliverEvents } from "./traps/events.ts";
 import { fireDueTimers, nextDeadline } from "./timers.ts";
 import { formatCrashDump } from "./crash_dump.ts";
+import { domainCrash } from "./lifecycle.ts";
 import type { Tracer } from "./trace/tracer.ts";
 import type { EvtchnDirectory } from "./evtchn/channels.ts";
+import { type GnttabDirectory, GrantTable } from "./gnttab/table.ts";
+import { PGT_writable_page } from "../paging/constants.ts";
 
 /** Options of a {@link Machine}. */
 export interface MachineOptions {
@@ -75,6 +78,7 @@ export type StopReason =
   | "watchdog"
   | "soft_reset"
   | "limit"
+  | "until"
   | "hung";
 
 /** The outcome of a run. */
@@ -122,6 +126,8 @@ export class Machine {
   sliceHook: SliceHook | null = null;
   /** Extra event-channel tables (dom0's), looked up by domid. */
   readonly extraEvtchn = new Map<number, EventChannels>();
+  /** Extra grant tables (dom0's), looked up by domid. */
+  readonly extraGnttab = new Map<number, GrantTable>();
   private readonly maxInstructions: number;
   private readonly slice: number;
   private executed = 0;
@@ -158,6 +164,7 @@ export class Machine {
     });
     this.domain = this.built.domain;
     this.evtchnOf(this.domain);
+    this.gnttabOf(this.domain);
     this.maxInstructions = opts.maxInstructions ?? Infinity;
     this.slice = opts.sliceInstructions ?? 200_000;
     this.startVcpus();
@@ -168,6 +175,35 @@ export class Machine {
     evtchn: (id: number) =>
       this.extraEvtchn.get(id) ?? this.host.domains.get(id)?.evtchn ?? undefined,
   };
+
+  /** The grant-table directory (guest domains and dom0). */
+  readonly gnttabDirectory: GnttabDirectory = {
+    gnttab: (id: number) =>
+      this.extraGnttab.get(id) ?? this.host.domains.get(id)?.gnttab ?? undefined,
+  };
+
+  /** The domain's grant table, created on first use (one frame, as Xen starts it). */
+  gnttabOf(d: Domain): GrantTable {
+    if (d.gnttab) return d.gnttab;
+    const f = this.host.frames;
+    d.gnttab = new GrantTable({
+      domid: d.domid,
+      mem: this.host.mem,
+      directory: this.gnttabDirectory,
+      tracer: this.host.tracer,
+      hooks: {
+        gfnToMfn: (gfn) => (f.isOwnedBy(gfn, d.domid) ? gfn : -1),
+        canWrite: (mfn) => f.typeCount[mfn] === 0 || f.type[mfn] === PGT_writable_page,
+        allocFrame: () => {
+          const mfn = f.allocDomainFrame(d.domid);
+          if (mfn >= 0) d.xenShared.add(mfn);
+          return mfn < 0 ? -1 : mfn;
+        },
+        crash: (why) => domainCrash(d, why),
+      },
+    });
+    return d.gnttab;
+  }
 
   /** The domain's event channels, created on first use. */
   evtchnOf(d: Domain): EventChannels {
@@ -233,19 +269,24 @@ export class Machine {
   }
 
   /**
-   * Runs the guest until it shuts down, hits the instruction limit, or blocks forever.
+   * Runs the guest until it shuts down, hits the instruction limit, blocks forever, or
+   * (checked at slice boundaries) `until` holds. Can be called again to continue.
+   * @param until optional stop condition (reason "until")
+   * @param budget optional instruction budget for this call (reason "limit")
    * @returns why it stopped
    */
-  async run(): Promise<RunResult> {
+  async run(until?: () => boolean, budget = Infinity): Promise<RunResult> {
     const d = this.domain;
+    const stopAt = Math.min(this.maxInstructions, this.executed + budget);
     const clock = this.host.clock;
     const v = d.vcpus[0];
     let lastYield = performance.now();
     for (;;) {
       if (d.isShutdown) return this.result();
-      if (this.executed >= this.maxInstructions) {
+      if (this.executed >= stopAt) {
         return { reason: "limit", shutdownCode: -1, instructions: this.executed };
       }
+      if (until?.()) return { reason: "until", shutdownCode: -1, instructions: this.executed };
       const now = clock.nowNs();
       fireDueTimers(d, now);
       if (d.isShutdown) continue;
@@ -275,7 +316,7 @@ export class Machine {
         lastYield = performance.now();
         continue;
       }
-      let n = Math.min(this.slice, this.maxInstructions - this.executed);
+      let n = Math.min(this.slice, stopAt - this.executed);
       if (!clock.realtime) {
         const next = nextDeadline(d);
         if (next !== Infinity) n = Math.max(1, Math.min(n, next - now));

@@ -1,12 +1,211 @@
 /**
- * grant_table_op: placeholder shell until the gnttab/ model is wired (see
- * grant_table_ops.ts).
+ * grant_table_op: the copy-in/copy-out shell around the gnttab/ model. Batched commands
+ * (map, unmap, unmap_and_replace, copy, transfer, swap, cache_flush) copy one element
+ * per iteration and write its status back; table commands need count == 1 (mirrors
+ * do_grant_table_op of xen/common/grant_table.c, compat layouts for a 32-bit guest).
  * @module
  */
-import { ENOSYS } from "../abi/errno.ts";
+import { EFAULT, EINVAL, ENOSYS } from "../abi/errno.ts";
+import {
+  GNTTABOP_cache_flush,
+  GNTTABOP_copy,
+  GNTTABOP_dump_table,
+  GNTTABOP_get_status_frames,
+  GNTTABOP_get_version,
+  GNTTABOP_map_grant_ref,
+  GNTTABOP_query_size,
+  GNTTABOP_set_version,
+  GNTTABOP_setup_table,
+  GNTTABOP_swap_grant_ref,
+  GNTTABOP_transfer,
+  GNTTABOP_unmap_and_replace,
+  GNTTABOP_unmap_grant_ref,
+} from "../gnttab/constants.ts";
+import { gnttabMapGrantRef, gnttabUnmapGrantRef, MapGrantResult } from "../gnttab/map.ts";
+import { gnttabCopy, GnttabCopyOp } from "../gnttab/copy.ts";
+import { gnttabCacheFlush, gnttabTransfer } from "../gnttab/misc_ops.ts";
+import type { GrantTable } from "../gnttab/table.ts";
 import type { Vcpu } from "../vcpu.ts";
+import { u64 } from "./_guest.ts";
+
+/** One batched element: its size, and the model call that sets its status fields. */
+interface Batch {
+  size: number;
+  run(gt: GrantTable, s: DataView, v: Vcpu): void;
+}
+
+const mapOut = new MapGrantResult();
+const copyOp = new GnttabCopyOp();
+
+const BATCHES = new Map<number, Batch>([
+  [GNTTABOP_map_grant_ref, {
+    // host_addr u64, flags, ref, dom u16, status i16, handle, dev_bus_addr u64
+    size: 32,
+    run(gt, s) {
+      const st = gnttabMapGrantRef(
+        gt,
+        s.getUint16(16, true),
+        s.getUint32(12, true),
+        s.getUint32(8, true),
+        u64(s, 0),
+        mapOut,
+      );
+      s.setInt16(18, st, true);
+      if (st === 0) {
+        s.setUint32(20, mapOut.handle, true);
+        s.setUint32(24, mapOut.devBusAddr % 2 ** 32, true);
+        s.setUint32(28, Math.floor(mapOut.devBusAddr / 2 ** 32), true);
+      }
+    },
+  }],
+  [GNTTABOP_unmap_grant_ref, {
+    // host_addr u64, dev_bus_addr u64, handle, status i16
+    size: 24,
+    run(gt, s) {
+      s.setInt16(20, gnttabUnmapGrantRef(gt, s.getUint32(16, true), u64(s, 0), u64(s, 8)), true);
+    },
+  }],
+  [GNTTABOP_unmap_and_replace, {
+    // host_addr u64, new_addr u64, handle, status i16
+    size: 24,
+    run(gt, s) {
+      const st = gnttabUnmapGrantRef(gt, s.getUint32(16, true), u64(s, 0), 0, u64(s, 8));
+      s.setInt16(20, st, true);
+    },
+  }],
+  [GNTTABOP_copy, {
+    // source {u32, domid u16, offset u16}, dest {...}, len u16, flags u16, status i16
+    size: 24,
+    run(gt, s) {
+      copyOp.srcRef = s.getUint32(0, true);
+      copyOp.srcDom = s.getUint16(4, true);
+      copyOp.srcOffset = s.getUint16(6, true);
+      copyOp.dstRef = s.getUint32(8, true);
+      copyOp.dstDom = s.getUint16(12, true);
+      copyOp.dstOffset = s.getUint16(14, true);
+      copyOp.len = s.getUint16(16, true);
+      copyOp.flags = s.getUint16(18, true);
+      s.setInt16(20, gnttabCopy(gt, copyOp), true);
+    },
+  }],
+  [GNTTABOP_transfer, {
+    // mfn, domid u16, ref, status i16
+    size: 16,
+    run(gt, s) {
+      s.setInt16(12, gnttabTransfer(gt, s.getUint32(0, true)), true);
+    },
+  }],
+  [GNTTABOP_swap_grant_ref, {
+    // ref_a, ref_b, status i16
+    size: 12,
+    run(gt, s) {
+      s.setInt16(8, gt.swapGrantRef(s.getUint32(0, true), s.getUint32(4, true)), true);
+    },
+  }],
+]);
 
 /** do_grant_table_op(cmd, uop, count). */
-export function doGrantTableOp(_v: Vcpu, _cmd: number, _uop: number, _count: number): number {
-  return -ENOSYS;
+export function doGrantTableOp(v: Vcpu, cmd: number, uop: number, count: number): number {
+  const gt = v.domain.gnttab;
+  if ((count | 0) < 0) return -EINVAL;
+  if (!gt) return -ENOSYS;
+  const batch = BATCHES.get(cmd);
+  if (batch) {
+    const buf = new Uint8Array(batch.size);
+    const s = new DataView(buf.buffer);
+    for (let i = 0; i < count; i++) {
+      const va = uop + i * batch.size;
+      if (!v.access.copyFromGuest(va, buf)) return -EFAULT;
+      batch.run(gt, s, v);
+      if (!v.access.copyToGuest(va, buf)) return -EFAULT;
+    }
+    return 0;
+  }
+  switch (cmd) {
+    case GNTTABOP_cache_flush: {
+      // union { dev_bus_addr u64; ref u32 } a, offset u16, length u16, op u32
+      const buf = new Uint8Array(16);
+      const s = new DataView(buf.buffer);
+      const owner = (mfn: number) => {
+        const f = v.domain.host.frames;
+        return mfn >= 0 && mfn < f.count && f.refs[mfn] !== 0 ? f.owner[mfn] : -1;
+      };
+      for (let i = 0; i < count; i++) {
+        if (!v.access.copyFromGuest(uop + i * 16, buf)) return -EFAULT;
+        const rc = gnttabCacheFlush(
+          gt,
+          u64(s, 0),
+          s.getUint16(8, true),
+          s.getUint16(10, true),
+          s.getUint32(12, true),
+          owner,
+        );
+        if (rc < 0) return rc;
+      }
+      return 0;
+    }
+    case GNTTABOP_dump_table:
+      return -ENOSYS;
+  }
+  if (count !== 1) return -EINVAL;
+  switch (cmd) {
+    case GNTTABOP_setup_table: {
+      // dom u16, pad, nr_frames, status i16, pad, frame_list handle
+      const buf = new Uint8Array(16);
+      if (!v.access.copyFromGuest(uop, buf)) return -EFAULT;
+      const s = new DataView(buf.buffer);
+      const r = gt.setupTable(s.getUint16(0, true), s.getUint32(4, true));
+      if (typeof r === "number") s.setInt16(8, r, true);
+      else {
+        s.setInt16(8, 0, true);
+        const list = new Uint8Array(r.length * 4);
+        const ldv = new DataView(list.buffer);
+        r.forEach((mfn, i) => ldv.setUint32(i * 4, mfn, true));
+        if (!v.access.copyToGuest(s.getUint32(12, true), list)) s.setInt16(8, -5, true); // bad_virt_addr
+      }
+      return v.access.copyToGuest(uop, buf) ? 0 : -EFAULT;
+    }
+    case GNTTABOP_query_size: {
+      // dom u16, pad, nr_frames, max_nr_frames, status i16
+      const buf = new Uint8Array(16);
+      if (!v.access.copyFromGuest(uop, buf)) return -EFAULT;
+      const s = new DataView(buf.buffer);
+      const r = gt.querySize(s.getUint16(0, true));
+      if (typeof r === "number") s.setInt16(12, r, true);
+      else {
+        s.setUint32(4, r.nrFrames, true);
+        s.setUint32(8, r.maxNrFrames, true);
+        s.setInt16(12, 0, true);
+      }
+      return v.access.copyToGuest(uop, buf) ? 0 : -EFAULT;
+    }
+    case GNTTABOP_set_version: {
+      const buf = new Uint8Array(4);
+      if (!v.access.copyFromGuest(uop, buf)) return -EFAULT;
+      const s = new DataView(buf.buffer);
+      const rc = gt.setVersion(s.getUint32(0, true));
+      s.setUint32(0, 1, true); // the version in force goes back in every case
+      if (!v.access.copyToGuest(uop, buf)) return -EFAULT;
+      return rc;
+    }
+    case GNTTABOP_get_version: {
+      const buf = new Uint8Array(8);
+      if (!v.access.copyFromGuest(uop, buf)) return -EFAULT;
+      const s = new DataView(buf.buffer);
+      const rc = gt.getVersion(s.getUint16(0, true));
+      if (rc < 0) return rc;
+      s.setUint32(4, rc, true);
+      return v.access.copyToGuest(uop, buf) ? 0 : -EFAULT;
+    }
+    case GNTTABOP_get_status_frames: {
+      // nr_frames, dom u16, status i16, frame_list handle
+      const buf = new Uint8Array(12);
+      if (!v.access.copyFromGuest(uop, buf)) return -EFAULT;
+      const s = new DataView(buf.buffer);
+      s.setInt16(6, gt.getStatusFrames(s.getUint16(4, true), s.getUint32(0, true)), true);
+      return v.access.copyToGuest(uop, buf) ? 0 : -EFAULT;
+    }
+    default:
+      return -ENOSYS;
+  }
 }

@@ -48,6 +48,7 @@ export function doSchedOp(v: Vcpu, cmd: number, arg: number): number {
   switch (cmd) {
     case SCHEDOP_yield:
       if (t.on) t.rec(TRC_SCHED_YIELD, 2, d.domid, v.id, 0, 0, 0, 0);
+      v.cpu.stop(); // end the slice: the backends (dom0) get to run
       return 0;
     case SCHEDOP_block:
       vcpuBlockEnableEvents(v);

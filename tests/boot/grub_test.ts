@@ -1,0 +1,46 @@
+/**
+ * The issue's acceptance: Debian's grub-i386-xen.bin (fetched by .ci/setup.d/inspect.sh
+ * into tests/fixtures/cache/) boots to `grub>` on the PV console, and answers `help` and
+ * `lsmod` typed there. Skipped when the fixture is absent.
+ */
+import assert from "node:assert/strict";
+import { Machine } from "../../lib/hypervisor/machine.ts";
+import { MemorySink } from "../../lib/console/testing.ts";
+import { attachDevices } from "../../tools/boot.ts";
+
+const GRUB = new URL("../fixtures/cache/inspect/grub-i386-xen.bin", import.meta.url).pathname;
+const present = await Deno.stat(GRUB).then(() => true, () => false);
+
+Deno.test({
+  name: "pvx boot brings grub-i386-xen.bin to grub> and runs help and lsmod",
+  ignore: !present,
+  async fn() {
+    const sink = new MemorySink(1 << 20, 1 << 18);
+    const m = new Machine({ image: await Deno.readFile(GRUB), memoryMiB: 64, console: sink });
+    attachDevices(m, sink);
+    const prompts = () => sink.text().split("grub> ").length - 1;
+    let r = await m.run(() => prompts() >= 1, 300_000_000);
+    assert.equal(r.reason, "until", `no grub> prompt: ${JSON.stringify(sink.text().slice(-300))}`);
+    assert.match(sink.text(), /GNU GRUB/);
+    sink.type("help\r");
+    r = await m.run(() => prompts() >= 2, 300_000_000);
+    assert.equal(
+      r.reason,
+      "until",
+      `help did not finish: ${JSON.stringify(sink.text().slice(-300))}`,
+    );
+    const help = sink.text().split("grub> ")[1];
+    assert.match(help, /lsmod/);
+    assert.match(help, /boot/);
+    sink.type("lsmod\r");
+    r = await m.run(() => prompts() >= 3, 300_000_000);
+    assert.equal(
+      r.reason,
+      "until",
+      `lsmod did not finish: ${JSON.stringify(sink.text().slice(-300))}`,
+    );
+    const lsmod = sink.text().split("grub> ")[2];
+    assert.match(lsmod, /Name\s+Ref Count\s+Dependencies/);
+    await sink.close();
+  },
+});

@@ -201,3 +201,10 @@ export {
   type ConsoleAttachOptions,
   CONSOLE_CLI_OPTIONS,
 } from "./lib/console/attach.ts";
+export type { CpuBus } from "./lib/cpu/fpu/bus.ts";
+export { X87State } from "./lib/cpu/fpu/x87_state.ts";
+export { x87Execute, x87Fwait } from "./lib/cpu/fpu/x87_execute.ts";
+export { fldenv, fnsave, fnstenv, frstor } from "./lib/cpu/fpu/x87_memory.ts";
+export { SseState } from "./lib/cpu/sse/sse_state.ts";
+export { SSE_OPCODE_MAP, sseExecute } from "./lib/cpu/sse/sse_execute.ts";
+export { fxrstor, fxsave, ldmxcsr, stmxcsr } from "./lib/cpu/sse/fxsave.ts";

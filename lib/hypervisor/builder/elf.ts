@@ -159,8 +159,10 @@ export interface ElfImage {
 
 /** Most program headers / sections we accept (hostile counts must not cost time). */
 const MAX_HEADERS = 65535;
-/** Most notes per container. */
-const MAX_NOTES = 4096;
+/** Most warnings kept (one per malformed note container). */
+const MAX_WARNINGS = 32;
+/** Most notes per image, over all containers (many headers may name one region). */
+const MAX_NOTES = 16384;
 
 /** Bounds-checked little-endian reader over the image. */
 class Reader {
@@ -401,24 +403,35 @@ function resolveSectionNames(r: Reader, sections: ElfSection[], shstrndx: number
       s.name = "";
       continue;
     }
-    s.name = cString(r.bytes, strtab.offset + nameOff, strtab.offset + strtab.size);
+    s.name = cString(r.bytes, strtab.offset + nameOff, strtab.offset + strtab.size, MAX_NAME);
   }
 }
 
+/** Longest string read from an image: names and Xen strings are short; hostile ones are not. */
+export const MAX_STRING = 4096;
+/** Longest section name kept. */
+const MAX_NAME = 256;
+
 /**
- * Reads a NUL-terminated string in [start, limit) as Latin-1 (names and Xen strings are ASCII).
+ * Reads a NUL-terminated string in [start, limit) as Latin-1 (names and Xen strings are ASCII),
+ * at most `maxLen` characters, so that many headers sharing one unterminated table stay cheap.
  * @param bytes the buffer
  * @param start first byte
  * @param limit end of the region (exclusive); the string stops there if no NUL is found
+ * @param maxLen most characters returned (default {@link MAX_STRING})
  * @returns the string without its NUL
  */
-export function cString(bytes: Uint8Array, start: number, limit: number): string {
+export function cString(
+  bytes: Uint8Array,
+  start: number,
+  limit: number,
+  maxLen = MAX_STRING,
+): string {
   let end = start;
-  const stop = Math.min(limit, bytes.length);
+  const stop = Math.min(limit, bytes.length, start + maxLen);
   while (end < stop && bytes[end] !== 0) end++;
-  let s = "";
-  for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]);
-  return s;
+  // maxLen bounds the argument count; one native call beats a char-by-char concatenation
+  return String.fromCharCode.apply(null, Array.from(bytes.subarray(start, end)));
 }
 
 /** Parses the notes of one region (4-byte aligned name and desc, as Xen and Linux emit them). */
@@ -433,7 +446,6 @@ function parseNotes(
 ): void {
   const end = start + size;
   let off = start;
-  let count = 0;
   while (off + 12 <= end) {
     const namesz = r.u32(off);
     const descsz = r.u32(off + 4);
@@ -442,15 +454,17 @@ function parseNotes(
     const descStart = nameStart + align4(namesz);
     const next = descStart + align4(descsz);
     if (nameStart + namesz > end || descStart > end) {
-      warnings.push(
-        `note at offset ${off} (${source} ${container}) overruns its ${source}; ignored`,
-      );
+      if (warnings.length < MAX_WARNINGS) {
+        warnings.push(
+          `note at offset ${off} (${source} ${container}) overruns its ${source}; ignored`,
+        );
+      }
       break;
     }
     // GRUB's PAE_MODE note declares 12 bytes but its segment holds 4: keep what the
     // container holds, as Xen's libelf does, and say so.
     const descEnd = Math.min(descStart + descsz, end);
-    if (descEnd < descStart + descsz) {
+    if (descEnd < descStart + descsz && warnings.length < MAX_WARNINGS) {
       warnings.push(
         `note at offset ${off} (${source} ${container}) declares ${descsz} descriptor bytes, ` +
           `its ${source} holds ${descEnd - descStart}`,
@@ -465,7 +479,7 @@ function parseNotes(
       source,
       container,
     });
-    if (++count > MAX_NOTES) r.fail(`too many notes in ${source} ${container}`);
+    if (out.length > MAX_NOTES) r.fail(`too many notes (more than ${MAX_NOTES})`);
     off = next;
   }
 }

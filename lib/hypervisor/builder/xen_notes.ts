@@ -3,7 +3,7 @@
  * into the boot parameters a PV domain builder needs; mirrors Xen's libelf-dominfo.c rules.
  * @module
  */
-import { type ElfImage, type ElfNote, PT_LOAD } from "./elf.ts";
+import { cString, type ElfImage, type ElfNote, PT_LOAD } from "./elf.ts";
 import { type LegacyGuestInfo, readLegacyGuest } from "./legacy_guest.ts";
 
 /** XEN_ELFNOTE_INFO: NAME=VALUE pair (string). */
@@ -239,9 +239,7 @@ function leUint(desc: Uint8Array, off: number, size: number): bigint {
 }
 
 function descString(desc: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < desc.length && desc[i] !== 0; i++) s += String.fromCharCode(desc[i]);
-  return s;
+  return cString(desc, 0, desc.length);
 }
 
 /**

@@ -118,3 +118,58 @@ Deno.test("parseElf() throws only InputError on truncations and byte flips of EL
     { numRuns: FULL ? 100_000 : 5000, seed: 3 },
   );
 });
+
+/** An ELF64 whose 65535 section headers share one unterminated 1 MiB name table and whose
+ * 65535 program headers are PT_NOTE segments over one region full of notes. */
+function hostileElf(): Uint8Array {
+  const n = 65535;
+  const region = 1 << 20;
+  const phoff = 64, shoff = phoff + n * 56, data = shoff + n * 64;
+  const b = new Uint8Array(data + region);
+  const dv = new DataView(b.buffer);
+  b.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+  dv.setUint16(16, 2, true);
+  dv.setUint16(18, 62, true);
+  dv.setBigUint64(32, BigInt(phoff), true);
+  dv.setBigUint64(40, BigInt(shoff), true);
+  dv.setUint16(54, 56, true);
+  dv.setUint16(56, 0xffff, true); // PN_XNUM: the count is in section 0's sh_info
+  dv.setUint16(58, 64, true);
+  dv.setUint16(60, 0, true); // count in section 0's sh_size
+  dv.setUint16(62, 1, true);
+  for (let i = 0; i < n; i++) {
+    const o = phoff + i * 56;
+    dv.setUint32(o, 4, true);
+    dv.setBigUint64(o + 8, BigInt(data), true);
+    dv.setBigUint64(o + 32, BigInt(region), true);
+    const s = shoff + i * 64;
+    dv.setUint32(s + 4, i === 1 ? 3 : 1, true);
+    dv.setBigUint64(s + 24, BigInt(data), true);
+    dv.setBigUint64(s + 32, BigInt(region), true);
+  }
+  dv.setBigUint64(shoff + 32, BigInt(n), true);
+  dv.setUint32(shoff + 44, n, true);
+  // the region: empty-named notes (12 bytes each) with no NUL anywhere in names
+  b.fill(0x41, data, data + region);
+  for (let o = data; o + 12 <= data + region; o += 12) {
+    dv.setUint32(o, 0, true);
+    dv.setUint32(o + 4, 0, true);
+  }
+  return b;
+}
+
+Deno.test("parseElf() bounds the work on 65535 headers sharing one region (no hang)", () => {
+  const b = hostileElf();
+  throws(() => parseElf(b, "hostile"), (e: unknown) => {
+    ok(e instanceof ElfFormatError);
+    ok(/too many notes/.test((e as Error).message), (e as Error).message);
+    return true;
+  });
+  // without the note segments: 65535 names read from one unterminated table, each capped
+  const dv = new DataView(b.buffer);
+  for (let i = 0; i < 65535; i++) dv.setUint32(64 + i * 56, 0, true); // PT_NULL
+  b.fill(0x41, b.length - (1 << 20)); // no NUL in the name table at all
+  const elf = parseElf(b, "hostile");
+  strictEqual(elf.sections.length, 65535);
+  strictEqual(elf.sections[2].name, "A".repeat(256));
+});

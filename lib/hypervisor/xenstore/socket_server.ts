@@ -132,8 +132,12 @@ class ClientLink {
       }
     } catch {
       this.#closing = true;
+      this.#out = [];
+      this.#pending = 0;
     } finally {
       this.#writing = false;
+      // a reader paused on back-pressure must not wait for a writer that has given up
+      if (this.#closing) this.#wake?.();
     }
   }
 
@@ -145,13 +149,13 @@ class ClientLink {
         const n = await this.#sock.read(buf);
         if (n === null) break;
         let off = 0;
-        while (off < n) {
+        while (off < n && !this.#closing) {
           off += framer.push(buf.subarray(off, n));
           const r = framer.next();
           if (r.kind === "oversized") break outer; // xenstored kills such a connection
           if (r.kind === "message") {
             this.#conn.handle(r.msg);
-            if (this.#pending >= READ_PAUSE_BYTES) {
+            if (this.#pending >= READ_PAUSE_BYTES && !this.#closing) {
               await new Promise<void>((res) => (this.#wake = res));
             }
           }

@@ -250,3 +250,27 @@ Deno.test({
     }
   },
 });
+
+Deno.test("serveXenstoreSocket keeps serving others while a client floods without reading", async () => {
+  const rig = guestRig();
+  rig.store.write("/big", "b".repeat(4000));
+  const sock = sockPath();
+  const srv = await serveXenstoreSocket(rig.store, sock);
+  try {
+    const flood = await XsSocketClient.connect(sock);
+    const req = encodeMessage(XS_READ, 1, 0, nulStrings("/big"));
+    const burst = new Uint8Array(req.length * 200);
+    for (let i = 0; i < 200; i++) burst.set(req, i * req.length);
+    // 200 requests for 4 KiB replies, never read: the server pauses this client only
+    void flood.writeRaw(burst).catch(() => {});
+    await new Promise((r) => setTimeout(r, 50));
+    const other = await XsSocketClient.connect(sock);
+    strictEqual(fromUtf8((await other.call(XS_READ, nulStrings("/tool")))!.payload), "");
+    other.close();
+    flood.close();
+    await new Promise((r) => setTimeout(r, 20));
+    strictEqual(srv.clients, 0, "the flooding client was let go once it disconnected");
+  } finally {
+    await srv.close();
+  }
+});

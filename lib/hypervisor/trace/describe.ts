@@ -17,8 +17,11 @@ import {
   TRC_PV_PAGE_FAULT,
   TRC_PV_TRAP,
   TRC_PVX_BOUNCE,
+  TRC_PVX_EVTCHN_FAIL,
   TRC_PVX_EVTCHN_SEND,
-  TRC_PVX_GRANT_COPY,
+  TRC_PVX_EVTCHN_UPCALL,
+  TRC_PVX_GNTTAB_COPY,
+  TRC_PVX_GNTTAB_FAIL,
   TRC_PVX_MMU_UPDATE,
   TRC_PVX_RING_NOTIFY,
   TRC_PVX_UPCALL,
@@ -118,7 +121,14 @@ export function describe(r: TraceRecord): Fields {
     case TRC_MEM_PAGE_GRANT_UNMAP:
       return { dom: d[0] ?? 0 };
     case TRC_PVX_EVTCHN_SEND:
-      return { dom: d[0], port: d[1] };
+      return { dom: d[0], port: d[1], remote_dom: d[2], remote_port: d[3] };
+    case TRC_PVX_EVTCHN_UPCALL:
+      return { dom: d[0], vcpu: d[1], port: d[2] };
+    case TRC_PVX_EVTCHN_FAIL:
+    case TRC_PVX_GNTTAB_FAIL:
+      return { dom: d[0], op: d[1], arg: hex(d[2] ?? 0), error: -(d[3] | 0) };
+    case TRC_PVX_GNTTAB_COPY:
+      return { dom: d[0], src_dom: d[1], dst_dom: d[2], len: d[3], status: -((d[4] ?? 0) | 0) };
     case TRC_PVX_UPCALL:
       return { dom: d[0], vcpu: d[1], eip: hex(d[2] ?? 0) };
     case TRC_PVX_RING_NOTIFY:
@@ -128,12 +138,9 @@ export function describe(r: TraceRecord): Fields {
         dir: d[2] ? "back->front" : "front->back",
         prod: d[3],
       };
-    case TRC_PVX_GRANT_COPY:
-      return { src_dom: d[0], src_gref: d[1], dst_dom: d[2], dst_gref: d[3], len: d[4] };
     case TRC_PVX_BOUNCE:
       return {
-        vector: d[0],
-        trap: trapName(d[0]),
+        flags: hex(d[0]),
         cs: hex(d[1]),
         eip: hex(d[2]),
         error_code: d[3] === 0xffffffff ? "none" : d[3],

@@ -3,14 +3,18 @@
  * what Xen has no event for (ring notifications, event-channel sends and upcalls, grant
  * copies, bounces, mmu updates). Also the names the decoder prints.
  *
- * Record words for each pvx event (all u32):
- * - TRC_PVX_EVTCHN_SEND: domid, port
- * - TRC_PVX_UPCALL: domid, vcpu, callback eip
- * - TRC_PVX_RING_NOTIFY: ring id (see RING_* below), domid, direction (0 front->back,
- *   1 back->front), producer index
- * - TRC_PVX_GRANT_COPY: source domid, source gref, dest domid, dest gref, length
- * - TRC_PVX_BOUNCE: vector, cs, eip, error code (or 0xffffffff)
- * - TRC_PVX_MMU_UPDATE: ptr low, ptr high, val low, val high, result
+ * pvx's class 0x0200f000 has one subclass per concern (as Xen's classes do); the words
+ * of each record (all u32):
+ * - 0x02001xxx event channels: EVTCHN_SEND (domid, port, remote domid, remote port),
+ *   EVTCHN_UPCALL (domid, vcpu, port: an upcall was requested), EVTCHN_FAIL (domid, op,
+ *   argument, errno)
+ * - 0x02002xxx grant tables: GNTTAB_COPY (domid, source domid, dest domid, length,
+ *   -status), GNTTAB_FAIL (domid, op, argument, -status)
+ * - 0x02003xxx rings: RING_NOTIFY (ring id, see RING_* below; domid; direction 0
+ *   front->back, 1 back->front; producer index)
+ * - 0x02004xxx traps: BOUNCE (bounce flags, handler cs, handler eip, error code),
+ *   UPCALL (domid, vcpu, callback eip: the event callback was entered)
+ * - 0x02005xxx memory: MMU_UPDATE (ptr low, ptr high, val low, val high, result)
  * @module
  */
 
@@ -65,12 +69,15 @@ export function hypercallArg32(i: number): number {
   return 1 << (20 + 2 * i);
 }
 
-export const TRC_PVX_EVTCHN_SEND = TRC_PVX + 1;
-export const TRC_PVX_UPCALL = TRC_PVX + 2;
-export const TRC_PVX_RING_NOTIFY = TRC_PVX + 3;
-export const TRC_PVX_GRANT_COPY = TRC_PVX + 4;
-export const TRC_PVX_BOUNCE = TRC_PVX + 5;
-export const TRC_PVX_MMU_UPDATE = TRC_PVX + 6;
+export const TRC_PVX_EVTCHN_SEND = 0x02001001;
+export const TRC_PVX_EVTCHN_UPCALL = 0x02001002;
+export const TRC_PVX_EVTCHN_FAIL = 0x02001003;
+export const TRC_PVX_GNTTAB_COPY = 0x02002001;
+export const TRC_PVX_GNTTAB_FAIL = 0x02002002;
+export const TRC_PVX_RING_NOTIFY = 0x02003001;
+export const TRC_PVX_BOUNCE = 0x02004001;
+export const TRC_PVX_UPCALL = 0x02004002;
+export const TRC_PVX_MMU_UPDATE = 0x02005001;
 
 /** Ring ids of TRC_PVX_RING_NOTIFY. */
 export const RING_CONSOLE = 1, RING_XENSTORE = 2, RING_VBD = 3, RING_VIF_TX = 4, RING_VIF_RX = 5;
@@ -121,9 +128,12 @@ export const EVENT_NAMES: ReadonlyMap<number, string> = new Map<number, string>(
   [TRC_PV_HYPERCALL_V2, "pv_hypercall"],
   [TRC_PV_HYPERCALL_SUBCALL, "pv_hypercall_subcall"],
   [TRC_PVX_EVTCHN_SEND, "pvx_evtchn_send"],
+  [TRC_PVX_EVTCHN_UPCALL, "pvx_evtchn_upcall"],
+  [TRC_PVX_EVTCHN_FAIL, "pvx_evtchn_fail"],
+  [TRC_PVX_GNTTAB_COPY, "pvx_gnttab_copy"],
+  [TRC_PVX_GNTTAB_FAIL, "pvx_gnttab_fail"],
   [TRC_PVX_UPCALL, "pvx_upcall"],
   [TRC_PVX_RING_NOTIFY, "pvx_ring_notify"],
-  [TRC_PVX_GRANT_COPY, "pvx_grant_copy"],
   [TRC_PVX_BOUNCE, "pvx_bounce"],
   [TRC_PVX_MMU_UPDATE, "pvx_mmu_update"],
 ]);

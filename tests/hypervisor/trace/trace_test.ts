@@ -154,3 +154,14 @@ Deno.test({
     }
   },
 });
+
+Deno.test("pvx trace ids agree with the ids the evtchn and gnttab models emit", async () => {
+  const ev = await import("../../../lib/hypervisor/trace/events.ts");
+  const ec = await import("../../../lib/hypervisor/evtchn/constants.ts");
+  const gt = await import("../../../lib/hypervisor/gnttab/constants.ts");
+  strictEqual(ev.TRC_PVX_EVTCHN_SEND, ec.TRC_PVX_EVTCHN_SEND);
+  strictEqual(ev.TRC_PVX_EVTCHN_UPCALL, ec.TRC_PVX_EVTCHN_UPCALL);
+  strictEqual(ev.TRC_PVX_EVTCHN_FAIL, ec.TRC_PVX_EVTCHN_FAIL);
+  strictEqual(ev.TRC_PVX_GNTTAB_COPY, gt.TRC_PVX_GNTTAB_COPY);
+  strictEqual(ev.TRC_PVX_GNTTAB_FAIL, gt.TRC_PVX_GNTTAB_FAIL);
+});

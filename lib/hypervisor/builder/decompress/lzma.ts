@@ -319,7 +319,12 @@ export class LzmaDecoder {
         const buf = out.buf;
         let op = out.length;
         let from = op - dist - 1;
-        for (let i = 0; i < len; i++) buf[op++] = buf[from++];
+        if (len >= 32 && dist + 1 >= len) {
+          buf.copyWithin(op, from, from + len); // no overlap: one native copy
+          op += len;
+        } else {
+          for (let i = 0; i < len; i++) buf[op++] = buf[from++];
+        }
         out.length = op;
       }
     } finally {

@@ -110,6 +110,7 @@ export function renderText(r: InspectReport): string {
   }
   if (x.legacyGuest) {
     line(`__xen_guest: ${x.legacyGuest.raw}`);
+    for (const p of x.legacyGuest.pairs) line(`  ${pad(p.key + ":", 20)} ${p.value ?? "(set)"}`);
   }
   const b = r.boot;
   line();

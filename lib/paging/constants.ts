@@ -41,13 +41,13 @@ export const PTE_HI_NX = 0x80000000;
  * complement): P, RW, US, A, D, AVAIL, AVAIL_HIGH, NX. Cache attributes (PWT, PCD,
  * PAT), PSE and G are disallowed.
  */
-export const BASE_DISALLOW_MASK = 0xffffff &
+export const BASE_DISALLOW_MASK: number = 0xffffff &
   ~(_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_AVAIL |
     _PAGE_AVAIL_HIGH | _PAGE_NX);
 /** L1: as base, but the global bit is allowed (Xen's L1_DISALLOW_MASK for a plain domU). */
-export const L1_DISALLOW_MASK = BASE_DISALLOW_MASK & ~_PAGE_GLOBAL;
+export const L1_DISALLOW_MASK: number = BASE_DISALLOW_MASK & ~_PAGE_GLOBAL;
 /** L2: base (so PSE superpages are refused). */
-export const L2_DISALLOW_MASK = BASE_DISALLOW_MASK;
+export const L2_DISALLOW_MASK: number = BASE_DISALLOW_MASK;
 /** L3 of a 32-bit PV guest (l3_disallow_mask: 0xFFFFF198, NX and bits 52..62 included). */
 export const L3_DISALLOW_MASK = 0xfff198;
 
@@ -121,33 +121,58 @@ export const MMU_PT_UPDATE_NO_TRANSLATE = 3;
 
 /** mmuext_op commands. */
 export const MMUEXT_PIN_L1_TABLE = 0;
+/** Pin an L2 table. */
 export const MMUEXT_PIN_L2_TABLE = 1;
+/** Pin an L3 (PAE PDPT) table. */
 export const MMUEXT_PIN_L3_TABLE = 2;
+/** Pin an L4 table (a no-op for a 32-bit guest). */
 export const MMUEXT_PIN_L4_TABLE = 3;
+/** Unpin a table. */
 export const MMUEXT_UNPIN_TABLE = 4;
+/** Install a new page-table base (cr3). */
 export const MMUEXT_NEW_BASEPTR = 5;
+/** Flush this vcpu's TLB. */
 export const MMUEXT_TLB_FLUSH_LOCAL = 6;
+/** Invalidate one page in this vcpu's TLB. */
 export const MMUEXT_INVLPG_LOCAL = 7;
+/** Flush the TLBs of a vcpu set. */
 export const MMUEXT_TLB_FLUSH_MULTI = 8;
+/** Invalidate one page in the TLBs of a vcpu set. */
 export const MMUEXT_INVLPG_MULTI = 9;
+/** Flush every vcpu's TLB. */
 export const MMUEXT_TLB_FLUSH_ALL = 10;
+/** Invalidate one page in every vcpu's TLB. */
 export const MMUEXT_INVLPG_ALL = 11;
+/** wbinvd (needs I/O privilege). */
 export const MMUEXT_FLUSH_CACHE = 12;
+/** Set the vcpu's LDT (linear base, entry count). */
 export const MMUEXT_SET_LDT = 13;
+/** 64-bit guests' user base pointer. */
 export const MMUEXT_NEW_USER_BASEPTR = 15;
+/** Zero a frame. */
 export const MMUEXT_CLEAR_PAGE = 16;
+/** Copy a frame. */
 export const MMUEXT_COPY_PAGE = 17;
+/** wbinvd on every CPU. */
 export const MMUEXT_FLUSH_CACHE_GLOBAL = 18;
+/** Superpage marking (unsupported). */
 export const MMUEXT_MARK_SUPER = 19;
+/** Superpage unmarking (unsupported). */
 export const MMUEXT_UNMARK_SUPER = 20;
 
 /** update_va_mapping flags. */
 export const UVMF_NONE = 0;
+/** Flush whole TLB(s). */
 export const UVMF_TLB_FLUSH = 1;
+/** Flush one entry. */
 export const UVMF_INVLPG = 2;
+/** The flush-type bits. */
 export const UVMF_FLUSHTYPE_MASK = 3;
+/** Flush the vcpus of a bitmap (flags holds its pointer). */
 export const UVMF_MULTI = 0;
+/** Flush the calling vcpu. */
 export const UVMF_LOCAL = 0;
+/** Flush every vcpu. */
 export const UVMF_ALL = 4;
 
 /** XENFEAT bit advertised by a translated domain (public/features.h). */

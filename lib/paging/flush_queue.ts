@@ -24,7 +24,10 @@ export class FlushQueue {
   /** Per vcpu, FLUSH_MAX_PAGES linear addresses from index vcpu * FLUSH_MAX_PAGES. */
   readonly pages: Uint32Array;
 
-  /** @param vcpus number of vcpus */
+  /**
+   * An empty queue.
+   * @param vcpus number of vcpus
+   */
   constructor(vcpus: number) {
     this.kind = new Uint8Array(vcpus);
     this.pageCount = new Uint8Array(vcpus);

@@ -65,3 +65,5 @@ export { PagingDomain, type PagingDomainOptions } from "./paging_domain.ts";
 export { ptwrCmpxchg, ptwrEmulate, ptwrTarget } from "./ptwr.ts";
 export { updateVaMapping } from "./update_va_mapping.ts";
 export { getPageFromL1e, isGuestL2Slot, putPageFromL1e } from "./validate_pte.ts";
+export type { PageWalker } from "../cpu/platform.ts";
+export type { PhysMemory } from "../cpu/phys_memory.ts";

@@ -12,6 +12,7 @@ export class P2m {
   readonly maxPfns: number;
 
   /**
+   * An empty P2M (every pfn INVALID_MFN).
    * @param maxPfns the domain's pseudo-physical size limit, in frames
    */
   constructor(maxPfns: number) {

@@ -45,12 +45,12 @@ export class PaeWalker implements PageWalker {
   /** Whether the last successful translation was a global page. */
   lastGlobal = false;
   /** WALK_* reason of the last failed translate. */
-  lastFault = WALK_OK;
+  lastFault: number = WALK_OK;
   /**
    * The CR3 value: in direct mode the machine address of the L3 (PDPT) frame, in
    * translated mode its guest-physical address. -1 when no base is loaded.
    */
-  cr3 = -1;
+  cr3: number = -1;
   /** EFER.NXE. */
   nxe = true;
   /** CR0.WP (Xen runs PV guests with it set). */
@@ -61,6 +61,7 @@ export class PaeWalker implements PageWalker {
   readonly #p2m: P2m | null;
 
   /**
+   * A walker with no base loaded (cr3 = -1), NXE and WP set.
    * @param mem machine memory
    * @param p2m the domain's P2M for translated mode, or null for direct mode
    */

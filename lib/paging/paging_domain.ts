@@ -5,6 +5,7 @@
  * @module
  */
 
+import { InputError } from "../errors.ts";
 import { INVALID_M2P_ENTRY, INVALID_MFN, PGC_allocated } from "./constants.ts";
 import { EINVAL, ENOMEM } from "./errno.ts";
 import { FlushQueue } from "./flush_queue.ts";
@@ -45,6 +46,7 @@ export class PagingDomain {
   readonly flush: FlushQueue;
 
   /**
+   * A domain with no memory yet (populate it with {@link populatePhysmap}).
    * @param frames the host's frames
    * @param domid the domain id
    * @param opts mode, vcpus, size limit
@@ -52,7 +54,7 @@ export class PagingDomain {
   constructor(frames: MachineFrames, domid: number, opts: PagingDomainOptions = {}) {
     const vcpus = opts.vcpus ?? 1;
     if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > 32) {
-      throw new RangeError(`vcpus must be 1..32, got ${vcpus}`);
+      throw new InputError(`Cannot create domain ${domid}: "${vcpus}" vcpus (1..32)`);
     }
     this.frames = frames;
     this.domid = domid;

@@ -64,7 +64,7 @@ Deno.test({
       sink.type("xen_cat /local/domain/0/backend\r");
       await step(4);
       ok(
-        plain(sink.text()).split("grub> ")[4].includes("/local/domain/0/backend': EACCES"),
+        plain(sink.text()).split("grub> ")[3].includes("/local/domain/0/backend': EACCES"),
         plain(sink.text()),
       );
     } finally {

@@ -115,7 +115,7 @@ export const EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5, ESI = 6, EDI 
 /** A tiny assembler: emits at a virtual origin, with labels resolved at the end. */
 export class Asm {
   private bytes: number[] = [];
-  private fixups: { at: number; label: string; rel: boolean }[] = [];
+  private fixups: { at: number; label: string; rel: boolean; plus: number }[] = [];
   private labels = new Map<string, number>();
 
   /** @param origin virtual address of the first byte */
@@ -133,15 +133,25 @@ export class Asm {
     for (const x of b) this.bytes.push(x & 0xff);
     return this;
   }
+  /** Appends raw bytes. */
+  bytesOf(b: Uint8Array): this {
+    for (const x of b) this.bytes.push(x);
+    return this;
+  }
   dd(n: number): this {
     return this.db(n, n >>> 8, n >>> 16, n >>> 24);
   }
   ascii(s: string): this {
     return this.db(...new TextEncoder().encode(s));
   }
-  /** A 32-bit absolute address of a label. */
-  ddLabel(name: string): this {
-    this.fixups.push({ at: this.bytes.length, label: name, rel: false });
+  /** A 32-bit absolute address of a label (plus an offset). */
+  ddLabel(name: string, plus = 0): this {
+    this.fixups.push({ at: this.bytes.length, label: name, rel: false, plus });
+    return this.dd(0);
+  }
+  /** A 32-bit displacement to a label, relative to the end of the field. */
+  ddRel(name: string): this {
+    this.fixups.push({ at: this.bytes.length, label: name, rel: true, plus: 0 });
     return this.dd(0);
   }
   /** mov reg, imm32 */
@@ -161,13 +171,13 @@ export class Asm {
   /** call rel32 to a label */
   callLabel(name: string): this {
     this.db(0xe8);
-    this.fixups.push({ at: this.bytes.length, label: name, rel: true });
+    this.fixups.push({ at: this.bytes.length, label: name, rel: true, plus: 0 });
     return this.dd(0);
   }
   /** jmp rel32 to a label */
   jmpLabel(name: string): this {
     this.db(0xe9);
-    this.fixups.push({ at: this.bytes.length, label: name, rel: true });
+    this.fixups.push({ at: this.bytes.length, label: name, rel: true, plus: 0 });
     return this.dd(0);
   }
   /** Calls hypercall `nr` through the hypercall page at `page`. */
@@ -186,7 +196,7 @@ export class Asm {
     for (const f of this.fixups) {
       const t = this.labels.get(f.label);
       if (t === undefined) throw new Error(`undefined label ${f.label}`);
-      const v = f.rel ? t - (this.origin + f.at + 4) : t;
+      const v = f.rel ? t - (this.origin + f.at + 4) : t + f.plus;
       dv.setUint32(f.at, v >>> 0, true);
     }
     return out;

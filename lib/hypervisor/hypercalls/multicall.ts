@@ -7,7 +7,7 @@
  */
 import { EFAULT, EINVAL, ENOSYS } from "../abi/errno.ts";
 import { MULTICALL_ENTRY_SIZE } from "../abi/layout.ts";
-import { __HYPERVISOR_iret, __HYPERVISOR_multicall } from "../abi/xen.ts";
+import { __HYPERVISOR_iret } from "../abi/xen.ts";
 import { TRC_PV_HYPERCALL_SUBCALL } from "../trace/events.ts";
 import type { Vcpu } from "../vcpu.ts";
 import type { HypercallFn } from "./types.ts";
@@ -39,7 +39,7 @@ export function doMulticall(
       if (t.on) t.rec(TRC_PV_HYPERCALL_SUBCALL, 1, op, 0, 0, 0, 0, 0);
       let result: number;
       const fn = op < table.length ? table[op] : undefined;
-      if (!fn || op === __HYPERVISOR_iret || op === __HYPERVISOR_multicall) {
+      if (!fn || op === __HYPERVISOR_iret) {
         result = -ENOSYS;
       } else {
         result = fn(v, a(0), a(1), a(2), a(3), a(4), a(5));

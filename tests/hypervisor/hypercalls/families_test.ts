@@ -1,0 +1,302 @@
+/**
+ * Each hypercall family, called by a real guest through the hypercall page, including
+ * the rejection paths, with Xen's answers (the results come back via console_io).
+ */
+import assert from "node:assert/strict";
+import * as E from "../../../lib/hypervisor/abi/errno.ts";
+import * as X from "../../../lib/hypervisor/abi/xen.ts";
+import { runScript } from "../_run.ts";
+import type { Call } from "../_script_kernel.ts";
+import { words } from "../_script_kernel.ts";
+
+const HOLE = 0xf6000000; // inside the hypervisor hole
+const UNMAPPED = 0x80000000; // below the hole, mapped by nothing
+
+async function expectResults(cases: [Call, number][], data = {}, align: string[] = []) {
+  const { results } = await runScript(cases.map((c) => c[0]), data, align);
+  cases.forEach(([c, want], i) =>
+    assert.equal(results[i], want, `${c.name ?? `hypercall ${c.nr}`}: got ${results[i]}`)
+  );
+}
+
+Deno.test("console_io writes, rejects bad pointers and unknown commands", async () => {
+  await expectResults([
+    [{ nr: 18, args: [0, 4, { at: "msg" }], name: "write" }, 0],
+    [{ nr: 18, args: [0, 4, HOLE], name: "write from the hole" }, -E.EFAULT],
+    [{ nr: 18, args: [0, 4, UNMAPPED], name: "write from unmapped" }, -E.EFAULT],
+    [{ nr: 18, args: [7, 0, 0], name: "unknown cmd" }, -E.ENOSYS],
+    [{ nr: 18, args: [1, 16, { at: "msg" }], name: "read with no input" }, 0],
+  ], { msg: new TextEncoder().encode("abcd") });
+});
+
+Deno.test("xen_version answers 4.17 and refuses privileged and unknown subops", async () => {
+  await expectResults([
+    [{ nr: 17, args: [0] }, (4 << 16) | 17],
+    [{ nr: 17, args: [7] }, 4096],
+    [{ nr: 17, args: [1, { at: "buf" }], name: "extraversion" }, 0],
+    [{ nr: 17, args: [6, { at: "feat" }], name: "get_features submap 0" }, 0],
+    [{ nr: 17, args: [6, { at: "feat1" }], name: "get_features submap 1" }, -E.EINVAL],
+    [{ nr: 17, args: [9, { at: "buf" }], name: "commandline" }, -E.EPERM],
+    [{ nr: 17, args: [3, UNMAPPED], name: "capabilities to unmapped" }, -E.EFAULT],
+    [{ nr: 17, args: [99] }, -E.ENOSYS],
+  ], { buf: new Uint8Array(1024), feat: words(0, 0), feat1: words(1, 0) });
+});
+
+Deno.test("vm_assist, stack_switch, fpu_taskswitch, debug registers", async () => {
+  await expectResults([
+    [{ nr: 21, args: [0, X.VMASST_TYPE_writable_pagetables] }, 0],
+    [{ nr: 21, args: [1, X.VMASST_TYPE_writable_pagetables] }, 0],
+    [{ nr: 21, args: [0, X.VMASST_TYPE_m2p_strict], name: "m2p_strict (64-bit only)" }, -E.EINVAL],
+    [{ nr: 21, args: [5, 2], name: "bad vm_assist cmd" }, -E.ENOSYS],
+    [{ nr: 3, args: [0xe021, 0xc0100000] }, 0],
+    [{ nr: 5, args: [1] }, 0],
+    [{ nr: 5, args: [0] }, 0],
+    [{ nr: 8, args: [7, 0x400] }, 0],
+    [{ nr: 9, args: [7] }, 0x400],
+    [{ nr: 8, args: [0, 0xc0001000] }, 0],
+    [{ nr: 9, args: [0] }, 0xc0001000 | 0],
+    [{ nr: 8, args: [0, HOLE], name: "breakpoint in the hole" }, -E.EPERM],
+    [{ nr: 8, args: [7, 0x2400], name: "DR7.GD" }, -E.EPERM],
+    [{ nr: 8, args: [7, 0x20401], name: "I/O breakpoint" }, -E.EPERM],
+    [{ nr: 8, args: [8, 0] }, -E.ENODEV],
+    [{ nr: 9, args: [9] }, -E.ENODEV],
+  ]);
+});
+
+Deno.test("set_trap_table, set_callbacks, callback_op and nmi_op", async () => {
+  await expectResults([
+    [{ nr: 0, args: [{ at: "traps" }] }, 0],
+    [{ nr: 0, args: [UNMAPPED], name: "trap table unmapped" }, -E.EFAULT],
+    [{ nr: 0, args: [0], name: "clear" }, 0],
+    [{ nr: 4, args: [0xe019, 0xc0001000, 0xe019, 0xc0001000] }, 0],
+    [{ nr: 30, args: [0, { at: "cbEvent" }], name: "register event" }, 0],
+    [{ nr: 30, args: [0, { at: "cbBad" }], name: "register type 9" }, -E.ENOSYS],
+    [{ nr: 30, args: [1, { at: "unregEvent" }], name: "unregister event" }, -E.EINVAL],
+    [{ nr: 30, args: [1, { at: "unregNmi" }], name: "unregister nmi" }, 0],
+    [{ nr: 30, args: [5, 0] }, -E.ENOSYS],
+    [{ nr: 30, args: [0, HOLE] }, -E.EFAULT],
+    [{ nr: 28, args: [0, { at: "nmi" }] }, 0],
+    [{ nr: 28, args: [1, 0] }, 0],
+    [{ nr: 28, args: [2, 0] }, -E.ENOSYS],
+  ], {
+    traps: words(
+      0x0000000e | (0xe019 << 16),
+      0xc0001000,
+      0x0000000d | (0xe019 << 16),
+      0xc0001000,
+      0,
+      0,
+    ),
+    cbEvent: words(0, 0xe019, 0xc0001000),
+    cbBad: words(9, 0xe019, 0xc0001000),
+    unregEvent: words(0),
+    unregNmi: words(4),
+    nmi: words(0xc0001000, 0),
+  });
+});
+
+Deno.test("sched_op and sched_op_compat: yield, shutdown_code, remote shutdown, unknown", async () => {
+  await expectResults([
+    [{ nr: 29, args: [0, 0] }, 0],
+    [{ nr: 6, args: [0, 0], name: "compat yield" }, 0],
+    [{ nr: 6, args: [9, 0], name: "compat unknown" }, -E.ENOSYS],
+    [{ nr: 29, args: [5, { at: "code" }], name: "shutdown_code" }, 0],
+    [{ nr: 29, args: [4, { at: "remote" }], name: "remote_shutdown of no domain" }, -E.ESRCH],
+    [
+      { nr: 29, args: [4, { at: "remoteSelf" }], name: "remote_shutdown (not a device model)" },
+      -E.EPERM,
+    ],
+    [{ nr: 29, args: [2, UNMAPPED], name: "shutdown with a bad pointer" }, -E.EFAULT],
+    [{ nr: 29, args: [7, 0], name: "pin_override" }, -E.EPERM],
+    [{ nr: 29, args: [6, { at: "wd" }], name: "watchdog new" }, 1],
+    [{ nr: 29, args: [6, { at: "wdBad" }], name: "watchdog id 3" }, -E.EINVAL],
+    [{ nr: 29, args: [6, { at: "wdStop" }], name: "watchdog stop" }, 0],
+    [{ nr: 29, args: [99, 0] }, -E.ENOSYS],
+    [{ nr: 29, args: [5, { at: "code0" }], name: "shutdown_code back to poweroff" }, 0],
+  ], {
+    code: words(1),
+    code0: words(0),
+    remote: words(42, 0),
+    remoteSelf: words(1, 0),
+    wd: words(0, 1000),
+    wdBad: words(3, 10),
+    wdStop: words(1, 0),
+  });
+});
+
+Deno.test("vcpu_op and set_timer_op: status, timers and their checks", async () => {
+  await expectResults([
+    [{ nr: 24, args: [3, 0, 0], name: "is_up" }, 1],
+    [{ nr: 24, args: [3, 5, 0], name: "no vcpu 5" }, -E.ENOENT],
+    [{ nr: 24, args: [6, 0, { at: "tiny" }], name: "periodic 100 ns" }, -E.EINVAL],
+    [{ nr: 24, args: [6, 0, { at: "ms10" }], name: "periodic 10 ms" }, 0],
+    [{ nr: 24, args: [7, 0, 0], name: "stop periodic" }, 0],
+    [
+      { nr: 24, args: [8, 0, { at: "past" }], name: "singleshot in the past, future flag" },
+      -E.ETIME,
+    ],
+    [{ nr: 24, args: [9, 0, 0], name: "stop singleshot" }, 0],
+    [{ nr: 24, args: [4, 0, { at: "runstate" }], name: "runstate info" }, 0],
+    [{ nr: 24, args: [12, 0, 0], name: "get_physid" }, -E.EINVAL],
+    [{ nr: 24, args: [0, 0, 0], name: "initialise an initialised vcpu" }, -E.EEXIST],
+    [{ nr: 24, args: [77, 0, 0] }, -E.ENOSYS],
+    [{ nr: 15, args: [0, 0], name: "set_timer_op stop" }, 0],
+    [{ nr: 15, args: [1_000_000_000, 0], name: "set_timer_op 1 s" }, 0],
+  ], {
+    tiny: words(100, 0),
+    ms10: words(10_000_000, 0),
+    past: words(1, 0, 1),
+    runstate: new Uint8Array(44),
+  });
+});
+
+Deno.test("memory_op: reservations, queries, M2P location, memory map, translated-only ops", async () => {
+  const pages = 8 * 256;
+  await expectResults([
+    [{ nr: 12, args: [4, { at: "self" }], name: "maximum_reservation" }, pages],
+    [{ nr: 12, args: [3, { at: "self" }], name: "current_reservation" }, pages],
+    [{ nr: 12, args: [4, { at: "other" }], name: "maximum_reservation of dom 9" }, -E.ESRCH],
+    [{ nr: 12, args: [12, { at: "buf" }], name: "machphys_mapping" }, 0],
+    [{ nr: 12, args: [5, { at: "mfnlist0" }], name: "machphys_mfn_list, 0 extents" }, 0],
+    [{ nr: 12, args: [5, { at: "mfnlist" }], name: "machphys_mfn_list to a null list" }, -E.EFAULT],
+    [{ nr: 12, args: [9, { at: "map0" }], name: "memory_map, 0 entries" }, 0],
+    [{ nr: 12, args: [9, { at: "map" }], name: "memory_map to a null buffer" }, -E.EFAULT],
+    [{ nr: 12, args: [7, { at: "xatp" }], name: "add_to_physmap (PV)" }, -E.EACCES],
+    [{ nr: 12, args: [13, 0], name: "set_memory_map" }, -E.EPERM],
+    [{ nr: 12, args: [0, { at: "inc" }], name: "increase at the limit" }, 0],
+    [{ nr: 12, args: [6, { at: "bigorder" }], name: "populate order 10" }, 0],
+    [{ nr: 12, args: [1, { at: "dec" }], name: "decrease a foreign frame" }, 0],
+    [{ nr: 12, args: [0, UNMAPPED], name: "reservation unmapped" }, -E.EFAULT],
+    [{ nr: 12, args: [99, 0] }, -E.ENOSYS],
+  ], {
+    self: words(0x7ff0),
+    other: words(9),
+    buf: new Uint8Array(12),
+    mfnlist: words(4, 0, 0),
+    mfnlist0: words(0, 0, 0),
+    map: words(1, 0),
+    map0: words(0, 0),
+    xatp: words(0x7ff0, 0, 0, 0),
+    inc: words(0, 1, 0, 0, 0x7ff0),
+    bigorder: words(0, 1, 10, 0, 0x7ff0),
+    dec: words(0, 1, 0, 0, 0x7ff0),
+  });
+});
+
+Deno.test("event_channel_op (and _compat): allocation, VIRQs, errors", async () => {
+  await expectResults([
+    [{ nr: 32, args: [6, { at: "unbound" }], name: "alloc_unbound" }, 0],
+    [{ nr: 32, args: [1, { at: "virqTimer" }], name: "bind_virq TIMER" }, 0],
+    [{ nr: 32, args: [1, { at: "virqTimer" }], name: "bind_virq TIMER again" }, -E.EEXIST],
+    [{ nr: 32, args: [1, { at: "virqBad" }], name: "bind_virq 99" }, -E.EINVAL],
+    [{ nr: 32, args: [3, { at: "port1000" }], name: "close a free port" }, -E.EINVAL],
+    [{ nr: 32, args: [4, { at: "port1000" }], name: "send on a free port" }, -E.EINVAL],
+    [{ nr: 32, args: [5, { at: "status" }], name: "status" }, 0],
+    [{ nr: 32, args: [11, 0], name: "init_control (FIFO)" }, -E.ENOSYS],
+    [{ nr: 32, args: [2, { at: "pirq" }], name: "bind_pirq" }, -E.EPERM],
+    [{ nr: 32, args: [6, UNMAPPED] }, -E.EFAULT],
+    [{ nr: 32, args: [99, 0] }, -E.ENOSYS],
+    [{ nr: 16, args: [{ at: "compat" }], name: "compat status" }, 0],
+  ], {
+    unbound: words(0x7ff0, 0),
+    virqTimer: words(0, 0, 0),
+    virqBad: words(99, 0, 0),
+    port1000: words(1000),
+    status: words(0x7ff0, 1, 0, 0, 0, 0),
+    pirq: words(1, 0, 0),
+    compat: words(5, 0x7ff0, 1, 0, 0, 0, 0),
+  });
+});
+
+Deno.test("grant_table_op: query_size, setup_table, versions, count checks", async () => {
+  await expectResults([
+    [{ nr: 20, args: [6, { at: "query" }, 1], name: "query_size" }, 0],
+    [{ nr: 20, args: [6, { at: "query" }, 2], name: "query_size count 2" }, -E.EINVAL],
+    [{ nr: 20, args: [6, { at: "query" }, -1], name: "negative count" }, -E.EINVAL],
+    [{ nr: 20, args: [2, { at: "setup" }, 1], name: "setup_table" }, 0],
+    [{ nr: 20, args: [8, { at: "v2" }, 1], name: "set_version 2" }, -E.ENOSYS],
+    [{ nr: 20, args: [8, { at: "v1" }, 1], name: "set_version 1" }, 0],
+    [{ nr: 20, args: [3, 0, 1], name: "dump_table" }, -E.ENOSYS],
+    [{ nr: 20, args: [99, 0, 1] }, -E.ENOSYS],
+    [{ nr: 20, args: [6, UNMAPPED, 1] }, -E.EFAULT],
+  ], {
+    query: words(0x7ff0, 0, 0, 0),
+    setup: new Uint8Array(16),
+    v1: words(1),
+    v2: words(2),
+  });
+});
+
+Deno.test("physdev_op (and _compat) as for a domU without devices", async () => {
+  await expectResults([
+    [{ nr: 33, args: [6, { at: "iopl1" }], name: "set_iopl 1" }, 0],
+    [{ nr: 33, args: [6, { at: "iopl4" }], name: "set_iopl 4" }, -E.EINVAL],
+    [{ nr: 33, args: [8, 0], name: "apic_read" }, -E.EPERM],
+    [{ nr: 33, args: [13, 0], name: "map_pirq" }, -E.EPERM],
+    [{ nr: 33, args: [5, { at: "irq99" }], name: "irq_status_query 99" }, -E.EINVAL],
+    [{ nr: 33, args: [77, 0] }, -E.ENOSYS],
+    [{ nr: 19, args: [{ at: "compat" }], name: "compat set_iopl" }, 0],
+  ], { iopl1: words(1), iopl4: words(4), irq99: words(99, 0), compat: words(6, 1) });
+});
+
+Deno.test("MMU hypercalls: batches, foreign domains, flush ops, the hypervisor hole", async () => {
+  await expectResults([
+    [{ nr: 1, args: [{ at: "buf" }, 0, 0, 0x7ff0], name: "mmu_update count 0" }, 0],
+    [{ nr: 1, args: [UNMAPPED, 1, 0, 0x7ff0], name: "mmu_update unmapped" }, -E.EFAULT],
+    [{ nr: 1, args: [{ at: "buf" }, 1, 0, 5], name: "mmu_update foreigndom 5" }, -E.ESRCH],
+    [{ nr: 26, args: [{ at: "flush" }, 1, 0, 0x7ff0], name: "TLB_FLUSH_LOCAL" }, 0],
+    [{ nr: 26, args: [{ at: "cache" }, 1, 0, 0x7ff0], name: "FLUSH_CACHE" }, -E.EACCES],
+    [{ nr: 26, args: [{ at: "bad" }, 1, 0, 0x7ff0], name: "mmuext 99" }, -E.ENOSYS],
+    [{ nr: 14, args: [HOLE, 0, 0, 0], name: "update_va_mapping in the hole" }, -E.EINVAL],
+    [{ nr: 22, args: [0xc0400000, 0, 0, 0, 7], name: "otherdomain 7" }, -E.ESRCH],
+    [{ nr: 2, args: [{ at: "buf" }, 8000], name: "set_gdt too many" }, -E.EINVAL],
+    [{ nr: 2, args: [{ at: "gdtBad" }, 16], name: "set_gdt foreign frame" }, -E.EINVAL],
+    [{ nr: 10, args: [4, 0, 0, 0], name: "update_descriptor unaligned" }, -E.EINVAL],
+  ], {
+    buf: new Uint8Array(32),
+    flush: words(X.MMUEXT_TLB_FLUSH_LOCAL, 0, 0),
+    cache: words(X.MMUEXT_FLUSH_CACHE, 0, 0),
+    bad: words(99, 0, 0),
+    gdtBad: words(0),
+  });
+});
+
+Deno.test("multicall runs each entry and records its result; nesting is refused", async () => {
+  const { results, output } = await runScript([
+    { nr: 13, args: [{ at: "batch" }, 3] },
+    { nr: 13, args: [{ at: "batch", plus: 96 }, 1] },
+    { nr: 13, args: [UNMAPPED, 1] },
+    { nr: 18, args: [0, 4 * 32, { at: "batch" }], name: "print the batch" },
+  ], {
+    // xen_version(0); hypercall 99; vm_assist(enable, writable_pagetables); then the
+    // "nested" entry: a multicall inside a multicall (its own table is this one).
+    batch: words(
+      ...[17, 0, 0, 0, 0, 0, 0, 0],
+      ...[99, 0, 0, 0, 0, 0, 0, 0],
+      ...[21, 0, 0, 2, 0, 0, 0, 0],
+      ...[13, 0, 0, 0, 0, 0, 0, 0],
+    ),
+  });
+  assert.deepEqual(results, [0, 0, -E.EFAULT, 0]);
+  // The batch as the guest sees it afterwards: each entry's result at offset 4.
+  const dv = new DataView(output.buffer, output.byteOffset, 32 * 4);
+  assert.equal(dv.getInt32(4, true), (4 << 16) | 17, "xen_version in the batch");
+  assert.equal(dv.getInt32(32 + 4, true), -E.ENOSYS, "hypercall 99 in the batch");
+  assert.equal(dv.getInt32(64 + 4, true), 0, "vm_assist in the batch");
+  assert.equal(dv.getInt32(96 + 4, true), -E.EINVAL, "nested multicall");
+});
+
+Deno.test("privileged, HVM-only and unknown hypercalls are refused as for a domU", async () => {
+  await expectResults([
+    [{ nr: 7, name: "platform_op" }, -E.EPERM],
+    [{ nr: 35, name: "sysctl" }, -E.EPERM],
+    [{ nr: 36, name: "domctl" }, -E.EPERM],
+    [{ nr: 37, name: "kexec_op" }, -E.EPERM],
+    [{ nr: 41, name: "dm_op" }, -E.EPERM],
+    [{ nr: 34, name: "hvm_op" }, -E.ENOSYS],
+    [{ nr: 25, name: "set_segment_base" }, -E.ENOSYS],
+    [{ nr: 27, name: "xsm_op" }, -E.ENOSYS],
+    [{ nr: 11, name: "unused 11" }, -E.ENOSYS],
+    [{ nr: 60, name: "unused 60" }, -E.ENOSYS],
+  ]);
+});

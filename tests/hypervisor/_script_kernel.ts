@@ -6,7 +6,7 @@
  * the image, so tests pass real guest pointers.
  * @module
  */
-import { Asm, EBX, ECX, EDX, kernelImage } from "./_image.ts";
+import { type Asm, EBX, ECX, EDX, kernelImage } from "./_image.ts";
 
 /** An argument: a number, or the address of a named data block (plus an offset). */
 export type Arg = number | { at: string; plus?: number };

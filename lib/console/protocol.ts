@@ -30,7 +30,10 @@ export class XenconsRing {
   readonly page: Uint8Array;
   readonly #dv: DataView;
 
-  /** @param page the shared page (at least {@link XENCONS_INTERFACE_BYTES} bytes) */
+  /**
+   * Wraps a console page.
+   * @param page the shared page (at least {@link XENCONS_INTERFACE_BYTES} bytes)
+   */
   constructor(page: Uint8Array) {
     if (page.length < XENCONS_INTERFACE_BYTES) throw new RangeError("console page too small");
     this.page = page;

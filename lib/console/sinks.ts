@@ -32,6 +32,7 @@ export interface ConsoleSink {
 
 /** Something output can be written to (Deno.stdout, a file, a test buffer). */
 export interface ByteWriter {
+  /** Writes some of `b`. @returns how many bytes were written */
   write(b: Uint8Array): Promise<number>;
 }
 
@@ -54,7 +55,12 @@ export class OutputQueue {
   readonly #high: number;
   readonly #low: number;
 
-  /** @param writers every destination @param high high water @param low low water */
+  /**
+   * An empty queue.
+   * @param writers every destination
+   * @param high high water
+   * @param low low water
+   */
   constructor(writers: ByteWriter[], high = HIGH_WATER, low = LOW_WATER) {
     this.#writers = writers;
     this.#high = high;
@@ -151,7 +157,11 @@ export class InputPump {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   readonly #opts: Required<InputPumpOptions>;
 
-  /** @param input the byte stream to read @param opts escape and translation */
+  /**
+   * Starts reading `input`.
+   * @param input the byte stream to read
+   * @param opts escape and translation
+   */
   constructor(input: ReadableStream<Uint8Array>, opts: InputPumpOptions = {}) {
     this.#opts = { escapeByte: -1, lfToCr: false, maxBuffered: 4096, ...opts };
     this.detached = new Promise((r) => (this.#detach = r));

@@ -10,8 +10,11 @@ import { type ByteWriter, type ConsoleSink, ESCAPE_BYTE, InputPump, OutputQueue 
 
 /** The stdin-like object the console reads (Deno.stdin, or a test double). */
 export interface TerminalInput {
+  /** The input bytes. */
   readonly readable: ReadableStream<Uint8Array>;
+  /** Whether it is a terminal. */
   isTerminal(): boolean;
+  /** Enters (true) or leaves (false) raw mode. */
   setRaw(mode: boolean): void;
 }
 

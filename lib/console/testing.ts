@@ -19,7 +19,11 @@ export class MemorySink implements ConsoleSink {
   readonly #q: OutputQueue;
   readonly detached: Promise<void> = new Promise(() => {});
 
-  /** @param high high water @param low low water */
+  /**
+   * An empty sink.
+   * @param high high water
+   * @param low low water
+   */
   constructor(high = 8192, low = 2048) {
     this.#q = new OutputQueue(
       [{
@@ -102,9 +106,13 @@ export class MemorySink implements ConsoleSink {
 
 /** A fake host, one guest, its console ring and the backend, wired up. */
 export interface ConsoleRig {
+  /** The fake host. */
   host: FakeDeviceHost;
+  /** The guest domain. */
   guest: FakeGuest;
+  /** The sink. */
   sink: MemorySink;
+  /** The backend under test. */
   backend: ConsoleBackend;
   /** The guest's view of the ring. */
   ring: XenconsRing;

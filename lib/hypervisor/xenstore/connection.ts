@@ -71,9 +71,13 @@ export interface ConnectionIo {
 
 /** Counters, for tests and traces. */
 export interface ConnectionStats {
+  /** Requests handled. */
   requests: number;
+  /** Requests answered with XS_ERROR. */
   errors: number;
+  /** Watch events dropped for a stalled reader. */
   droppedEvents: number;
+  /** Requests that hit a pvx bug (answered EIO). */
   internalErrors: number;
 }
 
@@ -93,6 +97,7 @@ export class XsConnection implements WatchClient {
   readonly stats: ConnectionStats = { requests: 0, errors: 0, droppedEvents: 0, internalErrors: 0 };
 
   /**
+   * A connection for one client.
    * @param store the store
    * @param domid the caller's domain (0 for socket clients)
    * @param privileged dom0 and socket clients: no permission checks or quotas

@@ -151,7 +151,10 @@ export class XenStore implements StoreOps {
 
   // --- StoreOps: dom0's view ---
 
-  /** @returns the value, or undefined when the node does not exist */
+  /**
+   * Reads a node as dom0.
+   * @returns the value, or undefined when the node does not exist
+   */
   read(path: string): string | undefined {
     const p = canonicalize(path, 0);
     const n = this.live.get(p);

@@ -21,6 +21,7 @@ import { decodeMessages, encodeMessage, fromUtf8, splitFields, type XsMessage } 
 
 /** A connection whose replies are collected in memory. */
 export interface MemoryConnection {
+  /** The connection. */
   conn: XsConnection;
   /** Messages sent to this client and not yet taken. */
   inbox: XsMessage[];
@@ -70,7 +71,11 @@ export class GuestXenstoreRing {
   #rx = new Uint8Array(0);
   #nextReq = 1;
 
-  /** @param page the ring page @param notify sends on the guest's event channel */
+  /**
+   * Drives a ring page.
+   * @param page the ring page
+   * @param notify sends on the guest's event channel
+   */
   constructor(page: Uint8Array, notify: () => void) {
     this.page = page;
     this.#dv = new DataView(page.buffer, page.byteOffset, page.byteLength);
@@ -139,10 +144,15 @@ export class GuestXenstoreRing {
 
 /** A fake host with a {@link XenStore}, one guest and its xenstore ring, wired up. */
 export interface XenstoreRig {
+  /** The fake host (its store is {@link store}). */
   host: FakeDeviceHost;
+  /** The store. */
   store: XenStore;
+  /** The guest domain. */
   guest: FakeGuest;
+  /** The ring backend under test. */
   backend: XenstoreRingBackend;
+  /** The guest's end of the ring. */
   ring: GuestXenstoreRing;
   /** Runs deferred work (event deliveries) until quiet. */
   run(): void;

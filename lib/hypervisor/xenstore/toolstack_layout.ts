@@ -35,7 +35,9 @@ export interface VifLayout {
 
 /** The domain as the builder created it. */
 export interface ToolstackLayoutSpec {
+  /** The domain. */
   domid: number;
+  /** Its name. */
   name: string;
   /** Memory target in KiB. */
   memoryKiB: number;
@@ -53,7 +55,9 @@ export interface ToolstackLayoutSpec {
   storePort?: number;
   /** The xenstore ring's mfn (start_info.store_mfn), if known. */
   storeMfn?: number;
+  /** Virtual disks. */
   vbds?: VbdLayout[];
+  /** Virtual network interfaces. */
   vifs?: VifLayout[];
 }
 

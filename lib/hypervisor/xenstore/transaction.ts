@@ -25,6 +25,7 @@ export class Transaction implements Layer {
   readonly changes: Change[] = [];
 
   /**
+   * An empty transaction over the live tree.
    * @param id the transaction id
    * @param live the live tree
    * @param maxNodes nodes it may touch (quota; Infinity for privileged callers)

@@ -49,8 +49,11 @@ export interface Change {
 
 /** What every operation needs. */
 export interface OpEnv {
+  /** The caller. */
   readonly who: Accessor;
+  /** The view operated on. */
   readonly layer: Layer;
+  /** The limits. */
   readonly quotas: XsQuotas;
   /** Collected changes (fired at once, or on commit for a transaction). */
   readonly changes: Change[];
@@ -70,6 +73,7 @@ export function makeNode(value: Uint8Array, perms: Perms, children: readonly str
 
 /** The live tree: a map of absolute paths, a generation counter, per-owner node counts. */
 export class LiveTree implements Layer {
+  /** Every node, by absolute path. */
   readonly nodes = new Map<string, XsNode>();
   /** The last generation handed out. */
   gen = 0;

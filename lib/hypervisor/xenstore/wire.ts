@@ -111,10 +111,15 @@ export type XsdError = typeof XSD_ERRORS[number];
 
 /** An operation's failure, carrying the error name sent in an XS_ERROR reply. */
 export class XsError extends Error {
+  /** The error class name. */
   override name = "XsError";
   /** The xsd_errors name. */
   readonly code: XsdError;
-  /** @param code the xsd_errors name @param why a diagnostic (never sent on the wire) */
+  /**
+   * An error to reply with.
+   * @param code the xsd_errors name
+   * @param why a diagnostic (never sent on the wire)
+   */
   constructor(code: XsdError, why = "") {
     super(why ? `${code}: ${why}` : code);
     this.code = code;

@@ -8,11 +8,14 @@ import {
   F_AF,
   F_CF,
   F_OF,
+  F_PF,
+  F_SF,
   F_ZF,
   getAF,
   getCF,
   type LazyFlags,
   materialize,
+  PARITY,
   setArith,
   szp,
 } from "../flags.ts";
@@ -41,7 +44,7 @@ export function bitOp(c: LazyFlags, op: number, v: number, bit: number): number 
 export function bitScan(c: LazyFlags, v: number, sz: number, forward: boolean): number {
   const x = sz === 2 ? v & 0xffff : v;
   if (x === 0) {
-    setArith(c, F_ZF);
+    setArith(c, F_ZF | F_PF); // the AMD host's flags for a zero source
     return -1;
   }
   const r = forward ? 31 - Math.clz32(x & -x) : 31 - Math.clz32(x);
@@ -75,16 +78,14 @@ export function asciiAdjust(
   c: LazyFlags & { r8: Uint8Array; r16: Uint16Array },
   sub: boolean,
 ): void {
-  const af = getAF(c);
-  let ax = c.r16[0];
-  let flag = 0;
-  if ((ax & 0xf) > 9 || af) {
-    ax = sub ? ((ax - 6) & 0xff) | ((((ax >> 8) - 1) & 0xff) << 8) : ax + 0x106;
-    flag = 1;
-  }
-  c.r16[0] = ax & 0xff0f;
-  const f = materialize(c);
-  c.flags = (f & ~(F_CF | F_AF)) | (flag ? F_CF | F_AF : 0);
+  const ax = c.r16[0];
+  const adj = (ax & 0xf) > 9 || getAF(c) ? 0x106 : 0;
+  const t = sub ? ax - adj : ax + adj;
+  const of = sub ? ((ax & ~t) >> 15) & 1 : ((~ax & t) >> 15) & 1;
+  c.r16[0] = t & 0xff0f;
+  const z = (t & 0xffff) === 0 ? F_ZF : 0;
+  const sf = (t & 0x8000) !== 0 ? F_SF : 0;
+  setArith(c, (adj ? F_CF | F_AF : 0) | z | sf | PARITY[t & 0xff] | (of << 11));
 }
 
 /** aam imm8: AH = AL / imm, AL = AL % imm (#DE for 0 is the caller's). */
@@ -95,12 +96,14 @@ export function aam(c: LazyFlags & { r8: Uint8Array }, imm: number): void {
   setArith(c, szp(c.r8[0], 8));
 }
 
-/** aad imm8: AL = AL + AH * imm, AH = 0. */
+/** aad imm8: AL = AL + AH * imm, AH = 0; flags of the 8-bit add (the AMD host's). */
 export function aad(c: LazyFlags & { r8: Uint8Array; r16: Uint16Array }, imm: number): void {
-  const al = c.r8[0], ah = c.r8[1];
-  const v = (al + ah * imm) & 0xff;
-  c.r16[0] = v;
-  setArith(c, szp(v, 8));
+  const al = c.r8[0];
+  const p = (c.r8[1] * imm) & 0xff;
+  const v = al + p;
+  c.r16[0] = v & 0xff;
+  const of = ((~(al ^ p) & (al ^ v)) >> 7) & 1;
+  setArith(c, (v > 0xff ? F_CF : 0) | ((al ^ p ^ v) & F_AF) | szp(v, 8) | (of << 11));
 }
 
 /** Reads CF as 0/1 (salc, adc helpers). */

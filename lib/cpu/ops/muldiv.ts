@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type LazyFlags, setArith, szp } from "../flags.ts";
+import { F_AF, F_CF, F_OF, F_PF, F_SF, F_ZF, type LazyFlags, materialize } from "../flags.ts";
 
 /** What the mul/div group needs: flags, registers and the fault path. */
 export interface DivHost extends LazyFlags {
@@ -33,8 +33,16 @@ export function mulHiS(a: number, b: number): number {
   return hi | 0;
 }
 
-function mulFlags(c: LazyFlags, overflow: boolean, low: number, bits: number): void {
-  setArith(c, (overflow ? 0x801 : 0) | szp(low, bits));
+/** mul/imul set CF=OF=overflow and leave SF ZF AF PF unchanged (as the AMD host does). */
+function mulFlags(c: LazyFlags, overflow: boolean, _low: number, _bits: number): void {
+  const f = materialize(c);
+  c.flags = (f & ~(F_CF | F_OF)) | (overflow ? F_CF | F_OF : 0);
+}
+
+/** div/idiv flags (undefined by Intel): the AMD host clears SF ZF PF, sets AF, keeps CF OF. */
+function divFlags(c: LazyFlags): void {
+  const f = materialize(c);
+  c.flags = (f & ~(F_SF | F_ZF | F_PF)) | F_AF;
 }
 
 /** One-operand mul (unsigned) or imul (signed) of the accumulator by `v`. */
@@ -77,10 +85,15 @@ export function imul2(c: LazyFlags, a: number, b: number, sz: number): number {
 
 /**
  * Unsigned div of the accumulator (ax, dx:ax or edx:eax) by `v`; #DE on zero or overflow.
- * Flags are left unchanged (they are undefined).
+ * Flags as {@link divFlags}.
  */
 export function div(c: DivHost, v: number, sz: number): void {
   const r = c.regs;
+  divBody(c, v, sz, r);
+  divFlags(c);
+}
+
+function divBody(c: DivHost, v: number, sz: number, r: Int32Array): void {
   if (sz === 1) {
     const d = v & 0xff;
     if (d === 0) c.raise(VEC_DE, -1);
@@ -132,7 +145,11 @@ function divU64(hi: number, lo: number, d: number): void {
 
 /** Signed idiv of the accumulator by `v`; #DE on zero or a quotient out of range. */
 export function idiv(c: DivHost, v: number, sz: number): void {
-  const r = c.regs;
+  idivBody(c, v, sz, c.regs);
+  divFlags(c);
+}
+
+function idivBody(c: DivHost, v: number, sz: number, r: Int32Array): void {
   if (sz === 1) {
     const d = (v << 24) >> 24;
     if (d === 0) c.raise(VEC_DE, -1);

@@ -1,11 +1,12 @@
 /**
  * Shift and rotate semantics (group 2: rol ror rcl rcr shl shr sal sar) and shld/shrd,
- * with their flags set eagerly. Undefined flags follow what Intel hosts produce
- * (OF from the final result, AF cleared).
+ * with their flags set eagerly. Undefined flags follow the host the vectors were recorded
+ * on (AMD): AF is set by every shift with a non-zero count; OF for counts above 1 comes
+ * from the final result as for a count of 1.
  * @module
  */
 
-import { F_CF, F_OF, getCF, type LazyFlags, materialize, setArith, szp } from "../flags.ts";
+import { F_AF, F_CF, F_OF, getCF, type LazyFlags, materialize, setArith, szp } from "../flags.ts";
 
 /** Group-2 operation numbers (ModRM reg). */
 export const SH_ROL = 0, SH_ROR = 1, SH_RCL = 2, SH_RCR = 3, SH_SHL = 4, SH_SHR = 5;
@@ -85,18 +86,18 @@ export function shift(c: LazyFlags, op: number, v: number, count: number, sz: nu
     case SH_SAL:
       r = cnt >= 32 ? 0 : (v << cnt) & m;
       cf = cnt <= n ? (v >>> (n - cnt)) & 1 : 0;
-      setArith(c, cf | ((((r >>> top) & 1) ^ cf) << 11) | szp(r, n));
+      setArith(c, cf | ((((r >>> top) & 1) ^ cf) << 11) | F_AF | szp(r, n));
       return r;
     case SH_SHR:
       r = v >>> cnt;
       cf = cnt <= n ? (v >>> (cnt - 1)) & 1 : 0;
-      setArith(c, cf | (((v >>> top) & 1) << 11) | szp(r, n));
+      setArith(c, cf | ((((r >>> top) ^ (r >>> (top - 1))) & 1) << 11) | F_AF | szp(r, n));
       return r;
     default: {
       const sv = (v << (32 - n)) >> (32 - n);
       r = (sv >> (cnt > 31 ? 31 : cnt)) & m;
       cf = (sv >> (cnt - 1 > 31 ? 31 : cnt - 1)) & 1;
-      setArith(c, cf | szp(r, n));
+      setArith(c, cf | F_AF | szp(r, n));
       return r;
     }
   }
@@ -125,23 +126,28 @@ export function shiftDouble(
       r = (d >>> cnt) | (s << (32 - cnt));
       cf = (d >>> (cnt - 1)) & 1;
     }
-    const of = ((r ^ d) >>> 31) & 1;
-    setArith(c, cf | (of << 11) | szp(r, 32));
+    const of = left ? ((r >>> 31) ^ cf) & 1 : ((r >>> 31) ^ (r >>> 30)) & 1;
+    setArith(c, cf | (of << 11) | F_AF | szp(r, 32));
     return r;
   }
-  // 16-bit: counts above 16 continue through the 48-bit pattern d:s:d (shld) or
-  // d:s:d read from the low end (shrd), as Intel hosts do.
+  // 16-bit: counts above 16 continue through the 48-bit pattern d:s:s (shld) or s:s:d
+  // (shrd), i.e. a rotate of the source, as the AMD host does.
   d &= 0xffff;
   s &= 0xffff;
-  const x = d * 4294967296 + s * 65536 + d;
   if (left) {
+    const x = d * 4294967296 + s * 65536 + s;
     r = Math.floor(x / 2 ** (32 - cnt)) & 0xffff;
     cf = Math.floor(x / 2 ** (48 - cnt)) & 1;
   } else {
+    const x = s * 4294967296 + s * 65536 + d;
     r = Math.floor(x / 2 ** cnt) & 0xffff;
     cf = Math.floor(x / 2 ** (cnt - 1)) & 1;
   }
-  const of = ((r ^ d) >>> 15) & 1;
-  setArith(c, cf | (of << 11) | szp(r, 16));
+  let of = left ? ((r >>> 15) ^ cf) & 1 : ((r >>> 15) ^ (r >>> 14)) & 1;
+  if (cnt > 16) {
+    cf = 0;
+    if (left) of = 0;
+  } else if (cnt === 16 && left) of = cf;
+  setArith(c, cf | (of << 11) | F_AF | szp(r, 16));
   return r;
 }

@@ -28,7 +28,7 @@ enum {
 };
 enum {
   DC_0 = 0, DC_F, DC_M32, DC_M64, DC_M80, DC_I16, DC_I32, DC_I64, DC_INT, DC_TRIG, DC_UNIT,
-  DC_POS, DC_SCALE, DC_CW, DC_PS, DC_PD, DC_I, DC_SHC, DC_CVTS, DC_CVTD, DC_MX
+  DC_POS, DC_SCALE, DC_CW, DC_PS, DC_PD, DC_I, DC_SHC, DC_CVTS, DC_CVTD, DC_MX, DC_BCD
 };
 
 /* ---- the stubs: one function per form, [f_name, f_name_end) holds the bytes under test */
@@ -223,6 +223,15 @@ static void fill_mem_fp(int dc) {
     break;
   }
   case DC_CW: { uint16_t w = (uint16_t)(rnd() | 0x3f); memcpy(b, &w, 2); break; }
+  case DC_BCD: { /* packed BCD, up to 15 of the 18 digits, sign byte */
+    uint32_t digits = 1 + rbelow(15); /* at most 15: exact in a double */
+    for (uint32_t i = 0; i < 9; i++) {
+      uint32_t lo = 2 * i < digits ? rbelow(10) : 0, hi = 2 * i + 1 < digits ? rbelow(10) : 0;
+      b[i] = (uint8_t)(lo | (hi << 4));
+    }
+    b[9] = rbelow(2) ? 0x80 : 0;
+    break;
+  }
   case DC_MX: { uint32_t w = 0x1f80 | (rnd() & 0x603f); memcpy(b, &w, 4); break; }
   default: break;
   }

@@ -405,6 +405,32 @@ function checkInvariants(w: World): void {
       `frame ${m}: type count ${f.typeCount[m]} != ${types[m]}`,
     );
   }
+  // Everything the hardware walker can reach from a loaded base is a validated table of
+  // the right level (so the per-table checks above cover every live translation).
+  for (let v = 0; v < dom.vcpus; v++) {
+    const b = dom.baseMfn[v];
+    if (b === 0) continue;
+    assert.ok(f.tflags[b] & PGT_validated, "base L3 validated");
+    for (let s = 0; s < 4; s++) {
+      const lo3 = u32[b * 1024 + 2 * s];
+      if (!(lo3 & _PAGE_PRESENT)) continue;
+      const l2 = pteFrame(lo3, u32[b * 1024 + 2 * s + 1]);
+      assert.equal(f.type[l2], PGT_l2_page_table);
+      assert.ok(f.tflags[l2] & PGT_validated);
+      for (let e = 0; e < 512; e++) {
+        const lo2 = u32[l2 * 1024 + 2 * e];
+        if (!(lo2 & _PAGE_PRESENT)) continue;
+        const l1 = pteFrame(lo2, u32[l2 * 1024 + 2 * e + 1]);
+        if (s === 3 && e >= L2_FIRST_XEN_SLOT) {
+          assert.equal(f.owner[l1], DOMID_XEN, "Xen slot maps Xen's M2P tables");
+          assert.equal(lo2 & _PAGE_RW, 0);
+          continue;
+        }
+        assert.equal(f.type[l1], PGT_l1_page_table, `reachable L1 ${l1}`);
+        assert.ok(f.tflags[l1] & PGT_validated);
+      }
+    }
+  }
   // The TLB, after the requested flushes: no write entry onto anything but a writable
   // frame of ours (or a free frame nobody can get before a full flush), no entry onto
   // another domain's frame.

@@ -142,3 +142,53 @@ Deno.test("bcjX86Decode() converts an absolute call target back to relative", ()
   bcjX86Decode(c);
   deepStrictEqual([...c.subarray(8, 13)], [0xe8, 1, 2, 3, 0x42]);
 });
+
+/** Runs a host tool with arguments on `data` and returns its stdout. */
+async function run(cmd: string, args: string[], data: Uint8Array): Promise<Uint8Array> {
+  const child = new Deno.Command(cmd, { args, stdin: "piped", stdout: "piped", stderr: "null" })
+    .spawn();
+  const w = child.stdin.getWriter();
+  const out = child.output();
+  await w.write(data);
+  await w.close();
+  return (await out).stdout;
+}
+
+const XZ_VARIANTS: [string, string[]][] = [
+  ["xz", ["--lzma2=preset=6,lc=0,lp=4,pb=4", "-c"]],
+  ["xz", ["--lzma2=lc=4,lp=0,pb=0", "-c"]],
+  ["xz", ["--block-size=50000", "--x86", "--lzma2=preset=1", "-c"]],
+  ["xz", ["--check=sha256", "-c"]],
+  ["lzma", ["--lzma1=preset=3,lc=0,lp=2,pb=1", "-c"]],
+  ["lzma", ["--lzma1=lc=1,lp=3,pb=4", "-c"]],
+];
+
+Deno.test({
+  name:
+    "decompress() restores xz/lzma data made with other lc/lp/pb, blocks, checks and stored chunks",
+  ignore: !toolAvailable("xz"),
+}, async (t) => {
+  // half compressible, half random (LZMA2 stores incompressible chunks uncompressed)
+  const random = crypto.getRandomValues(new Uint8Array(65536));
+  const data = new Uint8Array([
+    ...sampleData(120_000, 11),
+    ...random,
+    ...ELF_LIKE.subarray(0, 50_000),
+  ]);
+  for (const [cmd, args] of XZ_VARIANTS) {
+    await t.step(`${cmd} ${args.join(" ")}`, async () => {
+      const packed = await run(cmd, args, data);
+      const fmt = cmd === "xz" ? "xz" : "lzma";
+      const out = decompress(packed, fmt);
+      strictEqual(out.length, data.length);
+      ok(out.every((b, i) => b === data[i]));
+    });
+  }
+  await t.step("two concatenated xz streams with stream padding", async () => {
+    const a = await run("xz", ["-c"], data.subarray(0, 70_000));
+    const b = await run("xz", ["--x86", "--lzma2", "-c"], data.subarray(70_000));
+    const out = decompress(new Uint8Array([...a, 0, 0, 0, 0, ...b]), "xz");
+    strictEqual(out.length, data.length);
+    ok(out.every((x, i) => x === data[i]));
+  });
+});

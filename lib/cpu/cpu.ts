@@ -34,6 +34,8 @@ import {
 } from "./segmentation.ts";
 import { runLoop } from "./fast_loop.ts";
 import { DecodedCache } from "./decoded_cache.ts";
+import { X87State } from "./fpu/x87_state.ts";
+import { SseState } from "./sse/sse_state.ts";
 
 /** Segment register numbers (encoding order). */
 export const ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5;
@@ -140,6 +142,11 @@ export class Cpu implements CpuBus {
   excVector = 0;
   /** Its error code, or -1. */
   excCode = -1;
+
+  /** x87 FPU state (lib/cpu/fpu). */
+  readonly x87: X87State = new X87State();
+  /** SSE state: xmm0-7 and MXCSR (lib/cpu/sse). */
+  readonly sse: SseState = new SseState();
 
   /** Machine memory. */
   readonly mem: PhysMemory;

@@ -33,6 +33,7 @@ import { A_DB, loadSegmentOrFault } from "./segmentation.ts";
 import { group1, group2, group3, group45, x87Op } from "./interp_groups.ts";
 import { step0F } from "./interp_0f.ts";
 import { checkLock } from "./lock.ts";
+import { fpuDispatch } from "./fpu_dispatch.ts";
 
 const CS = 1, SS = 2, DS = 3;
 
@@ -423,6 +424,7 @@ function exec(c: Cpu, op: number): void {
     }
     case 0x9b:
       if ((c.cr0 & 0xa) === 0xa) c.raise(7, -1);
+      fpuDispatch.fwait(c);
       break;
     case 0x9c:
       push(c, c.getEflags() & 0xfcffff, vs);

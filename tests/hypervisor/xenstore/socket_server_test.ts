@@ -274,3 +274,25 @@ Deno.test("serveXenstoreSocket keeps serving others while a client floods withou
     await srv.close();
   }
 });
+
+Deno.test({
+  name: "xenstore-list falls back to DIRECTORY_PART for a directory over 4 KiB",
+  ignore: !haveClients,
+  async fn() {
+    const rig = guestRig();
+    const names: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      names.push(`a-rather-long-child-name-${i}`);
+      rig.store.write(`/many/a-rather-long-child-name-${i}`, "");
+    }
+    const sock = sockPath();
+    const srv = await serveXenstoreSocket(rig.store, sock);
+    try {
+      const { code, out } = await xs(sock, "xenstore-list", "/many");
+      strictEqual(code, 0);
+      deepStrictEqual(out.trim().split("\n"), names);
+    } finally {
+      await srv.close();
+    }
+  },
+});

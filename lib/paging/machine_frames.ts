@@ -66,6 +66,8 @@ export class MachineFrames {
   reason = "";
   #free: Int32Array;
   #freeTop = 0;
+  /** Per frame: 1 once it was handed out and freed (may hold old data: scrub on reuse). */
+  #used: Uint8Array;
   #pages = new Map<number, number>();
 
   /**
@@ -87,6 +89,7 @@ export class MachineFrames {
     this.typeCount = new Uint32Array(n);
     this.tflags = new Uint8Array(n);
     this.staleEpoch = new Uint32Array(n);
+    this.#used = new Uint8Array(n);
     const xenFrames = 1 + M2p.framesNeeded(n);
     if (n < xenFrames + 1) {
       throw new InputError(`Cannot use machine memory of "${n}" frames: too small`);
@@ -146,8 +149,12 @@ export class MachineFrames {
     this.type[mfn] = PGT_none;
     this.typeCount[mfn] = 0;
     this.tflags[mfn] = 0;
-    this.mem.u8.fill(0, mfn * PAGE_SIZE, (mfn + 1) * PAGE_SIZE);
-    this.mem.noteWrite(mfn * PAGE_SIZE, PAGE_SIZE);
+    // Frames never handed out are still zero from the ArrayBuffer; others are scrubbed so
+    // no domain sees another's old data.
+    if (this.#used[mfn] !== 0) {
+      this.mem.u8.fill(0, mfn * PAGE_SIZE, (mfn + 1) * PAGE_SIZE);
+      this.mem.noteWrite(mfn * PAGE_SIZE, PAGE_SIZE);
+    }
     this.#pages.set(domid, this.domainPages(domid) + 1);
     return mfn;
   }
@@ -274,6 +281,7 @@ export class MachineFrames {
     this.typeCount[mfn] = 0;
     this.tflags[mfn] = 0;
     this.staleEpoch[mfn] = this.epoch;
+    this.#used[mfn] = 1;
     this.m2p.set(mfn, 0xffffffff);
     this.#free[this.#freeTop++] = mfn;
   }

@@ -141,3 +141,13 @@ Deno.test("describe() summarises a frame's page_info", () => {
   assert.equal(g.frames.describe(-1), "mfn -1 invalid");
   assert.match(g.frames.describe(0), /xen/);
 });
+
+Deno.test("allocDomainFrame() hands a reused frame out zeroed", () => {
+  const f = new MachineFrames(new PhysMemory(64));
+  const m = f.allocDomainFrame(1);
+  f.mem.u8.fill(0xaa, m * 4096, m * 4096 + 4096);
+  f.putPage(m); // freed: back on top of the pool
+  const again = f.allocDomainFrame(2);
+  assert.equal(again, m);
+  assert.ok(f.mem.u8.subarray(m * 4096, m * 4096 + 4096).every((b) => b === 0));
+});

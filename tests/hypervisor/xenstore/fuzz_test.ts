@@ -127,3 +127,32 @@ Deno.test("a guest cannot read or change dom0's nodes whatever it sends", () => 
     { numRuns: FULL ? 5000 : 150 },
   );
 });
+
+Deno.test("serveXenstoreSocket survives random byte streams from clients", async () => {
+  const { serveXenstoreSocket } = await import(
+    "../../../lib/hypervisor/xenstore/socket_server.ts"
+  );
+  const { XsSocketClient } = await import("../../../lib/hypervisor/xenstore/testing.ts");
+  const rig = makeXenstoreRig(1);
+  const sock = Deno.makeTempDirSync({ prefix: "pvx-xs-" }) + "/fuzz.sock";
+  const srv = await serveXenstoreSocket(rig.store, sock);
+  try {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(wellFormed, mutated, raw), { maxLength: 10 }), async (
+        chunks,
+      ) => {
+        const c = await XsSocketClient.connect(sock);
+        for (const ch of chunks) await c.writeRaw(ch).catch(() => {});
+        c.close();
+        const good = await XsSocketClient.connect(sock);
+        const r = await good.call(2, nulStrings("/tool"));
+        good.close();
+        ok(r !== null && r.type === 2);
+      }),
+      { numRuns: FULL ? 1000 : 40 },
+    );
+    checkTree(rig.store);
+  } finally {
+    await srv.close();
+  }
+});

@@ -1,5 +1,5 @@
 /**
- * x87 memory operands: real (m32/m64/m80) and integer (m16/m32/m64) loads and stores,
+ * x87 memory operands: real (m32/m64/m80), integer (m16/m32/m64) and packed BCD loads and
  * and the 32-bit protected-mode environment and save-area formats (fnstenv/fldenv,
  * fnsave/frstor).
  * @module
@@ -220,4 +220,40 @@ export function frstor(bus: CpuBus, st: X87State, linear: number): void {
     st.regs[(st.top + i) & 7] = readM80(bus, linear + 28 + 10 * i);
     if (memOperand.snan) st.markSnan(i);
   }
+}
+/** Reads an m80 packed BCD (18 digits and a sign byte). */
+export function readBcd(bus: CpuBus, lin: number): number {
+  let v = 0;
+  for (let i = 8; i >= 0; i--) {
+    const b = bus.read8(lin + i);
+    v = v * 100 + (b >> 4) * 10 + (b & 15);
+  }
+  return bus.read8(lin + 9) & 0x80 ? -v : v;
+}
+
+/** fbstp: rounds ST(0) and stores it as packed BCD; IE and the BCD indefinite if too big. */
+export function storeBcd(bus: CpuBus, st: X87State, lin: number): boolean {
+  if (st.isEmpty(0) && st.underflow()) return false;
+  ieee.flags = 0;
+  const v = st.isEmpty(0) ? NaN : st.get(0);
+  let r = v !== v ? v : roundIntegral(v, st.rc);
+  if (r !== r || Math.abs(r) >= 1e18) {
+    ieee.flags = EXC_IE;
+    if (st.takeIeee()) return false;
+    for (let i = 0; i < 7; i++) bus.write8(lin + i, 0);
+    bus.write8(lin + 7, 0xc0);
+    bus.write8(lin + 8, 0xff);
+    bus.write8(lin + 9, 0xff);
+    return true;
+  }
+  if (st.takeIeee()) return false;
+  const neg = r < 0 || Object.is(r, -0);
+  r = Math.abs(r);
+  for (let i = 0; i < 9; i++) {
+    const two = r % 100;
+    r = Math.floor(r / 100);
+    bus.write8(lin + i, ((Math.floor(two / 10) << 4) | (two % 10)) & 0xff);
+  }
+  bus.write8(lin + 9, neg ? 0x80 : 0);
+  return true;
 }

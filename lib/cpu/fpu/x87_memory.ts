@@ -1,6 +1,6 @@
 /**
  * x87 memory operands: real (m32/m64/m80), integer (m16/m32/m64) and packed BCD loads and
- * and the 32-bit protected-mode environment and save-area formats (fnstenv/fldenv,
+ * stores, and the 32-bit protected-mode environment and save-area formats (fnstenv/fldenv,
  * fnsave/frstor).
  * @module
  */

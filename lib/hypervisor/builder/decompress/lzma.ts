@@ -1,7 +1,8 @@
 /**
  * The LZMA decoder (range coder, literal/match/rep coding) shared by `.lzma` (lzma_alone)
- * and LZMA2 inside `.xz`. Output goes to a {@link BoundedOutput} that also serves as the
- * dictionary, so distances are checked against the bytes decoded since the last reset.
+ * and LZMA2 inside `.xz`. Output goes to a {@link BoundedOutput} that is also the dictionary,
+ * so distances are checked against the bytes decoded since the last reset. Range and code
+ * stay int32 (unsigned compares by xor with 0x80000000) so V8 keeps them as small integers.
  * @module
  */
 import { type BoundedOutput, DecompressError } from "./output.ts";
@@ -22,7 +23,6 @@ const REP_LEN = LEN + LEN_SIZE;
 const LITERAL = REP_LEN + LEN_SIZE;
 
 const PROB_INIT = 1024;
-const TOP = 0x1000000;
 
 function corrupt(why: string): never {
   throw new DecompressError(`corrupt lzma data: ${why}`);
@@ -84,9 +84,9 @@ export class LzmaDecoder {
     if (input[start] !== 0) corrupt("range coder does not start with 0");
     this.input = input;
     this.inEnd = end;
-    this.code = ((input[start + 1] << 24) | (input[start + 2] << 16) | (input[start + 3] << 8) |
-      input[start + 4]) >>> 0;
-    this.range = 0xffffffff;
+    this.code = (input[start + 1] << 24) | (input[start + 2] << 16) | (input[start + 3] << 8) |
+      input[start + 4];
+    this.range = -1;
     this.ip = start + 5;
     if (this.code === this.range) corrupt("bad range coder start");
   }
@@ -98,22 +98,22 @@ export class LzmaDecoder {
 
   private bit(i: number): number {
     const p = this.probs[i];
-    const bound = (this.range >>> 11) * p;
+    const bound = Math.imul(this.range >>> 11, p);
     let r: number;
-    if (this.code < bound) {
+    if ((this.code ^ 0x80000000) < (bound ^ 0x80000000)) {
       this.range = bound;
       this.probs[i] = p + ((2048 - p) >>> 5);
       r = 0;
     } else {
-      this.range -= bound;
-      this.code -= bound;
+      this.range = (this.range - bound) | 0;
+      this.code = (this.code - bound) | 0;
       this.probs[i] = p - (p >>> 5);
       r = 1;
     }
-    if (this.range < TOP) {
+    if ((this.range >>> 24) === 0) {
       if (this.ip >= this.inEnd) corrupt("truncated data");
-      this.range = this.range * 256;
-      this.code = (this.code * 256 + this.input[this.ip++]) >>> 0;
+      this.range = this.range << 8;
+      this.code = (this.code << 8) | this.input[this.ip++];
     }
     return r;
   }
@@ -126,21 +126,21 @@ export class LzmaDecoder {
     for (let k = 0; k < bits; k++) {
       const i = base + m;
       const p = probs[i];
-      const bound = (range >>> 11) * p;
-      if (code < bound) {
+      const bound = Math.imul(range >>> 11, p);
+      if ((code ^ 0x80000000) < (bound ^ 0x80000000)) {
         range = bound;
         probs[i] = p + ((2048 - p) >>> 5);
         m <<= 1;
       } else {
-        range -= bound;
-        code -= bound;
+        range = (range - bound) | 0;
+        code = (code - bound) | 0;
         probs[i] = p - (p >>> 5);
         m = (m << 1) | 1;
       }
-      if (range < TOP) {
+      if ((range >>> 24) === 0) {
         if (ip >= inEnd) corrupt("truncated data");
-        range *= 256;
-        code = (code * 256 + input[ip++]) >>> 0;
+        range <<= 8;
+        code = (code << 8) | input[ip++];
       }
     }
     this.range = range;
@@ -160,23 +160,23 @@ export class LzmaDecoder {
       const mbit = matchByte & offs;
       const i = base + offs + mbit + sym;
       const p = probs[i];
-      const bound = (range >>> 11) * p;
-      if (code < bound) {
+      const bound = Math.imul(range >>> 11, p);
+      if ((code ^ 0x80000000) < (bound ^ 0x80000000)) {
         range = bound;
         probs[i] = p + ((2048 - p) >>> 5);
         sym <<= 1;
         offs &= ~mbit;
       } else {
-        range -= bound;
-        code -= bound;
+        range = (range - bound) | 0;
+        code = (code - bound) | 0;
         probs[i] = p - (p >>> 5);
         sym = (sym << 1) | 1;
         offs &= mbit;
       }
-      if (range < TOP) {
+      if ((range >>> 24) === 0) {
         if (ip >= inEnd) corrupt("truncated data");
-        range *= 256;
-        code = (code * 256 + input[ip++]) >>> 0;
+        range <<= 8;
+        code = (code << 8) | input[ip++];
       }
     }
     this.range = range;
@@ -200,15 +200,15 @@ export class LzmaDecoder {
     for (let i = 0; i < bits; i++) {
       this.range = this.range >>> 1;
       let b = 0;
-      if (this.code >= this.range) {
-        this.code -= this.range;
+      if ((this.code ^ 0x80000000) >= (this.range ^ 0x80000000)) {
+        this.code = (this.code - this.range) | 0;
         b = 1;
       }
       v = v * 2 + b;
-      if (this.range < TOP) {
+      if ((this.range >>> 24) === 0) {
         if (this.ip >= this.inEnd) corrupt("truncated data");
-        this.range = this.range * 256;
-        this.code = (this.code * 256 + this.input[this.ip++]) >>> 0;
+        this.range = this.range << 8;
+        this.code = (this.code << 8) | this.input[this.ip++];
       }
     }
     return v;

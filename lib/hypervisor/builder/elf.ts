@@ -96,7 +96,10 @@ export interface ElfProgramHeader {
 /** One section header, with its name from the section-name string table when present. */
 export interface ElfSection {
   index: number;
+  /** the name from the section-name string table ("" when there is none) */
   name: string;
+  /** sh_name: offset of the name in the section-name string table */
+  nameOffset: number;
   type: number;
   typeName: string;
   flags: bigint;
@@ -342,7 +345,8 @@ export function parseElf(bytes: Uint8Array, what = "image"): ElfImage {
       }
       sections.push({
         index: i,
-        name: String(s.nameOff), // resolved below
+        name: "", // resolved below, once the string table is known
+        nameOffset: s.nameOff,
         type: s.type,
         typeName: SHT_NAMES[s.type] ?? `0x${s.type.toString(16)}`,
         flags: s.flags,
@@ -394,16 +398,12 @@ function ptName(t: number): string {
   return PT_NAMES[t] ?? `0x${t.toString(16)}`;
 }
 
-/** Replaces each section's numeric name offset by its string from the shstrtab. */
+/** Sets each section's name from its sh_name offset into the section-name string table. */
 function resolveSectionNames(r: Reader, sections: ElfSection[], shstrndx: number): void {
   const strtab = shstrndx > 0 && shstrndx < sections.length ? sections[shstrndx] : undefined;
   for (const s of sections) {
-    const nameOff = Number(s.name);
-    if (!strtab || strtab.type === SHT_NOBITS || nameOff >= strtab.size) {
-      s.name = "";
-      continue;
-    }
-    s.name = cString(r.bytes, strtab.offset + nameOff, strtab.offset + strtab.size, MAX_NAME);
+    if (!strtab || strtab.type === SHT_NOBITS || s.nameOffset >= strtab.size) continue;
+    s.name = cString(r.bytes, strtab.offset + s.nameOffset, strtab.offset + strtab.size, MAX_NAME);
   }
 }
 

@@ -44,6 +44,12 @@ export class MachineFrames {
   readonly typeCount: Uint32Array;
   /** Per frame: PGT_pinned | PGT_validated | PGT_pae_xen_l2. */
   readonly tflags: Uint8Array;
+  /**
+   * Per L2 frame: linear page-table bookkeeping (linear_pt_count): > 0 counts the linear
+   * entries it holds (onto other L2s), < 0 counts the linear entries onto it; a table is
+   * never both.
+   */
+  readonly linear: Int32Array;
   /** Per frame: the flush epoch in which a mapping of it may have been dropped. */
   readonly staleEpoch: Uint32Array;
   /** The global M2P table. */
@@ -89,6 +95,7 @@ export class MachineFrames {
     this.typeCount = new Uint32Array(n);
     this.tflags = new Uint8Array(n);
     this.staleEpoch = new Uint32Array(n);
+    this.linear = new Int32Array(n);
     this.#used = new Uint8Array(n);
     const xenFrames = 1 + M2p.framesNeeded(n);
     if (n < xenFrames + 1) {
@@ -280,6 +287,7 @@ export class MachineFrames {
     this.type[mfn] = PGT_none;
     this.typeCount[mfn] = 0;
     this.tflags[mfn] = 0;
+    this.linear[mfn] = 0;
     this.staleEpoch[mfn] = this.epoch;
     this.#used[mfn] = 1;
     this.m2p.set(mfn, 0xffffffff);

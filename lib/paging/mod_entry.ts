@@ -127,7 +127,7 @@ export function modL2Entry(
       writeEntry(f, l2Mfn, slot, lo, hi, preserveAD);
       return 0;
     }
-    const rc = getPageFromL2e(f, lo, hi, domid);
+    const rc = getPageFromL2e(f, lo, hi, domid, l2Mfn);
     if (rc !== 0) return rc;
   }
   writeEntry(f, l2Mfn, slot, lo, hi, preserveAD);

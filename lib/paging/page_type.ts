@@ -63,6 +63,7 @@ export function getPageType(
   }
   f.typeCount[mfn] = tc + 1;
   if (f.tflags[mfn] & PGT_validated) return 0;
+  f.linear[mfn] = 0;
   const rc = type === PGT_seg_desc_page
     ? allocSegdescPage(f, mfn)
     : allocPageTable(f, mfn, type, want !== 0);

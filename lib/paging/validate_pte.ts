@@ -16,6 +16,7 @@ import {
   PGT_l1_page_table,
   PGT_l2_page_table,
   PGT_l3_page_table,
+  PGT_validated,
   PGT_writable_page,
   pteFlags,
   pteFrame,
@@ -93,26 +94,77 @@ export function putPageFromL1e(f: MachineFrames, lo: number, hi: number): void {
 
 /**
  * get_page_from_l2e for a present entry: the frame must be the domain's and become (or
- * be) a validated L1. PSE superpages are refused by the flag mask; linear page tables
- * (an L2 entry naming an L2) are not supported and give -EINVAL.
+ * be) a validated L1. PSE superpages are refused by the flag mask. As in Xen 4.17 (with
+ * its default pv-linear-pt), a read-only entry may instead name a validated L2 (itself or
+ * another one): a linear page table, see {@link getL2LinearPagetable}.
+ * @param tableMfn the L2 holding the entry
  * @returns 0, -EINVAL, or a nested validation error
  */
-export function getPageFromL2e(f: MachineFrames, lo: number, hi: number, domid: number): number {
+export function getPageFromL2e(
+  f: MachineFrames,
+  lo: number,
+  hi: number,
+  domid: number,
+  tableMfn: number,
+): number {
   if (pteFlags(lo, hi) & L2_DISALLOW_MASK) {
     f.reason = "Bad L2 flags";
     return -EINVAL;
   }
-  return getPageAndType(f, pteFrame(lo, hi), PGT_l1_page_table, domid);
+  const rc = getPageAndType(f, pteFrame(lo, hi), PGT_l1_page_table, domid);
+  if (rc === -EINVAL && getL2LinearPagetable(f, lo, hi, tableMfn, domid)) return 0;
+  return rc;
 }
 
 /**
- * put_page_from_l2e: drops the L1 references an old L2 entry held.
+ * get_l2_linear_pagetable: accepts an L2 entry naming an L2 when it is read-only, names the
+ * table itself (holding nothing) or another validated L2 of the domain, and neither table
+ * breaks the one-way rule (a table holding linear entries is not itself a linear target).
+ * @returns true when the entry is a valid linear mapping (references taken)
+ */
+function getL2LinearPagetable(
+  f: MachineFrames,
+  lo: number,
+  hi: number,
+  tableMfn: number,
+  domid: number,
+): boolean {
+  if (lo & _PAGE_RW) {
+    f.reason = "Attempt to create linear p.t. with write perms";
+    return false;
+  }
+  const mfn = pteFrame(lo, hi);
+  if (mfn === tableMfn) return true;
+  if (!f.getPage(mfn, domid)) return false;
+  const lin = f.linear;
+  if (
+    lin[tableMfn] < 0 || lin[mfn] > 0 || f.type[mfn] !== PGT_l2_page_table ||
+    !(f.tflags[mfn] & PGT_validated) || f.typeCount[mfn] === 0xffffffff
+  ) {
+    f.putPage(mfn);
+    f.reason = "Bad linear page table";
+    return false;
+  }
+  lin[tableMfn]++;
+  lin[mfn]--;
+  f.typeCount[mfn]++;
+  return true;
+}
+
+/**
+ * put_page_from_l2e: drops the references an old L2 entry held (an L1's, or a linear
+ * entry's on another L2).
  * @param tableMfn the L2 holding the entry (a self-reference holds nothing)
  */
 export function putPageFromL2e(f: MachineFrames, lo: number, hi: number, tableMfn: number): void {
   if (!(lo & _PAGE_PRESENT)) return;
   const mfn = pteFrame(lo, hi);
   if (mfn === tableMfn) return;
+  if (f.type[mfn] === PGT_l2_page_table) {
+    // A linear entry: the target has the same type as the table holding it.
+    f.linear[tableMfn]--;
+    f.linear[mfn]++;
+  }
   putPageAndType(f, mfn);
 }
 
@@ -131,7 +183,10 @@ export function getPageFromL3e(f: MachineFrames, lo: number, hi: number, domid: 
 
 /** put_page_from_l3e: drops the L2 references an old L3 entry held. */
 export function putPageFromL3e(f: MachineFrames, lo: number, hi: number, tableMfn: number): void {
-  putPageFromL2e(f, lo, hi, tableMfn);
+  if (!(lo & _PAGE_PRESENT)) return;
+  const mfn = pteFrame(lo, hi);
+  if (mfn === tableMfn) return;
+  putPageAndType(f, mfn);
 }
 
 /**
@@ -189,7 +244,7 @@ export function allocPageTable(
       if (!isGuestL2Slot(paeXenL2, i)) break;
       const lo = u32[base + 2 * i];
       if (!(lo & _PAGE_PRESENT)) continue;
-      const rc = getPageFromL2e(f, lo, u32[base + 2 * i + 1], domid);
+      const rc = getPageFromL2e(f, lo, u32[base + 2 * i + 1], domid, mfn);
       if (rc !== 0) {
         while (i-- > 0) putPageFromL2e(f, u32[base + 2 * i], u32[base + 2 * i + 1], mfn);
         return rc;

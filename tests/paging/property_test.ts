@@ -65,7 +65,8 @@ type Op =
   | { t: "copy"; a: number; b: number; clear: boolean }
   | { t: "protect"; page: number; rw: boolean; flush: boolean }
   | { t: "pinPage"; page: number; level: number }
-  | { t: "populateOther"; pfn: number };
+  | { t: "populateOther"; pfn: number }
+  | { t: "link"; from: number; to: number; slot: number; rw: boolean };
 
 interface Entry {
   frame: number;
@@ -287,6 +288,15 @@ function run(w: World, op: Op): void {
       updateVaMapping(d, 0, op.page * 4096, (m << 12) | (op.rw ? 7 : 5), 0, op.flush ? 2 : 0);
       break;
     }
+    case "link": {
+      // An L2 entry onto an L2 (a linear page table) or a removal of one.
+      const pfns = [1, 2, 4, 5];
+      const from = d.p2m.get(pfns[op.from]), to = d.p2m.get(pfns[op.to]);
+      if (from === INVALID_MFN || to === INVALID_MFN) break;
+      const val = op.slot === 7 ? 0 : (to << 12) | (op.rw ? 7 : 5);
+      mmuUpdateNormalPt(d, from * 4096 + (8 + op.slot) * 8, val, 0);
+      break;
+    }
     case "populateOther":
       w.other.populatePhysmap(op.pfn, 1);
       break;
@@ -337,7 +347,7 @@ function applyFlushes(w: World): void {
 function checkInvariants(w: World): void {
   const { frames: f, dom } = w.g;
   const n = f.count;
-  const refs = new Uint32Array(n), types = new Uint32Array(n);
+  const refs = new Uint32Array(n), types = new Uint32Array(n), linear = new Int32Array(n);
   const u32 = f.u32;
   for (let m = 0; m < n; m++) {
     if (f.owner[m] === DOMID_XEN) continue;
@@ -386,6 +396,16 @@ function checkInvariants(w: World): void {
             `writable mapping of frame ${m} typed ${f.type[m]}`,
           );
         }
+      } else if (type === PGT_l2_page_table && f.type[m] === PGT_l2_page_table) {
+        // A linear page table: read-only, onto a validated L2 (or the table itself).
+        assert.equal(lo & _PAGE_RW, 0, `writable linear entry in ${t}`);
+        assert.ok(f.tflags[m] & PGT_validated);
+        if (m !== t) {
+          refs[m]++;
+          types[m]++;
+          linear[t]++;
+          linear[m]--;
+        }
       } else if (m !== t) {
         refs[m]++;
         types[m]++;
@@ -404,6 +424,9 @@ function checkInvariants(w: World): void {
       types[m],
       `frame ${m}: type count ${f.typeCount[m]} != ${types[m]}`,
     );
+    if (f.typeCount[m] !== 0 && (f.tflags[m] & PGT_validated)) {
+      assert.equal(f.linear[m], linear[m], `frame ${m}: linear count`);
+    }
   }
   // Everything the hardware walker can reach from a loaded base is a validated table of
   // the right level (so the per-table checks above cover every live translation).
@@ -426,7 +449,8 @@ function checkInvariants(w: World): void {
           assert.equal(lo2 & _PAGE_RW, 0);
           continue;
         }
-        assert.equal(f.type[l1], PGT_l1_page_table, `reachable L1 ${l1}`);
+        const linearOk = f.type[l1] === PGT_l2_page_table && !(lo2 & _PAGE_RW);
+        assert.ok(f.type[l1] === PGT_l1_page_table || linearOk, `reachable L1 ${l1}`);
         assert.ok(f.tflags[l1] & PGT_validated);
       }
     }
@@ -501,6 +525,34 @@ const focusedOpArb: fc.Arbitrary<Op> = fc.oneof(
   }),
   fc.record({ t: fc.constant("populateOther" as const), pfn: fc.integer({ min: 4, max: 40 }) }),
 );
+
+const linkArb: fc.Arbitrary<Op> = fc.record({
+  t: fc.constant("link" as const),
+  from: fc.nat(3),
+  to: fc.nat(3),
+  slot: fc.nat(7),
+  rw: fc.boolean(),
+});
+
+Deno.test("linear page tables keep the counts and the one-way rule", () => {
+  const pinL2 = fc.record({
+    t: fc.constant("pinPage" as const),
+    page: focusArb,
+    level: fc.constant(1),
+  });
+  const unpin = fc.record({ t: fc.constant("unpin" as const), frame: focusArb });
+  const ops = fc.oneof({ arbitrary: linkArb, weight: 4 }, pinL2, unpin);
+  fc.assert(
+    fc.property(fc.array(ops, { minLength: 1, maxLength: FULL ? 60 : 25, size: "max" }), (list) => {
+      const w = makeWorld();
+      for (const op of list) {
+        run(w, op);
+        checkInvariants(w);
+      }
+    }),
+    { numRuns: FULL ? 3000 : 200 },
+  );
+});
 
 Deno.test("type changes and frees never leave a usable stale TLB entry", () => {
   fc.assert(

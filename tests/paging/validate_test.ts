@@ -182,3 +182,32 @@ Deno.test("mod_l3_entry refuses an L2 that is mapped writable", () => {
   const data = g.dom.p2m.get(30);
   assert.equal(upd(g, g.l3, 1, (data << 12) | _PAGE_PRESENT | _PAGE_RW), -EINVAL);
 });
+
+Deno.test("mod_l2_entry accepts read-only linear page tables as Xen's pv-linear-pt does", () => {
+  const g = makeTestGuest();
+  const f = g.frames;
+  // Onto itself: holds nothing.
+  const refs = f.refs[g.l2], tc = f.typeCount[g.l2];
+  assert.equal(upd(g, g.l2, 5, (g.l2 << 12) | PTE_PR_U), 0);
+  assert.equal(f.refs[g.l2], refs);
+  assert.equal(f.typeCount[g.l2], tc);
+  // The linear window shows the L2's own entries' targets read-only: slot 0 -> the L1.
+  const w = g.dom.walkers[0];
+  assert.equal(w.translate(5 << 21, 0), g.l1 * 4096);
+  assert.equal(w.translate(5 << 21, 2), -1);
+  // Onto another validated L2: a type reference, and the one-way rule.
+  assert.equal(upd(g, g.l2, 6, (g.l2x << 12) | PTE_PR_U), 0);
+  assert.equal(f.typeCount[g.l2x], 2);
+  assert.equal(f.linear[g.l2], 1);
+  assert.equal(f.linear[g.l2x], -1);
+  assert.equal(upd(g, g.l2x, 0, (g.l2 << 12) | PTE_PR_U), -EINVAL, "a linear target holds none");
+  assert.equal(upd(g, g.l2, 7, (g.l2x << 12) | PTE_PRW_U), -EINVAL, "never writable");
+  assert.equal(upd(g, g.l2, 6, 0), 0);
+  assert.equal(f.typeCount[g.l2x], 1);
+  assert.equal(f.linear[g.l2], 0);
+  assert.equal(f.linear[g.l2x], 0);
+  // Onto an L2 that is not validated (a data page) it is no linear table.
+  const t = spare(g, 200);
+  assert.equal(upd(g, g.l2, 6, (t << 12) | PTE_PR_U), 0, "an empty page validates as an L1");
+  assert.equal(f.type[t], PGT_l1_page_table);
+});

@@ -6,7 +6,15 @@
 
 import { Cpu } from "./cpu.ts";
 import { PhysMemory } from "./phys_memory.ts";
-import type { PageWalker, Platform } from "./platform.ts";
+import {
+  ACC_FETCH,
+  ACC_USER,
+  ACC_WRITE,
+  type DescriptorTables,
+  type PageWalker,
+  type Platform,
+  TABLE_GDT,
+} from "./platform.ts";
 
 /** One recorded Platform.exception call. */
 export interface ExceptionRecord {
@@ -88,4 +96,71 @@ export function hex(s: string): Uint8Array {
   const out = new Uint8Array(t.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(t.slice(i * 2, i * 2 + 2), 16);
   return out;
+}
+
+/**
+ * Encodes a segment descriptor.
+ * @param base segment base
+ * @param limit byte limit (encoded page-granular when above 1 MiB)
+ * @param attrs attribute word (descriptor bits 40..55 >> 8; the G bit is set here as needed)
+ * @returns [low dword, high dword]
+ */
+export function descriptor(base: number, limit: number, attrs: number): [number, number] {
+  let a = attrs & ~0x8000;
+  let l = limit >>> 0;
+  if (l > 0xfffff) {
+    l = l >>> 12;
+    a |= 0x8000;
+  }
+  const lo = ((base & 0xffff) << 16) | (l & 0xffff);
+  const hi = ((base >>> 16) & 0xff) | ((a & 0xf0ff) << 8) | (l & 0xf0000) | (base & 0xff000000);
+  return [lo | 0, hi | 0];
+}
+
+/** DescriptorTables over plain arrays (GDT and LDT), recording accessed-bit updates. */
+export class ArrayDescriptorTables implements DescriptorTables {
+  /** GDT entries as [lo, hi]. */
+  readonly gdt: [number, number][] = [[0, 0]];
+  /** LDT entries as [lo, hi]. */
+  readonly ldt: [number, number][] = [];
+  /** "table:index" of every setAccessed call. */
+  readonly accessed: string[] = [];
+
+  read(table: number, index: number, out: Int32Array): boolean {
+    const t = table === TABLE_GDT ? this.gdt : this.ldt;
+    if (index >= t.length) return false;
+    out[0] = t[index][0];
+    out[1] = t[index][1];
+    return true;
+  }
+
+  setAccessed(table: number, index: number): void {
+    this.accessed.push(`${table}:${index}`);
+    const t = table === TABLE_GDT ? this.gdt : this.ldt;
+    t[index][1] |= 0x100;
+  }
+}
+
+/** A PageWalker over a map of linear page -> [machine page, flags]; counts its calls. */
+export class MapWalker implements PageWalker {
+  /** Linear page number -> machine page number and ACC-style permission bits. */
+  readonly map: Map<number, { mfn: number; writable: boolean; user: boolean; nx?: boolean }> =
+    new Map();
+  pfErrorCode = 0;
+  /** translate() calls (TLB misses). */
+  calls = 0;
+
+  translate(linear: number, access: number): number {
+    this.calls++;
+    const e = this.map.get(linear >>> 12);
+    const fault = e === undefined ||
+      ((access & ACC_WRITE) !== 0 && !e.writable) ||
+      ((access & ACC_USER) !== 0 && !e.user) ||
+      ((access & ACC_FETCH) !== 0 && e.nx === true);
+    if (fault) {
+      this.pfErrorCode = (e === undefined ? 0 : 1) | (access & (ACC_WRITE | ACC_USER | ACC_FETCH));
+      return -1;
+    }
+    return e.mfn * 4096 + (linear & 4095);
+  }
 }

@@ -208,3 +208,25 @@ export { fldenv, fnsave, fnstenv, frstor } from "./lib/cpu/fpu/x87_memory.ts";
 export { SseState } from "./lib/cpu/sse/sse_state.ts";
 export { SSE_OPCODE_MAP, sseExecute } from "./lib/cpu/sse/sse_execute.ts";
 export { fxrstor, fxsave, ldmxcsr, stmxcsr } from "./lib/cpu/sse/fxsave.ts";
+export {
+  Machine,
+  type MachineOptions,
+  type RunResult,
+  type StopReason,
+} from "./lib/hypervisor/machine.ts";
+export { type ConsoleSink as HypervisorConsoleSink, Host } from "./lib/hypervisor/host.ts";
+export { Domain } from "./lib/hypervisor/domain.ts";
+export { Vcpu } from "./lib/hypervisor/vcpu.ts";
+export {
+  buildDomain,
+  type BuildOptions,
+  type BuiltDomain,
+} from "./lib/hypervisor/builder/build_domain.ts";
+export { computeLayout, type DomainLayout } from "./lib/hypervisor/builder/layout.ts";
+export { loadKernelImage } from "./lib/hypervisor/builder/from_elf.ts";
+export type { KernelImage, LoadSegment } from "./lib/hypervisor/builder/kernel_image.ts";
+export { readStartInfo, type StartInfo } from "./lib/hypervisor/builder/start_info.ts";
+export { HYPERCALL_TABLE } from "./lib/hypervisor/hypercalls/table.ts";
+export { pvHypercall } from "./lib/hypervisor/hypercalls/dispatch.ts";
+export { GuestAccess } from "./lib/hypervisor/guest_access.ts";
+export { GuestClock } from "./lib/hypervisor/time.ts";

@@ -119,7 +119,7 @@ Deno.test("mmu_update on a data frame just writes; on a descriptor page it fails
   assert.equal(upd(g, foreign.p2m.get(0), 0, 1), -EINVAL);
 });
 
-Deno.test("mod_l2_entry validates a new L1 and refuses PSE, writable frames and linear tables", () => {
+Deno.test("mod_l2_entry validates a new L1 and refuses PSE, writable frames and writable linear tables", () => {
   const g = makeTestGuest();
   const t = spare(g, 200);
   const data = g.dom.p2m.get(20);

@@ -24,6 +24,7 @@ import { injectException, injectSoftInt } from "./bounce.ts";
 import { pvCpuid } from "./cpuid_policy.ts";
 import { emulatePrivilegedOp } from "./emulate_priv_op.ts";
 import { deliverEvents } from "./events.ts";
+import { ptwrPageFault } from "./ro_page_fault.ts";
 
 /** ud2; .ascii "xen" — Xen's forced-emulation prefix, followed by cpuid (0f a2). */
 const FORCED_PREFIX = [0x0f, 0x0b, 0x78, 0x65, 0x6e, 0x0f, 0xa2];
@@ -90,6 +91,7 @@ export class PvPlatform implements Platform {
         return;
       }
       case VEC_PF:
+        if (ptwrPageFault(v, cpu.cr2, errorCode)) return;
         injectException(v, VEC_PF, errorCode, cpu.cr2);
         return;
       default:

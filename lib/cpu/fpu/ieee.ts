@@ -133,7 +133,9 @@ export function applyRounding64(r: number, err: number, rc: number): number {
   const r0 = r;
   if (rc === RC_DOWN && err < 0) r = nextDown64(r);
   else if (rc === RC_UP && err > 0) r = nextUp64(r);
-  else if (rc === RC_CHOP && (r > 0 ? err < 0 : err > 0)) r = r > 0 ? nextDown64(r) : nextUp64(r);
+  else if (rc === RC_CHOP && r !== 0 && (r > 0 ? err < 0 : err > 0)) {
+    r = r > 0 ? nextDown64(r) : nextUp64(r);
+  }
   // Rounded up in magnitude when the result lies beyond the exact value.
   if (r === r0) ieee.up = (r > 0 ? err < 0 : err > 0) ? 1 : 0;
   else ieee.up = (r < r0 ? r < 0 : r > 0) ? 1 : 0;
@@ -162,8 +164,9 @@ export function roundToF32(v: number, err: number, rc: number): number {
   }
   if (rc === RC_DOWN && !below) f = nextDown32(f);
   else if (rc === RC_UP && below) f = nextUp32(f);
-  else if (rc === RC_CHOP && (f > 0 ? !below : below)) f = f > 0 ? nextDown32(f) : nextUp32(f);
-  else if (f === v && rc === RC_NEAREST) {
+  else if (rc === RC_CHOP && f !== 0 && (f > 0 ? !below : below)) {
+    f = f > 0 ? nextDown32(f) : nextUp32(f);
+  } else if (f === v && rc === RC_NEAREST) {
     // v was a float already and err is tiny: nearest is v itself
   }
   const fBelow = f === v ? err > 0 : f < v;
@@ -210,6 +213,29 @@ export function pickNan(a: number, b: number, mode: number): number {
   return quiet64(an ? a : b);
 }
 
+/** Below TINY or above HUGE, error terms are computed on operands scaled by SCALE. */
+const TINY = 2 ** -900, HUGE = 2 ** 900;
+const SCALE = 2 ** 600;
+
+/**
+ * The error of the rounded product r = a*b (finite, non-zero operands): exact = r + err
+ * in sign. Near the ends of the exponent range the operands are scaled by 2^±600 first
+ * (scaling r is exact there), so the Veltkamp split neither overflows nor underflows.
+ */
+function mulErr(a: number, b: number, r: number): number {
+  const ar = Math.abs(r);
+  if (ar < TINY && a !== 0 && b !== 0) {
+    const as = a * SCALE, bs = b * SCALE, p = as * bs;
+    return (p - r * SCALE * SCALE) + prodErr(as, bs, p);
+  }
+  if (ar > HUGE || Math.abs(a) > HUGE || Math.abs(b) > HUGE) {
+    const big = Math.abs(a) >= Math.abs(b);
+    const as = big ? a / SCALE : a, bs = big ? b : b / SCALE, p = as * bs;
+    return (p - r / SCALE) + prodErr(as, bs, p);
+  }
+  return prodErr(a, b, r);
+}
+
 /** op codes for {@link arith64}. */
 export const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3;
 
@@ -246,7 +272,7 @@ export function arith64(op: number, a: number, b: number, rc: number, mode: numb
         return DEFAULT_NAN;
       }
       if (!isFinite(r)) return isFinite(a) && isFinite(b) ? applyRounding64(r, -r, rc) : r;
-      return applyRounding64(r, prodErr(a, b, r), rc);
+      return applyRounding64(r, mulErr(a, b, r), rc);
     default: {
       r = a / b;
       if (r !== r) {
@@ -259,6 +285,19 @@ export function arith64(op: number, a: number, b: number, rc: number, mode: numb
       }
       if (!isFinite(a) || !isFinite(b) || a === 0) return r;
       if (!isFinite(r)) return applyRounding64(r, -r, rc);
+      if (Math.abs(r) < TINY) {
+        // Scaled remainder: a*2^600 - (r*2^600)*b, all in the normal range
+        const as = a * SCALE, rs = r * SCALE, p = rs * b;
+        const rem = (as - p) - prodErr(rs, b, p);
+        return applyRounding64(r, b > 0 ? rem : -rem, rc);
+      }
+      if (Math.abs(r) > HUGE || Math.abs(b) > HUGE) {
+        // a - r*b with r scaled down and b up (or the reverse): the product stays normal
+        const k = Math.abs(r) > HUGE ? 1 / SCALE : SCALE;
+        const rs = r * k, bs = b / k, p = rs * bs;
+        const rem = (a - p) - prodErr(rs, bs, p);
+        return applyRounding64(r, b > 0 ? rem : -rem, rc);
+      }
       const p = r * b;
       const rem = (a - p) - prodErr(r, b, p);
       return applyRounding64(r, b > 0 ? rem : -rem, rc);
@@ -278,6 +317,11 @@ export function sqrt64(a: number, rc: number): number {
   }
   const r = Math.sqrt(a);
   if (r === 0 || !isFinite(r)) return r;
+  if (a < TINY) {
+    // sqrt(a * 2^600) = r * 2^300 exactly scaled: the residual stays normal
+    const as = a * SCALE, rs = r * 2 ** 300, ps = rs * rs;
+    return applyRounding64(r, (as - ps) - prodErr(rs, rs, ps), rc);
+  }
   const p = r * r;
   const rem = (a - p) - prodErr(r, r, p);
   return applyRounding64(r, rem, rc);

@@ -9,8 +9,10 @@
 
 import {
   arith64,
+  EXC_DE,
   EXC_IE,
-  fromBits64,
+  EXC_PE,
+  EXC_UE,
   ieee,
   NAN_SSE,
   RC_CHOP,
@@ -28,6 +30,62 @@ export const FOP_ADD = 0, FOP_SUB = 1, FOP_MUL = 2, FOP_DIV = 3;
 export const FOP_MIN = 4, FOP_MAX = 5, FOP_SQRT = 6;
 
 const T = XMM_TMP * 4; // dword index of the scratch register
+const MIN32 = 2 ** -126, MIN64 = 2 ** -1022;
+const MX_DAZ = 0x40, MX_FTZ = 0x8000;
+
+/**
+ * A float32 source lane (not NaN): DAZ turns a denormal into a signed zero, else DE
+ * (`de` false: conversions to integer, which do not report DE on this host).
+ */
+function in32(x: SseState, idx: number, de = true): number {
+  const b = x.u32[idx];
+  if ((b & 0x7f800000) === 0 && (b & 0x7fffff) !== 0) {
+    if ((x.mxcsr & MX_DAZ) !== 0) return b >>> 31 ? -0 : 0;
+    if (de) ieee.flags |= EXC_DE;
+  }
+  return x.f32[idx];
+}
+
+/** A float64 source lane (qword q, not NaN), with DAZ/DE as {@link in32}. */
+function in64(x: SseState, q: number, de = true): number {
+  const hi = x.u32[2 * q + 1];
+  if ((hi & 0x7ff00000) === 0 && ((hi & 0xfffff) | x.u32[2 * q]) !== 0) {
+    if ((x.mxcsr & MX_DAZ) !== 0) return hi >>> 31 ? -0 : 0;
+    if (de) ieee.flags |= EXC_DE;
+  }
+  return x.f64[q];
+}
+
+/**
+ * Writes a rounded float32 result to dword `out`: a tiny result (below the smallest
+ * normal, after rounding) is flushed to a signed zero under FTZ (UE|PE), else gives UE
+ * when inexact. `lf` = the lane's own flags.
+ */
+function store32(x: SseState, out: number, f: number, lf: number): void {
+  if (f !== 0 ? Math.abs(f) < MIN32 : (lf & EXC_PE) !== 0) {
+    if ((x.mxcsr & MX_FTZ) !== 0) {
+      x.u32[out] = f < 0 || Object.is(f, -0) ? 0x80000000 : 0;
+      ieee.flags |= EXC_UE | EXC_PE;
+      return;
+    }
+    if ((lf & EXC_PE) !== 0) ieee.flags |= EXC_UE;
+  }
+  x.f32[out] = f;
+}
+
+/** As {@link store32} for a float64 result into qword `out`. */
+function store64(x: SseState, out: number, r: number, lf: number): void {
+  if (r !== 0 ? Math.abs(r) < MIN64 : (lf & EXC_PE) !== 0) {
+    if ((x.mxcsr & MX_FTZ) !== 0) {
+      x.u32[2 * out] = 0;
+      x.u32[2 * out + 1] = r < 0 || Object.is(r, -0) ? 0x80000000 : 0;
+      ieee.flags |= EXC_UE | EXC_PE;
+      return;
+    }
+    if ((lf & EXC_PE) !== 0) ieee.flags |= EXC_UE;
+  }
+  x.f64[out] = r;
+}
 
 function isNan32(b: number): boolean {
   return (b & 0x7f800000) === 0x7f800000 && (b & 0x7fffff) !== 0;
@@ -51,11 +109,19 @@ function lane32(x: SseState, op: number, da: number, sa: number, out: number): v
     x.i32[out] = (an ? ab : bb) | 0x400000;
     return;
   }
-  const a = x.f32[da], b = x.f32[sa];
+  const saved = ieee.flags;
+  ieee.flags = 0;
+  const a = op === FOP_SQRT ? 0 : in32(x, da), b = in32(x, sa);
   let r: number;
   if (op === FOP_MIN || op === FOP_MAX) {
-    // Both zeros, or not ordered: the second (source) operand
-    x.i32[out] = (op === FOP_MIN ? a < b : a > b) ? ab : bb;
+    ieee.flags |= saved;
+    // Both zeros, or not ordered: the second (source) operand (as DAZ left it)
+    const first = op === FOP_MIN ? a < b : a > b;
+    if (first) {
+      if (a === 0) x.u32[out] = ab & 0x80000000;
+      else x.i32[out] = ab;
+    } else if (b === 0) x.u32[out] = bb & 0x80000000;
+    else x.i32[out] = bb;
     return;
   }
   if (op === FOP_SQRT) r = sqrt64(b, RC_NEAREST);
@@ -64,10 +130,14 @@ function lane32(x: SseState, op: number, da: number, sa: number, out: number): v
     if (r === 0 && op <= FOP_SUB && x.rc === RC_DOWN) r = arith64(op, a, b, RC_DOWN, NAN_SSE);
   }
   if (r !== r) {
+    ieee.flags = saved | (ieee.flags & ~EXC_DE); // IE takes precedence over DE
     x.i32[out] = 0xffc00000 | 0;
     return;
   }
-  x.f32[out] = roundToF32(r, ieee.err, x.rc);
+  const f = roundToF32(r, ieee.err, x.rc);
+  const lf = ieee.flags;
+  ieee.flags = saved | lf;
+  store32(x, out, f, lf);
 }
 
 /** One float64 lane: qword index da (dest) and sa (source); writes qword out. */
@@ -87,22 +157,29 @@ function lane64(x: SseState, op: number, da: number, sa: number, out: number): v
     u[2 * out + 1] = (an ? ahi : bhi) | 0x80000;
     return;
   }
-  const a = x.f64[da], b = x.f64[sa];
+  const saved = ieee.flags;
+  ieee.flags = 0;
+  const a = op === FOP_SQRT ? 0 : in64(x, da), b = in64(x, sa);
   let r: number;
   if (op === FOP_MIN || op === FOP_MAX) {
+    ieee.flags |= saved;
     const pick = op === FOP_MIN ? a < b : a > b;
-    u[2 * out] = pick ? alo : blo;
-    u[2 * out + 1] = pick ? ahi : bhi;
+    const v = pick ? a : b, hi = pick ? ahi : bhi;
+    u[2 * out] = v === 0 ? 0 : pick ? alo : blo;
+    u[2 * out + 1] = v === 0 ? hi & 0x80000000 : hi;
     return;
   }
   if (op === FOP_SQRT) r = sqrt64(b, x.rc);
   else r = arith64(op, a, b, x.rc, NAN_SSE);
+  let lf = ieee.flags;
+  if (r !== r) lf &= ~EXC_DE; // IE takes precedence over DE
+  ieee.flags = saved | lf;
   if (r !== r) {
     u[2 * out] = 0;
     u[2 * out + 1] = 0xfff80000;
     return;
   }
-  x.f64[out] = r;
+  store64(x, out, r, lf);
 }
 
 /**
@@ -155,7 +232,13 @@ export function cmpOp(x: SseState, p: number, kind: number, d: number, s: number
       const an = isNan32(ab), bn = isNan32(bb);
       const sn = (an && (ab & 0x400000) === 0) || (bn && (bb & 0x400000) === 0);
       const unord = an || bn;
-      const t = predicate(p, unord ? 0 : x.f32[4 * d + i], unord ? 0 : x.f32[4 * s + i], unord, sn);
+      const t = predicate(
+        p,
+        unord ? 0 : in32(x, 4 * d + i),
+        unord ? 0 : in32(x, 4 * s + i),
+        unord,
+        sn,
+      );
       x.i32[T + i] = t ? -1 : 0;
     }
   } else {
@@ -165,7 +248,7 @@ export function cmpOp(x: SseState, p: number, kind: number, d: number, s: number
       const an = isNan64(u[2 * da + 1], u[2 * da]), bn = isNan64(u[2 * sa + 1], u[2 * sa]);
       const sn = (an && (u[2 * da + 1] & 0x80000) === 0) || (bn && (u[2 * sa + 1] & 0x80000) === 0);
       const unord = an || bn;
-      const t = predicate(p, unord ? 0 : x.f64[da], unord ? 0 : x.f64[sa], unord, sn);
+      const t = predicate(p, unord ? 0 : in64(x, da), unord ? 0 : in64(x, sa), unord, sn);
       x.i32[T + 2 * i] = x.i32[T + 2 * i + 1] = t ? -1 : 0;
     }
   }
@@ -190,15 +273,15 @@ export function comis(
     bn = isNan32(bb);
     as = an && (ab & 0x400000) === 0;
     bs = bn && (bb & 0x400000) === 0;
-    a = x.f32[4 * d];
-    b = x.f32[4 * s];
+    a = an || bn ? 0 : in32(x, 4 * d);
+    b = an || bn ? 0 : in32(x, 4 * s);
   } else {
     an = isNan64(u[4 * d + 1], u[4 * d]);
     bn = isNan64(u[4 * s + 1], u[4 * s]);
     as = an && (u[4 * d + 1] & 0x80000) === 0;
     bs = bn && (u[4 * s + 1] & 0x80000) === 0;
-    a = x.f64[2 * d];
-    b = x.f64[2 * s];
+    a = an || bn ? 0 : in64(x, 2 * d);
+    b = an || bn ? 0 : in64(x, 2 * s);
   }
   if (an || bn) {
     if (ordered || as || bs) ieee.flags |= EXC_IE;
@@ -227,7 +310,7 @@ export function toInt32(v: number, rc: number, nan: boolean): number {
 
 /** Float32 lane `i` of register r as a number for conversion (nan reported separately). */
 function f32Lane(x: SseState, idx: number): number {
-  return isNan32(x.i32[idx]) ? NaN : x.f32[idx];
+  return isNan32(x.i32[idx]) ? NaN : in32(x, idx, false);
 }
 
 /**
@@ -245,7 +328,7 @@ export function convert(x: SseState, form: number, d: number, s: number): void {
         if ((b & 0x400000) === 0) ieee.flags |= EXC_IE;
         u[T] = b << 29;
         u[T + 1] = (b & 0x80000000) | 0x7ff80000 | ((b >>> 3) & 0xfffff);
-      } else x.f64[2 * XMM_TMP] = x.f32[4 * s];
+      } else x.f64[2 * XMM_TMP] = in32(x, 4 * s);
       return;
     }
     case CVT_SD2SS:
@@ -261,7 +344,7 @@ export function convert(x: SseState, form: number, d: number, s: number): void {
           if ((b & 0x400000) === 0) ieee.flags |= EXC_IE;
           u[T + 2 * i] = b << 29;
           u[T + 2 * i + 1] = (b & 0x80000000) | 0x7ff80000 | ((b >>> 3) & 0xfffff);
-        } else x.f64[2 * XMM_TMP + i] = x.f32[T + i];
+        } else x.f64[2 * XMM_TMP + i] = in32(x, T + i);
       }
       return;
     }
@@ -295,7 +378,7 @@ export function convert(x: SseState, form: number, d: number, s: number): void {
       for (let i = 0; i < 2; i++) {
         const q = 2 * s + i;
         const nan = isNan64(u[2 * q + 1], u[2 * q]);
-        i32[T + i] = toInt32(nan ? 0 : x.f64[q], form === CVT_TPD2DQ ? RC_CHOP : rc, nan);
+        i32[T + i] = toInt32(nan ? 0 : in64(x, q, false), form === CVT_TPD2DQ ? RC_CHOP : rc, nan);
       }
       i32[T + 2] = i32[T + 3] = 0;
       return;
@@ -315,7 +398,13 @@ function f64ToF32Lane(x: SseState, q: number, out: number): void {
     u[out] = ((hi & 0x80000000) | 0x7fc00000 | ((hi & 0x7ffff) << 3) | (lo >>> 29)) >>> 0;
     return;
   }
-  x.f32[out] = roundToF32(fromBits64(lo, hi), 0, x.rc);
+  const v = in64(x, q);
+  const saved = ieee.flags;
+  ieee.flags = 0;
+  const f = roundToF32(v, 0, x.rc);
+  const lf = ieee.flags;
+  ieee.flags = saved | lf;
+  store32(x, out, f, lf);
 }
 
 /**
@@ -327,7 +416,7 @@ export function cvtToGpr(x: SseState, s: number, double: boolean, chop: boolean)
   const rc = chop ? RC_CHOP : x.rc;
   if (double) {
     const nan = isNan64(x.u32[4 * s + 1], x.u32[4 * s]);
-    return toInt32(nan ? 0 : x.f64[2 * s], rc, nan);
+    return toInt32(nan ? 0 : in64(x, 2 * s, false), rc, nan);
   }
   return toInt32(f32Lane(x, 4 * s), rc, isNan32(x.i32[4 * s]));
 }

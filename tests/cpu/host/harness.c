@@ -28,7 +28,7 @@ enum {
 };
 enum {
   DC_0 = 0, DC_F, DC_M32, DC_M64, DC_M80, DC_I16, DC_I32, DC_I64, DC_INT, DC_TRIG, DC_UNIT,
-  DC_POS, DC_SCALE, DC_CW, DC_PS, DC_PD, DC_I, DC_SHC, DC_CVTS, DC_CVTD, DC_MX, DC_BCD
+  DC_POS, DC_SCALE, DC_CW, DC_PS, DC_PD, DC_I, DC_SHC, DC_CVTS, DC_CVTD, DC_MX, DC_BCD, DC_PSDN, DC_PDDN
 };
 
 /* ---- the stubs: one function per form, [f_name, f_name_end) holds the bytes under test */
@@ -268,6 +268,19 @@ static void make_sse_state(int dc) {
       if (r == 0 || r == 4 || r == 6) {
         uint32_t v = 0x11111111u * (uint32_t)r + (uint32_t)i;
         memcpy(b + 16 * r + 4 * i, &v, 4);
+      } else if (dc == DC_PSDN || dc == DC_PDDN) {
+        uint32_t k = rbelow(10), sign = rbelow(2);
+        if (dc == DC_PSDN) {
+          uint32_t e = k < 4 ? rbelow(13) : k < 7 ? 126 + rbelow(3) : k < 9 ? 150 + rbelow(11) : 0;
+          uint32_t f = sign << 31 | e << 23 | (k == 9 ? 0 : rnd() & 0x7fffff);
+          memcpy(b + 16 * r + 4 * i, &f, 4);
+        } else {
+          if (i & 1) continue;
+          uint64_t e = k < 4 ? rbelow(41) : k < 7 ? 1022 + rbelow(3) : k < 9 ? 1100 + rbelow(51) : 0;
+          uint64_t m = k == 9 ? 0 : ((uint64_t)(rnd() & 0xfffff) << 32) | rnd();
+          uint64_t u = (uint64_t)sign << 63 | e << 52 | m;
+          memcpy(b + 16 * r + 4 * i, &u, 8);
+        }
       } else if (dc == DC_PS || dc == DC_CVTS) {
         double d = dc == DC_CVTS ? fp_for(DC_INT, 0) : fpval(20);
         uint32_t f = fbits((float)d);
@@ -290,6 +303,7 @@ static void make_sse_state(int dc) {
   }
   uint32_t mx = 0x1f80 | (rbelow(5) == 0 ? rbelow(4) << 13 : 0);
   if (rbelow(5) == 0) mx |= rnd() & 0x3f;
+  if (dc == DC_PSDN || dc == DC_PDDN) mx |= (rbelow(2) ? 0x8000 : 0) | (rbelow(2) ? 0x40 : 0);
   memcpy(b + 128, &mx, 4);
 }
 

@@ -8,7 +8,8 @@
 import { PAGE_SIZE, type PhysMemory } from "../cpu/phys_memory.ts";
 import { assert, InputError } from "../errors.ts";
 import { DOMID_XEN, OWNER_NONE, PGC_allocated, PGT_none } from "./constants.ts";
-import { ENOMEM } from "./errno.ts";
+import { EINVAL, ENOMEM } from "./errno.ts";
+import { dropPin } from "./page_type.ts";
 import { M2p } from "./m2p.ts";
 
 /**
@@ -245,6 +246,17 @@ export class MachineFrames {
     this.cflags[mfn] &= ~PGC_allocated;
     this.putPage(mfn);
     return true;
+  }
+
+  /**
+   * Frees a domain's frame the way XENMEM_decrease_reservation does (guest_remove_page):
+   * see {@link releaseAllocation}; the frame is reused only once nothing references it.
+   * @param mfn machine frame
+   * @param domid the owner
+   * @returns 0, or -EINVAL when the domain does not own an allocated frame there
+   */
+  freeFrame(mfn: number, domid: number): number {
+    return this.releaseAllocation(mfn, domid, (m) => dropPin(this, m)) ? 0 : -EINVAL;
   }
 
   /** Records that all vcpus' TLBs were flushed: stale stamps before now no longer matter. */

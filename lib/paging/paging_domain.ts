@@ -106,7 +106,7 @@ export class PagingDomain {
     const mfn = this.p2m.get(pfn);
     if (mfn === INVALID_MFN) return -EINVAL;
     const f = this.frames;
-    if (!f.releaseAllocation(mfn, this.domid, (m) => dropPin(f, m))) return -EINVAL;
+    if (f.freeFrame(mfn, this.domid) !== 0) return -EINVAL;
     this.p2m.set(pfn, INVALID_MFN);
     if (f.refs[mfn] !== 0) f.m2p.set(mfn, INVALID_M2P_ENTRY);
     return 0;

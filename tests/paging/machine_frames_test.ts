@@ -7,6 +7,8 @@ import {
   INVALID_M2P_ENTRY,
   M2p,
   MachineFrames,
+  MMUEXT_PIN_L1_TABLE,
+  mmuextOp,
   mmuUpdateNormalPt,
   OWNER_NONE,
   PagingDomain,
@@ -150,4 +152,18 @@ Deno.test("allocDomainFrame() hands a reused frame out zeroed", () => {
   const again = f.allocDomainFrame(2);
   assert.equal(again, m);
   assert.ok(f.mem.u8.subarray(m * 4096, m * 4096 + 4096).every((b) => b === 0));
+});
+
+Deno.test("freeFrame() unpins a pinned table and defers the free until it is unused", () => {
+  const g = makeTestGuest();
+  const f = g.frames;
+  g.dom.populatePhysmap(300, 1);
+  const t = g.dom.p2m.get(300);
+  assert.equal(mmuextOp(g.dom, 0, MMUEXT_PIN_L1_TABLE, t), 0);
+  assert.equal(f.freeFrame(t, 2), -22, "not the owner");
+  assert.equal(f.freeFrame(t, 1), 0);
+  assert.equal(f.owner[t], OWNER_NONE, "pin and allocation were the only references");
+  assert.equal(f.freeFrame(t, 1), -22);
+  assert.equal(f.freeFrame(g.l1, 1), 0, "the live L1 stays owned while referenced");
+  assert.equal(f.owner[g.l1], 1);
 });

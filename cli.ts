@@ -60,6 +60,14 @@ function buildProgram(state: { code: number }): Command {
     .option("--no-reboot", "exit when the guest reboots instead of restarting it")
     .option("--realtime", "tie guest time to the host clock (default: virtual, deterministic)")
     .option("--max-instructions <n>", "stop after n instructions (exit 1)", parseNumber)
+    .option(
+      "--disk <spec>",
+      "a PV disk: xl disk syntax or PATH[,VDEV][,ro] (repeatable)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option("--console-log <file>", "keep a byte-exact copy of the guest console output in FILE")
+    .option("--console-input <file>", "read the guest's console input from FILE instead of stdin")
+    .option("--xenstore-socket <path>", "serve XenStore on a unix socket (for xenstore-utils)")
     .action(withExit(async (cmd) => {
       const { run } = await import("./tools/boot.ts");
       const o = cmd.opts();
@@ -71,6 +79,9 @@ function buildProgram(state: { code: number }): Command {
         noReboot: o.reboot === false,
         realtime: o.realtime === true,
         maxInstructions: o.maxInstructions,
+        disks: o.disk,
+        consoleOptions: { logFile: o.consoleLog, inputFile: o.consoleInput },
+        xenstoreSocket: o.xenstoreSocket,
       });
     }));
   // --- trace ---

@@ -1,22 +1,24 @@
 /**
- * `pvx boot IMAGE`: builds a PV domain from a kernel image and runs it. console_io
- * output goes to stdout. Exit code 0 when the guest powers off, 1 when it crashes (with
- * a register and stack dump on stderr), stops on the instruction limit or hangs, 2 on
- * bad input. A reboot builds the domain again unless `noReboot`.
+ * `pvx boot IMAGE`: builds a PV domain from a kernel image and runs it with what a
+ * toolstack gives a domU: xenstore, the PV console (and console_io) on the terminal, and
+ * vbds for `--disk`. Exit code 0 when the guest powers off (or reboots with
+ * `--no-reboot`), 1 when it crashes (register and stack dump on stderr), stops on the
+ * instruction limit or hangs, 2 on bad input. A reboot builds the domain again.
  *
- * Options live in one object so other subsystems (disks, networks, traces, the console
- * ring, xenstore) add fields without touching the run loop: see {@link BootOptions}.
+ * Options live in one object ({@link BootOptions}) so further subsystems (networks,
+ * traces, ring recording) add fields and an attach step without touching the run loop.
  * @module
  */
 import { EXIT_FAILED, EXIT_OK, InputError } from "../lib/errors.ts";
 import { Machine, type MachineOptions, type RunResult } from "../lib/hypervisor/machine.ts";
 import { HypervisorDeviceHost } from "../lib/hypervisor/device_host.ts";
 import { XenStore } from "../lib/hypervisor/xenstore/store.ts";
-import { XenstoreRingBackend } from "../lib/hypervisor/xenstore/ring_backend.ts";
-import { writeToolstackLayout } from "../lib/hypervisor/xenstore/toolstack_layout.ts";
+import { attachXenstore } from "../lib/hypervisor/xenstore/attach.ts";
 import { ConsoleBackend } from "../lib/console/backend.ts";
+import { attachConsole } from "../lib/console/attach.ts";
 import type { ConsoleSink } from "../lib/console/sinks.ts";
-import { type ConsoleOptions, openConsole } from "../lib/console/terminal.ts";
+import type { ConsoleOptions } from "../lib/console/terminal.ts";
+import { attachDisks, type AttachedDisk, detachDisks } from "../lib/blkfront/attach.ts";
 
 /** Options of {@link run}. */
 export interface BootOptions {
@@ -34,69 +36,148 @@ export interface BootOptions {
   realtime?: boolean;
   /** Stop after this many instructions (exit 1). */
   maxInstructions?: number;
-  /**
-   * The guest's console (PV console ring and console_io): default a stdio console opened
-   * with {@link consoleOptions}; a sink passed here is not closed by `run`.
-   */
-  console?: ConsoleSink;
-  /** How to open the default stdio console (log file, input file, mode). */
+  /** `--disk SPEC` values (xl disk syntax or PATH[,VDEV][,ro]). */
+  disks?: string[];
+  /** `--console-log FILE`, `--console-input FILE` and the terminal mode. */
   consoleOptions?: ConsoleOptions;
+  /** `--xenstore-socket PATH`. */
+  xenstoreSocket?: string;
+  /** A console sink to use instead of the terminal (tests); not closed by `run`. */
+  console?: ConsoleSink;
   /** Where pvx's own messages go (default: stderr). */
   log?: (line: string) => void;
-  /** Called with each machine before it runs (attach devices, tracing...). */
-  onMachine?: (m: Machine) => void | Promise<void>;
+  /** Called with each machine once its devices are attached, before it runs. */
+  onMachine?: (m: Machine, devices: AttachedDevices) => void | Promise<void>;
   /** Extra machine options. */
   machine?: Partial<MachineOptions>;
 }
 
-/** The devices attached to a machine: the store and the device host backends use. */
+/** The devices of one machine. */
 export interface AttachedDevices {
+  /** The store (dom0's view). */
   store: XenStore;
+  /** The device host the backends use. */
   deviceHost: HypervisorDeviceHost;
+  /** The vbds. */
+  disks: AttachedDisk[];
+  /** Resolves when the user detaches the console (Ctrl-] on a raw terminal). */
+  detached: Promise<void>;
+  /** Stops the backends and releases the console. */
+  detach(): Promise<void>;
+}
+
+/** What to attach. */
+export interface AttachOptions {
+  /** Use this sink for the console (tests); otherwise open the terminal. */
+  sink?: ConsoleSink;
+  /** How to open the terminal console. */
+  consoleOptions?: ConsoleOptions;
+  /** Serve xenstore on this unix socket. */
+  xenstoreSocket?: string;
+  /** `--disk` specs. */
+  disks?: readonly string[];
+  /** The domain's name in xenstore. */
+  name?: string;
 }
 
 /**
- * Attaches what a toolstack gives every PV domain: xenstore (its ring backend and the
- * domain's layout as libxl writes it) and the PV console backend, through a device host
- * acting as dom0; the device host's deferred work runs at slice boundaries.
- * @param m the machine (its domain built, not yet run)
- * @param sink the console
- * @param name the domain's name in xenstore
+ * Attaches a toolstack's devices to a built machine, through a device host acting as
+ * dom0 whose deferred work runs at the machine's slice boundaries: the xenstore layout
+ * and ring, the PV console (the same sink takes console_io output), and the vbds.
+ * @param m the machine (built, not yet run)
+ * @param opts what to attach
+ * @throws InputError for an unusable console file or socket path
  */
-export function attachDevices(m: Machine, sink: ConsoleSink, name = "pvx-guest"): AttachedDevices {
+export async function attachDevices(
+  m: Machine,
+  opts: AttachOptions = {},
+): Promise<AttachedDevices> {
   const d = m.domain;
   const b = m.built;
   const frames = m.host.frames;
+  const tracer = m.host.tracer;
   const store = new XenStore();
   const deviceHost = new HypervisorDeviceHost({
     mem: m.host.mem,
     store,
     directory: { evtchn: m.directory.evtchn, gnttab: m.gnttabDirectory.gnttab },
-    frameOwner: (
-      mfn,
-    ) => (mfn >= 0 && mfn < frames.count && frames.refs[mfn] !== 0 ? frames.owner[mfn] : -1),
-    tracer: m.host.tracer,
+    frameOwner: (mfn) =>
+      mfn >= 0 && mfn < frames.count && frames.refs[mfn] !== 0 ? frames.owner[mfn] : -1,
+    tracer,
   });
   m.extraEvtchn.set(0, deviceHost.dom0Evtchn);
   m.extraGnttab.set(0, deviceHost.dom0Gnttab);
-  writeToolstackLayout(store, {
+  m.sliceHook = deviceHost;
+  const xs = await attachXenstore(deviceHost, store, {
     domid: d.domid,
-    name,
+    name: opts.name ?? "pvx-guest",
     memoryKiB: d.maxPages * 4,
     vcpus: d.vcpus.length,
     consolePort: b.consoleEvtchn,
     consoleMfn: b.consoleMfn,
     storePort: b.storeEvtchn,
     storeMfn: b.storeMfn,
-  });
-  new XenstoreRingBackend(deviceHost, store, d.domid, b.storeMfn, b.storeEvtchn, {
-    tracer: m.host.tracer,
-  });
-  new ConsoleBackend(deviceHost, d.domid, b.consoleMfn, b.consoleEvtchn, sink, {
-    tracer: m.host.tracer,
-  });
-  m.sliceHook = deviceHost;
-  return { store, deviceHost };
+  }, { socketPath: opts.xenstoreSocket, tracer });
+  let detachConsole: () => Promise<void>;
+  let detached: Promise<void>;
+  try {
+    if (opts.sink) {
+      const backend = new ConsoleBackend(
+        deviceHost,
+        d.domid,
+        b.consoleMfn,
+        b.consoleEvtchn,
+        opts.sink,
+        {
+          tracer,
+        },
+      );
+      m.host.console = opts.sink;
+      detached = opts.sink.detached;
+      detachConsole = async () => {
+        await backend.drainOutput();
+        backend.close();
+      };
+    } else {
+      const con = await attachConsole(deviceHost, d.domid, b.consoleMfn, b.consoleEvtchn, {
+        ...opts.consoleOptions,
+        tracer,
+      });
+      m.host.console = con.sink;
+      detached = con.detached;
+      detachConsole = () => con.detach();
+    }
+  } catch (e) {
+    await xs.detach();
+    throw e;
+  }
+  let vbds: AttachedDisk[];
+  try {
+    vbds = await attachDisks(deviceHost, d.domid, opts.disks ?? [], { tracer });
+  } catch (e) {
+    await detachConsole();
+    await xs.detach();
+    throw e;
+  }
+  return {
+    store,
+    deviceHost,
+    disks: vbds,
+    detached,
+    async detach() {
+      const stopping = detachDisks(vbds);
+      // The backends answer their in-flight requests first: keep deferred work running.
+      let done = false;
+      stopping.finally(() => (done = true));
+      while (!done) {
+        deviceHost.runDeferred();
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      await stopping;
+      await detachConsole();
+      await xs.detach();
+    },
+  };
 }
 
 async function readInput(path: string, what: string): Promise<Uint8Array> {
@@ -127,7 +208,7 @@ export function exitCodeForRun(r: RunResult): number {
  * @returns the exit code
  * @example
  * ```ts
- * const code = await run({ image: "hello.elf", memory: 16 });
+ * const code = await run({ image: "hello.elf", memory: 16, disks: ["disk.img,xvda"] });
  * ```
  */
 export async function run(opts: BootOptions): Promise<number> {
@@ -137,21 +218,6 @@ export async function run(opts: BootOptions): Promise<number> {
   }
   const image = await readInput(opts.image, "image");
   const ramdisk = opts.ramdisk ? await readInput(opts.ramdisk, "ramdisk") : undefined;
-  const sink = opts.console ?? await openConsole(opts.consoleOptions ?? {});
-  try {
-    return await bootLoop(opts, image, ramdisk, sink, log);
-  } finally {
-    if (!opts.console) await sink.close();
-  }
-}
-
-async function bootLoop(
-  opts: BootOptions,
-  image: Uint8Array,
-  ramdisk: Uint8Array | undefined,
-  sink: ConsoleSink,
-  log: (line: string) => void,
-): Promise<number> {
   for (;;) {
     const m = new Machine({
       image,
@@ -161,35 +227,58 @@ async function bootLoop(
       ramdisk,
       realtime: opts.realtime,
       maxInstructions: opts.maxInstructions,
-      console: sink,
       ...opts.machine,
     });
-    attachDevices(m, sink);
-    await opts.onMachine?.(m);
-    const r = await m.run();
-    switch (r.reason) {
-      case "poweroff":
-        return EXIT_OK;
-      case "reboot":
-        if (opts.noReboot) {
-          log("pvx: the guest rebooted (--no-reboot)");
-          return EXIT_OK;
-        }
-        log("pvx: the guest rebooted; restarting it");
-        continue;
-      case "crash":
-        if (r.dump) log(r.dump);
-        log("pvx: the guest crashed");
-        return EXIT_FAILED;
-      case "limit":
-        log(`pvx: stopped after ${r.instructions} instructions (--max-instructions)`);
-        return EXIT_FAILED;
-      case "hung":
-        log("pvx: the guest blocked with no timer and no device to wake it");
-        return EXIT_FAILED;
-      default:
-        log(`pvx: the guest shut down (${r.reason})`);
-        return EXIT_FAILED;
+    const dev = await attachDevices(m, {
+      sink: opts.console,
+      consoleOptions: opts.consoleOptions,
+      xenstoreSocket: opts.xenstoreSocket,
+      disks: opts.disks,
+    });
+    let r: RunResult | "detached";
+    try {
+      await opts.onMachine?.(m, dev);
+      r = await Promise.race([m.run(), dev.detached.then(() => "detached" as const)]);
+    } finally {
+      await dev.detach();
     }
+    const code = report(r, opts.noReboot ?? false, log);
+    if (code !== undefined) return code;
+  }
+}
+
+/** Prints the outcome; returns the exit code, or undefined to boot again. */
+function report(
+  r: RunResult | "detached",
+  noReboot: boolean,
+  log: (line: string) => void,
+): number | undefined {
+  if (r === "detached") {
+    log("pvx: console detached; the guest is stopped");
+    return EXIT_OK;
+  }
+  switch (r.reason) {
+    case "poweroff":
+      return EXIT_OK;
+    case "reboot":
+      if (noReboot) {
+        log("pvx: the guest rebooted (--no-reboot)");
+        return EXIT_OK;
+      }
+      log("pvx: the guest rebooted; restarting it");
+      return undefined;
+    case "crash":
+      if (r.dump) log(r.dump);
+      log("pvx: the guest crashed");
+      return EXIT_FAILED;
+    case "limit":
+      log(`pvx: stopped after ${r.instructions} instructions (--max-instructions)`);
+      return EXIT_FAILED;
+    case "hung":
+      log("pvx: the guest blocked with no timer and no device to wake it");
+      return EXIT_FAILED;
+    default:
+      log(`pvx: the guest shut down (${r.reason})`);
+      return EXIT_FAILED;
   }
 }

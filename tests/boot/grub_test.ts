@@ -17,7 +17,7 @@ Deno.test({
   async fn() {
     const sink = new MemorySink(1 << 20, 1 << 18);
     const m = new Machine({ image: await Deno.readFile(GRUB), memoryMiB: 64, console: sink });
-    attachDevices(m, sink);
+    await attachDevices(m, { sink });
     const prompts = () => sink.text().split("grub> ").length - 1;
     let r = await m.run(() => prompts() >= 1, 300_000_000);
     assert.equal(r.reason, "until", `no grub> prompt: ${JSON.stringify(sink.text().slice(-300))}`);
@@ -42,5 +42,46 @@ Deno.test({
     const lsmod = sink.text().split("grub> ")[2];
     assert.match(lsmod, /Name\s+Ref Count\s+Dependencies/);
     await sink.close();
+  },
+});
+
+const MKE2FS = await new Deno.Command("mke2fs", { args: ["-V"], stderr: "null", stdout: "null" })
+  .output().then(() => true, () => false);
+
+Deno.test({
+  name: "pvx boot --disk: grub reads grub.cfg from the PV disk, echoes and halts (exit 0)",
+  ignore: !present || !MKE2FS,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.mkdir(`${dir}/root/boot/grub`, { recursive: true });
+      await Deno.writeTextFile(`${dir}/root/boot/grub/grub.cfg`, "echo hello-from-disk\nhalt\n");
+      const mk = await new Deno.Command("mke2fs", {
+        args: ["-q", "-t", "ext2", "-d", `${dir}/root`, `${dir}/disk.img`, "4M"],
+      }).output();
+      assert.equal(mk.code, 0);
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../../cli.ts", import.meta.url).pathname,
+          "boot",
+          GRUB,
+          "--disk",
+          `${dir}/disk.img`,
+          "--max-instructions",
+          "500000000",
+        ],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      assert.match(text, /Reading \(xen\/xvda\)\/boot\/grub\/grub\.cfg/);
+      assert.match(text, /hello-from-disk/);
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });

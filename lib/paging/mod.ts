@@ -16,6 +16,11 @@
  * at MACH2PHYS_VIRT_START; those slots cannot be changed (-EPERM), the L2 cannot be shared
  * or pinned as an ordinary L2 (-EINVAL), and Xen's frames cannot be mapped (-EBUSY).
  *
+ * Beyond Linux's needs, Xen 4.17's defaults are kept: read-only L2 linear page tables
+ * (pv-linear-pt), no superpages (PSE -> -EINVAL), cache attributes refused for a domain
+ * without I/O rights (-EINVAL). Failing checks leave Xen's gdprintk wording in
+ * `frames.reason` for traces.
+ *
  * @example
  * ```ts
  * import { PhysMemory } from "../cpu/phys_memory.ts";

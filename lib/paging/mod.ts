@@ -67,6 +67,7 @@ export {
 } from "./pae_walk.ts";
 export { dropPin, getPageAndType, getPageType, putPageAndType, putPageType } from "./page_type.ts";
 export { PagingDomain, type PagingDomainOptions } from "./paging_domain.ts";
+export { showPageWalk } from "./show_page_walk.ts";
 export { ptwrCmpxchg, ptwrEmulate, ptwrTarget } from "./ptwr.ts";
 export { updateVaMapping } from "./update_va_mapping.ts";
 export { getPageFromL1e, isGuestL2Slot, putPageFromL1e } from "./validate_pte.ts";

@@ -17,6 +17,7 @@ import {
   PFEC_USER,
   PFEC_WRITE,
   PTE_HI_NX,
+  showPageWalk,
   WALK_BAD_GFN,
 } from "../../lib/paging/mod.ts";
 import { PhysMemory } from "../../lib/cpu/phys_memory.ts";
@@ -151,4 +152,24 @@ Deno.test("PaeWalker.translate() requires R/W in both the L2 and the L1 entry", 
   assert.equal(w.translate(10 * 4096, ACC_WRITE), -1);
   assert.equal(w.pfErrorCode, PFEC_PRESENT | PFEC_WRITE);
   assert.ok(w.translate(10 * 4096, ACC_READ) >= 0);
+});
+
+Deno.test("showPageWalk() lists each level and stops at the first absent entry", () => {
+  const g = makeTestGuest();
+  const before = peekEntry(g.frames, g.l1, 5);
+  const lines = showPageWalk(g.dom, 0, 0x5123);
+  assert.equal(peekEntry(g.frames, g.l1, 5), before, "sets no accessed bit");
+  assert.equal(before & _PAGE_ACCESSED, 0);
+  assert.equal(lines.length, 5);
+  assert.match(
+    lines[1],
+    new RegExp(`^ L3\\[000\\] = 00000000_[0-9a-f]+ mfn ${g.l2.toString(16)} pfn 1$`),
+  );
+  assert.match(lines[3], /^ L1\[005\] = .* pfn 5$/);
+  assert.equal(
+    lines[4],
+    ` -> maddr ${(g.dom.p2m.get(5) * 4096 + 0x123).toString(16).padStart(9, "0")}`,
+  );
+  const absent = showPageWalk(g.dom, 0, 0x40000000);
+  assert.equal(absent.at(-1), "  not present");
 });

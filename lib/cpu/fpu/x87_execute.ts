@@ -61,9 +61,9 @@ export function x87Execute(
     const control = isControlMem(opcode, reg);
     if (!control) {
       if ((st.sw & SW_ES) !== 0) bus.raise(FPU_VEC_MF, -1);
-      st.fop = ((opcode & 7) << 8) | modrm;
+      latchPointers(st, opcode, modrm);
       st.fdp = linear;
-    }
+    } else unlatchPointers(st);
     execMem(bus, st, opcode, reg, linear);
     return;
   }
@@ -71,9 +71,25 @@ export function x87Execute(
     (opcode === 0xdf && modrm === 0xe0);
   if (!noWait) {
     if ((st.sw & SW_ES) !== 0) bus.raise(FPU_VEC_MF, -1);
-    st.fop = ((opcode & 7) << 8) | modrm;
-  }
+    latchPointers(st, opcode, modrm);
+  } else unlatchPointers(st);
   execReg(bus, st, opcode, modrm);
+}
+
+/**
+ * A non-control instruction: its FOP, and the FIP/FCS the core stored before the call,
+ * become the "last instruction" that fnstenv/fnsave/fxsave report.
+ */
+function latchPointers(st: X87State, opcode: number, modrm: number): void {
+  st.fop = ((opcode & 7) << 8) | modrm;
+  st.lastFip = st.fip;
+  st.lastFcs = st.fcs;
+}
+
+/** A control instruction leaves the last-instruction pointers as they were. */
+function unlatchPointers(st: X87State): void {
+  st.fip = st.lastFip;
+  st.fcs = st.lastFcs;
 }
 
 /** FWAIT (9B): raises #MF when an unmasked x87 exception is pending. */

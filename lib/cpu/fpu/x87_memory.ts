@@ -191,8 +191,8 @@ function loadEnv(
   st.cw = cw & 0x1f7f | 0x40;
   st.statusWord = sw;
   st.setTagWord(tw);
-  st.fip = fip;
-  st.fcs = fcsop & 0xffff;
+  st.fip = st.lastFip = fip;
+  st.fcs = st.lastFcs = fcsop & 0xffff;
   st.fop = (fcsop >>> 16) & 0x7ff;
   st.fdp = fdp;
   st.fds = fds;

@@ -38,6 +38,10 @@ export class X87State {
   fdp = 0;
   /** Data selector of the last memory operand. */
   fds = 0;
+  /** FIP/FCS of the last non-control instruction (the core may preset fip/fcs for all). */
+  lastFip = 0;
+  /** See {@link lastFip}. */
+  lastFcs = 0;
 
   /** Resets as FNINIT does. */
   init(): void {
@@ -51,6 +55,7 @@ export class X87State {
       this.fdp =
       this.fds =
         0;
+    this.lastFip = this.lastFcs = 0;
   }
 
   /** The architectural status word (with TOP). */

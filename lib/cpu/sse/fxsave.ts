@@ -51,8 +51,8 @@ export function fxrstor(bus: CpuBus, st: X87State, x: SseState, linear: number):
   st.statusWord = w0 >>> 16;
   for (let p = 0; p < 8; p++) st.empty[p] = (w1 >> p) & 1 ? 0 : 1;
   st.fop = (w1 >>> 16) & 0x7ff;
-  st.fip = bus.read32(linear + 8);
-  st.fcs = bus.read16(linear + 12);
+  st.fip = st.lastFip = bus.read32(linear + 8);
+  st.fcs = st.lastFcs = bus.read16(linear + 12);
   st.fdp = bus.read32(linear + 16);
   st.fds = bus.read16(linear + 20);
   for (let i = 0; i < 8; i++) {

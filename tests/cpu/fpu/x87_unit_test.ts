@@ -157,3 +157,17 @@ Deno.test("x87Execute() fistp m64 and fild m64 round-trip integers below 2^53", 
     { numRuns: RUNS },
   );
 });
+
+Deno.test("fnstenv() reports the last non-control instruction's FIP, FOP and FDP", () => {
+  const bus = new FakeBus();
+  const st = new X87State();
+  st.fip = 0x1234;
+  st.fcs = 0x23;
+  bus.write32(MEM_BASE, 0x3f800000); // 1.0f
+  x87Execute(bus, st, 0xd8, 0x03, MEM_BASE); // fadd dword [ebx] (underflows: empty ST0)
+  st.fip = 0x5678; // the core presets every instruction's address
+  x87Execute(bus, st, 0xd9, 0x33, MEM_BASE + 32); // fnstenv [ebx+32]: a control instruction
+  assert.equal(bus.read32(MEM_BASE + 32 + 12), 0x1234, "FIP");
+  assert.equal(bus.read32(MEM_BASE + 32 + 16), (0x003 << 16) | 0x23, "FOP and FCS");
+  assert.equal(bus.read32(MEM_BASE + 32 + 20), MEM_BASE, "FDP");
+});

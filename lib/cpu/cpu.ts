@@ -77,12 +77,8 @@ export class Cpu implements CpuBus {
   flags = 2;
   /** Lazy-flag operation (see flags.ts). */
   lfOp = LF_NONE;
-  /** Lazy-flag first operand. */
-  lfA = 0;
-  /** Lazy-flag second operand. */
-  lfB = 0;
-  /** Lazy-flag result. */
-  lfRes = 0;
+  /** Lazy-flag first operand, second operand and result (see flags.ts). */
+  readonly lf: Int32Array = new Int32Array(3);
   /** Lazy-flag operand size in bits. */
   lfSz = 32;
   /** Current privilege level. */

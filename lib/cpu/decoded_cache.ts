@@ -18,6 +18,10 @@ export const K_MOVX_RM = 23, K_MOVX_RR = 24, K_IMUL_RM = 25, K_IMUL_RRI = 26;
 export const K_CMOV = 27, K_SETCC = 28, K_NOP = 29, K_MOV8_RM = 30, K_MOV8_MR = 31;
 export const K_ALU8_MI = 32, K_TEST_RI = 33, K_ALU8_RR = 34, K_JMP_R = 35, K_CALL_R = 36;
 export const K_XCHG_R = 37, K_CDQ = 38, K_ALU_AI = 39, K_INC_M = 40, K_DEC_M = 41;
+/** Block terminator: the run loop looks the next EIP up again (nothing retires). */
+export const K_END = 42;
+/** Longest decoded block. */
+export const BLOCK_MAX = 64;
 
 /** ALU op numbers used in records (0..7 as the ALU group, 8 = test). */
 export const OP_TEST = 8;
@@ -40,7 +44,8 @@ export class DecodedCache {
   readonly i: Int32Array = new Int32Array(CAP);
   /** Per machine frame: offset -> record index, or null. */
   readonly pages: (Int32Array | null)[];
-  private next = 1;
+  /** The next free record. */
+  next = 1;
   private readonly mem: PhysMemory;
   /** Called whenever page indexes are dropped (the CPU forgets its current page). */
   onDrop: () => void = () => {};
@@ -65,6 +70,11 @@ export class DecodedCache {
   alloc(): number {
     if (this.next >= CAP) this.dropAll();
     return this.next++;
+  }
+
+  /** Makes room for a block of contiguous records (dropping everything when full). */
+  reserveBlock(): void {
+    if (this.next + BLOCK_MAX + 2 >= CAP) this.dropAll();
   }
 
   /** Drops one frame's records (its page was written). */

@@ -6,50 +6,8 @@
  */
 
 import type { Cpu } from "./cpu.ts";
-import {
-  K_ALU8_MI,
-  K_ALU8_RR,
-  K_ALU_AI,
-  K_ALU_MI,
-  K_ALU_MR,
-  K_ALU_RI,
-  K_ALU_RM,
-  K_ALU_RR,
-  K_CALL,
-  K_CALL_R,
-  K_CDQ,
-  K_CMOV,
-  K_DEC,
-  K_DEC_M,
-  K_IMUL_RM,
-  K_IMUL_RRI,
-  K_INC,
-  K_INC_M,
-  K_JCC,
-  K_JMP,
-  K_JMP_R,
-  K_LEA,
-  K_MOV8_MR,
-  K_MOV8_RM,
-  K_MOV_MI,
-  K_MOV_MR,
-  K_MOV_RI,
-  K_MOV_RM,
-  K_MOV_RR,
-  K_MOVX_RM,
-  K_MOVX_RR,
-  K_NOP,
-  K_POP_R,
-  K_PUSH_I,
-  K_PUSH_R,
-  K_RET,
-  K_SETCC,
-  K_SHIFT_RI,
-  K_TEST_RI,
-  K_XCHG_R,
-  OP_TEST,
-} from "./decoded_cache.ts";
-import { decodeFast } from "./decode/fast_decode.ts";
+import { K_INC_M, OP_TEST } from "./decoded_cache.ts";
+import { decodeBlock } from "./decode/fast_decode.ts";
 import { LF_ADD, LF_LOGIC, LF_SUB, testCC } from "./flags.ts";
 import { alu, dec, inc } from "./ops/alu.ts";
 import { imul2 } from "./ops/muldiv.ts";
@@ -82,7 +40,7 @@ function alu32(c: Cpu, op: number, a: number, b: number): number {
       c.lfOp = LF_LOGIC;
       break;
     case 4:
-    case OP_TEST:
+    case 8: // OP_TEST
       r = a & b;
       c.lfOp = LF_LOGIC;
       break;
@@ -98,9 +56,10 @@ function alu32(c: Cpu, op: number, a: number, b: number): number {
     default:
       return alu(c, op, a, b, 4);
   }
-  c.lfA = a;
-  c.lfB = b;
-  c.lfRes = r;
+  const lf = c.lf;
+  lf[0] = a;
+  lf[1] = b;
+  lf[2] = r;
   c.lfSz = 32;
   return r;
 }
@@ -129,13 +88,13 @@ export function runLoop(c: Cpu, end: number): void {
   const dc = c.dcache;
   const K = dc.kind, L = dc.len, A = dc.a, B = dc.b, D = dc.d, I = dc.i;
   const rx = c.rx;
+  const dv = c.dv;
   // The retired count lives in a local while running; it is written back before the
   // interpreter runs (platform callbacks read it) and when the loop ends or faults.
   let n = c.retired;
   let eip = c.eip;
   try {
-    while (n < end) {
-      c.eipStart = eip;
+    outer: while (n < end) {
       if (eip >>> 12 !== c.cPage) {
         if (!c.cs32flat) {
           c.eip = eip;
@@ -149,276 +108,299 @@ export function runLoop(c: Cpu, end: number): void {
           if (c.stopRequested) break;
           continue;
         }
+        c.eipStart = eip;
         c.codePage(eip);
       }
       const o = eip & 4095;
       let rec = c.cArr[o];
-      if (rec === 0) {
-        rec = decodeFast(dc, c.u8, c.dv, c.cBase + o, 4096 - o);
-        c.cArr[o] = rec;
-      }
-      const next = (eip + L[rec]) >>> 0;
-      switch (K[rec]) {
-        case K_MOV_RR:
-          rx[A[rec]] = rx[I[rec]];
-          eip = next;
-          break;
-        case K_MOV_RM:
-          rx[A[rec]] = c.read32(eaLin(c, B[rec], D[rec], 4, false));
-          eip = next;
-          break;
-        case K_MOV_MR:
-          c.write32(eaLin(c, B[rec], D[rec], 4, true), rx[A[rec]]);
-          eip = next;
-          break;
-        case K_MOV_RI:
-          rx[A[rec]] = I[rec];
-          eip = next;
-          break;
-        case K_MOV_MI:
-          c.write32(eaLin(c, B[rec], D[rec], 4, true), I[rec]);
-          eip = next;
-          break;
-        case K_ALU_RR: {
-          const op = A[rec], d = B[rec];
-          const r = alu32(c, op, rx[d], rx[I[rec]]);
-          if (op < 7) rx[d] = r;
-          eip = next;
-          break;
-        }
-        case K_ALU_RM: {
-          const op = A[rec], g = I[rec];
-          const r = alu32(c, op, rx[g], c.read32(eaLin(c, B[rec], D[rec], 4, false)));
-          if (op < 7) rx[g] = r;
-          eip = next;
-          break;
-        }
-        case K_ALU_MR: {
-          const op = A[rec];
-          const lin = eaLin(c, B[rec], D[rec], 4, op !== 7);
-          if (op === 7) alu32(c, op, c.read32(lin), rx[I[rec]]);
-          else {
-            const m = c.wAddr(lin, 4);
-            if (m >= 0) c.dv.setInt32(m, alu32(c, op, c.dv.getInt32(m, true), rx[I[rec]]), true);
-            else c.write32(lin, alu32(c, op, c.read32(lin), rx[I[rec]]));
+      if (rec === 0) rec = decodeBlock(dc, c.cArr, c.u8, c.dv, c.cBase, o);
+      // Straight-line records of a block follow each other; control transfers, generic
+      // instructions and K_END go back to the lookup above.
+      for (;;) {
+        c.eipStart = eip;
+        const next = (eip + L[rec]) >>> 0;
+        // Literal case labels (the K_* values of decoded_cache.ts) let V8 build a jump
+        // table; imported constants would make this a chain of comparisons.
+        switch (K[rec]) {
+          case 7: // K_MOV_RR
+            rx[A[rec]] = rx[I[rec]];
+            eip = next;
+            break;
+          case 8: { // K_MOV_RM
+            const lin = eaLin(c, B[rec], D[rec], 4, false);
+            const t = c.tRd[lin >>> 12], po = lin & 4095;
+            rx[A[rec]] = t !== 0 && po <= 4092 ? dv.getInt32(t - 1 + po, true) : c.read32(lin);
+            eip = next;
+            break;
           }
-          eip = next;
-          break;
-        }
-        case K_ALU_RI: {
-          const op = A[rec], d = B[rec];
-          const r = alu32(c, op, rx[d], I[rec]);
-          if (op < 7) rx[d] = r;
-          eip = next;
-          break;
-        }
-        case K_ALU_AI: {
-          const op = A[rec];
-          const r = alu32(c, op, rx[0], I[rec]);
-          if (op < 7) rx[0] = r;
-          eip = next;
-          break;
-        }
-        case K_ALU_MI: {
-          const op = A[rec];
-          const lin = eaLin(c, B[rec], D[rec], 4, op !== 7);
-          if (op === 7) alu32(c, op, c.read32(lin), I[rec]);
-          else {
-            const m = c.wAddr(lin, 4);
-            if (m >= 0) c.dv.setInt32(m, alu32(c, op, c.dv.getInt32(m, true), I[rec]), true);
-            else c.write32(lin, alu32(c, op, c.read32(lin), I[rec]));
+          case 9: { // K_MOV_MR
+            const lin = eaLin(c, B[rec], D[rec], 4, true);
+            const t = c.tWr[lin >>> 12], po = lin & 4095;
+            if (t !== 0 && po <= 4092) dv.setInt32(t - 1 + po, rx[A[rec]], true);
+            else c.write32(lin, rx[A[rec]]);
+            eip = next;
+            break;
           }
-          eip = next;
-          break;
-        }
-        case K_ALU8_MI: {
-          const op = A[rec];
-          const lin = eaLin(c, B[rec], D[rec], 1, op !== 7);
-          if (op === 7) alu(c, op, c.read8(lin), I[rec], 1);
-          else {
-            const m = c.wAddr(lin, 1);
-            c.u8[m] = alu(c, op, c.u8[m], I[rec], 1);
+          case 10: // K_MOV_RI
+            rx[A[rec]] = I[rec];
+            eip = next;
+            break;
+          case 11: // K_MOV_MI
+            c.write32(eaLin(c, B[rec], D[rec], 4, true), I[rec]);
+            eip = next;
+            break;
+          case 2: { // K_ALU_RR
+            const op = A[rec], d = B[rec];
+            const r = alu32(c, op, rx[d], rx[I[rec]]);
+            if (op < 7) rx[d] = r;
+            eip = next;
+            break;
           }
-          eip = next;
-          break;
-        }
-        case K_ALU8_RR: {
-          const op = A[rec];
-          const di = R8[B[rec]];
-          const r8 = c.r8;
-          const r = alu(c, op === OP_TEST ? 4 : op, r8[di], r8[R8[I[rec]]], 1);
-          if (op < 7) r8[di] = r;
-          eip = next;
-          break;
-        }
-        case K_TEST_RI: {
-          const a = rx[A[rec]], b = I[rec];
-          c.lfOp = LF_LOGIC;
-          c.lfA = a;
-          c.lfB = b;
-          c.lfRes = a & b;
-          c.lfSz = 32;
-          eip = next;
-          break;
-        }
-        case K_LEA: {
-          const e = B[rec];
-          rx[A[rec]] = rx[e & 15] + (rx[(e >> 4) & 15] << ((e >> 8) & 3)) + D[rec];
-          eip = next;
-          break;
-        }
-        case K_INC: {
-          const r = A[rec];
-          rx[r] = inc(c, rx[r], 4);
-          eip = next;
-          break;
-        }
-        case K_DEC: {
-          const r = A[rec];
-          rx[r] = dec(c, rx[r], 4);
-          eip = next;
-          break;
-        }
-        case K_PUSH_R:
-          push32(c, rx[A[rec]]);
-          eip = next;
-          break;
-        case K_PUSH_I:
-          push32(c, I[rec]);
-          eip = next;
-          break;
-        case K_POP_R: {
-          const v = pop32(c);
-          rx[A[rec]] = v;
-          eip = next;
-          break;
-        }
-        case K_XCHG_R: {
-          const r = A[rec];
-          const v = rx[r];
-          rx[r] = rx[0];
-          rx[0] = v;
-          eip = next;
-          break;
-        }
-        case K_CDQ:
-          rx[2] = rx[0] >> 31;
-          eip = next;
-          break;
-        case K_NOP:
-          eip = next;
-          break;
-        case K_JMP:
-          eip = (next + I[rec]) >>> 0;
-          break;
-        case K_JCC:
-          eip = testCC(c, A[rec]) ? (next + I[rec]) >>> 0 : next;
-          break;
-        case K_CALL:
-          push32(c, next);
-          eip = (next + I[rec]) >>> 0;
-          break;
-        case K_CALL_R: {
-          const t = rx[A[rec]];
-          push32(c, next);
-          eip = t >>> 0;
-          break;
-        }
-        case K_JMP_R:
-          eip = rx[A[rec]] >>> 0;
-          break;
-        case K_RET:
-          eip = pop32(c) >>> 0;
-          break;
-        case K_SHIFT_RI: {
-          const r = B[rec];
-          rx[r] = shift(c, A[rec], rx[r], I[rec], 4);
-          eip = next;
-          break;
-        }
-        case K_MOVX_RM: {
-          const kind = I[rec];
-          const lin = eaLin(c, B[rec], D[rec], kind & 1 ? 1 : 2, false);
-          let v: number;
-          if (kind === 1) v = c.read8(lin);
-          else if (kind === 2) v = c.read16(lin);
-          else if (kind === 3) v = (c.read8(lin) << 24) >> 24;
-          else v = (c.read16(lin) << 16) >> 16;
-          rx[A[rec]] = v;
-          eip = next;
-          break;
-        }
-        case K_MOVX_RR: {
-          const kind = I[rec], s = B[rec];
-          let v: number;
-          if (kind === 1) v = c.r8[R8[s]];
-          else if (kind === 2) v = rx[s] & 0xffff;
-          else if (kind === 3) v = (c.r8[R8[s]] << 24) >> 24;
-          else v = (rx[s] << 16) >> 16;
-          rx[A[rec]] = v;
-          eip = next;
-          break;
-        }
-        case K_IMUL_RM: {
-          const e = B[rec];
-          const v = (e & 0x10000) !== 0 ? rx[e & 7] : c.read32(eaLin(c, e, D[rec], 4, false));
-          const g = A[rec];
-          rx[g] = imul2(c, rx[g], v, 4);
-          eip = next;
-          break;
-        }
-        case K_IMUL_RRI: {
-          const e = B[rec];
-          const v = (e & 0x10000) !== 0 ? rx[e & 7] : c.read32(eaLin(c, e, D[rec], 4, false));
-          rx[A[rec]] = imul2(c, v, I[rec], 4);
-          eip = next;
-          break;
-        }
-        case K_CMOV: {
-          const e = B[rec];
-          const v = (e & 0x10000) !== 0 ? rx[e & 7] : c.read32(eaLin(c, e, D[rec], 4, false));
-          if (testCC(c, I[rec])) rx[A[rec]] = v;
-          eip = next;
-          break;
-        }
-        case K_SETCC:
-          c.r8[R8[B[rec]]] = testCC(c, A[rec]) ? 1 : 0;
-          eip = next;
-          break;
-        case K_MOV8_RM:
-          c.r8[R8[A[rec]]] = c.read8(eaLin(c, B[rec], D[rec], 1, false));
-          eip = next;
-          break;
-        case K_MOV8_MR:
-          c.write8(eaLin(c, B[rec], D[rec], 1, true), c.r8[R8[A[rec]]]);
-          eip = next;
-          break;
-        case K_INC_M:
-        case K_DEC_M: {
-          const lin = eaLin(c, B[rec], D[rec], 4, true);
-          const m = c.wAddr(lin, 4);
-          const v = m >= 0 ? c.dv.getInt32(m, true) : c.read32(lin);
-          const r = K[rec] === K_INC_M ? inc(c, v, 4) : dec(c, v, 4);
-          if (m >= 0) c.dv.setInt32(m, r, true);
-          else c.write32(lin, r);
-          eip = next;
-          break;
-        }
-        default:
-          c.eip = eip;
-          c.retired = n;
-          c.espStart = rx[4];
-          c.inStep = true;
-          step(c);
-          c.inStep = false;
-          eip = c.eip;
-          if (c.stopRequested) {
+          case 3: { // K_ALU_RM
+            const op = A[rec], g = I[rec];
+            const lin = eaLin(c, B[rec], D[rec], 4, false);
+            const t = c.tRd[lin >>> 12], po = lin & 4095;
+            const v = t !== 0 && po <= 4092 ? dv.getInt32(t - 1 + po, true) : c.read32(lin);
+            const r = alu32(c, op, rx[g], v);
+            if (op < 7) rx[g] = r;
+            eip = next;
+            break;
+          }
+          case 4: { // K_ALU_MR
+            const op = A[rec];
+            const lin = eaLin(c, B[rec], D[rec], 4, op !== 7);
+            if (op === 7) alu32(c, op, c.read32(lin), rx[I[rec]]);
+            else {
+              const m = c.wAddr(lin, 4);
+              if (m >= 0) c.dv.setInt32(m, alu32(c, op, c.dv.getInt32(m, true), rx[I[rec]]), true);
+              else c.write32(lin, alu32(c, op, c.read32(lin), rx[I[rec]]));
+            }
+            eip = next;
+            break;
+          }
+          case 5: { // K_ALU_RI
+            const op = A[rec], d = B[rec];
+            const r = alu32(c, op, rx[d], I[rec]);
+            if (op < 7) rx[d] = r;
+            eip = next;
+            break;
+          }
+          case 39: { // K_ALU_AI
+            const op = A[rec];
+            const r = alu32(c, op, rx[0], I[rec]);
+            if (op < 7) rx[0] = r;
+            eip = next;
+            break;
+          }
+          case 6: { // K_ALU_MI
+            const op = A[rec];
+            const lin = eaLin(c, B[rec], D[rec], 4, op !== 7);
+            if (op === 7) alu32(c, op, c.read32(lin), I[rec]);
+            else {
+              const m = c.wAddr(lin, 4);
+              if (m >= 0) c.dv.setInt32(m, alu32(c, op, c.dv.getInt32(m, true), I[rec]), true);
+              else c.write32(lin, alu32(c, op, c.read32(lin), I[rec]));
+            }
+            eip = next;
+            break;
+          }
+          case 32: { // K_ALU8_MI
+            const op = A[rec];
+            const lin = eaLin(c, B[rec], D[rec], 1, op !== 7);
+            if (op === 7) alu(c, op, c.read8(lin), I[rec], 1);
+            else {
+              const m = c.wAddr(lin, 1);
+              c.u8[m] = alu(c, op, c.u8[m], I[rec], 1);
+            }
+            eip = next;
+            break;
+          }
+          case 34: { // K_ALU8_RR
+            const op = A[rec];
+            const di = R8[B[rec]];
+            const r8 = c.r8;
+            const r = alu(c, op === OP_TEST ? 4 : op, r8[di], r8[R8[I[rec]]], 1);
+            if (op < 7) r8[di] = r;
+            eip = next;
+            break;
+          }
+          case 33: { // K_TEST_RI
+            const a = rx[A[rec]], b = I[rec];
+            c.lfOp = LF_LOGIC;
+            c.lf[0] = a;
+            c.lf[1] = b;
+            c.lf[2] = a & b;
+            c.lfSz = 32;
+            eip = next;
+            break;
+          }
+          case 12: { // K_LEA
+            const e = B[rec];
+            rx[A[rec]] = rx[e & 15] + (rx[(e >> 4) & 15] << ((e >> 8) & 3)) + D[rec];
+            eip = next;
+            break;
+          }
+          case 13: { // K_INC
+            const r = A[rec];
+            rx[r] = inc(c, rx[r], 4);
+            eip = next;
+            break;
+          }
+          case 14: { // K_DEC
+            const r = A[rec];
+            rx[r] = dec(c, rx[r], 4);
+            eip = next;
+            break;
+          }
+          case 15: // K_PUSH_R
+            push32(c, rx[A[rec]]);
+            eip = next;
+            break;
+          case 17: // K_PUSH_I
+            push32(c, I[rec]);
+            eip = next;
+            break;
+          case 16: { // K_POP_R
+            const v = pop32(c);
+            rx[A[rec]] = v;
+            eip = next;
+            break;
+          }
+          case 37: { // K_XCHG_R
+            const r = A[rec];
+            const v = rx[r];
+            rx[r] = rx[0];
+            rx[0] = v;
+            eip = next;
+            break;
+          }
+          case 38: // K_CDQ
+            rx[2] = rx[0] >> 31;
+            eip = next;
+            break;
+          case 29: // K_NOP
+            eip = next;
+            break;
+          case 20: // K_JMP
+            eip = (next + I[rec]) >>> 0;
             n++;
-            return;
+            continue outer;
+          case 21: // K_JCC
+            eip = testCC(c, A[rec]) ? (next + I[rec]) >>> 0 : next;
+            n++;
+            continue outer;
+          case 18: // K_CALL
+            push32(c, next);
+            eip = (next + I[rec]) >>> 0;
+            n++;
+            continue outer;
+          case 36: { // K_CALL_R
+            const t = rx[A[rec]];
+            push32(c, next);
+            eip = t >>> 0;
+            n++;
+            continue outer;
           }
-          break;
+          case 35: // K_JMP_R
+            eip = rx[A[rec]] >>> 0;
+            n++;
+            continue outer;
+          case 19: // K_RET
+            eip = pop32(c) >>> 0;
+            n++;
+            continue outer;
+          case 42: // K_END
+            continue outer;
+          case 22: { // K_SHIFT_RI
+            const r = B[rec];
+            rx[r] = shift(c, A[rec], rx[r], I[rec], 4);
+            eip = next;
+            break;
+          }
+          case 23: { // K_MOVX_RM
+            const kind = I[rec];
+            const lin = eaLin(c, B[rec], D[rec], kind & 1 ? 1 : 2, false);
+            let v: number;
+            if (kind === 1) v = c.read8(lin);
+            else if (kind === 2) v = c.read16(lin);
+            else if (kind === 3) v = (c.read8(lin) << 24) >> 24;
+            else v = (c.read16(lin) << 16) >> 16;
+            rx[A[rec]] = v;
+            eip = next;
+            break;
+          }
+          case 24: { // K_MOVX_RR
+            const kind = I[rec], s = B[rec];
+            let v: number;
+            if (kind === 1) v = c.r8[R8[s]];
+            else if (kind === 2) v = rx[s] & 0xffff;
+            else if (kind === 3) v = (c.r8[R8[s]] << 24) >> 24;
+            else v = (rx[s] << 16) >> 16;
+            rx[A[rec]] = v;
+            eip = next;
+            break;
+          }
+          case 25: { // K_IMUL_RM
+            const e = B[rec];
+            const v = (e & 0x10000) !== 0 ? rx[e & 7] : c.read32(eaLin(c, e, D[rec], 4, false));
+            const g = A[rec];
+            rx[g] = imul2(c, rx[g], v, 4);
+            eip = next;
+            break;
+          }
+          case 26: { // K_IMUL_RRI
+            const e = B[rec];
+            const v = (e & 0x10000) !== 0 ? rx[e & 7] : c.read32(eaLin(c, e, D[rec], 4, false));
+            rx[A[rec]] = imul2(c, v, I[rec], 4);
+            eip = next;
+            break;
+          }
+          case 27: { // K_CMOV
+            const e = B[rec];
+            const v = (e & 0x10000) !== 0 ? rx[e & 7] : c.read32(eaLin(c, e, D[rec], 4, false));
+            if (testCC(c, I[rec])) rx[A[rec]] = v;
+            eip = next;
+            break;
+          }
+          case 28: // K_SETCC
+            c.r8[R8[B[rec]]] = testCC(c, A[rec]) ? 1 : 0;
+            eip = next;
+            break;
+          case 30: // K_MOV8_RM
+            c.r8[R8[A[rec]]] = c.read8(eaLin(c, B[rec], D[rec], 1, false));
+            eip = next;
+            break;
+          case 31: // K_MOV8_MR
+            c.write8(eaLin(c, B[rec], D[rec], 1, true), c.r8[R8[A[rec]]]);
+            eip = next;
+            break;
+          case 40: // K_INC_M
+          case 41: { // K_DEC_M
+            const lin = eaLin(c, B[rec], D[rec], 4, true);
+            const m = c.wAddr(lin, 4);
+            const v = m >= 0 ? c.dv.getInt32(m, true) : c.read32(lin);
+            const r = K[rec] === K_INC_M ? inc(c, v, 4) : dec(c, v, 4);
+            if (m >= 0) c.dv.setInt32(m, r, true);
+            else c.write32(lin, r);
+            eip = next;
+            break;
+          }
+          default:
+            c.eip = eip;
+            c.retired = n;
+            c.espStart = rx[4];
+            c.inStep = true;
+            step(c);
+            c.inStep = false;
+            eip = c.eip;
+            n++;
+            if (c.stopRequested) return;
+            continue outer;
+        }
+        n++;
+        if (n >= end) break outer;
+        rec++;
       }
-      n++;
     }
   } finally {
     c.retired = n;

@@ -12,6 +12,9 @@ export const F_AC = 0x40000, F_VIF = 0x80000, F_VIP = 0x100000, F_ID = 0x200000;
 /** The six arithmetic status flags. */
 export const F_ARITH = 0x8d5;
 
+/** Indexes into {@link LazyFlags.lf}. */
+export const LF_A = 0, LF_B = 1, LF_RES = 2;
+
 /** Lazy-flag operations. NONE: all flags are in `flags`. */
 export const LF_NONE = 0, LF_ADD = 1, LF_SUB = 2, LF_LOGIC = 3, LF_INC = 4, LF_DEC = 5;
 
@@ -21,12 +24,11 @@ export interface LazyFlags {
   flags: number;
   /** The last flag-setting lazy operation (LF_*). */
   lfOp: number;
-  /** First operand. */
-  lfA: number;
-  /** Second operand. */
-  lfB: number;
-  /** Unmasked result. */
-  lfRes: number;
+  /**
+   * First operand, second operand and unmasked result ([LF_A], [LF_B], [LF_RES]); a typed
+   * array so that storing int32 values never allocates.
+   */
+  readonly lf: Int32Array;
   /** Operand size in bits: 8, 16 or 32. */
   lfSz: number;
 }
@@ -49,15 +51,15 @@ function mask(sz: number): number {
 /** CF as 0/1. */
 export function getCF(c: LazyFlags): number {
   switch (c.lfOp) {
-    case LF_ADD: {
+    case 1: { // LF_ADD
       const m = mask(c.lfSz);
-      return ((c.lfRes & m) >>> 0) < ((c.lfA & m) >>> 0) ? 1 : 0;
+      return ((c.lf[LF_RES] & m) >>> 0) < ((c.lf[LF_A] & m) >>> 0) ? 1 : 0;
     }
-    case LF_SUB: {
+    case 2: { // LF_SUB
       const m = mask(c.lfSz);
-      return ((c.lfA & m) >>> 0) < ((c.lfB & m) >>> 0) ? 1 : 0;
+      return ((c.lf[LF_A] & m) >>> 0) < ((c.lf[LF_B] & m) >>> 0) ? 1 : 0;
     }
-    case LF_LOGIC:
+    case 3: // LF_LOGIC
       return 0;
     default:
       return c.flags & 1;
@@ -67,26 +69,26 @@ export function getCF(c: LazyFlags): number {
 /** ZF as 0/1. */
 export function getZF(c: LazyFlags): number {
   if (c.lfOp === LF_NONE) return (c.flags >> 6) & 1;
-  return (c.lfRes & mask(c.lfSz)) === 0 ? 1 : 0;
+  return (c.lf[LF_RES] & mask(c.lfSz)) === 0 ? 1 : 0;
 }
 
 /** SF as 0/1. */
 export function getSF(c: LazyFlags): number {
   if (c.lfOp === LF_NONE) return (c.flags >> 7) & 1;
-  return (c.lfRes >> (c.lfSz - 1)) & 1;
+  return (c.lf[LF_RES] >> (c.lfSz - 1)) & 1;
 }
 
 /** OF as 0/1. */
 export function getOF(c: LazyFlags): number {
   const s = c.lfSz - 1;
   switch (c.lfOp) {
-    case LF_ADD:
-    case LF_INC:
-      return (((c.lfA ^ c.lfRes) & (c.lfB ^ c.lfRes)) >> s) & 1;
-    case LF_SUB:
-    case LF_DEC:
-      return (((c.lfA ^ c.lfB) & (c.lfA ^ c.lfRes)) >> s) & 1;
-    case LF_LOGIC:
+    case 1: // LF_ADD
+    case 4: // LF_INC
+      return (((c.lf[LF_A] ^ c.lf[LF_RES]) & (c.lf[LF_B] ^ c.lf[LF_RES])) >> s) & 1;
+    case 2: // LF_SUB
+    case 5: // LF_DEC
+      return (((c.lf[LF_A] ^ c.lf[LF_B]) & (c.lf[LF_A] ^ c.lf[LF_RES])) >> s) & 1;
+    case 3: // LF_LOGIC
       return 0;
     default:
       return (c.flags >> 11) & 1;
@@ -96,14 +98,14 @@ export function getOF(c: LazyFlags): number {
 /** PF as 0/1. */
 export function getPF(c: LazyFlags): number {
   if (c.lfOp === LF_NONE) return (c.flags >> 2) & 1;
-  return PARITY[c.lfRes & 0xff] >> 2;
+  return PARITY[c.lf[LF_RES] & 0xff] >> 2;
 }
 
 /** AF as 0/1. */
 export function getAF(c: LazyFlags): number {
   if (c.lfOp === LF_NONE) return (c.flags >> 4) & 1;
   if (c.lfOp === LF_LOGIC) return 0;
-  return ((c.lfA ^ c.lfB ^ c.lfRes) >> 4) & 1;
+  return ((c.lf[LF_A] ^ c.lf[LF_B] ^ c.lf[LF_RES]) >> 4) & 1;
 }
 
 /** Materialises the lazy flags into `c.flags` and returns it. */
@@ -140,22 +142,40 @@ export function testCC(c: LazyFlags, cc: number): boolean {
   const op = c.lfOp;
   if ((cc & 14) === 4 && op !== LF_NONE) {
     // je/jne after any lazy operation: ZF straight from the result.
-    return ((c.lfRes & mask(c.lfSz)) === 0) !== ((cc & 1) !== 0);
+    return ((c.lf[LF_RES] & mask(c.lfSz)) === 0) !== ((cc & 1) !== 0);
+  }
+  if (op === LF_LOGIC) {
+    // and/or/xor/test: CF = OF = 0.
+    const sz = c.lfSz, res = c.lf[LF_RES];
+    switch (cc) {
+      case 0:
+      case 2:
+        return false;
+      case 1:
+      case 3:
+        return true;
+      case 8:
+      case 12:
+        return ((res >> (sz - 1)) & 1) !== 0;
+      case 9:
+      case 13:
+        return ((res >> (sz - 1)) & 1) === 0;
+    }
   }
   if (op === LF_SUB) {
     // cmp/sub fast path: derive the condition from the operands directly.
     const sz = c.lfSz, sh = 32 - sz;
     const m = mask(sz);
-    const a = c.lfA, b = c.lfB;
+    const a = c.lf[LF_A], b = c.lf[LF_B];
     switch (cc) {
       case 2:
         return ((a & m) >>> 0) < ((b & m) >>> 0);
       case 3:
         return ((a & m) >>> 0) >= ((b & m) >>> 0);
       case 4:
-        return (c.lfRes & m) === 0;
+        return (c.lf[LF_RES] & m) === 0;
       case 5:
-        return (c.lfRes & m) !== 0;
+        return (c.lf[LF_RES] & m) !== 0;
       case 6:
         return ((a & m) >>> 0) <= ((b & m) >>> 0);
       case 7:

@@ -6,6 +6,7 @@
  */
 
 import {
+  BLOCK_MAX,
   type DecodedCache,
   K_ALU8_MI,
   K_ALU8_RR,
@@ -21,6 +22,7 @@ import {
   K_CMOV,
   K_DEC,
   K_DEC_M,
+  K_END,
   K_GENERIC,
   K_IMUL_RM,
   K_IMUL_RRI,
@@ -105,6 +107,43 @@ export function decodeFast(
   dc.kind[rec] = kind;
   return rec;
 }
+
+/**
+ * Decodes a basic block starting at page offset `o` of the code page whose machine base
+ * is `mBase` into contiguous records: straight-line instructions, ended by a control
+ * transfer, a K_GENERIC instruction, or a K_END record (page end, block limit, or an
+ * offset already decoded). Each instruction's offset is entered in `index`.
+ * @returns the first record
+ */
+export function decodeBlock(
+  dc: DecodedCache,
+  index: Int32Array,
+  u8: Uint8Array,
+  dv: DataView,
+  mBase: number,
+  o: number,
+): number {
+  dc.reserveBlock();
+  const first = dc.next;
+  for (let i = 0;; i++) {
+    if (i > 0 && (i >= BLOCK_MAX || 4096 - o < 16 || index[o] !== 0)) {
+      const end = dc.alloc();
+      dc.kind[end] = K_END;
+      dc.len[end] = 0;
+      return first;
+    }
+    const rec = dc.alloc();
+    const kind = 4096 - o >= 16 ? decodeInto(dc, rec, u8, dv, mBase + o) : K_GENERIC;
+    dc.kind[rec] = kind;
+    index[o] = rec;
+    if (kind === K_GENERIC || BRANCH[kind] !== 0) return first;
+    o += dc.len[rec];
+  }
+}
+
+/** Kinds that transfer control (a block ends after them). */
+const BRANCH = new Uint8Array(64);
+for (const k of [K_CALL, K_RET, K_JMP, K_JCC, K_JMP_R, K_CALL_R]) BRANCH[k] = 1;
 
 function decodeInto(
   dc: DecodedCache,

@@ -25,9 +25,10 @@ export const ALU_AND = 4, ALU_SUB = 5, ALU_XOR = 6, ALU_CMP = 7;
 
 function lazy(c: LazyFlags, op: number, a: number, b: number, r: number, bits: number): void {
   c.lfOp = op;
-  c.lfA = a;
-  c.lfB = b;
-  c.lfRes = r;
+  const lf = c.lf;
+  lf[0] = a;
+  lf[1] = b;
+  lf[2] = r;
   c.lfSz = bits;
 }
 
@@ -39,28 +40,28 @@ export function alu(c: LazyFlags, op: number, a: number, b: number, sz: number):
   const bits = sz << 3;
   let r: number;
   switch (op) {
-    case ALU_ADD:
+    case 0: // ALU_ADD
       r = (a + b) | 0;
       lazy(c, LF_ADD, a, b, r, bits);
       return r;
-    case ALU_OR:
+    case 1: // ALU_OR
       r = a | b;
       lazy(c, LF_LOGIC, a, b, r, bits);
       return r;
-    case ALU_AND:
+    case 4: // ALU_AND
       r = a & b;
       lazy(c, LF_LOGIC, a, b, r, bits);
       return r;
-    case ALU_XOR:
+    case 6: // ALU_XOR
       r = a ^ b;
       lazy(c, LF_LOGIC, a, b, r, bits);
       return r;
-    case ALU_SUB:
-    case ALU_CMP:
+    case 5: // ALU_SUB
+    case 7: // ALU_CMP
       r = (a - b) | 0;
       lazy(c, LF_SUB, a, b, r, bits);
       return r;
-    case ALU_ADC:
+    case 2: // ALU_ADC
       return adc(c, a, b, bits);
     default:
       return sbb(c, a, b, bits);

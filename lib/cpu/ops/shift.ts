@@ -32,21 +32,21 @@ export function shift(c: LazyFlags, op: number, v: number, count: number, sz: nu
   v &= m;
   let r: number, cf: number;
   switch (op) {
-    case SH_ROL: {
+    case 0: { // SH_ROL
       const e = cnt & top;
       r = e === 0 ? v : ((v << e) | (v >>> (n - e))) & m;
       cf = r & 1;
       setCfOf(c, cf, ((r >>> top) & 1) ^ cf);
       return r;
     }
-    case SH_ROR: {
+    case 1: { // SH_ROR
       const e = cnt & top;
       r = e === 0 ? v : ((v >>> e) | (v << (n - e))) & m;
       cf = (r >>> top) & 1;
       setCfOf(c, cf, cf ^ ((r >>> (top - 1)) & 1));
       return r;
     }
-    case SH_RCL: {
+    case 2: { // SH_RCL
       const e = n === 32 ? cnt : cnt % (n + 1);
       const cin = getCF(c);
       if (e === 0) {
@@ -64,7 +64,7 @@ export function shift(c: LazyFlags, op: number, v: number, count: number, sz: nu
       setCfOf(c, cf, ((r >>> top) & 1) ^ cf);
       return r;
     }
-    case SH_RCR: {
+    case 3: { // SH_RCR
       const e = n === 32 ? cnt : cnt % (n + 1);
       const cin = getCF(c);
       if (e === 0) {
@@ -82,13 +82,13 @@ export function shift(c: LazyFlags, op: number, v: number, count: number, sz: nu
       setCfOf(c, cf, ((r >>> top) & 1) ^ ((r >>> (top - 1)) & 1));
       return r;
     }
-    case SH_SHL:
-    case SH_SAL:
+    case 4: // SH_SHL
+    case 6: // SH_SAL
       r = cnt >= 32 ? 0 : (v << cnt) & m;
       cf = cnt <= n ? (v >>> (n - cnt)) & 1 : 0;
       setArith(c, cf | ((((r >>> top) & 1) ^ cf) << 11) | F_AF | szp(r, n));
       return r;
-    case SH_SHR:
+    case 5: // SH_SHR
       r = v >>> cnt;
       cf = cnt <= n ? (v >>> (cnt - 1)) & 1 : 0;
       setArith(c, cf | ((((r >>> top) ^ (r >>> (top - 1))) & 1) << 11) | F_AF | szp(r, n));

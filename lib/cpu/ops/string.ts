@@ -41,18 +41,18 @@ export function stringOp(c: Cpu, kind: number, sz: number): void {
     const di = a16 ? c.r16[14] : r[7];
     let stopZ = false;
     switch (kind) {
-      case STR_MOVS: {
+      case 0: { // STR_MOVS
         const v = c.readN(c.segAddr(srcSeg, si, sz, false), sz);
         c.writeN(c.segAddr(ES, di, sz, true), sz, v);
         advance(c, 6, delta);
         advance(c, 7, delta);
         break;
       }
-      case STR_STOS:
+      case 2: // STR_STOS
         c.writeN(c.segAddr(ES, di, sz, true), sz, r[0]);
         advance(c, 7, delta);
         break;
-      case STR_LODS: {
+      case 3: { // STR_LODS
         const v = c.readN(c.segAddr(srcSeg, si, sz, false), sz);
         if (sz === 4) r[0] = v;
         else if (sz === 2) c.r16[0] = v;
@@ -60,7 +60,7 @@ export function stringOp(c: Cpu, kind: number, sz: number): void {
         advance(c, 6, delta);
         break;
       }
-      case STR_CMPS: {
+      case 1: { // STR_CMPS
         const a = c.readN(c.segAddr(srcSeg, si, sz, false), sz);
         const b = c.readN(c.segAddr(ES, di, sz, false), sz);
         alu(c, ALU_CMP, a, b, sz);
@@ -69,14 +69,14 @@ export function stringOp(c: Cpu, kind: number, sz: number): void {
         stopZ = true;
         break;
       }
-      case STR_SCAS: {
+      case 4: { // STR_SCAS
         const b = c.readN(c.segAddr(ES, di, sz, false), sz);
         alu(c, ALU_CMP, r[0], b, sz);
         advance(c, 7, delta);
         stopZ = true;
         break;
       }
-      case STR_INS:
+      case 5: // STR_INS
         // No I/O ports behind the CPU: reads float high.
         c.writeN(c.segAddr(ES, di, sz, true), sz, -1);
         advance(c, 7, delta);

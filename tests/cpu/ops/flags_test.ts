@@ -12,7 +12,7 @@ import { bitScan } from "../../../lib/cpu/ops/bit.ts";
 import { type LazyFlags, materialize, PARITY, testCC } from "../../../lib/cpu/flags.ts";
 
 function state(flags = 2): LazyFlags {
-  return { flags, lfOp: 0, lfA: 0, lfB: 0, lfRes: 0, lfSz: 32 };
+  return { flags, lfOp: 0, lf: new Int32Array(3), lfSz: 32 };
 }
 
 const ARITH = 0x8d5;

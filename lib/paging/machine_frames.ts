@@ -20,10 +20,12 @@ export type ForeignMapCheck = (l1eOwner: number, mfn: number, writable: boolean)
 
 /**
  * Checks one segment descriptor of a page being typed PGT_seg_desc_page (the hypervisor
- * installs Xen's check_descriptor rules).
+ * installs Xen's check_descriptor rules). `maddr` is the descriptor's machine address, so
+ * a checker may write back a fixed-up descriptor (as check_descriptor raises DPL 0 to the
+ * guest kernel's ring); it must then call PhysMemory.noteWrite.
  * @returns true when the descriptor is acceptable
  */
-export type DescriptorCheck = (owner: number, lo: number, hi: number) => boolean;
+export type DescriptorCheck = (owner: number, lo: number, hi: number, maddr: number) => boolean;
 
 /** All machine frames of the host, with Xen's per-frame bookkeeping. */
 export class MachineFrames {

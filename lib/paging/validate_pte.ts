@@ -331,7 +331,7 @@ export function allocSegdescPage(f: MachineFrames, mfn: number): number {
   const base = mfn * 1024;
   const owner = f.owner[mfn];
   for (let i = 0; i < 512; i++) {
-    if (!check(owner, f.u32[base + 2 * i], f.u32[base + 2 * i + 1])) {
+    if (!check(owner, f.u32[base + 2 * i], f.u32[base + 2 * i + 1], mfn * 4096 + i * 8)) {
       f.reason = "Bad descriptor in segment descriptor page";
       return -EINVAL;
     }

@@ -10,12 +10,14 @@ import {
   EBUSY,
   EINVAL,
   EPERM,
+  getPageType,
   L2_FIRST_XEN_SLOT,
   mmuUpdateNormalPt,
   PagingDomain,
   PGT_l1_page_table,
   PGT_l2_page_table,
   PGT_pae_xen_l2,
+  PGT_seg_desc_page,
   PGT_validated,
   PGT_writable_page,
   PTE_HI_NX,
@@ -210,4 +212,26 @@ Deno.test("mod_l2_entry accepts read-only linear page tables as Xen's pv-linear-
   const t = spare(g, 200);
   assert.equal(upd(g, g.l2, 6, (t << 12) | PTE_PR_U), 0, "an empty page validates as an L1");
   assert.equal(f.type[t], PGT_l1_page_table);
+});
+
+Deno.test("getPageType(seg_desc) runs the descriptor check on all 512 descriptors", () => {
+  const g = makeTestGuest();
+  const f = g.frames;
+  const t = spare(g, 200);
+  f.u32[t * 1024 + 2 * 7] = 0xbad;
+  const seen: number[] = [];
+  f.descriptorCheck = (owner, lo, _hi, maddr) => {
+    assert.equal(owner, 1);
+    seen.push(maddr);
+    return lo !== 0xbad;
+  };
+  assert.ok(f.getPage(t, 1));
+  assert.equal(getPageType(f, t, PGT_seg_desc_page), -EINVAL);
+  assert.equal(seen.at(-1), t * 4096 + 7 * 8);
+  assert.equal(f.typeCount[t], 0);
+  f.u32[t * 1024 + 2 * 7] = 0;
+  assert.equal(getPageType(f, t, PGT_seg_desc_page), 0);
+  assert.equal(seen.length, 8 + 512);
+  // A descriptor page cannot be mapped writable while typed.
+  assert.equal(upd(g, g.l1, 100, (t << 12) | PTE_PRW_U), -EBUSY);
 });

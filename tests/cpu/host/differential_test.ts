@@ -1,6 +1,6 @@
 /**
  * The host-CPU differential test of the whole interpreter: every committed vector (all
- * 155k run in a few seconds, so the default suite takes them all) is loaded into the core's
+ * 160k run in a few seconds, so the default suite takes them all) is loaded into the core's
  * `Cpu` (flat, no paging, CPL 3 as the harness ran), the instruction bytes are executed,
  * and registers, flags, memory and x87/SSE state are compared with the host's.
  * @module
@@ -10,15 +10,7 @@ import assert from "node:assert/strict";
 import { Cpu } from "../../../lib/cpu/cpu.ts";
 import { PhysMemory } from "../../../lib/cpu/phys_memory.ts";
 import { fnsave, frstor } from "../../../lib/cpu/fpu/x87_memory.ts";
-import type { X87State } from "../../../lib/cpu/fpu/x87_state.ts";
-import type { SseState } from "../../../lib/cpu/sse/sse_state.ts";
 import { RecordingPlatform } from "../../../lib/cpu/testing.ts";
-import { fpuDispatch } from "../../../lib/cpu/fpu_dispatch.ts";
-import { x87Execute, x87Fwait } from "../../../lib/cpu/fpu/x87_execute.ts";
-import { X87State as X87StateImpl } from "../../../lib/cpu/fpu/x87_state.ts";
-import { sseExecute } from "../../../lib/cpu/sse/sse_execute.ts";
-import { fxrstor, fxsave, ldmxcsr, stmxcsr } from "../../../lib/cpu/sse/fxsave.ts";
-import { SseState as SseStateImpl } from "../../../lib/cpu/sse/sse_state.ts";
 import {
   checkCommon,
   checkSse,
@@ -34,49 +26,6 @@ const STACK_TOP = 0x20f000;
 const SCRATCH = 0x208000;
 /** Flat ring-3 code and data segment attributes (descriptor bits 40..55 >> 8). */
 const ATTR_CODE32_DPL3 = 0xc0fb, ATTR_DATA32_DPL3 = 0xc0f3;
-
-/** The core's x87/SSE state, where it keeps it (looked up by name, as the core wires it). */
-interface FpuUnits {
-  x87?: X87State;
-  sse?: SseState;
-}
-
-/** Unit states for a core that does not keep them yet (see {@link wireForTest}). */
-const testStates = new WeakMap<Cpu, { x87: X87State; sse: SseState }>();
-
-/** The x87/SSE states of a Cpu: its own, or the ones this test attached. */
-function unitsOf(cpu: Cpu): FpuUnits {
-  const own = cpu as unknown as FpuUnits;
-  if (own.x87 !== undefined && own.sse !== undefined) return own;
-  return testUnits(cpu);
-}
-
-/** The states this test attaches to a Cpu (created on first use). */
-function testUnits(c: Cpu): { x87: X87State; sse: SseState } {
-  let s = testStates.get(c);
-  if (!s) testStates.set(c, s = { x87: new X87StateImpl(), sse: new SseStateImpl() });
-  return s;
-}
-
-/**
- * While the core's fpu_dispatch.ts still raises #UD for the x87/SSE opcodes, route them
- * to the units from this test (mutating the dispatch object at run time, test only), so
- * the core's decoding of D8..DF and 0F xx (ModRM, prefixes, imm8, linear address) is
- * exercised with the units end to end.
- */
-function wireForTest(): void {
-  const st = testUnits;
-  fpuDispatch.x87 = (c, op, modrm, lin) => x87Execute(c, st(c).x87, op, modrm, lin);
-  fpuDispatch.fwait = (c) => x87Fwait(c, st(c).x87);
-  fpuDispatch.sse = (c, p, op, modrm, lin, imm) => sseExecute(c, st(c).sse, p, op, modrm, lin, imm);
-  fpuDispatch.fxop = (c, reg, lin) => {
-    const s = st(c);
-    if (reg === 0) fxsave(c, s.x87, s.sse, lin);
-    else if (reg === 1) fxrstor(c, s.x87, s.sse, lin);
-    else if (reg === 2) ldmxcsr(c, s.sse, lin);
-    else stmxcsr(c, s.sse, lin);
-  };
-}
 
 /** A ring-3 flat machine like the harness's process: 2 MiB + the buffer page. */
 function makeMachine(): { cpu: Cpu; mem: PhysMemory; platform: RecordingPlatform } {
@@ -97,7 +46,6 @@ function runCase(
   code: Uint8Array,
 ): string {
   const { cpu, mem, platform } = m;
-  const units = unitsOf(cpu);
   platform.exceptions.length = 0;
   mem.write(CODE_AT, code);
   if (c.form.mem) mem.write(MEM_BASE, c.inMem);
@@ -105,13 +53,11 @@ function runCase(
   cpu.regs[4] = STACK_TOP;
   cpu.setEflags(c.inRegs[8]);
   if (c.form.kind === "x87") {
-    if (!units.x87) return "no x87 state on Cpu";
     mem.write(SCRATCH, c.inFpu);
-    frstor(cpu, units.x87, SCRATCH);
+    frstor(cpu, cpu.x87, SCRATCH);
   } else if (c.form.kind === "sse") {
-    if (!units.sse) return "no SSE state on Cpu";
-    units.sse.u8.set(c.inFpu.subarray(0, 128));
-    units.sse.mxcsr = new DataView(c.inFpu.buffer, c.inFpu.byteOffset).getUint32(128, true);
+    cpu.sse.u8.set(c.inFpu.subarray(0, 128));
+    cpu.sse.mxcsr = new DataView(c.inFpu.buffer, c.inFpu.byteOffset).getUint32(128, true);
   }
   cpu.eip = CODE_AT;
   const end = CODE_AT + code.length;
@@ -128,11 +74,11 @@ function runCase(
   // pushf/popf forms expose IF, ID and the reserved bits through EAX: compared above
   let why = checkCommon(c, cpu.regs, cpu.getEflags(), buf, EFLAGS_COMPARED);
   if (why) return why;
-  if (c.form.kind === "x87" && units.x87) {
-    fnsave(cpu, units.x87, SCRATCH + 512);
+  if (c.form.kind === "x87") {
+    fnsave(cpu, cpu.x87, SCRATCH + 512);
     why = checkX87(c, mem.u8.subarray(SCRATCH + 512, SCRATCH + 512 + 108));
-  } else if (c.form.kind === "sse" && units.sse) {
-    why = checkSse(c, units.sse.u8, units.sse.mxcsr);
+  } else if (c.form.kind === "sse") {
+    why = checkSse(c, cpu.sse.u8, cpu.sse.mxcsr);
   }
   return why;
 }
@@ -185,17 +131,8 @@ export function byGroup(report: MismatchReport, forms: Form[]): string {
   return [...g].map(([k, v]) => `${k}: ${v.forms} forms, ${v.cases} cases`).join("\n");
 }
 
-/** Whether the core keeps x87/SSE state itself; if not, this test wires the units in. */
-const probe = makeMachine().cpu as unknown as FpuUnits;
-const coreWired = probe.x87 !== undefined && probe.sse !== undefined;
-if (!coreWired) wireForTest();
-
 for (const kind of ["int", "x87", "sse"] as const) {
-  Deno.test({
-    name: `Cpu matches the host CPU on the ${kind} vectors${
-      kind !== "int" && !coreWired ? " (units wired by the test)" : ""
-    }`,
-  }, async () => {
+  Deno.test(`Cpu matches the host CPU on the ${kind} vectors`, async () => {
     const { report, n } = await differential([kind], 1);
     const { forms } = await loadVectors([]);
     if (report.byForm.size > 0) {

@@ -3,7 +3,7 @@
  * @module
  */
 import { Machine } from "../../lib/hypervisor/machine.ts";
-import { type Call, scriptKernel, scriptResults } from "./_script_kernel.ts";
+import { type Arg, type Call, scriptKernel, scriptResults } from "./_script_kernel.ts";
 
 /** Captures console_io output. */
 export class ByteSink {
@@ -37,7 +37,7 @@ export interface ScriptRun {
  */
 export async function runScript(
   calls: Call[],
-  data: Record<string, Uint8Array> = {},
+  data: Record<string, Uint8Array | Arg[]> = {},
   pageAlign: string[] = [],
   memoryMiB = 8,
 ): Promise<ScriptRun> {

@@ -25,11 +25,12 @@ const ENTRY = 28;
 /**
  * Builds the kernel.
  * @param calls the script
- * @param data named blocks (each page-aligned if `pageAlign` lists it)
+ * @param data named blocks: bytes, or dwords that may name other blocks (each
+ *   page-aligned if `pageAlign` lists it)
  */
 export function scriptKernel(
   calls: Call[],
-  data: Record<string, Uint8Array> = {},
+  data: Record<string, Uint8Array | Arg[]> = {},
   pageAlign: string[] = [],
 ): Uint8Array {
   return kernelImage((a: Asm, hp: number) => {
@@ -66,7 +67,9 @@ export function scriptKernel(
     }
     a.dd(0xffffffff);
     for (const [name, bytes] of Object.entries(data)) {
-      a.align(pageAlign.includes(name) ? 4096 : 16).label(name).bytesOf(bytes);
+      a.align(pageAlign.includes(name) ? 4096 : 16).label(name);
+      if (bytes instanceof Uint8Array) a.bytesOf(bytes);
+      else for (const x of bytes) typeof x === "number" ? a.dd(x) : a.ddLabel(x.at, x.plus ?? 0);
     }
     a.align(4096);
   });

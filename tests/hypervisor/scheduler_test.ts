@@ -1,0 +1,77 @@
+/**
+ * The run loop's idle handling: a blocked guest fast-forwards virtual time to its next
+ * timer (periodic VIRQ_TIMER ticks, SCHEDOP_poll timeouts) instead of spinning, and the
+ * whole run is deterministic.
+ */
+import assert from "node:assert/strict";
+import { Machine } from "../../lib/hypervisor/machine.ts";
+import { EBX, ECX, EDX, ESI, kernelImage } from "./_image.ts";
+import { ByteSink } from "./_run.ts";
+import { runScript } from "./_run.ts";
+import { words } from "./_script_kernel.ts";
+
+const SI_VA = 0xc0020000;
+
+/** Blocks until 100 ticks of a 10 ms periodic timer have been handled. */
+function tickKernel(): Uint8Array {
+  return kernelImage((a, hp) => {
+    a.db(0x8b, 0x56, 0x24, 0x83, 0xca, 0x07); // edx = start_info.shared_info | 7
+    a.movImm(EBX, SI_VA).db(0x89, 0xd1).movImm(EDX, 0).movImm(ESI, 2).hypercall(hp, 14);
+    a.movImm(EBX, 0xe019).movLabel(ECX, "evt").movImm(EDX, 0xe019).movLabel(ESI, "evt");
+    a.hypercall(hp, 4);
+    a.movImm(EBX, 1).movLabel(ECX, "bindvirq").hypercall(hp, 32);
+    a.movImm(EBX, 6).movImm(ECX, 0).movLabel(EDX, "period").hypercall(hp, 24);
+    a.label("loop");
+    a.movImm(EBX, 1).movImm(ECX, 0).hypercall(hp, 29); // SCHEDOP_block
+    a.db(0x83, 0x3d).ddLabel("ticks").db(100); // cmp dword [ticks],100
+    a.db(0x0f, 0x8c).ddRel("loop"); // jl loop
+    a.movImm(EBX, 0).movImm(ECX, 4).movLabel(EDX, "ticks").hypercall(hp, 18);
+    a.movImm(EBX, 2).movLabel(ECX, "zero").hypercall(hp, 29);
+    a.label("spin").jmpLabel("spin");
+    a.label("evt");
+    a.db(0xff, 0x05).ddLabel("ticks"); // inc dword [ticks]
+    a.db(0xc6, 0x05).dd(SI_VA).db(0); // evtchn_upcall_pending = 0
+    a.db(0xc7, 0x05).dd(SI_VA + 4).dd(0); // evtchn_pending_sel = 0
+    a.db(0xc7, 0x05).dd(SI_VA + 2048).dd(0); // evtchn_pending[0] = 0
+    a.db(0xe9).dd(hp + 23 * 32 - (a.here + 4)); // iret
+    a.align(4).label("ticks").dd(0).label("zero").dd(0);
+    a.label("period").dd(10_000_000).dd(0);
+    a.label("bindvirq").dd(0).dd(0).dd(0);
+  }, { bss: 0x30000 });
+}
+
+Deno.test("a blocked guest fast-forwards to its periodic timer: 100 ticks of 10 ms", async () => {
+  const runs = [];
+  for (let i = 0; i < 2; i++) {
+    const sink = new ByteSink();
+    const m = new Machine({
+      image: tickKernel(),
+      memoryMiB: 8,
+      console: sink,
+      maxInstructions: 1e6,
+    });
+    const r = await m.run();
+    assert.equal(r.reason, "poweroff", r.dump);
+    assert.equal(new DataView(sink.bytes().buffer).getUint32(0, true), 100);
+    const now = m.host.clock.nowNs();
+    assert.ok(now >= 1e9 && now < 1.02e9, `virtual time ${now} ns`);
+    assert.ok(r.instructions < 50_000, `${r.instructions} instructions`);
+    runs.push([r.instructions, now]);
+  }
+  assert.deepEqual(runs[0], runs[1], "deterministic");
+});
+
+Deno.test("SCHEDOP_poll blocks until its timeout when no port becomes pending", async () => {
+  const { results, machine } = await runScript([
+    { nr: 32, args: [6, { at: "unbound" }], name: "alloc_unbound" },
+    { nr: 29, args: [3, { at: "poll" }], name: "poll port 3, timeout 0.5 s" },
+    { nr: 29, args: [3, { at: "pollBad" }], name: "poll 200 ports" },
+  ], {
+    unbound: words(0x7ff0, 0, 0),
+    port: words(3),
+    poll: [{ at: "port" }, 1, 500_000_000, 0],
+    pollBad: words(0, 200, 0, 0),
+  });
+  assert.deepEqual(results, [0, 0, -22]);
+  assert.ok(machine.host.clock.nowNs() >= 500_000_000);
+});

@@ -10,7 +10,12 @@
 
 import { ACC_READ } from "../lib/cpu/platform.ts";
 import { K_READ, Tlb } from "../lib/cpu/tlb.ts";
-import { MMUEXT_PIN_L1_TABLE, MMUEXT_UNPIN_TABLE, mmuextOp } from "../lib/paging/mod.ts";
+import {
+  MMUEXT_PIN_L1_TABLE,
+  MMUEXT_UNPIN_TABLE,
+  mmuextOp,
+  mmuUpdateNormalPt,
+} from "../lib/paging/mod.ts";
 import { makeTestGuest, pokeEntry, PTE_PR_U } from "../lib/paging/testing.ts";
 
 const g = makeTestGuest(512, 4096);
@@ -56,6 +61,15 @@ Deno.bench("validate + release a full L1 (512 entries)", { group: "validate" }, 
   if (mmuextOp(g.dom, 0, MMUEXT_PIN_L1_TABLE, l1) !== 0) throw new Error("pin failed");
   if (mmuextOp(g.dom, 0, MMUEXT_UNPIN_TABLE, l1) !== 0) throw new Error("unpin failed");
   g.frames.tlbFlushedAll();
+});
+
+// mmu_update: 200 checked L1 writes mapping data pages writable, then 200 unmapping them.
+const slots = new Uint32Array(256);
+for (let i = 0; i < 256; i++) slots[i] = (g.dom.p2m.get(8 + i) << 12) | 7;
+Deno.bench("mmu_update: 400 checked L1 entry writes", { group: "validate" }, () => {
+  const base = g.l1 * 4096 + 300 * 8;
+  for (let i = 0; i < 200; i++) mmuUpdateNormalPt(g.dom, base + i * 8, slots[i], 0);
+  for (let i = 0; i < 200; i++) mmuUpdateNormalPt(g.dom, base + i * 8, 0, 0);
 });
 
 globalThis.addEventListener("unload", () => {

@@ -682,8 +682,12 @@ export class Cpu implements CpuBus {
         runLoop(this, end);
       } catch (e) {
         if (e !== FAULT) throw e;
-        this.eip = this.eipStart;
-        if (this.inStep) this.regs[4] = this.espStart;
+        // The fast loop leaves EIP at the faulting instruction; the full interpreter may
+        // have moved EIP/ESP already, so it is rolled back to the instruction's start.
+        if (this.inStep) {
+          this.eip = this.eipStart;
+          this.regs[4] = this.espStart;
+        }
         this.inStep = false;
         this.platform.exception(this.excVector, this.excCode, EXC_FAULT);
       }

@@ -82,7 +82,8 @@ function pop32(c: Cpu): number {
 
 /**
  * Runs instructions until `c.retired` reaches `end` or a stop is requested. Faults throw
- * (the caller rolls back to c.eipStart / c.espStart and reports).
+ * (EIP is left at the faulting instruction; for the full interpreter, the caller rolls
+ * back to c.eipStart / c.espStart, see Cpu.inStep).
  */
 export function runLoop(c: Cpu, end: number): void {
   const dc = c.dcache;
@@ -98,6 +99,7 @@ export function runLoop(c: Cpu, end: number): void {
       if (eip >>> 12 !== c.cPage) {
         if (!c.cs32flat) {
           c.eip = eip;
+          c.eipStart = eip;
           c.retired = n;
           c.espStart = rx[4];
           c.inStep = true;
@@ -108,7 +110,6 @@ export function runLoop(c: Cpu, end: number): void {
           if (c.stopRequested) break;
           continue;
         }
-        c.eipStart = eip;
         c.codePage(eip);
       }
       const o = eip & 4095;
@@ -117,7 +118,6 @@ export function runLoop(c: Cpu, end: number): void {
       // Straight-line records of a block follow each other; control transfers, generic
       // instructions and K_END go back to the lookup above.
       for (;;) {
-        c.eipStart = eip;
         const next = (eip + L[rec]) >>> 0;
         // Literal case labels (the K_* values of decoded_cache.ts) let V8 build a jump
         // table; imported constants would make this a chain of comparisons.
@@ -387,6 +387,7 @@ export function runLoop(c: Cpu, end: number): void {
           }
           default:
             c.eip = eip;
+            c.eipStart = eip;
             c.retired = n;
             c.espStart = rx[4];
             c.inStep = true;

@@ -188,6 +188,48 @@ export class MachineFrames {
   }
 
   /**
+   * Allocates 2^order machine-contiguous frames, aligned to their size, to a domain (an
+   * extent of order > 0: populate_physmap / increase_reservation / XENMEM_exchange, as
+   * Linux asks for DMA buffers). Searches from the top of memory; the ordinary shuffled
+   * allocation order is otherwise kept.
+   * @param domid the owner
+   * @param order log2 of the frame count (0..20)
+   * @returns the first mfn, or -ENOMEM when no such free block exists
+   */
+  allocDomainFramesContiguous(domid: number, order: number): number {
+    if (!Number.isInteger(order) || order < 0 || order > 20) return -ENOMEM;
+    const n = 1 << order;
+    let first = -1;
+    for (let start = (Math.floor(this.count / n) - 1) * n; start >= 0; start -= n) {
+      let ok = true;
+      for (let m = start + n - 1; m >= start; m--) {
+        if (this.owner[m] !== OWNER_NONE) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) {
+        first = start;
+        break;
+      }
+    }
+    if (first < 0) return -ENOMEM;
+    // Take the block's frames out of the free stack, keeping the others' order.
+    let w = 0;
+    for (let r = 0; r < this.#freeTop; r++) {
+      const m = this.#free[r];
+      if (m < first || m >= first + n) this.#free[w++] = m;
+    }
+    for (let i = 0; i < n; i++) this.#free[w + i] = first + n - 1 - i;
+    this.#freeTop = w + n;
+    for (let i = 0; i < n; i++) {
+      const got = this.allocDomainFrame(domid);
+      assert(got === first + i, "contiguous allocation out of order");
+    }
+    return first;
+  }
+
+  /**
    * Whether `mfn` is a valid frame currently allocated to `domid`.
    * @param mfn machine frame
    * @param domid the domain

@@ -167,3 +167,22 @@ Deno.test("freeFrame() unpins a pinned table and defers the free until it is unu
   assert.equal(f.freeFrame(g.l1, 1), 0, "the live L1 stays owned while referenced");
   assert.equal(f.owner[g.l1], 1);
 });
+
+Deno.test("allocDomainFramesContiguous() hands out an aligned free block or -ENOMEM", () => {
+  const f = new MachineFrames(new PhysMemory(256));
+  const scattered = f.allocDomainFrames(1, 10);
+  const free = f.freeFrames;
+  const first = f.allocDomainFramesContiguous(1, 4);
+  assert.ok(first >= 0);
+  assert.equal(first % 16, 0);
+  for (let m = first; m < first + 16; m++) {
+    assert.equal(f.owner[m], 1);
+    assert.ok(!scattered.includes(m));
+  }
+  assert.equal(f.freeFrames, free - 16);
+  assert.equal(f.allocDomainFramesContiguous(1, 9), -ENOMEM, "bigger than memory");
+  // The rest of the pool still works and never hands out a block frame again.
+  const rest = f.allocDomainFrames(2, f.freeFrames);
+  for (const m of rest) assert.ok(m < first || m >= first + 16);
+  assert.equal(f.allocDomainFramesContiguous(2, 0), -ENOMEM);
+});

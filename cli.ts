@@ -68,6 +68,7 @@ function buildProgram(state: { code: number }): Command {
     .option("--console-log <file>", "keep a byte-exact copy of the guest console output in FILE")
     .option("--console-input <file>", "read the guest's console input from FILE instead of stdin")
     .option("--xenstore-socket <path>", "serve XenStore on a unix socket (for xenstore-utils)")
+    .option("--trace <file>", "record a xentrace-format trace (pvx trace FILE, xenalyze)")
     .action(withExit(async (cmd) => {
       const { run } = await import("./tools/boot.ts");
       const o = cmd.opts();
@@ -82,6 +83,7 @@ function buildProgram(state: { code: number }): Command {
         disks: o.disk,
         consoleOptions: { logFile: o.consoleLog, inputFile: o.consoleInput },
         xenstoreSocket: o.xenstoreSocket,
+        trace: o.trace,
       });
     }));
   // --- trace ---

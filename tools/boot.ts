@@ -18,6 +18,7 @@ import { ConsoleBackend } from "../lib/console/backend.ts";
 import { attachConsole } from "../lib/console/attach.ts";
 import type { ConsoleSink } from "../lib/console/sinks.ts";
 import type { ConsoleOptions } from "../lib/console/terminal.ts";
+import { XentraceWriter } from "../lib/hypervisor/trace/xentrace_writer.ts";
 import { attachDisks, type AttachedDisk, detachDisks } from "../lib/blkfront/attach.ts";
 
 /** Options of {@link run}. */
@@ -42,6 +43,8 @@ export interface BootOptions {
   consoleOptions?: ConsoleOptions;
   /** `--xenstore-socket PATH`. */
   xenstoreSocket?: string;
+  /** `--trace FILE`: record a xentrace-format trace (read it with `pvx trace`, xenalyze). */
+  trace?: string;
   /** A console sink to use instead of the terminal (tests); not closed by `run`. */
   console?: ConsoleSink;
   /** Where pvx's own messages go (default: stderr). */
@@ -218,6 +221,58 @@ export async function run(opts: BootOptions): Promise<number> {
   }
   const image = await readInput(opts.image, "image");
   const ramdisk = opts.ramdisk ? await readInput(opts.ramdisk, "ramdisk") : undefined;
+  const trace = opts.trace !== undefined ? openTrace(opts.trace) : undefined;
+  try {
+    return await bootLoop(opts, image, ramdisk, trace, log);
+  } finally {
+    if (trace) {
+      trace.writer.flush();
+      trace.file.close();
+    }
+  }
+}
+
+/** An open `--trace` file and its writer (the clock follows the current machine). */
+interface OpenTrace {
+  file: Deno.FsFile;
+  writer: XentraceWriter;
+  machine: Machine | null;
+}
+
+function openTrace(path: string): OpenTrace {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { write: true, create: true, truncate: true });
+  } catch (e) {
+    throw new InputError(`Cannot write trace "${path}": ${e instanceof Error ? e.message : e}`);
+  }
+  const holder: { machine: Machine | null } = { machine: null };
+  const writer = new XentraceWriter({
+    clock: () => holder.machine?.host.clock.tsc() ?? 0,
+    sink: (bytes: Uint8Array) => {
+      let off = 0;
+      while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+    },
+  });
+  return {
+    file,
+    writer,
+    get machine() {
+      return holder.machine;
+    },
+    set machine(m: Machine | null) {
+      holder.machine = m;
+    },
+  };
+}
+
+async function bootLoop(
+  opts: BootOptions,
+  image: Uint8Array,
+  ramdisk: Uint8Array | undefined,
+  trace: OpenTrace | undefined,
+  log: (line: string) => void,
+): Promise<number> {
   for (;;) {
     const m = new Machine({
       image,
@@ -227,8 +282,13 @@ export async function run(opts: BootOptions): Promise<number> {
       ramdisk,
       realtime: opts.realtime,
       maxInstructions: opts.maxInstructions,
+      tracer: trace?.writer,
       ...opts.machine,
     });
+    if (trace) {
+      trace.machine = m;
+      trace.writer.switchTo(m.domain.domid, 0);
+    }
     const dev = await attachDevices(m, {
       sink: opts.console,
       consoleOptions: opts.consoleOptions,

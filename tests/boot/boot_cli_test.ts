@@ -57,3 +57,21 @@ Deno.test("pvx boot exits 2 for a missing image and for a file that is not a PV 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("pvx boot --trace records the guest's hypercalls for pvx trace", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const img = `${dir}/hello.elf`;
+    await Deno.writeFile(img, helloKernel("traced\n", 0));
+    const r = await pvx("boot", img, "--memory", "8", "--trace", `${dir}/t.trace`);
+    assert.equal(r.code, 0, r.stderr);
+    const t = await pvx("trace", `${dir}/t.trace`, "--json");
+    assert.equal(t.code, 0, t.stderr);
+    const recs = t.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const names = recs.map((x) => JSON.stringify(x));
+    assert.ok(names.some((n) => n.includes("console_io")), t.stdout);
+    assert.ok(names.some((n) => n.includes("sched_shutdown")), t.stdout);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,40 @@
+/*
+ * archive.S: the built-in file archive, format "PVXARC01" (guest/README.md):
+ * 8-byte magic, u32 count, u32 reserved, count entries of {char name[24]; u32 offset;
+ * u32 size} (offsets from the archive start), then the files, 4-byte aligned.
+ */
+
+  .section .rodata.archive, "a"
+  .balign 4
+  .globl builtin_archive
+builtin_archive:
+  .ascii "PVXARC01"
+  .long 4
+  .long 0
+  .ascii "sh"
+  .fill 22, 1, 0
+  .long f_sh - builtin_archive, f_sh_end - f_sh
+  .ascii "hello"
+  .fill 19, 1, 0
+  .long f_hello - builtin_archive, f_hello_end - f_hello
+  .ascii "spin"
+  .fill 20, 1, 0
+  .long f_spin - builtin_archive, f_spin_end - f_spin
+  .ascii "motd"
+  .fill 20, 1, 0
+  .long f_motd - builtin_archive, f_motd_end - f_motd
+  .balign 4
+f_sh: .incbin "build/user/sh.elf"
+f_sh_end:
+  .balign 4
+f_hello: .incbin "build/user/hello.elf"
+f_hello_end:
+  .balign 4
+f_spin: .incbin "build/user/spin.elf"
+f_spin_end:
+  .balign 4
+f_motd: .incbin "user/files/motd"
+f_motd_end:
+  .balign 4
+  .globl builtin_archive_end
+builtin_archive_end:

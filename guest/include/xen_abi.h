@@ -1,0 +1,267 @@
+/*
+ * xen_abi.h: pvx-guest's own freestanding definitions of the Xen PV ABI (x86_32 PAE).
+ * Numbers and layouts follow Xen's public headers (xen.h, arch-x86/xen-x86_32.h,
+ * event_channel.h, grant_table.h, memory.h, sched.h, vcpu.h, io/ring headers).
+ */
+#ifndef PVX_XEN_ABI_H
+#define PVX_XEN_ABI_H
+
+typedef unsigned char u8;
+typedef unsigned short u16;
+typedef unsigned int u32;
+typedef unsigned long long u64;
+typedef signed char s8;
+typedef short s16;
+typedef int s32;
+typedef long long s64;
+typedef unsigned long ulong;
+typedef unsigned int size_t;
+
+/* hypercall numbers (xen.h) */
+#define __HYPERVISOR_set_trap_table 0
+#define __HYPERVISOR_mmu_update 1
+#define __HYPERVISOR_set_gdt 2
+#define __HYPERVISOR_stack_switch 3
+#define __HYPERVISOR_set_callbacks 4
+#define __HYPERVISOR_fpu_taskswitch 5
+#define __HYPERVISOR_update_descriptor 10
+#define __HYPERVISOR_memory_op 12
+#define __HYPERVISOR_multicall 13
+#define __HYPERVISOR_update_va_mapping 14
+#define __HYPERVISOR_set_timer_op 15
+#define __HYPERVISOR_xen_version 17
+#define __HYPERVISOR_console_io 18
+#define __HYPERVISOR_grant_table_op 20
+#define __HYPERVISOR_vm_assist 21
+#define __HYPERVISOR_iret 23
+#define __HYPERVISOR_vcpu_op 24
+#define __HYPERVISOR_mmuext_op 26
+#define __HYPERVISOR_sched_op 29
+#define __HYPERVISOR_callback_op 30
+#define __HYPERVISOR_event_channel_op 32
+#define __HYPERVISOR_physdev_op 33
+
+/* segment selectors (arch-x86/xen-x86_32.h) */
+#define FLAT_KERNEL_CS 0xe019
+#define FLAT_KERNEL_DS 0xe021
+#define FLAT_USER_CS 0xe02b
+#define FLAT_USER_DS 0xe033
+#define HYPERVISOR_VIRT_START 0xF5800000u
+#define MACH2PHYS_VIRT_START 0xF5800000u
+#define FIRST_RESERVED_GDT_ENTRY 14 /* FIRST_RESERVED_GDT_PAGE 14 * 512 entries */
+#define FIRST_RESERVED_GDT_PAGE 14
+
+#define DOMID_SELF 0x7FF0
+
+/* console_io */
+#define CONSOLEIO_write 0
+#define CONSOLEIO_read 1
+
+/* sched_op */
+#define SCHEDOP_yield 0
+#define SCHEDOP_block 1
+#define SCHEDOP_shutdown 2
+#define SCHEDOP_poll 3
+#define SHUTDOWN_poweroff 0
+#define SHUTDOWN_reboot 1
+#define SHUTDOWN_crash 3
+struct sched_shutdown { u32 reason; };
+struct sched_poll { u32 *ports; u32 nr_ports; u64 timeout; };
+
+/* xen_version */
+#define XENVER_version 0
+#define XENVER_extraversion 1
+#define XENVER_capabilities 3
+#define XENVER_get_features 6
+#define XENVER_pagesize 7
+struct xen_feature_info { u32 submap_idx; u32 submap; };
+#define XENFEAT_writable_page_tables 0
+#define XENFEAT_auto_translated_physmap 2
+#define XENFEAT_pae_pgdir_above_4gb 4
+
+/* mmu_update / mmuext_op / update_va_mapping */
+#define MMU_NORMAL_PT_UPDATE 0
+#define MMU_MACHPHYS_UPDATE 1
+struct mmu_update { u64 ptr; u64 val; };
+#define MMUEXT_PIN_L1_TABLE 0
+#define MMUEXT_PIN_L2_TABLE 1
+#define MMUEXT_PIN_L3_TABLE 2
+#define MMUEXT_UNPIN_TABLE 4
+#define MMUEXT_NEW_BASEPTR 5
+#define MMUEXT_TLB_FLUSH_LOCAL 6
+#define MMUEXT_INVLPG_LOCAL 7
+struct mmuext_op { u32 cmd; u32 arg1; u32 arg2; };
+#define UVMF_NONE 0
+#define UVMF_TLB_FLUSH 1
+#define UVMF_INVLPG 2
+
+/* PAE page-table entry bits */
+#define _PAGE_PRESENT 0x001
+#define _PAGE_RW 0x002
+#define _PAGE_USER 0x004
+#define _PAGE_ACCESSED 0x020
+#define _PAGE_DIRTY 0x040
+#define PTE_KERNEL (_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY)
+#define PTE_KERNEL_RO (_PAGE_PRESENT | _PAGE_ACCESSED)
+#define PTE_USER (PTE_KERNEL | _PAGE_USER)
+#define PTE_TABLE (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY)
+
+/* memory_op */
+#define XENMEM_increase_reservation 0
+#define XENMEM_decrease_reservation 1
+#define XENMEM_current_reservation 3
+#define XENMEM_maximum_reservation 4
+#define XENMEM_populate_physmap 6
+#define XENMEM_add_to_physmap 7
+#define XENMAPSPACE_shared_info 0
+#define XENMAPSPACE_grant_table 1
+struct xen_memory_reservation {
+  ulong *extent_start;
+  ulong nr_extents;
+  u32 extent_order;
+  u32 mem_flags;
+  u16 domid;
+};
+struct xen_add_to_physmap {
+  u16 domid;
+  u16 size;
+  u32 space;
+  ulong idx;
+  ulong gpfn;
+};
+
+/* multicall */
+struct multicall_entry { ulong op, result; ulong args[6]; };
+
+/* trap table */
+struct trap_info { u8 vector; u8 flags; u16 cs; ulong address; };
+
+/* event channels */
+#define EVTCHNOP_bind_interdomain 0
+#define EVTCHNOP_bind_virq 1
+#define EVTCHNOP_close 3
+#define EVTCHNOP_send 4
+#define EVTCHNOP_status 5
+#define EVTCHNOP_alloc_unbound 6
+#define EVTCHNOP_bind_ipi 7
+#define EVTCHNOP_unmask 9
+#define VIRQ_TIMER 0
+#define VIRQ_DEBUG 1
+struct evtchn_bind_virq { u32 virq; u32 vcpu; u32 port; };
+struct evtchn_alloc_unbound { u16 dom; u16 remote_dom; u32 port; };
+struct evtchn_bind_interdomain { u16 remote_dom; u16 pad; u32 remote_port; u32 local_port; };
+struct evtchn_bind_ipi { u32 vcpu; u32 port; };
+struct evtchn_port_op { u32 port; };
+
+/* vcpu_op */
+#define VCPUOP_is_up 3
+#define VCPUOP_get_runstate_info 4
+#define VCPUOP_set_periodic_timer 6
+#define VCPUOP_stop_periodic_timer 7
+#define VCPUOP_set_singleshot_timer 8
+#define VCPUOP_stop_singleshot_timer 9
+struct vcpu_runstate_info { s32 state; u64 state_entry_time; u64 time[4]; };
+struct vcpu_set_periodic_timer { u64 period_ns; };
+
+/* callback_op */
+#define CALLBACKOP_register 0
+#define CALLBACKTYPE_event 0
+#define CALLBACKTYPE_failsafe 1
+
+/* grant tables (v1) */
+#define GNTTABOP_map_grant_ref 0
+#define GNTTABOP_unmap_grant_ref 1
+#define GNTTABOP_setup_table 2
+#define GNTTABOP_query_size 6
+#define GTF_permit_access 1
+#define GTF_readonly 4
+#define GTF_reading 8
+#define GTF_writing 16
+#define GNTMAP_host_map 2
+#define GNTMAP_readonly 4
+struct grant_entry_v1 { u16 flags; u16 domid; u32 frame; };
+struct gnttab_setup_table { u16 dom; u32 nr_frames; s16 status; ulong *frame_list; };
+struct gnttab_query_size { u16 dom; u32 nr_frames; u32 max_nr_frames; s16 status; };
+struct gnttab_map_grant_ref {
+  u64 host_addr; u32 flags; u32 ref; u16 dom; s16 status; u32 handle; u64 dev_bus_addr;
+} __attribute__((packed));
+struct gnttab_unmap_grant_ref { u64 host_addr; u64 dev_bus_addr; u32 handle; s16 status; };
+
+/* start_info / shared_info */
+#define SIF_MOD_START_PFN (1 << 3)
+struct start_info {
+  char magic[32];
+  ulong nr_pages;
+  ulong shared_info;
+  u32 flags;
+  ulong store_mfn;
+  u32 store_evtchn;
+  ulong console_mfn;
+  u32 console_evtchn;
+  ulong pt_base;
+  ulong nr_pt_frames;
+  ulong mfn_list;
+  ulong mod_start;
+  ulong mod_len;
+  char cmd_line[1024];
+  ulong first_p2m_pfn;
+  ulong nr_p2m_frames;
+};
+
+struct vcpu_time_info {
+  u32 version;
+  u32 pad0;
+  u64 tsc_timestamp;
+  u64 system_time;
+  u32 tsc_to_system_mul;
+  s8 tsc_shift;
+  u8 flags;
+  u8 pad1[2];
+};
+
+struct vcpu_info {
+  u8 evtchn_upcall_pending;
+  u8 evtchn_upcall_mask;
+  u16 pad;
+  ulong evtchn_pending_sel;
+  ulong cr2;
+  ulong arch_pad[5];
+  struct vcpu_time_info time;
+};
+
+struct shared_info {
+  struct vcpu_info vcpu_info[32];
+  ulong evtchn_pending[32];
+  ulong evtchn_mask[32];
+  u32 wc_version;
+  u32 wc_sec;
+  u32 wc_nsec;
+};
+
+/* io/console.h */
+struct xencons_interface {
+  char in[1024];
+  char out[2048];
+  u32 in_cons, in_prod;
+  u32 out_cons, out_prod;
+};
+
+/* io/xs_wire.h */
+#define XS_DIRECTORY 1
+#define XS_READ 2
+#define XS_WATCH 4
+#define XS_UNWATCH 5
+#define XS_WRITE 11
+#define XS_RM 13
+#define XS_WATCH_EVENT 15
+#define XS_ERROR 16
+struct xsd_sockmsg { u32 type; u32 req_id; u32 tx_id; u32 len; };
+#define XENSTORE_RING_SIZE 1024
+struct xenstore_domain_interface {
+  char req[XENSTORE_RING_SIZE];
+  char rsp[XENSTORE_RING_SIZE];
+  u32 req_cons, req_prod;
+  u32 rsp_cons, rsp_prod;
+};
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * pvx_calls.c: pvx-specific system calls for the shell (numbers from 0x1000):
+ * 0x1000 stats(buf, len), 0x1001 balloon(pages: >0 out, <0 back in), 0x1002 selftest(),
+ * 0x1003 ping(ipv4, count), 0x1004 ls(buf, len).
+ */
+#include "kernel.h"
+#include "user.h"
+
+static ulong ballooned[64];
+
+static int user_buf(ulong p, ulong n) { return p < 0x40000000u && n <= 0x40000000u - p; }
+
+long pvx_syscall(u32 nr, ulong a, ulong b) {
+  switch (nr) {
+  case 0x1000:
+    if (!user_buf(a, b)) return -14;
+    return snprintf((char *)a, b,
+                    "hypercalls %lu\nevents %lu\ntimer ticks %lu\nsyscalls %lu\ngrants %lu\n"
+                    "multicalls %lu\npage faults %lu\nfpu traps %lu\nballooned pages %lu\n",
+                    (ulong)stat_hypercalls, (ulong)stat_events, (ulong)stat_ticks,
+                    (ulong)stat_syscalls, (ulong)stat_grants, (ulong)stat_multicalls,
+                    (ulong)stat_traps[14], (ulong)stat_traps[7], balloon_pages);
+  case 0x1001: {
+    long n = (long)a;
+    if (n > 0) {
+      if (balloon_pages + n > ARRAY_SIZE(ballooned)) return -22;
+      if (balloon_out((ulong)n, ballooned + balloon_pages)) return -12;
+    } else if (n < 0) {
+      if ((ulong)-n > balloon_pages) n = -(long)balloon_pages;
+      if (balloon_in((ulong)-n, ballooned + balloon_pages + n)) return -12;
+    }
+    return (long)balloon_pages;
+  }
+  case 0x1002: return selftest_run();
+  case 0x1003: return -38;
+  case 0x1004:
+    if (!user_buf(a, b)) return -14;
+    return ramdisk_list((char *)a, b);
+  }
+  return -38;
+}

@@ -1,0 +1,199 @@
+/*
+ * syscall.c: int 0x80 system calls with Linux i386 numbers and convention (eax = number,
+ * ebx, ecx, edx, esi, edi, ebp = arguments, eax = result or -errno), plus a few pvx
+ * calls (numbers from 0x1000, documented in guest/README.md) for the shell.
+ */
+#include "kernel.h"
+#include "user.h"
+
+#define EPERM 1
+#define ENOENT 2
+#define EBADF 9
+#define ENOMEM 12
+#define EFAULT 14
+#define EINVAL 22
+#define EMFILE 24
+#define ENOSYS 38
+
+#define SYS_exit 1
+#define SYS_read 3
+#define SYS_write 4
+#define SYS_open 5
+#define SYS_close 6
+#define SYS_time 13
+#define SYS_getpid 20
+#define SYS_brk 45
+#define SYS_reboot 88
+#define SYS_mmap 90
+#define SYS_munmap 91
+#define SYS_sysinfo 116
+#define SYS_uname 122
+#define SYS_nanosleep 162
+#define SYS_mmap2 192
+#define SYS_exit_group 252
+#define SYS_clock_gettime 265
+
+volatile u32 stat_syscalls;
+extern char xen_extra[];
+extern ulong xen_ver;
+struct file { const char *data; size_t size, pos; int used; };
+static struct file files[8];
+
+static int user_range(ulong p, ulong n) { return p < 0x40000000u && n <= 0x40000000u - p; }
+
+static long sys_read(int fd, char *buf, ulong n) {
+  if (!user_range((ulong)buf, n)) return -EFAULT;
+  if (fd == 0) {
+    if (!console_ring_active()) return 0;
+    for (;;) {
+      int got = console_read(buf, n);
+      if (got) return got;
+      wait_for_event();
+    }
+  }
+  if (fd < 3 || fd >= 3 + (int)ARRAY_SIZE(files) || !files[fd - 3].used) return -EBADF;
+  struct file *f = &files[fd - 3];
+  ulong left = f->size - f->pos;
+  if (n > left) n = left;
+  memcpy(buf, f->data + f->pos, n);
+  f->pos += n;
+  return (long)n;
+}
+
+static long sys_open(const char *path) {
+  if (!user_range((ulong)path, 1)) return -EFAULT;
+  size_t len;
+  const void *d = ramdisk_find(path, &len);
+  if (!d) return -ENOENT;
+  for (int i = 0; i < (int)ARRAY_SIZE(files); i++) {
+    if (files[i].used) continue;
+    files[i] = (struct file){d, len, 0, 1};
+    return i + 3;
+  }
+  return -EMFILE;
+}
+
+static long sys_brk(ulong want) {
+  if (want < proc.brk_base || want >= USER_MMAP_BASE) return (long)proc.brk;
+  for (ulong va = (proc.brk + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1); va < want; va += PAGE_SIZE)
+    if (user_map_page(va, NULL)) return (long)proc.brk;
+  proc.brk = want;
+  return (long)want;
+}
+
+static long sys_mmap(ulong addr, ulong len, ulong prot, ulong flags, long fd) {
+  (void)addr, (void)prot;
+  if (!(flags & 0x20) || fd != -1) return -EINVAL; /* MAP_ANONYMOUS only */
+  len = (len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+  if (!len || len > USER_MMAP_END - proc.mmap_next) return -ENOMEM;
+  ulong va = proc.mmap_next;
+  for (ulong o = 0; o < len; o += PAGE_SIZE)
+    if (user_map_page(va + o, NULL)) return -ENOMEM;
+  proc.mmap_next += len;
+  return (long)va;
+}
+
+static void put_field(char *dst, const char *s) {
+  memset(dst, 0, 65);
+  strcpy(dst, s);
+}
+
+static long sys_uname(char *u) {
+  if (!user_range((ulong)u, 6 * 65)) return -EFAULT;
+  char node[64] = "pvx-guest", ver[64];
+  xs_read("name", node, sizeof(node));
+  snprintf(ver, sizeof(ver), "pvx-guest on Xen %lu.%lu%s", xen_ver >> 16, xen_ver & 0xffff,
+           xen_extra);
+  put_field(u, "pvx");
+  put_field(u + 65, node);
+  put_field(u + 130, "1.0");
+  put_field(u + 195, ver);
+  put_field(u + 260, "i686");
+  put_field(u + 325, "(none)");
+  return 0;
+}
+
+struct sysinfo_i386 {
+  long uptime; ulong loads[3]; ulong totalram, freeram, sharedram, bufferram, totalswap, freeswap;
+  u16 procs, pad; ulong totalhigh, freehigh; u32 mem_unit; char f[8];
+};
+
+long pvx_syscall(u32 nr, ulong a, ulong b); /* pvx_calls.c */
+
+int syscall_dispatch(struct regs *r) {
+  stat_syscalls++;
+  ulong a = r->ebx, b = r->ecx, c = r->edx;
+  long ret;
+  switch (r->eax) {
+  case SYS_exit:
+  case SYS_exit_group: user_exit((int)(a & 0xff));
+  case SYS_read: ret = sys_read((int)a, (char *)b, c); break;
+  case SYS_write:
+    if (!user_range(b, c)) ret = -EFAULT;
+    else if (a == 1 || a == 2) console_write((const char *)b, c), ret = (long)c;
+    else ret = -EBADF;
+    break;
+  case SYS_open: ret = sys_open((const char *)a); break;
+  case SYS_close:
+    if (a >= 3 && a < 3 + ARRAY_SIZE(files) && files[a - 3].used) files[a - 3].used = 0, ret = 0;
+    else ret = -EBADF;
+    break;
+  case SYS_time: {
+    ulong t = (ulong)wallclock_sec();
+    if (a && user_range(a, 4)) *(ulong *)a = t;
+    ret = (long)t;
+    break;
+  }
+  case SYS_getpid: ret = (long)proc.pid; break;
+  case SYS_brk: ret = sys_brk(a); break;
+  case SYS_mmap: {
+    ulong *args = (ulong *)a;
+    if (!user_range(a, 24)) { ret = -EFAULT; break; }
+    ret = sys_mmap(args[0], args[1], args[2], args[3], (long)args[4]);
+    break;
+  }
+  case SYS_mmap2: ret = sys_mmap(a, b, c, r->esi, (long)r->edi); break;
+  case SYS_munmap: ret = 0; break; /* pages stay until exit */
+  case SYS_uname: ret = sys_uname((char *)a); break;
+  case SYS_sysinfo: {
+    struct sysinfo_i386 *s = (void *)a;
+    if (!user_range(a, sizeof(*s))) { ret = -EFAULT; break; }
+    memset(s, 0, sizeof(*s));
+    s->uptime = (long)(monotonic_ns() / 1000000000ull);
+    s->totalram = nr_pages;
+    s->freeram = free_page_count();
+    s->procs = 1;
+    s->mem_unit = PAGE_SIZE;
+    ret = 0;
+    break;
+  }
+  case SYS_nanosleep: {
+    ulong *ts = (ulong *)a;
+    if (!user_range(a, 8)) { ret = -EFAULT; break; }
+    if (ts[1] >= 1000000000u) { ret = -EINVAL; break; }
+    block_until(monotonic_ns() + (u64)ts[0] * 1000000000ull + ts[1]);
+    ret = 0;
+    break;
+  }
+  case SYS_clock_gettime: {
+    ulong *ts = (ulong *)b;
+    if (!user_range(b, 8)) { ret = -EFAULT; break; }
+    u64 ns = monotonic_ns();
+    if (a == 0) ns += (u64)shared->wc_sec * 1000000000ull + shared->wc_nsec; /* REALTIME */
+    ts[0] = (ulong)(ns / 1000000000ull);
+    ts[1] = (ulong)(ns % 1000000000ull);
+    ret = 0;
+    break;
+  }
+  case SYS_reboot:
+    if (a != 0xfee1dead) { ret = -EINVAL; break; }
+    if (c == 0x4321FEDC) poweroff(SHUTDOWN_poweroff);
+    if (c == 0x01234567) poweroff(SHUTDOWN_reboot);
+    ret = -EINVAL;
+    break;
+  default:
+    ret = r->eax >= 0x1000 ? pvx_syscall(r->eax, a, b) : -ENOSYS;
+  }
+  r->eax = (u32)ret;
+  return 0;
+}

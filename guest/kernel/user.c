@@ -1,0 +1,227 @@
+/*
+ * user.c: one user process at a time at CPL 3. Each has its own L3 with a user L2
+ * (slot 0: program, heap, mmap area, stack) and a private copy of the kernel's slot-3 L2
+ * (Xen allows that L2 in one L3 only). Tables are built while writable, made read-only,
+ * and pinned as a tree (MMUEXT_PIN_L3_TABLE); later mappings go through mmu_update. The
+ * switch to the process is one multicall (stack_switch, new baseptr, fpu_taskswitch).
+ */
+#include "kernel.h"
+#include "user.h"
+
+struct ctx { u32 ebx, esi, edi, ebp, esp, eip; };
+int ctx_save(struct ctx *c);
+void ctx_restore(struct ctx *c, int v) __attribute__((noreturn));
+void enter_user(ulong eip, ulong esp) __attribute__((noreturn));
+
+#define MAX_PAGES 2048
+struct proc proc;
+static struct ctx kctx;
+static __attribute__((aligned(16))) char kstack[16384];
+static u32 next_pid = 1;
+
+static u64 *l1_for(ulong va, int create);
+
+static void track(void *p) {
+  if (proc.npages < MAX_PAGES) proc.pages[proc.npages++] = p;
+}
+
+static int make_ro(void *p, int ro) {
+  return map_frame_at(p, pfn_to_mfn(__pa(p) >> PAGE_SHIFT), ro ? PTE_KERNEL_RO : PTE_KERNEL);
+}
+
+static ulong mfn_of(void *p) { return pfn_to_mfn(__pa(p) >> PAGE_SHIFT); }
+
+/* map one fresh user page at va; before pinning entries are plain writes */
+int user_map_page(ulong va, void **out) {
+  u64 *pte = l1_for(va, 1);
+  if (!pte) return -1;
+  if (*pte & _PAGE_PRESENT) {
+    if (out) *out = __va(mfn_to_pfn((ulong)(*pte >> PAGE_SHIFT)) << PAGE_SHIFT);
+    return 0;
+  }
+  void *p = alloc_page();
+  if (!p) return -1;
+  track(p);
+  u64 val = ((u64)mfn_of(p) << PAGE_SHIFT) | PTE_USER;
+  if (!proc.pinned) {
+    *pte = val;
+  } else {
+    struct mmu_update u = {virt_to_machine(pte), val};
+    if (HYPERVISOR_mmu_update(&u, 1, NULL, DOMID_SELF) < 0) return -1;
+  }
+  if (out) *out = p;
+  return 0;
+}
+
+static u64 *l1_for(ulong va, int create) {
+  if (va >= 0x40000000u) return NULL; /* user space is L3 slot 0 */
+  u64 *l2e = &proc.l2[(va >> 21) & 511];
+  if (!(*l2e & _PAGE_PRESENT)) {
+    if (!create) return NULL;
+    u64 *l1 = alloc_page();
+    if (!l1) return NULL;
+    track(l1);
+    proc.tables[proc.ntables++] = l1;
+    u64 val = ((u64)mfn_of(l1) << PAGE_SHIFT) | PTE_TABLE;
+    if (!proc.pinned) {
+      *l2e = val;
+    } else {
+      if (make_ro(l1, 1)) return NULL;
+      struct mmu_update u = {virt_to_machine(l2e), val};
+      if (HYPERVISOR_mmu_update(&u, 1, NULL, DOMID_SELF) < 0) return NULL;
+    }
+  }
+  u64 *l1 = __va(mfn_to_pfn((ulong)(*l2e >> PAGE_SHIFT)) << PAGE_SHIFT);
+  return &l1[(va >> 12) & 511];
+}
+
+/* copy into the process image while building it (kernel addresses of its pages) */
+static int copy_to_image(ulong va, const u8 *src, ulong len, ulong zero) {
+  for (ulong off = 0; off < len + zero;) {
+    void *page;
+    if (user_map_page(va + off, &page)) return -1;
+    ulong in = (va + off) & (PAGE_SIZE - 1);
+    ulong n = PAGE_SIZE - in;
+    if (n > len + zero - off) n = len + zero - off;
+    for (ulong i = 0; i < n; i++)
+      ((u8 *)page)[in + i] = off + i < len ? src[off + i] : 0;
+    off += n;
+  }
+  return 0;
+}
+
+struct elf32_ehdr {
+  u8 ident[16]; u16 type, machine; u32 version, entry, phoff, shoff, flags;
+  u16 ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+};
+struct elf32_phdr { u32 type, offset, vaddr, paddr, filesz, memsz, flags, align; };
+
+static int load_elf(const u8 *img, size_t len, ulong *entry) {
+  const struct elf32_ehdr *eh = (const void *)img;
+  if (len < sizeof(*eh) || memcmp(eh->ident, "\177ELF", 4) || eh->ident[4] != 1 ||
+      eh->machine != 3 || eh->type != 2 || eh->phentsize != sizeof(struct elf32_phdr) ||
+      eh->phoff > len || eh->phnum > (len - eh->phoff) / sizeof(struct elf32_phdr))
+    return -1;
+  const struct elf32_phdr *ph = (const void *)(img + eh->phoff);
+  ulong top = 0;
+  for (int i = 0; i < eh->phnum; i++) {
+    if (ph[i].type != 1) continue;
+    if (ph[i].offset > len || ph[i].filesz > len - ph[i].offset || ph[i].filesz > ph[i].memsz ||
+        ph[i].vaddr >= USER_MMAP_BASE || ph[i].memsz > USER_MMAP_BASE - ph[i].vaddr)
+      return -1;
+    if (copy_to_image(ph[i].vaddr, img + ph[i].offset, ph[i].filesz, ph[i].memsz - ph[i].filesz))
+      return -1;
+    if (ph[i].vaddr + ph[i].memsz > top) top = ph[i].vaddr + ph[i].memsz;
+  }
+  proc.brk = proc.brk_base = (top + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+  *entry = eh->entry;
+  return 0;
+}
+
+static void free_proc(void) {
+  for (int i = 0; i < proc.npages; i++) free_page(proc.pages[i]);
+  proc.npages = 0;
+}
+
+/* a multicall: kernel stack for traps from ring 3, the process's L3, TS set (lazy FPU) */
+static int switch_to(ulong l3_mfn, int user) {
+  static struct mmuext_op op;
+  static struct multicall_entry mc[3];
+  op.cmd = MMUEXT_NEW_BASEPTR;
+  op.arg1 = l3_mfn;
+  mc[0] = (struct multicall_entry){__HYPERVISOR_stack_switch, 0,
+                                   {FLAT_KERNEL_DS, (ulong)kstack + sizeof(kstack)}};
+  mc[1] = (struct multicall_entry){__HYPERVISOR_mmuext_op, 0, {(ulong)&op, 1, 0, DOMID_SELF}};
+  mc[2] = (struct multicall_entry){__HYPERVISOR_fpu_taskswitch, 0, {user ? 1 : 0}};
+  if (HYPERVISOR_multicall(mc, 3) != 0) return -1;
+  for (int i = 0; i < 3; i++)
+    if ((long)mc[i].result < 0) return -1;
+  stat_multicalls++;
+  return 0;
+}
+
+volatile u32 stat_multicalls;
+
+void user_exit(int status) {
+  proc.status = status;
+  ctx_restore(&kctx, 1);
+}
+
+int user_run(const void *elf, size_t len, const char *argv0, int *status) {
+  memset(&proc, 0, sizeof(proc));
+  proc.pid = next_pid++;
+  proc.l3 = alloc_page();
+  proc.l2 = alloc_page();
+  proc.l2k = alloc_page();
+  if (!proc.l3 || !proc.l2 || !proc.l2k) return -1;
+  track(proc.l3), track(proc.l2), track(proc.l2k);
+  /* kernel mappings: copy the slot-3 L2 below Xen's area */
+  u64 *kl2 = __va(mfn_to_pfn((ulong)(kernel_l3[3] >> PAGE_SHIFT)) << PAGE_SHIFT);
+  for (int i = 0; i < (int)((HYPERVISOR_VIRT_START - VIRT_BASE) >> 21); i++) proc.l2k[i] = kl2[i];
+  ulong entry;
+  if (load_elf(elf, len, &entry)) {
+    free_proc();
+    return -2;
+  }
+  /* stack: argc, argv, NULL envp, AT_NULL auxv */
+  ulong sp = USER_STACK_TOP - 64;
+  u32 *stk;
+  for (ulong va = USER_STACK_TOP - USER_STACK_PAGES * PAGE_SIZE; va < USER_STACK_TOP; va += PAGE_SIZE)
+    if (user_map_page(va, NULL)) return -3;
+  void *top;
+  user_map_page(USER_STACK_TOP - PAGE_SIZE, &top);
+  char *name = (char *)top + PAGE_SIZE - 32;
+  size_t nl = strlen(argv0);
+  if (nl > 31) nl = 31;
+  memcpy(name, argv0, nl);
+  name[nl] = 0;
+  stk = (u32 *)((char *)top + (sp & (PAGE_SIZE - 1)));
+  stk[0] = 1;
+  stk[1] = USER_STACK_TOP - 32;
+  stk[2] = 0;
+  stk[3] = 0;
+  stk[4] = 0;
+  stk[5] = 0;
+  proc.mmap_next = USER_MMAP_BASE;
+  /* tables read-only, then pin the tree */
+  for (int i = 0; i < proc.ntables; i++) make_ro(proc.tables[i], 1);
+  make_ro(proc.l2, 1);
+  make_ro(proc.l2k, 1);
+  proc.l3[0] = ((u64)mfn_of(proc.l2) << PAGE_SHIFT) | _PAGE_PRESENT;
+  proc.l3[3] = ((u64)mfn_of(proc.l2k) << PAGE_SHIFT) | _PAGE_PRESENT;
+  make_ro(proc.l3, 1);
+  struct mmuext_op pin = {MMUEXT_PIN_L3_TABLE, mfn_of(proc.l3), 0};
+  int rc = (int)HYPERVISOR_mmuext_op(&pin, 1, NULL, DOMID_SELF);
+  if (rc < 0) {
+    printk("user: pinning the process L3 failed (%d)\n", rc);
+    return -4;
+  }
+  proc.pinned = 1;
+  if (switch_to(mfn_of(proc.l3), 1)) {
+    printk("user: switching to the process failed\n");
+    return -5;
+  }
+  proc.running = 1;
+  if (ctx_save(&kctx) == 0) enter_user(entry, sp);
+  /* back from user_exit */
+  proc.running = 0;
+  switch_to(kernel_l3_mfn, 0);
+  struct mmuext_op unpin = {MMUEXT_UNPIN_TABLE, mfn_of(proc.l3), 0};
+  HYPERVISOR_mmuext_op(&unpin, 1, NULL, DOMID_SELF);
+  make_ro(proc.l3, 0);
+  make_ro(proc.l2, 0);
+  make_ro(proc.l2k, 0);
+  for (int i = 0; i < proc.ntables; i++) make_ro(proc.tables[i], 0);
+  free_proc();
+  if (status) *status = proc.status;
+  return 0;
+}
+
+int user_fault(struct regs *r) {
+  printk("%s[%lu]: %s at eip %lx (cr2 %lx), killed\n", "user", (ulong)proc.pid,
+         r->vector == 14 ? "page fault" : "fault", (ulong)r->eip, (ulong)last_pf_addr);
+  user_exit(128 + 11);
+  return 0;
+}
+
+void user_init(void) {}

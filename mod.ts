@@ -172,6 +172,7 @@ export {
   SnapshotDiskImage,
 } from "./lib/blkfront/disk_image.ts";
 export {
+  collectDiskSpec,
   type DiskSpec,
   DiskSpecError,
   parseDiskSpec,
@@ -182,7 +183,12 @@ export {
   attachDisks,
   type AttachDisksOptions,
   type AttachedDisk,
+  closeDisks,
   detachDisks,
+  type OpenDisk,
+  openDisks,
+  startVbds,
+  stopVbds,
   toToolstackVbd,
 } from "./lib/blkfront/attach.ts";
 export * as paging from "./lib/paging/mod.ts";

@@ -1,20 +1,25 @@
 /**
- * The toolstack's part for `pvx boot --disk`: opens each image, writes the vbd's
- * xenstore layout and starts its {@link Blkback}; and the matching teardown.
+ * The toolstack's part for `pvx boot --disk`: parses the specs and opens the images once
+ * ({@link openDisks}), then, for each domain built (a reboot builds a new one), writes the
+ * vbd nodes if asked and starts one {@link Blkback} per disk ({@link startVbds}).
  * @module
  */
 import type { DeviceHost, DomId } from "../hypervisor/backend_api.ts";
 import type { Tracer } from "../hypervisor/trace/tracer.ts";
+import type { VbdLayout } from "../hypervisor/xenstore/toolstack_layout.ts";
 import { Blkback } from "./backend.ts";
 import { type DiskImage, openDiskImage } from "./disk_image.ts";
 import { checkDistinctDevids, type DiskSpec, parseDiskSpec } from "./disk_spec.ts";
 import { writeVbdLayout } from "./xenbus.ts";
-import type { VbdLayout } from "../hypervisor/xenstore/toolstack_layout.ts";
 
-/** Options for {@link attachDisks}. */
-export interface AttachDisksOptions {
+/** Options for {@link openDisks}. */
+export interface OpenDisksOptions {
   /** `--snapshot`: every disk gets a copy-on-write overlay; the image files stay untouched. */
   snapshot?: boolean;
+}
+
+/** Options for {@link startVbds}. */
+export interface StartVbdsOptions {
   /** Debug lines from the backends. */
   log?: (msg: string) => void;
   /** Trace sink for the backends' ring records. */
@@ -24,6 +29,52 @@ export interface AttachDisksOptions {
    * toolstack layout (writeToolstackLayout with {@link toToolstackVbd}) already wrote them.
    */
   writeLayout?: boolean;
+}
+
+/** Options for {@link attachDisks}. */
+export type AttachDisksOptions = OpenDisksOptions & StartVbdsOptions;
+
+/** One disk whose image is open. */
+export interface OpenDisk {
+  /** The parsed spec. */
+  spec: DiskSpec;
+  /** The open image. */
+  image: DiskImage;
+}
+
+/** One disk being served. */
+export interface AttachedDisk extends OpenDisk {
+  /** Its backend. */
+  backend: Blkback;
+}
+
+/**
+ * Parses the specs and opens every image; nothing is left open when one fails.
+ * @param specs `--disk` values (strings, numbered in order for default vdevs) or parsed specs
+ * @param opts snapshot
+ * @returns the disks, in order
+ * @throws DiskSpecError or DiskImageError (exit code 2)
+ */
+export async function openDisks(
+  specs: readonly (string | DiskSpec)[],
+  opts: OpenDisksOptions = {},
+): Promise<OpenDisk[]> {
+  const parsed = specs.map((s, i) => typeof s === "string" ? parseDiskSpec(s, i) : s);
+  checkDistinctDevids(parsed);
+  const out: OpenDisk[] = [];
+  try {
+    for (const spec of parsed) {
+      const image = await openDiskImage(spec.target, {
+        readonly: spec.readonly,
+        snapshot: spec.snapshot || (opts.snapshot ?? false),
+      });
+      out.push({ spec, image });
+    }
+  } catch (e) {
+    for (const d of out) await d.image.close();
+    throw e;
+  }
+  return out;
 }
 
 /**
@@ -41,57 +92,25 @@ export function toToolstackVbd(spec: DiskSpec): VbdLayout {
   };
 }
 
-/** One attached disk. */
-export interface AttachedDisk {
-  /** The parsed spec. */
-  spec: DiskSpec;
-  /** The open image. */
-  image: DiskImage;
-  /** Its backend. */
-  backend: Blkback;
-}
-
 /**
- * Attaches disks to a domain as xl does at domain creation: parses the specs, opens the
- * images (all before touching the store, so a bad one changes nothing), writes the vbd
- * nodes and starts one backend each. Call before the guest runs.
- * @param host the hypervisor seam (dom0's view)
- * @param domid the guest
- * @param specs `--disk` values (strings) or parsed specs
- * @param opts snapshot and logging
- * @returns the attached disks, in order
- * @throws DiskSpecError or DiskImageError (exit code 2)
+ * Starts one backend per disk for domain `domid` (synchronous: call it while attaching
+ * devices, before the guest runs). With `writeLayout: false` the vbd nodes must already
+ * be in the store (writeToolstackLayout with `vbds: disks.map((d) => toToolstackVbd(d.spec))`).
+ * @returns the disks with their backends
  * @example
  * ```ts
- * const disks = await attachDisks(host, 1, ["disk.img,xvda", "cd.iso,hdc,cdrom"]);
- * // ... run the guest ...
- * await detachDisks(disks);
+ * const disks = await openDisks(["disk.img,xvda"]);          // once, before booting
+ * writeToolstackLayout(store, { ...domain, vbds: disks.map((d) => toToolstackVbd(d.spec)) });
+ * const served = startVbds(deviceHost, domid, disks, { writeLayout: false });
  * ```
  */
-export async function attachDisks(
+export function startVbds(
   host: DeviceHost,
   domid: DomId,
-  specs: readonly (string | DiskSpec)[],
-  opts: AttachDisksOptions = {},
-): Promise<AttachedDisk[]> {
-  const parsed = specs.map((s, i) => typeof s === "string" ? parseDiskSpec(s, i) : s);
-  checkDistinctDevids(parsed);
-  const images: DiskImage[] = [];
-  try {
-    for (const d of parsed) {
-      images.push(
-        await openDiskImage(d.target, {
-          readonly: d.readonly,
-          snapshot: d.snapshot || (opts.snapshot ?? false),
-        }),
-      );
-    }
-  } catch (e) {
-    for (const img of images) await img.close();
-    throw e;
-  }
-  return parsed.map((spec, i) => {
-    const image = images[i];
+  disks: readonly OpenDisk[],
+  opts: StartVbdsOptions = {},
+): AttachedDisk[] {
+  return disks.map(({ spec, image }) => {
     if (opts.writeLayout ?? true) {
       writeVbdLayout(host.store, {
         domid,
@@ -118,14 +137,43 @@ export async function attachDisks(
 }
 
 /**
- * Tears the disks down: each backend answers its in-flight requests (the host must keep
- * running deferred work meanwhile), makes the data durable, then the images close.
- * @param disks what {@link attachDisks} returned
+ * {@link openDisks} then {@link startVbds}, for a domain that is built already.
+ * @example
+ * ```ts
+ * const disks = await attachDisks(host, 1, ["disk.img,xvda", "cd.iso,hdc,cdrom"]);
+ * // ... run the guest ...
+ * await detachDisks(disks);
+ * ```
  */
-export async function detachDisks(disks: readonly AttachedDisk[]): Promise<void> {
+export async function attachDisks(
+  host: DeviceHost,
+  domid: DomId,
+  specs: readonly (string | DiskSpec)[],
+  opts: AttachDisksOptions = {},
+): Promise<AttachedDisk[]> {
+  return startVbds(host, domid, await openDisks(specs, opts), opts);
+}
+
+/**
+ * Stops the backends (each answers its in-flight requests first: the host must keep
+ * running deferred work meanwhile). The images stay open (a rebooted domain reuses them).
+ */
+export async function stopVbds(disks: readonly AttachedDisk[]): Promise<void> {
+  for (const d of disks) await d.backend.close();
+}
+
+/**
+ * Makes written data durable and closes the images (after {@link stopVbds}).
+ */
+export async function closeDisks(disks: readonly OpenDisk[]): Promise<void> {
   for (const d of disks) {
-    await d.backend.close();
     if (!d.image.readonly) await d.image.flush().catch(() => {});
     await d.image.close();
   }
+}
+
+/** {@link stopVbds} then {@link closeDisks}. */
+export async function detachDisks(disks: readonly AttachedDisk[]): Promise<void> {
+  await stopVbds(disks);
+  await closeDisks(disks);
 }

@@ -281,3 +281,16 @@ export function checkDistinctDevids(disks: readonly DiskSpec[]): void {
     seen.set(d.devid, d.vdev);
   }
 }
+
+/**
+ * A commander-style collector for a repeatable `--disk` option: checks each value as it
+ * is given (a bad spec is a usage error at once) and keeps the strings in order.
+ * @example
+ * ```ts
+ * program.option("--disk <spec>", "attach a disk (repeatable)", collectDiskSpec, []);
+ * ```
+ */
+export function collectDiskSpec(value: string, previous: string[] = []): string[] {
+  parseDiskSpec(value, previous.length);
+  return [...previous, value];
+}

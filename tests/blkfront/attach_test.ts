@@ -1,10 +1,22 @@
 import { assertBytes } from "./_assert.ts";
-import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
-import { attachDisks, detachDisks } from "../../lib/blkfront/attach.ts";
+import { deepStrictEqual, ok, rejects, strictEqual, throws } from "node:assert/strict";
+import {
+  attachDisks,
+  closeDisks,
+  detachDisks,
+  openDisks,
+  startVbds,
+  stopVbds,
+  toToolstackVbd,
+} from "../../lib/blkfront/attach.ts";
+import { FakeDeviceHost } from "../../lib/hypervisor/testing_host.ts";
+import { XenStore } from "../../lib/hypervisor/xenstore/store.ts";
+import { writeToolstackLayout } from "../../lib/hypervisor/xenstore/toolstack_layout.ts";
+import { collectDiskSpec } from "../../lib/blkfront/disk_spec.ts";
 import { DiskImageError } from "../../lib/blkfront/disk_image.ts";
 import { DiskSpecError } from "../../lib/blkfront/disk_spec.ts";
 import { Blkfront } from "../../lib/blkfront/frontend.ts";
-import { AutoDrainHost } from "../../lib/blkfront/testing.ts";
+import { AutoDrainHost, pumpUntil } from "../../lib/blkfront/testing.ts";
 
 async function tempImage(sectors: number, fill: number): Promise<string> {
   const path = await Deno.makeTempFile({ suffix: ".img" });
@@ -54,4 +66,39 @@ Deno.test("attachDisks() rejects bad specs and missing images before writing the
   } finally {
     await Deno.remove(a);
   }
+});
+
+Deno.test("startVbds() serves disks laid out by writeToolstackLayout, across a reboot", async () => {
+  const a = await tempImage(16, 0x11);
+  try {
+    const disks = await openDisks([`${a},xvdb`]);
+    for (let boot = 0; boot < 2; boot++) { // a reboot builds the domain and backends again
+      const store = new XenStore();
+      const host = new FakeDeviceHost(256, store);
+      const guest = host.addGuest(3, 4);
+      writeToolstackLayout(store, {
+        domid: 3,
+        name: "g",
+        memoryKiB: 1024,
+        consolePort: 1,
+        consoleMfn: 2,
+        vbds: disks.map((d) => toToolstackVbd(d.spec)),
+      });
+      const served = startVbds(host, 3, disks, { writeLayout: false });
+      const f = new Blkfront(guest, store, { devid: 51728 });
+      await pumpUntil(host, f.connect());
+      ok(served[0].backend.connected);
+      ok((await pumpUntil(host, f.read(15, 1))).every((x) => x === 0x11));
+      strictEqual(store.read("/local/domain/0/backend/vbd/3/51728/sectors"), "16");
+      await pumpUntil(host, stopVbds(served));
+    }
+    await closeDisks(disks);
+  } finally {
+    await Deno.remove(a);
+  }
+});
+
+Deno.test("collectDiskSpec() checks each --disk value as given and keeps them in order", () => {
+  deepStrictEqual(collectDiskSpec("b.img", collectDiskSpec("a.img", [])), ["a.img", "b.img"]);
+  throws(() => collectDiskSpec("a.img,format=vhd", []), DiskSpecError);
 });

@@ -75,3 +75,43 @@ Deno.test("pvx boot --trace records the guest's hypercalls for pvx trace", async
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("pvx boot --no-reboot exits 0 when the guest asks for a reboot", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const img = `${dir}/reboot.elf`;
+    await Deno.writeFile(img, helloKernel("rebooting\n", 1));
+    const r = await pvx("boot", img, "--memory", "8", "--no-reboot");
+    assert.equal(r.stdout, "rebooting\n");
+    assert.equal(r.code, 0);
+    assert.match(r.stderr, /rebooted \(--no-reboot\)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("pvx boot restarts a rebooting guest (three boots seen, then killed)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const img = `${dir}/reboot.elf`;
+    await Deno.writeFile(img, helloKernel("boot\n", 1));
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CLI, "boot", img, "--memory", "8"],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    let text = "";
+    while (text.split("boot\n").length - 1 < 3) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    child.kill();
+    await reader.cancel();
+    await child.status;
+    assert.ok(text.startsWith("boot\nboot\nboot\n"), JSON.stringify(text));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -6,8 +6,8 @@
  */
 import { EFAULT, EINVAL, ENOSYS, EPERM } from "../abi/errno.ts";
 import {
-  XENFEAT_gnttab_map_avail_bits,
   XENFEAT_mmu_pt_update_preserve_ad,
+  XENFEAT_pae_pgdir_above_4gb,
   XENVER_build_id,
   XENVER_capabilities,
   XENVER_changeset,
@@ -34,11 +34,12 @@ export const XEN_CAPABILITIES = "xen-3.0-x86_32p";
 export const XEN_CHANGESET = "pvx";
 
 /**
- * XENVER_get_features submap 0: only what pvx honours. MMU_PT_UPDATE_PRESERVE_AD is
- * implemented by mmu_update; avail bits in grant mappings are kept.
+ * XENVER_get_features submap 0: only what pvx honours. mmu_update implements
+ * MMU_PT_UPDATE_PRESERVE_AD; a PAE page directory may live in any frame (all machine
+ * memory is below 4 GiB, and pvx never copies it down as 32-bit Xen did).
  */
 export const FEATURES_SUBMAP0 = (1 << XENFEAT_mmu_pt_update_preserve_ad) |
-  (1 << XENFEAT_gnttab_map_avail_bits);
+  (1 << XENFEAT_pae_pgdir_above_4gb);
 
 /** do_xen_version(cmd, arg). */
 export function doXenVersion(v: Vcpu, cmd: number, arg: number): number {

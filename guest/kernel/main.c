@@ -38,6 +38,18 @@ int cmdline_has(const char *word) {
   return 0;
 }
 
+/* the value of word=value on the command line, or NULL */
+const char *cmdline_value(const char *word) {
+  const char *s = start_info->cmd_line;
+  size_t n = strlen(word);
+  while (*s) {
+    while (*s == ' ') s++;
+    if (!strncmp(s, word, n) && s[n] == '=') return s + n + 1;
+    while (*s && *s != ' ') s++;
+  }
+  return NULL;
+}
+
 void start_kernel(struct start_info *si) {
   start_info = si;
   printk("pvx-guest: booting (%s), cmdline \"%s\"\n", si->magic, si->cmd_line);
@@ -68,11 +80,19 @@ void start_kernel(struct start_info *si) {
     int fails = selftest_run();
     poweroff(fails ? SHUTDOWN_crash : SHUTDOWN_poweroff);
   }
+  char init[24] = "sh";
+  const char *arg = cmdline_value("init");
+  if (arg) {
+    size_t i = 0;
+    while (arg[i] && arg[i] != ' ' && i < sizeof(init) - 1) init[i] = arg[i], i++;
+    init[i] = 0;
+  }
   int status = 0;
   size_t len;
-  const void *sh = ramdisk_find("sh", &len);
-  if (!sh) panic("no shell in the archive");
-  user_run(sh, len, "sh", &status);
-  printk("shell exited with status %d\n", status);
+  const void *prog = ramdisk_find(init, &len);
+  if (!prog) panic("no program \"%s\" in the archive", init);
+  int rc = user_run(prog, len, init, &status);
+  if (rc) panic("cannot run %s (%d)", init, rc);
+  printk("%s exited with status %d\n", init, status);
   poweroff(status == 0x100 ? SHUTDOWN_reboot : SHUTDOWN_poweroff);
 }

@@ -75,14 +75,18 @@ void time_init(void) {
   set_periodic(TICK_NS);
 }
 
-/* block (SCHEDOP_block) until monotonic time reaches ns; timer ticks wake us */
+/*
+ * Sleep until monotonic time reaches ns: SCHEDOP_poll on the timer port with a timeout,
+ * so the wait is bounded even when timer events stop arriving.
+ */
 void block_until(u64 ns) {
   for (;;) {
     local_irq_disable();
-    u64 now = monotonic_ns();
-    if (now >= ns) break;
+    if (monotonic_ns() >= ns) break;
     if (ns < next_tick) HYPERVISOR_set_timer_op(ns);
-    HYPERVISOR_sched_op(SCHEDOP_block, 0);
+    u32 port = timer_port;
+    struct sched_poll sp = {&port, 1, ns};
+    HYPERVISOR_sched_op(SCHEDOP_poll, &sp);
     local_irq_enable();
   }
   local_irq_enable();

@@ -40,7 +40,7 @@ static void cat(const char *path) {
 
 static void help(void) {
   printf("commands: help uname uptime date mem ls cat FILE ping [IP] stats balloon N\n"
-         "          selftest run PROGRAM poweroff reboot\n");
+         "          selftest poweroff reboot exit\n");
 }
 
 static void run_cmd(char *cmd) {

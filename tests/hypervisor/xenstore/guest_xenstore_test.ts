@@ -7,7 +7,6 @@
 import { ok, strictEqual } from "node:assert/strict";
 import { MemorySink } from "../../../lib/console/testing.ts";
 import { Machine } from "../../../lib/hypervisor/machine.ts";
-import { serveXenstoreSocket } from "../../../lib/hypervisor/xenstore/socket_server.ts";
 import { attachDevices } from "../../../tools/boot.ts";
 
 const GRUB = new URL("../../fixtures/cache/inspect/grub-i386-xen.bin", import.meta.url).pathname;
@@ -27,9 +26,8 @@ Deno.test({
   async fn() {
     const sink = new MemorySink(1 << 20, 1 << 18);
     const m = new Machine({ image: await Deno.readFile(GRUB), memoryMiB: 64, console: sink });
-    const { store } = attachDevices(m, sink, "pvgrub");
     const sock = Deno.makeTempDirSync({ prefix: "pvx-xs-" }) + "/xs.sock";
-    const srv = await serveXenstoreSocket(store, sock);
+    const dev = await attachDevices(m, { sink, name: "pvgrub", xenstoreSocket: sock });
     try {
       const prompts = () => plain(sink.text()).split("grub> ").length - 1;
       const step = async (n: number) => {
@@ -68,7 +66,7 @@ Deno.test({
         plain(sink.text()),
       );
     } finally {
-      await srv.close();
+      await dev.detach();
       await sink.close();
     }
   },

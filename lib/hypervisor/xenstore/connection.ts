@@ -166,6 +166,12 @@ export class XsConnection implements WatchClient {
       this.#io.send(encodeMessage(XS_ERROR, msg.reqId, msg.txId, nulStrings(code)));
       return;
     }
+    if (reply.length > XENSTORE_PAYLOAD_MAX) {
+      // only dom0's in-process writes can make a value this big; never break the limit
+      this.stats.errors++;
+      this.#io.send(encodeMessage(XS_ERROR, msg.reqId, msg.txId, nulStrings("E2BIG")));
+      return;
+    }
     this.#io.send(encodeMessage(msg.type, msg.reqId, msg.txId, reply));
     for (const fn of after) fn();
   }

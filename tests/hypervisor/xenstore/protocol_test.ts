@@ -331,3 +331,9 @@ Deno.test("quotas: watches E2BIG, transactions and nodes ENOSPC, entry size ENOS
     "OK",
   ]);
 });
+
+Deno.test("a value too big for one reply gives E2BIG instead of breaking the payload limit", () => {
+  const { dom0, store } = setup();
+  store.write("/huge", "h".repeat(5000));
+  strictEqual(errorOf(dom0.call(XS_READ, nulStrings("/huge"))), "E2BIG");
+});

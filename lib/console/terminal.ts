@@ -2,7 +2,7 @@
  * The standard console of `pvx boot`: stdout (plus an optional `--console-log` copy) for
  * output, and stdin or `--console-input FILE` for input. On a terminal, raw mode with
  * Ctrl-] to detach, and the terminal restored on every way out (close, exit, uncaught
- * error, SIGTERM/SIGHUP/SIGQUIT); on a pipe, bytes pass through in order (line mode).
+ * error, SIGTERM/SIGHUP/SIGQUIT/SIGINT); on a pipe, bytes pass through in order (line mode).
  * @module
  */
 import { InputError } from "../errors.ts";
@@ -40,8 +40,9 @@ export interface ConsoleOptions {
   lowWater?: number;
 }
 
-const RESTORE_SIGNALS: Deno.Signal[] = ["SIGTERM", "SIGHUP", "SIGQUIT"];
-const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGQUIT: 3, SIGTERM: 15 };
+// SIGINT only arrives from outside (kill -INT): in raw mode Ctrl-C is a byte for the guest
+const RESTORE_SIGNALS: Deno.Signal[] = ["SIGTERM", "SIGHUP", "SIGQUIT", "SIGINT"];
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 };
 
 /**
  * Puts a terminal in raw mode and arranges that it is restored on close, on exit, on an

@@ -117,11 +117,13 @@ for (const how of ["exit", "throw", "reject"]) {
   });
 }
 
-Deno.test("the terminal is restored on SIGTERM and the exit code is 143", async () => {
-  const { code, text } = await child("signal", "SIGTERM");
-  ok(text.endsWith("raw:false\n"), text);
-  strictEqual(code, 143);
-});
+for (const [sig, code] of [["SIGTERM", 143], ["SIGHUP", 129], ["SIGINT", 130]] as const) {
+  Deno.test(`the terminal is restored on ${sig} and the exit code is ${code}`, async () => {
+    const r = await child("signal", sig);
+    ok(r.text.endsWith("raw:false\n"), r.text);
+    strictEqual(r.code, code);
+  });
+}
 
 Deno.test("a StdioConsole serves as the hypervisor's console_io sink", async () => {
   const { stdin } = fakeStdin(false, [new Uint8Array([0x71])]);

@@ -81,6 +81,8 @@ export class Vcpu {
   nmiPending = false;
   /** Set by a handler that restored the registers itself (iret): eax is left alone. */
   skipReturn = false;
+  /** Set when descriptor tables changed: the data segments are reloaded on return. */
+  segmentsDirty = false;
   /** Nesting guard of multicall. */
   inMulticall = false;
 

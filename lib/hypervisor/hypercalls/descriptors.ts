@@ -39,6 +39,7 @@ export function doSetGdt(v: Vcpu, frameList: number, entries: number): number {
   for (const m of v.gdtFrames) putPageAndType(f, m);
   v.gdtFrames = taken;
   v.gdtEnts = entries;
+  v.segmentsDirty = true;
   v.cpu.flushTlb();
   return 0;
 }
@@ -69,6 +70,7 @@ export function doUpdateDescriptor(
     f.u32[w + 1] = scratch[1];
     d.host.mem.noteWrite(paLo >>> 0, 8);
     putPageType(f, mfn);
+    for (const x of d.vcpus) x.segmentsDirty = true;
     rc = 0;
   }
   f.putPage(mfn);

@@ -10,6 +10,7 @@ import { R_EAX, R_EBP, R_EBX, R_ECX, R_EDI, R_EDX, R_ESI } from "../cpu_port.ts"
 import { hypercallArg32, TRC_PV_HYPERCALL_V2 } from "../trace/events.ts";
 import type { Vcpu } from "../vcpu.ts";
 import { HYPERCALL_TABLE } from "./table.ts";
+import { reloadDataSegments } from "../traps/failsafe.ts";
 
 /** Argument-presence bits for 5 32-bit arguments in TRC_PV_HYPERCALL_V2's first word. */
 const TRACE_ARGS5 = hypercallArg32(0) | hypercallArg32(1) | hypercallArg32(2) |
@@ -29,9 +30,10 @@ export function pvHypercall(v: Vcpu): void {
   const fn = nr < HYPERCALL_TABLE.length ? HYPERCALL_TABLE[nr] : undefined;
   v.skipReturn = false;
   const rc = fn ? fn(v, a1, a2, a3, a4, a5, a6) : -ENOSYS;
-  if (v.skipReturn) {
-    v.skipReturn = false;
-    return;
+  if (v.skipReturn) v.skipReturn = false;
+  else r[R_EAX] = rc | 0;
+  if (v.segmentsDirty) {
+    v.segmentsDirty = false;
+    reloadDataSegments(v);
   }
-  r[R_EAX] = rc | 0;
 }

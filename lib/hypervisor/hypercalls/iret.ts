@@ -12,7 +12,7 @@ import {
   X86_EFLAGS_IOPL,
   X86_EFLAGS_VM,
 } from "../abi/xen.ts";
-import { R_EAX, R_ESP } from "../cpu_port.ts";
+import { R_EAX, R_ESP, S_DS, S_ES, S_FS, S_GS } from "../cpu_port.ts";
 import { domainCrash } from "../lifecycle.ts";
 import type { Vcpu } from "../vcpu.ts";
 import { fixupGuestSelector } from "./misc.ts";
@@ -60,5 +60,13 @@ export function doIret(v: Vcpu): number {
   cpu.gpr[R_EAX] = eax | 0;
   v.inKernel = (cs & 3) === 1;
   d.host.mem.u8[v.vcpuInfoMaddr + VI_UPCALL_MASK] = (eflags & X86_EFLAGS_IF) ? 0 : 1;
+  if ((cs & 3) === 3) {
+    // As the hardware iret to an outer ring does: data segments the new CPL may not use
+    // become null (no fault, no failsafe).
+    for (const s of [S_DS, S_ES, S_FS, S_GS]) {
+      const sel = cpu.getSeg(s);
+      if ((sel & ~3) !== 0 && cpu.loadSeg(s, sel) !== 0) cpu.loadSeg(s, 0);
+    }
+  }
   return 0;
 }

@@ -11,6 +11,7 @@ import { MMU_UPDATE_SIZE, MMUEXT_OP_SIZE } from "../abi/layout.ts";
 import {
   DOMID_SELF,
   MMUEXT_INVLPG_MULTI,
+  MMUEXT_SET_LDT,
   MMUEXT_TLB_FLUSH_MULTI,
   UVMF_ALL,
   UVMF_FLUSHTYPE_MASK,
@@ -109,6 +110,7 @@ export function doMmuextOp(
       }
     }
     rc = mmuextOp(d.mm, v.id, cmd, arg1, arg2);
+    if (cmd === MMUEXT_SET_LDT) v.segmentsDirty = true;
     if (rc !== 0) break;
   }
   if (pdone !== 0) v.access.writeU32(pdone, i);

@@ -46,6 +46,7 @@ export function createBounceFrame(
   eip: number,
   flags: number,
   errorCode: number,
+  failsafeSegs?: readonly number[],
 ): boolean {
   const cpu = v.cpu;
   const d = v.domain;
@@ -76,7 +77,9 @@ export function createBounceFrame(
   words.unshift(cpu.eip >>> 0, (curCs | (saved << 16)) >>> 0, eflags >>> 0);
   if (flags & TBF_EXCEPTION_ERRCODE) words.unshift(errorCode >>> 0);
   if (flags & TBF_FAILSAFE) {
-    words.unshift(cpu.getSeg(S_DS), cpu.getSeg(S_ES), cpu.getSeg(S_FS), cpu.getSeg(S_GS));
+    const segs = failsafeSegs ??
+      [cpu.getSeg(S_DS), cpu.getSeg(S_ES), cpu.getSeg(S_FS), cpu.getSeg(S_GS)];
+    words.unshift(segs[0], segs[1], segs[2], segs[3]);
   }
   for (const w of words) frameDv.setUint32(4 * n++, w, true);
   const newSp = (sp - 4 * n) >>> 0;
@@ -147,13 +150,13 @@ export function injectSoftInt(v: Vcpu, vector: number): boolean {
 
 /**
  * The failsafe callback: Xen could not load a guest segment selector on the way back;
- * the guest gets ds/es/fs/gs in the frame and fixes them up.
+ * the guest gets the original ds/es/fs/gs in the frame and fixes them up.
  */
-export function bounceFailsafe(v: Vcpu): boolean {
+export function bounceFailsafe(v: Vcpu, ds: number, es: number, fs: number, gs: number): boolean {
   const flags = TBF_FAILSAFE | (v.failsafeDisablesEvents ? TBF_INTERRUPT : 0);
   if (v.failsafeEip === 0) {
     domainCrash(v.domain, "bad segment on return and no failsafe callback");
     return false;
   }
-  return createBounceFrame(v, v.failsafeCs, v.failsafeEip, flags, 0);
+  return createBounceFrame(v, v.failsafeCs, v.failsafeEip, flags, 0, [ds, es, fs, gs]);
 }

@@ -27,6 +27,8 @@ function ring3Kernel(): Uint8Array {
     userMap(a, hp, USER_PAGE);
     a.movLabel(EBX, "traps").hypercall(hp, 0);
     a.movImm(EBX, 0xe021).movImm(ECX, KSTACK_TOP).hypercall(hp, 3); // stack_switch
+    // User data segments first (as Linux does): the kernel keeps using them on entry.
+    a.movImm(0, 0xe033).db(0x8e, 0xd8, 0x8e, 0xc0); // mov ds,ax; mov es,ax
     // Return to ring 3 with the iret hypercall: frame eax, eip, cs, eflags, esp, ss.
     a.db(0x68).dd(0xe033); // push ss
     a.db(0x68).dd(USER_PAGE + 0x1000); // push esp

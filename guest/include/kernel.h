@@ -97,6 +97,7 @@ int notify_remote(u32 port);
 void local_irq_enable(void);
 void local_irq_disable(void);
 void wait_for_event(void);
+void poll_port(u32 port, u64 deadline_ns);
 extern volatile u32 evtchn_hits[64];
 
 /* time.c */

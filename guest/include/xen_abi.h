@@ -265,3 +265,45 @@ struct xenstore_domain_interface {
 };
 
 #endif
+
+#ifndef PVX_XEN_ABI_IO_H
+#define PVX_XEN_ABI_IO_H
+/* io/ring.h: a shared ring page starts with this header (64 bytes) */
+struct sring_hdr { u32 req_prod, req_event, rsp_prod, rsp_event; u8 pad[48]; };
+
+/* io/xenbus.h states */
+#define XenbusStateInitialising 1
+#define XenbusStateInitWait 2
+#define XenbusStateInitialised 3
+#define XenbusStateConnected 4
+#define XenbusStateClosing 5
+#define XenbusStateClosed 6
+
+/* io/blkif.h, x86_32 layout (64-bit fields 4-byte aligned, as gcc -m32 lays them out) */
+#define BLKIF_OP_READ 0
+#define BLKIF_OP_WRITE 1
+#define BLKIF_OP_FLUSH_DISKCACHE 3
+#define BLKIF_MAX_SEGMENTS_PER_REQUEST 11
+struct blkif_request_segment { u32 gref; u8 first_sect, last_sect; u16 pad; };
+struct blkif_request {
+  u8 operation;
+  u8 nr_segments;
+  u16 handle;
+  u64 id;
+  u64 sector_number;
+  struct blkif_request_segment seg[BLKIF_MAX_SEGMENTS_PER_REQUEST];
+};
+struct blkif_response { u64 id; u8 operation; u8 pad; s16 status; };
+#define BLK_RING_SIZE 32 /* (4096 - 64) / 108 rounded down to a power of two */
+
+/* io/netif.h */
+#define NETTXF_csum_blank 1
+#define NETTXF_data_validated 2
+#define NETTXF_more_data 4
+struct netif_tx_request { u32 gref; u16 offset; u16 flags; u16 id; u16 size; };
+struct netif_tx_response { u16 id; s16 status; };
+struct netif_rx_request { u16 id; u16 pad; u32 gref; };
+struct netif_rx_response { u16 id; u16 offset; u16 flags; s16 status; };
+#define NET_TX_RING_SIZE 256 /* (4096 - 64) / 12 -> 256 */
+#define NET_RX_RING_SIZE 256 /* (4096 - 64) / 8 -> 256 */
+#endif

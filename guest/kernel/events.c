@@ -99,3 +99,11 @@ void wait_for_event(void) {
   if (!vcpu()->evtchn_upcall_pending) HYPERVISOR_sched_op(SCHEDOP_block, 0);
   local_irq_enable();
 }
+
+/* waits (SCHEDOP_poll) until port is pending or system time reaches deadline_ns */
+void poll_port(u32 port, u64 deadline_ns) {
+  local_irq_disable();
+  struct sched_poll sp = {&port, 1, deadline_ns};
+  HYPERVISOR_sched_op(SCHEDOP_poll, &sp);
+  local_irq_enable();
+}

@@ -5,6 +5,7 @@
  */
 #include "kernel.h"
 #include "user.h"
+#include "blkfront.h"
 
 #define CHECK(c, ...)                             \
   do {                                            \
@@ -390,7 +391,27 @@ static int t_user_mode(void) {
   return 0;
 }
 
-static int t_blk(void) { return t_device("vbd"); }
+static int t_blk(void) {
+  int rc = blkfront_init();
+  if (rc == 1) SKIP("no vbd device");
+  CHECK(rc == 0, "blkfront handshake failed (%d)", rc);
+  CHECK(blk.sectors >= 8 && blk.sector_size == 512, "disk of %lu sectors of %lu bytes",
+        blk.sectors, blk.sector_size);
+  static u8 a[4096], b[4096], orig[4096];
+  rc = blkfront_io(BLKIF_OP_READ, 0, a, 8);
+  CHECK(rc == 0, "read of sector 0 failed (status %d)", rc);
+  if (blk.readonly) return 0;
+  ulong s = blk.sectors - 8;
+  CHECK(blkfront_io(BLKIF_OP_READ, s, orig, 8) == 0, "read of sector %lu failed", s);
+  for (int i = 0; i < 4096; i++) a[i] = (u8)(i * 7 + 3);
+  CHECK(blkfront_io(BLKIF_OP_WRITE, s, a, 8) == 0, "write of sector %lu failed", s);
+  if (blk.flush) CHECK(blkfront_io(BLKIF_OP_FLUSH_DISKCACHE, 0, NULL, 0) == 0, "flush failed");
+  CHECK(blkfront_io(BLKIF_OP_READ, s, b, 8) == 0, "read back failed");
+  CHECK(!memcmp(a, b, 4096), "read back differs from what was written");
+  CHECK(blkfront_io(BLKIF_OP_WRITE, s, orig, 8) == 0, "restoring sector %lu failed", s);
+  if (blk.flush) CHECK(blkfront_io(BLKIF_OP_FLUSH_DISKCACHE, 0, NULL, 0) == 0, "flush failed");
+  return 0;
+}
 static int t_net(void) { return t_device("vif"); }
 
 static const struct { const char *name; int (*fn)(void); } areas[] = {

@@ -1,0 +1,162 @@
+/**
+ * For `pvx replay`: builds a fresh backend of a recorded stream's kind on a ReplayHost
+ * (a copy of the recorded disk, a fresh switch), names ring slots in divergences, and
+ * checks the "every request answered or the device disconnected" invariant.
+ * @module
+ */
+import { InputError } from "../lib/errors.ts";
+import type { DeviceHost } from "../lib/hypervisor/backend_api.ts";
+import {
+  ringSize,
+  SRING_HEADER,
+  SRING_REQ_PROD,
+  SRING_RSP_PROD,
+} from "../lib/hypervisor/io/ring.ts";
+import {
+  type Block,
+  BlockType,
+  splitText,
+  type StreamConfig,
+} from "../lib/hypervisor/io/recording_format.ts";
+import { Blkback } from "../lib/blkfront/backend.ts";
+import { type DiskImage, MemoryDiskImage } from "../lib/blkfront/disk_image.ts";
+import { BLKIF_ABI_X86_32, type BlkifAbi, blkifAbiByName } from "../lib/blkfront/protocol.ts";
+import { Netback } from "../lib/netfront/backend.ts";
+import { VirtualSwitch } from "../lib/netfront/switch.ts";
+import { HostResponder } from "../lib/netfront/responder.ts";
+import { RX_SLOT_BYTES, TX_SLOT_BYTES } from "../lib/netfront/protocol.ts";
+import { ConsoleBackend } from "../lib/console/backend.ts";
+import { MemorySink } from "../lib/console/testing.ts";
+
+/** A backend under replay: how to stop it. */
+export interface ReplayedBackend {
+  /** Whether the backend gave the device up (fatal error, disconnect). */
+  disconnected(): boolean;
+  /** Releases it. */
+  stop(): Promise<void>;
+  /** The switch of a vif (for pcap export). */
+  switch?: VirtualSwitch;
+}
+
+/** Builds a backend on `host`; tests pass their own (a backend with an injected bug). */
+export type BackendFactory = (
+  host: DeviceHost,
+  config: StreamConfig,
+  disk: Uint8Array | undefined,
+) => ReplayedBackend;
+
+/** Streams `pvx replay` can re-drive. */
+export function replayable(kind: string): boolean {
+  return kind === "vbd" || kind === "vif" || kind === "console";
+}
+
+/**
+ * The default factory: Blkback on an in-memory copy of the recorded image, Netback on a
+ * fresh switch (with the host responder when the recording had one), the console
+ * backend on a memory sink.
+ * @param image override for a vbd's image (tests: a guarded or buggy image)
+ */
+export function defaultBackend(
+  host: DeviceHost,
+  c: StreamConfig,
+  disk: Uint8Array | undefined,
+  image?: DiskImage,
+): ReplayedBackend {
+  if (c.kind === "vbd") {
+    if (!image && !disk) {
+      throw new InputError(`Stream "${c.name}" has no embedded disk image; pass --disk`);
+    }
+    const img = image ?? new MemoryDiskImage(disk!.slice(), c.readonly ?? false);
+    const extra = c.extra ?? {};
+    const be = new Blkback(host, {
+      domid: c.domid,
+      devid: c.devid ?? 0,
+      vdev: c.vdev,
+      image: img,
+      readonly: c.readonly,
+      discard: typeof extra.discard === "boolean" ? extra.discard : undefined,
+      maxIndirectSegments: typeof extra.maxIndirectSegments === "number"
+        ? extra.maxIndirectSegments
+        : undefined,
+    });
+    return {
+      disconnected: () => be.fatalReason !== undefined || !be.connected,
+      stop: () => be.close(),
+    };
+  }
+  if (c.kind === "vif") {
+    const sw = new VirtualSwitch();
+    if (c.responder) new HostResponder(sw);
+    const nb = new Netback(host, sw, { domid: c.domid, devid: c.devid ?? 0 });
+    nb.start();
+    return {
+      disconnected: () => nb.fatal !== null || !nb.connected,
+      stop: () => Promise.resolve(nb.stop()),
+      switch: sw,
+    };
+  }
+  if (c.kind === "console") {
+    const be = new ConsoleBackend(host, c.domid, c.mfn ?? 0, c.port ?? 0, new MemorySink());
+    return { disconnected: () => false, stop: () => Promise.resolve(be.close()) };
+  }
+  throw new InputError(`Stream "${c.name}" (${c.kind}) cannot be replayed`);
+}
+
+/** The blkif ABI a vbd stream spoke (from the "protocol" node its backend read). */
+export function streamAbi(blocks: readonly Block[]): BlkifAbi {
+  for (const b of blocks) {
+    if (b.type !== BlockType.ST_READ || !b.args[0]) continue;
+    const [p, v] = splitText(b.data);
+    if (p.endsWith("/protocol")) return blkifAbiByName(v, BLKIF_ABI_X86_32) ?? BLKIF_ABI_X86_32;
+  }
+  return BLKIF_ABI_X86_32;
+}
+
+/** Slot bytes of recorded map `mapId` of a stream, or 0 for a page that is no ring. */
+function slotBytes(c: StreamConfig, abi: BlkifAbi, mapId: number): number {
+  if (c.kind === "vbd") return mapId === 1 ? abi.entryBytes : 0;
+  if (c.kind === "vif") return mapId === 1 ? TX_SLOT_BYTES : mapId === 2 ? RX_SLOT_BYTES : 0;
+  return 0;
+}
+
+/** Names the ring field or slot (and the response id there) at `offset` of a map. */
+export function describeSlot(c: StreamConfig, abi: BlkifAbi) {
+  return (mapId: number, offset: number, page: Uint8Array): string => {
+    const eb = slotBytes(c, abi, mapId);
+    if (eb === 0) return `${c.kind === "console" ? "console ring" : "page"} offset ${offset}`;
+    const ring = c.kind === "vif" ? (mapId === 1 ? "tx" : "rx") + " ring" : "ring";
+    if (offset < SRING_HEADER) {
+      const names = ["req_prod", "req_event", "rsp_prod", "rsp_event"];
+      return `${ring} header ${names[offset >> 2] ?? "padding"}`;
+    }
+    const slot = Math.floor((offset - SRING_HEADER) / eb);
+    const base = SRING_HEADER + slot * eb;
+    const dv = new DataView(page.buffer, page.byteOffset, page.byteLength);
+    const id = c.kind === "vbd" ? dv.getUint32(base, true) : dv.getUint16(base, true);
+    return `${ring} slot ${slot} (response id ${id})`;
+  };
+}
+
+/**
+ * Requests visible on the request/response rings of a stream that were never answered
+ * (the invariant fuzzing checks after a final kick): req_prod - rsp_prod per ring, when
+ * within one ring's worth.
+ */
+export function unansweredRequests(
+  c: StreamConfig,
+  abi: BlkifAbi,
+  maps: { key: string; page: Uint8Array }[],
+  ringKeys: readonly string[],
+): number {
+  let n = 0;
+  for (const m of maps) {
+    const k = ringKeys.indexOf(m.key);
+    if (k < 0) continue;
+    const eb = c.kind === "vbd" ? abi.entryBytes : k === 0 ? TX_SLOT_BYTES : 0;
+    if (eb === 0) continue; // the RX ring holds posted buffers, answered only by traffic
+    const dv = new DataView(m.page.buffer, m.page.byteOffset, m.page.byteLength);
+    const out = (dv.getUint32(SRING_REQ_PROD, true) - dv.getUint32(SRING_RSP_PROD, true)) >>> 0;
+    if (out <= ringSize(eb)) n += out;
+  }
+  return n;
+}

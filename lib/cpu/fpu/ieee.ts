@@ -233,6 +233,12 @@ function mulErr(a: number, b: number, r: number): number {
     const as = big ? a / SCALE : a, bs = big ? b : b / SCALE, p = as * bs;
     return (p - r / SCALE) + prodErr(as, bs, p);
   }
+  if (Math.abs(a) < TINY || Math.abs(b) < TINY) {
+    // a tiny operand (the product is normal): scale it up so the split's parts stay normal
+    const small = Math.abs(a) <= Math.abs(b);
+    const as = small ? a * SCALE : a, bs = small ? b : b * SCALE, p = as * bs;
+    return (p - r * SCALE) + prodErr(as, bs, p);
+  }
   return prodErr(a, b, r);
 }
 
@@ -296,6 +302,12 @@ export function arith64(op: number, a: number, b: number, rc: number, mode: numb
         const k = Math.abs(r) > HUGE ? 1 / SCALE : SCALE;
         const rs = r * k, bs = b / k, p = rs * bs;
         const rem = (a - p) - prodErr(rs, bs, p);
+        return applyRounding64(r, b > 0 ? rem : -rem, rc);
+      }
+      if (Math.abs(a) < TINY || Math.abs(b) < TINY) {
+        // tiny operands, normal quotient: the same quotient of both scaled up
+        const as = a * SCALE, bs = b * SCALE, p = r * bs;
+        const rem = (as - p) - prodErr(r, bs, p);
         return applyRounding64(r, b > 0 ? rem : -rem, rc);
       }
       const p = r * b;

@@ -41,7 +41,14 @@ export interface Vectors {
   cases: Case[];
 }
 
-const here = new URL(".", import.meta.url);
+/**
+ * Where the vectors are: this directory, or the one named by PVX_HOST_VECTORS (a set made
+ * with generate.sh's harness elsewhere, e.g. on another CPU or with HARNESS_SEED).
+ */
+const here = (() => {
+  const dir = Deno.env.get("PVX_HOST_VECTORS");
+  return dir ? new URL(`file://${dir.replace(/\/?$/, "/")}`) : new URL(".", import.meta.url);
+})();
 
 /**
  * Loads and indexes every case.

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { Machine } from "../../lib/hypervisor/machine.ts";
 import { MemorySink } from "../../lib/console/testing.ts";
 import { attachDevices } from "../../tools/boot.ts";
+import { helloKernel } from "../hypervisor/_image.ts";
 
 const GRUB = new URL("../fixtures/cache/inspect/grub-i386-xen.bin", import.meta.url).pathname;
 const present = await Deno.stat(GRUB).then(() => true, () => false);
@@ -79,6 +80,48 @@ Deno.test({
       const text = new TextDecoder().decode(out.stdout);
       assert.match(text, /Reading \(xen\/xvda\)\/boot\/grub\/grub\.cfg/);
       assert.match(text, /hello-from-disk/);
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "pvx boot --disk: pvgrub loads a PV kernel from the disk and boots it",
+  ignore: !present || !MKE2FS,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.mkdir(`${dir}/root/boot/grub`, { recursive: true });
+      await Deno.writeFile(`${dir}/root/boot/hello.elf`, helloKernel("hello via pvgrub\n", 0));
+      await Deno.writeTextFile(
+        `${dir}/root/boot/grub/grub.cfg`,
+        "echo loading\nlinux /boot/hello.elf\nboot\n",
+      );
+      const mk = await new Deno.Command("mke2fs", {
+        args: ["-q", "-t", "ext2", "-d", `${dir}/root`, `${dir}/disk.img`, "4M"],
+      }).output();
+      assert.equal(mk.code, 0);
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../../cli.ts", import.meta.url).pathname,
+          "boot",
+          GRUB,
+          "--disk",
+          `${dir}/disk.img`,
+          "--max-instructions",
+          "500000000",
+        ],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      assert.match(text, /loading/);
+      assert.match(text, /hello via pvgrub\n$/);
       assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -181,3 +181,19 @@ Deno.test("hostile TX requests never throw, never touch memory outside grants", 
     { numRuns: Math.ceil(fuzzRuns / 20) },
   );
 });
+
+Deno.test("attachVifs() starts a vif per spec on per-bridge switches with a host endpoint", async () => {
+  const { FakeDeviceHost, MemStore } = await import("../../lib/hypervisor/testing_host.ts");
+  const { attachVifs, detachVifs, Network } = await import("../../lib/netfront/attach.ts");
+  const store = new MemStore();
+  const host = new FakeDeviceHost(256, store);
+  host.addGuest(3);
+  const net = new Network();
+  const vifs = attachVifs(host, net, 3, ["mac=00:16:3e:00:00:42,bridge=br1", ""]);
+  strictEqual(vifs.length, 2);
+  deepStrictEqual([...net.switches.keys()].sort(), ["br1", "xenbr0"]);
+  strictEqual(store.read("/local/domain/3/device/vif/0/mac"), "00:16:3e:00:00:42");
+  strictEqual(store.read("/local/domain/0/backend/vif/3/1/state"), "2");
+  detachVifs(vifs);
+  strictEqual(net.bridge("br1").portCount, 1); // only the host endpoint remains
+});

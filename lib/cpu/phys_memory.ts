@@ -31,6 +31,7 @@ export class PhysMemory {
   onCodeWrite: (mfn: number) => void = () => {};
 
   /**
+   * Allocates zeroed machine memory.
    * @param frames how many 4 KiB frames of machine memory
    */
   constructor(frames: number) {

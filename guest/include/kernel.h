@@ -106,6 +106,8 @@ u64 monotonic_ns(void);
 u64 wallclock_sec(void);
 void block_until(u64 ns);
 void set_periodic(u64 period_ns);
+void tick_stop(void);
+void tick_resume(void);
 extern volatile u64 last_tick_ns;
 extern u32 timer_port;
 

@@ -83,8 +83,12 @@ int blkfront_io(int op, ulong sector, void *buf, ulong nsect) {
   sring->h.req_prod = req_prod_pvt;
   mb();
   notify_remote(blk.port);
-  u64 deadline = monotonic_ns() + 2000000000ull;
+  /*
+   * Wait for the answer like a real driver: without a timeout, and tickless, so a
+   * backend still doing host I/O is waited for rather than timed out in virtual time.
+   */
   int status = -3;
+  tick_stop();
   for (;;) {
     if (sring->h.rsp_prod != rsp_cons) {
       mb();
@@ -97,11 +101,11 @@ int blkfront_io(int op, ulong sector, void *buf, ulong nsect) {
       }
       continue;
     }
-    if (monotonic_ns() > deadline) break;
     sring->h.rsp_event = rsp_cons + 1;
     mb();
-    if (sring->h.rsp_prod == rsp_cons) poll_port(blk.port, monotonic_ns() + 1000000ull);
+    if (sring->h.rsp_prod == rsp_cons) poll_port(blk.port, 0);
   }
+  tick_resume();
   if (ref >= 0) gnttab_end(ref);
   if (status == 0 && op == BLKIF_OP_READ) memcpy(buf, data_page, nsect * blk.sector_size);
   blk.requests++;

@@ -6,6 +6,7 @@
 #include "kernel.h"
 #include "user.h"
 #include "blkfront.h"
+#include "netfront.h"
 
 #define CHECK(c, ...)                             \
   do {                                            \
@@ -341,15 +342,6 @@ static int t_xenstore(void) {
   return 0;
 }
 
-static int t_device(const char *kind) {
-  char buf[128];
-  char path[32];
-  snprintf(path, sizeof(path), "device/%s", kind);
-  if (!xenbus_ready || xs_directory(path, buf, sizeof(buf)) <= 0) SKIP("no %s device", kind);
-  CHECK(0, "%s device present but no frontend in this build", kind);
-  return 1;
-}
-
 static int t_features(void) {
   struct xen_feature_info fi = {0, 0};
   CHECK(HYPERVISOR_xen_version(XENVER_get_features, &fi) == 0, "get_features failed");
@@ -412,7 +404,20 @@ static int t_blk(void) {
   if (blk.flush) CHECK(blkfront_io(BLKIF_OP_FLUSH_DISKCACHE, 0, NULL, 0) == 0, "flush failed");
   return 0;
 }
-static int t_net(void) { return t_device("vif"); }
+static int t_net(void) {
+  int rc = netfront_init();
+  if (rc == 1) SKIP("no vif device");
+  CHECK(rc == 0, "netfront handshake failed (%d)", rc);
+  u8 mac[6];
+  CHECK(net_arp(HOST_IP, mac) == 0, "no ARP reply from 10.0.0.1");
+  u64 rtt = 0;
+  for (u16 seq = 1; seq <= 3; seq++)
+    CHECK(net_ping(HOST_IP, seq, &rtt) == 0, "no ICMP echo reply to seq %u", (unsigned)seq);
+  CHECK(net_udp_echo(HOST_IP, "pvx-guest udp echo") == 0, "no UDP echo from 10.0.0.1:7");
+  CHECK(net.rx_packets >= 5 && net.tx_packets >= 5, "%lu packets in, %lu out", net.rx_packets,
+        net.tx_packets);
+  return 0;
+}
 
 static const struct { const char *name; int (*fn)(void); } areas[] = {
     {"descriptor tables", t_descriptor_tables},

@@ -91,3 +91,10 @@ void block_until(u64 ns) {
   }
   local_irq_enable();
 }
+
+/*
+ * Tickless waits: stop the tick (set_timer_op(0)) while waiting on a device that answers
+ * after host I/O, so virtual time does not run ahead of the device; tick_resume re-arms.
+ */
+void tick_stop(void) { HYPERVISOR_set_timer_op(0); }
+void tick_resume(void) { set_periodic(tick_period); }

@@ -9,6 +9,11 @@ import assert, { deepStrictEqual } from "node:assert/strict";
 import { run } from "../../tools/boot.ts";
 import { MemorySink } from "../../lib/console/testing.ts";
 import { HYPERCALL_TABLE } from "../../lib/hypervisor/hypercalls/table.ts";
+import { VirtualSwitch } from "../../lib/netfront/switch.ts";
+import { HostResponder } from "../../lib/netfront/responder.ts";
+import { Netback } from "../../lib/netfront/backend.ts";
+import { writeVifLayout } from "../../lib/netfront/xenbus.ts";
+import type { AttachedDevices, BootOptions } from "../../tools/boot.ts";
 
 const IMAGE = new URL("../../guest/pvx-guest.elf", import.meta.url).pathname;
 
@@ -34,7 +39,11 @@ const AREAS = [
 /** Areas that report SKIP when pvx boot has no such device. */
 const DEVICE_AREAS = new Set(["block I/O", "network I/O"]);
 
-async function boot(cmdline: string, input = ""): Promise<{ code: number; text: string }> {
+async function boot(
+  cmdline: string,
+  input = "",
+  extra: Partial<BootOptions> = {},
+): Promise<{ code: number; text: string }> {
   const sink = new MemorySink(1 << 20, 1 << 18);
   if (input) sink.type(input);
   const log: string[] = [];
@@ -45,6 +54,7 @@ async function boot(cmdline: string, input = ""): Promise<{ code: number; text: 
     noReboot: true,
     maxInstructions: 2_000_000_000,
     log: (l) => log.push(l),
+    ...extra,
   });
   await sink.close();
   return { code, text: sink.text() + log.join("\n") };
@@ -93,5 +103,49 @@ Deno.test("a hypervisor that drops set_timer_op makes the time selftest FAIL and
     deepStrictEqual(code, 1, text);
   } finally {
     HYPERCALL_TABLE[SET_TIMER_OP] = saved;
+  }
+});
+
+/** Attaches a vif on a switch with pvx's host endpoint (10.0.0.1) before the guest runs. */
+function withVif(responder: { r?: HostResponder }): Partial<BootOptions> {
+  return {
+    onMachine: (m, dev: AttachedDevices) => {
+      const sw = new VirtualSwitch();
+      responder.r = new HostResponder(sw);
+      const domid = m.domain.domid;
+      writeVifLayout(dev.store, {
+        domid,
+        devid: 0,
+        mac: new Uint8Array([0x00, 0x16, 0x3e, 0x00, 0x00, 0x02]),
+        bridge: "xenbr0",
+      });
+      new Netback(dev.deviceHost, sw, { domid, devid: 0 }).start();
+    },
+  };
+}
+
+Deno.test("with a vif, the network selftest does ARP, ICMP echo and UDP echo with 10.0.0.1", async () => {
+  const holder: { r?: HostResponder } = {};
+  const { code, text } = await boot("selftest", "", withVif(holder));
+  deepStrictEqual(verdicts(text).get("network I/O"), "PASS", text);
+  const st = holder.r!.stats;
+  assert(st.arpReplies >= 1 && st.echoReplies >= 3 && st.udpEchoes >= 1, JSON.stringify(st));
+  deepStrictEqual(st.badChecksums, 0);
+  void code;
+});
+
+Deno.test("with a disk, the block selftest reads, writes, flushes and leaves the disk as it was", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const img = new Uint8Array(1 << 20);
+    for (let i = 0; i < img.length; i++) img[i] = (i * 31 + (i >> 9)) & 0xff;
+    await Deno.writeFile(`${dir}/disk.img`, img);
+    const { text } = await boot("selftest", "", { disks: [`${dir}/disk.img`] });
+    deepStrictEqual(verdicts(text).get("block I/O"), "PASS", text);
+    assert(/blkfront: device\/vbd\/\d+, 2048 sectors of 512 bytes/.test(text), text);
+    const after = await Deno.readFile(`${dir}/disk.img`);
+    deepStrictEqual(after.findIndex((b, i) => b !== img[i]), -1, "the selftest changed the disk");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

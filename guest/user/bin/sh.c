@@ -79,7 +79,17 @@ static void run_cmd(char *cmd) {
   } else if (!strcmp(cmd, "cat")) {
     cat(*arg ? arg : "motd");
   } else if (!strcmp(cmd, "ping")) {
-    long r = syscall3(PVX_ping, 0x0100000a, 4, 0);
+    long ip = 0x0a000001;
+    if (*arg) {
+      long parts[4] = {0, 0, 0, 0};
+      int k = 0;
+      for (const char *p = arg; *p && k < 4; p++) {
+        if (*p == '.') k++;
+        else if (*p >= '0' && *p <= '9') parts[k] = parts[k] * 10 + (*p - '0');
+      }
+      ip = (parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3];
+    }
+    long r = syscall3(PVX_ping, ip, 4, 0);
     if (r < 0) printf("ping: no network (%ld)\n", r);
     else printf("ping: %ld replies\n", r);
   } else if (!strcmp(cmd, "stats")) {

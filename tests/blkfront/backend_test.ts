@@ -108,6 +108,12 @@ Deno.test("Blkback without feature-max-indirect-segments gets direct requests of
   strictEqual(backend.stats.wrReq, Math.ceil(200 / 88));
 });
 
+/** Resolves once the frontend has pushed its next request onto the ring. */
+async function posted(f: Blkfront): Promise<void> {
+  const before = f.ring.reqProd;
+  while (f.ring.reqProd === before) await Promise.resolve();
+}
+
 /** Builds a raw request: fields set by `set`, segments naming the slot's own pages. */
 function raw(set: (r: BlkifRequest, grefs: number[]) => void) {
   return (bytes: Uint8Array, pages: { dataGref: number[] }) => {
@@ -270,7 +276,9 @@ Deno.test("Blkback reconnects after the frontend closes and starts again", async
 Deno.test("Blkback answers a read whose pages are revoked mid-flight with an error", async () => {
   const { frontend: f, host, guest, backend } = await makeBlkRig({ autoDrain: false });
   const p = f.submitRaw(raw(() => {}), 1);
+  await posted(f);
   host.drain(); // the backend takes the request; the read is queued
+  strictEqual(backend.inflight, 1);
   // The guest revokes the data grant before the read completes (allowed: it is not mapped).
   const gref = f.slotPages(0, 1).dataGref[0];
   ok(guest.endGrant(gref));
@@ -390,4 +398,38 @@ Deno.test("Blkback created before its frontend directory waits in InitWait", () 
   });
   host.store.rm("/local/domain/1/device/vbd/51712");
   strictEqual(be.state, 2, "a frontend that never connected does not close the backend");
+});
+
+Deno.test("Blkback fetches each request and indirect page once: later guest writes do not matter", async () => {
+  const img = new MemoryDiskImage(pattern(128 * 512, 12));
+  const { frontend: f, host, guest, backend } = await makeBlkRig({ image: img, autoDrain: false });
+  let got = new Uint8Array(0);
+  const p = f.submitRaw(
+    (bytes, pages) => {
+      const ind = guest.frame(pages.indirectMfn[0]);
+      for (let i = 0; i < 12; i++) encodeSegment(ind, i * 8, pages.dataGref[i], 0, 7);
+      const r = new BlkifRequest();
+      r.operation = BLKIF_OP_INDIRECT;
+      r.indirectOp = BLKIF_OP_READ;
+      r.nrSegments = 12;
+      r.sectorNumber = 4;
+      r.indirectGrefs[0] = pages.indirectGref[0];
+      encodeRequest(BLKIF_ABI_X86_32, r, bytes);
+    },
+    12,
+    (_r, pages) => {
+      got = new Uint8Array(12 * 4096);
+      for (let i = 0; i < 12; i++) got.set(guest.frame(pages.dataMfn[i]), i * 4096);
+    },
+  );
+  await posted(f);
+  host.drain(); // the backend takes the request; the read is still queued
+  strictEqual(backend.inflight, 1);
+  // The guest now rewrites the slot and the indirect page (a double fetch would see this).
+  const slot = f.ring.slotOffset(f.ring.reqProdPvt - 1);
+  f.ring.page.fill(0xee, slot, slot + BLKIF_ABI_X86_32.entryBytes);
+  guest.frame(f.slotPages(0, 12).indirectMfn[0]).fill(0xee);
+  const rsp = await pumpUntil(host, p);
+  strictEqual(rsp.status, BLKIF_RSP_OKAY);
+  assertBytes(got, img.bytes.subarray(4 * 512, 100 * 512));
 });

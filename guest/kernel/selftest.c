@@ -315,7 +315,6 @@ static int t_console(void) {
   long rc = HYPERVISOR_console_io(CONSOLEIO_write, 0, "");
   CHECK(rc >= 0, "console_io write returned %ld", rc);
   if (!console_ring_active()) SKIP("no console ring");
-  printk("console: ring output check\n");
   CHECK(console_ring_drain(1000000000ull) == 0, "the backend did not consume the ring output");
   return 0;
 }

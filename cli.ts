@@ -112,6 +112,35 @@ function buildProgram(state: { code: number }): Command {
       });
     }));
   // --- replay ---
+  program
+    .command("replay")
+    .description("re-drive a ring recording (pvx boot --record-rings) against fresh backends")
+    .argument("<file>", "ring recording")
+    .option(
+      "--ring <name>",
+      "only this ring: console, xenstore, vbd-DEVID, vif-DEVID (repeatable)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option("--json", "print the report as JSON")
+    .option("--fuzz <n>", "mutate the frontend inputs n times as a malicious frontend", parseNumber)
+    .option("--seed <s>", "fuzzing seed (default 1)", parseNumber)
+    .option("--out <file>", "where a failing fuzz case's reproducer goes (default FILE.repro.rec)")
+    .option("--pcap <out>", "write the replayed vif traffic as pcap")
+    .option("--vbd-text <out>", "write the replayed vbd requests and responses as text")
+    .action(withExit(async (cmd) => {
+      const { run } = await import("./tools/replay.ts");
+      const o = cmd.opts();
+      return run({
+        file: cmd.args[0],
+        rings: o.ring,
+        json: o.json === true,
+        fuzz: o.fuzz,
+        seed: o.seed,
+        out: o.out,
+        pcap: o.pcap,
+        vbdText: o.vbdText,
+      });
+    }));
 
   return program;
 }

@@ -7,6 +7,7 @@
  * from the recording, and checks invariants instead.
  * @module
  */
+import { setImmediate } from "node:timers";
 import type { DeviceHost, DomId, EventPort, GrantMapping, StoreOps } from "../backend_api.ts";
 import {
   applyRuns,
@@ -103,7 +104,8 @@ interface ReplayWatch {
   active: boolean;
 }
 
-const yieldMacrotask = () => new Promise<void>((r) => setTimeout(r, 0));
+/** One macrotask turn (host I/O completions run), without setTimeout's clamping. */
+const yieldMacrotask = () => new Promise<void>((r) => setImmediate(r));
 
 /** Re-drives one recorded stream; construct the backend on it, then {@link run}. */
 export class ReplayHost implements DeviceHost {
@@ -280,7 +282,11 @@ export class ReplayHost implements DeviceHost {
       if (!this.#compare) {
         // model mode runs deferred work itself, in order
         this.#i++;
-        this.#runModelDefers();
+        // let in-memory host I/O complete (a few microtask hops) before the next input
+        for (let r = 0; r < 8; r++) {
+          await Promise.resolve();
+          this.#runModelDefers();
+        }
         this.#skipSegment();
         this.#afterInput();
         return;

@@ -120,7 +120,9 @@ export function injectException(v: Vcpu, vector: number, errorCode: number, cr2 
     d.host.mem.dv.setUint32(v.vcpuInfoMaddr + VI_ARCH_CR2, cr2 >>> 0, true);
     if (t.on) t.rec(TRC_PV_PAGE_FAULT, 3, v.cpu.eip, cr2, errorCode, 0, 0, 0);
   } else if (t.on) {
-    t.rec(TRC_PV_TRAP, 2, v.cpu.eip, vector | (errorCode >= 0 ? 0x10000 : 0), 0, 0, 0, 0);
+    // Xen's 32-bit layout: eip, then trapnr:15 use_error_code:1 error_code:16.
+    const ec = errorCode >= 0 ? (1 << 15) | ((errorCode & 0xffff) << 16) : 0;
+    t.rec(TRC_PV_TRAP, 2, v.cpu.eip, ((vector & 0x7fff) | ec) >>> 0, 0, 0, 0, 0);
   }
   const fc = v.trapFlagsCs[vector];
   const cs = fc & 0xffff;

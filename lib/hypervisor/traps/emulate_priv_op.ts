@@ -72,7 +72,7 @@ export function emulatePrivilegedOp(v: Vcpu): boolean {
   if (i >= len) return false;
   const op = insn[i++];
   const t = v.domain.host.tracer;
-  if (t.on) t.rec(TRC_PV_EMULATE_PRIVOP, 2, eip, op, 0, 0, 0, 0);
+  if (t.on) t.rec(TRC_PV_EMULATE_PRIVOP, 1, eip, 0, 0, 0, 0, 0);
   const done = (n: number) => {
     cpu.eip = (eip + n) >>> 0;
     return true;

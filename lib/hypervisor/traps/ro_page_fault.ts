@@ -226,7 +226,12 @@ export function ptwrPageFault(v: Vcpu, cr2: number, errorCode: number): boolean 
   }
   if (rc !== 0 || i > len) return false;
   const t = d.host.tracer;
-  if (t.on) t.rec(TRC_PV_PTWR_EMULATION_PAE, 3, cr2, eip, bytes, 0, 0, 0);
+  if (t.on) {
+    // Xen's record: the new entry (two words), the address written, eip.
+    const e = table * 1024 + ((cr2 & 4095) >>> 3) * 2;
+    const u32 = d.host.frames.u32;
+    t.rec(TRC_PV_PTWR_EMULATION_PAE, 4, u32[e], u32[e + 1], cr2, eip, 0, 0);
+  }
   v.cpu.eip = (eip + i) >>> 0;
   applyFlushes(d);
   return true;

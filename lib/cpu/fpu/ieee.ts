@@ -213,33 +213,44 @@ export function pickNan(a: number, b: number, mode: number): number {
   return quiet64(an ? a : b);
 }
 
-/** Below TINY or above HUGE, error terms are computed on operands scaled by SCALE. */
-const TINY = 2 ** -900, HUGE = 2 ** 900;
-const SCALE = 2 ** 600;
+/** The binary exponent of a finite non-zero double (denormals included). */
+function expOf(x: number): number {
+  f64[0] = x;
+  const e = (u32[1] >>> 20) & 0x7ff;
+  return e !== 0 ? e - 1023 : Math.floor(Math.log2(Math.abs(x)));
+}
+
+/** x * 2^k, exact while the result is normal (k may exceed the exponent range). */
+function mulPow2(x: number, k: number): number {
+  while (k > 1000) {
+    x *= 2 ** 1000;
+    k -= 1000;
+  }
+  while (k < -1000) {
+    x *= 2 ** -1000;
+    k += 1000;
+  }
+  return x * 2 ** k;
+}
 
 /**
  * The error of the rounded product r = a*b (finite, non-zero operands): exact = r + err
- * in sign. Near the ends of the exponent range the operands are scaled by 2^±600 first
- * (scaling r is exact there), so the Veltkamp split neither overflows nor underflows.
+ * in sign. The operands are first scaled to [1, 2) (and r with them, exactly: r is normal
+ * there or a denormal scaled up), so the Veltkamp split neither overflows nor underflows.
  */
 function mulErr(a: number, b: number, r: number): number {
-  const ar = Math.abs(r);
-  if (ar < TINY && a !== 0 && b !== 0) {
-    const as = a * SCALE, bs = b * SCALE, p = as * bs;
-    return (p - r * SCALE * SCALE) + prodErr(as, bs, p);
-  }
-  if (ar > HUGE || Math.abs(a) > HUGE || Math.abs(b) > HUGE) {
-    const big = Math.abs(a) >= Math.abs(b);
-    const as = big ? a / SCALE : a, bs = big ? b : b / SCALE, p = as * bs;
-    return (p - r / SCALE) + prodErr(as, bs, p);
-  }
-  if (Math.abs(a) < TINY || Math.abs(b) < TINY) {
-    // a tiny operand (the product is normal): scale it up so the split's parts stay normal
-    const small = Math.abs(a) <= Math.abs(b);
-    const as = small ? a * SCALE : a, bs = small ? b : b * SCALE, p = as * bs;
-    return (p - r * SCALE) + prodErr(as, bs, p);
-  }
-  return prodErr(a, b, r);
+  const ea = expOf(a), eb = expOf(b);
+  const as = mulPow2(a, -ea), bs = mulPow2(b, -eb), p = as * bs;
+  return (p - mulPow2(r, -ea - eb)) + prodErr(as, bs, p);
+}
+
+/** The sign-carrying error of the rounded quotient r = a/b (finite, non-zero a and b). */
+function divErr(a: number, b: number, r: number): number {
+  const ea = expOf(a), eb = expOf(b);
+  const as = mulPow2(a, -ea), bs = mulPow2(b, -eb), rs = mulPow2(r, eb - ea);
+  const p = rs * bs;
+  const rem = (as - p) - prodErr(rs, bs, p);
+  return bs > 0 ? rem : -rem;
 }
 
 /** op codes for {@link arith64}. */
@@ -278,6 +289,7 @@ export function arith64(op: number, a: number, b: number, rc: number, mode: numb
         return DEFAULT_NAN;
       }
       if (!isFinite(r)) return isFinite(a) && isFinite(b) ? applyRounding64(r, -r, rc) : r;
+      if (a === 0 || b === 0) return r;
       return applyRounding64(r, mulErr(a, b, r), rc);
     default: {
       r = a / b;
@@ -291,28 +303,7 @@ export function arith64(op: number, a: number, b: number, rc: number, mode: numb
       }
       if (!isFinite(a) || !isFinite(b) || a === 0) return r;
       if (!isFinite(r)) return applyRounding64(r, -r, rc);
-      if (Math.abs(r) < TINY) {
-        // Scaled remainder: a*2^600 - (r*2^600)*b, all in the normal range
-        const as = a * SCALE, rs = r * SCALE, p = rs * b;
-        const rem = (as - p) - prodErr(rs, b, p);
-        return applyRounding64(r, b > 0 ? rem : -rem, rc);
-      }
-      if (Math.abs(r) > HUGE || Math.abs(b) > HUGE) {
-        // a - r*b with r scaled down and b up (or the reverse): the product stays normal
-        const k = Math.abs(r) > HUGE ? 1 / SCALE : SCALE;
-        const rs = r * k, bs = b / k, p = rs * bs;
-        const rem = (a - p) - prodErr(rs, bs, p);
-        return applyRounding64(r, b > 0 ? rem : -rem, rc);
-      }
-      if (Math.abs(a) < TINY || Math.abs(b) < TINY) {
-        // tiny operands, normal quotient: the same quotient of both scaled up
-        const as = a * SCALE, bs = b * SCALE, p = r * bs;
-        const rem = (as - p) - prodErr(r, bs, p);
-        return applyRounding64(r, b > 0 ? rem : -rem, rc);
-      }
-      const p = r * b;
-      const rem = (a - p) - prodErr(r, b, p);
-      return applyRounding64(r, b > 0 ? rem : -rem, rc);
+      return applyRounding64(r, divErr(a, b, r), rc);
     }
   }
 }
@@ -329,13 +320,10 @@ export function sqrt64(a: number, rc: number): number {
   }
   const r = Math.sqrt(a);
   if (r === 0 || !isFinite(r)) return r;
-  if (a < TINY) {
-    // sqrt(a * 2^600) = r * 2^300 exactly scaled: the residual stays normal
-    const as = a * SCALE, rs = r * 2 ** 300, ps = rs * rs;
-    return applyRounding64(r, (as - ps) - prodErr(rs, rs, ps), rc);
-  }
-  const p = r * r;
-  const rem = (a - p) - prodErr(r, r, p);
+  // scale by an even power of two to [1, 4): the residual a - r*r stays exact
+  const k = expOf(a) >> 1, as = mulPow2(a, -2 * k), rs = mulPow2(r, -k);
+  const p = rs * rs;
+  const rem = (as - p) - prodErr(rs, rs, p);
   return applyRounding64(r, rem, rc);
 }
 

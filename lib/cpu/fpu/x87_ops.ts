@@ -214,6 +214,7 @@ export function fyl2x(x: number, y: number, plus1: boolean): number {
     }
   }
   if (arg === 1 && !isFinite(y)) return invalid();
+  if (arg === Infinity && y === 0) return invalid(); // 0 * log2(inf)
   const l = plus1 ? Math.log1p(x) / Math.LN2 : Math.log2(x);
   if (l === 0) return y < 0 !== l < 0 && y !== 0 ? -0 : 0 * y;
   if (isFinite(l) && isFinite(y) && y !== 0) ieee.flags |= EXC_PE;

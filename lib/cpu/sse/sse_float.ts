@@ -13,6 +13,7 @@ import {
   EXC_IE,
   EXC_PE,
   EXC_UE,
+  EXC_ZE,
   ieee,
   NAN_SSE,
   RC_CHOP,
@@ -135,7 +136,8 @@ function lane32(x: SseState, op: number, da: number, sa: number, out: number): v
     return;
   }
   const f = roundToF32(r, ieee.err, x.rc);
-  const lf = ieee.flags;
+  let lf = ieee.flags;
+  if ((lf & EXC_ZE) !== 0) lf &= ~EXC_DE; // x / 0 reports ZE alone
   ieee.flags = saved | lf;
   store32(x, out, f, lf);
 }
@@ -172,7 +174,7 @@ function lane64(x: SseState, op: number, da: number, sa: number, out: number): v
   if (op === FOP_SQRT) r = sqrt64(b, x.rc);
   else r = arith64(op, a, b, x.rc, NAN_SSE);
   let lf = ieee.flags;
-  if (r !== r) lf &= ~EXC_DE; // IE takes precedence over DE
+  if (r !== r || (lf & EXC_ZE) !== 0) lf &= ~EXC_DE; // IE, ZE take precedence over DE
   ieee.flags = saved | lf;
   if (r !== r) {
     u[2 * out] = 0;

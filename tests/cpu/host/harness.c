@@ -28,7 +28,7 @@ enum {
 };
 enum {
   DC_0 = 0, DC_F, DC_M32, DC_M64, DC_M80, DC_I16, DC_I32, DC_I64, DC_INT, DC_TRIG, DC_UNIT,
-  DC_POS, DC_SCALE, DC_CW, DC_PS, DC_PD, DC_I, DC_SHC, DC_CVTS, DC_CVTD, DC_MX, DC_BCD, DC_PSDN, DC_PDDN
+  DC_POS, DC_SCALE, DC_CW, DC_PS, DC_PD, DC_I, DC_SHC, DC_CVTS, DC_CVTD, DC_MX, DC_BCD, DC_PSDN, DC_PDDN, DC_PSR, DC_PDR
 };
 
 /* ---- the stubs: one function per form, [f_name, f_name_end) holds the bytes under test */
@@ -268,6 +268,14 @@ static void make_sse_state(int dc) {
       if (r == 0 || r == 4 || r == 6) {
         uint32_t v = 0x11111111u * (uint32_t)r + (uint32_t)i;
         memcpy(b + 16 * r + 4 * i, &v, 4);
+      } else if (dc == DC_PSR) { /* any encoding: every exponent, NaNs included */
+        uint32_t f = rnd() ^ (rnd() << 16);
+        memcpy(b + 16 * r + 4 * i, &f, 4);
+      } else if (dc == DC_PDR) {
+        if (i & 1) continue;
+        uint64_t u = ((uint64_t)(rnd() ^ (rnd() << 16)) << 32) | (rnd() ^ (rnd() << 16));
+        if (rbelow(3) == 0) u = (u & 0x800fffffffffffffull) | (uint64_t)(rbelow(2) ? 1 + rbelow(60) : 1980 + rbelow(66)) << 52;
+        memcpy(b + 16 * r + 4 * i, &u, 8);
       } else if (dc == DC_PSDN || dc == DC_PDDN) {
         uint32_t k = rbelow(10), sign = rbelow(2);
         if (dc == DC_PSDN) {
@@ -304,6 +312,7 @@ static void make_sse_state(int dc) {
   uint32_t mx = 0x1f80 | (rbelow(5) == 0 ? rbelow(4) << 13 : 0);
   if (rbelow(5) == 0) mx |= rnd() & 0x3f;
   if (dc == DC_PSDN || dc == DC_PDDN) mx |= (rbelow(2) ? 0x8000 : 0) | (rbelow(2) ? 0x40 : 0);
+  if (dc == DC_PSR || dc == DC_PDR) mx = 0x1f80 | rbelow(4) << 13 | (rbelow(4) == 0 ? 0x8040 : 0);
   memcpy(b + 128, &mx, 4);
 }
 

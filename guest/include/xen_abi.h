@@ -90,6 +90,7 @@ struct mmu_update { u64 ptr; u64 val; };
 #define MMUEXT_NEW_BASEPTR 5
 #define MMUEXT_TLB_FLUSH_LOCAL 6
 #define MMUEXT_INVLPG_LOCAL 7
+#define MMUEXT_SET_LDT 13
 struct mmuext_op { u32 cmd; u32 arg1; u32 arg2; };
 #define UVMF_NONE 0
 #define UVMF_TLB_FLUSH 1

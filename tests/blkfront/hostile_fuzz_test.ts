@@ -28,6 +28,9 @@ import {
 } from "../../lib/blkfront/protocol.ts";
 import type { SlotPages } from "../../lib/blkfront/frontend.ts";
 import { GuardedImage, makeBlkRig } from "../../lib/blkfront/testing.ts";
+import type { Blkback } from "../../lib/blkfront/backend.ts";
+import type { Blkfront } from "../../lib/blkfront/frontend.ts";
+import { makeWorldRig } from "./_world.ts";
 
 const FULL = Deno.env.get("PVX_FUZZ") === "full";
 const DISK = 4096; // sectors
@@ -259,23 +262,62 @@ function plan(c: Ctx): Plan {
   };
 }
 
-async function fuzz(abi: BlkifAbi, count: number, seed: number): Promise<void> {
+/** What the fuzz needs of a connected pair and its host. */
+interface FuzzEnv {
+  frontend: Blkfront;
+  backend: Blkback;
+  guest: { allocFrame(): number; frame(mfn: number): Uint8Array };
+  grant(mfn: number, readonly: boolean, toDom: number): number;
+  canariesIntact(): boolean;
+  stop(): void;
+}
+
+/** The fake host (testing_host.ts), draining by itself. */
+async function fakeEnv(image: GuardedImage, abi: BlkifAbi): Promise<FuzzEnv> {
+  const rig = await makeBlkRig({ image, frontend: { abi, maxSegments: PAGES } });
+  return {
+    frontend: rig.frontend,
+    backend: rig.backend,
+    guest: rig.guest,
+    grant: (mfn, ro, toDom) => rig.guest.grant(mfn, ro, toDom),
+    canariesIntact: () => rig.host.canariesIntact(),
+    stop() {},
+  };
+}
+
+/** The hypervisor's grant tables and event channels (HypervisorDeviceHost). */
+async function worldEnv(image: GuardedImage, abi: BlkifAbi): Promise<FuzzEnv> {
+  const rig = await makeWorldRig(image, { frontend: { abi, maxSegments: PAGES } });
+  return {
+    frontend: rig.frontend,
+    backend: rig.backend,
+    guest: rig.guest,
+    grant: (mfn, ro, toDom) => rig.guest.grant(mfn, ro, toDom),
+    canariesIntact: () => rig.canariesIntact(),
+    stop: () => rig.stop(),
+  };
+}
+
+async function fuzz(
+  abi: BlkifAbi,
+  count: number,
+  seed: number,
+  makeEnv: (image: GuardedImage, abi: BlkifAbi) => Promise<FuzzEnv>,
+): Promise<void> {
   const backing = new Uint8Array(GUARD + DISK * 512 + GUARD).fill(0x5a);
   const disk = backing.subarray(GUARD, GUARD + DISK * 512);
   for (let s = 0; s < DISK; s++) fillSector(disk, s * 512, s, orig);
   const image = new GuardedImage(new MemoryDiskImage(disk));
-  const { frontend: f, backend, host, guest } = await makeBlkRig({
-    image,
-    frontend: { abi, maxSegments: PAGES },
-  });
+  const env = await makeEnv(image, abi);
+  const { frontend: f, backend, guest } = env;
   const frame = (mfn: number) => guest.frame(mfn);
   // Guest pages the backend must never write: ungranted guards and a read-only grant.
   const guards = Array.from({ length: 8 }, () => guest.allocFrame());
   for (const g of guards) frame(g).fill(0x3c);
   const roMfn = guest.allocFrame();
   frame(roMfn).fill(0x4b);
-  const roGref = guest.grant(roMfn, true);
-  const foreignGref = guest.grant(guest.allocFrame(), false, 7);
+  const roGref = env.grant(roMfn, true, 0);
+  const foreignGref = env.grant(guest.allocFrame(), false, 7);
   const ctx: Ctx = { rng: new Rng(seed), abi, frame, roGref, foreignGref };
   let done = 0;
   const seen = new Map<number, number>();
@@ -303,7 +345,7 @@ async function fuzz(abi: BlkifAbi, count: number, seed: number): Promise<void> {
   deepStrictEqual(image.violations, []);
   ok(backing.subarray(0, GUARD).every((b) => b === 0x5a), "guard before the image");
   ok(backing.subarray(GUARD + DISK * 512).every((b) => b === 0x5a), "guard after the image");
-  ok(host.canariesIntact(), "unallocated machine frames untouched");
+  ok(env.canariesIntact(), "unallocated machine frames untouched");
   for (const g of guards) ok(frame(g).every((b) => b === 0x3c), "ungranted guest page untouched");
   ok(frame(roMfn).every((b) => b === 0x4b), "read-only grant untouched");
   for (let s = 0; s < DISK; s++) ok(plausible(disk, s * 512, s), `sector ${s} content`);
@@ -316,6 +358,7 @@ async function fuzz(abi: BlkifAbi, count: number, seed: number): Promise<void> {
   const data = new Uint8Array(8192).map((_, i) => i & 0xff);
   await f.write(100, data);
   assertBytes(await f.read(100, 16), data);
+  env.stop();
 }
 
 Deno.test(
@@ -323,7 +366,7 @@ Deno.test(
     FULL ? "100,000" : "5,000"
   } hostile requests (x86_32) with nothing touched outside`,
   async () => {
-    await fuzz(BLKIF_ABI_X86_32, FULL ? 100_000 : 5_000, 0x9e3779b9);
+    await fuzz(BLKIF_ABI_X86_32, FULL ? 100_000 : 5_000, 0x9e3779b9, fakeEnv);
   },
 );
 
@@ -332,6 +375,15 @@ Deno.test(
     FULL ? "20,000" : "1,000"
   } hostile requests (x86_64) with nothing touched outside`,
   async () => {
-    await fuzz(BLKIF_ABI_X86_64, FULL ? 20_000 : 1_000, 12345);
+    await fuzz(BLKIF_ABI_X86_64, FULL ? 20_000 : 1_000, 12345, fakeEnv);
+  },
+);
+
+Deno.test(
+  `Blkback over HypervisorDeviceHost survives ${
+    FULL ? "30,000" : "2,000"
+  } hostile requests (x86_32): the real grant tables refuse what they must`,
+  async () => {
+    await fuzz(BLKIF_ABI_X86_32, FULL ? 30_000 : 2_000, 777, worldEnv);
   },
 );

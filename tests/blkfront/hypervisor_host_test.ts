@@ -7,57 +7,13 @@ import { ok, strictEqual } from "node:assert/strict";
 import { setImmediate } from "node:timers";
 import { Blkback } from "../../lib/blkfront/backend.ts";
 import { MemoryDiskImage } from "../../lib/blkfront/disk_image.ts";
-import { Blkfront, type BlkfrontGuest } from "../../lib/blkfront/frontend.ts";
+import { Blkfront } from "../../lib/blkfront/frontend.ts";
 import { BLKIF_RSP_ERROR, BlkifRequest, encodeRequest } from "../../lib/blkfront/protocol.ts";
 import { writeVbdLayout } from "../../lib/blkfront/xenbus.ts";
 import { HypervisorDeviceHost } from "../../lib/hypervisor/device_host.ts";
-import { DOMID_SELF } from "../../lib/hypervisor/evtchn/mod.ts";
-import { type TestDomain, TestWorld } from "../../lib/hypervisor/gnttab/testing.ts";
+import { TestWorld } from "../../lib/hypervisor/gnttab/testing.ts";
+import { WorldGuest } from "./_world.ts";
 import { MemStore } from "../../lib/hypervisor/testing_host.ts";
-
-/** The guest side over a TestWorld domain; events are polled from its shared_info. */
-class WorldGuest implements BlkfrontGuest {
-  readonly domid: number;
-  readonly handlers = new Map<number, () => void>();
-  #nextRef = 8;
-  constructor(readonly w: TestWorld, readonly d: TestDomain) {
-    this.domid = d.domid;
-  }
-  allocFrame(): number {
-    return this.w.allocFrame(this.domid);
-  }
-  frame(mfn: number): Uint8Array {
-    return this.w.frame(mfn);
-  }
-  grant(mfn: number, readonly = false): number {
-    const ref = this.#nextRef++;
-    this.w.grant(this.domid, ref, mfn, 0, readonly);
-    return ref;
-  }
-  endGrant(gref: number): boolean {
-    this.w.setEntry(this.domid, gref, 0, 0, 0);
-    return true;
-  }
-  allocUnbound(onEvent: () => void): number {
-    const port = this.d.evtchn.allocUnbound(DOMID_SELF, 0);
-    this.handlers.set(port, onEvent);
-    return port;
-  }
-  notify(port: number): void {
-    this.d.evtchn.send(port);
-  }
-  /** The guest's upcall: runs the handler of every pending port. */
-  upcall(): number {
-    let n = 0;
-    for (const [port, fn] of this.handlers) {
-      if (this.d.evtchn.shared.testAndClearPending(port)) {
-        fn();
-        n++;
-      }
-    }
-    return n;
-  }
-}
 
 function setup() {
   const w = new TestWorld(4096);

@@ -113,7 +113,7 @@ export function streamAbi(blocks: readonly Block[]): BlkifAbi {
 }
 
 /** Slot bytes of recorded map `mapId` of a stream, or 0 for a page that is no ring. */
-function slotBytes(c: StreamConfig, abi: BlkifAbi, mapId: number): number {
+export function slotBytes(c: StreamConfig, abi: BlkifAbi, mapId: number): number {
   if (c.kind === "vbd") return mapId === 1 ? abi.entryBytes : 0;
   if (c.kind === "vif") return mapId === 1 ? TX_SLOT_BYTES : mapId === 2 ? RX_SLOT_BYTES : 0;
   return 0;

@@ -143,7 +143,11 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /** Draws one mutation for a stream's blocks. */
-export function randomMutation(blocks: readonly Block[], rnd: () => number): Mutation | undefined {
+export function randomMutation(
+  blocks: readonly Block[],
+  rnd: () => number,
+  slotBytes: (mapId: number) => number = () => 0,
+): Mutation | undefined {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
   const idx = (t: number) => blocks.flatMap((b, i) => (b.type === t ? [i] : []));
   const byte = () => rnd() < 0.5 ? pick(INTERESTING) : Math.floor(rnd() * 256);
@@ -153,8 +157,13 @@ export function randomMutation(blocks: readonly Block[], rnd: () => number): Mut
     // slot bytes: inside a run the guest wrote (a request), or anywhere
     const i = pick(writes);
     const runs = runsOf(blocks[i].data);
-    const [s, l] = runs.length > 0 && rnd() < 0.8 ? pick(runs) : [0, 4096];
-    const off = s + Math.floor(rnd() * Math.max(1, l));
+    const [s, l] = runs.length > 0 && rnd() < 0.9 ? pick(runs) : [0, 4096];
+    let off = s + Math.floor(rnd() * Math.max(1, l));
+    const eb = slotBytes(blocks[i].args[0]);
+    if (eb > 0 && off >= 64 && rnd() < 0.6) {
+      // any field of the slot the guest wrote (the unchanged ones are not in the run)
+      off = 64 + Math.floor((off - 64) / eb) * eb + Math.floor(rnd() * eb);
+    }
     const n = 1 + Math.floor(rnd() * 4);
     return {
       k: "bytes",
@@ -236,6 +245,8 @@ export interface FuzzOptions {
   seed: number;
   /** Stream ids to fuzz. */
   streams: number[];
+  /** Slot size of a stream's recorded map (0: not a request ring). */
+  slotBytes?: (sid: number, mapId: number) => number;
   /** Backend factory (tests inject a buggy backend). */
   factory?: BackendFactory;
   /** Progress lines. */
@@ -275,7 +286,7 @@ export async function fuzzRecording(rec: Recording, opts: FuzzOptions): Promise<
     const n = Math.min(opts.mutations - done, 1 + Math.floor(rnd() * 4));
     const muts: Mutation[] = [];
     for (let i = 0; i < n; i++) {
-      const m = randomMutation(base, rnd);
+      const m = randomMutation(base, rnd, (mapId) => opts.slotBytes?.(sid, mapId) ?? 0);
       if (m) muts.push(m);
     }
     done += n;

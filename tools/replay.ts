@@ -6,7 +6,7 @@
  */
 import { InputError, UsageError } from "../lib/errors.ts";
 import { parseRecording, type Recording } from "../lib/hypervisor/io/recording_format.ts";
-import { type BackendFactory, replayable, streamAbi } from "./_replay_backends.ts";
+import { type BackendFactory, replayable, slotBytes, streamAbi } from "./_replay_backends.ts";
 import { PcapExport, VbdTextExport } from "./_replay_export.ts";
 import { fuzzRecording, reproducerLateWrites } from "./_replay_fuzz.ts";
 import { replayStream, streamBlocks, type StreamReport } from "./_replay_run.ts";
@@ -197,6 +197,8 @@ async function runFuzz(
     mutations: opts.fuzz!,
     seed,
     streams,
+    slotBytes: (sid, mapId) =>
+      slotBytes(rec.streams.get(sid)!, streamAbi(streamBlocks(rec, sid)), mapId),
     factory: opts.factory,
     log: opts.json ? undefined : print,
   });

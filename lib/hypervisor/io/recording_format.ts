@@ -6,7 +6,7 @@
  * - header: magic "PVXRING\0" (8 bytes), u16 format version (1), u16 0, u32 n, n bytes of
  *   UTF-8 JSON ({@link RecordingHeader}: pvx version, free-form info), u32 CRC32 of the JSON.
  * - block: u8 type ({@link BlockType}), u8 depth, u16 stream id, u32 payload length,
- *   u32 CRC32 of the payload, payload. For an input, depth 0 is a callback at a slice
+ *   u32 CRC32 (of the first 4 bytes, then of the payload), payload. For an input, depth 0 is a callback at a slice
  *   boundary and n > 0 one nested inside the backend's n-th host call on the stack; for an
  *   output, 1 means made inside one of the stream's callbacks, 0 outside (async work).
  * - payload: u8 argument count k, k x i32 arguments, then raw bytes (page runs, copied data
@@ -188,7 +188,7 @@ export function encodeBlock(
   out[1] = Math.min(depth, 255);
   dv.setUint16(2, stream, true);
   dv.setUint32(4, payload.length, true);
-  dv.setUint32(8, crc32(payload) >>> 0, true);
+  dv.setUint32(8, blockCrc(out.subarray(0, 4), payload), true);
   out.set(payload, 12);
   return out;
 }
@@ -249,6 +249,9 @@ export function parseRecording(bytes: Uint8Array): Recording {
   if (version !== RECORDING_VERSION) {
     throw new RecordingFormatError(`Unsupported recording format version ${version}`, 8);
   }
+  if (dv.getUint16(10, true) !== 0) {
+    throw new RecordingFormatError("Reserved header field is not zero", 10);
+  }
   const jlen = dv.getUint32(12, true);
   if (16 + jlen + 4 > bytes.length) throw new RecordingFormatError("Truncated header", 12);
   const json = bytes.subarray(16, 16 + jlen);
@@ -278,7 +281,7 @@ export function parseRecording(bytes: Uint8Array): Recording {
       throw new RecordingFormatError(`Truncated ${blockTypeName(type)} block`, off);
     }
     const payload = bytes.subarray(off + 12, off + 12 + len);
-    if ((crc32(payload) >>> 0) !== crc) {
+    if (blockCrc(bytes.subarray(off, off + 4), payload) !== crc) {
       throw new RecordingFormatError(`Checksum mismatch in ${blockTypeName(type)} block`, off);
     }
     const blk = decodePayload(type, depth, stream, payload, off);
@@ -296,6 +299,11 @@ export function parseRecording(bytes: Uint8Array): Recording {
     off += 12 + len;
   }
   return rec;
+}
+
+/** CRC32 over the block's type, depth and stream bytes, then its payload. */
+function blockCrc(head: Uint8Array, payload: Uint8Array): number {
+  return crc32(payload, crc32(head)) >>> 0;
 }
 
 function decodePayload(

@@ -545,7 +545,7 @@ export class ReplayHost implements DeviceHost {
       if (off >= 0 || b.data.length !== data.length) {
         this.#i++;
         this.#freeWith(
-          `${blockTypeName(type)} data byte ${Math.max(off, 0)}`,
+          `${describeBlock(b)} data byte ${Math.max(off, 0)}`,
           hexAround(b.data, Math.max(off, 0)),
           hexAround(data, Math.max(off, 0)),
         );

@@ -53,6 +53,12 @@ Deno.test("pvx boot exits 2 for a missing image and for a file that is not a PV 
     await Deno.writeFile(`${dir}/junk`, new Uint8Array([1, 2, 3, 4]));
     const junk = await pvx("boot", `${dir}/junk`);
     assert.equal(junk.code, 2);
+    await Deno.writeFile(`${dir}/hello.elf`, helloKernel());
+    const tiny = await pvx("boot", `${dir}/hello.elf`, "--memory", "2");
+    assert.equal(tiny.code, 2);
+    assert.match(tiny.stderr, /--memory 2/);
+    const badLimit = await pvx("boot", `${dir}/hello.elf`, "--max-instructions", "-5");
+    assert.equal(badLimit.code, 2);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

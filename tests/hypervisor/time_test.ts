@@ -37,3 +37,13 @@ Deno.test("GuestClock is deterministic: time follows retired instructions and fa
   assert.equal(dv.getUint32(2308, true), 1_767_225_600);
   assert.equal(dv.getUint32(2304, true) % 2, 0);
 });
+
+Deno.test("GuestClock in realtime mode follows the host clock and wallclock", async () => {
+  const c = new GuestClock({ realtime: true });
+  const dv = new DataView(new ArrayBuffer(4096));
+  c.writeWallclock(dv);
+  assert.ok(Math.abs(dv.getUint32(2308, true) - Date.now() / 1000) < 5);
+  const t0 = c.nowNs();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.ok(c.nowNs() - t0 >= 15e6, "at least 15 ms of host time passed");
+});

@@ -298,7 +298,12 @@ async function bootLoop(
     let r: RunResult | "detached";
     try {
       await opts.onMachine?.(m, dev);
-      r = await Promise.race([m.run(), dev.detached.then(() => "detached" as const)]);
+      const running = m.run();
+      r = await Promise.race([running, dev.detached.then(() => "detached" as const)]);
+      if (r === "detached") {
+        m.stop();
+        await running;
+      }
     } finally {
       await dev.detach();
     }

@@ -79,6 +79,7 @@ export type StopReason =
   | "soft_reset"
   | "limit"
   | "until"
+  | "stopped"
   | "hung";
 
 /** The outcome of a run. */
@@ -131,6 +132,7 @@ export class Machine {
   private readonly maxInstructions: number;
   private readonly slice: number;
   private executed = 0;
+  private stopRequested = false;
 
   /**
    * Builds the machine and its domain.
@@ -250,6 +252,15 @@ export class Machine {
     this.host.clock.retired = () => this.cpus[0].retired;
   }
 
+  /**
+   * Ends a running {@link run} at the next slice boundary (reason "stopped"), e.g. when
+   * the user detaches the console.
+   */
+  stop(): void {
+    this.stopRequested = true;
+    for (const v of this.domain.vcpus) v.cpu?.stop();
+  }
+
   /** Instructions retired so far. */
   get instructions(): number {
     return this.executed;
@@ -283,6 +294,10 @@ export class Machine {
     let lastYield = performance.now();
     for (;;) {
       if (d.isShutdown) return this.result();
+      if (this.stopRequested) {
+        this.stopRequested = false;
+        return { reason: "stopped", shutdownCode: -1, instructions: this.executed };
+      }
       if (this.executed >= stopAt) {
         return { reason: "limit", shutdownCode: -1, instructions: this.executed };
       }

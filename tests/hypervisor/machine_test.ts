@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Machine } from "../../lib/hypervisor/machine.ts";
-import { helloKernel } from "./_image.ts";
+import { helloKernel, kernelImage } from "./_image.ts";
 
 function sink() {
   const chunks: Uint8Array[] = [];
@@ -30,4 +30,27 @@ Deno.test("Machine.run() reports a crash with a register dump when the guest ask
   const r = await m.run();
   assert.equal(r.reason, "crash");
   assert.match(r.dump ?? "", /EIP: e019:\[<c0/);
+});
+
+Deno.test("Machine.stop() ends a run at the next slice boundary", async () => {
+  const m = new Machine({
+    image: kernelImage((a) => a.label("spin").jmpLabel("spin")),
+    memoryMiB: 8,
+    sliceInstructions: 1000,
+  });
+  const running = m.run();
+  await new Promise((r) => setTimeout(r, 30));
+  m.stop();
+  const r = await running;
+  assert.equal(r.reason, "stopped");
+  assert.ok(r.instructions > 0);
+});
+
+Deno.test("Machine.run() reports a guest blocked with nothing to wake it as hung", async () => {
+  const m = new Machine({
+    image: kernelImage((a, hp) => a.movImm(3, 1).movImm(1, 0).hypercall(hp, 29)),
+    memoryMiB: 8,
+  });
+  const r = await m.run();
+  assert.equal(r.reason, "hung");
 });

@@ -81,3 +81,30 @@ Deno.test("a fault with no trap handler crashes the domain with a dump", async (
   assert.equal(r.reason, "crash");
   assert.match(r.dump ?? "", /unhandled trap 6/);
 });
+
+Deno.test("a trap gate with TI_SET_IF masks events in the handler; iret unmasks", async () => {
+  const img = kernelImage((a, hp) => {
+    a.db(0x8b, 0x56, 0x24, 0x83, 0xca, 0x07); // edx = start_info.shared_info | 7
+    a.movImm(EBX, SI_VA).db(0x89, 0xd1).movImm(EDX, 0).movImm(ESI, 2).hypercall(hp, 14);
+    a.db(0xc6, 0x05).dd(SI_VA + 1).db(0); // unmask events
+    a.movLabel(EBX, "traps").hypercall(hp, 0);
+    a.db(0xcc); // int3 -> handler with events masked
+    a.db(0xa0).dd(SI_VA + 1).db(0x04, 0x30, 0xa2).ddLabel("c"); // after iret: '0' + mask
+    a.movImm(EBX, 0).movImm(ECX, 1).movLabel(EDX, "c").hypercall(hp, 18);
+    a.movImm(EBX, 2).movLabel(ECX, "zero").hypercall(hp, 29);
+    a.label("spin").jmpLabel("spin");
+    a.label("bp");
+    a.db(0xa0).dd(SI_VA + 1).db(0x04, 0x30, 0xa2).ddLabel("a"); // in the handler: '0' + mask
+    a.db(0x8b, 0x44, 0x24, 0x04, 0xc1, 0xe8, 0x10, 0x04, 0x30, 0xa2).ddLabel("b"); // saved mask
+    a.movImm(EBX, 0).movImm(ECX, 2).movLabel(EDX, "a").hypercall(hp, 18);
+    a.db(0xe9).dd(hp + 23 * 32 - (a.here + 4));
+    a.label("a").db(0).label("b").db(0).label("c").db(0);
+    a.align(4).label("zero").dd(0);
+    a.align(8).label("traps").db(3, 3 | 4).db(0x19, 0xe0).ddLabel("bp").dd(0).dd(0);
+  }, { bss: 0x40000 });
+  const sink = new ByteSink();
+  const m = new Machine({ image: img, memoryMiB: 8, console: sink, maxInstructions: 1e6 });
+  const r = await m.run();
+  assert.equal(r.reason, "poweroff", r.dump);
+  assert.equal(new TextDecoder().decode(sink.bytes()), "100");
+});

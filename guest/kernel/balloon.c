@@ -1,8 +1,8 @@
 /*
  * balloon.c: memory reservation. balloon_out unmaps pages from the linear map and gives
  * them back (XENMEM_decrease_reservation); balloon_in repopulates the same pfns
- * (XENMEM_populate_physmap), updates the p2m and M2P (MMU_MACHPHYS_UPDATE) and maps
- * them again.
+ * (XENMEM_populate_physmap), updates the p2m, then in one multicall the M2P
+ * (MMU_MACHPHYS_UPDATE) and the mappings.
  */
 #include "kernel.h"
 
@@ -42,9 +42,18 @@ int balloon_in(ulong n, ulong *pfns) {
       m2p[i].ptr = ((u64)frames[i] << PAGE_SHIFT) | MMU_MACHPHYS_UPDATE;
       m2p[i].val = pfns[i];
     }
-    if (HYPERVISOR_mmu_update(m2p, n, NULL, DOMID_SELF) < 0) return -4;
-    for (ulong i = 0; i < n; i++)
-      if (map_frame_at(__va(pfns[i] << PAGE_SHIFT), frames[i], PTE_KERNEL) != 0) return -5;
+    /* one multicall: the M2P updates, then every page mapped again */
+    static struct multicall_entry mc[1 + 64];
+    mc[0] = (struct multicall_entry){__HYPERVISOR_mmu_update, 0, {(ulong)m2p, n, 0, DOMID_SELF}};
+    for (ulong i = 0; i < n; i++) {
+      u64 pte = ((u64)frames[i] << PAGE_SHIFT) | PTE_KERNEL;
+      mc[1 + i] = (struct multicall_entry){__HYPERVISOR_update_va_mapping, 0,
+                                           {(ulong)__va(pfns[i] << PAGE_SHIFT), (u32)pte,
+                                            (u32)(pte >> 32), UVMF_INVLPG}};
+    }
+    if (HYPERVISOR_multicall(mc, 1 + n) != 0) return -4;
+    for (ulong i = 0; i <= n; i++)
+      if ((long)mc[i].result < 0) return -5;
   }
   for (ulong i = 0; i < n; i++) free_page(__va(pfns[i] << PAGE_SHIFT));
   balloon_pages -= n;

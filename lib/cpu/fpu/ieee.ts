@@ -18,7 +18,8 @@ export const NAN_X87 = 1, NAN_SSE = 0;
  * and whether the result was rounded up in magnitude (x87 C1); and side inputs: whether
  * the NaN operands a/b are signalling. JS engines may quieten a signalling NaN held in a
  * number (V8 does once code is optimised), so signalling-ness travels beside the value,
- * read from the operand's stored bits; operations read and clear snanA/snanB.
+ * read from the operand's stored bits; operations read and clear snanA/snanB. `err` is
+ * the sign-carrying rounding error of the last round-to-nearest result (exact = r + err).
  */
 export const ieee = { flags: 0, up: 0, snanA: 0, snanB: 0, err: 0 };
 
@@ -214,14 +215,14 @@ export function pickNan(a: number, b: number, mode: number): number {
 }
 
 /** The binary exponent of a finite non-zero double (denormals included). */
-function expOf(x: number): number {
+export function expOf(x: number): number {
   f64[0] = x;
   const e = (u32[1] >>> 20) & 0x7ff;
   return e !== 0 ? e - 1023 : Math.floor(Math.log2(Math.abs(x)));
 }
 
 /** x * 2^k, exact while the result is normal (k may exceed the exponent range). */
-function mulPow2(x: number, k: number): number {
+export function mulPow2(x: number, k: number): number {
   while (k > 1000) {
     x *= 2 ** 1000;
     k -= 1000;

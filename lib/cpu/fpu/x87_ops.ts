@@ -12,7 +12,9 @@ import {
   EXC_PE,
   EXC_UE,
   EXC_ZE,
+  expOf,
   ieee,
+  mulPow2,
   NAN_X87,
   pickNan,
   quiet64,
@@ -151,15 +153,16 @@ export function fprem(st: X87State, a: number, b: number, nearest: boolean): num
   if (!isFinite(a) || b === 0) return invalid();
   st.sw &= ~SW_CC;
   if (a === 0 || !isFinite(b)) return a;
-  const expDiff = Math.floor(Math.log2(Math.abs(a))) - Math.floor(Math.log2(Math.abs(b)));
+  const expDiff = expOf(a) - expOf(b);
   if (expDiff >= 64) {
     // Partial remainder: reduce by b * 2^(D - N) with N = 32 as an implementation choice.
     st.sw |= SW_C2;
-    const scale = 2 ** (expDiff - 32);
-    return a % (b * scale);
+    return a % mulPow2(b, expDiff - 32);
   }
   let r = a % b;
-  let q = Math.round(Math.abs(((a % (8 * b)) - r) / b)) & 7;
+  // quotient bits 0..2 from a mod 8b (scaled down when 8b would overflow: same quotient)
+  const s = isFinite(8 * b) ? 1 : 1 / 256;
+  let q = Math.round(Math.abs((((a * s) % (8 * b * s)) - r * s) / (b * s))) & 7;
   if (nearest) {
     const ab = Math.abs(b), ar = Math.abs(r);
     if (ar * 2 > ab || (ar * 2 === ab && (q & 1) === 1)) {

@@ -171,3 +171,26 @@ Deno.test("fnstenv() reports the last non-control instruction's FIP, FOP and FDP
   assert.equal(bus.read32(MEM_BASE + 32 + 16), (0x003 << 16) | 0x23, "FOP and FCS");
   assert.equal(bus.read32(MEM_BASE + 32 + 20), MEM_BASE, "FDP");
 });
+
+Deno.test("x87Execute() fprem loops to the exact fmod when exponents differ by 64 or more", () => {
+  const bus = new FakeBus();
+  const st = new X87State();
+  fc.assert(
+    fc.property(
+      fc.double({ min: 1e-30, max: 1e300, noNaN: true }),
+      fc.double({ min: 1e-300, max: 1e30, noNaN: true }),
+      (a, b) => {
+        st.init();
+        st.cw = 0x027f;
+        st.push(b);
+        st.push(a);
+        let n = 0;
+        do x87Execute(bus, st, 0xd9, 0xf8, -1); // fprem
+         while ((st.statusWord & 0x400) !== 0 && ++n < 200);
+        assert.ok(n < 200, "C2 cleared");
+        assert.equal(st.get(0), a % b);
+      },
+    ),
+    { numRuns: RUNS / 4 },
+  );
+});

@@ -105,6 +105,7 @@ export class Blkback {
   #halted = false;
   #closed = false;
   #processing = false;
+  #closedPending = false;
 
   /**
    * @param host the hypervisor seam
@@ -197,12 +198,10 @@ export class Blkback {
         // The frontend directory is gone (or not written yet): only a device that was
         // in use closes; a backend waiting for its frontend keeps waiting.
         if (!this.#conn && this.state !== XenbusStateConnected) break;
-        this.#disconnect();
-        this.xenbus.switchState(XenbusStateClosed);
+        this.#closeAfterRelease();
         break;
       case XenbusStateClosed:
-        this.#disconnect();
-        this.xenbus.switchState(XenbusStateClosed);
+        this.#closeAfterRelease();
         break;
       default:
         break;
@@ -317,6 +316,20 @@ export class Blkback {
     if (this.#engine.inflight === 0) this.#release();
   }
 
+  /**
+   * The frontend closed: Closed only once in-flight requests have answered and the ring
+   * is unmapped, so a frontend that frees its pages on seeing Closed never gets a late
+   * response written into a reused page.
+   */
+  #closeAfterRelease(): void {
+    this.#closedPending = true;
+    this.#disconnect();
+    if (!this.#conn) {
+      this.#closedPending = false;
+      this.xenbus.switchState(XenbusStateClosed);
+    }
+  }
+
   /** Unmaps the ring and closes the port. */
   #release(): void {
     const c = this.#conn;
@@ -326,6 +339,15 @@ export class Blkback {
     this.#host.close(c.port);
     this.#host.unmapGrant(c.ringMap);
     this.#log("disconnected");
+    if (this.#closedPending && !this.#closed) {
+      this.#closedPending = false;
+      this.xenbus.switchState(XenbusStateClosed);
+      // A frontend that restarted meanwhile (GRUB's hand-off writes Closed then
+      // Initialising at once) gets its InitWait now.
+      if (this.frontendState() === XenbusStateInitialising) {
+        this.#frontendChanged(XenbusStateInitialising);
+      }
+    }
   }
 
   /**

@@ -433,3 +433,23 @@ Deno.test("Blkback fetches each request and indirect page once: later guest writ
   strictEqual(rsp.status, BLKIF_RSP_OKAY);
   assertBytes(got, img.bytes.subarray(4 * 512, 100 * 512));
 });
+
+Deno.test("Blkback reaches Closed only after in-flight requests answered, then serves a restart", async () => {
+  const img = new MemoryDiskImage(pattern(64 * 512, 13));
+  const { frontend: f, host, backend, guest } = await makeBlkRig({ image: img, autoDrain: false });
+  const p = f.submitRaw(raw(() => {}), 1);
+  await posted(f);
+  host.drain();
+  strictEqual(backend.inflight, 1);
+  const fe = "/local/domain/1/device/vbd/51712";
+  host.store.write(`${fe}/state`, "6"); // GRUB's hand-off: Closed, then Initialising
+  host.store.write(`${fe}/state`, "1");
+  ok(backend.state !== XenbusStateClosed, "not Closed while a request is in flight");
+  strictEqual((await pumpUntil(host, p)).status, BLKIF_RSP_OKAY);
+  strictEqual(backend.inflight, 0);
+  strictEqual(backend.state, 2, "Closed, then InitWait for the restarted frontend");
+  strictEqual(host.stats.mapped, host.stats.unmapped);
+  const f2 = new Blkfront(guest, host.store, { devid: 51712 });
+  await pumpUntil(host, f2.connect());
+  assertBytes(await pumpUntil(host, f2.read(0, 2)), img.bytes.subarray(0, 1024));
+});

@@ -8,8 +8,13 @@
 #define USER_MMAP_BASE 0x20000000u
 #define USER_MMAP_END 0x3F000000u
 
-struct proc {
+#define MAX_DEPTH 4 /* a process may run a child and wait for it (the shell's run) */
+
+struct kctx { u32 ebx, esi, edi, ebp, esp, eip; };
+
+struct process {
   u32 pid;
+  struct kctx kctx; /* where user_run resumes when the process exits */
   int running, pinned, status;
   u64 *l3, *l2, *l2k;
   u64 *tables[64];
@@ -18,8 +23,11 @@ struct proc {
   int npages;
   ulong brk, brk_base, mmap_next;
 };
-extern struct proc proc;
+extern struct process *curproc;
+extern int proc_depth;
+#define proc (*curproc)
 extern volatile u32 stat_multicalls;
 int user_map_page(ulong va, void **out);
+ulong current_l3_mfn(void);
 void user_exit(int status) __attribute__((noreturn));
 #endif

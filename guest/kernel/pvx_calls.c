@@ -1,7 +1,7 @@
 /*
  * pvx_calls.c: pvx-specific system calls for the shell (numbers from 0x1000):
  * 0x1000 stats(buf, len), 0x1001 balloon(pages: >0 out, <0 back in), 0x1002 selftest(),
- * 0x1003 ping(ipv4, count), 0x1004 ls(buf, len).
+ * 0x1003 ping(ipv4, count), 0x1004 ls(buf, len), 0x1005 run(name).
  */
 #include "kernel.h"
 #include "user.h"
@@ -45,6 +45,19 @@ long pvx_syscall(u32 nr, ulong a, ulong b) {
       }
     }
     return ok;
+  }
+  case 0x1005: { /* run(name): runs an archive program and waits; its exit status */
+    char name[24];
+    if (!user_buf(a, 1)) return -14;
+    ulong i = 0;
+    for (; i < sizeof(name) - 1 && user_buf(a + i, 1) && ((char *)a)[i]; i++) name[i] = ((char *)a)[i];
+    name[i] = 0;
+    size_t len;
+    const void *elf = ramdisk_find(name, &len);
+    if (!elf) return -2;
+    int status = 0;
+    int rc = user_run(elf, len, name, &status);
+    return rc < 0 ? rc : status;
   }
   case 0x1004:
     if (!user_buf(a, b)) return -14;

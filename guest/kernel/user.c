@@ -4,19 +4,22 @@
  * (Xen allows that L2 in one L3 only). Tables are built while writable, made read-only,
  * and pinned as a tree (MMUEXT_PIN_L3_TABLE); later mappings go through mmu_update. The
  * switch to the process is one multicall (stack_switch, new baseptr, fpu_taskswitch).
+ * A process may run a child and wait for it (up to MAX_DEPTH): each level has its own
+ * kernel stack, and the child's exit resumes the parent inside its system call.
  */
 #include "kernel.h"
 #include "user.h"
 
-struct ctx { u32 ebx, esi, edi, ebp, esp, eip; };
-int ctx_save(struct ctx *c);
-void ctx_restore(struct ctx *c, int v) __attribute__((noreturn));
+int ctx_save(struct kctx *c);
+void ctx_restore(struct kctx *c, int v) __attribute__((noreturn));
 void enter_user(ulong eip, ulong esp) __attribute__((noreturn));
 
 #define MAX_PAGES 2048
-struct proc proc;
-static struct ctx kctx;
-static __attribute__((aligned(16))) char kstack[16384];
+#define KSTACK 16384
+static struct process procs[MAX_DEPTH];
+struct process *curproc = &procs[0];
+int proc_depth; /* processes running */
+static __attribute__((aligned(16))) char kstacks[MAX_DEPTH][KSTACK];
 static u32 next_pid = 1;
 
 static u64 *l1_for(ulong va, int create);
@@ -118,19 +121,14 @@ static int load_elf(const u8 *img, size_t len, ulong *entry) {
   return 0;
 }
 
-static void free_proc(void) {
-  for (int i = 0; i < proc.npages; i++) free_page(proc.pages[i]);
-  proc.npages = 0;
-}
-
 /* a multicall: kernel stack for traps from ring 3, the process's L3, TS set (lazy FPU) */
-static int switch_to(ulong l3_mfn, int user) {
+static int switch_to(ulong l3_mfn, int user, int depth) {
   static struct mmuext_op op;
   static struct multicall_entry mc[3];
   op.cmd = MMUEXT_NEW_BASEPTR;
   op.arg1 = l3_mfn;
   mc[0] = (struct multicall_entry){__HYPERVISOR_stack_switch, 0,
-                                   {FLAT_KERNEL_DS, (ulong)kstack + sizeof(kstack)}};
+                                   {FLAT_KERNEL_DS, (ulong)kstacks[depth] + KSTACK}};
   mc[1] = (struct multicall_entry){__HYPERVISOR_mmuext_op, 0, {(ulong)&op, 1, 0, DOMID_SELF}};
   mc[2] = (struct multicall_entry){__HYPERVISOR_fpu_taskswitch, 0, {user ? 1 : 0}};
   if (HYPERVISOR_multicall(mc, 3) != 0) return -1;
@@ -144,30 +142,36 @@ volatile u32 stat_multicalls;
 
 void user_exit(int status) {
   proc.status = status;
-  ctx_restore(&kctx, 1);
+  ctx_restore(&proc.kctx, 1);
 }
 
-int user_run(const void *elf, size_t len, const char *argv0, int *status) {
-  memset(&proc, 0, sizeof(proc));
-  proc.pid = next_pid++;
+static void release_tables(struct process *p) {
+  struct mmuext_op unpin = {MMUEXT_UNPIN_TABLE, mfn_of(p->l3), 0};
+  if (p->pinned) HYPERVISOR_mmuext_op(&unpin, 1, NULL, DOMID_SELF);
+  p->pinned = 0;
+  make_ro(p->l3, 0);
+  make_ro(p->l2, 0);
+  make_ro(p->l2k, 0);
+  for (int i = 0; i < p->ntables; i++) make_ro(p->tables[i], 0);
+  for (int i = 0; i < p->npages; i++) free_page(p->pages[i]);
+  p->npages = 0;
+}
+
+/* builds the process in curproc (its L3 pinned) and returns the entry point, or 0 */
+static ulong build(const void *elf, size_t len, const char *argv0, int *err) {
   proc.l3 = alloc_page();
   proc.l2 = alloc_page();
   proc.l2k = alloc_page();
-  if (!proc.l3 || !proc.l2 || !proc.l2k) return -1;
+  if (!proc.l3 || !proc.l2 || !proc.l2k) return *err = -1, 0;
   track(proc.l3), track(proc.l2), track(proc.l2k);
   /* kernel mappings: copy the slot-3 L2 below Xen's area */
   u64 *kl2 = __va(mfn_to_pfn((ulong)(kernel_l3[3] >> PAGE_SHIFT)) << PAGE_SHIFT);
   for (int i = 0; i < (int)((HYPERVISOR_VIRT_START - VIRT_BASE) >> 21); i++) proc.l2k[i] = kl2[i];
   ulong entry;
-  if (load_elf(elf, len, &entry)) {
-    free_proc();
-    return -2;
-  }
+  if (load_elf(elf, len, &entry)) return *err = -2, 0;
   /* stack: argc, argv, NULL envp, AT_NULL auxv */
-  ulong sp = USER_STACK_TOP - 64;
-  u32 *stk;
   for (ulong va = USER_STACK_TOP - USER_STACK_PAGES * PAGE_SIZE; va < USER_STACK_TOP; va += PAGE_SIZE)
-    if (user_map_page(va, NULL)) return -3;
+    if (user_map_page(va, NULL)) return *err = -3, 0;
   void *top;
   user_map_page(USER_STACK_TOP - PAGE_SIZE, &top);
   char *name = (char *)top + PAGE_SIZE - 32;
@@ -175,13 +179,10 @@ int user_run(const void *elf, size_t len, const char *argv0, int *status) {
   if (nl > 31) nl = 31;
   memcpy(name, argv0, nl);
   name[nl] = 0;
-  stk = (u32 *)((char *)top + (sp & (PAGE_SIZE - 1)));
+  u32 *stk = (u32 *)((char *)top + ((USER_STACK_TOP - 64) & (PAGE_SIZE - 1)));
   stk[0] = 1;
   stk[1] = USER_STACK_TOP - 32;
-  stk[2] = 0;
-  stk[3] = 0;
-  stk[4] = 0;
-  stk[5] = 0;
+  stk[2] = stk[3] = stk[4] = stk[5] = 0;
   proc.mmap_next = USER_MMAP_BASE;
   /* tables read-only, then pin the tree */
   for (int i = 0; i < proc.ntables; i++) make_ro(proc.tables[i], 1);
@@ -194,26 +195,38 @@ int user_run(const void *elf, size_t len, const char *argv0, int *status) {
   int rc = (int)HYPERVISOR_mmuext_op(&pin, 1, NULL, DOMID_SELF);
   if (rc < 0) {
     printk("user: pinning the process L3 failed (%d)\n", rc);
-    return -4;
+    return *err = -4, 0;
   }
   proc.pinned = 1;
-  if (switch_to(mfn_of(proc.l3), 1)) {
-    printk("user: switching to the process failed\n");
-    return -5;
+  return entry;
+}
+
+int user_run(const void *elf, size_t len, const char *argv0, int *status) {
+  if (proc_depth >= MAX_DEPTH) return -6;
+  struct process *parent = proc_depth ? curproc : NULL;
+  int depth = proc_depth;
+  curproc = &procs[depth];
+  memset(curproc, 0, sizeof(*curproc));
+  proc.pid = next_pid++;
+  int err = 0;
+  ulong entry = build(elf, len, argv0, &err);
+  if (entry && switch_to(mfn_of(proc.l3), 1, depth)) err = -5;
+  if (!entry || err) {
+    release_tables(curproc);
+    curproc = parent ? parent : &procs[0];
+    return err ? err : -2;
   }
   proc.running = 1;
-  if (ctx_save(&kctx) == 0) enter_user(entry, sp);
-  /* back from user_exit */
+  proc_depth++;
+  if (ctx_save(&proc.kctx) == 0) enter_user(entry, USER_STACK_TOP - 64);
+  /* back from user_exit: resume the parent's address space (or the kernel's) */
+  proc_depth--;
   proc.running = 0;
-  switch_to(kernel_l3_mfn, 0);
-  struct mmuext_op unpin = {MMUEXT_UNPIN_TABLE, mfn_of(proc.l3), 0};
-  HYPERVISOR_mmuext_op(&unpin, 1, NULL, DOMID_SELF);
-  make_ro(proc.l3, 0);
-  make_ro(proc.l2, 0);
-  make_ro(proc.l2k, 0);
-  for (int i = 0; i < proc.ntables; i++) make_ro(proc.tables[i], 0);
-  free_proc();
+  if (parent) switch_to(mfn_of(parent->l3), 1, depth - 1);
+  else switch_to(kernel_l3_mfn, 0, 0);
+  release_tables(curproc);
   if (status) *status = proc.status;
+  curproc = parent ? parent : &procs[0];
   return 0;
 }
 
@@ -221,7 +234,9 @@ int user_fault(struct regs *r) {
   printk("%s[%lu]: %s at eip %lx (cr2 %lx), killed\n", "user", (ulong)proc.pid,
          r->vector == 14 ? "page fault" : "fault", (ulong)r->eip, (ulong)last_pf_addr);
   user_exit(128 + 11);
-  return 0;
 }
 
 void user_init(void) {}
+
+/* the L3 the vcpu runs on: the current process's, or the kernel's */
+ulong current_l3_mfn(void) { return proc_depth ? mfn_of(curproc->l3) : kernel_l3_mfn; }

@@ -31,6 +31,7 @@ long syscall6(long nr, long a, long b, long c, long d, long e, long f);
 #define PVX_selftest 0x1002
 #define PVX_ping 0x1003
 #define PVX_ls 0x1004
+#define PVX_run 0x1005
 
 struct utsname { char sysname[65], nodename[65], release[65], version[65], machine[65], domain[65]; };
 struct sysinfo {

@@ -94,12 +94,16 @@ Deno.test("pvx boot guest/pvx-guest.elf --cmdline selftest passes every area and
 });
 
 Deno.test("the guest's shell runs scripted commands from the console and powers off", async () => {
-  const { code, text } = await boot("", "uname\nls\ncat motd\nballoon 4\nballoon -4\npoweroff\n");
+  const { code, text } = await boot(
+    "",
+    "uname\nls\ncat motd\nballoon 4\nballoon -4\nrun hello\npoweroff\n",
+  );
   assert(text.includes("pvx$ "), text);
   assert(/pvx pvx-guest 1\.0 .*i686/.test(text), text);
   assert(/^hello \d+$/m.test(text), "ls lists the archive");
   assert(text.includes("Welcome to pvx-guest"), "cat motd");
   assert(text.includes("balloon: 4 pages out") && text.includes("balloon: 0 pages out"), text);
+  assert(text.includes("hello from user mode\nrun: hello exited with 42"), "a nested process");
   deepStrictEqual(code, 0, text);
 });
 

@@ -40,7 +40,7 @@ static void cat(const char *path) {
 
 static void help(void) {
   printf("commands: help uname uptime date mem ls cat FILE ping [IP] stats balloon N\n"
-         "          selftest poweroff reboot exit\n");
+         "          selftest run PROGRAM poweroff reboot exit\n");
 }
 
 static void run_cmd(char *cmd) {
@@ -103,6 +103,10 @@ static void run_cmd(char *cmd) {
   } else if (!strcmp(cmd, "selftest")) {
     long r = syscall3(PVX_selftest, 0, 0, 0);
     printf("selftest: %ld failures\n", r);
+  } else if (!strcmp(cmd, "run")) {
+    long r = syscall3(PVX_run, (long)arg, 0, 0);
+    if (r < 0) printf("run: %s: error %ld\n", arg, r);
+    else printf("run: %s exited with %ld\n", arg, r);
   } else if (!strcmp(cmd, "poweroff")) {
     syscall3(SYS_reboot, 0xfee1dead, 672274793, 0x4321FEDC);
   } else if (!strcmp(cmd, "reboot")) {

@@ -127,8 +127,9 @@ export function fxtract(v: number): void {
     xtract[1] = v;
     return;
   }
-  let e = Math.floor(Math.log2(Math.abs(v)));
-  let s = v / 2 ** e;
+  let e = expOf(v);
+  let s = mulPow2(v, -e); // exact: scaling to [1, 2) never leaves the normal range
+  // a denormal's estimated exponent may be one off
   if (Math.abs(s) >= 2) {
     e++;
     s /= 2;
@@ -136,7 +137,6 @@ export function fxtract(v: number): void {
     e--;
     s *= 2;
   }
-  if (e < -1022) s = v * 2 ** 600 / 2 ** (e + 600);
   xtract[0] = e;
   xtract[1] = s;
 }

@@ -194,3 +194,47 @@ Deno.test("x87Execute() fprem loops to the exact fmod when exponents differ by 6
     { numRuns: RUNS / 4 },
   );
 });
+
+Deno.test("x87Execute() fxtract splits any double and fscale puts it back", () => {
+  const bus = new FakeBus();
+  const st = new X87State();
+  fc.assert(
+    fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (v) => {
+      fc.pre(v !== 0);
+      st.init();
+      st.cw = 0x027f;
+      st.push(v);
+      x87Execute(bus, st, 0xd9, 0xf4, -1); // fxtract: ST0 = significand, ST1 = exponent
+      const sig = st.get(0), exp = st.get(1);
+      assert.ok(Math.abs(sig) >= 1 && Math.abs(sig) < 2, `significand ${sig} of ${v}`);
+      assert.ok(Number.isInteger(exp));
+      x87Execute(bus, st, 0xd9, 0xfd, -1); // fscale
+      assert.ok(Object.is(st.get(0), v), `${st.get(0)} != ${v}`);
+    }),
+    { numRuns: RUNS },
+  );
+});
+
+Deno.test("x87Execute() fsqrt and frndint match Math.sqrt and round-half-even", () => {
+  const bus = new FakeBus();
+  const st = new X87State();
+  fc.assert(
+    fc.property(
+      fc.double({ min: 0, max: 1e300, noNaN: true }),
+      fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+      (a, b) => {
+        st.init();
+        st.cw = 0x027f;
+        st.push(a);
+        x87Execute(bus, st, 0xd9, 0xfa, -1); // fsqrt
+        assert.ok(Object.is(st.get(0), Math.sqrt(a)));
+        st.push(b);
+        x87Execute(bus, st, 0xd9, 0xfc, -1); // frndint
+        const f = Math.floor(b), d = b - f;
+        const want = d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f;
+        assert.equal(st.get(0), want === 0 && b < 0 ? -0 : want);
+      },
+    ),
+    { numRuns: RUNS },
+  );
+});

@@ -27,6 +27,7 @@ import { gnttabCacheFlush, gnttabTransfer } from "../gnttab/misc_ops.ts";
 import type { GrantTable } from "../gnttab/table.ts";
 import type { Vcpu } from "../vcpu.ts";
 import { u64 } from "./_guest.ts";
+import { createContinuation, shouldPreempt } from "./continuation.ts";
 
 /** One batched element: its size, and the model call that sets its status fields. */
 interface Batch {
@@ -115,6 +116,10 @@ export function doGrantTableOp(v: Vcpu, cmd: number, uop: number, count: number)
     const s = new DataView(buf.buffer);
     for (let i = 0; i < count; i++) {
       const va = uop + i * batch.size;
+      if (shouldPreempt(v, i)) {
+        createContinuation(v, 20, cmd, va, count - i); // __HYPERVISOR_grant_table_op
+        return 0;
+      }
       if (!v.access.copyFromGuest(va, buf)) return -EFAULT;
       batch.run(gt, s, v);
       if (!v.access.copyToGuest(va, buf)) return -EFAULT;

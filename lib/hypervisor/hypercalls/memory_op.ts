@@ -21,6 +21,7 @@ import { TRC_MEM_DECREASE_RESERVATION } from "../trace/events.ts";
 import type { Domain } from "../domain.ts";
 import type { Vcpu } from "../vcpu.ts";
 import { readStruct } from "./_guest.ts";
+import { createContinuation, shouldPreempt } from "./continuation.ts";
 
 export const XENMEM_increase_reservation = 0;
 export const XENMEM_decrease_reservation = 1;
@@ -181,6 +182,10 @@ function reservation(v: Vcpu, op: number, start: number, arg: number): number {
   const d = t;
   const f = d.host.frames;
   for (let i = start; i < nr; i++) {
+    if (shouldPreempt(v, i - start) && i < 1 << 26) {
+      createContinuation(v, 12, op | (i << MEMOP_EXTENT_SHIFT), arg); // __HYPERVISOR_memory_op
+      return 0;
+    }
     const slot = list + i * 4;
     if (op === XENMEM_decrease_reservation) {
       const gmfn = v.access.readU32(slot);

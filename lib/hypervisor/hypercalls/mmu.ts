@@ -23,6 +23,11 @@ import { updateVaMapping } from "../../paging/update_va_mapping.ts";
 import { TRC_PVX_MMU_UPDATE } from "../trace/events.ts";
 import { applyFlushes } from "../flush.ts";
 import type { Vcpu } from "../vcpu.ts";
+import { createContinuation, shouldPreempt } from "./continuation.ts";
+import { __HYPERVISOR_mmu_update, __HYPERVISOR_mmuext_op } from "../abi/xen.ts";
+
+/** MMU_UPDATE_PREEMPTED: set in count by a continuation (pdone then accumulates). */
+const MMU_UPDATE_PREEMPTED = 0x80000000;
 
 /**
  * get_pg_owner for a domU: itself (DOMID_SELF or its own id); another existing domain
@@ -55,13 +60,29 @@ export function doMmuUpdate(
   if (rc < 0) return rc;
   const owner = pgOwner(v, foreigndom & 0xffff);
   if (owner < 0) return owner;
+  const preempted = (count & MMU_UPDATE_PREEMPTED) !== 0;
   count = count & 0x7fffffff;
+  const doneBefore = preempted && pdone !== 0 ? v.access.readU32(pdone) : 0;
   const req = new Uint8Array(MMU_UPDATE_SIZE);
   const dv = new DataView(req.buffer);
   const d = v.domain;
   const t = d.host.tracer;
   let i = 0;
   for (; i < count; i++) {
+    if (shouldPreempt(v, i)) {
+      if (pdone !== 0) v.access.writeU32(pdone, doneBefore + i);
+      applyFlushes(d);
+      const rest = ((count - i) | MMU_UPDATE_PREEMPTED) >>> 0;
+      createContinuation(
+        v,
+        __HYPERVISOR_mmu_update,
+        ureqs + i * MMU_UPDATE_SIZE,
+        rest,
+        pdone,
+        foreigndom,
+      );
+      return 0;
+    }
     if (!v.access.copyFromGuest(ureqs + i * MMU_UPDATE_SIZE, req)) {
       rc = -EFAULT;
       break;
@@ -72,7 +93,7 @@ export function doMmuUpdate(
     if (t.on) t.rec(TRC_PVX_MMU_UPDATE, 5, ptrLo, ptrHi, valLo, valHi, rc, 0);
     if (rc !== 0) break;
   }
-  if (pdone !== 0) v.access.writeU32(pdone, i);
+  if (pdone !== 0) v.access.writeU32(pdone, doneBefore + i);
   applyFlushes(d);
   return rc;
 }
@@ -87,13 +108,30 @@ export function doMmuextOp(
 ): number {
   const owner = pgOwner(v, foreigndom & 0xffff);
   if (owner < 0) return owner;
+  const preempted = (count & MMU_UPDATE_PREEMPTED) !== 0;
   count = count & 0x7fffffff;
+  const doneBefore = preempted && pdone !== 0 ? v.access.readU32(pdone) : 0;
   const op = new Uint8Array(MMUEXT_OP_SIZE);
   const dv = new DataView(op.buffer);
   const d = v.domain;
   let rc = 0;
   let i = 0;
   for (; i < count; i++) {
+    if (shouldPreempt(v, i)) {
+      if (pdone !== 0) v.access.writeU32(pdone, doneBefore + i);
+      applyFlushes(d);
+      v.syncCr3();
+      const rest = ((count - i) | MMU_UPDATE_PREEMPTED) >>> 0;
+      createContinuation(
+        v,
+        __HYPERVISOR_mmuext_op,
+        uops + i * MMUEXT_OP_SIZE,
+        rest,
+        pdone,
+        foreigndom,
+      );
+      return 0;
+    }
     if (!v.access.copyFromGuest(uops + i * MMUEXT_OP_SIZE, op)) {
       rc = -EFAULT;
       break;
@@ -113,7 +151,7 @@ export function doMmuextOp(
     if (cmd === MMUEXT_SET_LDT) v.segmentsDirty = true;
     if (rc !== 0) break;
   }
-  if (pdone !== 0) v.access.writeU32(pdone, i);
+  if (pdone !== 0) v.access.writeU32(pdone, doneBefore + i);
   applyFlushes(d);
   v.syncCr3();
   return rc;

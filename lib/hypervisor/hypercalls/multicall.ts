@@ -7,10 +7,11 @@
  */
 import { EFAULT, EINVAL, ENOSYS } from "../abi/errno.ts";
 import { MULTICALL_ENTRY_SIZE } from "../abi/layout.ts";
-import { __HYPERVISOR_iret } from "../abi/xen.ts";
+import { __HYPERVISOR_iret, __HYPERVISOR_multicall } from "../abi/xen.ts";
 import { TRC_PV_HYPERCALL_SUBCALL } from "../trace/events.ts";
 import type { Vcpu } from "../vcpu.ts";
 import type { HypercallFn } from "./types.ts";
+import { createContinuation, PREEMPT_BATCH } from "./continuation.ts";
 
 /**
  * do_multicall(call_list, nr_calls).
@@ -33,6 +34,10 @@ export function doMulticall(
   try {
     for (let i = 0; i < nrCalls; i++) {
       const va = callList + i * MULTICALL_ENTRY_SIZE;
+      if (i >= PREEMPT_BATCH) {
+        createContinuation(v, __HYPERVISOR_multicall, va, nrCalls - i);
+        return 0;
+      }
       if (!v.access.copyFromGuest(va, entry)) return -EFAULT;
       const op = dv.getUint32(0, true);
       const a = (k: number) => dv.getUint32(8 + k * 4, true);

@@ -325,3 +325,34 @@ Deno.test("memory_op: a page given back with decrease_reservation can be taken a
   assert.equal(machine.domain.mfnOf(2047), 0xffffffff, "pfn 2047 is a hole now");
   assert.deepEqual(results, [1, 2047, 0, 1, 2048, 0]);
 });
+
+Deno.test("long batches continue themselves: a 10,000-entry multicall, mmu_update's pdone", async () => {
+  const n = 10_000;
+  const batch: number[] = [];
+  for (let i = 0; i < n; i++) batch.push(17, 0xdead, 0, 0, 0, 0, 0, 0); // xen_version(0)
+  const m2p: number[] = [];
+  for (let i = 0; i < n; i++) m2p.push(0, 0, 0, 0); // filled below: MMU_MACHPHYS_UPDATE
+  const first = await runScript([{ nr: 12, args: [2, 0] }], {});
+  const frames = first.machine.host.frames;
+  const mfn = first.machine.domain.mfnOf(5);
+  for (let i = 0; i < n; i++) {
+    m2p[i * 4] = (mfn * 4096 + 1) >>> 0; // ptr: machine address | MMU_MACHPHYS_UPDATE
+    m2p[i * 4 + 2] = 5; // val: pfn 5
+  }
+  assert.ok(frames.count > 0);
+  const { results, output } = await runScript([
+    { nr: 13, args: [{ at: "batch" }, n], name: "multicall" },
+    { nr: 1, args: [{ at: "m2p" }, n, { at: "pdone" }, 0x7ff0], name: "mmu_update" },
+    { nr: 18, args: [0, 4, { at: "pdone" }], name: "print pdone" },
+    { nr: 18, args: [0, 8, { at: "batch", plus: (n - 1) * 32 }], name: "print the last entry" },
+  ], {
+    batch: words(...batch),
+    m2p: words(...m2p),
+    pdone: words(0),
+  });
+  assert.deepEqual(results, [0, 0, 0, 0]);
+  const dv = new DataView(output.buffer, output.byteOffset);
+  assert.equal(dv.getUint32(0, true), n, "pdone counts across continuations");
+  assert.equal(dv.getUint32(4, true), 17);
+  assert.equal(dv.getInt32(8, true), (4 << 16) | 17, "the last entry's result");
+});

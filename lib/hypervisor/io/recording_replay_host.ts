@@ -123,6 +123,8 @@ export class ReplayHost implements DeviceHost {
   readonly #opts: ReplayHostOptions;
   readonly #compare: boolean;
   #i = 0;
+  /** Index of the last input block (-1: none). */
+  readonly #lastInput: number;
   /** True while the current segment answers from the model (after a divergence). */
   #free = false;
   #depth = 0;
@@ -156,6 +158,7 @@ export class ReplayHost implements DeviceHost {
     this.#opts = opts;
     this.#compare = (opts.mode ?? "compare") === "compare";
     this.#free = !this.#compare;
+    this.#lastInput = this.#blocks.findLastIndex((b) => isInput(b.type));
     this.store = this.#makeStore();
     // the constructor's calls form the first segment
     this.#preload(0);
@@ -192,7 +195,7 @@ export class ReplayHost implements DeviceHost {
       }
       if (!isInput(b.type)) {
         // outputs after the last input: the toolstack tore the device down (see teardown)
-        if (!bs.slice(this.#i).some((x) => isInput(x.type))) break;
+        if (this.#i > this.#lastInput) break;
         // an output made outside any callback (async work): let the backend make it
         if (!this.#compare) {
           this.#i++;
@@ -292,6 +295,8 @@ export class ReplayHost implements DeviceHost {
         return;
       }
       const id = b.args[0];
+      // in-memory host I/O completes within a few microtask hops; real files take turns
+      for (let r = 0; r < 8 && !this.#defers.has(id); r++) await Promise.resolve();
       for (let r = 0; r < 400 && !this.#defers.has(id); r++) await yieldMacrotask();
       target = this.#defers.get(id);
       if (target) this.#defers.delete(id);

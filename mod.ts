@@ -236,3 +236,38 @@ export { HYPERCALL_TABLE } from "./lib/hypervisor/hypercalls/table.ts";
 export { pvHypercall } from "./lib/hypervisor/hypercalls/dispatch.ts";
 export { GuestAccess } from "./lib/hypervisor/guest_access.ts";
 export { GuestClock } from "./lib/hypervisor/time.ts";
+export {
+  applyRuns,
+  type Block,
+  BlockType,
+  diffPage,
+  DISK_INLINE_LIMIT,
+  parseRecording,
+  type Recording,
+  RECORDING_VERSION,
+  RecordingFormatError,
+  type RecordingHeader,
+  type StreamConfig,
+  type StreamKind,
+} from "./lib/hypervisor/io/recording_format.ts";
+export {
+  fileRecordingSink,
+  MemoryRecordingSink,
+  RecordingHost,
+  type RecordingSink,
+  RingRecorder,
+  wrapForRecording,
+} from "./lib/hypervisor/io/recording_host.ts";
+export {
+  type Divergence,
+  type LateWrite,
+  ReplayHost,
+  type ReplayHostOptions,
+  type Violation,
+} from "./lib/hypervisor/io/recording_replay_host.ts";
+export {
+  openRingRecording,
+  type RecordableImage,
+  type RecordedVbd,
+  RingRecording,
+} from "./lib/hypervisor/io/recording_boot.ts";

@@ -302,15 +302,14 @@ Deno.test("privileged, HVM-only and unknown hypercalls are refused as for a domU
 });
 
 Deno.test("memory_op: a page given back with decrease_reservation can be taken again", async () => {
-  const probe = (mfn: number) =>
-    [
-      { nr: 12, args: [1, { at: "dec" }], name: "decrease pfn 2047's frame" },
-      { nr: 12, args: [3, { at: "self" }], name: "current after decrease" },
-      { nr: 12, args: [1, { at: "dec" }], name: "decrease it again" },
-      { nr: 12, args: [0, { at: "inc" }], name: "increase by one" },
-      { nr: 12, args: [3, { at: "self" }], name: "current after increase" },
-      { nr: 12, args: [0, { at: "inc" }], name: "increase beyond the maximum" },
-    ].map((c) => ({ ...c, mfn }));
+  const probe = (mfn: number) => [
+    { nr: 12, args: [1, { at: "dec" }], name: "decrease pfn 2047's frame" },
+    { nr: 12, args: [3, { at: "self" }], name: "current after decrease" },
+    { nr: 12, args: [1, { at: "dec" }], name: "decrease it again" },
+    { nr: 12, args: [0, { at: "inc" }], name: "increase by one" },
+    { nr: 12, args: [3, { at: "self" }], name: "current after increase" },
+    { nr: 12, args: [0, { at: "inc" }], name: "increase beyond the maximum" },
+  ];
   const data = (mfn: number) => ({
     self: words(0x7ff0),
     one: words(mfn),
@@ -355,4 +354,44 @@ Deno.test("long batches continue themselves: a 10,000-entry multicall, mmu_updat
   assert.equal(dv.getUint32(0, true), n, "pdone counts across continuations");
   assert.equal(dv.getUint32(4, true), 17);
   assert.equal(dv.getInt32(8, true), (4 << 16) | 17, "the last entry's result");
+});
+
+Deno.test("memory_op exchange and vcpu_op register_vcpu_info move frames as Xen does", async () => {
+  const calls = [
+    { nr: 12, args: [11, { at: "exch" }], name: "exchange one page" },
+    { nr: 24, args: [10, 0, { at: "vinfo" }], name: "register_vcpu_info" },
+    { nr: 24, args: [10, 0, { at: "vinfo" }], name: "register_vcpu_info twice" },
+    { nr: 24, args: [10, 0, { at: "vinfoBad" }], name: "register_vcpu_info past the page" },
+  ];
+  const data = (mfnIn: number, mfnInfo: number) => ({
+    inList: words(mfnIn),
+    outList: words(1000), // gpfn for the new page
+    // in { list, nr 1, order 0, flags 0, domid SELF }, out { ... }, nr_exchanged 0
+    exch: [
+      { at: "inList" },
+      1,
+      0,
+      0,
+      0x7ff0,
+      { at: "outList" },
+      1,
+      0,
+      0,
+      0x7ff0,
+      0,
+    ],
+    vinfo: words(mfnInfo, 0, 128, 0),
+    vinfoBad: words(mfnInfo, 0, 4090, 0),
+  });
+  // pfn 1500 (unmapped, unused) is given up; pfn 1501's frame takes vcpu_info.
+  const probe = await runScript(calls, data(0, 0));
+  const inMfn = probe.machine.domain.mfnOf(1500);
+  const infoMfn = probe.machine.domain.mfnOf(1501);
+  const { results, machine } = await runScript(calls, data(inMfn, infoMfn));
+  assert.deepEqual(results, [0, 0, -E.EINVAL, -E.EINVAL]);
+  const f = machine.host.frames;
+  assert.equal(f.isOwnedBy(inMfn, machine.domain.domid), false, "the old page is gone");
+  assert.equal(machine.domain.vcpus[0].vcpuInfoMaddr, infoMfn * 4096 + 128);
+  // The upcall mask came along (still 1: events masked since boot).
+  assert.equal(machine.host.mem.u8[infoMfn * 4096 + 128 + 1], 1);
 });

@@ -20,6 +20,10 @@ import type { ConsoleSink } from "../lib/console/sinks.ts";
 import type { ConsoleOptions } from "../lib/console/terminal.ts";
 import { XentraceWriter } from "../lib/hypervisor/trace/xentrace_writer.ts";
 import { attachDisks, type AttachedDisk, detachDisks } from "../lib/blkfront/attach.ts";
+import { openDisks, startVbds } from "../lib/blkfront/attach.ts";
+import { writeVbdLayout } from "../lib/blkfront/xenbus.ts";
+import { openRingRecording, type RingRecording } from "../lib/hypervisor/io/recording_boot.ts";
+import type { Tracer } from "../lib/hypervisor/trace/tracer.ts";
 
 /** Options of {@link run}. */
 export interface BootOptions {
@@ -37,6 +41,8 @@ export interface BootOptions {
   realtime?: boolean;
   /** Stop after this many instructions (exit 1). */
   maxInstructions?: number;
+  /** `--record-rings FILE`: record every backend's ring traffic for `pvx replay`. */
+  recordRings?: string;
   /** `--disk SPEC` values (xl disk syntax or PATH[,VDEV][,ro]). */
   disks?: string[];
   /** `--console-log FILE`, `--console-input FILE` and the terminal mode. */
@@ -79,6 +85,8 @@ export interface AttachOptions {
   xenstoreSocket?: string;
   /** `--disk` specs. */
   disks?: readonly string[];
+  /** Record each backend's traffic here (`--record-rings`). */
+  recording?: RingRecording;
   /** The domain's name in xenstore. */
   name?: string;
 }
@@ -111,7 +119,14 @@ export async function attachDevices(
   m.extraEvtchn.set(0, deviceHost.dom0Evtchn);
   m.extraGnttab.set(0, deviceHost.dom0Gnttab);
   m.sliceHook = deviceHost;
-  const xs = await attachXenstore(deviceHost, store, {
+  const rec = opts.recording;
+  const xsHost = rec
+    ? await rec.xenstore(deviceHost, d.domid, b.storeMfn, b.storeEvtchn)
+    : deviceHost;
+  const conHost = rec
+    ? await rec.console(deviceHost, d.domid, b.consoleMfn, b.consoleEvtchn)
+    : deviceHost;
+  const xs = await attachXenstore(xsHost, store, {
     domid: d.domid,
     name: opts.name ?? "pvx-guest",
     memoryKiB: d.maxPages * 4,
@@ -126,7 +141,7 @@ export async function attachDevices(
   try {
     if (opts.sink) {
       const backend = new ConsoleBackend(
-        deviceHost,
+        conHost,
         d.domid,
         b.consoleMfn,
         b.consoleEvtchn,
@@ -142,7 +157,7 @@ export async function attachDevices(
         backend.close();
       };
     } else {
-      const con = await attachConsole(deviceHost, d.domid, b.consoleMfn, b.consoleEvtchn, {
+      const con = await attachConsole(conHost, d.domid, b.consoleMfn, b.consoleEvtchn, {
         ...opts.consoleOptions,
         tracer,
       });
@@ -156,7 +171,9 @@ export async function attachDevices(
   }
   let vbds: AttachedDisk[];
   try {
-    vbds = await attachDisks(deviceHost, d.domid, opts.disks ?? [], { tracer });
+    vbds = rec
+      ? await recordedVbds(rec, deviceHost, d.domid, opts.disks ?? [], tracer)
+      : await attachDisks(deviceHost, d.domid, opts.disks ?? [], { tracer });
   } catch (e) {
     await detachConsole();
     await xs.detach();
@@ -181,6 +198,40 @@ export async function attachDevices(
       await xs.detach();
     },
   };
+}
+
+/**
+ * The vbds of `--record-rings`: the toolstack's nodes go to the real store, and each
+ * Blkback gets its own recording host (with the image's initial contents).
+ */
+async function recordedVbds(
+  rec: RingRecording,
+  host: HypervisorDeviceHost,
+  domid: number,
+  specs: readonly string[],
+  tracer: Tracer | undefined,
+): Promise<AttachedDisk[]> {
+  const out: AttachedDisk[] = [];
+  for (const disk of await openDisks(specs)) {
+    const s = disk.spec;
+    writeVbdLayout(host.store, {
+      domid,
+      devid: s.devid,
+      vdev: s.vdev,
+      params: s.target,
+      readonly: s.readonly,
+      devtype: s.devtype,
+    });
+    const vbdHost = await rec.vbd(host, domid, {
+      devid: s.devid,
+      vdev: s.vdev,
+      readonly: s.readonly,
+      discard: s.discard,
+      image: disk.image,
+    });
+    out.push(...startVbds(vbdHost, domid, [disk], { tracer, writeLayout: false }));
+  }
+  return out;
 }
 
 async function readInput(path: string, what: string): Promise<Uint8Array> {
@@ -223,7 +274,14 @@ export async function run(opts: BootOptions): Promise<number> {
   const ramdisk = opts.ramdisk ? await readInput(opts.ramdisk, "ramdisk") : undefined;
   const trace = opts.trace !== undefined ? openTrace(opts.trace) : undefined;
   try {
-    return await bootLoop(opts, image, ramdisk, trace, log);
+    const rec = opts.recordRings !== undefined
+      ? openRingRecording(opts.recordRings, { image: opts.image, cmdline: opts.cmdline ?? "" })
+      : undefined;
+    try {
+      return await bootLoop(opts, image, ramdisk, trace, log, rec);
+    } finally {
+      rec?.close();
+    }
   } finally {
     if (trace) {
       trace.writer.flush();
@@ -272,6 +330,7 @@ async function bootLoop(
   ramdisk: Uint8Array | undefined,
   trace: OpenTrace | undefined,
   log: (line: string) => void,
+  recording?: RingRecording,
 ): Promise<number> {
   for (;;) {
     const m = new Machine({
@@ -294,6 +353,7 @@ async function bootLoop(
       consoleOptions: opts.consoleOptions,
       xenstoreSocket: opts.xenstoreSocket,
       disks: opts.disks,
+      recording,
     });
     let r: RunResult | "detached";
     try {

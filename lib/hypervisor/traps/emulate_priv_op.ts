@@ -16,8 +16,8 @@ import { doFpuTaskswitch, doGetDebugreg, doSetDebugreg } from "../hypercalls/mis
 import { TRC_PV_EMULATE_PRIVOP } from "../trace/events.ts";
 import type { Vcpu } from "../vcpu.ts";
 
-/** CR0 as a PV guest reads it: PE MP ET NE WP AM PG (TS from the guest's own view). */
-export const GUEST_CR0 = 0x8005003b;
+/** CR0 as a PV guest reads it: PE MP ET NE WP AM PG (TS comes from the guest's own view). */
+export const GUEST_CR0 = 0x80050033;
 /** CR4 as a PV guest reads it: PAE OSFXSR OSXMMEXCPT. */
 export const GUEST_CR4 = 0x620;
 /** MSRs a PV guest may read, with their values. */

@@ -65,6 +65,7 @@ ulong mfn_to_pfn(ulong mfn);
 u64 virt_to_machine(const void *v);
 void mm_init(void);
 void *alloc_page(void);
+void *alloc_pages_contig(ulong n);
 void free_page(void *p);
 ulong free_page_count(void);
 int map_frame_at(void *va, ulong mfn, u32 flags);
@@ -141,6 +142,7 @@ void user_init(void);
 /* ramdisk.c */
 const void *ramdisk_find(const char *name, size_t *len);
 int ramdisk_list(char *out, size_t n);
+int ramdisk_load_disk(void);
 
 /* selftest.c */
 int selftest_run(void);

@@ -5,6 +5,7 @@
  * the selftest (cmdline "selftest") or the shell from the built-in archive.
  */
 #include "kernel.h"
+#include "blkfront.h"
 
 struct start_info *start_info;
 struct shared_info *shared;
@@ -76,6 +77,7 @@ void start_kernel(struct start_info *si) {
   printk("console: ring %s\n", console_ring_active() ? "active" : "absent (console_io only)");
   xenbus_init();
   user_init();
+  if (blkfront_init() == 0) ramdisk_load_disk();
   if (cmdline_has("selftest")) {
     int fails = selftest_run();
     poweroff(fails ? SHUTDOWN_crash : SHUTDOWN_poweroff);

@@ -63,6 +63,22 @@ void *alloc_page(void) {
   return NULL;
 }
 
+/* n physically contiguous pages (zeroed), or NULL */
+void *alloc_pages_contig(ulong n) {
+  ulong run = 0;
+  for (ulong pfn = 0; pfn < mapped_pfns; pfn++) {
+    run = test_bit(pfn, used_map) ? 0 : run + 1;
+    if (run == n) {
+      ulong first = pfn + 1 - n;
+      for (ulong i = first; i <= pfn; i++) set_bit(i, used_map);
+      free_count -= n;
+      memset(__va(first << PAGE_SHIFT), 0, n * PAGE_SIZE);
+      return __va(first << PAGE_SHIFT);
+    }
+  }
+  return NULL;
+}
+
 void free_page(void *p) {
   ulong pfn = __pa(p) >> PAGE_SHIFT;
   if (pfn < mapped_pfns && test_bit(pfn, used_map)) {

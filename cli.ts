@@ -65,10 +65,17 @@ function buildProgram(state: { code: number }): Command {
       "a PV disk: xl disk syntax or PATH[,VDEV][,ro] (repeatable)",
       (v: string, prev: string[] = []) => [...prev, v],
     )
+    .option(
+      "--net <spec>",
+      "a PV network interface: xl vif syntax, e.g. 'mac=00:16:3e:00:00:01,bridge=xenbr0' (repeatable)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option("--net-pcap <file>", "capture every frame crossing the virtual switches (pcap)")
     .option("--console-log <file>", "keep a byte-exact copy of the guest console output in FILE")
     .option("--console-input <file>", "read the guest's console input from FILE instead of stdin")
     .option("--xenstore-socket <path>", "serve XenStore on a unix socket (for xenstore-utils)")
     .option("--trace <file>", "record a xentrace-format trace (pvx trace FILE, xenalyze)")
+    .option("--record-rings <file>", "record every backend's ring traffic (pvx replay FILE)")
     .action(withExit(async (cmd) => {
       const { run } = await import("./tools/boot.ts");
       const o = cmd.opts();
@@ -81,9 +88,12 @@ function buildProgram(state: { code: number }): Command {
         realtime: o.realtime === true,
         maxInstructions: o.maxInstructions,
         disks: o.disk,
+        nets: o.net,
+        netPcap: o.netPcap,
         consoleOptions: { logFile: o.consoleLog, inputFile: o.consoleInput },
         xenstoreSocket: o.xenstoreSocket,
         trace: o.trace,
+        recordRings: o.recordRings,
       });
     }));
   // --- trace ---

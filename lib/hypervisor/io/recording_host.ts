@@ -28,6 +28,7 @@ export type RecordingSink = (bytes: Uint8Array) => void;
 export class RingRecorder {
   readonly #sink: RecordingSink;
   #nextStream = 1;
+  readonly #names = new Set<string>();
   /** Blocks written. */
   blocks = 0;
 
@@ -51,6 +52,9 @@ export class RingRecorder {
   async stream(host: DeviceHost, config: StreamConfig, disk?: Uint8Array): Promise<RecordingHost> {
     const id = this.#nextStream++;
     const cfg: StreamConfig = { ...config };
+    // a rebooted domain gets its devices again: keep stream names unique
+    for (let n = 2; this.#names.has(cfg.name); n++) cfg.name = `${config.name}.${n}`;
+    this.#names.add(cfg.name);
     if (disk) {
       cfg.diskBytes = disk.length;
       const digest = await crypto.subtle.digest("SHA-256", new Uint8Array(disk));

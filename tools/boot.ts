@@ -19,6 +19,8 @@ import { attachConsole } from "../lib/console/attach.ts";
 import type { ConsoleSink } from "../lib/console/sinks.ts";
 import type { ConsoleOptions } from "../lib/console/terminal.ts";
 import { XentraceWriter } from "../lib/hypervisor/trace/xentrace_writer.ts";
+import { type AttachedVif, attachVifs, detachVifs, Network } from "../lib/netfront/attach.ts";
+import { PcapWriter } from "../lib/netfront/pcap.ts";
 import { attachDisks, type AttachedDisk, detachDisks } from "../lib/blkfront/attach.ts";
 import { openDisks, startVbds } from "../lib/blkfront/attach.ts";
 import { writeVbdLayout } from "../lib/blkfront/xenbus.ts";
@@ -45,6 +47,10 @@ export interface BootOptions {
   recordRings?: string;
   /** `--disk SPEC` values (xl disk syntax or PATH[,VDEV][,ro]). */
   disks?: string[];
+  /** `--net SPEC` values (xl vif syntax: mac=..., bridge=...). */
+  nets?: string[];
+  /** `--net-pcap FILE`: capture every frame crossing the virtual switches. */
+  netPcap?: string;
   /** `--console-log FILE`, `--console-input FILE` and the terminal mode. */
   consoleOptions?: ConsoleOptions;
   /** `--xenstore-socket PATH`. */
@@ -69,6 +75,8 @@ export interface AttachedDevices {
   deviceHost: HypervisorDeviceHost;
   /** The vbds. */
   disks: AttachedDisk[];
+  /** The vifs. */
+  vifs: AttachedVif[];
   /** Resolves when the user detaches the console (Ctrl-] on a raw terminal). */
   detached: Promise<void>;
   /** Stops the backends and releases the console. */
@@ -85,6 +93,9 @@ export interface AttachOptions {
   xenstoreSocket?: string;
   /** `--disk` specs. */
   disks?: readonly string[];
+  /** `--net` specs, and the network (switches shared across reboots) they join. */
+  nets?: readonly string[];
+  network?: Network;
   /** Record each backend's traffic here (`--record-rings`). */
   recording?: RingRecording;
   /** The domain's name in xenstore. */
@@ -179,12 +190,26 @@ export async function attachDevices(
     await xs.detach();
     throw e;
   }
+  let vifs: AttachedVif[];
+  try {
+    vifs = attachVifs(deviceHost, opts.network ?? new Network(), d.domid, opts.nets ?? [], {
+      tracer,
+      log: (msg) => m.host.debug(msg),
+    });
+  } catch (e) {
+    await detachDisks(vbds);
+    await detachConsole();
+    await xs.detach();
+    throw e;
+  }
   return {
     store,
     deviceHost,
     disks: vbds,
+    vifs,
     detached,
     async detach() {
+      detachVifs(vifs);
       const stopping = detachDisks(vbds);
       // The backends answer their in-flight requests first: keep deferred work running.
       let done = false;
@@ -273,12 +298,14 @@ export async function run(opts: BootOptions): Promise<number> {
   const image = await readInput(opts.image, "image");
   const ramdisk = opts.ramdisk ? await readInput(opts.ramdisk, "ramdisk") : undefined;
   const trace = opts.trace !== undefined ? openTrace(opts.trace) : undefined;
+  const pcap = opts.netPcap !== undefined ? openPcap(opts.netPcap) : undefined;
+  const network = new Network(pcap?.writer ?? null);
   try {
     const rec = opts.recordRings !== undefined
       ? openRingRecording(opts.recordRings, { image: opts.image, cmdline: opts.cmdline ?? "" })
       : undefined;
     try {
-      return await bootLoop(opts, image, ramdisk, trace, log, rec);
+      return await bootLoop(opts, image, ramdisk, { trace, pcap, network }, log, rec);
     } finally {
       rec?.close();
     }
@@ -287,7 +314,46 @@ export async function run(opts: BootOptions): Promise<number> {
       trace.writer.flush();
       trace.file.close();
     }
+    pcap?.file.close();
   }
+}
+
+/** Per-process outputs shared by every boot of a run (reboots keep them). */
+interface RunOutputs {
+  trace: OpenTrace | undefined;
+  pcap: OpenPcap | undefined;
+  network: Network;
+}
+
+/** An open `--net-pcap` file (timestamps follow the current machine's clock). */
+interface OpenPcap {
+  file: Deno.FsFile;
+  writer: PcapWriter;
+  machine: Machine | null;
+}
+
+function openPcap(path: string): OpenPcap {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { write: true, create: true, truncate: true });
+  } catch (e) {
+    throw new InputError(`Cannot write capture "${path}": ${e instanceof Error ? e.message : e}`);
+  }
+  const holder: { machine: Machine | null } = { machine: null };
+  const writer = new PcapWriter((bytes: Uint8Array) => {
+    let off = 0;
+    while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+  }, () => holder.machine?.host.clock.nowNs() ?? 0);
+  return {
+    file,
+    writer,
+    get machine() {
+      return holder.machine;
+    },
+    set machine(m: Machine | null) {
+      holder.machine = m;
+    },
+  };
 }
 
 /** An open `--trace` file and its writer (the clock follows the current machine). */
@@ -328,10 +394,11 @@ async function bootLoop(
   opts: BootOptions,
   image: Uint8Array,
   ramdisk: Uint8Array | undefined,
-  trace: OpenTrace | undefined,
+  outputs: RunOutputs,
   log: (line: string) => void,
   recording?: RingRecording,
 ): Promise<number> {
+  const { trace, pcap, network } = outputs;
   for (;;) {
     const m = new Machine({
       image,
@@ -348,11 +415,14 @@ async function bootLoop(
       trace.machine = m;
       trace.writer.switchTo(m.domain.domid, 0);
     }
+    if (pcap) pcap.machine = m;
     const dev = await attachDevices(m, {
       sink: opts.console,
       consoleOptions: opts.consoleOptions,
       xenstoreSocket: opts.xenstoreSocket,
       disks: opts.disks,
+      nets: opts.nets,
+      network,
       recording,
     });
     let r: RunResult | "detached";

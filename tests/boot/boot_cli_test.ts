@@ -121,3 +121,30 @@ Deno.test("pvx boot restarts a rebooting guest (three boots seen, then killed)",
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("pvx boot --disk --net --net-pcap: pvx-guest's selftest passes every area", async () => {
+  const guest = new URL("../../guest/pvx-guest.elf", import.meta.url).pathname;
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/disk.img`, new Uint8Array(8 << 20));
+    const r = await pvx(
+      "boot",
+      guest,
+      "--cmdline",
+      "selftest",
+      "--disk",
+      `${dir}/disk.img`,
+      "--net",
+      "bridge=xenbr0",
+      "--net-pcap",
+      `${dir}/net.pcap`,
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /selftest: (\d+) passed, 0 failed, 0 skipped/);
+    const pcap = await Deno.readFile(`${dir}/net.pcap`);
+    assert.equal(new DataView(pcap.buffer).getUint32(0, true), 0xa1b2c3d4, "pcap magic");
+    assert.ok(pcap.length > 24, "frames captured");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

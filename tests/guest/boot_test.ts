@@ -36,15 +36,6 @@ const AREAS = [
   "version info",
   "user mode",
 ];
-/**
- * Known pvx defects the selftest reports, accepted only with exactly this reason, so the
- * test turns strict by itself once pvx is fixed. lib/hypervisor/traps/emulate_priv_op.ts
- * GUEST_CR0 is 0x8005003b: it includes CR0.TS (bit 3), so `mov %cr0` reports TS set
- * even after fpu_taskswitch(0); Xen reports the guest's own TS (0x80050033 | TS).
- */
-const KNOWN_PVX_BUGS = new Map<string, RegExp>([
-  ["privileged registers", /^FAIL: cr0\.TS still set after the #NM handler \(cr0 8005003b\)$/],
-]);
 /** Areas that report SKIP when pvx boot has no such device. */
 const DEVICE_AREAS = new Set(["block I/O", "network I/O"]);
 
@@ -78,19 +69,17 @@ function verdicts(text: string): Map<string, string> {
   return out;
 }
 
-Deno.test("pvx boot guest/pvx-guest.elf --cmdline selftest passes every area and exits 0 (known pvx defects aside)", async () => {
+Deno.test("pvx boot guest/pvx-guest.elf --cmdline selftest passes every area and exits 0", async () => {
   const { code, text } = await boot("selftest");
   const v = verdicts(text);
   deepStrictEqual([...v.keys()], AREAS, text);
-  let known = 0;
   for (const area of AREAS) {
     const got = v.get(area) ?? "missing";
     if (DEVICE_AREAS.has(area)) assert(got === "PASS" || got.startsWith("SKIP"), `${area}: ${got}`);
-    else if (KNOWN_PVX_BUGS.get(area)?.test(got)) known++;
     else deepStrictEqual(got, "PASS", `${area}: ${got}`);
   }
-  assert(new RegExp(`selftest: \\d+ passed, ${known} failed`).test(text), text);
-  deepStrictEqual(code, known ? 1 : 0, text);
+  assert(/selftest: \d+ passed, 0 failed/.test(text), text);
+  deepStrictEqual(code, 0, text);
 });
 
 Deno.test("the guest's shell runs scripted commands from the console and powers off", async () => {
@@ -140,12 +129,8 @@ Deno.test("deno run -A cli.ts boot guest/pvx-guest.elf --cmdline selftest prints
   const text = new TextDecoder().decode(out.stdout);
   const v = verdicts(text);
   deepStrictEqual([...v.keys()], AREAS, text);
-  const failed = [...v.entries()].filter(([a, r]) =>
-    r.startsWith("FAIL") && !KNOWN_PVX_BUGS.get(a)?.test(r)
-  );
-  deepStrictEqual(failed, []);
-  const known = [...v.values()].filter((r) => r.startsWith("FAIL")).length;
-  deepStrictEqual(out.code, known ? 1 : 0, new TextDecoder().decode(out.stderr));
+  deepStrictEqual([...v.entries()].filter(([, r]) => r.startsWith("FAIL")), []);
+  deepStrictEqual(out.code, 0, new TextDecoder().decode(out.stderr));
 });
 
 /** Attaches a vif on a switch with pvx's host endpoint (10.0.0.1) before the guest runs. */

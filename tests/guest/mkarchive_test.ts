@@ -92,9 +92,15 @@ async function withArchive(fn: (path: string) => Promise<void>): Promise<void> {
 /** The named file of the archive built into the kernel image. */
 function extractBuiltin(image: Uint8Array, name: string): Uint8Array {
   const magic = new TextEncoder().encode("PVXARC01");
+  // the first "PVXARC01" followed by a zero reserved word (the kernel's own string is not)
   let at = -1;
-  for (let i = 0; i + 8 <= image.length && at < 0; i++) {
-    if (magic.every((b, k) => image[i + k] === b)) at = i;
+  for (let i = 0; i + 16 <= image.length && at < 0; i++) {
+    if (
+      magic.every((b, k) => image[i + k] === b) &&
+      image.subarray(i + 12, i + 16).every((b) => b === 0)
+    ) {
+      at = i;
+    }
   }
   assert(at >= 0, "no archive in the image");
   const f = decode(image.subarray(at)).find((x) => x.name === name);

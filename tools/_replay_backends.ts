@@ -148,6 +148,7 @@ export function unansweredRequests(
   maps: { key: string; page: Uint8Array }[],
   ringKeys: readonly string[],
 ): number {
+  if (c.kind !== "vbd" && c.kind !== "vif") return 0; // no request/response rings
   let n = 0;
   for (const m of maps) {
     const k = ringKeys.indexOf(m.key);

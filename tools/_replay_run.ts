@@ -111,7 +111,8 @@ export async function replayStream(
     }
     try {
       const b = backend;
-      await host.teardown(() => withTimeout(b.stop(), 2000));
+      // in-memory I/O finishes at once; a backend still busy after this is stuck
+      await host.teardown(() => withTimeout(b.stop(), model ? 250 : 2000));
     } catch (e) {
       host.violations.push({ ring: config.name, input: host.stats.inputs, what: `stop: ${e}` });
     }

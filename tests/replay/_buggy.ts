@@ -59,3 +59,33 @@ export const corruptingBlkback: BackendFactory = (host, c: StreamConfig, disk) =
 /** A blkback whose copies into the guest all fail (every read is answered with an error). */
 export const failingReadsBlkback: BackendFactory = (host, c: StreamConfig, disk) =>
   defaultBackend({ ...patched(host, (off, d) => [off, d]), copyToGrant: () => -3 }, c, disk);
+
+/** A blkback whose host drops every deferred completion: requests are never answered. */
+export const lostCompletionBlkback: BackendFactory = (host, c: StreamConfig, disk) =>
+  defaultBackend({ ...patched(host, (off, d) => [off, d]), defer: () => {} }, c, disk);
+
+/** A blkback that keeps scheduling work forever (a livelock). */
+export const livelockBlkback: BackendFactory = (host, c: StreamConfig, disk) => {
+  const spin = (): void => host.defer(spin);
+  return defaultBackend(
+    {
+      ...patched(host, (off, d) => [off, d]),
+      defer: (fn) => host.defer(() => (fn(), spin())),
+    },
+    c,
+    disk,
+  );
+};
+
+/** A blkback whose grant copies throw (a TypeError escaping the backend). */
+export const throwingBlkback: BackendFactory = (host, c: StreamConfig, disk) =>
+  defaultBackend(
+    {
+      ...patched(host, (off, d) => [off, d]),
+      copyFromGrant: () => {
+        throw new TypeError("boom");
+      },
+    },
+    c,
+    disk,
+  );

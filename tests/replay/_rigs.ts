@@ -16,6 +16,9 @@ import { HOST_IP, HostResponder } from "../../lib/netfront/responder.ts";
 import { VirtualSwitch } from "../../lib/netfront/switch.ts";
 import { writeVifLayout } from "../../lib/netfront/xenbus.ts";
 import { defaultMac } from "../../lib/netfront/vif_spec.ts";
+import { ConsoleBackend } from "../../lib/console/backend.ts";
+import { MemorySink } from "../../lib/console/testing.ts";
+import { XenconsRing } from "../../lib/console/protocol.ts";
 import { buildArp, buildIpv4, buildUdp, IPPROTO_UDP, parseIp } from "../../lib/netfront/packets.ts";
 
 /** A deterministic disk image pattern. */
@@ -116,5 +119,26 @@ export async function recordNet(packets = 16): Promise<Uint8Array> {
     host.drain();
   }
   nb.stop();
+  return out.bytes();
+}
+
+/** Records a console session: `lines` lines of guest output, notified one by one. */
+export async function recordConsole(lines = 20): Promise<Uint8Array> {
+  const host = new FakeDeviceHost(64);
+  const g = host.addGuest(1);
+  const mfn = g.allocFrame();
+  const port = g.allocUnbound(() => {});
+  const out = new MemoryRecordingSink();
+  const rec = new RingRecorder(out.sink, { test: "console" });
+  const rh = await rec.stream(host, { name: "console", kind: "console", domid: 1, mfn, port });
+  const sink = new MemorySink();
+  new ConsoleBackend(rh, 1, mfn, port, sink);
+  const ring = new XenconsRing(g.frame(mfn));
+  const enc = new TextEncoder();
+  for (let i = 0; i < lines; i++) {
+    ring.guestWrite(enc.encode(`line ${i}: ${"x".repeat(i * 7)}\r\n`));
+    g.notify(port);
+    host.drain();
+  }
   return out.bytes();
 }

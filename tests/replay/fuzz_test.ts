@@ -1,20 +1,28 @@
 import assert from "node:assert/strict";
-import { recordBlk, recordNet } from "./_rigs.ts";
-import { offByOneBlkback } from "./_buggy.ts";
+import { recordBlk, recordConsole, recordNet } from "./_rigs.ts";
+import {
+  livelockBlkback,
+  lostCompletionBlkback,
+  offByOneBlkback,
+  throwingBlkback,
+} from "./_buggy.ts";
+import type { BackendFactory } from "../../tools/_replay_backends.ts";
 import { run } from "../../tools/replay.ts";
 import { applyMutations, fuzzRecording, prng, randomMutation } from "../../tools/_replay_fuzz.ts";
 import { BlockType, parseRecording } from "../../lib/hypervisor/io/recording_format.ts";
-import { streamBlocks } from "../../tools/_replay_run.ts";
+import { replayStream, streamBlocks } from "../../tools/_replay_run.ts";
 
 const FULL = Deno.env.get("PVX_FUZZ") === "full";
-/** Mutations per ring: 50,000 each (100,000 in all) under PVX_FUZZ=full. */
-const PER_RING = FULL ? 50_000 : 400;
+/** Mutations per ring: 40,000 each (120,000 in all) under PVX_FUZZ=full. */
+const PER_RING = FULL ? 40_000 : 400;
 
 const dir = await Deno.makeTempDir({ prefix: "pvx-fuzz-" });
 const blkFile = `${dir}/blk.rec`;
 await Deno.writeFile(blkFile, (await recordBlk(18)).bytes);
 const netFile = `${dir}/net.rec`;
 await Deno.writeFile(netFile, await recordNet(12));
+const conFile = `${dir}/con.rec`;
+await Deno.writeFile(conFile, await recordConsole(20));
 
 Deno.test("applyMutations() duplicates events, drops writes, rewrites bytes and store values", () => {
   const rec = parseRecording(Deno.readFileSync(blkFile));
@@ -51,8 +59,8 @@ Deno.test("randomMutation() draws every kind of hostile input from a seed, deter
   }
 });
 
-Deno.test(`fuzzRecording() breaks no invariant of blkback and netback in ${2 * PER_RING} mutations`, async () => {
-  for (const file of [blkFile, netFile]) {
+Deno.test(`fuzzRecording() breaks no invariant of blkback, netback and the console in ${3 * PER_RING} mutations`, async () => {
+  for (const file of [blkFile, netFile, conFile]) {
     const rec = parseRecording(await Deno.readFile(file));
     const res = await fuzzRecording(rec, { mutations: PER_RING, seed: 11, streams: [1] });
     assert.equal(res.failure, undefined, JSON.stringify(res.failure?.violations));
@@ -87,4 +95,35 @@ Deno.test("pvx replay --fuzz finds an injected blkback bug and writes a minimal 
   const quiet = () => {};
   assert.equal(await run({ file: out, factory: offByOneBlkback, print: quiet }), 1);
   assert.equal(await run({ file: out, print: quiet }), 0);
+});
+
+Deno.test("replayStream() in model mode reports each broken invariant", async (t) => {
+  const rec = parseRecording(await Deno.readFile(blkFile));
+  const check = async (factory: BackendFactory, what: RegExp) => {
+    const r = await replayStream(rec, 1, { mode: "model", factory, maxSteps: 20_000 });
+    assert.ok(
+      r.violations.some((v) => what.test(v.what)),
+      JSON.stringify(r.violations.slice(0, 3)),
+    );
+  };
+  await t.step(
+    "a lost completion: requests never answered",
+    () =>
+      check(
+        lostCompletionBlkback,
+        /^\d+ request\(s\) never answered and the device did not disconnect$/,
+      ),
+  );
+  await t.step(
+    "a livelock: the step bound",
+    () => check(livelockBlkback, /^no progress: the step bound was exceeded \(a hang\)$/),
+  );
+  await t.step(
+    "an exception escaping the backend",
+    () => check(throwingBlkback, /^exception escaped the backend: TypeError: boom$/),
+  );
+  await t.step("the real backend: none", async () => {
+    const r = await replayStream(rec, 1, { mode: "model" });
+    assert.deepEqual(r.violations, []);
+  });
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { recordBlk, recordNet } from "./_rigs.ts";
+import { recordBlk, recordConsole, recordNet } from "./_rigs.ts";
 import { corruptingBlkback, failingReadsBlkback } from "./_buggy.ts";
 import { type ReplayReport, run } from "../../tools/replay.ts";
 import { parseRecording } from "../../lib/hypervisor/io/recording_format.ts";
@@ -35,6 +35,14 @@ Deno.test("replayStream() re-drives a recorded netfront session (fresh switch an
   const r = await replayStream(rec, 1);
   assert.deepEqual(r.divergences, []);
   assert.ok(r.compared > 30);
+});
+
+Deno.test("replayStream() re-drives a recorded console session with zero divergences", async () => {
+  const rec = parseRecording(await recordConsole(20));
+  assert.equal(rec.streams.get(1)?.kind, "console");
+  const r = await replayStream(rec, 1);
+  assert.deepEqual(r.divergences, []);
+  assert.ok(r.inputs >= 20 && r.compared >= 20, `${r.inputs} inputs, ${r.compared} compared`);
 });
 
 Deno.test("run() reports a backend that corrupts read data: ring, request and expected vs got, exit 1", async () => {

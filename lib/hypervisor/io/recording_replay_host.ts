@@ -130,6 +130,10 @@ export class ReplayHost implements DeviceHost {
   #depth = 0;
   #inputNo = 0;
   #callsInInput = 0;
+  /** Backend callbacks on the stack. */
+  #invoking = 0;
+  /** The step bound was exceeded. */
+  #hung = false;
   // recorded id -> key of the resource
   readonly #recMapKey = new Map<number, string>();
   readonly #recPortKey = new Map<number, string>();
@@ -338,13 +342,18 @@ export class ReplayHost implements DeviceHost {
 
   /** Calls into the backend; an exception escaping it is a violation. */
   #invoke(fn: () => void): void {
+    if (this.#hung) return;
+    this.#invoking++;
     try {
       fn();
     } catch (e) {
-      const msg = e instanceof ReplayStepLimit
-        ? "no progress: the step bound was exceeded (a hang)"
-        : `exception escaped the backend: ${e instanceof Error ? `${e.name}: ${e.message}` : e}`;
+      if (e instanceof ReplayStepLimit) return; // reported once by #step
+      const msg = `exception escaped the backend: ${
+        e instanceof Error ? `${e.name}: ${e.message}` : e
+      }`;
       this.violations.push({ ring: this.config.name, input: this.#inputNo, what: msg });
+    } finally {
+      this.#invoking--;
     }
   }
 
@@ -500,12 +509,24 @@ export class ReplayHost implements DeviceHost {
 
   // ---- matching the backend's calls against the recording ----
 
-  /** Counts a host call, applies racing writes, enforces the step bound. */
+  /**
+   * Counts a host call, applies racing writes, enforces the step bound: past it the run is
+   * a hang (reported once), calls inside a callback throw to unwind the backend, and
+   * async work stops being scheduled.
+   */
   #step(): void {
     this.stats.steps++;
     this.stats.outputs++;
     if (this.stats.steps > (this.#opts.maxSteps ?? 2_000_000)) {
-      throw new ReplayStepLimit("step bound exceeded");
+      if (!this.#hung) {
+        this.#hung = true;
+        this.violations.push({
+          ring: this.config.name,
+          input: this.#inputNo,
+          what: "no progress: the step bound was exceeded (a hang)",
+        });
+      }
+      if (this.#invoking > 0) throw new ReplayStepLimit("step bound exceeded");
     }
     this.#callsInInput++;
     const lw = this.#opts.lateWrites;
@@ -715,6 +736,7 @@ export class ReplayHost implements DeviceHost {
 
   defer(fn: () => void): void {
     this.#step();
+    if (this.#hung) return;
     this.#callsInInput--; // deferring is not a ring access
     const id = this.#nextDefer++;
     if (this.#compare) this.#defers.set(id, fn);

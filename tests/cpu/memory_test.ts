@@ -111,6 +111,8 @@ Deno.test("cpuid and rdtsc take their values from the Platform", () => {
 });
 
 Deno.test("rep movsd/stosd match an element-wise model for random sizes and overlaps", () => {
+  const m = flatMachine(new Uint8Array(0), AT, 64);
+  const ref = new Uint8Array(m.mem.u8.length);
   fc.assert(
     fc.property(
       fc.integer({ min: 0, max: 3000 }),
@@ -120,8 +122,9 @@ Deno.test("rep movsd/stosd match an element-wise model for random sizes and over
       fc.boolean(),
       (count, src, dst, size, stos) => {
         const op = stos ? (size === 1 ? "aa" : "ab") : size === 1 ? "a4" : "a5";
-        const m = flatMachine(hex((size === 2 ? "66 " : "") + "f3 " + op + " f4"), AT, 64);
-        const ref = new Uint8Array(m.mem.u8.length);
+        m.mem.write(AT, hex((size === 2 ? "66 " : "") + "f3 " + op + " f4"));
+        m.cpu.eip = AT;
+        m.cpu.halted = false;
         for (let i = 0x4000; i < 0xa000; i++) m.mem.u8[i] = ref[i] = (i * 7) & 0xff;
         m.cpu.regs[0] = 0x12345678;
         m.cpu.regs[1] = count;
@@ -129,10 +132,10 @@ Deno.test("rep movsd/stosd match an element-wise model for random sizes and over
         m.cpu.regs[7] = dst;
         m.cpu.run(3);
         for (let i = 0; i < count; i++) {
+          // each element is read whole, then written
+          const el = ref.slice(src + i * size, src + i * size + size);
           for (let b = 0; b < size; b++) {
-            ref[dst + i * size + b] = stos
-              ? (0x12345678 >> (b * 8)) & 0xff
-              : ref[src + i * size + b];
+            ref[dst + i * size + b] = stos ? (0x12345678 >> (b * 8)) & 0xff : el[b];
           }
         }
         assert.deepEqual(m.mem.u8.subarray(0x4000, 0xa000), ref.subarray(0x4000, 0xa000));
@@ -141,7 +144,7 @@ Deno.test("rep movsd/stosd match an element-wise model for random sizes and over
         if (!stos) assert.equal(m.cpu.regs[6], src + count * size);
       },
     ),
-    { numRuns: Deno.env.get("PVX_FUZZ") === "full" ? 2000 : 150 },
+    { numRuns: Deno.env.get("PVX_FUZZ") === "full" ? 3000 : 200 },
   );
 });
 

@@ -4,8 +4,8 @@
  * (machphys_mfn_list, machphys_mapping) and the memory map; physmap edits are for
  * translated guests only (-EACCES) and control operations need privilege (mirrors
  * do_memory_op of xen/common/memory.c and arch_memory_op of xen/arch/x86/mm.c).
- * Extents are single pages (order 0): pvx's allocator hands out scattered frames, so a
- * larger order fails as an exhausted allocation does in Xen (0 extents done).
+ * Extents of order > 0 are machine-contiguous, size-aligned blocks (lib/paging's
+ * contiguous allocation), up to the domU limit (order 9).
  * @module
  */
 import { EACCES, EFAULT, EINVAL, ENOMEM, ENOSYS, EOPNOTSUPP, EPERM, ESRCH } from "../abi/errno.ts";
@@ -197,23 +197,27 @@ function reservation(v: Vcpu, op: number, start: number, arg: number): number {
       if (tr.on) tr.rec(TRC_MEM_DECREASE_RESERVATION, 2, d.domid, gmfn, 0, 0, 0, 0);
       continue;
     }
-    if (order !== 0) return i; // no contiguous extents: as an exhausted allocation
-    if (d.totPages >= d.maxPages) return i;
+    const n = 2 ** order;
+    if (d.totPages + n > d.maxPages) return i;
     let gpfn = 0;
     if (op === XENMEM_populate_physmap) {
       gpfn = v.access.readU32(slot);
       if (v.access.fault) return i;
-      if (gpfn >= d.p2m.maxPfns) return i;
+      if (gpfn + n > d.p2m.maxPfns || gpfn % n !== 0) return i;
     }
-    const mfn = f.allocDomainFrame(d.domid);
+    const mfn = order === 0
+      ? f.allocDomainFrame(d.domid)
+      : f.allocDomainFramesContiguous(d.domid, order);
     if (mfn < 0) return i;
     if (op === XENMEM_populate_physmap) {
-      // PV: the guest keeps its own P2M; Xen records the M2P entry.
-      f.m2p.set(mfn, gpfn);
-      if (d.p2m.get(gpfn) === INVALID_MFN) d.p2m.set(gpfn, mfn);
+      // PV: the guest keeps its own P2M; Xen records the M2P entries.
+      for (let j = 0; j < n; j++) {
+        f.m2p.set(mfn + j, gpfn + j);
+        if (d.p2m.get(gpfn + j) === INVALID_MFN) d.p2m.set(gpfn + j, mfn + j);
+      }
     }
     if (list !== 0 && !v.access.writeU32(slot, mfn)) {
-      f.releaseAllocation(mfn, d.domid, (m) => dropPin(f, m));
+      for (let j = 0; j < n; j++) f.releaseAllocation(mfn + j, d.domid, (m) => dropPin(f, m));
       return i;
     }
   }
@@ -259,7 +263,7 @@ function exchange(v: Vcpu, arg: number): number {
   const d = t;
   const f = d.host.frames;
   let rc = 0;
-  if (inOrder !== 0 || outOrder !== 0) rc = -ENOMEM;
+  if (inOrder !== 0 || outOrder !== 0) return exchangeExtents(v, d, s, arg, done);
   for (; rc === 0 && done < inNr; done++) {
     const gmfn = v.access.readU32(inList + done * 4);
     if (v.access.fault) {
@@ -288,6 +292,62 @@ function exchange(v: Vcpu, arg: number): number {
       done++;
       break;
     }
+  }
+  s.setUint32(40, done, true);
+  if (!v.access.copyToGuest(arg + 40, new Uint8Array(s.buffer, 40, 4))) return -EFAULT;
+  return rc;
+}
+
+/**
+ * XENMEM_exchange with extents of any order: chunks of max(in, out) pages at a time; each
+ * chunk's input pages must all be plain pages of the domain; the output extents are
+ * contiguous blocks. nr_exchanged counts input extents, as in Xen.
+ */
+function exchangeExtents(v: Vcpu, d: Domain, s: DataView, arg: number, done: number): number {
+  const f = d.host.frames;
+  const inList = s.getUint32(0, true), inNr = s.getUint32(4, true), inOrder = s.getUint32(8, true);
+  const outList = s.getUint32(20, true), outOrder = s.getUint32(28, true);
+  const chunk = 2 ** Math.max(inOrder, outOrder);
+  const inPer = chunk / 2 ** inOrder, outPer = chunk / 2 ** outOrder;
+  let rc = 0;
+  while (rc === 0 && done < inNr) {
+    // Check the whole chunk first (steal_page for each input page).
+    const ins: number[] = [];
+    for (let k = 0; k < inPer && rc === 0; k++) {
+      const base = v.access.readU32(inList + (done + k) * 4);
+      if (v.access.fault) rc = -EFAULT;
+      for (let j = 0; rc === 0 && j < 2 ** inOrder; j++) {
+        const m = base + j;
+        if (!d.owns(m) || d.xenShared.has(m) || f.refs[m] !== 1 || f.typeCount[m]) rc = -EINVAL;
+        else ins.push(m);
+      }
+    }
+    if (rc !== 0) break;
+    const outs: number[] = [];
+    for (let k = 0; k < outPer; k++) {
+      const mfn = outOrder === 0
+        ? f.allocDomainFrame(d.domid)
+        : f.allocDomainFramesContiguous(d.domid, outOrder);
+      if (mfn < 0) {
+        rc = -ENOMEM;
+        break;
+      }
+      outs.push(mfn);
+    }
+    if (rc !== 0) {
+      for (const m of outs) {
+        for (let j = 0; j < 2 ** outOrder; j++) f.releaseAllocation(m + j, d.domid, () => {});
+      }
+      break;
+    }
+    for (const m of ins) guestRemovePage(d, m);
+    const outDone = (done / inPer) * outPer;
+    for (let k = 0; k < outPer; k++) {
+      const gpfn = v.access.readU32(outList + (outDone + k) * 4);
+      for (let j = 0; j < 2 ** outOrder; j++) f.m2p.set(outs[k] + j, (gpfn + j) >>> 0);
+      if (!v.access.writeU32(outList + (outDone + k) * 4, outs[k])) rc = -EFAULT;
+    }
+    done += inPer;
   }
   s.setUint32(40, done, true);
   if (!v.access.copyToGuest(arg + 40, new Uint8Array(s.buffer, 40, 4))) return -EFAULT;

@@ -395,3 +395,41 @@ Deno.test("memory_op exchange and vcpu_op register_vcpu_info move frames as Xen 
   // The upcall mask came along (still 1: events masked since boot).
   assert.equal(machine.host.mem.u8[infoMfn * 4096 + 128 + 1], 1);
 });
+
+Deno.test("memory_op extents of order > 0 are contiguous, aligned blocks", async () => {
+  const calls = [
+    { nr: 12, args: [1, { at: "dec" }], name: "give back 4 pages" },
+    { nr: 12, args: [0, { at: "inc" }], name: "one order-2 extent" },
+    { nr: 12, args: [3, { at: "self" }], name: "current" },
+    { nr: 12, args: [11, { at: "exch" }], name: "exchange 4 pages for an order-2 extent" },
+    { nr: 18, args: [0, 4, { at: "got" }], name: "print the increase's mfn" },
+    { nr: 18, args: [0, 4, { at: "exOut" }], name: "print the exchange's mfn" },
+  ];
+  const data = (dec: number[], ex: number[]) => ({
+    self: words(0x7ff0),
+    decList: words(...dec),
+    got: words(0),
+    exIn: words(...ex),
+    exOut: words(1024),
+    dec: [{ at: "decList" }, 4, 0, 0, 0x7ff0],
+    inc: [{ at: "got" }, 1, 2, 0, 0x7ff0],
+    exch: [{ at: "exIn" }, 4, 0, 0, 0x7ff0, { at: "exOut" }, 1, 2, 0, 0x7ff0, 0],
+  });
+  const probe = await runScript(calls, data([0, 0, 0, 0], [0, 0, 0, 0]));
+  const pd = probe.machine.domain;
+  const dec = [2044, 2045, 2046, 2047].map((p) => pd.mfnOf(p));
+  const ex = [1500, 1501, 1502, 1503].map((p) => pd.mfnOf(p));
+  const { results, output, machine } = await runScript(calls, data(dec, ex));
+  assert.deepEqual(results, [4, 1, 2048, 0, 0, 0]);
+  const dv = new DataView(output.buffer, output.byteOffset);
+  const inc = dv.getUint32(0, true), exch = dv.getUint32(4, true);
+  assert.equal(inc % 4, 0, "aligned");
+  assert.equal(exch % 4, 0, "aligned");
+  const f = machine.host.frames;
+  for (let j = 0; j < 4; j++) {
+    assert.ok(f.isOwnedBy(inc + j, machine.domain.domid));
+    assert.ok(f.isOwnedBy(exch + j, machine.domain.domid));
+    assert.equal(f.m2p.get(exch + j), 1024 + j, "M2P of the exchanged extent");
+    assert.equal(f.isOwnedBy(ex[j], machine.domain.domid), false, "input pages given up");
+  }
+});

@@ -6,6 +6,7 @@
  */
 import { InputError } from "../errors.ts";
 import { SECTOR_SIZE } from "./protocol.ts";
+import { CACHE_CHUNK, ChunkCache } from "./read_cache.ts";
 
 /** A disk image cannot be opened or used as asked. Exit code 2. */
 export class DiskImageError extends InputError {
@@ -33,6 +34,12 @@ export interface DiskImage {
   discard(sector: number, count: number): Promise<void>;
   /** Releases the host resources; further calls reject. */
   close(): Promise<void>;
+  /**
+   * Fills `dst` from `sector` at once when the data is in memory and no queued write or
+   * discard precedes the read (so the answer is the one {@link read} would give).
+   * @returns whether it did (false: use {@link read})
+   */
+  readNow?(sector: number, dst: Uint8Array): boolean;
 }
 
 /** Runs async jobs one at a time, in submission order (the per-image I/O queue). */
@@ -53,6 +60,8 @@ abstract class BaseImage implements DiskImage {
   readonly readonly: boolean;
   protected readonly queue = new SerialQueue();
   protected closed = false;
+  /** Writes and discards queued or running (a synchronous read must not pass them). */
+  #pendingWrites = 0;
 
   constructor(description: string, sectors: number, readonly: boolean) {
     this.description = description;
@@ -95,7 +104,31 @@ abstract class BaseImage implements DiskImage {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.queue.run(() => this.doWrite(sector * SECTOR_SIZE, src));
+    return this.#queueWrite(() => this.doWrite(sector * SECTOR_SIZE, src));
+  }
+
+  /** Queues a job that changes data, counted until it settles. */
+  #queueWrite(job: () => Promise<void>): Promise<void> {
+    this.#pendingWrites++;
+    const p = this.queue.run(job);
+    const done = () => void this.#pendingWrites--;
+    p.then(done, done);
+    return p;
+  }
+
+  readNow(sector: number, dst: Uint8Array): boolean {
+    if (this.#pendingWrites > 0 || this.closed) return false;
+    try {
+      this.check(sector, dst.length, false);
+    } catch {
+      return false;
+    }
+    return this.tryReadNow(sector * SECTOR_SIZE, dst);
+  }
+
+  /** The image's synchronous read of in-memory data (false when not available). */
+  protected tryReadNow(_offset: number, _dst: Uint8Array): boolean {
+    return false;
   }
 
   flush(): Promise<void> {
@@ -109,7 +142,7 @@ abstract class BaseImage implements DiskImage {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.queue.run(() => this.doDiscard(sector * SECTOR_SIZE, count * SECTOR_SIZE));
+    return this.#queueWrite(() => this.doDiscard(sector * SECTOR_SIZE, count * SECTOR_SIZE));
   }
 
   close(): Promise<void> {
@@ -147,6 +180,10 @@ export class MemoryDiskImage extends BaseImage {
     dst.set(this.bytes.subarray(offset, offset + dst.length));
     return Promise.resolve();
   }
+  protected override tryReadNow(offset: number, dst: Uint8Array): boolean {
+    dst.set(this.bytes.subarray(offset, offset + dst.length));
+    return true;
+  }
   protected doWrite(offset: number, src: Uint8Array): Promise<void> {
     this.bytes.set(src, offset);
     return Promise.resolve();
@@ -162,6 +199,9 @@ export class MemoryDiskImage extends BaseImage {
     return Promise.resolve();
   }
 }
+
+/** Chunks read ahead of a sequential reader. */
+const READ_AHEAD_CHUNKS = 2;
 
 /** Bytes of zeros written per step when discarding a range of a raw file. */
 const DISCARD_STEP = 1 << 20;
@@ -179,6 +219,11 @@ function isZero(b: Uint8Array): boolean {
 export class RawFileDiskImage extends BaseImage {
   readonly #file: Deno.FsFile;
   #pos = -1; // the file position when known (saves a seek on sequential I/O)
+  readonly #cache = new ChunkCache();
+  /** Chunks being read ahead. */
+  readonly #fetching = new Set<number>();
+  /** End of the previous read (sequential reads are cached and read ahead). */
+  #lastEnd = -1;
 
   /** Use {@link openDiskImage}. */
   constructor(path: string, file: Deno.FsFile, sectors: number, readonly: boolean) {
@@ -193,7 +238,8 @@ export class RawFileDiskImage extends BaseImage {
     this.#pos = offset;
   }
 
-  protected async doRead(offset: number, dst: Uint8Array): Promise<void> {
+  /** Reads from the file itself. */
+  async #readRaw(offset: number, dst: Uint8Array): Promise<void> {
     await this.#seek(offset);
     let done = 0;
     try {
@@ -213,6 +259,47 @@ export class RawFileDiskImage extends BaseImage {
     this.#pos = offset + dst.length;
   }
 
+  /** Bytes of chunk `c` (the last one may be short). */
+  #chunkBytes(c: number): number {
+    return Math.min(CACHE_CHUNK, this.sectors * SECTOR_SIZE - c * CACHE_CHUNK);
+  }
+
+  /** Reads chunk `c` into the cache unless it is there. */
+  async #fill(c: number): Promise<void> {
+    if (this.#cache.has(c)) return;
+    const buf = new Uint8Array(this.#chunkBytes(c));
+    await this.#readRaw(c * CACHE_CHUNK, buf);
+    this.#cache.put(c, buf);
+  }
+
+  /** Queues read-ahead of the chunks after `c` (in queue order, so writes stay ordered). */
+  #readAhead(c: number): void {
+    for (let k = c + 1; k <= c + READ_AHEAD_CHUNKS; k++) {
+      if (k * CACHE_CHUNK >= this.sectors * SECTOR_SIZE) return;
+      if (this.#cache.has(k) || this.#fetching.has(k)) continue;
+      this.#fetching.add(k);
+      const done = () => void this.#fetching.delete(k);
+      this.queue.run(() => this.closed ? Promise.resolve() : this.#fill(k)).then(done, done);
+    }
+  }
+
+  protected async doRead(offset: number, dst: Uint8Array): Promise<void> {
+    const sequential = offset === this.#lastEnd;
+    this.#lastEnd = offset + dst.length;
+    if (!sequential || dst.length > 2 * CACHE_CHUNK) return this.#readRaw(offset, dst);
+    const last = Math.floor((offset + dst.length - 1) / CACHE_CHUNK);
+    for (let c = Math.floor(offset / CACHE_CHUNK); c <= last; c++) await this.#fill(c);
+    if (!this.#cache.read(offset, dst)) await this.#readRaw(offset, dst);
+    this.#readAhead(last);
+  }
+
+  protected override tryReadNow(offset: number, dst: Uint8Array): boolean {
+    if (!this.#cache.read(offset, dst)) return false;
+    this.#lastEnd = offset + dst.length;
+    this.#readAhead(Math.floor((offset + dst.length - 1) / CACHE_CHUNK));
+    return true;
+  }
+
   protected async doWrite(offset: number, src: Uint8Array): Promise<void> {
     await this.#seek(offset);
     let done = 0;
@@ -220,9 +307,11 @@ export class RawFileDiskImage extends BaseImage {
       while (done < src.length) done += await this.#file.write(src.subarray(done));
     } catch (e) {
       this.#pos = -1;
+      this.#cache.clear(); // what reached the file is unknown
       throw e;
     }
     this.#pos = offset + src.length;
+    this.#cache.write(offset, src);
   }
 
   protected doFlush(): Promise<void> {
@@ -239,7 +328,7 @@ export class RawFileDiskImage extends BaseImage {
     const cur = new Uint8Array(step);
     for (let done = 0; done < length; done += step) {
       const n = Math.min(step, length - done);
-      await this.doRead(offset + done, cur.subarray(0, n));
+      await this.#readRaw(offset + done, cur.subarray(0, n));
       // Zero only the 4 KiB pieces holding data, one write per run of them.
       let run = -1;
       for (let p = 0; p < n + 4096; p += 4096) {
@@ -288,6 +377,17 @@ export class SnapshotDiskImage extends BaseImage {
 
   protected async doRead(offset: number, dst: Uint8Array): Promise<void> {
     await this.#base.read(offset / SECTOR_SIZE, dst);
+    this.#patch(offset, dst);
+  }
+
+  protected override tryReadNow(offset: number, dst: Uint8Array): boolean {
+    if (!this.#base.readNow?.(offset / SECTOR_SIZE, dst)) return false;
+    this.#patch(offset, dst);
+    return true;
+  }
+
+  /** Lays the overlay's chunks over base data read into `dst`. */
+  #patch(offset: number, dst: Uint8Array): void {
     const end = offset + dst.length;
     if (this.#chunks.size === 0) return;
     for (let c = Math.floor(offset / CHUNK); c * CHUNK < end; c++) {

@@ -268,6 +268,11 @@ export class RequestEngine {
     } else {
       cfg.stats.rdSect += sectors;
     }
+    if (op === BLKIF_OP_READ && cfg.image.readNow?.(start, buf)) {
+      // In memory already (and behind no write): answered in this same slice boundary.
+      this.#host.defer(() => this.#complete(p, BLKIF_RSP_OKAY));
+      return;
+    }
     let io: Promise<unknown>;
     if (n === 0) io = flush ? cfg.image.flush() : Promise.resolve();
     else if (op === BLKIF_OP_READ) io = cfg.image.read(start, buf);

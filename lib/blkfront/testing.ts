@@ -81,6 +81,12 @@ export class GuardedImage implements DiskImage {
   close(): Promise<void> {
     return this.inner.close();
   }
+  readNow(sector: number, dst: Uint8Array): boolean {
+    if (!this.inner.readNow?.(sector, dst)) return false;
+    this.calls.read++;
+    this.#check("read", sector, dst.length / SECTOR_SIZE, false);
+    return true;
+  }
 }
 
 /** A connected pair and everything around it. */

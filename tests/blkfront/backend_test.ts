@@ -108,6 +108,13 @@ Deno.test("Blkback without feature-max-indirect-segments gets direct requests of
   strictEqual(backend.stats.wrReq, Math.ceil(200 / 88));
 });
 
+/** An image whose reads always go through the async queue (so they can be in flight). */
+class AsyncOnlyImage extends GuardedImage {
+  override readNow(): boolean {
+    return false;
+  }
+}
+
 /** Resolves once the frontend has pushed its next request onto the ring. */
 async function posted(f: Blkfront): Promise<void> {
   const before = f.ring.reqProd;
@@ -274,7 +281,10 @@ Deno.test("Blkback reconnects after the frontend closes and starts again", async
 });
 
 Deno.test("Blkback answers a read whose pages are revoked mid-flight with an error", async () => {
-  const { frontend: f, host, guest, backend } = await makeBlkRig({ autoDrain: false });
+  const { frontend: f, host, guest, backend } = await makeBlkRig({
+    image: new AsyncOnlyImage(new MemoryDiskImage(2048)),
+    autoDrain: false,
+  });
   const p = f.submitRaw(raw(() => {}), 1);
   await posted(f);
   host.drain(); // the backend takes the request; the read is queued
@@ -402,7 +412,10 @@ Deno.test("Blkback created before its frontend directory waits in InitWait", () 
 
 Deno.test("Blkback fetches each request and indirect page once: later guest writes do not matter", async () => {
   const img = new MemoryDiskImage(pattern(128 * 512, 12));
-  const { frontend: f, host, guest, backend } = await makeBlkRig({ image: img, autoDrain: false });
+  const { frontend: f, host, guest, backend } = await makeBlkRig({
+    image: new AsyncOnlyImage(img),
+    autoDrain: false,
+  });
   let got = new Uint8Array(0);
   const p = f.submitRaw(
     (bytes, pages) => {
@@ -436,7 +449,10 @@ Deno.test("Blkback fetches each request and indirect page once: later guest writ
 
 Deno.test("Blkback reaches Closed only after in-flight requests answered, then serves a restart", async () => {
   const img = new MemoryDiskImage(pattern(64 * 512, 13));
-  const { frontend: f, host, backend, guest } = await makeBlkRig({ image: img, autoDrain: false });
+  const { frontend: f, host, backend, guest } = await makeBlkRig({
+    image: new AsyncOnlyImage(img),
+    autoDrain: false,
+  });
   const p = f.submitRaw(raw(() => {}), 1);
   await posted(f);
   host.drain();

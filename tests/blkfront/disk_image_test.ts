@@ -1,3 +1,4 @@
+import { yieldToEventLoop } from "../../lib/blkfront/testing.ts";
 import { assertBytes } from "./_assert.ts";
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import fc from "fast-check";
@@ -205,6 +206,87 @@ Deno.test("RawFileDiskImage.discard() of odd-sized ranges matches an in-memory i
     await file.read(0, a);
     assertBytes(a, mem.bytes);
     await file.close();
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("RawFileDiskImage's read cache stays coherent with writes, discards and readNow()", async () => {
+  const sectors = 2048; // 1 MiB: 8 cache chunks
+  const base = pattern(sectors * 512, 21);
+  const path = await tempImage(base);
+  try {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            kind: fc.constantFrom("seqread", "read", "now", "write", "discard", "writeThenNow"),
+            delta: fc.integer({ min: -300, max: 300 }), // near the sequential reader
+            count: fc.integer({ min: 1, max: 300 }),
+            fill: fc.nat({ max: 255 }),
+          }),
+          { maxLength: 40 },
+        ),
+        async (ops) => {
+          await Deno.writeFile(path, base);
+          const file = await openDiskImage(path);
+          const model = new MemoryDiskImage(base.slice());
+          let next = 0; // a sequential reader's position
+          for (const o of ops) {
+            const op = { ...o, sector: Math.max(0, Math.min(sectors - 1, next + o.delta)) };
+            const count = Math.min(op.count, sectors - op.sector);
+            const want = new Uint8Array(count * 512);
+            const got = new Uint8Array(count * 512);
+            if (op.kind === "seqread" || op.kind === "read" || op.kind === "now") {
+              const at = op.kind === "seqread" ? next : op.sector;
+              const n = Math.min(count, sectors - at);
+              if (n === 0) {
+                next = 0;
+                continue;
+              }
+              await model.read(at, want.subarray(0, n * 512));
+              if (op.kind === "now") {
+                if (!file.readNow!(at, got.subarray(0, n * 512))) continue; // not cached
+              } else await file.read(at, got.subarray(0, n * 512));
+              assertBytes(got.subarray(0, n * 512), want.subarray(0, n * 512), `read ${at}+${n}`);
+              next = at + n;
+            } else if (op.kind === "discard") {
+              await file.discard(op.sector, count);
+              await model.discard(op.sector, count);
+            } else {
+              const data = new Uint8Array(count * 512).fill(op.fill);
+              const w = file.write(op.sector, data);
+              await model.write(op.sector, data);
+              if (op.kind === "writeThenNow") {
+                strictEqual(file.readNow!(op.sector, got), false, "readNow passed a queued write");
+              }
+              await w;
+            }
+          }
+          await file.close();
+        },
+      ),
+      { numRuns: 100 },
+    );
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("RawFileDiskImage answers a sequential reader from its cache with read-ahead", async () => {
+  const path = await tempImage(pattern(4096 * 512, 22));
+  try {
+    const img = await openDiskImage(path);
+    const buf = new Uint8Array(4096);
+    let now = 0;
+    for (let s = 0; s < 4096; s += 8) {
+      if (img.readNow!(s, buf)) now++;
+      else await img.read(s, buf);
+      assertBytes(buf, pattern(4096 * 512, 22).subarray(s * 512, s * 512 + 4096));
+      await yieldToEventLoop(); // let read-ahead land, as slices would
+    }
+    ok(now > 400, `only ${now} of 512 reads answered at once`);
+    await img.close();
   } finally {
     await Deno.remove(path);
   }

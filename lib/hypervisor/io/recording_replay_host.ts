@@ -22,6 +22,7 @@ import {
 const PAGE = 4096;
 const GNTST_bad_gntref = -3;
 const GNTST_bad_copy_arg = -10;
+const GNTST_permission_denied = -8;
 const EINVAL = -22;
 
 /** One difference between the recording and the replay. */
@@ -141,6 +142,8 @@ export class ReplayHost implements DeviceHost {
   // the model of the guest, fed from the recording
   readonly #grantPages = new Map<string, Uint8Array>();
   readonly #grantOk = new Set<string>();
+  /** Grants the recording shows writable (a successful copy into them or writable map). */
+  readonly #grantWritable = new Set<string>();
   readonly #bindOk = new Set<string>();
   readonly #storeModel = new Map<string, string>();
   // replay-side resources
@@ -418,6 +421,7 @@ export class ReplayHost implements DeviceHost {
             const key = `g:${a[0]}:${a[1]}`;
             this.#recMapKey.set(a[3], key);
             this.#grantOk.add(key);
+            if (!a[2]) this.#grantWritable.add(key);
             if (b.data.length === PAGE) this.#grantPages.set(key, b.data.slice());
           }
           break;
@@ -438,7 +442,10 @@ export class ReplayHost implements DeviceHost {
           }
           break;
         case BlockType.COPY_TO:
-          if (a[3] === 0) this.#grantOk.add(`g:${a[0]}:${a[1]}`);
+          if (a[3] === 0) {
+            this.#grantOk.add(`g:${a[0]}:${a[1]}`);
+            this.#grantWritable.add(`g:${a[0]}:${a[1]}`);
+          }
           break;
         case BlockType.BIND:
           if (a[2] > 0) {
@@ -671,6 +678,8 @@ export class ReplayHost implements DeviceHost {
     if (!(offset >= 0 && offset + src.length <= PAGE)) return GNTST_bad_copy_arg;
     const key = `g:${domid}:${gref}`;
     if (!this.#grantOk.has(key)) return GNTST_bad_gntref;
+    // a grant only ever read (an indirect page, a TX buffer) stands for a read-only one
+    if (!this.#grantWritable.has(key)) return GNTST_permission_denied;
     this.#grantPage(key).set(src, offset);
     return 0;
   }

@@ -111,17 +111,18 @@ export class X87State {
   }
 
   /**
-   * Records exception flags raised by an operation; returns true when one of them is
-   * unmasked (the result must then not be written; ES and B are set).
+   * Records exception flags raised by an operation. An unmasked one sets ES and B (#MF
+   * comes at the next waiting instruction); an unmasked IE, DE or ZE also cancels the
+   * write (returns true), while an unmasked PE, OE or UE lets the result be stored (the
+   * hardware's exponent-biased OE/UE results are not modelled: the double is stored).
    */
   signal(flags: number): boolean {
     if (flags === 0) return false;
     this.sw |= flags;
-    if ((flags & ~this.cw & 0x3f) !== 0) {
-      this.sw |= SW_ES | SW_B;
-      return true;
-    }
-    return false;
+    const unmasked = flags & ~this.cw & 0x3f;
+    if (unmasked === 0) return false;
+    this.sw |= SW_ES | SW_B;
+    return (unmasked & 0x07) !== 0;
   }
 
   /**

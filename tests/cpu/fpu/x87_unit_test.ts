@@ -238,3 +238,18 @@ Deno.test("x87Execute() fsqrt and frndint match Math.sqrt and round-half-even", 
     { numRuns: RUNS },
   );
 });
+
+Deno.test("x87Execute() stores an inexact result when only PE is unmasked, then #MF", () => {
+  const bus = new FakeBus();
+  const st = new X87State();
+  st.cw = 0x027f & ~0x20; // unmask PE
+  st.push(3);
+  st.push(1);
+  x87Execute(bus, st, 0xd8, 0xf1, -1); // fdiv: 1/3 is inexact
+  assert.equal(st.get(0), 1 / 3);
+  assert.equal(st.statusWord & 0x80a0, 0x80a0, "PE, ES and B");
+  assert.throws(
+    () => x87Execute(bus, st, 0xd9, 0xe8, -1),
+    (e) => e instanceof RaisedException && e.vector === 16,
+  );
+});

@@ -25,6 +25,7 @@ import {
   loadSegment,
   SC_BIG,
   SC_DOWN,
+  SC_BASE0,
   SC_FLAT,
   SC_R,
   SC_VALID,
@@ -192,7 +193,7 @@ export class Cpu implements CpuBus {
   stopRequested = false;
   /** The decoded-instruction cache. */
   readonly dcache: DecodedCache;
-  /** Whether CS is a 32-bit segment with base 0 and a 4 GiB limit (decoded-cache path). */
+  /** Whether CS is a usable 32-bit segment with base 0 (decoded-cache path). */
   cs32flat = true;
   /** Linear page, offset index, machine page base and cache epoch of the current code page. */
   cPage = -1;
@@ -275,7 +276,9 @@ export class Cpu implements CpuBus {
     this.segAttr[sreg] = attrs;
     this.segChk[sreg] = segChkFromAttrs(attrs, base | 0, limit | 0);
     if (sreg === CS) {
-      this.cs32flat = (this.segChk[CS] & SC_WIDE) !== 0 && (attrs & 0x4000) !== 0;
+      // Base 0 and 32-bit; the limit is checked per code page (Xen's ring-1 CS ends
+      // below the hypervisor hole).
+      this.cs32flat = (base | 0) === 0 && (attrs & 0x4000) !== 0 && this.segChk[CS] !== 0;
       this.setCpl(selector & 3);
     }
     this.fPage = -1;
@@ -495,6 +498,8 @@ export class Cpu implements CpuBus {
   segAddr(s: number, off: number, len: number, write: boolean): number {
     const k = this.segChk[s];
     if ((k & SC_FLAT) !== 0) return off | 0;
+    // Base 0 with a limit (Xen's ring-1/ring-3 flat segments end below the hypervisor).
+    if ((k & SC_BASE0) !== 0 && (off >>> 0) + len - 1 <= (this.segLimit[s] >>> 0)) return off | 0;
     return this.segAddrSlow(s, off, len, write, k);
   }
 
@@ -657,8 +662,13 @@ export class Cpu implements CpuBus {
     this.stopRequested = true;
   }
 
-  /** Makes the code page of `eip` (flat CS) current in the decoded cache; may raise #PF. */
-  codePage(eip: number): void {
+  /**
+   * Makes the code page of `eip` (CS with base 0) current in the decoded cache; may raise
+   * #PF.
+   * @returns false when the page is not wholly inside the CS limit (run it interpreted)
+   */
+  codePage(eip: number): boolean {
+    if ((eip | 4095) >>> 0 > this.segLimit[CS] >>> 0) return false;
     const m = this.xlate(eip, K_FETCH);
     const mfn = m >>> 12;
     const fresh = this.dcache.pages[mfn] === null;
@@ -667,6 +677,7 @@ export class Cpu implements CpuBus {
     if (fresh) this.tlb.flushKind(K_WRITE);
     this.cPage = eip >>> 12;
     this.cBase = m - (eip & 4095);
+    return true;
   }
 
   /**

@@ -12,8 +12,8 @@ import { LF_ADD, LF_LOGIC, LF_SUB, testCC } from "./flags.ts";
 import { alu, dec, inc } from "./ops/alu.ts";
 import { imul2 } from "./ops/muldiv.ts";
 import { shift } from "./ops/shift.ts";
-import { R8 } from "./operands.ts";
-import { SC_BIG, SC_FLAT } from "./segmentation.ts";
+import { pop, push, R8 } from "./operands.ts";
+import { SC_BIG, SC_FLAT, SC_WIDE } from "./segmentation.ts";
 import { step } from "./interpreter.ts";
 
 const SS = 2;
@@ -64,15 +64,26 @@ function alu32(c: Cpu, op: number, a: number, b: number): number {
   return r;
 }
 
+/** A branch target, or #GP(0) when it is beyond a limited CS. */
+function target(c: Cpu, t: number): number {
+  if ((c.segChk[1] & SC_WIDE) === 0 && t > c.segLimit[1] >>> 0) c.gp(0);
+  return t;
+}
+
 function push32(c: Cpu, v: number): void {
   const sp = (c.rx[4] - 4) | 0;
   if ((c.segChk[SS] & STACK_FAST) === STACK_FAST) c.write32(sp, v);
-  else c.write32(c.segAddr(SS, sp, 4, true), v);
+  else if ((c.segChk[SS] & SC_BIG) !== 0) c.write32(c.segAddr(SS, sp, 4, true), v);
+  else {
+    push(c, v, 4);
+    return;
+  }
   c.rx[4] = sp;
 }
 
 function pop32(c: Cpu): number {
   const sp = c.rx[4];
+  if ((c.segChk[SS] & SC_BIG) === 0) return pop(c, 4);
   const v = (c.segChk[SS] & STACK_FAST) === STACK_FAST
     ? c.read32(sp)
     : c.read32(c.segAddr(SS, sp, 4, false));
@@ -97,7 +108,7 @@ export function runLoop(c: Cpu, end: number): void {
   try {
     outer: while (n < end) {
       if (eip >>> 12 !== c.cPage) {
-        if (!c.cs32flat) {
+        if (!c.cs32flat || !c.codePage(eip)) {
           c.eip = eip;
           c.eipStart = eip;
           c.retired = n;
@@ -110,7 +121,6 @@ export function runLoop(c: Cpu, end: number): void {
           if (c.stopRequested) break;
           continue;
         }
-        c.codePage(eip);
       }
       const o = eip & 4095;
       let rec = c.cArr[o];
@@ -282,33 +292,42 @@ export function runLoop(c: Cpu, end: number): void {
             eip = next;
             break;
           case 20: // K_JMP
-            eip = (next + I[rec]) >>> 0;
+            eip = target(c, (next + I[rec]) >>> 0);
             n++;
             continue outer;
           case 21: // K_JCC
-            eip = testCC(c, A[rec]) ? (next + I[rec]) >>> 0 : next;
+            eip = testCC(c, A[rec]) ? target(c, (next + I[rec]) >>> 0) : next;
             n++;
             continue outer;
-          case 18: // K_CALL
+          case 18: { // K_CALL
+            const t = target(c, (next + I[rec]) >>> 0);
             push32(c, next);
-            eip = (next + I[rec]) >>> 0;
+            eip = t;
             n++;
             continue outer;
+          }
           case 36: { // K_CALL_R
-            const t = rx[A[rec]];
+            const t = target(c, rx[A[rec]] >>> 0);
             push32(c, next);
-            eip = t >>> 0;
+            eip = t;
             n++;
             continue outer;
           }
           case 35: // K_JMP_R
-            eip = rx[A[rec]] >>> 0;
+            eip = target(c, rx[A[rec]] >>> 0);
             n++;
             continue outer;
-          case 19: // K_RET
-            eip = pop32(c) >>> 0;
+          case 19: { // K_RET
+            const sp = rx[4];
+            const t = pop32(c) >>> 0;
+            if ((c.segChk[1] & SC_WIDE) === 0 && t > c.segLimit[1] >>> 0) {
+              rx[4] = sp;
+              c.gp(0);
+            }
+            eip = t;
             n++;
             continue outer;
+          }
           case 42: // K_END
             continue outer;
           case 22: { // K_SHIFT_RI

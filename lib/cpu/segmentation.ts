@@ -24,6 +24,8 @@ export const SC_BIG = 16;
 export const SC_WIDE = 32;
 /** SC_WIDE and readable and writable: data accesses need no check at all. */
 export const SC_FLAT = 64;
+/** Base 0, expand-up, readable and writable: only the limit needs checking. */
+export const SC_BASE0 = 128;
 
 const SEG_ES = 0, SEG_CS = 1, SEG_SS = 2;
 
@@ -53,6 +55,7 @@ export function segChkFromAttrs(attrs: number, base: number, limit: number): num
     if ((attrs & A_DC) !== 0) k |= SC_DOWN;
   }
   if ((attrs & A_DB) !== 0) k |= SC_BIG;
+  if (base === 0 && (k & SC_DOWN) === 0 && (k & (SC_R | SC_W)) === (SC_R | SC_W)) k |= SC_BASE0;
   if (base === 0 && limit === -1 && (k & SC_DOWN) === 0) {
     k |= SC_WIDE;
     if ((k & (SC_R | SC_W)) === (SC_R | SC_W)) k |= SC_FLAT;

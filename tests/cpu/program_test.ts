@@ -51,3 +51,32 @@ Deno.test("Cpu.run() computes CRC32 and a shell sort compiled by gcc -O2 as the 
     assert.deepEqual(got, exp);
   }
 });
+
+Deno.test("Cpu.run() computes the same with Xen-style ring-1 segments limited below 0xF5800000", () => {
+  const code = Deno.readFileSync(new URL("./fixtures/crc_sort.bin", import.meta.url));
+  const m = flatMachine(code, 0x10000, 512);
+  m.cpu.setSegmentRaw(1, 0xe019, 0, 0xf57fffff, 0xc0bb);
+  for (const s of [0, 2, 3, 4, 5]) m.cpu.setSegmentRaw(s, 0xe021, 0, 0xf57fffff, 0xc0b3);
+  m.cpu.regs[4] = 0x1f0000;
+  const exp = model(1)[0];
+  m.platform.onException = (v, e) => {
+    // hlt at CPL 1 is #GP(0): the "hypervisor" ends the round.
+    assert.deepEqual([v, e], [13, 0]);
+    m.cpu.stop();
+  };
+  m.cpu.run(50_000_000);
+  assert.equal(m.platform.exceptions.length, 1);
+  const got = Array.from({ length: 5 }, (_, i) => m.mem.dv.getUint32(0x800 + i * 4, true));
+  assert.deepEqual(got, exp);
+});
+
+Deno.test("a jump past the CS limit raises #GP(0) at the jump", () => {
+  // jmp 0x2000 from 0x1ff0 with CS limit 0x1fff
+  const m = flatMachine(new Uint8Array(0), 0x1ff0, 16);
+  m.mem.write(0x1ff0, new Uint8Array([0xe9, 0x0b, 0x00, 0x00, 0x00]));
+  m.cpu.setSegmentRaw(1, 0x08, 0, 0x1fff, 0x409b);
+  m.cpu.eip = 0x1ff0;
+  m.cpu.run(1);
+  const e = m.platform.exceptions[0];
+  assert.deepEqual([e.vector, e.errorCode, e.eip], [13, 0, 0x1ff0]);
+});

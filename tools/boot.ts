@@ -26,6 +26,9 @@ import { openDisks, startVbds } from "../lib/blkfront/attach.ts";
 import { writeVbdLayout } from "../lib/blkfront/xenbus.ts";
 import { openRingRecording, type RingRecording } from "../lib/hypervisor/io/recording_boot.ts";
 import type { Tracer } from "../lib/hypervisor/trace/tracer.ts";
+import { Netback } from "../lib/netfront/backend.ts";
+import { defaultMac, parseVifSpec } from "../lib/netfront/vif_spec.ts";
+import { writeVifLayout } from "../lib/netfront/xenbus.ts";
 
 /** Options of {@link run}. */
 export interface BootOptions {
@@ -192,10 +195,11 @@ export async function attachDevices(
   }
   let vifs: AttachedVif[];
   try {
-    vifs = attachVifs(deviceHost, opts.network ?? new Network(), d.domid, opts.nets ?? [], {
-      tracer,
-      log: (msg) => m.host.debug(msg),
-    });
+    const net = opts.network ?? new Network();
+    const vifOpts = { tracer, log: (msg: string) => m.host.debug(msg) };
+    vifs = rec
+      ? await recordedVifs(rec, deviceHost, net, d.domid, opts.nets ?? [], vifOpts)
+      : attachVifs(deviceHost, net, d.domid, opts.nets ?? [], vifOpts);
   } catch (e) {
     await detachDisks(vbds);
     await detachConsole();
@@ -255,6 +259,36 @@ async function recordedVbds(
       image: disk.image,
     });
     out.push(...startVbds(vbdHost, domid, [disk], { tracer, writeLayout: false }));
+  }
+  return out;
+}
+
+/**
+ * The vifs of `--record-rings`, as attachVifs starts them, except that each Netback gets
+ * its own recording host (the toolstack's nodes go to the real store).
+ */
+async function recordedVifs(
+  rec: RingRecording,
+  host: HypervisorDeviceHost,
+  net: Network,
+  domid: number,
+  specs: readonly string[],
+  opts: { tracer: Tracer | undefined; log: (msg: string) => void },
+): Promise<AttachedVif[]> {
+  const parsed = specs.map((s) => parseVifSpec(s));
+  const out: AttachedVif[] = [];
+  for (const [devid, spec] of parsed.entries()) {
+    const mac = spec.mac ?? defaultMac(domid, devid);
+    const sw = net.bridge(spec.bridge);
+    writeVifLayout(host.store, { domid, devid, mac, bridge: sw.name });
+    const backend = new Netback(await rec.vif(host, domid, devid, true), sw, {
+      domid,
+      devid,
+      tracer: opts.tracer,
+      onFatal: (r) => opts.log(`vif${domid}.${devid} disconnected: ${r}`),
+    });
+    backend.start();
+    out.push({ spec, devid, mac, backend });
   }
   return out;
 }

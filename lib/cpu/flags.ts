@@ -110,13 +110,41 @@ export function getAF(c: LazyFlags): number {
 
 /** Materialises the lazy flags into `c.flags` and returns it. */
 export function materialize(c: LazyFlags): number {
-  if (c.lfOp !== LF_NONE) {
-    const f = (c.flags & ~F_ARITH) | getCF(c) | (getPF(c) << 2) | (getAF(c) << 4) |
-      (getZF(c) << 6) | (getSF(c) << 7) | (getOF(c) << 11);
-    c.flags = f;
-    c.lfOp = LF_NONE;
+  const op = c.lfOp;
+  if (op === LF_NONE) return c.flags;
+  // All six at once (one pass over the operands; same rules as the getters above).
+  const lf = c.lf;
+  const a = lf[0], b = lf[1], r = lf[2];
+  const sz = c.lfSz, sh = sz - 1;
+  const m = mask(sz);
+  let cf = 0, of = 0, af = 0;
+  switch (op) {
+    case 1: // LF_ADD
+      cf = ((r & m) >>> 0) < ((a & m) >>> 0) ? 1 : 0;
+      of = (((a ^ r) & (b ^ r)) >> sh) & 1;
+      af = (a ^ b ^ r) & F_AF;
+      break;
+    case 2: // LF_SUB
+      cf = ((a & m) >>> 0) < ((b & m) >>> 0) ? 1 : 0;
+      of = (((a ^ b) & (a ^ r)) >> sh) & 1;
+      af = (a ^ b ^ r) & F_AF;
+      break;
+    case 4: // LF_INC
+      cf = c.flags & 1;
+      of = (((a ^ r) & (b ^ r)) >> sh) & 1;
+      af = (a ^ b ^ r) & F_AF;
+      break;
+    case 5: // LF_DEC
+      cf = c.flags & 1;
+      of = (((a ^ b) & (a ^ r)) >> sh) & 1;
+      af = (a ^ b ^ r) & F_AF;
+      break;
   }
-  return c.flags;
+  const f = (c.flags & ~F_ARITH) | cf | PARITY[r & 0xff] | af | ((r & m) === 0 ? F_ZF : 0) |
+    (((r >> sh) & 1) << 7) | (of << 11);
+  c.flags = f;
+  c.lfOp = LF_NONE;
+  return f;
 }
 
 /**

@@ -75,7 +75,8 @@ export function mul1(c: DivHost, v: number, sz: number, signed: boolean): void {
 export function imul2(c: LazyFlags, a: number, b: number, sz: number): number {
   if (sz === 4) {
     const lo = Math.imul(a, b);
-    mulFlags(c, mulHiS(a, b) !== lo >> 31, lo, 32);
+    // The float product is exact below 2^53, and anything larger overflows anyway.
+    mulFlags(c, (a | 0) * (b | 0) !== lo, lo, 32);
     return lo;
   }
   const p = ((a << 16) >> 16) * ((b << 16) >> 16);

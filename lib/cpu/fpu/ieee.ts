@@ -47,6 +47,16 @@ export function quiet64(v: number): number {
   return f64[0];
 }
 
+/**
+ * Rounds a finite non-zero double `r` (exact value r + err) to a 24-bit significand with
+ * rounding control, keeping the double's exponent range (x87 precision control 00).
+ */
+export function roundTo24(r: number, err: number, rc: number): number {
+  const k = expOf(r);
+  const f = roundToF32(mulPow2(r, -k), mulPow2(err, -k), rc);
+  return mulPow2(f, k);
+}
+
 /** Builds a double from its two 32-bit halves. */
 export function fromBits64(lo: number, hi: number): number {
   u32[0] = lo;
@@ -167,8 +177,10 @@ export function roundToF32(v: number, err: number, rc: number): number {
   else if (rc === RC_UP && below) f = nextUp32(f);
   else if (rc === RC_CHOP && f !== 0 && (f > 0 ? !below : below)) {
     f = f > 0 ? nextDown32(f) : nextUp32(f);
-  } else if (f === v && rc === RC_NEAREST) {
-    // v was a float already and err is tiny: nearest is v itself
+  } else if (rc === RC_NEAREST && f !== v && err !== 0) {
+    // v (already rounded) on a float midpoint: the exact value decides, not ties-to-even
+    const other = v > f ? nextUp32(f) : nextDown32(f);
+    if (f + other === 2 * v && (err > 0) === (other > v)) f = other;
   }
   const fBelow = f === v ? err > 0 : f < v;
   ieee.up = (f > 0 ? !fBelow : fBelow) ? 1 : 0;

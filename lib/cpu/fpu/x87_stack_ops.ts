@@ -16,11 +16,25 @@ import {
   OP_MUL,
   OP_SUB,
   quiet64,
+  RC_NEAREST,
   roundIntegral,
+  roundTo24,
   sqrt64,
 } from "./ieee.ts";
 import { compare, fpatan, fprem, fscale, fxtract, fyl2x, transcend, xtract } from "./x87_ops.ts";
 import { SW_C1, SW_C2, type X87State } from "./x87_state.ts";
+
+/** Rounds an arithmetic result to 24 bits (x87 precision control 00). */
+function toPc24(st: X87State, op: number, a: number, b: number, r: number): number {
+  if (r !== r || !isFinite(r)) return r;
+  if (r === 0) {
+    // an exact zero's sign depends on the rounding mode (x - x is -0 rounding down)
+    return op === 0 || op === 4 || op === 5
+      ? arith64(op === 0 ? OP_ADD : OP_SUB, op === 5 ? b : a, op === 5 ? a : b, st.rc, 1)
+      : r;
+  }
+  return roundTo24(r, ieee.err, st.rc);
+}
 
 /**
  * reg field of D8/DC/DA/DE: 0 add 1 mul 2 com 3 comp 4 sub 5 subr 6 div 7 divr;
@@ -39,27 +53,31 @@ export function arith(
   const rev = op === 5 || op === 7;
   ieee.snanA = rev ? sb : sa;
   ieee.snanB = rev ? sa : sb;
+  // precision control 00 (24 bits): round to nearest double first, then once to 24 bits
+  const pc24 = (st.cw & 0x300) === 0;
+  const rc = pc24 ? RC_NEAREST : st.rc;
   let r: number;
   switch (op) {
     case 0:
-      r = arith64(OP_ADD, a, b, st.rc, 1);
+      r = arith64(OP_ADD, a, b, rc, 1);
       break;
     case 1:
-      r = arith64(OP_MUL, a, b, st.rc, 1);
+      r = arith64(OP_MUL, a, b, rc, 1);
       break;
     case 4:
-      r = arith64(OP_SUB, a, b, st.rc, 1);
+      r = arith64(OP_SUB, a, b, rc, 1);
       break;
     case 5:
-      r = arith64(OP_SUB, b, a, st.rc, 1);
+      r = arith64(OP_SUB, b, a, rc, 1);
       break;
     case 6:
-      r = arith64(OP_DIV, a, b, st.rc, 1);
+      r = arith64(OP_DIV, a, b, rc, 1);
       break;
     default:
-      r = arith64(OP_DIV, b, a, st.rc, 1);
+      r = arith64(OP_DIV, b, a, rc, 1);
       break;
   }
+  if (pc24) r = toPc24(st, op, a, b, r);
   if (st.takeIeee()) return false;
   st.set(dest, r);
   return true;
@@ -171,7 +189,10 @@ export function unary(st: X87State, kind: number): void {
       st.regBits[2 * st.top + 1] &= 0x7fffffff;
       return;
     case 2:
-      r = sqrt64(v, st.rc);
+      if ((st.cw & 0x300) === 0) {
+        r = sqrt64(v, RC_NEAREST);
+        if (r === r && r !== 0 && isFinite(r)) r = roundTo24(r, ieee.err, st.rc);
+      } else r = sqrt64(v, st.rc);
       break;
     case 3:
       if (v !== v) {

@@ -243,6 +243,7 @@ static void make_x87_state(int dc) {
   uint32_t n = rbelow(5) == 0 ? rbelow(9) : 3;
   uint32_t top = (8 - n) & 7;
   uint16_t cw = (uint16_t)(0x027f | (rc << 10));
+  if (rbelow(7) == 0) cw &= (uint16_t)~0x300; /* precision control 24 bits */
   uint16_t sw = (uint16_t)(top << 11);
   if (rbelow(4) == 0) sw |= rnd() & 0x4700;
   uint16_t tw = 0;

@@ -271,3 +271,16 @@ export {
   type RecordedVbd,
   RingRecording,
 } from "./lib/hypervisor/io/recording_boot.ts";
+export {
+  ArrayDescriptorTables,
+  ATTR_CODE32,
+  ATTR_DATA32,
+  Cpu,
+  descriptor,
+  FAULT,
+  flatMachine,
+  instructionLength,
+  MapWalker,
+  RecordingPlatform,
+} from "./lib/cpu/mod.ts";
+export type { ExceptionRecord, FlatMachine } from "./lib/cpu/mod.ts";

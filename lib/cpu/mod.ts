@@ -6,6 +6,13 @@
 
 export { ATTR_CODE32, ATTR_DATA32, Cpu, CS, DS, ES, FAULT, FS, GS, SS } from "./cpu.ts";
 export { instructionLength, lastDecode } from "./decode/length.ts";
-export { flatMachine, hex, RecordingPlatform } from "./testing.ts";
+export {
+  ArrayDescriptorTables,
+  descriptor,
+  flatMachine,
+  hex,
+  MapWalker,
+  RecordingPlatform,
+} from "./testing.ts";
 export type { ExceptionRecord, FlatMachine } from "./testing.ts";
 export * from "./platform.ts";

@@ -23,9 +23,9 @@ import { K_FETCH, K_READ, K_WRITE, Tlb } from "./tlb.ts";
 import {
   enterHandler,
   loadSegment,
+  SC_BASE0,
   SC_BIG,
   SC_DOWN,
-  SC_BASE0,
   SC_FLAT,
   SC_R,
   SC_VALID,

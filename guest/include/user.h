@@ -14,7 +14,9 @@ struct kctx { u32 ebx, esi, edi, ebp, esp, eip; };
 
 struct process {
   u32 pid;
-  struct kctx kctx; /* where user_run resumes when the process exits */
+  struct kctx kctx;  /* where user_run resumes when the process exits */
+  struct kctx uctx;  /* where a system call resumes when it faults on a user address */
+  int uaccess;       /* a system call of this process is running */
   int running, pinned, status;
   u64 *l3, *l2, *l2k;
   u64 *tables[64];

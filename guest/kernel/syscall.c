@@ -43,6 +43,7 @@ static int user_range(ulong p, ulong n) { return p < 0x40000000u && n <= 0x40000
 
 static long sys_read(int fd, char *buf, ulong n) {
   if (!user_range((ulong)buf, n)) return -EFAULT;
+  if (n == 0) return 0;
   if (fd == 0) {
     if (!console_ring_active()) return 0;
     for (;;) {
@@ -120,8 +121,20 @@ struct sysinfo_i386 {
 
 long pvx_syscall(u32 nr, ulong a, ulong b); /* pvx_calls.c */
 
+int ctx_save(struct kctx *c) __attribute__((returns_twice));
+
+/*
+ * A bad user pointer (unmapped, in user space) faults inside the kernel: the page-fault
+ * handler resumes here through proc.uctx and the call returns -EFAULT.
+ */
 int syscall_dispatch(struct regs *r) {
   stat_syscalls++;
+  if (ctx_save(&proc.uctx)) {
+    proc.uaccess = 0;
+    r->eax = (u32)-EFAULT;
+    return 0;
+  }
+  proc.uaccess = 1;
   ulong a = r->ebx, b = r->ecx, c = r->edx;
   long ret;
   switch (r->eax) {
@@ -194,6 +207,7 @@ int syscall_dispatch(struct regs *r) {
   default:
     ret = r->eax >= 0x1000 ? pvx_syscall(r->eax, a, b) : -ENOSYS;
   }
+  proc.uaccess = 0;
   r->eax = (u32)ret;
   return 0;
 }

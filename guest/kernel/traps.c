@@ -56,6 +56,7 @@ static void die(struct regs *r) {
 }
 
 int user_fault(struct regs *r); /* user.c: kills the current process */
+int user_access_fault(void);    /* user.c: a system call touched a bad user address */
 
 static void restore_events(struct regs *r) {
   /* Xen saved the upcall mask in bits 16-23 of the saved cs */
@@ -114,6 +115,7 @@ void trap_dispatch(struct regs *r) {
     restore_events(r);
     return;
   }
+  if (vec == 14 && last_pf_addr < 0x40000000u && user_access_fault()) return; /* -EFAULT */
   die(r);
 }
 

@@ -10,7 +10,7 @@
 #include "kernel.h"
 #include "user.h"
 
-int ctx_save(struct kctx *c);
+int ctx_save(struct kctx *c) __attribute__((returns_twice));
 void ctx_restore(struct kctx *c, int v) __attribute__((noreturn));
 void enter_user(ulong eip, ulong esp) __attribute__((noreturn));
 
@@ -234,6 +234,12 @@ int user_fault(struct regs *r) {
   printk("%s[%lu]: %s at eip %lx (cr2 %lx), killed\n", "user", (ulong)proc.pid,
          r->vector == 14 ? "page fault" : "fault", (ulong)r->eip, (ulong)last_pf_addr);
   user_exit(128 + 11);
+}
+
+/* a kernel page fault on a user address during a system call: resume it with -EFAULT */
+int user_access_fault(void) {
+  if (!proc_depth || !proc.uaccess) return 0;
+  ctx_restore(&proc.uctx, 1);
 }
 
 void user_init(void) {}

@@ -35,5 +35,8 @@ int main(int argc, char **argv) {
   check(fd >= 3 && read(fd, buf, 3) == 3 && close(fd) == 0, "open/read/close");
   check(syscall3(9999, 0, 0, 0) == -38, "ENOSYS");
   check(write(1, (void *)0xC0000000u, 4) == -14, "EFAULT on a kernel address");
+  check(write(1, (void *)0x1000, 4) == -14, "EFAULT on an unmapped user address");
+  check(read(0, (void *)0x2000, 0) == 0, "read of 0 bytes");
+  check(uname((struct utsname *)0x3000) == -14, "EFAULT on uname to an unmapped address");
   return fails ? 1 : 42;
 }

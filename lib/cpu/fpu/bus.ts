@@ -13,7 +13,9 @@
  *   the register forms (mod = 3). Handles fnsave/frstor/fnstenv/fldenv (32-bit formats),
  *   fnstsw ax (writes `regs[0]` low 16 bits) and fcmovcc/fcomi (through the eflags hooks).
  *   Before calling, the core stores the instruction's address in `st.fip` (and its CS in
- *   `st.fcs`) if it wants fnstenv/fnsave to report it; the unit records FOP and FDP itself.
+ *   `st.fcs`) if it wants fnstenv/fnsave to report it; the unit keeps them (with FOP and
+ *   FDP, which it records itself) only for non-control instructions. The operand-size
+ *   prefix is not consulted: the environment formats are always the 32-bit ones.
  * - `sseExecute(bus, sse, prefix, op2, modrm, linear, imm8)` (lib/cpu/sse/sse_execute.ts)
  *   for `0F op2` with a ModRM byte; `prefix` is the last of 0x66/0xF2/0xF3 seen (0 if
  *   none); returns false when the form is not implemented (the core raises #UD).

@@ -9,6 +9,13 @@ import type { GuestAccess } from "./guest_access.ts";
 import type { Domain } from "./domain.ts";
 import { FLAT_KERNEL_CS, FLAT_KERNEL_SS } from "./abi/xen.ts";
 import { VCPU_INFO_SIZE } from "./abi/layout.ts";
+import { RUNSTATE_blocked, RUNSTATE_running } from "./abi/sched.ts";
+import { TRC_SCHED_WAKE } from "./trace/events.ts";
+
+function putU64(dv: DataView, off: number, v: number): void {
+  dv.setUint32(off, v % 2 ** 32, true);
+  dv.setUint32(off + 4, Math.floor(v / 2 ** 32), true);
+}
 
 /** No timer armed. */
 export const TIMER_OFF = -1;
@@ -44,8 +51,59 @@ export class Vcpu {
   /** Periodic timer period in ns (0 = off) and its next deadline. */
   periodicPeriodNs = 0;
   periodicNextNs = TIMER_OFF;
-  /** Blocked in SCHEDOP_block / SCHEDOP_poll / hlt. */
-  blocked = false;
+  /** RUNSTATE_* now, when it was entered (system time ns), and time spent in each. */
+  runstate = RUNSTATE_running;
+  runstateEntryNs = 0;
+  readonly runstateTimeNs = [0, 0, 0, 0];
+  #blocked = false;
+
+  /** Blocked in SCHEDOP_block / SCHEDOP_poll / hlt (entering or leaving updates the runstate). */
+  get blocked(): boolean {
+    return this.#blocked;
+  }
+  set blocked(b: boolean) {
+    if (b === this.#blocked) return;
+    this.#blocked = b;
+    const t = this.domain.host.tracer;
+    if (!b && t.on) t.rec(TRC_SCHED_WAKE, 2, this.domain.domid, this.id, 0, 0, 0, 0);
+    this.setRunstate(b ? RUNSTATE_blocked : RUNSTATE_running);
+  }
+
+  /**
+   * Changes the runstate, accounting the time spent in the old one, and updates the
+   * guest's runstate area when one is registered (update_runstate_area).
+   */
+  setRunstate(state: number): void {
+    const now = this.domain.host.clock.nowNs();
+    this.runstateTimeNs[this.runstate] += Math.max(0, now - this.runstateEntryNs);
+    this.runstate = state;
+    this.runstateEntryNs = now;
+    this.writeRunstateArea();
+  }
+
+  /**
+   * The 44-byte vcpu_runstate_info (i386): state, state_entry_time, time[4].
+   * @returns the bytes
+   */
+  runstateInfo(): Uint8Array {
+    const b = new Uint8Array(44);
+    const dv = new DataView(b.buffer);
+    dv.setInt32(0, this.runstate, true);
+    putU64(dv, 4, this.runstateEntryNs);
+    const now = this.domain.host.clock.nowNs();
+    for (let i = 0; i < 4; i++) {
+      const extra = i === this.runstate ? Math.max(0, now - this.runstateEntryNs) : 0;
+      putU64(dv, 12 + i * 8, this.runstateTimeNs[i] + extra);
+    }
+    return b;
+  }
+
+  /** Writes {@link runstateInfo} to the registered runstate area, if any (faults ignored). */
+  writeRunstateArea(): void {
+    if (this.runstateVa !== 0 && this.access) {
+      this.access.copyToGuest(this.runstateVa, this.runstateInfo());
+    }
+  }
   /** Ports polled by SCHEDOP_poll (empty when not polling), with its timeout. */
   pollPorts: number[] = [];
   pollTimeoutNs = TIMER_OFF;
@@ -117,7 +175,10 @@ export class Vcpu {
     this.failsafeDisablesEvents = false;
     this.singleshotNs = this.periodicNextNs = this.pollTimeoutNs = TIMER_OFF;
     this.periodicPeriodNs = 0;
-    this.blocked = false;
+    this.#blocked = false;
+    this.runstate = RUNSTATE_running;
+    this.runstateEntryNs = 0;
+    this.runstateTimeNs.fill(0);
     this.pollPorts = [];
     this.online = true;
     this.guestTs = false;

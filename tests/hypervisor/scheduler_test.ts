@@ -75,3 +75,26 @@ Deno.test("SCHEDOP_poll blocks until its timeout when no port becomes pending", 
   assert.deepEqual(results, [0, 0, -22]);
   assert.ok(machine.host.clock.nowNs() >= 500_000_000);
 });
+
+Deno.test("the runstate area tracks blocked and running time", async () => {
+  const { results, machine } = await runScript([
+    { nr: 24, args: [5, 0, { at: "area" }], name: "register_runstate_memory_area" },
+    { nr: 32, args: [6, { at: "unbound" }], name: "alloc_unbound" },
+    { nr: 29, args: [3, { at: "poll" }], name: "poll for 0.25 s" },
+    { nr: 24, args: [4, 0, { at: "info" }], name: "get_runstate_info" },
+  ], {
+    area: [{ at: "ra" }],
+    ra: new Uint8Array(44),
+    info: new Uint8Array(44),
+    unbound: words(0x7ff0, 0, 0),
+    port: words(3),
+    poll: [{ at: "port" }, 1, 250_000_000, 0],
+  });
+  assert.deepEqual(results, [0, 0, 0, 0]);
+  const v = machine.domain.vcpus[0];
+  const info = v.runstateInfo();
+  const dv = new DataView(info.buffer);
+  assert.equal(dv.getInt32(0, true), 0, "running now");
+  const blockedNs = dv.getUint32(12 + 2 * 8, true) + dv.getUint32(12 + 2 * 8 + 4, true) * 2 ** 32;
+  assert.ok(blockedNs >= 240_000_000 && blockedNs <= 250_000_000, `blocked ${blockedNs} ns`);
+});

@@ -5,7 +5,6 @@
  */
 import { EEXIST, EFAULT, EINVAL, ENOENT, ENOSYS, ETIME } from "../abi/errno.ts";
 import {
-  RUNSTATE_blocked,
   RUNSTATE_offline,
   RUNSTATE_running,
   VCPU_SSHOTTMR_future,
@@ -26,7 +25,7 @@ import {
 } from "../abi/sched.ts";
 import { setTimerOp } from "../timers.ts";
 import { TIMER_OFF, type Vcpu } from "../vcpu.ts";
-import { readStruct, setU64, u64 } from "./_guest.ts";
+import { readStruct, u64 } from "./_guest.ts";
 
 /** Shortest periodic timer Xen accepts (1 ms). */
 const MIN_PERIOD_NS = 1_000_000;
@@ -44,31 +43,24 @@ export function doVcpuOp(v: Vcpu, cmd: number, vcpuid: number, arg: number): num
       // pvx domains are built with every vcpu initialised.
       return -EEXIST;
     case VCPUOP_up:
+      if (!target.online) target.setRunstate(RUNSTATE_running);
       target.online = true;
       return 0;
     case VCPUOP_down:
+      if (target.online) target.setRunstate(RUNSTATE_offline);
       target.online = false;
       if (target === v) v.cpu.stop();
       return 0;
     case VCPUOP_is_up:
       return target.online ? 1 : 0;
-    case VCPUOP_get_runstate_info: {
+    case VCPUOP_get_runstate_info:
       // vcpu_runstate_info: state i32, state_entry_time u64, time[4] u64 (i386: 44 bytes)
-      const b = new DataView(new ArrayBuffer(44));
-      const state = !target.online
-        ? RUNSTATE_offline
-        : target.blocked
-        ? RUNSTATE_blocked
-        : RUNSTATE_running;
-      b.setInt32(0, state, true);
-      setU64(b, 4, 0);
-      setU64(b, 12 + 8 * RUNSTATE_running, now);
-      return v.access.copyToGuest(arg, new Uint8Array(b.buffer)) ? 0 : -EFAULT;
-    }
+      return v.access.copyToGuest(arg, target.runstateInfo()) ? 0 : -EFAULT;
     case VCPUOP_register_runstate_memory_area: {
       const s = readStruct(v, arg, 4);
       if (!s) return -EFAULT;
       target.runstateVa = s.getUint32(0, true);
+      target.writeRunstateArea(); // Xen fills it in at once
       return 0;
     }
     case VCPUOP_set_periodic_timer: {

@@ -37,7 +37,7 @@ import {
   writeRM,
 } from "./operands.ts";
 import { VEC_GP, VEC_NM, VEC_UD } from "./platform.ts";
-import { loadFarPointer, popSeg, pushSeg } from "./interpreter.ts";
+import { loadFarPointer, popSeg, pushSeg } from "./interp_helpers.ts";
 import { fpuDispatch } from "./fpu_dispatch.ts";
 import { SSE_IMM8, SSE_OPS } from "./decode/table.ts";
 

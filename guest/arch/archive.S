@@ -9,7 +9,7 @@
   .globl builtin_archive
 builtin_archive:
   .ascii "PVXARC01"
-  .long 4
+  .long 6
   .long 0
   .ascii "sh"
   .fill 22, 1, 0
@@ -23,6 +23,12 @@ builtin_archive:
   .ascii "motd"
   .fill 20, 1, 0
   .long f_motd - builtin_archive, f_motd_end - f_motd
+  .ascii "fpu"
+  .fill 21, 1, 0
+  .long f_fpu - builtin_archive, f_fpu_end - f_fpu
+  .ascii "fpuchild"
+  .fill 16, 1, 0
+  .long f_fpuchild - builtin_archive, f_fpuchild_end - f_fpuchild
   .balign 4
 f_sh: .incbin "build/user/sh.elf"
 f_sh_end:
@@ -35,6 +41,12 @@ f_spin_end:
   .balign 4
 f_motd: .incbin "user/files/motd"
 f_motd_end:
+  .balign 4
+f_fpu: .incbin "build/user/fpu.elf"
+f_fpu_end:
+  .balign 4
+f_fpuchild: .incbin "build/user/fpuchild.elf"
+f_fpuchild_end:
   .balign 4
   .globl builtin_archive_end
 builtin_archive_end:

@@ -17,6 +17,8 @@ struct process {
   struct kctx kctx;  /* where user_run resumes when the process exits */
   struct kctx uctx;  /* where a system call resumes when it faults on a user address */
   int uaccess;       /* a system call of this process is running */
+  int fpu_used;      /* fpu holds a saved state (else the first use starts from fninit) */
+  u8 fpu[512] __attribute__((aligned(16))); /* fxsave area while another owner has the FPU */
   int running, pinned, status;
   u64 *l3, *l2, *l2k;
   u64 *tables[64];

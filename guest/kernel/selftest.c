@@ -398,6 +398,14 @@ static int t_user_mode(void) {
   CHECK(rc == 0, "could not start the process (%d)", rc);
   CHECK(status == 42, "hello exited with %d (want 42)", status);
   CHECK(stat_syscalls - sc >= 8, "only %lu system calls", (ulong)(stat_syscalls - sc));
+  /* lazy FPU across processes: a child clobbers the FPU, the parent's x87 state survives */
+  elf = ramdisk_find("fpu", &len);
+  CHECK(elf, "no fpu program");
+  int nm = fpu_nm_count;
+  rc = user_run(elf, len, "fpu", &status);
+  CHECK(rc == 0 && status == 0, "fpu exited with %d (rc %d): x87 state lost across processes",
+        status, rc);
+  CHECK(fpu_nm_count >= nm + 2, "%d #NM traps for two FPU users", fpu_nm_count - nm);
   return 0;
 }
 

@@ -57,6 +57,7 @@ static void die(struct regs *r) {
 
 int user_fault(struct regs *r); /* user.c: kills the current process */
 int user_access_fault(void);    /* user.c: a system call touched a bad user address */
+void fpu_switch_owner(void);    /* user.c: lazy FPU state switch on #NM */
 
 static void restore_events(struct regs *r) {
   /* Xen saved the upcall mask in bits 16-23 of the saved cs */
@@ -94,6 +95,7 @@ void trap_dispatch(struct regs *r) {
   if (vec == 7) {
     fpu_nm_count++;
     HYPERVISOR_fpu_taskswitch(0);
+    fpu_switch_owner();
     restore_events(r);
     return;
   }

@@ -21,6 +21,8 @@ struct process *curproc = &procs[0];
 int proc_depth; /* processes running */
 static __attribute__((aligned(16))) char kstacks[MAX_DEPTH][KSTACK];
 static u32 next_pid = 1;
+static struct process kernel_fpu; /* the kernel's own FPU state (selftests use the FPU) */
+static struct process *fpu_owner = &kernel_fpu;
 
 static u64 *l1_for(ulong va, int create);
 
@@ -223,8 +225,9 @@ int user_run(const void *elf, size_t len, const char *argv0, int *status) {
   proc_depth--;
   proc.running = 0;
   if (parent) switch_to(mfn_of(parent->l3), 1, depth - 1);
-  else switch_to(kernel_l3_mfn, 0, 0);
+  else switch_to(kernel_l3_mfn, 1, 0); /* TS set: lazy FPU for the kernel too */
   release_tables(curproc);
+  if (fpu_owner == curproc) fpu_owner = NULL; /* its state dies with it */
   if (status) *status = proc.status;
   curproc = parent ? parent : &procs[0];
   return 0;
@@ -240,6 +243,24 @@ int user_fault(struct regs *r) {
 int user_access_fault(void) {
   if (!proc_depth || !proc.uaccess) return 0;
   ctx_restore(&proc.uctx, 1);
+}
+
+/*
+ * Lazy FPU: a switch only sets TS (fpu_taskswitch(1) in the switch multicall); the first
+ * FPU instruction traps #NM, and here the previous owner's state is saved (fxsave) and
+ * the new owner's restored (fxrstor), or initialised on its first use.
+ */
+
+void fpu_switch_owner(void) {
+  struct process *me = proc_depth ? curproc : &kernel_fpu;
+  if (fpu_owner == me) return;
+  if (fpu_owner) {
+    __asm__ volatile("fxsave %0" : "=m"(fpu_owner->fpu));
+    fpu_owner->fpu_used = 1;
+  }
+  if (me->fpu_used) __asm__ volatile("fxrstor %0" : : "m"(me->fpu));
+  else __asm__ volatile("fninit");
+  fpu_owner = me;
 }
 
 void user_init(void) {}

@@ -120,7 +120,7 @@ extern ulong balloon_pages;
 /* gnttab.c */
 int gnttab_init(void);
 int gnttab_grant(u16 domid, ulong frame, int ro);
-void gnttab_end(int ref);
+int gnttab_end(int ref);
 extern struct grant_entry_v1 *gnttab;
 extern u32 gnttab_nr_entries;
 

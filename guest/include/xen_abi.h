@@ -114,6 +114,8 @@ struct mmuext_op { u32 cmd; u32 arg1; u32 arg2; };
 #define XENMEM_maximum_reservation 4
 #define XENMEM_populate_physmap 6
 #define XENMEM_add_to_physmap 7
+#define XENMEM_machphys_mapping 12
+struct xen_machphys_mapping { ulong v_start, v_end; ulong max_mfn; };
 #define XENMAPSPACE_shared_info 0
 #define XENMAPSPACE_grant_table 1
 struct xen_memory_reservation {

@@ -46,9 +46,16 @@ int gnttab_grant(u16 domid, ulong frame, int ro) {
   return -1;
 }
 
-void gnttab_end(int ref) {
-  if (ref < GNTTAB_RESERVED || (u32)ref >= gnttab_nr_entries) return;
-  gnttab[ref].flags = 0;
+/* revokes a grant; returns -1 (and keeps the reference) while the peer still maps it */
+int gnttab_end(int ref) {
+  if (ref < GNTTAB_RESERVED || (u32)ref >= gnttab_nr_entries) return -1;
+  volatile u16 *flags = &gnttab[ref].flags;
+  for (;;) {
+    u16 f = *flags;
+    if (f & (GTF_reading | GTF_writing)) return -1;
+    if (__sync_bool_compare_and_swap(flags, f, 0)) break;
+  }
   mb();
   ref_used[ref] = 0;
+  return 0;
 }

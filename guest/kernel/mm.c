@@ -7,7 +7,9 @@
 #include "kernel.h"
 
 #define MAX_PFNS (1u << 18) /* 1 GiB */
-#define M2P ((volatile ulong *)MACH2PHYS_VIRT_START)
+static volatile ulong *m2p_table = (volatile ulong *)MACH2PHYS_VIRT_START;
+static ulong m2p_max_mfn = ~0ul;
+#define M2P m2p_table
 #define L2_LIMIT ((HYPERVISOR_VIRT_START - VIRT_BASE) >> 21) /* kernel L2 slots below Xen */
 
 ulong *p2m;
@@ -21,7 +23,10 @@ static ulong mapped_pfns; /* pfns [0, mapped_pfns) are in the linear map */
 static ulong alloc_hint, free_count;
 
 ulong pfn_to_mfn(ulong pfn) { return translated ? pfn : p2m[pfn]; }
-ulong mfn_to_pfn(ulong mfn) { return translated ? mfn : M2P[mfn]; }
+ulong mfn_to_pfn(ulong mfn) {
+  if (translated) return mfn;
+  return mfn <= m2p_max_mfn ? M2P[mfn] : ~0ul;
+}
 
 u64 virt_to_machine(const void *v) {
   ulong pa = __pa(v);
@@ -97,6 +102,12 @@ static int make_ro(void *p) {
 }
 
 void mm_init(void) {
+  /* where Xen maps the M2P for this guest (the default when the call is absent) */
+  struct xen_machphys_mapping mm = {0, 0, 0};
+  if (HYPERVISOR_memory_op(XENMEM_machphys_mapping, &mm) == 0 && mm.v_start) {
+    m2p_table = (volatile ulong *)mm.v_start;
+    m2p_max_mfn = mm.max_mfn;
+  }
   p2m = (ulong *)start_info->mfn_list;
   nr_pages = start_info->nr_pages;
   if (nr_pages > MAX_PFNS) nr_pages = MAX_PFNS;

@@ -278,7 +278,7 @@ function exec(c: Cpu, op: number): void {
     case 0x6e:
     case 0x6f:
       ioCheck(c);
-      stringOp(c, op < 0x6e ? 5 : 6, (op & 1) === 0 ? 1 : vs);
+      if (!stringOp(c, op < 0x6e ? 5 : 6, (op & 1) === 0 ? 1 : vs)) return;
       break;
     // ---- Jcc rel8 ---------------------------------------------------------------------------
     case 0x70:
@@ -434,11 +434,11 @@ function exec(c: Cpu, op: number): void {
     }
     case 0xa4:
     case 0xa5:
-      stringOp(c, 0, op === 0xa4 ? 1 : vs);
+      if (!stringOp(c, 0, op === 0xa4 ? 1 : vs)) return;
       break;
     case 0xa6:
     case 0xa7:
-      stringOp(c, 1, op === 0xa6 ? 1 : vs);
+      if (!stringOp(c, 1, op === 0xa6 ? 1 : vs)) return;
       break;
     case 0xa8:
       test(c, c.r8[0], c.fb(), 1);
@@ -448,15 +448,15 @@ function exec(c: Cpu, op: number): void {
       break;
     case 0xaa:
     case 0xab:
-      stringOp(c, 2, op === 0xaa ? 1 : vs);
+      if (!stringOp(c, 2, op === 0xaa ? 1 : vs)) return;
       break;
     case 0xac:
     case 0xad:
-      stringOp(c, 3, op === 0xac ? 1 : vs);
+      if (!stringOp(c, 3, op === 0xac ? 1 : vs)) return;
       break;
     case 0xae:
     case 0xaf:
-      stringOp(c, 4, op === 0xae ? 1 : vs);
+      if (!stringOp(c, 4, op === 0xae ? 1 : vs)) return;
       break;
     case 0xb0:
     case 0xb1:

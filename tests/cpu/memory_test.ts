@@ -160,3 +160,17 @@ Deno.test("a rep movs that faults part-way leaves ECX/ESI/EDI at the completed e
   assert.deepEqual([e.vector, e.eip, m.cpu.cr2], [14, AT, 0x8000]);
   assert.deepEqual([m.cpu.regs[1], m.cpu.regs[6], m.cpu.regs[7]], [36, 0x4100, 0x8000]);
 });
+
+Deno.test("a rep with a huge count runs in bounded chunks and resumes at the same EIP", () => {
+  const m = flatMachine(hex("f3 ac f4"), AT, 64); // rep lodsb; hlt
+  m.cpu.regs[1] = 200_000;
+  m.cpu.regs[6] = 0;
+  m.cpu.run(1);
+  assert.equal(m.cpu.eip, AT);
+  assert.equal(m.cpu.regs[1], 200_000 - 65_536);
+  let guard = 0;
+  while (!m.cpu.halted && guard++ < 10) m.cpu.run(1);
+  assert.equal(m.cpu.regs[1], 0);
+  assert.equal(m.cpu.regs[6], 200_000);
+  assert.equal(m.platform.exceptions.length, 0);
+});

@@ -17,25 +17,29 @@ export const STR_INS = 5, STR_OUTS = 6;
 const ES = 0, DS = 3;
 
 /**
- * Executes one string instruction (all its rep iterations).
+ * Executes one string instruction. A rep runs at most STR_BUDGET elements per call (so a
+ * guest's rep with a huge count cannot stall the host), leaving the registers at the
+ * elements done, as an interrupted rep on hardware.
  * @param kind STR_*
  * @param sz element size 1, 2 or 4
+ * @returns false when the rep is not finished (EIP must stay on the instruction)
  */
-export function stringOp(c: Cpu, kind: number, sz: number): void {
+export function stringOp(c: Cpu, kind: number, sz: number): boolean {
   const a16 = c.a16;
   const r = c.regs;
   const rep = c.rep;
   let count = 1;
   if (rep !== 0) {
     count = a16 ? c.r16[2] : r[1] >>> 0;
-    if (count === 0) return;
+    if (count === 0) return true;
   }
   const delta = (c.flags & F_DF) !== 0 ? -sz : sz;
   const srcSeg = c.segOv >= 0 ? c.segOv : DS;
   if (rep !== 0 && !a16 && delta > 0 && (kind === STR_MOVS || kind === STR_STOS)) {
     count = bulk(c, kind, sz, srcSeg, count);
-    if (count === 0) return;
+    if (count === 0) return true;
   }
+  let budget = STR_BUDGET;
   for (;;) {
     const si = a16 ? c.r16[12] : r[6];
     const di = a16 ? c.r16[14] : r[7];
@@ -86,14 +90,20 @@ export function stringOp(c: Cpu, kind: number, sz: number): void {
         advance(c, 6, delta);
         break;
     }
-    if (rep === 0) return;
+    if (rep === 0) return true;
     count--;
     if (a16) c.r16[2] = count;
     else r[1] = count;
-    if (count === 0) return;
-    if (stopZ && (getZF(c) === 1) !== (rep === 0xf3)) return;
+    if (count === 0) return true;
+    if (stopZ && (getZF(c) === 1) !== (rep === 0xf3)) return true;
+    if (--budget === 0) return false;
   }
 }
+
+/** Elements one call of {@link stringOp} runs element by element at most. */
+export const STR_BUDGET = 1 << 16;
+/** Elements the bulk path moves per call at most. */
+const BULK_BUDGET = 1 << 22;
 
 function advance(c: Cpu, reg: number, delta: number): void {
   if (c.a16) c.r16[reg << 1] = c.r16[reg << 1] + delta;
@@ -108,7 +118,9 @@ function bulk(c: Cpu, kind: number, sz: number, srcSeg: number, count: number): 
   const r = c.regs;
   if ((c.segChk[ES] & SC_FLAT) === 0) return count;
   if (kind === STR_MOVS && (c.segChk[srcSeg] & SC_FLAT) === 0) return count;
+  let left = BULK_BUDGET;
   for (;;) {
+    if (left <= 0) return count;
     const di = r[7];
     const dlin = c.segAddr(ES, di, sz, true);
     let n = (4096 - (dlin & 4095)) / sz;
@@ -138,6 +150,7 @@ function bulk(c: Cpu, kind: number, sz: number, srcSeg: number, count: number): 
     }
     r[7] = (di + n * sz) | 0;
     count -= n;
+    left -= n;
     r[1] = count;
     if (count === 0) return 0;
   }

@@ -233,17 +233,33 @@ export function expOf(x: number): number {
   return e !== 0 ? e - 1023 : Math.floor(Math.log2(Math.abs(x)));
 }
 
+/** 2^k for -1022 <= k <= 1023, built from its bits (no Math.pow). */
+function pow2(k: number): number {
+  u32[0] = 0;
+  u32[1] = (k + 1023) << 20;
+  return f64[0];
+}
+
 /** x * 2^k, exact while the result is normal (k may exceed the exponent range). */
 export function mulPow2(x: number, k: number): number {
   while (k > 1000) {
-    x *= 2 ** 1000;
+    x *= TWO_1000;
     k -= 1000;
   }
   while (k < -1000) {
-    x *= 2 ** -1000;
+    x *= TWO_M1000;
     k += 1000;
   }
-  return x * 2 ** k;
+  return x * pow2(k);
+}
+
+const TWO_1000 = 2 ** 1000, TWO_M1000 = 2 ** -1000;
+/** Operands and results strictly inside (2^-900, 2^900) need no scaling for error terms. */
+const LO = 2 ** -900, HI = 2 ** 900;
+
+function inRange(x: number): boolean {
+  const m = x < 0 ? -x : x;
+  return m > LO && m < HI;
 }
 
 /**
@@ -252,6 +268,7 @@ export function mulPow2(x: number, k: number): number {
  * there or a denormal scaled up), so the Veltkamp split neither overflows nor underflows.
  */
 function mulErr(a: number, b: number, r: number): number {
+  if (inRange(a) && inRange(b) && inRange(r)) return prodErr(a, b, r);
   const ea = expOf(a), eb = expOf(b);
   const as = mulPow2(a, -ea), bs = mulPow2(b, -eb), p = as * bs;
   return (p - mulPow2(r, -ea - eb)) + prodErr(as, bs, p);
@@ -259,6 +276,11 @@ function mulErr(a: number, b: number, r: number): number {
 
 /** The sign-carrying error of the rounded quotient r = a/b (finite, non-zero a and b). */
 function divErr(a: number, b: number, r: number): number {
+  if (inRange(a) && inRange(b) && inRange(r)) {
+    const p = r * b;
+    const rem = (a - p) - prodErr(r, b, p);
+    return b > 0 ? rem : -rem;
+  }
   const ea = expOf(a), eb = expOf(b);
   const as = mulPow2(a, -ea), bs = mulPow2(b, -eb), rs = mulPow2(r, eb - ea);
   const p = rs * bs;
@@ -333,6 +355,10 @@ export function sqrt64(a: number, rc: number): number {
   }
   const r = Math.sqrt(a);
   if (r === 0 || !isFinite(r)) return r;
+  if (inRange(a)) {
+    const p = r * r;
+    return applyRounding64(r, (a - p) - prodErr(r, r, p), rc);
+  }
   // scale by an even power of two to [1, 4): the residual a - r*r stays exact
   const k = expOf(a) >> 1, as = mulPow2(a, -2 * k), rs = mulPow2(r, -k);
   const p = rs * rs;

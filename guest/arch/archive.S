@@ -9,7 +9,7 @@
   .globl builtin_archive
 builtin_archive:
   .ascii "PVXARC01"
-  .long 6
+  .long 7
   .long 0
   .ascii "sh"
   .fill 22, 1, 0
@@ -29,6 +29,9 @@ builtin_archive:
   .ascii "fpuchild"
   .fill 16, 1, 0
   .long f_fpuchild - builtin_archive, f_fpuchild_end - f_fpuchild
+  .ascii "segv"
+  .fill 20, 1, 0
+  .long f_segv - builtin_archive, f_segv_end - f_segv
   .balign 4
 f_sh: .incbin "build/user/sh.elf"
 f_sh_end:
@@ -47,6 +50,9 @@ f_fpu_end:
   .balign 4
 f_fpuchild: .incbin "build/user/fpuchild.elf"
 f_fpuchild_end:
+  .balign 4
+f_segv: .incbin "build/user/segv.elf"
+f_segv_end:
   .balign 4
   .globl builtin_archive_end
 builtin_archive_end:

@@ -398,6 +398,11 @@ static int t_user_mode(void) {
   CHECK(rc == 0, "could not start the process (%d)", rc);
   CHECK(status == 42, "hello exited with %d (want 42)", status);
   CHECK(stat_syscalls - sc >= 8, "only %lu system calls", (ulong)(stat_syscalls - sc));
+  /* a page fault at CPL 3 kills the process, not the kernel */
+  elf = ramdisk_find("segv", &len);
+  CHECK(elf, "no segv program");
+  rc = user_run(elf, len, "segv", &status);
+  CHECK(rc == 0 && status == 139, "segv exited with %d (want 139)", status);
   /* lazy FPU across processes: a child clobbers the FPU, the parent's x87 state survives */
   elf = ramdisk_find("fpu", &len);
   CHECK(elf, "no fpu program");

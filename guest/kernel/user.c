@@ -234,7 +234,7 @@ int user_run(const void *elf, size_t len, const char *argv0, int *status) {
 }
 
 int user_fault(struct regs *r) {
-  printk("%s[%lu]: %s at eip %lx (cr2 %lx), killed\n", "user", (ulong)proc.pid,
+  printk("process %lu: %s at eip %lx (cr2 %lx), killed\n", (ulong)proc.pid,
          r->vector == 14 ? "page fault" : "fault", (ulong)r->eip, (ulong)last_pf_addr);
   user_exit(128 + 11);
 }

@@ -13,7 +13,7 @@ export function doPrivileged(_v: Vcpu): number {
 }
 
 /**
- * set_segment_base (x86_64 only), hvm_op (HVM guests), xsm_op (no FLASK), tmem_op
+ * set_segment_base (x86_64 only), xsm_op (no FLASK), tmem_op
  * (removed), xenoprof_op, argo_op, xenpmu_op and hypfs_op (not built in pvx's Xen).
  */
 export function doAbsent(_v: Vcpu): number {

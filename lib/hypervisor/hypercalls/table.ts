@@ -28,6 +28,7 @@ import { doSetGdt, doUpdateDescriptor } from "./descriptors.ts";
 import { doEventChannelOp, doEventChannelOpCompat } from "./event_channel.ts";
 import { doGrantTableOp } from "./grant_table.ts";
 import { setTimerOp } from "../timers.ts";
+import { doHvmOp } from "./hvm_op.ts";
 
 /** The table (index = hypercall number). */
 export const HYPERCALL_TABLE: (HypercallFn | undefined)[] = new Array(X.NR_hypercalls);
@@ -67,7 +68,7 @@ T[X.__HYPERVISOR_callback_op] = (v, a1, a2) => doCallbackOp(v, a1, a2);
 T[X.__HYPERVISOR_xenoprof_op] = doAbsent;
 T[X.__HYPERVISOR_event_channel_op] = (v, a1, a2) => doEventChannelOp(v, a1, a2);
 T[X.__HYPERVISOR_physdev_op] = (v, a1, a2) => doPhysdevOp(v, a1, a2);
-T[X.__HYPERVISOR_hvm_op] = doAbsent;
+T[X.__HYPERVISOR_hvm_op] = (v, a1, a2) => doHvmOp(v, a1, a2);
 T[X.__HYPERVISOR_sysctl] = doPrivileged;
 T[X.__HYPERVISOR_domctl] = doPrivileged;
 T[X.__HYPERVISOR_kexec_op] = doPrivileged;

@@ -293,12 +293,24 @@ Deno.test("privileged, HVM-only and unknown hypercalls are refused as for a domU
     [{ nr: 36, name: "domctl" }, -E.EPERM],
     [{ nr: 37, name: "kexec_op" }, -E.EPERM],
     [{ nr: 41, name: "dm_op" }, -E.EPERM],
-    [{ nr: 34, name: "hvm_op" }, -E.ENOSYS],
+    [{ nr: 34, args: [99, 0], name: "hvm_op 99" }, -E.ENOSYS],
+    [{ nr: 34, args: [1, { at: "param" }], name: "hvm_op get_param of a PV domain" }, -E.EINVAL],
+    [{ nr: 34, args: [1, { at: "paramOther" }], name: "hvm_op get_param of dom 9" }, -E.ESRCH],
+    [{ nr: 34, args: [1, { at: "paramBig" }], name: "hvm_op get_param 39" }, -E.EINVAL],
+    [{ nr: 34, args: [10, { at: "time" }], name: "hvm_op get_time" }, 0],
+    [{ nr: 34, args: [11, { at: "xt" }], name: "hvm_op xentrace" }, 0],
+    [{ nr: 34, args: [25, 0], name: "hvm_op altp2m" }, -E.EOPNOTSUPP],
     [{ nr: 25, name: "set_segment_base" }, -E.ENOSYS],
     [{ nr: 27, name: "xsm_op" }, -E.ENOSYS],
     [{ nr: 11, name: "unused 11" }, -E.ENOSYS],
     [{ nr: 60, name: "unused 60" }, -E.ENOSYS],
-  ]);
+  ], {
+    param: words(0x7ff0, 2, 0, 0),
+    paramOther: words(9, 2, 0, 0),
+    paramBig: words(0x7ff0, 39, 0, 0),
+    time: new Uint8Array(8),
+    xt: words(0x00040005, 1, 2, 0, 0, 0, 0, 0),
+  });
 });
 
 Deno.test("memory_op: a page given back with decrease_reservation can be taken again", async () => {

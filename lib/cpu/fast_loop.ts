@@ -107,6 +107,23 @@ export function runLoop(c: Cpu, end: number): void {
   let eip = c.eip;
   try {
     outer: while (n < end) {
+      if ((c.flags & 0x100) !== 0) {
+        // EFLAGS.TF: one instruction through the interpreter, then a #DB trap. TF can
+        // only become set by popf/iret, which end a block, so checking here suffices.
+        c.eip = eip;
+        c.eipStart = eip;
+        c.retired = n;
+        c.espStart = rx[4];
+        c.inStep = true;
+        step(c);
+        c.inStep = false;
+        n++;
+        c.retired = n;
+        c.report(1, -1, 1);
+        eip = c.eip;
+        if (c.stopRequested) break;
+        continue;
+      }
       if (eip >>> 12 !== c.cPage) {
         if (!c.cs32flat || !c.codePage(eip)) {
           c.eip = eip;

@@ -209,3 +209,16 @@ Deno.test("Cpu.run() returns the retired count and stops when the platform calls
   assert.equal(m.cpu.regs[0], 4);
   assert.equal(m.cpu.retired, 5);
 });
+
+Deno.test("Cpu.run() reports a #DB trap after each instruction while EFLAGS.TF is set", () => {
+  // inc eax; inc eax; hlt
+  const m = flatMachine(hex("40 40 f4"), AT);
+  m.cpu.setEflags(0x102);
+  m.platform.onException = () => {};
+  m.cpu.run(2);
+  assert.deepEqual(
+    m.platform.exceptions.map((e) => [e.vector, e.kind, e.eip]),
+    [[1, 1, AT + 1], [1, 1, AT + 2]],
+  );
+  assert.equal(m.cpu.regs[0], 2);
+});

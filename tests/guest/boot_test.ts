@@ -176,3 +176,16 @@ Deno.test("with a disk, the block selftest reads, writes, flushes and leaves the
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("with a vif, the shell's ping gets 4 replies from 10.0.0.1", async () => {
+  const holder: { r?: HostResponder } = {};
+  const { code, text } = await boot("", "ping\npoweroff\n", withVif(holder));
+  deepStrictEqual(
+    text.match(/^40 bytes from 10\.0\.0\.1: icmp_seq=\d time=\d+ us$/gm)?.length,
+    4,
+    text,
+  );
+  assert(text.includes("ping: 4 replies"), text);
+  deepStrictEqual(holder.r!.stats.echoReplies, 4);
+  deepStrictEqual(code, 0, text);
+});

@@ -18,10 +18,11 @@ export const NAN_X87 = 1, NAN_SSE = 0;
  * and whether the result was rounded up in magnitude (x87 C1); and side inputs: whether
  * the NaN operands a/b are signalling. JS engines may quieten a signalling NaN held in a
  * number (V8 does once code is optimised), so signalling-ness travels beside the value,
- * read from the operand's stored bits; operations read and clear snanA/snanB. `err` is
- * the sign-carrying rounding error of the last round-to-nearest result (exact = r + err).
+ * read from the operand's stored bits; operations read and clear snanA/snanB.
  */
-export const ieee = { flags: 0, up: 0, snanA: 0, snanB: 0, err: 0 };
+export const ieee = { flags: 0, up: 0, snanA: 0, snanB: 0 };
+/** The sign-carrying rounding error of the last round-to-nearest result: exact = r + err. */
+export const ieeeErr: Float64Array = new Float64Array(1);
 
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
@@ -130,7 +131,7 @@ export function nextDown32(v: number): number {
  */
 export function applyRounding64(r: number, err: number, rc: number): number {
   ieee.up = 0;
-  ieee.err = err;
+  ieeeErr[0] = err;
   if (err === 0 || r !== r) return r;
   ieee.flags |= EXC_PE;
   if (r === Infinity || r === -Infinity) {
@@ -297,7 +298,7 @@ export const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3;
  */
 export function arith64(op: number, a: number, b: number, rc: number, mode: number): number {
   ieee.up = 0;
-  ieee.err = 0;
+  ieeeErr[0] = 0;
   if (a !== a || b !== b) return pickNan(a, b, mode);
   ieee.snanA = ieee.snanB = 0;
   let r: number;
@@ -346,7 +347,7 @@ export function arith64(op: number, a: number, b: number, rc: number, mode: numb
 /** sqrt(a) in double precision with rounding control; IE on negative input. */
 export function sqrt64(a: number, rc: number): number {
   ieee.up = 0;
-  ieee.err = 0;
+  ieeeErr[0] = 0;
   if (a !== a) return pickNan(a, 0, NAN_SSE);
   ieee.snanA = ieee.snanB = 0;
   if (a < 0) {

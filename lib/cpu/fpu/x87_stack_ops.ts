@@ -11,6 +11,7 @@ import {
   DEFAULT_NAN,
   EXC_IE,
   ieee,
+  ieeeErr,
   OP_ADD,
   OP_DIV,
   OP_MUL,
@@ -33,7 +34,7 @@ function toPc24(st: X87State, op: number, a: number, b: number, r: number): numb
       ? arith64(op === 0 ? OP_ADD : OP_SUB, op === 5 ? b : a, op === 5 ? a : b, st.rc, 1)
       : r;
   }
-  return roundTo24(r, ieee.err, st.rc);
+  return roundTo24(r, ieeeErr[0], st.rc);
 }
 
 /**
@@ -191,7 +192,7 @@ export function unary(st: X87State, kind: number): void {
     case 2:
       if ((st.cw & 0x300) === 0) {
         r = sqrt64(v, RC_NEAREST);
-        if (r === r && r !== 0 && isFinite(r)) r = roundTo24(r, ieee.err, st.rc);
+        if (r === r && r !== 0 && isFinite(r)) r = roundTo24(r, ieeeErr[0], st.rc);
       } else r = sqrt64(v, st.rc);
       break;
     case 3:

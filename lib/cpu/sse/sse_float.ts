@@ -15,6 +15,7 @@ import {
   EXC_UE,
   EXC_ZE,
   ieee,
+  ieeeErr,
   NAN_SSE,
   RC_CHOP,
   RC_DOWN,
@@ -135,7 +136,7 @@ function lane32(x: SseState, op: number, da: number, sa: number, out: number): v
     x.i32[out] = 0xffc00000 | 0;
     return;
   }
-  const f = roundToF32(r, ieee.err, x.rc);
+  const f = roundToF32(r, ieeeErr[0], x.rc);
   let lf = ieee.flags;
   if ((lf & EXC_ZE) !== 0) lf &= ~EXC_DE; // x / 0 reports ZE alone
   ieee.flags = saved | lf;

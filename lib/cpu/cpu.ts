@@ -5,6 +5,7 @@
  */
 
 import type { CpuBus } from "./fpu/bus.ts";
+import { InputError } from "../errors.ts";
 import { F_ARITH, F_IF, getEflagsOf, LF_NONE, materialize, setEflagsOf } from "./flags.ts";
 import type { PhysMemory } from "./phys_memory.ts";
 import {
@@ -210,7 +211,11 @@ export class Cpu implements CpuBus {
    * @param walker linear -> machine translation; null = identity (paging off)
    */
   constructor(mem: PhysMemory, platform: Platform, walker: PageWalker | null) {
-    if (mem.frames > 1 << 19) throw new RangeError("Cpu supports at most 2 GiB of machine memory");
+    if (mem.frames > 1 << 19) {
+      throw new InputError(
+        `Cannot create a CPU over ${mem.frames} frames: at most 2 GiB is supported`,
+      );
+    }
     this.mem = mem;
     this.u8 = mem.u8;
     this.dv = mem.dv;

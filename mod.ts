@@ -284,3 +284,9 @@ export {
   RecordingPlatform,
 } from "./lib/cpu/mod.ts";
 export type { ExceptionRecord, FlatMachine } from "./lib/cpu/mod.ts";
+export {
+  DEFAULT_GUEST_IMAGE,
+  defaultGuestCmdline,
+  readDefaultGuest,
+} from "./guest/default_guest.ts";
+export { type ArchiveFile, buildArchive } from "./guest/tools/mkarchive.ts";

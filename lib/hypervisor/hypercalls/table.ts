@@ -22,7 +22,16 @@ import { doPhysdevOp, doPhysdevOpCompat } from "./physdev_op.ts";
 import { doMemoryOp } from "./memory_op.ts";
 import { doMulticall } from "./multicall.ts";
 import { doIret } from "./iret.ts";
-import { doAbsent, doPrivileged } from "./rejected.ts";
+import {
+  doAbsent,
+  doDmOp,
+  doDomctl,
+  doHypfsOp,
+  doPlatformOp,
+  doPrivileged,
+  doSysctl,
+  doXenpmuOp,
+} from "./rejected.ts";
 import { doMmuextOp, doMmuUpdate, doUpdateVaMapping, doUpdateVaMappingOtherdomain } from "./mmu.ts";
 import { doSetGdt, doUpdateDescriptor } from "./descriptors.ts";
 import { doEventChannelOp, doEventChannelOpCompat } from "./event_channel.ts";
@@ -41,7 +50,7 @@ T[X.__HYPERVISOR_stack_switch] = (v, a1, a2) => doStackSwitch(v, a1, a2);
 T[X.__HYPERVISOR_set_callbacks] = (v, a1, a2, a3, a4) => doSetCallbacks(v, a1, a2, a3, a4);
 T[X.__HYPERVISOR_fpu_taskswitch] = (v, a1) => doFpuTaskswitch(v, a1);
 T[X.__HYPERVISOR_sched_op_compat] = (v, a1, a2) => doSchedOpCompat(v, a1, a2);
-T[X.__HYPERVISOR_platform_op] = doPrivileged;
+T[X.__HYPERVISOR_platform_op] = (v, a1) => doPlatformOp(v, a1);
 T[X.__HYPERVISOR_set_debugreg] = (v, a1, a2) => doSetDebugreg(v, a1, a2);
 T[X.__HYPERVISOR_get_debugreg] = (v, a1) => doGetDebugreg(v, a1);
 T[X.__HYPERVISOR_update_descriptor] = (v, a1, a2, a3, a4) => doUpdateDescriptor(v, a1, a2, a3, a4);
@@ -69,12 +78,12 @@ T[X.__HYPERVISOR_xenoprof_op] = doAbsent;
 T[X.__HYPERVISOR_event_channel_op] = (v, a1, a2) => doEventChannelOp(v, a1, a2);
 T[X.__HYPERVISOR_physdev_op] = (v, a1, a2) => doPhysdevOp(v, a1, a2);
 T[X.__HYPERVISOR_hvm_op] = (v, a1, a2) => doHvmOp(v, a1, a2);
-T[X.__HYPERVISOR_sysctl] = doPrivileged;
-T[X.__HYPERVISOR_domctl] = doPrivileged;
+T[X.__HYPERVISOR_sysctl] = (v, a1) => doSysctl(v, a1);
+T[X.__HYPERVISOR_domctl] = (v, a1) => doDomctl(v, a1);
 T[X.__HYPERVISOR_kexec_op] = doPrivileged;
 T[X.__HYPERVISOR_tmem_op] = doAbsent;
 T[X.__HYPERVISOR_argo_op] = doAbsent;
-T[X.__HYPERVISOR_xenpmu_op] = doAbsent;
-T[X.__HYPERVISOR_dm_op] = doPrivileged;
-T[X.__HYPERVISOR_hypfs_op] = doAbsent;
+T[X.__HYPERVISOR_xenpmu_op] = doXenpmuOp;
+T[X.__HYPERVISOR_dm_op] = (v, a1, a2, a3) => doDmOp(v, a1, a2, a3);
+T[X.__HYPERVISOR_hypfs_op] = doHypfsOp;
 T[48] = doPrivileged; // __HYPERVISOR_mca: XEN_MC_* need privilege

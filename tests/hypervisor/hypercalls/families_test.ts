@@ -288,11 +288,17 @@ Deno.test("multicall runs each entry and records its result; nesting is refused"
 
 Deno.test("privileged, HVM-only and unknown hypercalls are refused as for a domU", async () => {
   await expectResults([
-    [{ nr: 7, name: "platform_op" }, -E.EPERM],
-    [{ nr: 35, name: "sysctl" }, -E.EPERM],
-    [{ nr: 36, name: "domctl" }, -E.EPERM],
+    [{ nr: 7, args: [{ at: "pf" }], name: "platform_op" }, -E.EPERM],
+    [{ nr: 7, args: [{ at: "pfOld" }], name: "platform_op, old interface" }, -E.EACCES],
+    [{ nr: 7, args: [UNMAPPED], name: "platform_op, bad pointer" }, -E.EFAULT],
+    [{ nr: 35, args: [{ at: "sysctl" }], name: "sysctl" }, -E.EPERM],
+    [{ nr: 36, args: [{ at: "domctl" }], name: "domctl" }, -E.EPERM],
     [{ nr: 37, name: "kexec_op" }, -E.EPERM],
-    [{ nr: 41, name: "dm_op" }, -E.EPERM],
+    [{ nr: 41, args: [0x7ff0, 0, 0], name: "dm_op on itself" }, -E.EPERM],
+    [{ nr: 41, args: [9, 0, 0], name: "dm_op on no domain" }, -E.ESRCH],
+    [{ nr: 41, args: [9, 3, 0], name: "dm_op, 3 buffers" }, -E.E2BIG],
+    [{ nr: 42, name: "hypfs_op" }, -E.EPERM],
+    [{ nr: 40, name: "xenpmu_op" }, -E.EOPNOTSUPP],
     [{ nr: 34, args: [99, 0], name: "hvm_op 99" }, -E.ENOSYS],
     [{ nr: 34, args: [1, { at: "param" }], name: "hvm_op get_param of a PV domain" }, -E.EINVAL],
     [{ nr: 34, args: [1, { at: "paramOther" }], name: "hvm_op get_param of dom 9" }, -E.ESRCH],
@@ -305,6 +311,10 @@ Deno.test("privileged, HVM-only and unknown hypercalls are refused as for a domU
     [{ nr: 11, name: "unused 11" }, -E.ENOSYS],
     [{ nr: 60, name: "unused 60" }, -E.ENOSYS],
   ], {
+    pf: new Uint8Array([1, 0, 0, 0, 1, 0, 0, 3, ...new Uint8Array(128)]),
+    pfOld: new Uint8Array(136),
+    sysctl: new Uint8Array([1, 0, 0, 0, 0x15, 0, 0, 0, ...new Uint8Array(128)]),
+    domctl: new Uint8Array([1, 0, 0, 0, 0x15, 0, 0, 0, ...new Uint8Array(136)]),
     param: words(0x7ff0, 2, 0, 0),
     paramOther: words(9, 2, 0, 0),
     paramBig: words(0x7ff0, 39, 0, 0),

@@ -1,6 +1,7 @@
 /**
  * The committed guest image is what its sources build: a clean `make` of a copy of
- * guest/ reproduces guest/pvx-guest.elf byte for byte (where gcc -m32 is present).
+ * guest/ reproduces guest/pvx-guest.elf byte for byte, where gcc -m32 is present and gcc
+ * and ld are the versions recorded in guest/TOOLCHAIN (other versions emit other code).
  * @module
  */
 import assert, { deepStrictEqual } from "node:assert/strict";
@@ -35,7 +36,15 @@ async function copyTree(src: string, dst: string): Promise<void> {
   }
 }
 
-const toolchain = await haveToolchain();
+/** Whether gcc and ld are the versions the committed image was built with (guest/TOOLCHAIN). */
+async function sameToolchain(): Promise<boolean> {
+  const first = async (cmd: string) =>
+    new TextDecoder().decode((await run(cmd, ["--version"])).stdout).split("\n")[0].trim();
+  const want = (await Deno.readTextFile(`${GUEST}/TOOLCHAIN`)).trim().split("\n");
+  return want[0] === await first("gcc") && want[1] === await first("ld");
+}
+
+const toolchain = await haveToolchain() && await sameToolchain();
 
 Deno.test({
   name: "make -C guest reproduces the committed pvx-guest.elf when built in another directory",

@@ -21,7 +21,16 @@ const TRAP_NMI = 2;
 export function checkWake(v: Vcpu): boolean {
   if (!v.blocked) return true;
   const d = v.domain;
+  const u8 = d.host.mem.u8;
+  const upcall = u8[v.vcpuInfoMaddr + VI_UPCALL_PENDING] !== 0;
   if (v.pollPorts.length > 0) {
+    // vcpu_kick: an upcall that can be delivered wakes a poller too.
+    if (upcall && u8[v.vcpuInfoMaddr + VI_UPCALL_MASK] === 0) {
+      v.pollPorts = [];
+      v.pollTimeoutNs = -1;
+      v.blocked = false;
+      return true;
+    }
     const ev = d.evtchn;
     if (ev) {
       for (const p of v.pollPorts) {
@@ -35,7 +44,7 @@ export function checkWake(v: Vcpu): boolean {
     }
     return false;
   }
-  if (d.host.mem.u8[v.vcpuInfoMaddr + VI_UPCALL_PENDING] !== 0 || v.nmiPending) {
+  if (upcall || v.nmiPending) {
     v.blocked = false;
     return true;
   }

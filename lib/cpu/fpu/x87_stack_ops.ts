@@ -25,6 +25,9 @@ import {
 import { compare, fpatan, fprem, fscale, fxtract, fyl2x, transcend, xtract } from "./x87_ops.ts";
 import { SW_C1, SW_C2, type X87State } from "./x87_state.ts";
 
+/** D8 reg field -> ieee op (2/3, the compares, never get here). */
+const ARITH_OP = new Uint8Array([OP_ADD, OP_MUL, 0, 0, OP_SUB, OP_SUB, OP_DIV, OP_DIV]);
+
 /** Rounds an arithmetic result to 24 bits (x87 precision control 00). */
 function toPc24(st: X87State, op: number, a: number, b: number, r: number): number {
   if (r !== r || !isFinite(r)) return r;
@@ -57,27 +60,8 @@ export function arith(
   // precision control 00 (24 bits): round to nearest double first, then once to 24 bits
   const pc24 = (st.cw & 0x300) === 0;
   const rc = pc24 ? RC_NEAREST : st.rc;
-  let r: number;
-  switch (op) {
-    case 0:
-      r = arith64(OP_ADD, a, b, rc, 1);
-      break;
-    case 1:
-      r = arith64(OP_MUL, a, b, rc, 1);
-      break;
-    case 4:
-      r = arith64(OP_SUB, a, b, rc, 1);
-      break;
-    case 5:
-      r = arith64(OP_SUB, b, a, rc, 1);
-      break;
-    case 6:
-      r = arith64(OP_DIV, a, b, rc, 1);
-      break;
-    default:
-      r = arith64(OP_DIV, b, a, rc, 1);
-      break;
-  }
+  // one call site (keeps the doubles unboxed when inlined)
+  let r = arith64(ARITH_OP[op], rev ? b : a, rev ? a : b, rc, 1);
   if (pc24) r = toPc24(st, op, a, b, r);
   if (st.takeIeee()) return false;
   st.set(dest, r);

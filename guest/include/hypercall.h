@@ -50,6 +50,7 @@ extern volatile u32 stat_hypercalls;
   _hypercall5(__HYPERVISOR_grant_table_op, cmd, arg, n, 0, 0)
 #define HYPERVISOR_vcpu_op(cmd, vcpu, arg) _hypercall5(__HYPERVISOR_vcpu_op, cmd, vcpu, arg, 0, 0)
 #define HYPERVISOR_sched_op(cmd, arg) _hypercall5(__HYPERVISOR_sched_op, cmd, arg, 0, 0, 0)
+#define HYPERVISOR_callback_op(cmd, arg) _hypercall5(__HYPERVISOR_callback_op, cmd, arg, 0, 0, 0)
 #define HYPERVISOR_event_channel_op(cmd, arg) \
   _hypercall5(__HYPERVISOR_event_channel_op, cmd, arg, 0, 0, 0)
 #endif

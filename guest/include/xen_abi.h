@@ -170,6 +170,7 @@ struct vcpu_set_periodic_timer { u64 period_ns; };
 #define CALLBACKOP_register 0
 #define CALLBACKTYPE_event 0
 #define CALLBACKTYPE_failsafe 1
+struct callback_register { u16 type; u16 flags; ulong cs; ulong eip; };
 
 /* grant tables (v1) */
 #define GNTTABOP_map_grant_ref 0

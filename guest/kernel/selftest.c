@@ -276,8 +276,16 @@ static volatile int ev_count;
 static void ev_handler(u32 port, struct regs *r) { (void)port, (void)r, ev_count++; }
 
 static int t_event_channels(void) {
+  /* the callbacks again, through callback_op this time */
+  extern char hypervisor_callback[], failsafe_callback[];
+  struct callback_register cb = {CALLBACKTYPE_event, 0, FLAT_KERNEL_CS, (ulong)hypervisor_callback};
+  long rc = HYPERVISOR_callback_op(CALLBACKOP_register, &cb);
+  CHECK(rc == 0, "callback_op register event returned %ld", rc);
+  cb = (struct callback_register){CALLBACKTYPE_failsafe, 0, FLAT_KERNEL_CS, (ulong)failsafe_callback};
+  rc = HYPERVISOR_callback_op(CALLBACKOP_register, &cb);
+  CHECK(rc == 0, "callback_op register failsafe returned %ld", rc);
   struct evtchn_bind_ipi ipi = {0, 0};
-  long rc = HYPERVISOR_event_channel_op(EVTCHNOP_bind_ipi, &ipi);
+  rc = HYPERVISOR_event_channel_op(EVTCHNOP_bind_ipi, &ipi);
   CHECK(rc == 0, "bind_ipi returned %ld", rc);
   bind_port(ipi.port, ev_handler);
   ev_count = 0;

@@ -47,6 +47,9 @@ export const ATTR_CODE32 = 0xc09b;
 /** Attribute word of a flat 32-bit ring-0 data segment. */
 export const ATTR_DATA32 = 0xc093;
 
+/** The CPUs sharing each machine memory (vcpus of one host). */
+const cpusOver = new WeakMap<PhysMemory, Cpu[]>();
+
 /** The sentinel thrown by a faulting access; {@link Cpu.excVector} holds the vector. */
 export const FAULT: { readonly fault: true } = Object.freeze({ fault: true as const });
 
@@ -224,7 +227,17 @@ export class Cpu implements CpuBus {
     this.r16 = new Uint16Array(this.regBuf);
     this.r8 = new Uint8Array(this.regBuf);
     this.dcache = new DecodedCache(mem);
-    mem.onCodeWrite = (mfn) => this.dcache.dropPage(mfn);
+    // Every CPU over this memory drops its decoded code when a code frame is written.
+    let peers = cpusOver.get(mem);
+    if (peers === undefined) {
+      const list: Cpu[] = [];
+      peers = list;
+      cpusOver.set(mem, list);
+      mem.onCodeWrite = (mfn) => {
+        for (const c of list) c.dcache.dropPage(mfn);
+      };
+    }
+    peers.push(this);
     this.dcache.onDrop = () => {
       this.cPage = -1;
     };
@@ -676,10 +689,13 @@ export class Cpu implements CpuBus {
     if ((eip | 4095) >>> 0 > this.segLimit[CS] >>> 0) return false;
     const m = this.xlate(eip, K_FETCH);
     const mfn = m >>> 12;
-    const fresh = this.dcache.pages[mfn] === null;
+    const becomesCode = this.mem.codeFrame[mfn] === 0;
     this.cArr = this.dcache.page(mfn);
-    // Write entries must not cover code frames, so writes there take the slow path.
-    if (fresh) this.tlb.flushKind(K_WRITE);
+    // Write entries (of every CPU over this memory) must not cover code frames, so that
+    // writes there take the slow path and drop the decoded code.
+    if (becomesCode) {
+      for (const c of cpusOver.get(this.mem) ?? [this]) c.tlb.flushKind(K_WRITE);
+    }
     this.cPage = eip >>> 12;
     this.cBase = m - (eip & 4095);
     return true;

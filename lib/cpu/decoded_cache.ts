@@ -85,14 +85,12 @@ export class DecodedCache {
     }
   }
 
-  /** Drops every page. */
+  /**
+   * Drops every page. The frames keep their codeFrame bit (other CPUs over the same memory
+   * may hold code from them); the next write clears it.
+   */
   dropAll(): void {
-    for (let f = 0; f < this.pages.length; f++) {
-      if (this.pages[f] !== null) {
-        this.pages[f] = null;
-        this.mem.codeFrame[f] = 0;
-      }
-    }
+    this.pages.fill(null);
     this.next = 1;
     this.onDrop();
   }

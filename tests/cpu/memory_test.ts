@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { Cpu } from "../../lib/cpu/cpu.ts";
 import { flatMachine, hex, MapWalker } from "../../lib/cpu/testing.ts";
 
 const AT = 0x1000;
@@ -173,4 +174,19 @@ Deno.test("a rep with a huge count runs in bounded chunks and resumes at the sam
   assert.equal(m.cpu.regs[1], 0);
   assert.equal(m.cpu.regs[6], 200_000);
   assert.equal(m.platform.exceptions.length, 0);
+});
+
+Deno.test("a store by one CPU drops the code another CPU over the same memory decoded", () => {
+  const a = flatMachine(hex("40 f4"), AT, 64); // inc eax; hlt
+  const b = new Cpu(a.mem, a.platform, null);
+  a.cpu.run(5);
+  assert.equal(a.cpu.regs[0], 1);
+  // CPU b: mov byte [0x1000], 0x41 (inc ecx); hlt
+  a.mem.write(0x3000, hex("c6 05 00 10 00 00 41 f4"));
+  b.eip = 0x3000;
+  b.run(5);
+  a.cpu.eip = AT;
+  a.cpu.halted = false;
+  a.cpu.run(5);
+  assert.deepEqual([a.cpu.regs[0], a.cpu.regs[1]], [1, 1]);
 });

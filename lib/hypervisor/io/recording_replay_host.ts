@@ -135,6 +135,8 @@ export class ReplayHost implements DeviceHost {
   #invoking = 0;
   /** The step bound was exceeded. */
   #hung = false;
+  /** Teardown past the recording's end: deferred work runs as it comes. */
+  #draining = false;
   // recorded id -> key of the resource
   readonly #recMapKey = new Map<number, string>();
   readonly #recPortKey = new Map<number, string>();
@@ -209,7 +211,7 @@ export class ReplayHost implements DeviceHost {
           continue;
         }
         const at = this.#i;
-        for (let r = 0; r < 200 && this.#i === at; r++) await yieldMacrotask();
+        for (let r = 0; r < 50 && this.#i === at; r++) await yieldMacrotask();
         if (this.#i === at) {
           this.#diverge("missing call", describeBlock(b), "nothing");
           this.#i++;
@@ -232,7 +234,19 @@ export class ReplayHost implements DeviceHost {
     const recorded = this.#i < bs.length;
     this.#free = !this.#compare || !recorded;
     this.#inputNo++;
-    await stop();
+    if (this.#free) {
+      // nothing left to compare: let pending work run so the backend can finish
+      this.#draining = true;
+      for (const fn of this.#defers.values()) this.#pendingModelDefers.push(fn);
+      this.#defers.clear();
+    }
+    let done = false;
+    const stopping = stop().finally(() => (done = true));
+    for (let r = 0; r < 400 && !done; r++) {
+      if (this.#free) this.#runModelDefers();
+      await yieldMacrotask();
+    }
+    await stopping;
     if (this.#compare && recorded) this.#finishSegmentTail();
     this.#free = true;
   }
@@ -304,7 +318,7 @@ export class ReplayHost implements DeviceHost {
       const id = b.args[0];
       // in-memory host I/O completes within a few microtask hops; real files take turns
       for (let r = 0; r < 8 && !this.#defers.has(id); r++) await Promise.resolve();
-      for (let r = 0; r < 400 && !this.#defers.has(id); r++) await yieldMacrotask();
+      for (let r = 0; r < 50 && !this.#defers.has(id); r++) await yieldMacrotask();
       target = this.#defers.get(id);
       if (target) this.#defers.delete(id);
       else this.#diverge("deferred work", `callback ${id} scheduled`, "never scheduled");
@@ -748,7 +762,7 @@ export class ReplayHost implements DeviceHost {
     if (this.#hung) return;
     this.#callsInInput--; // deferring is not a ring access
     const id = this.#nextDefer++;
-    if (this.#compare) this.#defers.set(id, fn);
+    if (this.#compare && !this.#draining) this.#defers.set(id, fn);
     else this.#pendingModelDefers.push(fn);
   }
 

@@ -436,6 +436,9 @@ export function runLoop(c: Cpu, end: number): void {
         }
         n++;
         if (n >= end) break outer;
+        // A store into decoded code (or a TLB/CS change) dropped the page: the rest of this
+        // block may be stale, so look the next instruction up again.
+        if (c.cPage === -1) continue outer;
         rec++;
       }
     }

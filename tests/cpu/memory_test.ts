@@ -190,3 +190,10 @@ Deno.test("a store by one CPU drops the code another CPU over the same memory de
   a.cpu.run(5);
   assert.deepEqual([a.cpu.regs[0], a.cpu.regs[1]], [1, 1]);
 });
+
+Deno.test("a store into the next instruction of the same block takes effect", () => {
+  // mov dword [0x100a], 0x9090f441 (turns the following inc eax into inc ecx); inc eax; hlt
+  const m = flatMachine(hex("c7 05 0a 10 00 00 41 f4 90 90 40 f4"), AT);
+  m.cpu.run(5);
+  assert.deepEqual([m.cpu.regs[0], m.cpu.regs[1], m.cpu.halted], [0, 1, true]);
+});

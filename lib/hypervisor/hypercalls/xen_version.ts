@@ -77,8 +77,16 @@ export function doXenVersion(v: Vcpu, cmd: number, arg: number): number {
     }
     case XENVER_pagesize:
       return 4096;
-    case XENVER_guest_handle:
-      return put(new Uint8Array(16)); // xen_domain_handle_t: all zero for pvx domains
+    case XENVER_guest_handle: {
+      // xen_domain_handle_t: the domain's UUID, the one the toolstack layout writes
+      // (00000000-0000-4000-8000-<domid in 12 hex digits>).
+      const h = new Uint8Array(16);
+      h[6] = 0x40;
+      h[8] = 0x80;
+      const id = v.domain.domid;
+      for (let i = 0; i < 6; i++) h[15 - i] = Math.floor(id / 256 ** i) & 0xff;
+      return put(h);
+    }
     case XENVER_commandline:
     case XENVER_build_id:
       return -EPERM; // XSM_PRIV for these in Xen's dummy policy

@@ -199,7 +199,7 @@ export class Cpu implements CpuBus {
   readonly dcache: DecodedCache;
   /** Whether CS is a usable 32-bit segment with base 0 (decoded-cache path). */
   cs32flat = true;
-  /** Linear page, offset index, machine page base and cache epoch of the current code page. */
+  /** Linear page, offset index and machine page base of the current code page. */
   cPage = -1;
   cArr: Int32Array = new Int32Array(4096);
   cBase = 0;

@@ -91,24 +91,6 @@ function ea(u8: Uint8Array, dv: DataView, p: number, seg: number): void {
 }
 
 /**
- * Decodes the instruction at machine address `m` into a new record.
- * @param avail bytes left in the page from `m`
- * @returns the record index
- */
-export function decodeFast(
-  dc: DecodedCache,
-  u8: Uint8Array,
-  dv: DataView,
-  m: number,
-  avail: number,
-): number {
-  const rec = dc.alloc();
-  const kind = avail >= 16 ? decodeInto(dc, rec, u8, dv, m) : K_GENERIC;
-  dc.kind[rec] = kind;
-  return rec;
-}
-
-/**
  * Decodes a basic block starting at page offset `o` of the code page whose machine base
  * is `mBase` into contiguous records: straight-line instructions, ended by a control
  * transfer, a K_GENERIC instruction, or a K_END record (page end, block limit, or an

@@ -105,8 +105,3 @@ export function aad(c: LazyFlags & { r8: Uint8Array; r16: Uint16Array }, imm: nu
   const of = ((~(al ^ p) & (al ^ v)) >> 7) & 1;
   setArith(c, (v > 0xff ? F_CF : 0) | ((al ^ p ^ v) & F_AF) | szp(v, 8) | (of << 11));
 }
-
-/** Reads CF as 0/1 (salc, adc helpers). */
-export function carry(c: LazyFlags): number {
-  return getCF(c);
-}

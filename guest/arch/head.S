@@ -104,6 +104,9 @@ common_entry:
   movl $FLAT_KERNEL_DS, %eax
   movl %eax, %ds
   movl %eax, %es
+  xorl %eax, %eax /* the kernel runs with null fs/gs: a TLS descriptor may change under it */
+  movl %eax, %fs
+  movl %eax, %gs
   cld
   pushl %esp
   call trap_dispatch
@@ -126,16 +129,33 @@ ret_from_trap:
 
 /*
  * Failsafe callback: Xen could not load a segment register while returning to the
- * guest; the frame holds ds, es, fs, gs then eip, cs, eflags. Report and crash.
+ * guest; the frame holds ds, es, fs, gs, then eip, cs, eflags (and esp, ss from ring 3).
+ * As Linux does: drop the saved selectors, return with flat ds/es for the ring being
+ * returned to and null fs/gs (counted in failsafe_count).
  */
   .globl failsafe_callback
 failsafe_callback:
-  movl $FLAT_KERNEL_DS, %eax
-  movl %eax, %ds
+  addl $16, %esp
+  lock incl failsafe_count
+  testl $3, 4(%esp)
+  jz 1f
+  movl $0xe033, %eax
+  jmp 2f
+1: movl $FLAT_KERNEL_DS, %eax
+2: movl %eax, %ds
   movl %eax, %es
-  pushl %esp
-  call failsafe_report
-1: jmp 1b
+  xorl %eax, %eax
+  movl %eax, %fs
+  movl %eax, %gs
+  andl $0xffff, 4(%esp)
+  iret
+
+  .section .bss
+  .balign 4
+  .globl failsafe_count
+failsafe_count:
+  .long 0
+  .section .text
 
 /* enter_user(entry, user_esp): iret to ring 3 with flat user segments */
   .globl enter_user

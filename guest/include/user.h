@@ -26,6 +26,8 @@ struct process {
   void *pages[2048];
   int npages;
   ulong brk, brk_base, mmap_next;
+  ulong phdr, phnum, entry; /* for the auxiliary vector */
+  u64 tls_desc;             /* its GDT TLS descriptor (set_thread_area), 0 when none */
 };
 extern struct process *curproc;
 extern int proc_depth;
@@ -33,5 +35,9 @@ extern int proc_depth;
 extern volatile u32 stat_multicalls;
 int user_map_page(ulong va, void **out);
 ulong current_l3_mfn(void);
+void gdt_init(void);
+int gdt_set_tls(u64 desc);
+void gdt_reload(void);
+#define GDT_TLS_ENTRY 12 /* as Linux on x86-64 hands out to 32-bit tasks */
 void user_exit(int status) __attribute__((noreturn));
 #endif

@@ -80,6 +80,7 @@ static int t_descriptor_tables(void) {
                    : "ecx", "memory");
   CHECK(va == tls_a, "fs:0 read %lx, want %lx", (ulong)va, (ulong)tls_a);
   CHECK(vb == tls_b, "gs:0 read %lx, want %lx", (ulong)vb, (ulong)tls_b);
+  gdt_reload();
   /* an LDT (MMUEXT_SET_LDT) with one descriptor, read through fs = 0x0d (TI, RPL 1) */
   u64 *ldt = alloc_page();
   CHECK(ldt, "no page for an LDT");

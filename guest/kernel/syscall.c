@@ -32,6 +32,24 @@
 #define SYS_mmap2 192
 #define SYS_exit_group 252
 #define SYS_clock_gettime 265
+#define SYS_ioctl 54
+#define SYS_getppid 64
+#define SYS_gettimeofday 78
+#define SYS_readlink 85
+#define SYS_mprotect 125
+#define SYS_writev 146
+#define SYS_ugetrlimit 191
+#define SYS_getuid32 199
+#define SYS_getgid32 200
+#define SYS_geteuid32 201
+#define SYS_getegid32 202
+#define SYS_set_thread_area 243
+#define SYS_set_tid_address 258
+#define SYS_set_robust_list 311
+#define SYS_getrandom 355
+#define SYS_openat 295
+#define ENOTTY 25
+#define ESRCH 3
 
 volatile u32 stat_syscalls;
 extern char xen_extra[];
@@ -121,6 +139,39 @@ struct sysinfo_i386 {
 
 long pvx_syscall(u32 nr, ulong a, ulong b); /* pvx_calls.c */
 
+/* set_thread_area(struct user_desc *): one TLS slot, GDT_TLS_ENTRY */
+static long sys_set_thread_area(u32 *u) {
+  if (!user_range((ulong)u, 16)) return -EFAULT;
+  if (u[0] != (u32)-1 && u[0] != GDT_TLS_ENTRY) return -EINVAL;
+  u32 base = u[1], limit = u[2], f = u[3];
+  u64 desc = 0;
+  if (!(f & (1u << 5)) || base || limit) { /* not an empty descriptor */
+    u32 access = 0x80 | (3 << 5) | 0x10 | ((f >> 1) & 3) << 2 | (f & 8 ? 0 : 2) | 1;
+    if (f & (1u << 5)) access &= ~0x80u; /* seg_not_present */
+    u32 lo = (limit & 0xffff) | ((base & 0xffff) << 16);
+    u32 hi = ((base >> 16) & 0xff) | (access << 8) | (limit & 0xf0000) |
+             ((f & 1) ? (1u << 22) : 0) | ((f & 16) ? (1u << 23) : 0) | ((f & 64) ? (1u << 20) : 0) |
+             (base & 0xff000000);
+    desc = ((u64)hi << 32) | lo;
+  }
+  if (gdt_set_tls(desc) != 0) return -EINVAL;
+  proc.tls_desc = desc;
+  u[0] = GDT_TLS_ENTRY;
+  return 0;
+}
+
+static long sys_writev(int fd, const ulong *iov, ulong n) {
+  if (fd != 1 && fd != 2) return -EBADF;
+  if (n > 1024 || !user_range((ulong)iov, n * 8)) return -EFAULT;
+  long total = 0;
+  for (ulong i = 0; i < n; i++) {
+    if (!user_range(iov[2 * i], iov[2 * i + 1])) return -EFAULT;
+    console_write((const char *)iov[2 * i], iov[2 * i + 1]);
+    total += (long)iov[2 * i + 1];
+  }
+  return total;
+}
+
 int ctx_save(struct kctx *c) __attribute__((returns_twice));
 
 /*
@@ -147,6 +198,10 @@ int syscall_dispatch(struct regs *r) {
     else ret = -EBADF;
     break;
   case SYS_open: ret = sys_open((const char *)a); break;
+  case SYS_openat: ret = (long)a == -100 || (b && user_range(b, 1) && *(const char *)b == '/')
+                             ? sys_open((const char *)b)
+                             : -EBADF;
+    break;
   case SYS_close:
     if (a >= 3 && a < 3 + ARRAY_SIZE(files) && files[a - 3].used) files[a - 3].used = 0, ret = 0;
     else ret = -EBADF;
@@ -196,6 +251,43 @@ int syscall_dispatch(struct regs *r) {
     ts[0] = (ulong)(ns / 1000000000ull);
     ts[1] = (ulong)(ns % 1000000000ull);
     ret = 0;
+    break;
+  }
+  case SYS_ioctl: ret = a <= 2 ? -ENOTTY : -EBADF; break;
+  case SYS_getppid: ret = proc_depth > 1 ? (long)(curproc - 1)->pid : 0; break;
+  case SYS_gettimeofday: {
+    ulong *tv = (ulong *)a;
+    if (!user_range(a, 8)) { ret = -EFAULT; break; }
+    u64 ns = monotonic_ns() + (u64)shared->wc_sec * 1000000000ull + shared->wc_nsec;
+    tv[0] = (ulong)(ns / 1000000000ull);
+    tv[1] = (ulong)(ns % 1000000000ull / 1000);
+    ret = 0;
+    break;
+  }
+  case SYS_readlink: ret = -ENOENT; break;
+  case SYS_mprotect: ret = 0; break; /* every user page stays read-write */
+  case SYS_writev: ret = sys_writev((int)a, (const ulong *)b, c); break;
+  case SYS_ugetrlimit: {
+    ulong *rl = (ulong *)b;
+    if (!user_range(b, 8)) { ret = -EFAULT; break; }
+    rl[0] = a == 3 ? USER_STACK_PAGES * PAGE_SIZE : ~0ul; /* RLIMIT_STACK */
+    rl[1] = ~0ul;
+    ret = 0;
+    break;
+  }
+  case SYS_getuid32: case SYS_getgid32: case SYS_geteuid32: case SYS_getegid32: ret = 0; break;
+  case SYS_set_thread_area: ret = sys_set_thread_area((u32 *)a); break;
+  case SYS_set_tid_address: ret = (long)proc.pid; break;
+  case SYS_set_robust_list: ret = 0; break;
+  case SYS_getrandom: {
+    u8 *p = (u8 *)a;
+    if (!user_range(a, b)) { ret = -EFAULT; break; }
+    static u64 seed = 0x9e3779b97f4a7c15ull;
+    for (ulong i = 0; i < b; i++) {
+      seed = seed * 6364136223846793005ull + rdtsc();
+      p[i] = (u8)(seed >> 56);
+    }
+    ret = (long)b;
     break;
   }
   case SYS_reboot:

@@ -120,8 +120,3 @@ void trap_dispatch(struct regs *r) {
   if (vec == 14 && last_pf_addr < 0x40000000u && user_access_fault()) return; /* -EFAULT */
   die(r);
 }
-
-void failsafe_report(u32 *frame) {
-  panic("failsafe callback: ds %lx es %lx fs %lx gs %lx eip %lx cs %lx", (ulong)frame[0],
-        (ulong)frame[1], (ulong)frame[2], (ulong)frame[3], (ulong)frame[4], (ulong)frame[5]);
-}

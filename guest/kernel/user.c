@@ -30,6 +30,8 @@ static void track(void *p) {
   if (proc.npages < MAX_PAGES) proc.pages[proc.npages++] = p;
 }
 
+u64 gdt_entry_machine(int i);
+
 static int make_ro(void *p, int ro) {
   return map_frame_at(p, pfn_to_mfn(__pa(p) >> PAGE_SHIFT), ro ? PTE_KERNEL_RO : PTE_KERNEL);
 }
@@ -120,21 +122,37 @@ static int load_elf(const u8 *img, size_t len, ulong *entry) {
   }
   proc.brk = proc.brk_base = (top + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
   *entry = eh->entry;
+  proc.entry = eh->entry;
+  proc.phnum = eh->phnum;
+  for (int i = 0; i < eh->phnum; i++) { /* where the program headers are in memory */
+    if (ph[i].type == 6) proc.phdr = ph[i].vaddr; /* PT_PHDR */
+    else if (!proc.phdr && ph[i].type == 1 && eh->phoff >= ph[i].offset &&
+             eh->phoff - ph[i].offset < ph[i].filesz)
+      proc.phdr = ph[i].vaddr + (eh->phoff - ph[i].offset);
+  }
   return 0;
 }
 
 /* a multicall: kernel stack for traps from ring 3, the process's L3, TS set (lazy FPU) */
+static struct process *proc_depth_target; /* whose TLS descriptor switch_to installs */
+
 static int switch_to(ulong l3_mfn, int user, int depth) {
   static struct mmuext_op op;
-  static struct multicall_entry mc[3];
+  static struct multicall_entry mc[4];
   op.cmd = MMUEXT_NEW_BASEPTR;
   op.arg1 = l3_mfn;
   mc[0] = (struct multicall_entry){__HYPERVISOR_stack_switch, 0,
                                    {FLAT_KERNEL_DS, (ulong)kstacks[depth] + KSTACK}};
   mc[1] = (struct multicall_entry){__HYPERVISOR_mmuext_op, 0, {(ulong)&op, 1, 0, DOMID_SELF}};
   mc[2] = (struct multicall_entry){__HYPERVISOR_fpu_taskswitch, 0, {user ? 1 : 0}};
-  if (HYPERVISOR_multicall(mc, 3) != 0) return -1;
-  for (int i = 0; i < 3; i++)
+  /* the process's TLS descriptor (or none) in the GDT's TLS slot */
+  u64 desc = user && proc_depth_target ? proc_depth_target->tls_desc : 0;
+  u64 ma = gdt_entry_machine(GDT_TLS_ENTRY);
+  mc[3] = (struct multicall_entry){__HYPERVISOR_update_descriptor, 0,
+                                   {(u32)ma, (u32)(ma >> 32), (u32)desc, (u32)(desc >> 32)}};
+  int n = ma ? 4 : 3;
+  if (HYPERVISOR_multicall(mc, n) != 0) return -1;
+  for (int i = 0; i < n; i++)
     if ((long)mc[i].result < 0) return -1;
   stat_multicalls++;
   return 0;
@@ -160,7 +178,8 @@ static void release_tables(struct process *p) {
 }
 
 /* builds the process in curproc (its L3 pinned) and returns the entry point, or 0 */
-static ulong build(const void *elf, size_t len, const char *argv0, int *err) {
+static __attribute__((noinline)) ulong build(const void *elf, size_t len, const char *argv0,
+                                             int *err) {
   proc.l3 = alloc_page();
   proc.l2 = alloc_page();
   proc.l2k = alloc_page();
@@ -176,15 +195,20 @@ static ulong build(const void *elf, size_t len, const char *argv0, int *err) {
     if (user_map_page(va, NULL)) return *err = -3, 0;
   void *top;
   user_map_page(USER_STACK_TOP - PAGE_SIZE, &top);
+  /* top page: argv[0] string and 16 random bytes; below: argc, argv, envp, auxv */
   char *name = (char *)top + PAGE_SIZE - 32;
   size_t nl = strlen(argv0);
   if (nl > 31) nl = 31;
   memcpy(name, argv0, nl);
   name[nl] = 0;
-  u32 *stk = (u32 *)((char *)top + ((USER_STACK_TOP - 64) & (PAGE_SIZE - 1)));
-  stk[0] = 1;
-  stk[1] = USER_STACK_TOP - 32;
-  stk[2] = stk[3] = stk[4] = stk[5] = 0;
+  u32 *rnd = (u32 *)((char *)top + PAGE_SIZE - 48);
+  for (int i = 0; i < 4; i++) rnd[i] = (u32)(rdtsc() * 2654435761u) ^ (u32)(i * 0x9e3779b9u);
+  u32 *stk = (u32 *)((char *)top + ((USER_STACK_TOP - 256) & (PAGE_SIZE - 1)));
+  u32 v[] = {1, USER_STACK_TOP - 32, 0, 0, /* argc, argv[0], NULL, envp NULL */
+             3, proc.phdr, 4, 32, 5, proc.phnum, 6, PAGE_SIZE, 9, proc.entry, /* PHDR..ENTRY */
+             11, 0, 12, 0, 13, 0, 14, 0, 23, 0,                           /* uids, secure */
+             25, USER_STACK_TOP - 48, 0, 0};                                /* RANDOM, NULL */
+  memcpy(stk, v, sizeof(v));
   proc.mmap_next = USER_MMAP_BASE;
   /* tables read-only, then pin the tree */
   for (int i = 0; i < proc.ntables; i++) make_ro(proc.tables[i], 1);
@@ -212,6 +236,7 @@ int user_run(const void *elf, size_t len, const char *argv0, int *status) {
   proc.pid = next_pid++;
   int err = 0;
   ulong entry = build(elf, len, argv0, &err);
+  proc_depth_target = curproc;
   if (entry && switch_to(mfn_of(proc.l3), 1, depth)) err = -5;
   if (!entry || err) {
     release_tables(curproc);
@@ -220,10 +245,11 @@ int user_run(const void *elf, size_t len, const char *argv0, int *status) {
   }
   proc.running = 1;
   proc_depth++;
-  if (ctx_save(&proc.kctx) == 0) enter_user(entry, USER_STACK_TOP - 64);
+  if (ctx_save(&proc.kctx) == 0) enter_user(entry, USER_STACK_TOP - 256);
   /* back from user_exit: resume the parent's address space (or the kernel's) */
   proc_depth--;
   proc.running = 0;
+  proc_depth_target = parent;
   if (parent) switch_to(mfn_of(parent->l3), 1, depth - 1);
   else switch_to(kernel_l3_mfn, 1, 0); /* TS set: lazy FPU for the kernel too */
   release_tables(curproc);
@@ -263,7 +289,35 @@ void fpu_switch_owner(void) {
   fpu_owner = me;
 }
 
-void user_init(void) {}
+/* the kernel's GDT: one page, its TLS slot rewritten for each process */
+static u64 *gdt;
+static ulong gdt_mfn;
+
+void gdt_init(void) {
+  gdt = alloc_page();
+  if (!gdt) return;
+  gdt_mfn = mfn_of(gdt);
+  ulong frames[1] = {gdt_mfn};
+  if (make_ro(gdt, 1) || HYPERVISOR_set_gdt(frames, 512) != 0) {
+    printk("user: no GDT (TLS descriptors unavailable)\n");
+    gdt = NULL;
+  }
+}
+
+/* reinstalls the kernel GDT (after a selftest installed its own) */
+void gdt_reload(void) {
+  ulong frames[1] = {gdt_mfn};
+  if (gdt) HYPERVISOR_set_gdt(frames, 512);
+}
+
+u64 gdt_entry_machine(int i) { return gdt ? ((u64)gdt_mfn << PAGE_SHIFT) + i * 8 : 0; }
+
+int gdt_set_tls(u64 desc) {
+  if (!gdt) return -1;
+  return (int)HYPERVISOR_update_descriptor(gdt_entry_machine(GDT_TLS_ENTRY), desc);
+}
+
+void user_init(void) { gdt_init(); }
 
 /* the L3 the vcpu runs on: the current process's, or the kernel's */
 ulong current_l3_mfn(void) { return proc_depth ? mfn_of(curproc->l3) : kernel_l3_mfn; }

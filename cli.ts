@@ -53,7 +53,7 @@ function buildProgram(state: { code: number }): Command {
   program
     .command("boot")
     .description("boot a 32-bit PAE PV kernel; its console goes to stdout")
-    .argument("<image>", "kernel image (ELF, gzip'd ELF or bzImage)")
+    .argument("[image]", "kernel image (ELF, gzip'd ELF or bzImage), or an xl config file (.cfg)")
     .option("--memory <MiB>", "guest memory in MiB (default 64)", parseNumber)
     .option("--cmdline <string>", "kernel command line")
     .option("--ramdisk <file>", "ramdisk / module loaded after the kernel")
@@ -71,6 +71,11 @@ function buildProgram(state: { code: number }): Command {
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option("--net-pcap <file>", "capture every frame crossing the virtual switches (pcap)")
+    .option(
+      "--domain <file.cfg>",
+      "boot the domain of an xl config file; repeat to run several domains together",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option("--console-log <file>", "keep a byte-exact copy of the guest console output in FILE")
     .option("--console-input <file>", "read the guest's console input from FILE instead of stdin")
     .option("--xenstore-socket <path>", "serve XenStore on a unix socket (for xenstore-utils)")
@@ -79,8 +84,12 @@ function buildProgram(state: { code: number }): Command {
     .action(withExit(async (cmd) => {
       const { run } = await import("./tools/boot.ts");
       const o = cmd.opts();
+      if (cmd.args[0] === undefined && !o.domain) {
+        cmd.error("error: missing required argument 'image' (or --domain FILE.cfg)");
+      }
       return run({
         image: cmd.args[0],
+        domains: o.domain,
         memory: o.memory,
         cmdline: o.cmdline,
         ramdisk: o.ramdisk,

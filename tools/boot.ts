@@ -54,6 +54,8 @@ export interface BootOptions {
   nets?: string[];
   /** `--net-pcap FILE`: capture every frame crossing the virtual switches. */
   netPcap?: string;
+  /** `--domain FILE.cfg` values: boot these xl config files together (tools/_multi_boot.ts). */
+  domains?: string[];
   /** `--console-log FILE`, `--console-input FILE` and the terminal mode. */
   consoleOptions?: ConsoleOptions;
   /** `--xenstore-socket PATH`. */
@@ -325,6 +327,10 @@ export function exitCodeForRun(r: RunResult): number {
  * ```
  */
 export async function run(opts: BootOptions): Promise<number> {
+  if (opts.domains?.length || opts.image?.endsWith(".cfg")) {
+    const { runDomains } = await import("./_multi_boot.ts");
+    return await runDomains(opts);
+  }
   const log = opts.log ?? ((s: string) => console.error(s));
   if (opts.maxInstructions !== undefined && !(opts.maxInstructions > 0)) {
     throw new InputError(`Cannot boot: --max-instructions must be a positive number`);

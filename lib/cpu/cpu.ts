@@ -81,7 +81,7 @@ export class Cpu implements CpuBus {
   /** EFLAGS (arithmetic bits stale while {@link lfOp} is set); use getEflags(). */
   flags = 2;
   /** Lazy-flag operation (see flags.ts). */
-  lfOp = LF_NONE;
+  lfOp: number = LF_NONE;
   /** Lazy-flag first operand, second operand and result (see flags.ts). */
   readonly lf: Int32Array = new Int32Array(3);
   /** Lazy-flag operand size in bits. */
@@ -114,17 +114,23 @@ export class Cpu implements CpuBus {
   readonly dr: Int32Array = new Int32Array(8);
   /** GDTR base and limit. */
   gdtBase = 0;
+  /** GDTR limit. */
   gdtLimit = 0xffff;
   /** IDTR base and limit (stored only; the platform delivers exceptions). */
   idtBase = 0;
+  /** IDTR limit. */
   idtLimit = 0x3ff;
   /** LDTR selector, base, limit. */
   ldtSel = 0;
+  /** LDTR base. */
   ldtBase = 0;
+  /** LDTR limit. */
   ldtLimit = 0;
   /** TR selector, base, limit. */
   trSel = 0;
+  /** TR base. */
   trBase = 0;
+  /** TR limit. */
   trLimit = 0;
   /** When set, descriptor loads read through it instead of GDTR/LDTR. */
   descriptorTables: DescriptorTables | null = null;
@@ -142,7 +148,7 @@ export class Cpu implements CpuBus {
   /** The vector of the fault being raised. */
   excVector = 0;
   /** Its error code, or -1. */
-  excCode = -1;
+  excCode: number = -1;
 
   /** x87 FPU state (lib/cpu/fpu). */
   readonly x87: X87State = new X87State();
@@ -163,7 +169,9 @@ export class Cpu implements CpuBus {
   readonly tlb: Tlb = new Tlb();
   /** Current read/write/fetch tables (for the current privilege). */
   tRd: Int32Array;
+  /** Write table for the current privilege. */
   tWr: Int32Array;
+  /** Fetch table for the current privilege. */
   tEx: Int32Array;
 
   // Per-instruction decode state (see interpreter.ts).
@@ -173,6 +181,7 @@ export class Cpu implements CpuBus {
   espStart = 0;
   /** Fetch pointer (machine address) and its fast-path end. */
   fpos = 0;
+  /** End of the fast fetch window. */
   fend = 0;
   /** Machine address that corresponds to the instruction's first byte. */
   fstart = 0;
@@ -183,7 +192,7 @@ export class Cpu implements CpuBus {
   /** Address size 16 when true. */
   a16 = false;
   /** Segment override (-1 none). */
-  segOv = -1;
+  segOv: number = -1;
   /** rep prefix: 0, 0xf2 or 0xf3. */
   rep = 0;
   /** Last mandatory-prefix candidate (0, 0x66, 0xf2, 0xf3) for SSE. */
@@ -191,7 +200,8 @@ export class Cpu implements CpuBus {
   /** lock prefix seen. */
   lock = false;
   /** Effective address: segment register and offset of the ModRM memory operand. */
-  eaSeg = DS;
+  eaSeg: number = DS;
+  /** Offset of the decoded memory operand. */
   eaOff = 0;
   /** Set by {@link stop}; the run loop ends at the next instruction boundary. */
   stopRequested = false;
@@ -200,8 +210,10 @@ export class Cpu implements CpuBus {
   /** Whether CS is a usable 32-bit segment with base 0 (decoded-cache path). */
   cs32flat = true;
   /** Linear page, offset index and machine page base of the current code page. */
-  cPage = -1;
+  cPage: number = -1;
+  /** Offset index of the current code page. */
   cArr: Int32Array = new Int32Array(4096);
+  /** Machine address of the current code page. */
   cBase = 0;
   /** True while the full interpreter runs an instruction (its faults restore ESP). */
   inStep = false;
@@ -209,6 +221,7 @@ export class Cpu implements CpuBus {
   readonly desc: Int32Array = new Int32Array(2);
 
   /**
+   * Creates a CPU in flat 32-bit protected mode at CPL 0.
    * @param mem machine memory (at most 2 GiB)
    * @param platform receives exceptions, int n, cpuid and rdtsc
    * @param walker linear -> machine translation; null = identity (paging off)
@@ -444,6 +457,7 @@ export class Cpu implements CpuBus {
     return lo | (hi << sh);
   }
 
+  /** Reads `n` bytes one by one (a read crossing a page). */
   private readSplit(lin: number, n: number): number {
     let v = 0;
     for (let i = 0; i < n; i++) v |= this.read8(lin + i) << (i * 8);
@@ -521,6 +535,7 @@ export class Cpu implements CpuBus {
     return this.segAddrSlow(s, off, len, write, k);
   }
 
+  /** The checks of segAddr for a segment that is not flat. */
   private segAddrSlow(s: number, off: number, len: number, write: boolean, k: number): number {
     const vec = s === SS ? VEC_SS : VEC_GP;
     if ((k & SC_VALID) === 0) this.raise(vec, 0);
@@ -591,6 +606,7 @@ export class Cpu implements CpuBus {
     return this.fpos - this.fstart;
   }
 
+  /** Refills the fetch window for the byte at `lin` (`done` bytes already fetched). */
   private fetchRefill(lin: number, done: number): void {
     // CS limit: the byte at eip+done must be inside the segment.
     const off = (this.eip + done) >>> 0;

@@ -50,6 +50,7 @@ export class DecodedCache {
   /** Called whenever page indexes are dropped (the CPU forgets its current page). */
   onDrop: () => void = () => {};
 
+  /** An empty cache over `mem` (its codeFrame bits mark the frames holding records). */
   constructor(mem: PhysMemory) {
     this.mem = mem;
     this.pages = new Array(mem.frames).fill(null);

@@ -16,3 +16,9 @@ export {
 } from "./testing.ts";
 export type { ExceptionRecord, FlatMachine } from "./testing.ts";
 export * from "./platform.ts";
+export type { CpuBus } from "./fpu/bus.ts";
+export type { X87State } from "./fpu/x87_state.ts";
+export type { SseState } from "./sse/sse_state.ts";
+export { PhysMemory } from "./phys_memory.ts";
+export { Tlb } from "./tlb.ts";
+export { DecodedCache } from "./decoded_cache.ts";

@@ -18,10 +18,15 @@ import {
 
 /** One recorded Platform.exception call. */
 export interface ExceptionRecord {
+  /** The vector. */
   vector: number;
+  /** The error code, or -1. */
   errorCode: number;
+  /** EXC_FAULT / EXC_TRAP / EXC_SOFTINT / EXC_INT3 / EXC_INTO. */
   kind: number;
+  /** EIP when reported. */
   eip: number;
+  /** CR2 when reported. */
   cr2: number;
 }
 
@@ -65,8 +70,11 @@ export class RecordingPlatform implements Platform {
 
 /** A flat test machine. */
 export interface FlatMachine {
+  /** The CPU. */
   cpu: Cpu;
+  /** Its machine memory. */
   mem: PhysMemory;
+  /** The recording platform. */
   platform: RecordingPlatform;
 }
 

@@ -19,6 +19,7 @@ export class Tlb {
   private nFilled = 0;
   private overflow = false;
 
+  /** Six empty tables. */
   constructor() {
     this.tables = [];
     for (let i = 0; i < 6; i++) this.tables.push(new Int32Array(PAGES));

@@ -4,7 +4,7 @@
  * capture).
  * @module
  */
-import type { ReplayHost } from "../lib/hypervisor/io/recording_replay_host.ts";
+import type { ReplayView } from "../lib/hypervisor/io/recording_replay_types.ts";
 import { SRING_REQ_PROD, SRING_RSP_PROD } from "../lib/hypervisor/io/ring.ts";
 import {
   BLKIF_OP_DISCARD,
@@ -52,7 +52,7 @@ export class VbdTextExport {
   }
 
   /** The ReplayHost `afterInput` hook. */
-  readonly afterInput = (host: ReplayHost): void => {
+  readonly afterInput = (host: ReplayView): void => {
     const key = host.recordedMapKey(1);
     const ring = host.liveMaps().find((m) => m.key === key);
     if (!ring) return;

@@ -8,6 +8,7 @@ import {
   type Divergence,
   type LateWrite,
   ReplayHost,
+  type ReplayView,
   type Violation,
 } from "../lib/hypervisor/io/recording_replay_host.ts";
 import {
@@ -46,7 +47,7 @@ export interface ReplayStreamOptions {
   /** Racing page writes (fuzzing). */
   lateWrites?: readonly LateWrite[];
   /** Called after each top-level input. */
-  afterInput?: (host: ReplayHost) => void;
+  afterInput?: (host: ReplayView) => void;
   /** Host-call bound (a hang). */
   maxSteps?: number;
   /** Called with the backend once built (pcap export). */

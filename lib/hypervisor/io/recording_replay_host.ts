@@ -18,71 +18,29 @@ import {
   splitText,
   type StreamConfig,
 } from "./recording_format.ts";
+import { describeBlock, firstDiff, GuestModel, hexAround } from "./recording_guest_model.ts";
+import { fireWatches, replayStore, type ReplayWatch } from "./recording_replay_store.ts";
+import {
+  type Divergence,
+  type LateWrite,
+  type ReplayHostOptions,
+  ReplayStepLimit,
+  type ReplayView,
+  type Violation,
+} from "./recording_replay_types.ts";
+
+export {
+  type Divergence,
+  type LateWrite,
+  type ReplayHostOptions,
+  ReplayStepLimit,
+  type ReplayView,
+  type Violation,
+};
 
 const PAGE = 4096;
 const GNTST_bad_gntref = -3;
-const GNTST_bad_copy_arg = -10;
-const GNTST_permission_denied = -8;
 const EINVAL = -22;
-
-/** One difference between the recording and the replay. */
-export interface Divergence {
-  /** The stream's name. */
-  ring: string;
-  /** Index of the block (in the stream's blocks) where it showed. */
-  block: number;
-  /** The input being handled (its ordinal among the stream's inputs). */
-  input: number;
-  /** What differed, e.g. "copyToGrant data", "ring page", "missing call". */
-  what: string;
-  /** The recorded value. */
-  expected: string;
-  /** The replayed value. */
-  got: string;
-  /** The ring slot / request concerned, when known. */
-  request?: string;
-}
-
-/** An invariant a backend broke (fuzzing). */
-export interface Violation {
-  /** The stream. */
-  ring: string;
-  /** The input being handled. */
-  input: number;
-  /** What happened. */
-  what: string;
-}
-
-/** A write into a mapped page made in the middle of a callback (a frontend racing). */
-export interface LateWrite {
-  /** Ordinal of the input during which it happens. */
-  input: number;
-  /** After this many host calls of that callback. */
-  afterCalls: number;
-  /** The recorded map id of the page. */
-  mapId: number;
-  /** Runs as in GUEST_WRITE. */
-  runs: Uint8Array;
-}
-
-/** Options of {@link ReplayHost}. */
-export interface ReplayHostOptions {
-  /** "compare" (default) or "model" (no comparison; fuzzing). */
-  mode?: "compare" | "model";
-  /** Names the request at `offset` of recorded map `mapId` (slot, id) for divergences. */
-  describe?: (mapId: number, offset: number, page: Uint8Array) => string;
-  /** Host calls allowed before the run is declared hung (default 2,000,000). */
-  maxSteps?: number;
-  /** Writes racing the backend (fuzzing). */
-  lateWrites?: readonly LateWrite[];
-  /** Called after each top-level input was handled (exports). */
-  afterInput?: (host: ReplayHost) => void;
-}
-
-/** Thrown inside a host call when the step bound is exceeded. */
-export class ReplayStepLimit extends Error {
-  override name = "ReplayStepLimit";
-}
 
 interface ReplayMap {
   key: string;
@@ -98,18 +56,11 @@ interface ReplayPort {
   open: boolean;
 }
 
-/** A store path's watch on the replay side. */
-interface ReplayWatch {
-  path: string;
-  cb: (p: string) => void;
-  active: boolean;
-}
-
 /** One macrotask turn (host I/O completions run), without setTimeout's clamping. */
 const yieldMacrotask = () => new Promise<void>((r) => setImmediate(r));
 
 /** Re-drives one recorded stream; construct the backend on it, then {@link run}. */
-export class ReplayHost implements DeviceHost {
+export class ReplayHost implements DeviceHost, ReplayView {
   /** The store the backend sees (recorded values). */
   readonly store: StoreOps;
   /** The stream. */
@@ -137,17 +88,8 @@ export class ReplayHost implements DeviceHost {
   #hung = false;
   /** Teardown past the recording's end: deferred work runs as it comes. */
   #draining = false;
-  // recorded id -> key of the resource
-  readonly #recMapKey = new Map<number, string>();
-  readonly #recPortKey = new Map<number, string>();
-  readonly #recWatchPath = new Map<number, string>();
-  // the model of the guest, fed from the recording
-  readonly #grantPages = new Map<string, Uint8Array>();
-  readonly #grantOk = new Set<string>();
-  /** Grants the recording shows writable (a successful copy into them or writable map). */
-  readonly #grantWritable = new Set<string>();
-  readonly #bindOk = new Set<string>();
-  readonly #storeModel = new Map<string, string>();
+  /** The guest as the recording shows it. */
+  readonly #model = new GuestModel();
   // replay-side resources
   readonly #maps: ReplayMap[] = [];
   readonly #ports: ReplayPort[] = [];
@@ -168,9 +110,16 @@ export class ReplayHost implements DeviceHost {
     this.#compare = (opts.mode ?? "compare") === "compare";
     this.#free = !this.#compare;
     this.#lastInput = this.#blocks.findLastIndex((b) => isInput(b.type));
-    this.store = this.#makeStore();
+    this.store = replayStore({
+      expect: (type) => this.#expect(type, []),
+      mismatch: (what, expected, got) => this.#freeWith(what, expected, got),
+      changed: (path) => this.#free ? fireWatches(this.#watches, path) : this.#nested(),
+      watched: (w) => this.#free ? w.cb(w.path) : this.#nested(),
+      model: this.#model,
+      watches: this.#watches,
+    });
     // the constructor's calls form the first segment
-    this.#preload(0);
+    this.#model.preload(this.#blocks, 0);
   }
 
   /** Live replay pages with their keys ("g:domid:gref" or "f:domid:mfn"). */
@@ -180,12 +129,7 @@ export class ReplayHost implements DeviceHost {
 
   /** The key of recorded map `mapId` ("g:domid:gref" / "f:domid:mfn"), once seen. */
   recordedMapKey(mapId: number): string | undefined {
-    return this.#recMapKey.get(mapId);
-  }
-
-  /** Open ports (their keys "domid:remotePort"). */
-  openPorts(): string[] {
-    return this.#ports.filter((p) => p.open).map((p) => p.key);
+    return this.#model.mapKey.get(mapId);
   }
 
   // ---- the driver ----
@@ -300,7 +244,7 @@ export class ReplayHost implements DeviceHost {
     this.#inputNo++;
     this.stats.inputs++;
     this.#free = !this.#compare;
-    this.#preload(this.#i + 1);
+    this.#model.preload(this.#blocks, this.#i + 1);
     let target: (() => void) | undefined;
     if (b.type === BlockType.DEFER_RUN) {
       if (!this.#compare) {
@@ -344,12 +288,12 @@ export class ReplayHost implements DeviceHost {
   /** The callback an input block addresses on the replay side. */
   #targetOf(b: Block): (() => void) | undefined {
     if (b.type === BlockType.EVENT) {
-      const key = this.#recPortKey.get(b.args[0]);
+      const key = this.#model.portKey.get(b.args[0]);
       const p = this.#ports.find((x) => x.open && x.key === key);
       return p ? () => p.onEvent() : undefined;
     }
     if (b.type === BlockType.WATCH_FIRE) {
-      const path = this.#recWatchPath.get(b.args[0]);
+      const path = this.#model.watchPath.get(b.args[0]);
       const changed = splitText(b.data)[0];
       const w = this.#watches.find((x) => x.active && x.path === path);
       return w ? () => w.cb(changed) : undefined;
@@ -377,7 +321,7 @@ export class ReplayHost implements DeviceHost {
   /** Applies a page-write block at the cursor. @returns whether `b` was one */
   #consumeWrite(b: Block): boolean {
     if (b.type !== BlockType.GUEST_WRITE && b.type !== BlockType.BACKEND_WRITE) return false;
-    const key = this.#recMapKey.get(b.args[0]);
+    const key = this.#model.mapKey.get(b.args[0]);
     const m = this.#maps.find((x) => x.live && x.key === key);
     if (m) {
       applyRuns(m.expected, b.data);
@@ -422,75 +366,6 @@ export class ReplayHost implements DeviceHost {
     }
   }
 
-  /** Feeds the model with what the segment starting at `from` read from the guest. */
-  #preload(from: number): void {
-    const bs = this.#blocks;
-    for (let j = from; j < bs.length; j++) {
-      const b = bs[j];
-      if (j > from && isInput(b.type) && b.depth === 0) break;
-      const a = b.args;
-      switch (b.type) {
-        case BlockType.MAP:
-          if (a[3] > 0) {
-            const key = `g:${a[0]}:${a[1]}`;
-            this.#recMapKey.set(a[3], key);
-            this.#grantOk.add(key);
-            if (!a[2]) this.#grantWritable.add(key);
-            if (b.data.length === PAGE) this.#grantPages.set(key, b.data.slice());
-          }
-          break;
-        case BlockType.FOREIGN:
-          if (a[2] > 0) {
-            const key = `f:${a[0]}:${a[1]}`;
-            this.#recMapKey.set(a[2], key);
-            this.#grantOk.add(key);
-            if (b.data.length === PAGE) this.#grantPages.set(key, b.data.slice());
-          }
-          break;
-        case BlockType.COPY_FROM:
-          if (a[4] === 0) {
-            const key = `g:${a[0]}:${a[1]}`;
-            this.#grantOk.add(key);
-            const pg = this.#grantPage(key);
-            if (a[2] >= 0 && a[2] + b.data.length <= PAGE) pg.set(b.data, a[2]);
-          }
-          break;
-        case BlockType.COPY_TO:
-          if (a[3] === 0) {
-            this.#grantOk.add(`g:${a[0]}:${a[1]}`);
-            this.#grantWritable.add(`g:${a[0]}:${a[1]}`);
-          }
-          break;
-        case BlockType.BIND:
-          if (a[2] > 0) {
-            this.#recPortKey.set(a[2], `${a[0]}:${a[1]}`);
-            this.#bindOk.add(`${a[0]}:${a[1]}`);
-          }
-          break;
-        case BlockType.WATCH:
-          this.#recWatchPath.set(a[0], splitText(b.data)[0]);
-          break;
-        case BlockType.ST_READ: {
-          const [p, v] = splitText(b.data);
-          if (a[0]) this.#storeModel.set(p, v ?? "");
-          else this.#storeModel.delete(p);
-          break;
-        }
-        default:
-          break;
-      }
-    }
-  }
-
-  #grantPage(key: string): Uint8Array {
-    let pg = this.#grantPages.get(key);
-    if (!pg) {
-      pg = new Uint8Array(PAGE);
-      this.#grantPages.set(key, pg);
-    }
-    return pg;
-  }
-
   #comparePages(): void {
     if (!this.#compare) return;
     for (let k = 0; k < this.#maps.length; k++) {
@@ -499,7 +374,7 @@ export class ReplayHost implements DeviceHost {
       const off = firstDiff(m.expected, m.page);
       if (off < 0) continue;
       this.stats.compared++;
-      const recId = this.#recIdOf(m.key);
+      const recId = this.#model.recordedMapId(m.key);
       const request = this.#opts.describe?.(recId, off, m.expected);
       this.#diverge(
         `ring page ${m.key} byte ${off}`,
@@ -509,11 +384,6 @@ export class ReplayHost implements DeviceHost {
       );
       m.page.set(m.expected); // resynchronise: one divergence, not a cascade
     }
-  }
-
-  #recIdOf(key: string): number {
-    for (const [id, k] of this.#recMapKey) if (k === key) return id;
-    return 0;
   }
 
   #diverge(what: string, expected: string, got: string, request?: string): void {
@@ -554,7 +424,7 @@ export class ReplayHost implements DeviceHost {
     if (lw) {
       for (const w of lw) {
         if (w.input === this.#inputNo && w.afterCalls === this.#callsInInput) {
-          const key = this.#recMapKey.get(w.mapId);
+          const key = this.#model.mapKey.get(w.mapId);
           const m = this.#maps.find((x) => x.live && x.key === key);
           if (m) applyRuns(m.page, w.runs);
         }
@@ -644,9 +514,9 @@ export class ReplayHost implements DeviceHost {
   mapGrant(domid: DomId, gref: number, readonly: boolean): GrantMapping | number {
     const b = this.#expect(BlockType.MAP, [domid, gref, readonly ? 1 : 0]);
     const key = `g:${domid}:${gref}`;
-    const ok = b ? b.args[3] > 0 : this.#grantOk.has(key);
+    const ok = b ? b.args[3] > 0 : this.#model.known(key);
     if (!ok) return b ? b.args[3] : GNTST_bad_gntref;
-    const src = b && b.data.length === PAGE ? b.data : this.#grantPage(key);
+    const src = b && b.data.length === PAGE ? b.data : this.#model.page(key);
     const m: ReplayMap = {
       key,
       page: src.slice(),
@@ -676,11 +546,7 @@ export class ReplayHost implements DeviceHost {
       if (b.args[4] === 0) dst.set(b.data.subarray(0, dst.length));
       return b.args[4];
     }
-    if (!(offset >= 0 && offset + dst.length <= PAGE)) return GNTST_bad_copy_arg;
-    const key = `g:${domid}:${gref}`;
-    if (!this.#grantOk.has(key)) return GNTST_bad_gntref;
-    dst.set(this.#grantPage(key).subarray(offset, offset + dst.length));
-    return 0;
+    return this.#model.copyFrom(domid, gref, offset, dst);
   }
 
   copyToGrant(domid: DomId, gref: number, offset: number, src: Uint8Array): number {
@@ -689,13 +555,7 @@ export class ReplayHost implements DeviceHost {
     }
     const b = this.#expect(BlockType.COPY_TO, [domid, gref, offset], src);
     if (b) return b.args[3];
-    if (!(offset >= 0 && offset + src.length <= PAGE)) return GNTST_bad_copy_arg;
-    const key = `g:${domid}:${gref}`;
-    if (!this.#grantOk.has(key)) return GNTST_bad_gntref;
-    // a grant only ever read (an indirect page, a TX buffer) stands for a read-only one
-    if (!this.#grantWritable.has(key)) return GNTST_permission_denied;
-    this.#grantPage(key).set(src, offset);
-    return 0;
+    return this.#model.copyTo(domid, gref, offset, src);
   }
 
   #outside(op: string, gref: number, offset: number, len: number): void {
@@ -711,7 +571,7 @@ export class ReplayHost implements DeviceHost {
     const key = `${domid}:${remotePort}`;
     const ok = b
       ? b.args[2] > 0
-      : this.#bindOk.has(key) && !this.#ports.some((p) => p.open && p.key === key);
+      : this.#model.bindable(key) && !this.#ports.some((p) => p.open && p.key === key);
     if (!ok) return b ? b.args[2] : EINVAL;
     const p: ReplayPort = { key, onEvent, open: true };
     this.#ports.push(p);
@@ -719,33 +579,24 @@ export class ReplayHost implements DeviceHost {
     return {
       port,
       notify: () => {
-        this.#expect(BlockType.NOTIFY, [this.#recIdOfPort(key)]);
-        this.#callNested();
+        this.#expect(BlockType.NOTIFY, [this.#model.recordedPortId(key)]);
+        this.#nested();
       },
     };
   }
 
-  #recIdOfPort(key: string): number {
-    for (const [id, k] of this.#recPortKey) if (k === key) return id;
-    return 0;
-  }
-
-  #callNested(): void {
-    this.#nested();
-  }
-
   close(p: EventPort): void {
     const rp = this.#ports[p.port - 1];
-    this.#expect(BlockType.CLOSE, [rp ? this.#recIdOfPort(rp.key) : 0]);
+    this.#expect(BlockType.CLOSE, [rp ? this.#model.recordedPortId(rp.key) : 0]);
     if (rp) rp.open = false;
   }
 
   mapForeignFrame(domid: DomId, mfn: number): Uint8Array | number {
     const b = this.#expect(BlockType.FOREIGN, [domid, mfn]);
     const key = `f:${domid}:${mfn}`;
-    const ok = b ? b.args[2] > 0 : this.#grantOk.has(key);
+    const ok = b ? b.args[2] > 0 : this.#model.known(key);
     if (!ok) return b ? b.args[2] : EINVAL;
-    const src = b && b.data.length === PAGE ? b.data : this.#grantPage(key);
+    const src = b && b.data.length === PAGE ? b.data : this.#model.page(key);
     const m: ReplayMap = {
       key,
       page: src.slice(),
@@ -765,97 +616,4 @@ export class ReplayHost implements DeviceHost {
     if (this.#compare && !this.#draining) this.#defers.set(id, fn);
     else this.#pendingModelDefers.push(fn);
   }
-
-  /** Fires the watches covering `changed` (the model's store, as MemStore does). */
-  #fireModel(changed: string): void {
-    for (const w of [...this.#watches]) {
-      if (w.active && (changed === w.path || changed.startsWith(w.path + "/"))) w.cb(changed);
-    }
-  }
-
-  #makeStore(): StoreOps {
-    const model = this.#storeModel;
-    return {
-      read: (path) => {
-        const b = this.#expect(BlockType.ST_READ, []);
-        if (b) {
-          const [p, v] = splitText(b.data);
-          if (p === path) return b.args[0] ? v ?? "" : undefined;
-          this.#freeWith("store read", `read ${p}`, `read ${path}`);
-        }
-        return model.get(path);
-      },
-      write: (path, value) => {
-        const b = this.#expect(BlockType.ST_WRITE, []);
-        if (b) {
-          const [p, v] = splitText(b.data);
-          if (p !== path || v !== value) {
-            this.#freeWith("store write", `${p} = "${v}"`, `${path} = "${value}"`);
-          }
-        }
-        model.set(path, value);
-        if (this.#free) this.#fireModel(path);
-        else this.#nested();
-      },
-      rm: (path) => {
-        const b = this.#expect(BlockType.ST_RM, []);
-        if (b && splitText(b.data)[0] !== path) {
-          this.#freeWith("store rm", splitText(b.data)[0], path);
-        }
-        for (const k of [...model.keys()]) {
-          if (k === path || k.startsWith(path + "/")) model.delete(k);
-        }
-        if (this.#free) this.#fireModel(path);
-        else this.#nested();
-      },
-      directory: (path) => {
-        const b = this.#expect(BlockType.ST_DIR, []);
-        if (b) {
-          const [p, ...kids] = splitText(b.data);
-          if (p === path) return b.args[0] ? kids.filter((k) => k !== "") : undefined;
-          this.#freeWith("store directory", p, path);
-        }
-        const prefix = path.endsWith("/") ? path : path + "/";
-        const out = new Set<string>();
-        for (const k of model.keys()) {
-          if (k.startsWith(prefix)) out.add(k.slice(prefix.length).split("/")[0]);
-        }
-        return out.size > 0 || model.has(path) ? [...out] : undefined;
-      },
-      watch: (path, onChange) => {
-        const b = this.#expect(BlockType.WATCH, []);
-        if (b && splitText(b.data)[0] !== path) {
-          this.#freeWith("store watch", splitText(b.data)[0], path);
-        }
-        const w: ReplayWatch = { path, cb: onChange, active: true };
-        this.#watches.push(w);
-        // xenstored fires a new watch at once; the model does what the store would do
-        if (this.#free) onChange(path);
-        else this.#nested();
-        return () => {
-          this.#expect(BlockType.UNWATCH, []);
-          w.active = false;
-        };
-      },
-    };
-  }
-}
-
-function firstDiff(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
-  return a.length === b.length ? -1 : n;
-}
-
-function hexAround(b: Uint8Array, off: number): string {
-  const s = Math.max(0, off - (off % 4));
-  const e = Math.min(b.length, s + 16);
-  return `@${s}: ${[...b.subarray(s, e)].map((x) => x.toString(16).padStart(2, "0")).join(" ")}`;
-}
-
-function describeBlock(b: Block): string {
-  const text = b.type >= BlockType.ST_READ && b.type <= BlockType.WATCH
-    ? ` ${JSON.stringify(splitText(b.data).slice(0, 2).join(" = "))}`
-    : "";
-  return `${blockTypeName(b.type)}(${[...b.args].join(", ")})${text}`;
 }

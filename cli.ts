@@ -55,6 +55,7 @@ function buildProgram(state: { code: number }): Command {
     .description("boot a 32-bit PAE PV kernel; its console goes to stdout")
     .argument("[image]", "kernel image (ELF, gzip'd ELF or bzImage), or an xl config file (.cfg)")
     .option("--memory <MiB>", "guest memory in MiB (default 64)", parseNumber)
+    .option("--vcpus <n>", "virtual CPUs (default 1; the guest brings up the others)", parseNumber)
     .option("--cmdline <string>", "kernel command line")
     .option("--ramdisk <file>", "ramdisk / module loaded after the kernel")
     .option("--no-reboot", "exit when the guest reboots instead of restarting it")
@@ -91,6 +92,7 @@ function buildProgram(state: { code: number }): Command {
         image: cmd.args[0],
         domains: o.domain,
         memory: o.memory,
+        vcpus: o.vcpus,
         cmdline: o.cmdline,
         ramdisk: o.ramdisk,
         noReboot: o.reboot === false,

@@ -36,6 +36,8 @@ export interface BootOptions {
   image: string;
   /** Guest memory in MiB (default 64). */
   memory?: number;
+  /** vcpus (default 1; vcpu 0 boots, the guest starts the others with VCPUOP_up). */
+  vcpus?: number;
   /** Kernel command line. */
   cmdline?: string;
   /** Ramdisk / module path. */
@@ -444,6 +446,7 @@ async function bootLoop(
       image,
       imageName: opts.image,
       memoryMiB: opts.memory,
+      vcpus: opts.vcpus,
       cmdline: opts.cmdline,
       ramdisk,
       realtime: opts.realtime,

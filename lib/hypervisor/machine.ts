@@ -67,6 +67,8 @@ export interface MachineOptions {
   debug?: (msg: string) => void;
   /** The guest's domain id (default 1). */
   domid?: number;
+  /** vcpus (default 1; the others start offline, for VCPUOP_initialise and _up). */
+  vcpus?: number;
 }
 
 /** Why {@link Machine.run} returned. */
@@ -133,6 +135,7 @@ export class Machine {
   private readonly slice: number;
   private executed = 0;
   private stopRequested = false;
+  private nextVcpu = 0;
 
   /**
    * Builds the machine and its domain.
@@ -144,6 +147,10 @@ export class Machine {
       throw new InputError(`Cannot boot with --memory ${mib}: use 4 to 1536 MiB`);
     }
     const pages = mib * 256;
+    const vcpus = opts.vcpus ?? 1;
+    if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > 32) {
+      throw new InputError(`Cannot boot with --vcpus ${vcpus}: use 1 to 32`);
+    }
     this.host = new Host({
       frames: pages + HOST_OVERHEAD_FRAMES,
       realtime: opts.realtime,
@@ -162,6 +169,7 @@ export class Machine {
       kernel,
       ramdisk: opts.ramdisk,
       cmdline: opts.cmdline,
+      vcpus,
       allocUnbound: (d, remote) => this.evtchnOf(d).allocUnbound(DOMID_SELF, remote),
     });
     this.domain = this.built.domain;
@@ -248,8 +256,17 @@ export class Machine {
     for (const s of [S_DS, S_ES, S_FS, S_GS]) v0.cpu.loadSeg(s, FLAT_KERNEL_DS);
     v0.cpu.gpr[R_ESI] = r.esi | 0;
     v0.cpu.eflags = r.eflags;
-    for (let i = 1; i < d.vcpus.length; i++) d.vcpus[i].online = false;
-    this.host.clock.retired = () => this.cpus[0].retired;
+    for (let i = 1; i < d.vcpus.length; i++) {
+      d.vcpus[i].online = false;
+      d.vcpus[i].initialised = false;
+    }
+    // Guest time counts every vcpu's retired instructions.
+    const cpus = this.cpus;
+    this.host.clock.retired = cpus.length === 1 ? () => cpus[0].retired : () => {
+      let n = 0;
+      for (const c of cpus) n += c.retired;
+      return n;
+    };
   }
 
   /**
@@ -290,7 +307,7 @@ export class Machine {
     const d = this.domain;
     const stopAt = Math.min(this.maxInstructions, this.executed + budget);
     const clock = this.host.clock;
-    const v = d.vcpus[0];
+    const vcpus = d.vcpus;
     let lastYield = performance.now();
     for (;;) {
       if (d.isShutdown) return this.result();
@@ -305,11 +322,20 @@ export class Machine {
       const now = clock.nowNs();
       fireDueTimers(d, now);
       if (d.isShutdown) continue;
-      checkWake(v);
-      deliverEvents(v);
+      for (const x of vcpus) {
+        if (!x.online) continue;
+        checkWake(x);
+        deliverEvents(x);
+      }
       if (d.isShutdown) continue;
       const hook = this.sliceHook;
-      if (v.blocked || !v.online) {
+      // Round robin over the runnable vcpus, one slice each.
+      let v = null;
+      for (let k = 0; k < vcpus.length && v === null; k++) {
+        const x = vcpus[(this.nextVcpu + k) % vcpus.length];
+        if (x.online && !x.blocked) v = x;
+      }
+      if (v === null) {
         if (hook?.hasPendingWork) {
           hook.runDeferred();
           continue;
@@ -336,6 +362,9 @@ export class Machine {
         const next = nextDeadline(d);
         if (next !== Infinity) n = Math.max(1, Math.min(n, next - now));
       }
+      this.nextVcpu = (v.id + 1) % vcpus.length;
+      const t = this.host.tracer;
+      if (t.on && vcpus.length > 1) t.switchTo(d.domid, v.id);
       this.executed += v.cpu.run(n);
       if (hook?.hasPendingWork) hook.runDeferred();
       if (performance.now() - lastYield > 20) {

@@ -109,6 +109,8 @@ export class Vcpu {
   pollTimeoutNs = TIMER_OFF;
   /** Online (VCPUOP_up / down). */
   online = true;
+  /** Its context is loaded (vcpu 0 by the builder, others by VCPUOP_initialise). */
+  initialised = true;
   /** The guest's view of CR0.TS (fpu_taskswitch, clts). */
   guestTs = false;
   /** Debug registers DR0-DR7 as set with set_debugreg. */

@@ -98,3 +98,66 @@ Deno.test("the runstate area tracks blocked and running time", async () => {
   const blockedNs = dv.getUint32(12 + 2 * 8, true) + dv.getUint32(12 + 2 * 8 + 4, true) * 2 ** 32;
   assert.ok(blockedNs >= 240_000_000 && blockedNs <= 250_000_000, `blocked ${blockedNs} ns`);
 });
+
+/** vcpu 0 starts vcpu 1 with VCPUOP_initialise + _up; vcpu 1 prints, sets a flag, goes down. */
+function smpKernel(): Uint8Array {
+  return kernelImage((a, hp) => {
+    a.db(0x0f, 0x20, 0xd8); // mov eax,cr3 (emulated: xen_pfn_to_cr3 of the L3)
+    a.db(0xa3).ddLabel("ctx", 2716 + 12); // ctxt.ctrlreg[3]
+    a.movImm(EBX, 0).movImm(ECX, 1).movLabel(EDX, "ctx").hypercall(hp, 24); // initialise
+    a.db(0xa3).ddLabel("res", 0);
+    a.movImm(EBX, 1).movImm(ECX, 1).movImm(EDX, 0).hypercall(hp, 24); // up
+    a.db(0xa3).ddLabel("res", 4);
+    a.label("wait");
+    a.movImm(EBX, 0).movImm(ECX, 0).hypercall(hp, 29); // yield
+    a.db(0x83, 0x3d).ddLabel("flag").db(0); // cmp dword [flag],0
+    a.db(0x0f, 0x84).ddRel("wait");
+    a.movImm(EBX, 0).movImm(ECX, 1).movLabel(EDX, "ctx").hypercall(hp, 24); // initialise again
+    a.db(0xa3).ddLabel("res", 8);
+    a.movImm(EBX, 3).movImm(ECX, 1).movImm(EDX, 0).hypercall(hp, 24); // is_up (vcpu 1 went down)
+    a.db(0xa3).ddLabel("res", 12);
+    a.movImm(EBX, 0).movImm(ECX, 16).movLabel(EDX, "res").hypercall(hp, 18);
+    a.movImm(EBX, 2).movLabel(ECX, "zero").hypercall(hp, 29);
+    a.label("spin").jmpLabel("spin");
+    a.label("ap"); // vcpu 1
+    a.movImm(EBX, 0).movImm(ECX, 2).movLabel(EDX, "msg").hypercall(hp, 18);
+    a.db(0xc7, 0x05).ddLabel("flag").dd(1);
+    a.movImm(EBX, 2).movImm(ECX, 1).movImm(EDX, 0).hypercall(hp, 24); // VCPUOP_down(self)
+    a.label("apspin").jmpLabel("apspin");
+    a.align(4).label("res").dd(0).dd(0).dd(0).dd(0).label("flag").dd(0).label("zero").dd(0);
+    a.label("msg").ascii("AP");
+    a.align(16).label("ctx");
+    const ctx = new Uint8Array(2800);
+    const dv = new DataView(ctx.buffer);
+    dv.setUint32(516 + 36, 0xe019, true); // cs
+    dv.setUint32(516 + 40, 0x202, true); // eflags
+    dv.setUint32(516 + 48, 0xe021, true); // ss
+    for (const off of [52, 56]) dv.setUint32(516 + off, 0xe021, true); // es, ds
+    dv.setUint32(2708, 0xe021, true); // kernel_ss
+    a.bytesOf(ctx.subarray(0, 516 + 32));
+    a.ddLabel("ap"); // eip
+    a.bytesOf(ctx.subarray(516 + 36, 516 + 44));
+    a.ddLabel("apstack", 4096); // esp
+    a.bytesOf(ctx.subarray(516 + 48, 2712));
+    a.ddLabel("apstack", 4096); // kernel_sp
+    a.bytesOf(ctx.subarray(2716));
+    a.align(4096).label("apstack").bytesOf(new Uint8Array(4096));
+  });
+}
+
+Deno.test("VCPUOP_initialise and _up start a second vcpu; it runs and goes down", async () => {
+  const sink = new ByteSink();
+  const m = new Machine({
+    image: smpKernel(),
+    memoryMiB: 8,
+    vcpus: 2,
+    console: sink,
+    maxInstructions: 1e6,
+  });
+  const r = await m.run();
+  assert.equal(r.reason, "poweroff", r.dump);
+  const out = sink.bytes();
+  assert.equal(new TextDecoder().decode(out.subarray(0, 2)), "AP");
+  const dv = new DataView(out.buffer, 2);
+  assert.deepEqual([0, 4, 8, 12].map((o) => dv.getInt32(o, true)), [0, 0, -17, 0]);
+});

@@ -3,7 +3,7 @@
  * (mirrors common_vcpu_op of xen/common/domain.c and arch_do_vcpu_op for PV).
  * @module
  */
-import { EEXIST, EFAULT, EINVAL, ENOENT, ENOSYS, ETIME } from "../abi/errno.ts";
+import { EFAULT, EINVAL, ENOENT, ENOSYS, ETIME } from "../abi/errno.ts";
 import {
   RUNSTATE_offline,
   RUNSTATE_running,
@@ -24,6 +24,7 @@ import {
   VCPUOP_up,
 } from "../abi/sched.ts";
 import { setTimerOp } from "../timers.ts";
+import { vcpuInitialise } from "./vcpu_context.ts";
 import { TIMER_OFF, type Vcpu } from "../vcpu.ts";
 import { readStruct, u64 } from "./_guest.ts";
 
@@ -40,9 +41,9 @@ export function doVcpuOp(v: Vcpu, cmd: number, vcpuid: number, arg: number): num
   const now = d.host.clock.nowNs();
   switch (cmd) {
     case VCPUOP_initialise:
-      // pvx domains are built with every vcpu initialised.
-      return -EEXIST;
+      return vcpuInitialise(v, target, arg);
     case VCPUOP_up:
+      if (!target.initialised) return -EINVAL;
       if (!target.online) target.setRunstate(RUNSTATE_running);
       target.online = true;
       return 0;

@@ -1,0 +1,116 @@
+/**
+ * VCPUOP_initialise for a 32-bit PV vcpu: loads a vcpu_guest_context (x86_32 layout,
+ * 2800 bytes) into a vcpu that has not run yet, as arch_set_info_guest does: registers
+ * and selectors, the virtual IDT, LDT and GDT, kernel stack, control and debug
+ * registers (cr3 validated as an L3 and installed), callbacks and vm_assist.
+ * @module
+ */
+import { EEXIST, EFAULT, EINVAL } from "../abi/errno.ts";
+import { FIRST_RESERVED_GDT_ENTRY } from "../abi/xen.ts";
+import {
+  R_EAX,
+  R_EBP,
+  R_EBX,
+  R_ECX,
+  R_EDI,
+  R_EDX,
+  R_ESI,
+  S_DS,
+  S_ES,
+  S_FS,
+  S_GS,
+} from "../cpu_port.ts";
+import { newBaseptr, setLdt } from "../../paging/mmuext_op.ts";
+import { PGT_seg_desc_page } from "../../paging/constants.ts";
+import { getPageAndType, putPageAndType } from "../../paging/page_type.ts";
+import { applyFlushes } from "../flush.ts";
+import type { Vcpu } from "../vcpu.ts";
+import { fixupGuestSelector } from "./misc.ts";
+import { doSetDebugreg } from "./misc.ts";
+
+/** sizeof(struct vcpu_guest_context) for x86_32. */
+export const VCPU_GUEST_CONTEXT_SIZE = 2800;
+/** Offsets in vcpu_guest_context (x86_32). */
+const CTX_USER_REGS = 516, CTX_TRAP_CTXT = 584, CTX_LDT_BASE = 2632, CTX_LDT_ENTS = 2636;
+const CTX_GDT_FRAMES = 2640, CTX_GDT_ENTS = 2704, CTX_KERNEL_SS = 2708, CTX_KERNEL_SP = 2712;
+const CTX_CTRLREG = 2716, CTX_DEBUGREG = 2748, CTX_EVENT_CS = 2780, CTX_EVENT_EIP = 2784;
+const CTX_FAILSAFE_CS = 2788, CTX_FAILSAFE_EIP = 2792;
+/** VGCF_failsafe_disables_events. */
+const VGCF_failsafe_disables_events = 1 << 3;
+
+/**
+ * VCPUOP_initialise(vcpuid, ctxt).
+ * @param v the calling vcpu
+ * @param target the vcpu to initialise
+ * @param arg guest address of the context
+ */
+export function vcpuInitialise(v: Vcpu, target: Vcpu, arg: number): number {
+  if (target.initialised) return -EEXIST;
+  const ctx = new Uint8Array(VCPU_GUEST_CONTEXT_SIZE);
+  if (!v.access.copyFromGuest(arg, ctx)) return -EFAULT;
+  const s = new DataView(ctx.buffer);
+  const u = (off: number) => s.getUint32(off, true);
+  const d = target.domain;
+  const f = d.host.frames;
+  // GDT first: everything else is cheap to undo.
+  const gdtEnts = u(CTX_GDT_ENTS);
+  if (gdtEnts > FIRST_RESERVED_GDT_ENTRY) return -EINVAL;
+  const frames: number[] = [];
+  for (let i = 0; i < Math.ceil(gdtEnts / 512); i++) {
+    const mfn = u(CTX_GDT_FRAMES + i * 4);
+    if (getPageAndType(f, mfn, PGT_seg_desc_page, d.domid) !== 0) {
+      for (const m of frames) putPageAndType(f, m);
+      return -EINVAL;
+    }
+    frames.push(mfn);
+  }
+  const cr3 = u(CTX_CTRLREG + 3 * 4);
+  const l3 = ((cr3 >>> 12) | (cr3 << 20)) >>> 0; // xen_cr3_to_pfn
+  if (
+    setLdt(d.mm, target.id, u(CTX_LDT_BASE), u(CTX_LDT_ENTS)) !== 0 ||
+    newBaseptr(d.mm, target.id, l3) !== 0
+  ) {
+    for (const m of frames) putPageAndType(f, m);
+    return -EINVAL;
+  }
+  target.gdtFrames = frames;
+  target.gdtEnts = gdtEnts;
+  target.syncCr3();
+  applyFlushes(d);
+  for (let i = 0; i < 256; i++) {
+    const off = CTX_TRAP_CTXT + i * 8;
+    const flags = ctx[off + 1];
+    const cs = fixupGuestSelector(s.getUint16(off + 2, true));
+    target.trapFlagsCs[i] = (flags << 16) | cs;
+    target.trapEip[i] = u(off + 4);
+  }
+  target.kernelSs = fixupGuestSelector(u(CTX_KERNEL_SS));
+  target.kernelSp = u(CTX_KERNEL_SP);
+  target.eventCs = fixupGuestSelector(u(CTX_EVENT_CS));
+  target.eventEip = u(CTX_EVENT_EIP);
+  target.failsafeCs = fixupGuestSelector(u(CTX_FAILSAFE_CS));
+  target.failsafeEip = u(CTX_FAILSAFE_EIP);
+  target.failsafeDisablesEvents = (u(512) & VGCF_failsafe_disables_events) !== 0;
+  target.guestTs = (u(CTX_CTRLREG) & 8) !== 0;
+  for (const r of [0, 1, 2, 3, 6, 7]) doSetDebugreg(target, r, u(CTX_DEBUGREG + r * 4));
+  // Registers and selectors (cpu_user_regs: ebx ecx edx esi edi ebp eax ... eip cs ...).
+  const cpu = target.cpu;
+  const r = cpu.gpr;
+  const regs = [R_EBX, R_ECX, R_EDX, R_ESI, R_EDI, R_EBP, R_EAX];
+  regs.forEach((reg, i) => (r[reg] = u(CTX_USER_REGS + i * 4) | 0));
+  const eip = u(CTX_USER_REGS + 32);
+  const cs = fixupGuestSelector(s.getUint16(CTX_USER_REGS + 36, true));
+  const eflags = u(CTX_USER_REGS + 40);
+  const esp = u(CTX_USER_REGS + 44);
+  const ss = fixupGuestSelector(s.getUint16(CTX_USER_REGS + 48, true));
+  if (cpu.enterHandler(cs, eip, ss, esp) !== 0) return -EINVAL;
+  const segs = [S_ES, S_DS, S_FS, S_GS];
+  segs.forEach((seg, i) => {
+    const sel = s.getUint16(CTX_USER_REGS + 52 + i * 4, true);
+    if (cpu.loadSeg(seg, sel) !== 0) cpu.loadSeg(seg, 0);
+  });
+  cpu.eflags = (eflags & ~0x3000) | 0x200;
+  cpu.ts = target.guestTs;
+  target.initialised = true;
+  return 0;
+}

@@ -35,7 +35,7 @@ import {
   FOP_SUB,
 } from "./sse_float.ts";
 import { byteShift, intOp, pshuf, SH_SLL, SH_SRA, SH_SRL, shiftOp } from "./sse_int.ts";
-import { type SseState, XMM_MEM, XMM_TMP } from "./sse_state.ts";
+import { MXCSR_MM, type SseState, XMM_MEM, XMM_TMP } from "./sse_state.ts";
 
 /**
  * Per second opcode byte after 0F: bit 0 = an SSE/SSE2 form with ModRM that
@@ -87,8 +87,8 @@ function kindOf(prefix: number): number {
   return prefix === 0x66 ? 1 : prefix === 0xf3 ? 2 : prefix === 0xf2 ? 3 : 0;
 }
 
-function checkAligned(bus: CpuBus, linear: number): void {
-  if ((linear & 15) !== 0) bus.raise(FPU_VEC_GP, 0);
+function checkAligned(bus: CpuBus, x: SseState, linear: number): void {
+  if ((linear & 15) !== 0 && (x.mxcsr & MXCSR_MM) === 0) bus.raise(FPU_VEC_GP, 0);
 }
 
 /** Loads `bytes` (4, 8, 16) at linear into the XMM_MEM scratch (rest zero). */
@@ -99,7 +99,7 @@ function loadMem(
   bytes: number,
   aligned: boolean,
 ): number {
-  if (aligned) checkAligned(bus, linear);
+  if (aligned) checkAligned(bus, x, linear);
   const i32 = x.i32, m = XMM_MEM * 4;
   i32[m] = bus.read32(linear);
   i32[m + 1] = bytes > 4 ? bus.read32(linear + 4) : 0;
@@ -235,7 +235,7 @@ export function sseExecute(
         if (op2 === 0x2b) return false;
         x.copy(rm, reg);
       } else {
-        checkAligned(bus, linear);
+        checkAligned(bus, x, linear);
         storeMem(bus, x, reg, 0, 4, linear);
       }
       return true;
@@ -386,7 +386,7 @@ function integerForms(
         if (op2 === 0xe7) return false;
         x.copy(rm, reg);
       } else {
-        if (aligned) checkAligned(bus, linear);
+        if (aligned) checkAligned(bus, x, linear);
         storeMem(bus, x, reg, 0, 4, linear);
       }
       return true;

@@ -11,8 +11,13 @@ export const XMM_TMP = 9;
 
 /** MXCSR reset value: all exceptions masked, round to nearest. */
 export const MXCSR_DEFAULT = 0x1f80;
-/** MXCSR bits a guest may set (DAZ supported); others give #GP on ldmxcsr/fxrstor. */
-export const MXCSR_MASK = 0xffff;
+/**
+ * MXCSR bits a guest may set; others give #GP on ldmxcsr/fxrstor. As the host of the
+ * differential vectors (AMD): DAZ (bit 6) and MM (bit 17, misaligned-SSE mode).
+ */
+export const MXCSR_MASK = 0x2ffff;
+/** MXCSR.MM: misaligned 16-byte SSE operands do not fault (AMD misaligned-SSE mode). */
+export const MXCSR_MM = 0x20000;
 
 /** The SSE state of one vcpu. */
 export class SseState {

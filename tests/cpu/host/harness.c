@@ -19,12 +19,13 @@
 
 #define MEM_BASE 0x00200000u
 #define MEM_SIZE 64
+#define MEM_SIZE_FXS 512 /* fxsave/fxrstor forms */
 
-enum { K_INT = 0, K_X87 = 1, K_SSE = 2 };
+enum { K_INT = 0, K_X87 = 1, K_SSE = 2, K_FXS = 3 }; /* bit 0: x87 state, bit 1: SSE state */
 enum {
   G_ANY, G_SHIFT, G_SHIFTM, G_MEM, G_BTMEM, G_BITSCAN, G_STR, G_BCD, G_POPF, G_CMPXCHG,
   G_CMPXCHGM, G_DIV8, G_DIV16, G_DIV32, G_IDIV8, G_IDIV16, G_IDIV32, G_X87, G_X87M, G_SSE,
-  G_SSEM, G_XLAT
+  G_SSEM, G_XLAT, G_FXS
 };
 enum {
   DC_0 = 0, DC_F, DC_M32, DC_M64, DC_M80, DC_I16, DC_I32, DC_I64, DC_INT, DC_TRIG, DC_UNIT,
@@ -70,8 +71,8 @@ void *g_stub;
 
 __asm__(".pushsection .text\n.intel_syntax noprefix\n.globl run_case\nrun_case:\n"
         "pushad\n mov [g_saved_esp], esp\n"
-        "cmp dword ptr [g_kind], 1\n jne 1f\n frstor [g_fpu_in]\n"
-        "1: cmp dword ptr [g_kind], 2\n jne 2f\n"
+        "test dword ptr [g_kind], 1\n jz 1f\n frstor [g_fpu_in]\n"
+        "1: test dword ptr [g_kind], 2\n jz 2f\n"
         "movups xmm0, [g_xmm_in]\n movups xmm1, [g_xmm_in+16]\n movups xmm2, [g_xmm_in+32]\n"
         "movups xmm3, [g_xmm_in+48]\n movups xmm4, [g_xmm_in+64]\n movups xmm5, [g_xmm_in+80]\n"
         "movups xmm6, [g_xmm_in+96]\n movups xmm7, [g_xmm_in+112]\n ldmxcsr [g_xmm_in+128]\n"
@@ -82,8 +83,8 @@ __asm__(".pushsection .text\n.intel_syntax noprefix\n.globl run_case\nrun_case:\
         "pushfd\n pop dword ptr [g_out+32]\n"
         "mov [g_out], eax\n mov [g_out+4], ecx\n mov [g_out+8], edx\n mov [g_out+12], ebx\n"
         "mov [g_out+20], ebp\n mov [g_out+24], esi\n mov [g_out+28], edi\n"
-        "cmp dword ptr [g_kind], 1\n jne 3f\n fnsave [g_fpu_out]\n"
-        "3: cmp dword ptr [g_kind], 2\n jne 4f\n"
+        "test dword ptr [g_kind], 1\n jz 3f\n fnsave [g_fpu_out]\n"
+        "3: test dword ptr [g_kind], 2\n jz 4f\n"
         "stmxcsr [g_xmm_out+128]\n"
         "movups [g_xmm_out], xmm0\n movups [g_xmm_out+16], xmm1\n movups [g_xmm_out+32], xmm2\n"
         "movups [g_xmm_out+48], xmm3\n movups [g_xmm_out+64], xmm4\n movups [g_xmm_out+80], xmm5\n"
@@ -190,7 +191,7 @@ static double fp_for(int dc, int index) {
   }
 }
 
-static uint32_t mem_in[MEM_SIZE / 4], mem_out[MEM_SIZE / 4];
+static uint32_t mem_in[MEM_SIZE_FXS / 4], mem_out[MEM_SIZE_FXS / 4];
 static uint8_t *mem;
 
 static void fill_mem_random(void) {
@@ -319,7 +320,7 @@ static void make_sse_state(int dc) {
 
 static int has_mem(int gen) {
   return gen == G_SHIFTM || gen == G_MEM || gen == G_BTMEM || gen == G_STR || gen == G_CMPXCHGM ||
-         gen == G_X87M || gen == G_SSEM || gen == G_XLAT;
+         gen == G_X87M || gen == G_SSEM || gen == G_XLAT || gen == G_FXS;
 }
 
 /* Picks a dividend/divisor pair with an in-range quotient (no #DE). */
@@ -406,6 +407,23 @@ static void make_case(const struct form *f, uint32_t i) {
     g_in[3] = MEM_BASE;
     fill_mem_fp(f->dc);
     break;
+  case G_FXS: { /* x87 + SSE state; the memory holds a valid fxsave image for fxrstor */
+    for (int r = 2; r < 8; r++) g_in[r] = r == 4 ? 0 : 0x01010101u * (uint32_t)r;
+    g_in[3] = MEM_BASE;
+    make_x87_state(DC_F);
+    make_sse_state(rbelow(2) ? DC_PS : DC_PD);
+    uint8_t *b = (uint8_t *)mem_in;
+    for (int k = 0; k < MEM_SIZE_FXS / 4; k++) mem_in[k] = rval();
+    uint16_t cw = (uint16_t)(0x027f | rbelow(4) << 10), sw = (uint16_t)(rnd() & 0x3f00);
+    memcpy(b, &cw, 2);
+    memcpy(b + 2, &sw, 2);
+    b[4] = (uint8_t)rnd(); /* abridged tags */
+    b[5] = 0;
+    uint32_t mx = 0x1f80 | (rnd() & 0x603f);
+    memcpy(b + 24, &mx, 4);
+    for (int i = 0; i < 8; i++) d_to_f80(fpval(20), b + 32 + 16 * i);
+    break;
+  }
   case G_SSE: case G_SSEM:
     for (int r = 2; r < 8; r++) g_in[r] = r == 4 ? 0 : 0x01010101u * (uint32_t)r;
     memset(mem_in, 0, sizeof mem_in);
@@ -438,7 +456,7 @@ int main(int argc, char **argv) {
   uint32_t total = 0;
   for (uint32_t fi = 0; fi < NFORMS; fi++) {
     const struct form *f = &forms[fi];
-    static const char *kinds[] = {"int", "x87", "sse"};
+    static const char *kinds[] = {"int", "x87", "sse", "fxs"};
     uint32_t n = cases_for(f);
     fprintf(meta, "  {\"id\": %u, \"name\": \"%s\", \"kind\": \"%s\", \"mem\": %s, \"cases\": %u, \"asm\": \"%s\", \"bytes\": \"",
             fi, f->name, kinds[f->kind], has_mem(f->gen) ? "true" : "false", n, f->text);
@@ -448,20 +466,21 @@ int main(int argc, char **argv) {
     g_kind = (uint32_t)f->kind;
     for (uint32_t i = 0; i < n; i++) {
       make_case(f, i);
-      memcpy(mem, mem_in, MEM_SIZE);
+      uint32_t msize = f->kind == K_FXS ? MEM_SIZE_FXS : MEM_SIZE;
+      memcpy(mem, mem_in, msize);
       run_case();
-      memcpy(mem_out, mem, MEM_SIZE);
+      memcpy(mem_out, mem, msize);
       g_out[4] = 0;
       uint16_t id = (uint16_t)fi;
       fwrite(&id, 2, 1, stdout);
       fwrite(g_in, 4, 9, stdout);
-      if (has_mem(f->gen)) fwrite(mem_in, 1, MEM_SIZE, stdout);
-      if (f->kind == K_X87) fwrite(g_fpu_in, 1, 108, stdout);
-      if (f->kind == K_SSE) fwrite(g_xmm_in, 1, 132, stdout);
+      if (has_mem(f->gen)) fwrite(mem_in, 1, msize, stdout);
+      if (f->kind & K_X87) fwrite(g_fpu_in, 1, 108, stdout);
+      if (f->kind & K_SSE) fwrite(g_xmm_in, 1, 132, stdout);
       fwrite(g_out, 4, 9, stdout);
-      if (has_mem(f->gen)) fwrite(mem_out, 1, MEM_SIZE, stdout);
-      if (f->kind == K_X87) fwrite(g_fpu_out, 1, 108, stdout);
-      if (f->kind == K_SSE) fwrite(g_xmm_out, 1, 132, stdout);
+      if (has_mem(f->gen)) fwrite(mem_out, 1, msize, stdout);
+      if (f->kind & K_X87) fwrite(g_fpu_out, 1, 108, stdout);
+      if (f->kind & K_SSE) fwrite(g_xmm_out, 1, 132, stdout);
       total++;
     }
   }

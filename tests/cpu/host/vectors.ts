@@ -8,7 +8,7 @@
 export interface Form {
   id: number;
   name: string;
-  kind: "int" | "x87" | "sse";
+  kind: "int" | "x87" | "sse" | "fxs";
   mem: boolean;
   cases: number;
   asm: string;
@@ -27,12 +27,15 @@ export interface Case {
   /** eax ecx edx ebx esp(0) ebp esi edi eflags, before and after. */
   inRegs: Uint32Array;
   outRegs: Uint32Array;
-  /** 64-byte memory buffer before/after (empty when the form has no memory operand). */
+  /** Memory buffer before/after: 64 bytes (512 for fxs forms; empty without memory). */
   inMem: Uint8Array;
   outMem: Uint8Array;
-  /** x87: fnsave image (108 bytes); SSE: xmm0-7 then MXCSR (132 bytes); else empty. */
+  /** x87 and fxs: fnsave image (108 bytes); SSE: xmm0-7 then MXCSR (132 bytes). */
   inFpu: Uint8Array;
   outFpu: Uint8Array;
+  /** fxs forms: xmm0-7 then MXCSR (132 bytes); else empty. */
+  inXmm: Uint8Array;
+  outXmm: Uint8Array;
 }
 
 /** The loaded vector set. */
@@ -65,9 +68,10 @@ export async function loadVectors(kinds?: Form["kind"][]): Promise<Vectors> {
   while (p < data.length) {
     const form = forms[dv.getUint16(p, true)];
     if (!form) throw new Error(`vectors.bin.gz: unknown form at byte ${p}`);
-    const m = form.mem ? 64 : 0;
-    const x = form.kind === "x87" ? 108 : form.kind === "sse" ? 132 : 0;
-    const half = 36 + m + x;
+    const m = form.mem ? (form.kind === "fxs" ? 512 : 64) : 0;
+    const x = form.kind === "x87" || form.kind === "fxs" ? 108 : form.kind === "sse" ? 132 : 0;
+    const y = form.kind === "fxs" ? 132 : 0;
+    const half = 36 + m + x + y;
     const a = p + 2, b = p + 2 + half;
     if (!kinds || kinds.includes(form.kind)) {
       // regs need 4-byte alignment for Uint32Array views: copy them
@@ -77,8 +81,10 @@ export async function loadVectors(kinds?: Form["kind"][]): Promise<Vectors> {
         outRegs: new Uint32Array(data.slice(b, b + 36).buffer),
         inMem: data.subarray(a + 36, a + 36 + m),
         outMem: data.subarray(b + 36, b + 36 + m),
-        inFpu: data.subarray(a + 36 + m, a + half),
-        outFpu: data.subarray(b + 36 + m, b + half),
+        inFpu: data.subarray(a + 36 + m, a + 36 + m + x),
+        outFpu: data.subarray(b + 36 + m, b + 36 + m + x),
+        inXmm: data.subarray(a + 36 + m + x, a + half),
+        outXmm: data.subarray(b + 36 + m + x, b + half),
       });
     }
     p += 2 + 2 * half;

@@ -9,7 +9,7 @@
   .globl builtin_archive
 builtin_archive:
   .ascii "PVXARC01"
-  .long 7
+  .long 8
   .long 0
   .ascii "sh"
   .fill 22, 1, 0
@@ -32,6 +32,9 @@ builtin_archive:
   .ascii "segv"
   .fill 20, 1, 0
   .long f_segv - builtin_archive, f_segv_end - f_segv
+  .ascii "fuzz"
+  .fill 20, 1, 0
+  .long f_fuzz - builtin_archive, f_fuzz_end - f_fuzz
   .balign 4
 f_sh: .incbin "build/user/sh.elf"
 f_sh_end:
@@ -53,6 +56,9 @@ f_fpuchild_end:
   .balign 4
 f_segv: .incbin "build/user/segv.elf"
 f_segv_end:
+  .balign 4
+f_fuzz: .incbin "build/user/fuzz.elf"
+f_fuzz_end:
   .balign 4
   .globl builtin_archive_end
 builtin_archive_end:

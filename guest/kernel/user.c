@@ -46,6 +46,7 @@ int user_map_page(ulong va, void **out) {
     if (out) *out = __va(mfn_to_pfn((ulong)(*pte >> PAGE_SHIFT)) << PAGE_SHIFT);
     return 0;
   }
+  if (proc.npages >= MAX_PAGES - 1) return -1; /* a process owns at most MAX_PAGES pages */
   void *p = alloc_page();
   if (!p) return -1;
   track(p);
@@ -64,7 +65,7 @@ static u64 *l1_for(ulong va, int create) {
   if (va >= 0x40000000u) return NULL; /* user space is L3 slot 0 */
   u64 *l2e = &proc.l2[(va >> 21) & 511];
   if (!(*l2e & _PAGE_PRESENT)) {
-    if (!create) return NULL;
+    if (!create || proc.npages >= MAX_PAGES - 2 || proc.ntables >= 64) return NULL;
     u64 *l1 = alloc_page();
     if (!l1) return NULL;
     track(l1);

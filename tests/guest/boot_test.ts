@@ -189,3 +189,12 @@ Deno.test("with a vif, the shell's ping gets 4 replies from 10.0.0.1", async () 
   deepStrictEqual(holder.r!.stats.echoReplies, 4);
   deepStrictEqual(code, 0, text);
 });
+
+Deno.test("3000 random system calls from user mode never kill the kernel nor leak its memory", async () => {
+  const { code, text } = await boot("", "mem\nrun fuzz\nmem\npoweroff\n");
+  assert(text.includes("fuzz: 3000 calls survived\nrun: fuzz exited with 0"), text);
+  const free = [...text.matchAll(/^total \d+ KiB, free (\d+) KiB$/gm)].map((m) => m[1]);
+  deepStrictEqual(free.length, 2, text);
+  deepStrictEqual(free[1], free[0], "free memory after the fuzz run");
+  deepStrictEqual(code, 0, text);
+});

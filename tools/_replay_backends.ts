@@ -161,3 +161,63 @@ export function unansweredRequests(
   }
   return n;
 }
+
+/**
+ * Finds the request referencing grant `gref` in a stream's rings: a vbd request's direct
+ * segment, a vif TX request or RX buffer.
+ * @returns e.g. "ring request #7 (slot 7): id 0, segment 1", or undefined
+ */
+export function describeGrant(c: StreamConfig, abi: BlkifAbi) {
+  return (gref: number, rings: (Uint8Array | undefined)[]): string | undefined => {
+    const probe = (
+      page: Uint8Array | undefined,
+      eb: number,
+      name: string,
+      find: (dv: DataView, base: number) => string | undefined,
+    ) => {
+      if (!page || eb === 0) return undefined;
+      const dv = new DataView(page.buffer, page.byteOffset, page.byteLength);
+      const n = ringSize(eb);
+      const prod = dv.getUint32(SRING_REQ_PROD, true);
+      // newest first: older slots may still name the same (reused) grant
+      for (let k = 1; k <= n; k++) {
+        const idx = (prod - k) >>> 0;
+        const slot = idx & (n - 1);
+        const base = SRING_HEADER + slot * eb;
+        const hit = find(dv, base);
+        if (hit) return `${name} request #${idx} (slot ${slot}): ${hit}`;
+      }
+      return undefined;
+    };
+    if (c.kind === "vbd") {
+      return probe(rings[0], abi.entryBytes, "ring", (dv, base) => {
+        const nseg = Math.min(dv.getUint8(base + 1), 11);
+        for (let i = 0; i < nseg; i++) {
+          if (dv.getUint32(base + abi.segOff + 8 * i, true) === gref) {
+            return `id ${dv.getUint32(base + abi.idOff, true)}, segment ${i}`;
+          }
+        }
+        return undefined;
+      });
+    }
+    if (c.kind === "vif") {
+      return probe(
+        rings[0],
+        TX_SLOT_BYTES,
+        "tx ring",
+        (dv, base) =>
+          dv.getUint32(base, true) === gref ? `id ${dv.getUint16(base + 8, true)}` : undefined,
+      ) ??
+        probe(
+          rings[1],
+          RX_SLOT_BYTES,
+          "rx ring",
+          (dv, base) =>
+            dv.getUint32(base + 4, true) === gref
+              ? `buffer id ${dv.getUint16(base, true)}`
+              : undefined,
+        );
+    }
+    return undefined;
+  };
+}

@@ -14,6 +14,7 @@ import {
 import {
   type BackendFactory,
   defaultBackend,
+  describeGrant,
   describeSlot,
   type ReplayedBackend,
   streamAbi,
@@ -75,6 +76,7 @@ export async function replayStream(
   const host = new ReplayHost(config, blocks, {
     mode: opts.mode,
     describe: describeSlot(config, abi),
+    describeGrant: describeGrant(config, abi),
     maxSteps: opts.maxSteps,
     lateWrites: opts.lateWrites,
     afterInput: opts.afterInput,

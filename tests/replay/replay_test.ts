@@ -58,6 +58,7 @@ Deno.test("run() reports a backend that corrupts read data: ring, request and ex
   const d = rep.rings[0].divergences[0];
   assert.equal(d.ring, "vbd-51712");
   assert.match(d.what, /^COPY_TO\(1, \d+, 0, 0\) data byte 0$/);
+  assert.match(d.request ?? "", /^ring request #\d+ \(slot \d+\): id \d+, segment 0$/);
   const exp = parseInt(d.expected.split(" ")[1], 16);
   const got = parseInt(d.got.split(" ")[1], 16);
   assert.equal(exp ^ got, 0xff);

@@ -465,6 +465,7 @@ export class ReplayHost implements DeviceHost, ReplayView {
           `${describeBlock(b)} data byte ${Math.max(off, 0)}`,
           hexAround(b.data, Math.max(off, 0)),
           hexAround(data, Math.max(off, 0)),
+          this.#describeGrant(b.args[1]),
         );
         return b;
       }
@@ -474,10 +475,21 @@ export class ReplayHost implements DeviceHost, ReplayView {
     return b;
   }
 
-  #freeWith(what: string, expected: string, got: string): undefined {
-    this.#diverge(what, expected, got);
+  #freeWith(what: string, expected: string, got: string, request?: string): undefined {
+    this.#diverge(what, expected, got, request);
     this.#free = true;
     return undefined;
+  }
+
+  /** The request naming grant `gref` in the recorded ring pages (expected contents). */
+  #describeGrant(gref: number): string | undefined {
+    const f = this.#opts.describeGrant;
+    if (!f) return undefined;
+    const rings = [1, 2].map((id) => {
+      const key = this.#model.mapKey.get(id);
+      return this.#maps.find((m) => m.live && m.key === key)?.expected;
+    });
+    return f(gref, rings);
   }
 
   /** Delivers nested inputs recorded right after the call just matched. */

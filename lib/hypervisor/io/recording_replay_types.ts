@@ -58,6 +58,11 @@ export interface ReplayHostOptions {
   mode?: "compare" | "model";
   /** Names the request at `offset` of recorded map `mapId` (slot, id) for divergences. */
   describe?: (mapId: number, offset: number, page: Uint8Array) => string;
+  /**
+   * Names the request that references grant `gref`, given the recorded pages of maps 1
+   * and 2 (the rings), for a divergence in copied data.
+   */
+  describeGrant?: (gref: number, rings: (Uint8Array | undefined)[]) => string | undefined;
   /** Host calls allowed before the run is declared hung (default 2,000,000). */
   maxSteps?: number;
   /** Writes racing the backend (fuzzing). */

@@ -99,8 +99,12 @@ Deno.test("the runstate area tracks blocked and running time", async () => {
   assert.ok(blockedNs >= 240_000_000 && blockedNs <= 250_000_000, `blocked ${blockedNs} ns`);
 });
 
-/** vcpu 0 starts vcpu 1 with VCPUOP_initialise + _up; vcpu 1 prints, sets a flag, goes down. */
-function smpKernel(): Uint8Array {
+/**
+ * vcpu 0 starts vcpu 1 with VCPUOP_initialise + _up; vcpu 1 prints, sets a flag, goes down.
+ * With `ipi`, vcpu 1 instead blocks and vcpu 0 wakes it with an IPI event channel bound
+ * to vcpu 1: the upcall runs on vcpu 1, which prints and sets the flag.
+ */
+function smpKernel(ipi = false): Uint8Array {
   return kernelImage((a, hp) => {
     a.db(0x0f, 0x20, 0xd8); // mov eax,cr3 (emulated: xen_pfn_to_cr3 of the L3)
     a.db(0xa3).ddLabel("ctx", 2716 + 12); // ctxt.ctrlreg[3]
@@ -108,6 +112,14 @@ function smpKernel(): Uint8Array {
     a.db(0xa3).ddLabel("res", 0);
     a.movImm(EBX, 1).movImm(ECX, 1).movImm(EDX, 0).hypercall(hp, 24); // up
     a.db(0xa3).ddLabel("res", 4);
+    if (ipi) {
+      a.movImm(EBX, 7).movLabel(ECX, "bindipi").hypercall(hp, 32); // bind_ipi(vcpu 1)
+      a.label("notready");
+      a.movImm(EBX, 0).movImm(ECX, 0).hypercall(hp, 29); // yield
+      a.db(0x83, 0x3d).ddLabel("ready").db(0);
+      a.db(0x0f, 0x84).ddRel("notready");
+      a.movImm(EBX, 4).movLabel(ECX, "ipiport").hypercall(hp, 32); // EVTCHNOP_send
+    }
     a.label("wait");
     a.movImm(EBX, 0).movImm(ECX, 0).hypercall(hp, 29); // yield
     a.db(0x83, 0x3d).ddLabel("flag").db(0); // cmp dword [flag],0
@@ -120,12 +132,21 @@ function smpKernel(): Uint8Array {
     a.movImm(EBX, 2).movLabel(ECX, "zero").hypercall(hp, 29);
     a.label("spin").jmpLabel("spin");
     a.label("ap"); // vcpu 1
+    if (ipi) {
+      a.movImm(EBX, 0xe019).movLabel(ECX, "apevt").movImm(EDX, 0xe019).movLabel(ESI, "apevt");
+      a.hypercall(hp, 4); // its own callbacks
+      a.db(0xc7, 0x05).ddLabel("ready").dd(1);
+      a.movImm(EBX, 1).movImm(ECX, 0).hypercall(hp, 29); // SCHEDOP_block: unmasks, sleeps
+      a.label("apblocked").jmpLabel("apblocked");
+      a.label("apevt"); // the upcall on vcpu 1
+    }
     a.movImm(EBX, 0).movImm(ECX, 2).movLabel(EDX, "msg").hypercall(hp, 18);
     a.db(0xc7, 0x05).ddLabel("flag").dd(1);
     a.movImm(EBX, 2).movImm(ECX, 1).movImm(EDX, 0).hypercall(hp, 24); // VCPUOP_down(self)
     a.label("apspin").jmpLabel("apspin");
     a.align(4).label("res").dd(0).dd(0).dd(0).dd(0).label("flag").dd(0).label("zero").dd(0);
-    a.label("msg").ascii("AP");
+    a.label("ready").dd(0).label("bindipi").dd(1).label("ipiport").dd(0);
+    a.label("msg").ascii(ipi ? "IP" : "AP");
     a.align(16).label("ctx");
     const ctx = new Uint8Array(2800);
     const dv = new DataView(ctx.buffer);
@@ -160,4 +181,21 @@ Deno.test("VCPUOP_initialise and _up start a second vcpu; it runs and goes down"
   assert.equal(new TextDecoder().decode(out.subarray(0, 2)), "AP");
   const dv = new DataView(out.buffer, 2);
   assert.deepEqual([0, 4, 8, 12].map((o) => dv.getInt32(o, true)), [0, 0, -17, 0]);
+});
+
+Deno.test("an IPI event channel bound to vcpu 1 wakes it and runs its upcall there", async () => {
+  const sink = new ByteSink();
+  const m = new Machine({
+    image: smpKernel(true),
+    memoryMiB: 8,
+    vcpus: 2,
+    console: sink,
+    maxInstructions: 1e6,
+  });
+  const r = await m.run();
+  assert.equal(r.reason, "poweroff", r.dump);
+  const out = sink.bytes();
+  assert.equal(new TextDecoder().decode(out.subarray(0, 2)), "IP");
+  // Ports 1 and 2 are xenstore's and the console's: the IPI is port 3, notifying vcpu 1.
+  assert.equal(m.domain.evtchn?.notifyVcpu(3), 1);
 });

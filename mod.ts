@@ -58,24 +58,24 @@ export {
   type HypervisorDeviceHostOptions,
 } from "./lib/hypervisor/device_host.ts";
 export {
-  EM_386,
-  EM_X86_64,
+  ElfFormatError,
   type ElfImage,
   type ElfNote,
   type ElfProgramHeader,
   type ElfSection,
-  ElfFormatError,
+  EM_386,
+  EM_X86_64,
   parseElf,
   PT_LOAD,
   PT_NOTE,
 } from "./lib/hypervisor/builder/elf.ts";
 export {
-  parseFeatures,
   type PaeMode,
+  parseFeatures,
   readXenNotes,
   type XenBootParams,
-  type XenFeature,
   XENFEAT_NAMES,
+  type XenFeature,
   type XenNote,
   type XenNotes,
 } from "./lib/hypervisor/builder/xen_notes.ts";
@@ -123,8 +123,8 @@ export {
 } from "./lib/hypervisor/xenstore/socket_server.ts";
 export {
   type ToolstackLayoutSpec,
-  vdevToDevid,
   type VbdLayout,
+  vdevToDevid,
   type VifLayout,
   writeToolstackLayout,
 } from "./lib/hypervisor/xenstore/toolstack_layout.ts";
@@ -202,10 +202,10 @@ export {
   type XenstoreAttachSpec,
 } from "./lib/hypervisor/xenstore/attach.ts";
 export {
-  type AttachedConsole,
   attachConsole,
-  type ConsoleAttachOptions,
+  type AttachedConsole,
   CONSOLE_CLI_OPTIONS,
+  type ConsoleAttachOptions,
 } from "./lib/console/attach.ts";
 export type { CpuBus } from "./lib/cpu/fpu/bus.ts";
 export { X87State } from "./lib/cpu/fpu/x87_state.ts";

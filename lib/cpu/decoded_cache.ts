@@ -20,6 +20,7 @@ export const K_ALU8_MI = 32, K_TEST_RI = 33, K_ALU8_RR = 34, K_JMP_R = 35, K_CAL
 export const K_XCHG_R = 37, K_CDQ = 38, K_ALU_AI = 39, K_INC_M = 40, K_DEC_M = 41;
 /** Block terminator: the run loop looks the next EIP up again (nothing retires). */
 export const K_END = 42;
+export const K_MOV8_MI = 43, K_ALU8_RI = 44;
 /** Longest decoded block. */
 export const BLOCK_MAX = 64;
 

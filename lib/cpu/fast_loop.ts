@@ -348,8 +348,20 @@ export function runLoop(c: Cpu, end: number): void {
           case 42: // K_END
             continue outer;
           case 22: { // K_SHIFT_RI
-            const r = B[rec];
-            rx[r] = shift(c, A[rec], rx[r], I[rec], 4);
+            const r = B[rec], k = I[rec];
+            rx[r] = shift(c, A[rec], rx[r], k < 0 ? c.r8[4] : k, 4);
+            eip = next;
+            break;
+          }
+          case 43: // K_MOV8_MI
+            c.write8(eaLin(c, B[rec], D[rec], 1, true), I[rec]);
+            eip = next;
+            break;
+          case 44: { // K_ALU8_RI
+            const op = A[rec], di = R8[B[rec]];
+            const r8 = c.r8;
+            const r = alu(c, op, r8[di], I[rec], 1);
+            if (op < 7) r8[di] = r;
             eip = next;
             break;
           }

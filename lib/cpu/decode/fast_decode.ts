@@ -9,6 +9,7 @@ import {
   BLOCK_MAX,
   type DecodedCache,
   K_ALU8_MI,
+  K_ALU8_RI,
   K_ALU8_RR,
   K_ALU_AI,
   K_ALU_MI,
@@ -32,6 +33,7 @@ import {
   K_JMP,
   K_JMP_R,
   K_LEA,
+  K_MOV8_MI,
   K_MOV8_MR,
   K_MOV8_RM,
   K_MOV_MI,
@@ -300,10 +302,9 @@ function decodeInto(
         const alu = (modrm >> 3) & 7;
         A[rec] = alu;
         if (modrm >= 0xc0) {
-          if (op === 0x80) return K_GENERIC;
           p++;
           B[rec] = modrm & 7;
-          kind = K_ALU_RI;
+          kind = op === 0x80 ? K_ALU8_RI : K_ALU_RI;
         } else {
           ea(u8, dv, p, seg);
           p = eaEnd;
@@ -424,14 +425,26 @@ function decodeInto(
         kind = K_MOV_RI;
         break;
       case 0xc1:
-      case 0xd1: {
+      case 0xd1:
+      case 0xd3: {
         const modrm = u8[p];
         if (modrm < 0xc0) return K_GENERIC;
         p++;
         A[rec] = (modrm >> 3) & 7;
         B[rec] = modrm & 7;
-        I[rec] = op === 0xc1 ? u8[p++] : 1;
+        I[rec] = op === 0xc1 ? u8[p++] : op === 0xd1 ? 1 : -1; // -1: count in CL
         kind = K_SHIFT_RI;
+        break;
+      }
+      case 0xc6: {
+        const modrm = u8[p];
+        if (modrm >= 0xc0 || (modrm & 0x38) !== 0) return K_GENERIC;
+        ea(u8, dv, p, seg);
+        p = eaEnd;
+        B[rec] = eaPack;
+        D[rec] = eaDisp;
+        I[rec] = u8[p++];
+        kind = K_MOV8_MI;
         break;
       }
       case 0xc3:

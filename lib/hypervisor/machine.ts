@@ -136,6 +136,8 @@ export class Machine {
   private executed = 0;
   private stopRequested = false;
   private nextVcpu = 0;
+  /** The vcpu that ran last (the one a crash dump shows). */
+  private lastVcpu = 0;
 
   /**
    * Builds the machine and its domain.
@@ -292,7 +294,7 @@ export class Machine {
       shutdownCode: d.shutdownReason,
       instructions: this.executed,
     };
-    if (reason === "crash") out.dump = formatCrashDump(d.vcpus[0]);
+    if (reason === "crash") out.dump = formatCrashDump(d.vcpus[this.lastVcpu]);
     return out;
   }
 
@@ -363,6 +365,7 @@ export class Machine {
         if (next !== Infinity) n = Math.max(1, Math.min(n, next - now));
       }
       this.nextVcpu = (v.id + 1) % vcpus.length;
+      this.lastVcpu = v.id;
       const t = this.host.tracer;
       if (t.on && vcpus.length > 1) t.switchTo(d.domid, v.id);
       this.executed += v.cpu.run(n);

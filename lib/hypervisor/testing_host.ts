@@ -36,7 +36,8 @@ const ESRCH = -3;
 
 /** A simple in-memory store (dom0's view): nodes, and watches with an initial fire. */
 export class MemStore implements StoreOps {
-  readonly nodes = new Map<string, string>();
+  /** The nodes, by path. */
+  readonly nodes: Map<string, string> = new Map();
   #watches: { path: string; cb: (p: string) => void }[] = [];
 
   read(path: string): string | undefined {
@@ -89,7 +90,8 @@ export class MemStore implements StoreOps {
   }
 }
 
-interface GuestPort {
+/** A guest's event-channel port. */
+export interface GuestPort {
   remoteDom: DomId;
   bound: boolean;
   onEvent: () => void;
@@ -105,7 +107,7 @@ export class FakeGuest {
   readonly #gtBytes: Uint8Array;
   readonly maxGrants: number;
   /** Guest ports by number. */
-  readonly ports = new Map<number, GuestPort>();
+  readonly ports: Map<number, GuestPort> = new Map();
   #nextPort = 1;
   #nextGref = 8; // refs 0..7 are reserved, as Linux reserves them
 
@@ -185,7 +187,7 @@ interface BackendPortState {
 export class FakeDeviceHost implements DeviceHost {
   readonly mem: PhysMemory;
   readonly store: StoreOps;
-  readonly guests = new Map<DomId, FakeGuest>();
+  readonly guests: Map<DomId, FakeGuest> = new Map();
   /** Frame owner (-1 = free). */
   readonly owner: Int32Array;
   #nextFrame = 1;
@@ -195,7 +197,12 @@ export class FakeDeviceHost implements DeviceHost {
   #maps = new Map<number, { domid: DomId; gref: number; readonly: boolean }>();
   #nextHandle = 1;
   /** Counters for tests and benches. */
-  readonly stats = { mapped: 0, unmapped: 0, copies: 0, notifies: 0 };
+  readonly stats: { mapped: number; unmapped: number; copies: number; notifies: number } = {
+    mapped: 0,
+    unmapped: 0,
+    copies: 0,
+    notifies: 0,
+  };
 
   /**
    * @param frames machine frames available (all filled with the canary)

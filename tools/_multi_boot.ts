@@ -5,14 +5,15 @@
  * @module
  */
 import { EXIT_FAILED, EXIT_OK, InputError } from "../lib/errors.ts";
-import { Machine, type RunResult } from "../lib/hypervisor/machine.ts";
+import { Machine, type RunResult, type SliceHook } from "../lib/hypervisor/machine.ts";
+import { nextDeadline } from "../lib/hypervisor/timers.ts";
 import type { ConsoleSink } from "../lib/console/sinks.ts";
 import { openConsole } from "../lib/console/terminal.ts";
 import { Network } from "../lib/netfront/attach.ts";
 import { PcapWriter } from "../lib/netfront/pcap.ts";
 import { parseVifSpec } from "../lib/netfront/vif_spec.ts";
 import { formatMac } from "../lib/netfront/protocol.ts";
-import { attachDevices, type BootOptions } from "./boot.ts";
+import { attachDevices, type AttachedDevices, type BootOptions } from "./boot.ts";
 import { loadXlConfig, type XlAction, type XlDomainConfig } from "./_xl_config.ts";
 
 const NL = 0x0a;
@@ -108,12 +109,8 @@ export class PrefixSink implements ConsoleSink {
   }
 }
 
-/** How one domain ended. */
-interface DomainOutcome {
-  name: string;
-  reason: RunResult["reason"];
-  ok: boolean;
-}
+/** How far (ns of guest time) a domain may run ahead of the others' next event. */
+const LOOKAHEAD_NS = 1_000_000;
 
 /** Per-process state shared by the domains. */
 interface Shared {
@@ -121,9 +118,10 @@ interface Shared {
   sink: ConsoleSink;
   opts: BootOptions;
   log: (line: string) => void;
-  /** The machine each domain runs now (for stopping them all, and pcap time). */
-  running: Map<string, Machine>;
-  stopping: boolean;
+  /** The domains still running. */
+  live: DomainRunner[];
+  /** The width names are padded to in console prefixes. */
+  width: number;
 }
 
 /**
@@ -188,9 +186,200 @@ async function readInput(path: string, what: string, cfg: string): Promise<Uint8
 }
 
 /**
- * Runs `pvx boot` with xl config files: every domain concurrently in this process, until
- * each has ended (its on_poweroff / on_reboot / on_crash action is not "restart").
+ * One domain: its config, its current machine and devices, and the scheduling state of
+ * the virtual-time round robin (see {@link runDomains}).
+ */
+class DomainRunner {
+  readonly cfg: XlDomainConfig;
+  readonly domid: number;
+  readonly #kernel: Uint8Array;
+  readonly #ramdisk: Uint8Array | undefined;
+  readonly #s: Shared;
+  m: Machine | null = null;
+  #dev: AttachedDevices | null = null;
+  #sink: PrefixSink | null = null;
+  /** Set by the slice hook when the guest is blocked and may not skip ahead yet. */
+  #mustYield = false;
+  /** The guest was seen blocked with no host work; it waits for {@link idleUntil}. */
+  #idle = false;
+  #idleUntil = Infinity;
+  /** Whether the last boot ended well (set when the domain is done). */
+  ok = false;
+
+  constructor(
+    cfg: XlDomainConfig,
+    domid: number,
+    kernel: Uint8Array,
+    ramdisk: Uint8Array | undefined,
+    s: Shared,
+  ) {
+    this.cfg = cfg;
+    this.domid = domid;
+    this.#kernel = kernel;
+    this.#ramdisk = ramdisk;
+    this.#s = s;
+  }
+
+  say(msg: string): void {
+    this.#s.log(`pvx: ${this.cfg.name}: ${msg}`);
+  }
+
+  /** Builds the machine and attaches its devices (console prefixed, vifs on the network). */
+  async start(): Promise<void> {
+    const { cfg, opts } = { cfg: this.cfg, opts: this.#s.opts };
+    const m = new Machine({
+      image: this.#kernel,
+      imageName: cfg.kernel,
+      memoryMiB: cfg.memoryMiB,
+      cmdline: cfg.cmdline,
+      ramdisk: this.#ramdisk,
+      realtime: opts.realtime,
+      maxInstructions: opts.maxInstructions,
+      debug: (msg) => this.say(msg),
+      ...opts.machine,
+      domid: this.domid,
+    });
+    const sink = new PrefixSink(this.#s.sink, `${cfg.name.padEnd(this.#s.width)} | `);
+    const dev = await attachDevices(m, {
+      sink,
+      disks: cfg.disks,
+      nets: cfg.vifs,
+      network: this.#s.network,
+      name: cfg.name,
+    });
+    this.m = m;
+    this.#dev = dev;
+    this.#sink = sink;
+    this.#idle = false;
+    if (!m.host.clock.realtime) this.#gate(m, dev);
+    await opts.onMachine?.(m, dev);
+  }
+
+  /**
+   * Wraps the machine's slice hook (the device host) so that a blocked guest skips ahead
+   * in time only as far as the other domains' next event allows: otherwise the hook asks
+   * for one more round, and {@link until} ends the run so the scheduler can pick another.
+   */
+  #gate(m: Machine, dev: AttachedDevices): void {
+    const inner = dev.deviceHost;
+    const v = m.domain.vcpus[0];
+    const holdIdle = (blocked: boolean) => this.#holdIdle(m, blocked);
+    const hook: SliceHook = {
+      get hasPendingWork() {
+        return inner.hasPendingWork || holdIdle(v.blocked || !v.online);
+      },
+      runDeferred: () => inner.runDeferred(),
+    };
+    m.sliceHook = hook;
+  }
+
+  /** Whether a blocked guest must wait for the others instead of skipping time. */
+  #holdIdle(m: Machine, blocked: boolean): boolean {
+    if (!blocked) return false;
+    const deadline = nextDeadline(m.domain);
+    this.#idle = true;
+    this.#idleUntil = deadline;
+    if (deadline !== Infinity && deadline <= this.#othersNext() + LOOKAHEAD_NS) return false;
+    this.#mustYield = true;
+    return true;
+  }
+
+  /** The earliest guest time at which another domain may act (send a frame). */
+  #othersNext(): number {
+    let t = Infinity;
+    for (const r of this.#s.live) if (r !== this) t = Math.min(t, r.nextEventNs());
+    return t;
+  }
+
+  /** The guest time of this domain's next action: now when runnable, else its timer. */
+  nextEventNs(): number {
+    const m = this.m;
+    if (!m) return Infinity;
+    if (!this.#idle || this.#dev!.deviceHost.hasPendingWork) return m.host.clock.nowNs();
+    return this.#idleUntil;
+  }
+
+  /** The stop condition of a scheduled run: asked to yield, or too far ahead. */
+  readonly until = (): boolean =>
+    this.#mustYield || this.m!.host.clock.nowNs() > this.#othersNext() + LOOKAHEAD_NS;
+
+  /** Runs the machine until it yields to the scheduler (virtual time) or ends. */
+  runSome(): Promise<RunResult> {
+    this.#mustYield = false;
+    this.#idle = false;
+    return this.m!.run(this.until);
+  }
+
+  /** Detaches the devices and flushes the console after a run. */
+  async stopDevices(): Promise<void> {
+    const dev = this.#dev;
+    const sink = this.#sink;
+    this.m = null;
+    this.#dev = null;
+    this.#sink = null;
+    await dev?.detach();
+    await sink?.close();
+  }
+
+  /**
+   * Reports how a boot ended and applies the config's action.
+   * @returns "restart", or whether the domain ended well
+   */
+  outcome(r: RunResult): boolean | "restart" {
+    const cfg = this.cfg;
+    const act = (a: XlAction, ok: boolean, what: string): boolean | "restart" => {
+      if (a === "restart") {
+        this.say(`${what}; restarting it`);
+        return "restart";
+      }
+      this.say(`${what}${a === "preserve" ? " (preserved: stopped until the others end)" : ""}`);
+      return ok;
+    };
+    switch (r.reason) {
+      case "poweroff":
+        return act(cfg.onPoweroff, true, "powered off");
+      case "reboot":
+        return act(this.#s.opts.noReboot ? "destroy" : cfg.onReboot, true, "rebooted");
+      case "crash":
+        if (r.dump) this.say(r.dump);
+        return act(cfg.onCrash, false, "crashed");
+      case "limit":
+        this.say(`stopped after ${r.instructions} instructions (--max-instructions)`);
+        return false;
+      case "hung":
+        this.say("blocked with no timer and no device to wake it");
+        return false;
+      case "stopped":
+        this.say("stopped");
+        return false;
+      default:
+        this.say(`shut down (${r.reason})`);
+        return false;
+    }
+  }
+
+  /** Ends a boot: detaches, then restarts or marks the domain done. @returns done */
+  async end(r: RunResult, stopping: boolean): Promise<boolean> {
+    await this.stopDevices();
+    const next = this.outcome(r);
+    if (next === "restart" && !stopping) {
+      await this.start();
+      return false;
+    }
+    this.ok = next === true;
+    return true;
+  }
+}
+
+/**
+ * Runs `pvx boot` with xl config files: every domain in this process, until each has
+ * ended (its on_poweroff / on_reboot / on_crash action is not "restart").
  * `--no-reboot` makes every on_reboot "destroy".
+ *
+ * In virtual time (the default) the domains take turns, deterministically: the one whose
+ * next event is earliest runs, at most 1 ms of guest time ahead of the others' next
+ * event, and a blocked guest skips idle time only up to that bound, so a frame another
+ * domain sends is never delivered into its past. With `--realtime` they run side by side.
  * @param opts the boot options; `domains` (and `image` when it ends in `.cfg`) name the
  *   config files; `netPcap`, `realtime`, `maxInstructions` (per domain), `noReboot`,
  *   `consoleOptions.logFile`, `console`, `log`, `onMachine` apply to all
@@ -217,137 +406,83 @@ export async function runDomains(opts: BootOptions): Promise<number> {
     kernel: await readInput(c.kernel, "kernel", c.file),
     ramdisk: c.ramdisk ? await readInput(c.ramdisk, "ramdisk", c.file) : undefined,
   })));
-  const running = new Map<string, Machine>();
-  const pcap = opts.netPcap !== undefined ? openPcap(opts.netPcap, running) : undefined;
+  const live: DomainRunner[] = [];
+  const pcap = opts.netPcap !== undefined ? openPcap(opts.netPcap, live) : undefined;
   try {
     const own = opts.console
       ? undefined
       : await openConsole({ logFile: opts.consoleOptions?.logFile, noInput: true });
-    const sink = opts.console ?? own!;
     const shared: Shared = {
       network: new Network(pcap?.writer ?? null),
-      sink,
+      sink: opts.console ?? own!,
       opts,
       log,
-      running,
-      stopping: false,
+      live,
+      width: Math.max(...cfgs.map((c) => c.name.length)),
     };
-    const width = Math.max(...cfgs.map((c) => c.name.length));
+    const all = cfgs.map((c, i) =>
+      new DomainRunner(c, i + 1, images[i].kernel, images[i].ramdisk, shared)
+    );
     try {
-      const results = await Promise.allSettled(
-        cfgs.map((c, i) =>
-          domainLoop(c, i + 1, images[i].kernel, images[i].ramdisk, width, shared).catch((e) => {
-            // one domain cannot start: stop the others, then report the error
-            shared.stopping = true;
-            for (const m of running.values()) m.stop();
-            throw e;
-          })
-        ),
-      );
-      const failed = results.find((r) => r.status === "rejected");
-      if (failed) throw (failed as PromiseRejectedResult).reason;
-      const outcomes = results.map((r) => (r as PromiseFulfilledResult<DomainOutcome>).value);
-      return outcomes.every((o) => o.ok) ? EXIT_OK : EXIT_FAILED;
+      for (const r of all) {
+        await r.start();
+        live.push(r);
+      }
+      await (opts.realtime ? runSideBySide(live) : runInTurns(live));
     } finally {
+      // after an error: stop whatever still runs
+      for (const r of live) await r.stopDevices();
       await own?.close();
     }
+    return all.every((r) => r.ok) ? EXIT_OK : EXIT_FAILED;
   } finally {
     pcap?.file.close();
   }
 }
 
-/** Boots one domain, again while its action says "restart". */
-async function domainLoop(
-  cfg: XlDomainConfig,
-  domid: number,
-  kernel: Uint8Array,
-  ramdisk: Uint8Array | undefined,
-  width: number,
-  s: Shared,
-): Promise<DomainOutcome> {
-  const name = cfg.name;
-  const say = (msg: string) => s.log(`pvx: ${name}: ${msg}`);
-  for (;;) {
-    const m = new Machine({
-      image: kernel,
-      imageName: cfg.kernel,
-      memoryMiB: cfg.memoryMiB,
-      cmdline: cfg.cmdline,
-      ramdisk,
-      realtime: s.opts.realtime,
-      maxInstructions: s.opts.maxInstructions,
-      debug: (msg) => say(msg),
-      ...s.opts.machine,
-      domid,
-    });
-    const sink = new PrefixSink(s.sink, `${name.padEnd(width)} | `);
-    const dev = await attachDevices(m, {
-      sink,
-      disks: cfg.disks,
-      nets: cfg.vifs,
-      network: s.network,
-      name,
-    });
-    let r: RunResult;
-    s.running.set(name, m);
-    try {
-      await s.opts.onMachine?.(m, dev);
-      r = s.stopping ? { reason: "stopped", shutdownCode: -1, instructions: 0 } : await m.run();
-    } finally {
-      s.running.delete(name);
-      await dev.detach();
-      await sink.close();
+/** Virtual time: the domain with the earliest next event runs, until all have ended. */
+async function runInTurns(live: DomainRunner[]): Promise<void> {
+  let lastYield = performance.now();
+  while (live.length > 0) {
+    let next: DomainRunner | undefined;
+    let t = Infinity;
+    for (const r of live) {
+      const n = r.nextEventNs();
+      if (n < t) [next, t] = [r, n];
     }
-    const next = outcome(cfg, r, s.opts.noReboot ?? false, say);
-    if (next === "restart" && !s.stopping) {
-      say("restarting");
-      continue;
+    if (!next) {
+      // every guest blocked with no timer and nothing in flight: nothing can wake them
+      for (const r of live.splice(0)) {
+        await r.end({ reason: "hung", shutdownCode: -1, instructions: r.m!.instructions }, true);
+      }
+      return;
     }
-    return next === "restart"
-      ? { name, reason: r.reason, ok: false }
-      : { name, reason: r.reason, ok: next };
+    const res = await next.runSome();
+    if (res.reason !== "until" && (await next.end(res, false))) {
+      live.splice(live.indexOf(next), 1);
+    }
+    if (performance.now() - lastYield > 20) {
+      await new Promise((r) => setTimeout(r, 0));
+      lastYield = performance.now();
+    }
   }
 }
 
-/** Reports a domain's end; true/false for a final success/failure, or "restart". */
-function outcome(
-  cfg: XlDomainConfig,
-  r: RunResult,
-  noReboot: boolean,
-  say: (msg: string) => void,
-): boolean | "restart" {
-  const act = (a: XlAction, ok: boolean, what: string): boolean | "restart" => {
-    if (a === "restart") return "restart";
-    say(`${what}${a === "preserve" ? " (preserved: stopped until the others end)" : ""}`);
-    return ok;
-  };
-  switch (r.reason) {
-    case "poweroff":
-      return act(cfg.onPoweroff, true, "powered off");
-    case "reboot":
-      return act(noReboot ? "destroy" : cfg.onReboot, true, "rebooted");
-    case "crash":
-      if (r.dump) say(r.dump);
-      return act(cfg.onCrash, false, "crashed");
-    case "limit":
-      say(`stopped after ${r.instructions} instructions (--max-instructions)`);
-      return false;
-    case "hung":
-      say("blocked with no timer and no device to wake it");
-      return false;
-    case "stopped":
-      say("stopped");
-      return false;
-    default:
-      say(`shut down (${r.reason})`);
-      return false;
-  }
+/** Real time: each domain's machine runs on its own, yielding to the event loop. */
+async function runSideBySide(live: DomainRunner[]): Promise<void> {
+  await Promise.all([...live].map(async (r) => {
+    for (;;) {
+      const res = await r.m!.run();
+      if (await r.end(res, false)) break;
+    }
+    live.splice(live.indexOf(r), 1);
+  }));
 }
 
 /** The `--net-pcap` file; time stamps are the latest clock among the running domains. */
 function openPcap(
   path: string,
-  running: Map<string, Machine>,
+  live: readonly DomainRunner[],
 ): { file: Deno.FsFile; writer: PcapWriter } {
   let file: Deno.FsFile;
   try {
@@ -361,7 +496,7 @@ function openPcap(
     while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
   }, () => {
     // each machine has its own clock: keep the capture's time stamps monotonic
-    for (const m of running.values()) last = Math.max(last, m.host.clock.nowNs());
+    for (const r of live) if (r.m) last = Math.max(last, r.m.host.clock.nowNs());
     return last;
   });
   return { file, writer };

@@ -11,6 +11,7 @@ import {
   type Block,
   BlockType,
   encodeBlock,
+  encodeDisk,
   encodeHeader,
   encodePayload,
   joinText,
@@ -366,7 +367,7 @@ export function buildReproducer(
   const cfg = rec.streams.get(sid)!;
   parts.push(encodeBlock(BlockType.STREAM, 0, 1, encodePayload([], utf8(JSON.stringify(cfg)))));
   const disk = rec.disks.get(sid);
-  if (disk) parts.push(encodeBlock(BlockType.DISK, 0, 1, encodePayload([], disk)));
+  if (disk) parts.push(encodeBlock(BlockType.DISK, 0, 1, encodeDisk(disk)));
   for (const b of blocks) {
     if (b.type === BlockType.STREAM || b.type === BlockType.DISK) continue;
     parts.push(encodeBlock(b.type, b.depth, 1, encodePayload(b.args, b.data)));

@@ -4,6 +4,10 @@ import {
   applyRuns,
   BlockType,
   diffPage,
+  encodeBlock,
+  encodeDisk,
+  encodeHeader,
+  encodePayload,
   parseRecording,
   RecordingFormatError,
 } from "../../lib/hypervisor/io/recording_format.ts";
@@ -106,3 +110,40 @@ Deno.test("diffPage() and applyRuns() reproduce any page change exactly", () => 
     { numRuns: FULL ? 2000 : 100 },
   );
 });
+
+Deno.test("parseRecording() inflates a compressed DISK block and rejects a corrupt one", () => {
+  const disk = new Uint8Array(1 << 20);
+  disk[12345] = 9;
+  const head = encodeHeader({ pvxVersion: "0" });
+  const stream = encodeBlock(
+    BlockType.STREAM,
+    0,
+    1,
+    encodePayload([], new TextEncoder().encode('{"name":"vbd-1","kind":"vbd","domid":1}')),
+  );
+  const good = encodeBlock(BlockType.DISK, 0, 1, encodeDisk(disk));
+  assert.ok(good.length < 4096, `${good.length} bytes for 1 MiB of zeroes`);
+  assert.deepEqual(parseRecording(concat(head, stream, good)).disks.get(1), disk);
+  const bad = encodeBlock(
+    BlockType.DISK,
+    0,
+    1,
+    encodePayload([1, 1 << 20], Uint8Array.of(1, 2, 3)),
+  );
+  assert.throws(
+    () => parseRecording(concat(head, stream, bad)),
+    /Corrupt compressed disk image at byte offset \d+/,
+  );
+  const odd = encodeBlock(BlockType.DISK, 0, 1, encodePayload([7], Uint8Array.of(1)));
+  assert.throws(() => parseRecording(concat(head, stream, odd)), /Unknown DISK block encoding/);
+});
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

@@ -13,14 +13,15 @@
  *   or UTF-8 store paths/values joined by NUL). Per type, see {@link BlockType}.
  *
  * A STREAM block (JSON {@link StreamConfig}) opens each device stream (console, xenstore,
- * vbd, vif); a DISK block carries the initial image of a vbd stream when it is at most
- * {@link DISK_INLINE_LIMIT} bytes (otherwise the STREAM config holds its SHA-256 and size
- * and replay needs the image). Ids of maps, ports, watches and deferred callbacks are
+ * vbd, vif); a DISK block carries the initial image of a vbd stream (DEFLATE, arguments
+ * [1, size]; or raw without arguments) when it is at most {@link DISK_INLINE_LIMIT} bytes
+ * (otherwise the STREAM config holds only its size and replay cannot serve it). Ids of maps, ports, watches and deferred callbacks are
  * ordinals per stream (1, 2, ...), so a deterministic backend gets the same ones on replay.
  * @module
  */
 import { InputError } from "../../errors.ts";
 import { crc32 } from "../builder/decompress/crc.ts";
+import { deflateSync, inflateSync } from "fflate";
 
 /** The file magic. */
 export const RECORDING_MAGIC = "PVXRING\0";
@@ -33,7 +34,7 @@ export const DISK_INLINE_LIMIT = 64 * 1024 * 1024;
 export const BlockType = {
   /** JSON {@link StreamConfig}. */
   STREAM: 1,
-  /** Raw initial disk bytes of the stream. */
+  /** Initial disk bytes of the stream: raw (no arguments) or [1, size] DEFLATE-compressed. */
   DISK: 2,
   /** Output mapGrant: [domid, gref, readonly, result (map id or GNTST)], bytes = page. */
   MAP: 16,
@@ -291,7 +292,7 @@ export function parseRecording(bytes: Uint8Array): Recording {
       if (!rec.streams.has(stream)) {
         throw new RecordingFormatError(`DISK block for undeclared stream ${stream}`, off);
       }
-      rec.disks.set(stream, blk.data);
+      rec.disks.set(stream, diskBytes(blk, off));
     } else if (!rec.streams.has(stream)) {
       throw new RecordingFormatError(`Block for undeclared stream ${stream}`, off);
     }
@@ -304,6 +305,29 @@ export function parseRecording(bytes: Uint8Array): Recording {
 /** CRC32 over the block's type, depth and stream bytes, then its payload. */
 function blockCrc(head: Uint8Array, payload: Uint8Array): number {
   return crc32(payload, crc32(head)) >>> 0;
+}
+
+/** The bytes of a DISK block (inflated when compressed). */
+function diskBytes(b: Block, off: number): Uint8Array {
+  if (b.args.length === 0) return b.data;
+  if (b.args[0] !== 1 || b.args.length < 2 || b.args[1] < 0) {
+    throw new RecordingFormatError("Unknown DISK block encoding", off);
+  }
+  let out: Uint8Array;
+  try {
+    out = inflateSync(b.data, { out: new Uint8Array(b.args[1]) });
+  } catch {
+    throw new RecordingFormatError("Corrupt compressed disk image", off);
+  }
+  if (out.length !== b.args[1]) {
+    throw new RecordingFormatError("Compressed disk image has the wrong size", off);
+  }
+  return out;
+}
+
+/** A DISK block's payload: the image DEFLATE-compressed (level 1). */
+export function encodeDisk(disk: Uint8Array): Uint8Array {
+  return encodePayload([1, disk.length], deflateSync(disk, { level: 1 }));
 }
 
 function decodePayload(

@@ -13,6 +13,7 @@ import {
   diffPage,
   DISK_INLINE_LIMIT,
   encodeBlock,
+  encodeDisk,
   encodeHeader,
   encodePayload,
   joinText,
@@ -63,7 +64,7 @@ export class RingRecorder {
       cfg.diskInline = disk.length <= DISK_INLINE_LIMIT;
     }
     this.write(BlockType.STREAM, 0, id, encodePayload([], utf8(JSON.stringify(cfg))));
-    if (disk && cfg.diskInline) this.write(BlockType.DISK, 0, id, encodePayload([], disk));
+    if (disk && cfg.diskInline) this.write(BlockType.DISK, 0, id, encodeDisk(disk));
     return new RecordingHost(host, this, id);
   }
 

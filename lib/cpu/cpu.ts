@@ -47,6 +47,9 @@ export const ATTR_CODE32 = 0xc09b;
 /** Attribute word of a flat 32-bit ring-0 data segment. */
 export const ATTR_DATA32 = 0xc093;
 
+/** Faults in a row without a retired instruction after which run() returns. */
+export const FAULT_LOOP_LIMIT = 10_000;
+
 /** The CPUs sharing each machine memory (vcpus of one host). */
 const cpusOver = new WeakMap<PhysMemory, Cpu[]>();
 
@@ -725,6 +728,7 @@ export class Cpu implements CpuBus {
     this.stopRequested = false;
     const start = this.retired;
     const end = start + maxInstructions;
+    let faults = 0, faultAt = this.retired, faultEip = -1;
     while (this.retired < end && !this.stopRequested) {
       try {
         runLoop(this, end);
@@ -737,7 +741,15 @@ export class Cpu implements CpuBus {
           this.regs[4] = this.espStart;
         }
         this.inStep = false;
+        // A platform that leaves a faulting instruction in place would make this loop
+        // spin without retiring anything: give the host back after a bounded number.
+        if (this.retired !== faultAt || this.eip !== faultEip) {
+          faultAt = this.retired;
+          faultEip = this.eip;
+          faults = 0;
+        } else faults++;
         this.platform.exception(this.excVector, this.excCode, EXC_FAULT);
+        if (faults >= FAULT_LOOP_LIMIT) break;
       }
     }
     return this.retired - start;

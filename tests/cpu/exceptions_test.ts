@@ -222,3 +222,11 @@ Deno.test("Cpu.run() reports a #DB trap after each instruction while EFLAGS.TF i
   );
   assert.equal(m.cpu.regs[0], 2);
 });
+
+Deno.test("Cpu.run() returns when the platform leaves a faulting instruction in place", () => {
+  const m = flatMachine(hex("0f 0b"), AT);
+  m.platform.onException = () => {};
+  assert.equal(m.cpu.run(1_000_000), 0);
+  assert.equal(m.platform.exceptions.length, 10_001);
+  assert.equal(m.cpu.eip, AT);
+});

@@ -20,6 +20,7 @@ import {
   utf8,
 } from "../lib/hypervisor/io/recording_format.ts";
 import type { LateWrite, Violation } from "../lib/hypervisor/io/recording_replay_host.ts";
+import { GuestModel } from "../lib/hypervisor/io/recording_guest_model.ts";
 import { VERSION } from "../lib/version.ts";
 import type { BackendFactory } from "./_replay_backends.ts";
 import { replayStream, streamBlocks } from "./_replay_run.ts";
@@ -150,9 +151,11 @@ export function randomMutation(
   slotBytes: (mapId: number) => number = () => 0,
 ): Mutation | undefined {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
-  const idx = (t: number) => blocks.flatMap((b, i) => (b.type === t ? [i] : []));
+  const ix = indexOf(blocks);
+  const idx = (t: number) => ix.byType.get(t) ?? [];
   const byte = () => rnd() < 0.5 ? pick(INTERESTING) : Math.floor(rnd() * 256);
   const writes = idx(BlockType.GUEST_WRITE);
+  const grefs = ix.grefs;
   const r = rnd();
   if (r < 0.4 && writes.length > 0) {
     // slot bytes: inside a run the guest wrote (a request), or anywhere
@@ -172,6 +175,25 @@ export function randomMutation(
       off: Math.min(off, 4096 - n),
       bytes: Array.from({ length: n }, byte),
     };
+  }
+  if (r < 0.45 && writes.length > 0 && grefs.length > 0) {
+    // a grant of another purpose (the ring itself, an indirect page, another request's
+    // buffer: overlapping segments) in a 4-byte field of a request the guest wrote
+    const i = pick(writes);
+    const runs = runsOf(blocks[i].data);
+    if (runs.length > 0) {
+      const [s] = pick(runs);
+      const eb = slotBytes(blocks[i].args[0]);
+      const base = eb > 0 && s >= 64 ? 64 + Math.floor((s - 64) / eb) * eb : s;
+      const off = Math.min(4092, base + 4 * Math.floor(rnd() * Math.max(1, (eb || 16) / 4)));
+      const g = pick(grefs);
+      return {
+        k: "bytes",
+        block: i,
+        off,
+        bytes: [g & 255, (g >>> 8) & 255, (g >>> 16) & 255, g >>> 24],
+      };
+    }
   }
   if (r < 0.5 && writes.length > 0) {
     // producer jump: req_prod far ahead, behind, or just past a ring's worth
@@ -226,6 +248,24 @@ export function randomMutation(
   return undefined;
 }
 
+/** Per recording: block indices by type and the usable grant refs (computed once). */
+const INDEX = new WeakMap<readonly Block[], { byType: Map<number, number[]>; grefs: number[] }>();
+
+function indexOf(blocks: readonly Block[]): { byType: Map<number, number[]>; grefs: number[] } {
+  let ix = INDEX.get(blocks);
+  if (!ix) {
+    const byType = new Map<number, number[]>();
+    blocks.forEach((b, i) => {
+      const list = byType.get(b.type) ?? [];
+      list.push(i);
+      byType.set(b.type, list);
+    });
+    ix = { byType, grefs: GuestModel.grantRefs(blocks) };
+    INDEX.set(blocks, ix);
+  }
+  return ix;
+}
+
 function runsOf(data: Uint8Array): [number, number][] {
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const out: [number, number][] = [];
@@ -262,8 +302,9 @@ export async function fuzzRecording(rec: Recording, opts: FuzzOptions): Promise<
   const rnd = prng(opts.seed);
   let done = 0;
   let cases = 0;
+  const bases = new Map(opts.streams.map((sid) => [sid, streamBlocks(rec, sid)]));
   const fails = async (sid: number, muts: Mutation[], cut?: number) => {
-    const base = streamBlocks(rec, sid);
+    const base = bases.get(sid) ?? streamBlocks(rec, sid);
     const { blocks, late } = applyMutations(base, muts);
     const r = await replayStream(rec, sid, {
       mode: "model",
@@ -283,7 +324,7 @@ export async function fuzzRecording(rec: Recording, opts: FuzzOptions): Promise<
   let turn = 0;
   while (done < opts.mutations && opts.streams.length > 0) {
     const sid = opts.streams[turn++ % opts.streams.length];
-    const base = streamBlocks(rec, sid);
+    const base = bases.get(sid)!;
     const n = Math.min(opts.mutations - done, 1 + Math.floor(rnd() * 4));
     const muts: Mutation[] = [];
     for (let i = 0; i < n; i++) {

@@ -101,28 +101,53 @@ export class GuestModel {
     return this.#ok.has(key);
   }
 
+  /** Grant references the recording showed usable (fuzzing swaps them into requests). */
+  static grantRefs(bs: readonly Block[]): number[] {
+    const out = new Set<number>();
+    for (const b of bs) {
+      if (b.type === BlockType.MAP && b.args[3] > 0) out.add(b.args[1] >>> 0);
+      if (b.type === BlockType.COPY_FROM && b.args[4] === 0) out.add(b.args[1] >>> 0);
+      if (b.type === BlockType.COPY_TO && b.args[3] === 0) out.add(b.args[1] >>> 0);
+    }
+    return [...out];
+  }
+
   /** Whether the recording bound the guest port "domid:port". */
   bindable(key: string): boolean {
     return this.#bindOk.has(key);
   }
 
-  /** GNTTABOP_copy from the model's guest. @returns a GNTST_* status */
-  copyFrom(domid: number, gref: number, offset: number, dst: Uint8Array): number {
+  /**
+   * GNTTABOP_copy from the model's guest.
+   * @param live the backend's mapping of the same grant, when it has one (same frame)
+   * @returns a GNTST_* status
+   */
+  copyFrom(
+    domid: number,
+    gref: number,
+    offset: number,
+    dst: Uint8Array,
+    live?: Uint8Array,
+  ): number {
     if (!(offset >= 0 && offset + dst.length <= PAGE)) return GNTST_bad_copy_arg;
     const key = `g:${domid}:${gref}`;
     if (!this.#ok.has(key)) return GNTST_bad_gntref;
-    dst.set(this.page(key).subarray(offset, offset + dst.length));
+    dst.set((live ?? this.page(key)).subarray(offset, offset + dst.length));
     return 0;
   }
 
-  /** GNTTABOP_copy into the model's guest. @returns a GNTST_* status */
-  copyTo(domid: number, gref: number, offset: number, src: Uint8Array): number {
+  /**
+   * GNTTABOP_copy into the model's guest.
+   * @param live the backend's mapping of the same grant, when it has one (same frame)
+   * @returns a GNTST_* status
+   */
+  copyTo(domid: number, gref: number, offset: number, src: Uint8Array, live?: Uint8Array): number {
     if (!(offset >= 0 && offset + src.length <= PAGE)) return GNTST_bad_copy_arg;
     const key = `g:${domid}:${gref}`;
     if (!this.#ok.has(key)) return GNTST_bad_gntref;
     // a grant only ever read (an indirect page, a TX buffer) stands for a read-only one
     if (!this.#writable.has(key)) return GNTST_permission_denied;
-    this.page(key).set(src, offset);
+    (live ?? this.page(key)).set(src, offset);
     return 0;
   }
 

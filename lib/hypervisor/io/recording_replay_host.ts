@@ -558,7 +558,7 @@ export class ReplayHost implements DeviceHost, ReplayView {
       if (b.args[4] === 0) dst.set(b.data.subarray(0, dst.length));
       return b.args[4];
     }
-    return this.#model.copyFrom(domid, gref, offset, dst);
+    return this.#model.copyFrom(domid, gref, offset, dst, this.#livePage(`g:${domid}:${gref}`));
   }
 
   copyToGrant(domid: DomId, gref: number, offset: number, src: Uint8Array): number {
@@ -567,7 +567,12 @@ export class ReplayHost implements DeviceHost, ReplayView {
     }
     const b = this.#expect(BlockType.COPY_TO, [domid, gref, offset], src);
     if (b) return b.args[3];
-    return this.#model.copyTo(domid, gref, offset, src);
+    return this.#model.copyTo(domid, gref, offset, src, this.#livePage(`g:${domid}:${gref}`));
+  }
+
+  /** The mapped page of a grant the backend also maps (a copy reaches the same frame). */
+  #livePage(key: string): Uint8Array | undefined {
+    return this.#maps.find((m) => m.live && m.key === key)?.page;
   }
 
   #outside(op: string, gref: number, offset: number, len: number): void {

@@ -40,7 +40,7 @@ export class SseState {
   /** Double-precision lanes (read only non-NaN values through this view). */
   readonly f64: Float64Array = new Float64Array(this.buffer);
   /** MXCSR. */
-  mxcsr = MXCSR_DEFAULT;
+  mxcsr: number = MXCSR_DEFAULT;
 
   /** Resets as at power-on (registers zero, MXCSR default). */
   reset(): void {

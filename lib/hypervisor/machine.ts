@@ -36,6 +36,7 @@ import { checkWake, deliverEvents } from "./traps/events.ts";
 import { fireDueTimers, nextDeadline } from "./timers.ts";
 import { formatCrashDump } from "./crash_dump.ts";
 import { domainCrash } from "./lifecycle.ts";
+import { installGrantMapCheck, pvGrantHostMapper } from "./grant_host_map.ts";
 import type { Tracer } from "./trace/tracer.ts";
 import type { EvtchnDirectory } from "./evtchn/channels.ts";
 import { type GnttabDirectory, GrantTable } from "./gnttab/table.ts";
@@ -162,6 +163,7 @@ export class Machine {
     });
     const scratch = new Int32Array(2);
     this.host.frames.descriptorCheck = (_owner, lo, hi) => checkDescriptor(lo, hi, scratch);
+    installGrantMapCheck(this.host);
     const kernel = opts.image instanceof Uint8Array
       ? loadKernelImage(opts.image, opts.imageName ?? "image")
       : opts.image;
@@ -212,6 +214,7 @@ export class Machine {
           return mfn < 0 ? -1 : mfn;
         },
         crash: (why) => domainCrash(d, why),
+        hostMapper: pvGrantHostMapper(d),
       },
     });
     return d.gnttab;

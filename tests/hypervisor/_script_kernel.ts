@@ -11,6 +11,9 @@ import { type Asm, EBX, ECX, EDX, kernelImage } from "./_image.ts";
 /** An argument: a number, or the address of a named data block (plus an offset). */
 export type Arg = number | { at: string; plus?: number };
 
+/** A pseudo hypercall number: the guest copies a3 bytes from a2 to a1 itself (rep movsb). */
+export const COPY = 0xfffffffe;
+
 /** One scripted hypercall. */
 export interface Call {
   nr: number;
@@ -39,6 +42,12 @@ export function scriptKernel(
     a.db(0x8b, 0x06); // mov eax,[esi]
     a.db(0x83, 0xf8, 0xff); // cmp eax,-1
     a.db(0x0f, 0x84).ddRel("done"); // je done
+    a.db(0x83, 0xf8, 0xfe); // cmp eax,-2: COPY(dst, src, len) done by the guest itself
+    a.db(0x0f, 0x85).ddRel("call"); // jne call
+    a.db(0x56, 0x8b, 0x7e, 0x04, 0x8b, 0x4e, 0x0c, 0x8b, 0x76, 0x08); // edi, ecx, esi
+    a.db(0xf3, 0xa4, 0x5e, 0x31, 0xc0); // rep movsb; pop esi; xor eax,eax
+    a.jmpLabel("store");
+    a.label("call");
     a.db(0x56); // push esi
     a.db(0x8b, 0x5e, 0x04, 0x8b, 0x4e, 0x08, 0x8b, 0x56, 0x0c, 0x8b, 0x7e, 0x14); // ebx ecx edx edi
     a.db(0x8b, 0x76, 0x10); // mov esi,[esi+16]
@@ -46,6 +55,7 @@ export function scriptKernel(
     a.db(0x05).dd(hp); // add eax,hypercall_page
     a.db(0xff, 0xd0); // call eax
     a.db(0x5e); // pop esi
+    a.label("store");
     a.db(0x89, 0x46, 0x18); // mov [esi+24],eax
     a.db(0x83, 0xc6, ENTRY); // add esi,28
     a.jmpLabel("loop");

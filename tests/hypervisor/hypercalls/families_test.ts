@@ -7,7 +7,7 @@ import * as E from "../../../lib/hypervisor/abi/errno.ts";
 import * as X from "../../../lib/hypervisor/abi/xen.ts";
 import { runScript } from "../_run.ts";
 import type { Call } from "../_script_kernel.ts";
-import { words } from "../_script_kernel.ts";
+import { COPY, words } from "../_script_kernel.ts";
 
 const HOLE = 0xf6000000; // inside the hypervisor hole
 const UNMAPPED = 0x80000000; // below the hole, mapped by nothing
@@ -454,4 +454,35 @@ Deno.test("memory_op extents of order > 0 are contiguous, aligned blocks", async
     assert.equal(f.m2p.get(exch + j), 1024 + j, "M2P of the exchanged extent");
     assert.equal(f.isOwnedBy(ex[j], machine.domain.domid), false, "input pages given up");
   }
+});
+
+Deno.test("grant_table_op: a guest maps its own grant into its page tables and unmaps it", async () => {
+  const VA_GT = 0xc0030000, VA_T = 0xc0031000;
+  const calls = (gtMfn: number) => [
+    { nr: 14, args: [VA_GT, gtMfn * 4096 + 7, 0, 2], name: "map the grant table frame" },
+    { nr: COPY, args: [VA_GT + 8, { at: "gent" }, 8], name: "write grant entry 1" },
+    { nr: 20, args: [0, { at: "map" }, 1], name: "map_grant_ref (host_map, readonly)" },
+    { nr: COPY, args: [{ at: "out" }, VA_T, 4], name: "read through the grant mapping" },
+    { nr: 20, args: [1, { at: "unmap" }, 1], name: "unmap_grant_ref" },
+    {
+      nr: 18,
+      args: [0, 68, { at: "map" }],
+      name: "print map, unmap, out (16-byte aligned blocks)",
+    },
+  ];
+  const data = (pMfn: number) => ({
+    gent: words(1 | (1 << 16), pMfn), // GTF_permit_access, to domain 1, frame
+    map: words(VA_T, 0, 2 | 4, 1, 1, 0, 0, 0), // host_addr, flags, ref 1, dom 1
+    unmap: words(VA_T, 0, 0, 0, 0, 0), // host_addr, dev_bus_addr, handle 0
+    out: words(0),
+  });
+  const probe = await runScript(calls(0), data(0));
+  const gtMfn = probe.machine.domain.gnttab!.frameMfn(0);
+  const pMfn = probe.machine.domain.mfnOf(0); // the hypercall page: known bytes
+  const { results, output } = await runScript(calls(gtMfn), data(pMfn));
+  assert.deepEqual(results, [0, 0, 0, 0, 0, 0]);
+  const dv = new DataView(output.buffer, output.byteOffset);
+  assert.equal(dv.getInt16(18, true), 0, "map status GNTST_okay");
+  assert.equal(dv.getInt16(32 + 20, true), 0, "unmap status GNTST_okay");
+  assert.equal(dv.getUint32(64, true), 0x000000b8, "the granted page seen through the mapping");
 });

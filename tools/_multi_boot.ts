@@ -235,7 +235,6 @@ class DomainRunner {
       ramdisk: this.#ramdisk,
       realtime: opts.realtime,
       maxInstructions: opts.maxInstructions,
-      debug: (msg) => this.say(msg),
       ...opts.machine,
       domid: this.domid,
     });
@@ -341,7 +340,7 @@ class DomainRunner {
       case "reboot":
         return act(this.#s.opts.noReboot ? "destroy" : cfg.onReboot, true, "rebooted");
       case "crash":
-        if (r.dump) this.say(r.dump);
+        if (r.dump) this.#s.log(r.dump);
         return act(cfg.onCrash, false, "crashed");
       case "limit":
         this.say(`stopped after ${r.instructions} instructions (--max-instructions)`);

@@ -104,7 +104,7 @@ export async function run(opts: ReplayOptions): Promise<number> {
     rings: [],
   };
   for (const [sid, c] of chosen) {
-    if (!replayable(c.kind)) {
+    if (!replayable(c.kind, invariants)) {
       report.rings.push({
         ring: c.name,
         kind: c.kind,

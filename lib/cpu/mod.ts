@@ -22,3 +22,4 @@ export type { SseState } from "./sse/sse_state.ts";
 export { PhysMemory } from "./phys_memory.ts";
 export { Tlb } from "./tlb.ts";
 export { DecodedCache } from "./decoded_cache.ts";
+export { CpuState } from "./cpu_state.ts";

@@ -148,6 +148,11 @@ function buildProgram(state: { code: number }): Command {
     .option("--out <file>", "where a failing fuzz case's reproducer goes (default FILE.repro.rec)")
     .option("--pcap <out>", "write the replayed vif traffic as pcap")
     .option("--vbd-text <out>", "write the replayed vbd requests and responses as text")
+    .option(
+      "--disk <ring=path>",
+      "the initial image of a vbd the recording does not embed (over 64 MiB) (repeatable)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .action(withExit(async (cmd) => {
       const { run } = await import("./tools/replay.ts");
       const o = cmd.opts();
@@ -160,6 +165,7 @@ function buildProgram(state: { code: number }): Command {
         out: o.out,
         pcap: o.pcap,
         vbdText: o.vbdText,
+        disks: o.disk,
       });
     }));
 

@@ -45,6 +45,7 @@ export type BackendFactory = (
   host: DeviceHost,
   config: StreamConfig,
   disk: Uint8Array | undefined,
+  image?: DiskImage,
 ) => ReplayedBackend;
 
 /**
@@ -70,7 +71,9 @@ export function defaultBackend(
 ): ReplayedBackend {
   if (c.kind === "vbd") {
     if (!image && !disk) {
-      throw new InputError(`Stream "${c.name}" has no embedded disk image; pass --disk`);
+      throw new InputError(
+        `Stream "${c.name}" has no embedded disk image; pass --disk ${c.name}=PATH`,
+      );
     }
     const img = image ?? new MemoryDiskImage(disk!.slice(), c.readonly ?? false);
     const extra = c.extra ?? {};

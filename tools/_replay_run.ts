@@ -3,6 +3,7 @@
  * ReplayHost and reports divergences (compare mode) or broken invariants (model mode).
  * @module
  */
+import type { DiskImage } from "../lib/blkfront/disk_image.ts";
 import type { Block, Recording, StreamConfig } from "../lib/hypervisor/io/recording_format.ts";
 import {
   type Divergence,
@@ -51,6 +52,8 @@ export interface ReplayStreamOptions {
   afterInput?: (host: ReplayView) => void;
   /** Host-call bound (a hang). */
   maxSteps?: number;
+  /** A vbd's image when the recording does not embed it (`--disk NAME=PATH`). */
+  image?: DiskImage;
   /** Called with the backend once built (pcap export). */
   onBackend?: (b: ReplayedBackend) => void;
 }
@@ -92,7 +95,7 @@ export async function replayStream(
   };
   let backend: ReplayedBackend | undefined;
   try {
-    backend = (opts.factory ?? defaultBackend)(host, config, rec.disks.get(sid));
+    backend = (opts.factory ?? defaultBackend)(host, config, rec.disks.get(sid), opts.image);
   } catch (e) {
     if (!model) throw e;
     host.violations.push({ ring: config.name, input: 0, what: `backend setup threw: ${e}` });

@@ -4,8 +4,14 @@
  * exports vif traffic as pcap and vbd traffic as text.
  * @module
  */
+import { createHash } from "node:crypto";
 import { InputError, UsageError } from "../lib/errors.ts";
-import { parseRecording, type Recording } from "../lib/hypervisor/io/recording_format.ts";
+import {
+  parseRecording,
+  type Recording,
+  type StreamConfig,
+} from "../lib/hypervisor/io/recording_format.ts";
+import { type DiskImage, openDiskImage } from "../lib/blkfront/disk_image.ts";
 import { type BackendFactory, replayable, slotBytes, streamAbi } from "./_replay_backends.ts";
 import { PcapExport, VbdTextExport } from "./_replay_export.ts";
 import { fuzzRecording, reproducerLateWrites } from "./_replay_fuzz.ts";
@@ -29,6 +35,8 @@ export interface ReplayOptions {
   pcap?: string;
   /** `--vbd-text OUT`: vbd requests and responses. */
   vbdText?: string;
+  /** `--disk NAME=PATH` (repeatable): the initial image of a vbd the recording does not embed. */
+  disks?: string[];
   /** Where the report goes (default stdout). */
   print?: (line: string) => void;
   /** Test hook: builds the backends (a backend with an injected bug). */
@@ -83,6 +91,14 @@ export async function run(opts: ReplayOptions): Promise<number> {
     }
   }
   const chosen = all.filter(([, c]) => !opts.rings?.length || opts.rings.includes(c.name));
+  const diskPaths = new Map<string, string>();
+  for (const d of opts.disks ?? []) {
+    const eq = d.indexOf("=");
+    if (eq <= 0 || !names.has(d.slice(0, eq))) {
+      throw new UsageError(`--disk takes RING=PATH with a ring of "${opts.file}", got "${d}"`);
+    }
+    diskPaths.set(d.slice(0, eq), d.slice(eq + 1));
+  }
   if (opts.fuzz !== undefined) {
     if (!Number.isSafeInteger(opts.fuzz) || opts.fuzz < 1) {
       throw new UsageError(`--fuzz needs a positive count, got ${opts.fuzz}`);
@@ -121,7 +137,11 @@ export async function run(opts: ReplayOptions): Promise<number> {
       ? new VbdTextExport(c.name, streamAbi(streamBlocks(rec, sid)))
       : undefined;
     if (text) texts.push(text);
+    const image = c.kind === "vbd" && !rec.disks.has(sid)
+      ? await openRecordedDisk(c, diskPaths.get(c.name))
+      : undefined;
     const r = await replayStream(rec, sid, {
+      image,
       mode: invariants ? "model" : "compare",
       factory: opts.factory,
       lateWrites: late,
@@ -130,6 +150,7 @@ export async function run(opts: ReplayOptions): Promise<number> {
         if (pcap && b.switch) pcap.attach(b.switch);
       },
     });
+    await image?.close();
     report.rings.push(r);
   }
   if (pcap && opts.pcap) await Deno.writeFile(opts.pcap, pcap.bytes());
@@ -185,12 +206,51 @@ function printTable(report: ReplayReport, print: (l: string) => void): void {
   }
 }
 
+/**
+ * Opens `--disk NAME=PATH` for a vbd whose image the recording holds only by size and
+ * hash: checks both, and serves it through a copy-on-write snapshot (the file is never
+ * written).
+ */
+async function openRecordedDisk(c: StreamConfig, path: string | undefined): Promise<DiskImage> {
+  if (!path) {
+    throw new UsageError(
+      `Stream "${c.name}" has no embedded disk image (${c.diskBytes} bytes); pass --disk ${c.name}=PATH`,
+    );
+  }
+  const image = await openDiskImage(path, { snapshot: true });
+  try {
+    if (c.diskBytes !== undefined && image.sectors * 512 !== c.diskBytes) {
+      throw new InputError(
+        `Disk "${path}" has ${image.sectors * 512} bytes; "${c.name}" recorded ${c.diskBytes}`,
+      );
+    }
+    if (c.diskSha256) {
+      const h = createHash("sha256");
+      const chunk = new Uint8Array(4 << 20);
+      for (let s = 0; s < image.sectors; s += chunk.length / 512) {
+        const view = chunk.subarray(0, Math.min(chunk.length / 512, image.sectors - s) * 512);
+        await image.read(s, view);
+        h.update(view);
+      }
+      if (h.digest("hex") !== c.diskSha256) {
+        throw new InputError(`Disk "${path}" is not the image "${c.name}" was recorded with`);
+      }
+    }
+  } catch (e) {
+    await image.close();
+    throw e;
+  }
+  return image;
+}
+
 async function runFuzz(
   rec: Recording,
   streams: number[],
   opts: ReplayOptions,
   print: (l: string) => void,
 ): Promise<number> {
+  // a vbd without its image embedded is not fuzzed (every case would need the file)
+  streams = streams.filter((sid) => rec.streams.get(sid)?.kind !== "vbd" || rec.disks.has(sid));
   if (streams.length === 0) throw new UsageError(`No replayable ring in "${opts.file}" to fuzz`);
   const seed = opts.seed ?? 1;
   const res = await fuzzRecording(rec, {

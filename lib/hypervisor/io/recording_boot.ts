@@ -4,6 +4,7 @@
  * initial image embedded so the recording is self-contained.
  * @module
  */
+import { createHash } from "node:crypto";
 import { InputError } from "../../errors.ts";
 import type { DeviceHost, DomId } from "../backend_api.ts";
 import { fileRecordingSink, type RecordingSink, RingRecorder } from "./recording_host.ts";
@@ -29,6 +30,8 @@ export interface RecordedVbd {
   discard?: boolean;
   /** The image, read once here (its first 64 MiB at most). */
   image: RecordableImage;
+  /** Largest image embedded (default {@link DISK_INLINE_LIMIT}); larger ones are hashed. */
+  inlineLimit?: number;
 }
 
 /** The recording of one boot. */
@@ -59,15 +62,16 @@ export class RingRecording {
 
   /**
    * The host one vbd's Blkback must use; reads the image now (embedded up to 64 MiB;
-   * a larger one is recorded by size only and replay cannot serve it).
+   * a larger one is recorded by size and SHA-256, and replay needs `--disk NAME=PATH`).
    */
   async vbd(host: DeviceHost, domid: DomId, v: RecordedVbd): Promise<DeviceHost> {
     const bytes = v.image.sectors * 512;
     let disk: Uint8Array | undefined;
-    if (bytes <= DISK_INLINE_LIMIT) {
+    let sha256: string | undefined;
+    if (bytes <= (v.inlineLimit ?? DISK_INLINE_LIMIT)) {
       disk = new Uint8Array(bytes);
       await v.image.read(0, disk);
-    }
+    } else sha256 = await imageSha256(v.image);
     const rh = await this.recorder.stream(host, {
       name: `vbd-${v.devid}`,
       kind: "vbd",
@@ -77,6 +81,7 @@ export class RingRecording {
       readonly: v.readonly,
       diskBytes: bytes,
       diskInline: disk !== undefined,
+      diskSha256: sha256,
       extra: v.discard === undefined ? {} : { discard: v.discard },
     }, disk);
     return rh;
@@ -97,6 +102,19 @@ export class RingRecording {
   close(): void {
     this.#close();
   }
+}
+
+/** SHA-256 (hex) of a whole image, read 4 MiB at a time. */
+async function imageSha256(image: RecordableImage): Promise<string> {
+  const h = createHash("sha256");
+  const chunk = new Uint8Array(4 << 20);
+  for (let s = 0; s < image.sectors; s += chunk.length / 512) {
+    const n = Math.min(chunk.length / 512, image.sectors - s);
+    const view = chunk.subarray(0, n * 512);
+    await image.read(s, view);
+    h.update(view);
+  }
+  return h.digest("hex");
 }
 
 /**

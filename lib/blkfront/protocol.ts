@@ -165,7 +165,7 @@ export class BlkifRequest {
   /** Indirect: indirect_op. */
   indirectOp = 0;
   /** Indirect: indirect_grefs. */
-  readonly indirectGrefs = new Uint32Array(BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST);
+  readonly indirectGrefs: Uint32Array = new Uint32Array(BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST);
   /** Segment grant references (direct: up to 11; indirect: filled by the backend). */
   grefs: Uint32Array;
   /** Segment first_sect values. */

@@ -47,7 +47,7 @@ Deno.test("attachConsole() refuses an unmappable ring with InputError", async ()
   await rejects(
     attachConsole(host, 1, 9999, 1, {
       stdin: quietStdin(),
-      stdout: { write: async (b) => b.length },
+      stdout: { write: (b) => Promise.resolve(b.length) },
     }),
     InputError,
   );

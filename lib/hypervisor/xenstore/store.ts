@@ -70,15 +70,15 @@ export interface XenStoreOptions {
 /** The store: one per host, shared by dom0's backends, guest rings and socket clients. */
 export class XenStore implements StoreOps {
   /** The live tree. */
-  readonly live = new LiveTree();
+  readonly live: LiveTree = new LiveTree();
   /** Every watch. */
-  readonly watches = new WatchRegistry();
+  readonly watches: WatchRegistry = new WatchRegistry();
   /** Effective quotas. */
   readonly quotas: XsQuotas;
   /** Permissions of the special watch nodes (readable by dom0 only by default). */
-  readonly specialPerms = new Map<string, Perms>();
+  readonly specialPerms: Map<string, Perms> = new Map();
   /** Introduced domains. */
-  readonly domains = new Map<number, DomainEntry>();
+  readonly domains: Map<number, DomainEntry> = new Map();
   readonly #opts: XenStoreOptions;
   #queue: (Change | { special: string })[] = [];
   #firing = false;

@@ -74,7 +74,7 @@ export function makeNode(value: Uint8Array, perms: Perms, children: readonly str
 /** The live tree: a map of absolute paths, a generation counter, per-owner node counts. */
 export class LiveTree implements Layer {
   /** Every node, by absolute path. */
-  readonly nodes = new Map<string, XsNode>();
+  readonly nodes: Map<string, XsNode> = new Map();
   /** The last generation handed out. */
   gen = 0;
   readonly #counts = new Map<number, number>();

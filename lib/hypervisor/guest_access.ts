@@ -89,6 +89,21 @@ export class GuestAccess {
   }
 
   /**
+   * Whether [va, va+len) could be written now (every page present and writable), without
+   * writing anything.
+   */
+  writable(va: number, len: number): boolean {
+    if (!this.accessOk(va, len)) return false;
+    va = va >>> 0;
+    for (let off = 0; off < len;) {
+      const linear = va + off;
+      if (this.walker.translate(linear, ACC_WRITE) < 0) return false;
+      off += 4096 - (linear & 4095);
+    }
+    return true;
+  }
+
+  /**
    * Reads a little-endian u32; on a fault returns 0 and sets {@link fault}.
    * @param va guest virtual address
    */

@@ -35,7 +35,10 @@ export function doConsoleIo(v: Vcpu, cmd: number, count: number, buffer: number)
     case CONSOLEIO_read: {
       count = count | 0;
       if (count <= 0) return count < 0 ? -EINVAL : 0;
-      const input = host.console.read ? host.console.read(Math.min(count, 4096)) : new Uint8Array();
+      count = Math.min(count, 4096);
+      // Check the buffer first: input taken from the sink must not be lost to a fault.
+      if (!v.access.writable(buffer, count)) return -EFAULT;
+      const input = host.console.read ? host.console.read(count) : new Uint8Array();
       if (input.length === 0) return 0;
       if (!v.access.copyToGuest(buffer, input)) return -EFAULT;
       return input.length;

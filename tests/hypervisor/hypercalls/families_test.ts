@@ -26,6 +26,8 @@ Deno.test("console_io writes, rejects bad pointers and unknown commands", async 
     [{ nr: 18, args: [0, 4, UNMAPPED], name: "write from unmapped" }, -E.EFAULT],
     [{ nr: 18, args: [7, 0, 0], name: "unknown cmd" }, -E.ENOSYS],
     [{ nr: 18, args: [1, 16, { at: "msg" }], name: "read with no input" }, 0],
+    [{ nr: 18, args: [1, 16, UNMAPPED], name: "read into unmapped memory" }, -E.EFAULT],
+    [{ nr: 18, args: [1, -1, { at: "msg" }], name: "read a negative count" }, -E.EINVAL],
   ], { msg: new TextEncoder().encode("abcd") });
 });
 

@@ -21,6 +21,7 @@ import { TRC_MEM_DECREASE_RESERVATION } from "../trace/events.ts";
 import type { Domain } from "../domain.ts";
 import type { Vcpu } from "../vcpu.ts";
 import { readStruct } from "./_guest.ts";
+import { SI_ARCH_MAX_PFN } from "../abi/layout.ts";
 import { createContinuation, shouldPreempt } from "./continuation.ts";
 
 export const XENMEM_increase_reservation = 0;
@@ -84,7 +85,9 @@ export function doMemoryOp(v: Vcpu, cmd: number, arg: number): number {
       if (typeof t === "number") return t;
       if (op === XENMEM_current_reservation) return t.totPages;
       if (op === XENMEM_maximum_reservation) return t.maxPages;
-      return t.p2m.maxPfns - 1;
+      // PV guests publish nr_pfns in shared_info.arch.max_pfn (arch_get_max_pfn).
+      return ((t.sharedInfoMfn >= 0 ? t.sharedInfo().getUint32(SI_ARCH_MAX_PFN, true) : 0) || 1) -
+        1;
     }
     case XENMEM_machphys_mfn_list:
     case XENMEM_machphys_compat_mfn_list: {

@@ -158,6 +158,7 @@ Deno.test("memory_op: reservations, queries, M2P location, memory map, translate
     [{ nr: 12, args: [4, { at: "self" }], name: "maximum_reservation" }, pages],
     [{ nr: 12, args: [3, { at: "self" }], name: "current_reservation" }, pages],
     [{ nr: 12, args: [4, { at: "other" }], name: "maximum_reservation of dom 9" }, -E.ESRCH],
+    [{ nr: 12, args: [14, { at: "self" }], name: "maximum_gpfn before the guest sets max_pfn" }, 0],
     [{ nr: 12, args: [12, { at: "buf" }], name: "machphys_mapping" }, 0],
     [{ nr: 12, args: [5, { at: "mfnlist0" }], name: "machphys_mfn_list, 0 extents" }, 0],
     [{ nr: 12, args: [5, { at: "mfnlist" }], name: "machphys_mfn_list to a null list" }, -E.EFAULT],

@@ -90,7 +90,15 @@ export class GuestClock {
    * @param dv a DataView on the shared_info page
    */
   writeVcpuTime(dv: DataView, vcpuId: number): void {
-    const base = vcpuId * VCPU_INFO_SIZE + VI_TIME;
+    this.writeVcpuTimeAt(dv, vcpuId * VCPU_INFO_SIZE);
+  }
+
+  /**
+   * Writes a vcpu_time_info into the vcpu_info at byte `vcpuInfo` of `dv` (for a
+   * vcpu_info moved out of shared_info by VCPUOP_register_vcpu_info).
+   */
+  writeVcpuTimeAt(dv: DataView, vcpuInfo: number): void {
+    const base = vcpuInfo + VI_TIME;
     const ver = dv.getUint32(base + VT_VERSION, true);
     const odd = (ver + 1) | 1;
     dv.setUint32(base + VT_VERSION, odd >>> 0, true);

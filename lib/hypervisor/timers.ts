@@ -15,7 +15,7 @@ import type { Domain } from "./domain.ts";
 /** Sends VIRQ_TIMER to a vcpu (send_timer_event) and refreshes its time info. */
 export function sendTimerEvent(v: Vcpu): void {
   const d = v.domain;
-  if (d.sharedInfoMfn >= 0) d.host.clock.writeVcpuTime(d.sharedInfo(), v.id);
+  if (d.sharedInfoMfn >= 0) d.host.clock.writeVcpuTimeAt(d.host.mem.dv, v.vcpuInfoMaddr);
   d.evtchn?.sendVirq(v.id, VIRQ_TIMER);
 }
 

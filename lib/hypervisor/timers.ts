@@ -15,7 +15,10 @@ import type { Domain } from "./domain.ts";
 /** Sends VIRQ_TIMER to a vcpu (send_timer_event) and refreshes its time info. */
 export function sendTimerEvent(v: Vcpu): void {
   const d = v.domain;
-  if (d.sharedInfoMfn >= 0) d.host.clock.writeVcpuTimeAt(d.host.mem.dv, v.vcpuInfoMaddr);
+  if (d.sharedInfoMfn >= 0) {
+    d.host.clock.writeVcpuTimeAt(d.host.mem.dv, v.vcpuInfoMaddr);
+    d.host.mem.noteWrite(v.vcpuInfoMaddr + 32, 32);
+  }
   d.evtchn?.sendVirq(v.id, VIRQ_TIMER);
 }
 

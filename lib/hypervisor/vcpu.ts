@@ -8,7 +8,7 @@ import type { CpuPort } from "./cpu_port.ts";
 import type { GuestAccess } from "./guest_access.ts";
 import type { Domain } from "./domain.ts";
 import { FLAT_KERNEL_CS, FLAT_KERNEL_SS } from "./abi/xen.ts";
-import { VCPU_INFO_SIZE } from "./abi/layout.ts";
+import { VCPU_INFO_SIZE, VI_ARCH_CR2, VI_UPCALL_MASK } from "./abi/layout.ts";
 import { RUNSTATE_blocked, RUNSTATE_running } from "./abi/sched.ts";
 import { TRC_SCHED_WAKE } from "./trace/events.ts";
 
@@ -158,6 +158,23 @@ export class Vcpu {
   /** Byte offset of vcpu_info inside the shared_info page (legacy placement). */
   get vcpuInfoOffset(): number {
     return this.id * VCPU_INFO_SIZE;
+  }
+
+  /**
+   * Sets evtchn_upcall_mask in the vcpu's vcpu_info (a write to guest memory from outside
+   * the CPU, so it is noted for decoded-code coherence).
+   */
+  setUpcallMask(masked: boolean): void {
+    const mem = this.domain.host.mem;
+    mem.u8[this.vcpuInfoMaddr + VI_UPCALL_MASK] = masked ? 1 : 0;
+    mem.noteWrite(this.vcpuInfoMaddr + VI_UPCALL_MASK, 1);
+  }
+
+  /** Sets vcpu_info.arch.cr2 (noted as {@link setUpcallMask}). */
+  setCr2(cr2: number): void {
+    const mem = this.domain.host.mem;
+    mem.dv.setUint32(this.vcpuInfoMaddr + VI_ARCH_CR2, cr2 >>> 0, true);
+    mem.noteWrite(this.vcpuInfoMaddr + VI_ARCH_CR2, 4);
   }
 
   /** Makes the vcpu's cached cr3 follow its walker (after NEW_BASEPTR). */

@@ -5,7 +5,6 @@
  * A frame it cannot read or load crashes the domain, as in Xen.
  * @module
  */
-import { VI_UPCALL_MASK } from "../abi/layout.ts";
 import {
   VMASST_TYPE_architectural_iopl,
   X86_EFLAGS_IF,
@@ -59,7 +58,7 @@ export function doIret(v: Vcpu): number {
   cpu.eflags = (eflags & ~X86_EFLAGS_IOPL) | X86_EFLAGS_IF;
   cpu.gpr[R_EAX] = eax | 0;
   v.inKernel = (cs & 3) === 1;
-  d.host.mem.u8[v.vcpuInfoMaddr + VI_UPCALL_MASK] = (eflags & X86_EFLAGS_IF) ? 0 : 1;
+  v.setUpcallMask((eflags & X86_EFLAGS_IF) === 0);
   if ((cs & 3) === 3) {
     // As the hardware iret to an outer ring does: data segments the new CPL may not use
     // become null (no fault, no failsafe).

@@ -15,7 +15,7 @@ import {
   SCHEDOP_watchdog,
   SCHEDOP_yield,
 } from "../abi/sched.ts";
-import { VI_UPCALL_MASK, VI_UPCALL_PENDING } from "../abi/layout.ts";
+import { VI_UPCALL_PENDING } from "../abi/layout.ts";
 import { TRC_SCHED_BLOCK, TRC_SCHED_SHUTDOWN_CODE, TRC_SCHED_YIELD } from "../trace/events.ts";
 import { domainShutdown } from "../lifecycle.ts";
 import type { Vcpu } from "../vcpu.ts";
@@ -33,7 +33,7 @@ const NR_DOMAIN_WATCHDOG_TIMERS = 2;
  */
 export function vcpuBlockEnableEvents(v: Vcpu): void {
   const u8 = v.domain.host.mem.u8;
-  u8[v.vcpuInfoMaddr + VI_UPCALL_MASK] = 0;
+  v.setUpcallMask(false);
   const t = v.domain.host.tracer;
   if (t.on) t.rec(TRC_SCHED_BLOCK, 2, v.domain.domid, v.id, 0, 0, 0, 0);
   if (u8[v.vcpuInfoMaddr + VI_UPCALL_PENDING] !== 0) return;

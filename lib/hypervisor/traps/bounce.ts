@@ -6,7 +6,7 @@
  * while writing the frame crashes the domain.
  * @module
  */
-import { VI_ARCH_CR2, VI_UPCALL_MASK } from "../abi/layout.ts";
+import { VI_UPCALL_MASK } from "../abi/layout.ts";
 import {
   VMASST_TYPE_architectural_iopl,
   X86_EFLAGS_IF,
@@ -70,7 +70,7 @@ export function createBounceFrame(
   }
   const maskAddr = v.vcpuInfoMaddr + VI_UPCALL_MASK;
   const saved = u8[maskAddr];
-  if (flags & TBF_INTERRUPT) u8[maskAddr] = 1;
+  if (flags & TBF_INTERRUPT) v.setUpcallMask(true);
   let eflags = cpu.eflags & ~(X86_EFLAGS_IF | X86_EFLAGS_IOPL);
   if (saved === 0) eflags |= X86_EFLAGS_IF;
   if (d.vmAssist & (1 << VMASST_TYPE_architectural_iopl)) eflags |= (v.iopl & 3) << 12;
@@ -84,7 +84,7 @@ export function createBounceFrame(
   for (const w of words) frameDv.setUint32(4 * n++, w, true);
   const newSp = (sp - 4 * n) >>> 0;
   if (!v.access.copyToGuest(newSp, frameBuf.subarray(0, 4 * n))) {
-    u8[maskAddr] = saved;
+    v.setUpcallMask(saved !== 0);
     domainCrash(
       d,
       `fault while writing a bounce frame at 0x${newSp.toString(16)} (ss 0x${ss.toString(16)})`,
@@ -117,7 +117,7 @@ export function injectException(v: Vcpu, vector: number, errorCode: number, cr2 
   const d = v.domain;
   const t = d.host.tracer;
   if (vector === 14) {
-    d.host.mem.dv.setUint32(v.vcpuInfoMaddr + VI_ARCH_CR2, cr2 >>> 0, true);
+    v.setCr2(cr2);
     if (t.on) t.rec(TRC_PV_PAGE_FAULT, 3, v.cpu.eip, cr2, errorCode, 0, 0, 0);
   } else if (t.on) {
     // Xen's 32-bit layout: eip, then trapnr:15 use_error_code:1 error_code:16.

@@ -7,7 +7,7 @@
  * Anything else returns false and the #GP is bounced to the guest.
  * @module
  */
-import { VI_ARCH_CR2, VI_UPCALL_MASK } from "../abi/layout.ts";
+import { VI_ARCH_CR2 } from "../abi/layout.ts";
 import { VMASST_TYPE_architectural_iopl } from "../abi/xen.ts";
 import { R_EAX, R_ECX, R_EDI, R_EDX, R_ESI } from "../cpu_port.ts";
 import { newBaseptr } from "../../paging/mmuext_op.ts";
@@ -89,7 +89,7 @@ export function emulatePrivilegedOp(v: Vcpu): boolean {
     case 0xfa:
     case 0xfb:
       if (!ioplOk(v)) return false;
-      v.domain.host.mem.u8[v.vcpuInfoMaddr + VI_UPCALL_MASK] = op === 0xfa ? 1 : 0;
+      v.setUpcallMask(op === 0xfa);
       return done(i);
     case 0xe4:
     case 0xe5:
@@ -205,7 +205,7 @@ function emulate0f(
           doFpuTaskswitch(v, val & 8);
           return done(i);
         case 2:
-          d.host.mem.dv.setUint32(v.vcpuInfoMaddr + VI_ARCH_CR2, val, true);
+          v.setCr2(val);
           return done(i);
         case 3: {
           const mfn = ((val >>> 12) | (val << 20)) >>> 0; // xen_cr3_to_pfn

@@ -25,6 +25,7 @@ function setup() {
       bss: (SCRATCH_PAGES + 16) * 4096,
     }),
     memoryMiB: 8,
+    vcpus: 2, // so VCPUOP_initialise of vcpu 1 gets random contexts too
   });
   // A second domain whose memory must never change.
   const victim = new Domain(m.host, 7, 64);

@@ -108,3 +108,30 @@ Deno.test("a trap gate with TI_SET_IF masks events in the handler; iret unmasks"
   assert.equal(r.reason, "poweroff", r.dump);
   assert.equal(new TextDecoder().decode(sink.bytes()), "100");
 });
+
+Deno.test("#PF is bounced with its error code and the address in vcpu_info.arch.cr2", async () => {
+  const img = kernelImage((a, hp) => {
+    a.db(0x8b, 0x56, 0x24, 0x83, 0xca, 0x07); // edx = start_info.shared_info | 7
+    a.movImm(EBX, SI_VA).db(0x89, 0xd1).movImm(EDX, 0).movImm(ESI, 2).hypercall(hp, 14);
+    a.movLabel(EBX, "traps").hypercall(hp, 0);
+    a.db(0xa1).dd(0x80000123); // mov eax,[0x80000123]: not mapped -> #PF (5 bytes)
+    a.movImm(EBX, 0).movImm(ECX, 8).movLabel(EDX, "ec").hypercall(hp, 18);
+    a.movImm(EBX, 2).movLabel(ECX, "zero").hypercall(hp, 29);
+    a.label("spin").jmpLabel("spin");
+    a.label("pf"); // frame: error code, eip, cs, eflags
+    a.db(0x8b, 0x04, 0x24, 0xa3).ddLabel("ec"); // [ec] = error code
+    a.db(0xa1).dd(SI_VA + 8).db(0xa3).ddLabel("cr2"); // [cr2] = vcpu_info.arch.cr2
+    a.db(0x83, 0x44, 0x24, 0x04, 0x05); // add dword [esp+4],5: skip the load
+    a.db(0x83, 0xc4, 0x04); // drop the error code
+    a.db(0xe9).dd(hp + 23 * 32 - (a.here + 4)); // iret
+    a.align(4).label("ec").dd(0).label("cr2").dd(0).label("zero").dd(0);
+    a.align(8).label("traps").db(14, 0).db(0x19, 0xe0).ddLabel("pf").dd(0).dd(0);
+  }, { bss: 0x40000 });
+  const sink = new ByteSink();
+  const m = new Machine({ image: img, memoryMiB: 8, console: sink, maxInstructions: 1e6 });
+  const r = await m.run();
+  assert.equal(r.reason, "poweroff", r.dump);
+  const dv = new DataView(sink.bytes().buffer);
+  assert.equal(dv.getUint32(0, true), 0, "error code: supervisor read of a not-present page");
+  assert.equal(dv.getUint32(4, true), 0x80000123, "cr2");
+});

@@ -1,9 +1,10 @@
 /**
  * A pvx machine: one host (machine memory, frames, clock, tracer), one PV domain built
- * from a kernel image, its vcpu CPUs and event channels, and the run loop: slices of
- * instructions, timers and event upcalls at instruction boundaries, idle fast-forward of
- * virtual time, backends' deferred work at slice boundaries, and a yield to the host
- * event loop often enough for I/O. tools/boot.ts drives it.
+ * from a kernel image, its vcpu CPUs, event channels and grant table, and the run loop:
+ * slices of instructions given to runnable vcpus in turn, timers and event upcalls at
+ * instruction boundaries, idle fast-forward of virtual time, backends' deferred work at
+ * slice boundaries, and a yield to the host event loop often enough for I/O.
+ * tools/boot.ts drives it.
  * @module
  */
 import { Cpu } from "../cpu/cpu.ts";

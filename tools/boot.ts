@@ -451,6 +451,8 @@ async function bootLoop(
       ramdisk,
       realtime: opts.realtime,
       maxInstructions: opts.maxInstructions,
+      // A bounded (batch) run also gives up on a guest idle with nothing that can wake it.
+      idleTimeoutMs: opts.maxInstructions !== undefined ? 10_000 : undefined,
       tracer: trace?.writer,
       ...opts.machine,
     });

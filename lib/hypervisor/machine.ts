@@ -71,6 +71,11 @@ export interface MachineOptions {
   domid?: number;
   /** vcpus (default 1; the others start offline, for VCPUOP_initialise and _up). */
   vcpus?: number;
+  /**
+   * Give up ("hung") when every vcpu has been blocked with no timer and no device work
+   * for this long (host milliseconds). Default: wait for the host forever.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** Why {@link Machine.run} returned. */
@@ -134,6 +139,7 @@ export class Machine {
   /** Extra grant tables (dom0's), looked up by domid. */
   readonly extraGnttab = new Map<number, GrantTable>();
   private readonly maxInstructions: number;
+  private readonly idleTimeoutMs: number;
   private readonly slice: number;
   private executed = 0;
   private stopRequested = false;
@@ -181,6 +187,7 @@ export class Machine {
     this.evtchnOf(this.domain);
     this.gnttabOf(this.domain);
     this.maxInstructions = opts.maxInstructions ?? Infinity;
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? Infinity;
     this.slice = opts.sliceInstructions ?? 200_000;
     this.startVcpus();
   }
@@ -315,6 +322,7 @@ export class Machine {
     const clock = this.host.clock;
     const vcpus = d.vcpus;
     let lastYield = performance.now();
+    let idleSince = -1;
     for (;;) {
       if (d.isShutdown) return this.result();
       if (this.stopRequested) {
@@ -344,6 +352,7 @@ export class Machine {
       if (v === null) {
         if (hook?.hasPendingWork) {
           hook.runDeferred();
+          idleSince = -1;
           continue;
         }
         const next = nextDeadline(d);
@@ -358,11 +367,19 @@ export class Machine {
         if (next === Infinity && hook === null) {
           return { reason: "hung", shutdownCode: -1, instructions: this.executed };
         }
+        if (next === Infinity) {
+          const t = performance.now();
+          if (idleSince < 0) idleSince = t;
+          else if (t - idleSince > this.idleTimeoutMs) {
+            return { reason: "hung", shutdownCode: -1, instructions: this.executed };
+          }
+        }
         const waitMs = next === Infinity ? 10 : Math.min(10, Math.max(0, (next - now) / 1e6));
         await tick(waitMs);
         lastYield = performance.now();
         continue;
       }
+      idleSince = -1;
       let n = Math.min(this.slice, stopAt - this.executed);
       if (!clock.realtime) {
         const next = nextDeadline(d);

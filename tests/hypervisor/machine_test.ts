@@ -54,3 +54,16 @@ Deno.test("Machine.run() reports a guest blocked with nothing to wake it as hung
   const r = await m.run();
   assert.equal(r.reason, "hung");
 });
+
+Deno.test("Machine.run() gives up on an idle guest after idleTimeoutMs even with devices", async () => {
+  const m = new Machine({
+    image: kernelImage((a, hp) => a.movImm(3, 1).movImm(1, 0).hypercall(hp, 29)),
+    memoryMiB: 8,
+    idleTimeoutMs: 50,
+  });
+  m.sliceHook = { hasPendingWork: false, runDeferred: () => 0 };
+  const t0 = performance.now();
+  const r = await m.run();
+  assert.equal(r.reason, "hung");
+  assert.ok(performance.now() - t0 >= 50);
+});

@@ -62,8 +62,6 @@ Deno.test("Machine.run() gives up on an idle guest after idleTimeoutMs even with
     idleTimeoutMs: 50,
   });
   m.sliceHook = { hasPendingWork: false, runDeferred: () => 0 };
-  const t0 = performance.now();
   const r = await m.run();
   assert.equal(r.reason, "hung");
-  assert.ok(performance.now() - t0 >= 50);
 });

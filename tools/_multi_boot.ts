@@ -382,6 +382,7 @@ class DomainRunner {
  * @param opts the boot options; `domains` (and `image` when it ends in `.cfg`) name the
  *   config files; `netPcap`, `realtime`, `maxInstructions` (per domain), `noReboot`,
  *   `consoleOptions.logFile`, `console`, `log`, `onMachine` apply to all
+ * @param network the network the vifs join (default: a new one, with the `netPcap` capture)
  * @returns 0 when every domain powered off (or rebooted into "destroy"), 1 when any
  *   crashed, hung or hit the instruction limit
  * @throws InputError for a bad config file, image or option (exit 2)
@@ -390,7 +391,10 @@ class DomainRunner {
  * const code = await runDomains({ image: "", domains: ["a.cfg", "b.cfg"], netPcap: "n.pcap" });
  * ```
  */
-export async function runDomains(opts: BootOptions): Promise<number> {
+export async function runDomains(
+  opts: BootOptions,
+  network?: Network,
+): Promise<number> {
   const log = opts.log ?? ((s: string) => console.error(s));
   if (opts.maxInstructions !== undefined && !(opts.maxInstructions > 0)) {
     throw new InputError(`Cannot boot: --max-instructions must be a positive number`);
@@ -412,7 +416,7 @@ export async function runDomains(opts: BootOptions): Promise<number> {
       ? undefined
       : await openConsole({ logFile: opts.consoleOptions?.logFile, noInput: true });
     const shared: Shared = {
-      network: new Network(pcap?.writer ?? null),
+      network: network ?? new Network(pcap?.writer ?? null),
       sink: opts.console ?? own!,
       opts,
       log,

@@ -402,3 +402,32 @@ Deno.test("runDomains() keeps an idle domain within 1 ms of guest time of a busy
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("runDomains() restarts a domain whose on_crash is restart, with the same domid", async () => {
+  const dir = await configs({
+    "r.cfg":
+      `name = "r"\nkernel = "${GUEST}"\nmemory = 16\nextra = "init=nope"\non_crash = "restart"\n`,
+  });
+  try {
+    const domids: number[] = [];
+    const log: string[] = [];
+    const code = await runDomains({
+      image: `${dir}/r.cfg`,
+      console: new Recorder(),
+      log: (l) => log.push(l),
+      onMachine: (m) => {
+        domids.push(m.domain.domid);
+        if (domids.length === 3) m.stop(); // the third boot ends before it runs
+      },
+    });
+    strictEqual(code, 1);
+    deepStrictEqual(domids, [1, 1, 1]);
+    deepStrictEqual(log.filter((l) => l.startsWith("pvx: r: ")), [
+      "pvx: r: crashed; restarting it",
+      "pvx: r: crashed; restarting it",
+      "pvx: r: stopped",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

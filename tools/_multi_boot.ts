@@ -473,13 +473,23 @@ async function runInTurns(live: DomainRunner[]): Promise<void> {
 
 /** Real time: each domain's machine runs on its own, yielding to the event loop. */
 async function runSideBySide(live: DomainRunner[]): Promise<void> {
-  await Promise.all([...live].map(async (r) => {
-    for (;;) {
-      const res = await r.m!.run();
-      if (await r.end(res, false)) break;
+  let failed = false;
+  const results = await Promise.allSettled([...live].map(async (r) => {
+    try {
+      for (;;) {
+        const res = await r.m!.run();
+        if (await r.end(res, failed)) break;
+      }
+      live.splice(live.indexOf(r), 1);
+    } catch (e) {
+      // a domain that cannot restart stops the others
+      failed = true;
+      for (const o of live) o.m?.stop();
+      throw e;
     }
-    live.splice(live.indexOf(r), 1);
   }));
+  const bad = results.find((x) => x.status === "rejected");
+  if (bad) throw (bad as PromiseRejectedResult).reason;
 }
 
 /** The `--net-pcap` file; time stamps are the latest clock among the running domains. */

@@ -1,7 +1,7 @@
 /**
- * `pvx boot --domain A.cfg --domain B.cfg`: several domains, each from an xl config file,
- * in one pvx process: one {@link Machine} per domain (distinct domids 1, 2 ...), all vifs
- * on one shared {@link Network}, console lines prefixed with the domain's name.
+ * `pvx boot --domain A.cfg --domain B.cfg`: several xl-config domains in one process, one
+ * Machine each (domids 1, 2 ...), vifs on one shared Network, name-prefixed consoles,
+ * taking turns in virtual time so that traffic between them is deterministic.
  * @module
  */
 import { EXIT_FAILED, EXIT_OK, InputError } from "../lib/errors.ts";
@@ -274,7 +274,10 @@ class DomainRunner {
 
   /** Whether a blocked guest must wait for the others instead of skipping time. */
   #holdIdle(m: Machine, blocked: boolean): boolean {
-    if (!blocked) return false;
+    if (!blocked) {
+      this.#idle = false;
+      return false;
+    }
     const deadline = nextDeadline(m.domain);
     this.#idle = true;
     this.#idleUntil = deadline;

@@ -7,6 +7,7 @@
 import { EXIT_FAILED, EXIT_OK, InputError } from "../lib/errors.ts";
 import { Machine, type RunResult, type SliceHook } from "../lib/hypervisor/machine.ts";
 import { nextDeadline } from "../lib/hypervisor/timers.ts";
+import { XentraceWriter } from "../lib/hypervisor/trace/xentrace_writer.ts";
 import type { ConsoleSink } from "../lib/console/sinks.ts";
 import { openConsole } from "../lib/console/terminal.ts";
 import { Network } from "../lib/netfront/attach.ts";
@@ -122,6 +123,10 @@ interface Shared {
   live: DomainRunner[];
   /** The width names are padded to in console prefixes. */
   width: number;
+  /** `--trace`: one writer for every domain (its clock is the running domain's). */
+  tracer?: XentraceWriter;
+  /** Called with the domain about to run (or attach its devices): the trace's context. */
+  turn?: (r: DomainRunner) => void;
 }
 
 /**
@@ -144,7 +149,6 @@ export function domainFiles(opts: BootOptions): string[] {
     [opts.memory, "--memory"],
     [opts.cmdline, "--cmdline"],
     [opts.ramdisk, "--ramdisk"],
-    [opts.trace, "--trace"],
     [opts.recordRings, "--record-rings"],
     [opts.xenstoreSocket, "--xenstore-socket"],
     [opts.consoleOptions?.inputFile, "--console-input"],
@@ -235,9 +239,12 @@ class DomainRunner {
       ramdisk: this.#ramdisk,
       realtime: opts.realtime,
       maxInstructions: opts.maxInstructions,
+      tracer: this.#s.tracer,
       ...opts.machine,
       domid: this.domid,
     });
+    this.m = m;
+    this.#s.turn?.(this);
     const sink = new PrefixSink(this.#s.sink, `${cfg.name.padEnd(this.#s.width)} | `);
     const dev = await attachDevices(m, {
       sink,
@@ -246,7 +253,6 @@ class DomainRunner {
       network: this.#s.network,
       name: cfg.name,
     });
-    this.m = m;
     this.#dev = dev;
     this.#sink = sink;
     this.#idle = false;
@@ -412,9 +418,14 @@ export async function runDomains(
     kernel: await readInput(c.kernel, "kernel", c.file),
     ramdisk: c.ramdisk ? await readInput(c.ramdisk, "ramdisk", c.file) : undefined,
   })));
+  if (opts.trace !== undefined && opts.realtime) {
+    throw new InputError("Cannot use --trace with --realtime and config files");
+  }
   const live: DomainRunner[] = [];
   const pcap = opts.netPcap !== undefined ? openPcap(opts.netPcap, live) : undefined;
+  let trace: ReturnType<typeof openTrace> | undefined;
   try {
+    if (opts.trace !== undefined) trace = openTrace(opts.trace);
     const own = opts.console
       ? undefined
       : await openConsole({ logFile: opts.consoleOptions?.logFile, noInput: true });
@@ -425,6 +436,8 @@ export async function runDomains(
       log,
       live,
       width: Math.max(...cfgs.map((c) => c.name.length)),
+      tracer: trace?.writer,
+      turn: trace?.turn,
     };
     const all = cfgs.map((c, i) =>
       new DomainRunner(c, i + 1, images[i].kernel, images[i].ramdisk, shared)
@@ -434,7 +447,7 @@ export async function runDomains(
         await r.start();
         live.push(r);
       }
-      await (opts.realtime ? runSideBySide(live) : runInTurns(live));
+      await (opts.realtime ? runSideBySide(live) : runInTurns(live, trace?.turn));
     } finally {
       // after an error: stop whatever still runs
       for (const r of live) await r.stopDevices();
@@ -443,11 +456,18 @@ export async function runDomains(
     return all.every((r) => r.ok) ? EXIT_OK : EXIT_FAILED;
   } finally {
     pcap?.file.close();
+    if (trace) {
+      trace.writer.flush();
+      trace.file.close();
+    }
   }
 }
 
 /** Virtual time: the domain with the earliest next event runs, until all have ended. */
-async function runInTurns(live: DomainRunner[]): Promise<void> {
+async function runInTurns(
+  live: DomainRunner[],
+  turn?: (r: DomainRunner) => void,
+): Promise<void> {
   let lastYield = performance.now();
   while (live.length > 0) {
     let next: DomainRunner | undefined;
@@ -463,6 +483,7 @@ async function runInTurns(live: DomainRunner[]): Promise<void> {
       }
       return;
     }
+    turn?.(next);
     const res = await next.runSome();
     if (res.reason !== "until" && (await next.end(res, false))) {
       live.splice(live.indexOf(next), 1);
@@ -516,4 +537,35 @@ function openPcap(
     return last;
   });
   return { file, writer };
+}
+
+/**
+ * The `--trace` file: records carry the running domain's id (switchTo at each turn) and
+ * its clock.
+ */
+function openTrace(path: string): {
+  file: Deno.FsFile;
+  writer: XentraceWriter;
+  turn: (r: DomainRunner) => void;
+} {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { write: true, create: true, truncate: true });
+  } catch (e) {
+    throw new InputError(`Cannot write trace "${path}": ${(e as Error).message}`);
+  }
+  let current: Machine | null = null;
+  const writer = new XentraceWriter({
+    clock: () => current?.host.clock.tsc() ?? 0,
+    sink: (bytes: Uint8Array) => {
+      let off = 0;
+      while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+    },
+  });
+  const turn = (r: DomainRunner) => {
+    if (current === r.m) return;
+    current = r.m;
+    writer.switchTo(r.domid, 0);
+  };
+  return { file, writer, turn };
 }

@@ -25,6 +25,7 @@ import { PrefixSink, runDomains } from "../../tools/_multi_boot.ts";
 import { run as boot } from "../../tools/boot.ts";
 import { main } from "../../cli.ts";
 import type { Machine } from "../../lib/hypervisor/machine.ts";
+import { decodeTrace } from "../../lib/hypervisor/trace/decode.ts";
 
 const GUEST = new URL("../../guest/pvx-guest.elf", import.meta.url).pathname;
 const RUNS = Deno.env.get("PVX_FUZZ") === "full" ? 20_000 : 300;
@@ -427,6 +428,33 @@ Deno.test("runDomains() restarts a domain whose on_crash is restart, with the sa
       "pvx: r: crashed; restarting it",
       "pvx: r: stopped",
     ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runDomains() --trace: one xentrace file with both domains' records", async () => {
+  const dir = await configs({
+    "a.cfg": SELFTEST("a", "bridge=xenbr0"),
+    "b.cfg": SELFTEST("b", "bridge=xenbr0"),
+  });
+  try {
+    const code = await runDomains({
+      image: "",
+      domains: [`${dir}/a.cfg`, `${dir}/b.cfg`],
+      trace: `${dir}/t.trace`,
+      console: new Recorder(),
+      log: () => {},
+    });
+    strictEqual(code, 0);
+    const recs = decodeTrace(await Deno.readFile(`${dir}/t.trace`));
+    const per = new Map<number, number>();
+    for (const r of recs) per.set(r.dom, (per.get(r.dom) ?? 0) + 1);
+    ok((per.get(1) ?? 0) > 500 && (per.get(2) ?? 0) > 500, JSON.stringify([...per]));
+    await runDomains({ image: "", domains: [`${dir}/a.cfg`], trace: "x", realtime: true }).then(
+      () => ok(false, "no error"),
+      (e) => ok(e instanceof InputError && /--trace with --realtime/.test(e.message), String(e)),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

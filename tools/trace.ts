@@ -10,6 +10,9 @@ import { CLASS_BY_NAME, EVENT_NAMES, eventClass } from "../lib/hypervisor/trace/
 import { formatSummary, summarize } from "../lib/hypervisor/trace/summary.ts";
 import { writePerfetto } from "../lib/hypervisor/trace/perfetto.ts";
 
+/** Thrown when stdout's reader closed the pipe. */
+class ReaderGone extends Error {}
+
 /** pvx's virtual TSC frequency (1 GHz): the default for `--cpu-hz`. */
 export const PVX_CPU_HZ = 1_000_000_000;
 
@@ -150,7 +153,13 @@ export async function run(opts: TraceOptions): Promise<number> {
     const bytes = enc.encode(buffered.join("\n") + "\n");
     buffered.length = 0;
     let o = 0;
-    while (o < bytes.length) o += Deno.stdout.writeSync(bytes.subarray(o));
+    try {
+      while (o < bytes.length) o += Deno.stdout.writeSync(bytes.subarray(o));
+    } catch (e) {
+      // the reader went away (`pvx trace f | head`): stop quietly
+      if (e instanceof Deno.errors.BrokenPipe) throw new ReaderGone();
+      throw e;
+    }
   };
   try {
     if (opts.perfetto) {
@@ -179,8 +188,16 @@ export async function run(opts: TraceOptions): Promise<number> {
     } else {
       for await (const batch of batches) for (const r of batch) out(formatRecord(r, cpuHz));
     }
-  } finally {
     flushOut();
+  } catch (e) {
+    if (e instanceof ReaderGone) return 0;
+    try {
+      flushOut(); // what was decoded before the error still reaches stdout
+    } catch (f) {
+      if (!(f instanceof ReaderGone)) throw f;
+    }
+    throw e;
+  } finally {
     if (tty && lastShown) Deno.stderr.writeSync(enc.encode("\n"));
   }
   return 0;

@@ -97,7 +97,7 @@ export const ECS_VIRQ = 5;
 export const ECS_IPI = 6;
 
 /** pvx trace class (pvx class, see trace/events.ts): event channels. */
-export const TRC_PVX_EVTCHN = 0x02001000;
+export const TRC_PVX_EVTCHN = 0x00808000;
 /** An event send: d0 = sender domid, d1 = local port, d2 = target domid, d3 = target port. */
 export const TRC_PVX_EVTCHN_SEND = TRC_PVX_EVTCHN + 1;
 /** An upcall request (evtchn_upcall_pending 0 -> 1): d0 = domid, d1 = vcpu, d2 = port. */

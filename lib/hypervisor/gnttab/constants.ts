@@ -164,7 +164,7 @@ export const TRC_MEM_PAGE_GRANT_MAP = 0x0010f001;
 /** TRC_MEM_PAGE_GRANT_UNMAP (trace.h): d0 = granting domid. */
 export const TRC_MEM_PAGE_GRANT_UNMAP = 0x0010f002;
 /** pvx trace class (pvx class, see trace/events.ts): grant tables. */
-export const TRC_PVX_GNTTAB = 0x02002000;
+export const TRC_PVX_GNTTAB = 0x00809000;
 /** A grant copy: d0 = caller, d1 = source domid, d2 = dest domid, d3 = len, d4 = status. */
 export const TRC_PVX_GNTTAB_COPY = TRC_PVX_GNTTAB + 1;
 /** A failed grant op: d0 = caller, d1 = GNTTABOP_*, d2 = ref/handle, d3 = -status. */

@@ -12,6 +12,7 @@ import {
   TRC_MEM_PAGE_GRANT_MAP,
   TRC_MEM_PAGE_GRANT_UNMAP,
   TRC_PV_EMULATE_PRIVOP,
+  TRC_PV_HYPERCALL_SUBCALL,
   TRC_PV_HYPERCALL_V2,
   TRC_PV_HYPERCALL_V2_ARG_MASK,
   TRC_PV_PAGE_FAULT,
@@ -60,7 +61,7 @@ export function hypercallName(op: number): string {
 
 /** Trap name by vector. */
 export function trapName(vector: number): string {
-  return TRAP_NAMES[vector] ?? `vector_${vector}`;
+  return TRAP_NAMES[vector] ?? (vector >= 32 ? `int 0x${vector.toString(16)}` : `vector_${vector}`);
 }
 
 /** Decodes a record's words into named fields. */
@@ -92,7 +93,8 @@ export function describe(r: TraceRecord): Fields {
         next_dom: d[2] ?? 0,
         next_vcpu: d[3] ?? 0,
       };
-    case TRC_PV_HYPERCALL_V2: {
+    case TRC_PV_HYPERCALL_V2:
+    case TRC_PV_HYPERCALL_SUBCALL: {
       const op = hypercallOp(r);
       const args: number[] = [];
       let w = 1;

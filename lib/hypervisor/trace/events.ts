@@ -3,18 +3,18 @@
  * what Xen has no event for (ring notifications, event-channel sends and upcalls, grant
  * copies, bounces, mmu updates). Also the names the decoder prints.
  *
- * pvx's class 0x0200f000 has one subclass per concern (as Xen's classes do); the words
- * of each record (all u32):
- * - 0x02001xxx event channels: EVTCHN_SEND (domid, port, remote domid, remote port),
+ * pvx's events have one subclass per concern, under TRC_HW (see TRC_PVX); the words of
+ * each record (all u32):
+ * - 0x00808xxx event channels: EVTCHN_SEND (domid, port, remote domid, remote port),
  *   EVTCHN_UPCALL (domid, vcpu, port: an upcall was requested), EVTCHN_FAIL (domid, op,
  *   argument, errno)
- * - 0x02002xxx grant tables: GNTTAB_COPY (domid, source domid, dest domid, length,
+ * - 0x00809xxx grant tables: GNTTAB_COPY (domid, source domid, dest domid, length,
  *   -status), GNTTAB_FAIL (domid, op, argument, -status)
- * - 0x02003xxx rings: RING_NOTIFY (ring id, see RING_* below; domid; direction 0
+ * - 0x0080axxx rings: RING_NOTIFY (ring id, see RING_* below; domid; direction 0
  *   front->back, 1 back->front; producer index)
- * - 0x02004xxx traps: BOUNCE (bounce flags, handler cs, handler eip, error code),
+ * - 0x0080bxxx traps: BOUNCE (bounce flags, handler cs, handler eip, error code),
  *   UPCALL (domid, vcpu, callback eip: the event callback was entered)
- * - 0x02005xxx memory: MMU_UPDATE (ptr low, ptr high, val low, val high, result)
+ * - 0x0080cxxx memory: MMU_UPDATE (ptr low, ptr high, val low, val high, result)
  * @module
  */
 
@@ -26,8 +26,14 @@ export const TRC_SCHED = 0x0002f000;
 export const TRC_MEM = 0x0010f000;
 /** PV class. */
 export const TRC_PV = 0x0020f000;
-/** pvx's own class (unused by Xen 4.17's trace.h). */
-export const TRC_PVX = 0x0200f000;
+/** Hardware-related class. */
+export const TRC_HW = 0x0080f000;
+/**
+ * pvx's own events: subclasses 0x8-0xc of TRC_HW (Xen uses 1 and 2 there). They live in a
+ * class of Xen's because xenalyze refuses any class bit outside the low eight, and skips
+ * unknown subclasses of a known class.
+ */
+export const TRC_PVX = 0x0080f000;
 
 export const TRC_LOST_RECORDS = TRC_GEN + 1;
 export const TRC_TRACE_WRAP_BUFFER = TRC_GEN + 2;
@@ -69,15 +75,15 @@ export function hypercallArg32(i: number): number {
   return 1 << (20 + 2 * i);
 }
 
-export const TRC_PVX_EVTCHN_SEND = 0x02001001;
-export const TRC_PVX_EVTCHN_UPCALL = 0x02001002;
-export const TRC_PVX_EVTCHN_FAIL = 0x02001003;
-export const TRC_PVX_GNTTAB_COPY = 0x02002001;
-export const TRC_PVX_GNTTAB_FAIL = 0x02002002;
-export const TRC_PVX_RING_NOTIFY = 0x02003001;
-export const TRC_PVX_BOUNCE = 0x02004001;
-export const TRC_PVX_UPCALL = 0x02004002;
-export const TRC_PVX_MMU_UPDATE = 0x02005001;
+export const TRC_PVX_EVTCHN_SEND = 0x00808001;
+export const TRC_PVX_EVTCHN_UPCALL = 0x00808002;
+export const TRC_PVX_EVTCHN_FAIL = 0x00808003;
+export const TRC_PVX_GNTTAB_COPY = 0x00809001;
+export const TRC_PVX_GNTTAB_FAIL = 0x00809002;
+export const TRC_PVX_RING_NOTIFY = 0x0080a001;
+export const TRC_PVX_BOUNCE = 0x0080b001;
+export const TRC_PVX_UPCALL = 0x0080b002;
+export const TRC_PVX_MMU_UPDATE = 0x0080c001;
 
 /** Ring ids of TRC_PVX_RING_NOTIFY. */
 export const RING_CONSOLE = 1, RING_XENSTORE = 2, RING_VBD = 3, RING_VIF_TX = 4, RING_VIF_RX = 5;
@@ -91,6 +97,7 @@ export const CLASS_BY_NAME: Record<string, number> = {
   sched: TRC_SCHED,
   mem: TRC_MEM,
   pv: TRC_PV,
+  hw: TRC_HW,
   pvx: TRC_PVX,
 };
 

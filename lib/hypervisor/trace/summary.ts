@@ -9,9 +9,9 @@ import { eventName, hypercallName, hypercallOp, trapName } from "./describe.ts";
 import {
   eventClass,
   TRC_PV_HYPERCALL,
+  TRC_PV_HYPERCALL_SUBCALL,
   TRC_PV_HYPERCALL_V2,
   TRC_PV_TRAP,
-  TRC_PVX_BOUNCE,
   TRC_TRACE_CPU_CHANGE,
 } from "./events.ts";
 
@@ -28,7 +28,10 @@ export interface TraceSummary {
   lastTsc: number;
   byClass: Record<string, SummaryRow>;
   byEvent: Record<string, SummaryRow>;
+  /** Hypercalls, including the entries of multicalls (as xenalyze counts them). */
   byHypercall: Record<string, SummaryRow>;
+  /** The entries of multicalls alone. */
+  bySubcall: Record<string, SummaryRow>;
   byTrap: Record<string, SummaryRow>;
   byDomain: Record<string, SummaryRow>;
 }
@@ -41,8 +44,7 @@ const CLASS_NAMES: Record<number, string> = {
   0x0010f000: "mem",
   0x0020f000: "pv",
   0x0040f000: "shadow",
-  0x0080f000: "hw",
-  0x0200f000: "pvx",
+  0x0080f000: "hw/pvx",
   0x0800f000: "guest",
 };
 
@@ -67,6 +69,7 @@ export class SummaryBuilder {
     byClass: {},
     byEvent: {},
     byHypercall: {},
+    bySubcall: {},
     byTrap: {},
     byDomain: {},
   };
@@ -93,10 +96,12 @@ export class SummaryBuilder {
     bump(s.byDomain, r.dom >= 0 ? `d${r.dom}` : "unknown", cycles, 1);
     if (r.event === TRC_PV_HYPERCALL_V2 || r.event === TRC_PV_HYPERCALL) {
       bump(s.byHypercall, hypercallName(hypercallOp(r)), cycles, 1);
+    } else if (r.event === TRC_PV_HYPERCALL_SUBCALL) {
+      // as xenalyze does: a multicall's entries count as hypercalls too, and apart
+      bump(s.byHypercall, hypercallName(hypercallOp(r)), cycles, 1);
+      bump(s.bySubcall, hypercallName(hypercallOp(r)), cycles, 1);
     } else if (r.event === TRC_PV_TRAP) {
       bump(s.byTrap, trapName(r.data[1] & 0x7fff), cycles, 1);
-    } else if (r.event === TRC_PVX_BOUNCE) {
-      bump(s.byTrap, trapName(r.data[0]) + " (bounced)", cycles, 1);
     }
   }
 
@@ -152,7 +157,8 @@ export function formatSummary(s: TraceSummary, cpuHz: number): string {
   table("per class", s.byClass);
   table("per domain", s.byDomain);
   table("per event", s.byEvent);
-  table("per hypercall", s.byHypercall);
+  table("per hypercall (multicall entries included)", s.byHypercall);
+  table("per multicall entry", s.bySubcall);
   table("per trap", s.byTrap);
   return lines.join("\n");
 }

@@ -28,7 +28,16 @@ export interface XentraceWriterOptions {
   classes?: readonly number[];
   /** Window size in 32-bit words before a flush (default 64 Ki words). */
   windowWords?: number;
+  /**
+   * Added to every timestamp (default {@link TRACE_TSC_OFFSET}): the "host" TSC of the
+   * trace runs ahead of the guest's, as on Xen, and is never 0 (xenalyze rejects a trace
+   * whose first TSC is 0).
+   */
+  tscOffset?: number;
 }
+
+/** The default host-TSC lead over the guest's virtual TSC: 1 ms at pvx's 1 GHz. */
+export const TRACE_TSC_OFFSET = 1_000_000;
 
 const NO_DOMAIN = -1;
 
@@ -39,6 +48,7 @@ export class XentraceWriter implements Tracer {
   readonly #sink: TraceSink;
   readonly #classes: Set<number> | null;
   readonly #buf: Uint32Array;
+  readonly #tscOffset: number;
   #len = 0;
   #curDom = NO_DOMAIN;
   #curVcpu = 0;
@@ -50,6 +60,7 @@ export class XentraceWriter implements Tracer {
     this.#sink = opts.sink;
     this.#classes = opts.classes ? new Set(opts.classes) : null;
     this.#buf = new Uint32Array(opts.windowWords ?? 65536);
+    this.#tscOffset = opts.tscOffset ?? TRACE_TSC_OFFSET;
   }
 
   rec(
@@ -67,7 +78,7 @@ export class XentraceWriter implements Tracer {
     if (this.#len + 3 + n > this.#buf.length) this.flush();
     const b = this.#buf;
     let i = this.#len;
-    const tsc = this.#clock();
+    const tsc = this.#clock() + this.#tscOffset;
     b[i++] = ((event & 0x0fffffff) | (n << 28) | 0x80000000) >>> 0;
     b[i++] = tsc >>> 0;
     b[i++] = Math.floor(tsc / 4294967296) >>> 0;

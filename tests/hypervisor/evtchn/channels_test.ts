@@ -312,12 +312,12 @@ Deno.test("EventChannels traces sends, upcalls and failures when the tracer is o
   recs.length = 0;
   d0.evtchn.send(bp);
   assert.deepEqual(recs, [
-    [0x02001001, 4, 0, bp, 1, gp],
-    [0x02001002, 3, 1, 0, gp, 0],
+    [0x00808001, 4, 0, bp, 1, gp],
+    [0x00808002, 3, 1, 0, gp, 0],
   ]);
   recs.length = 0;
   d1.evtchn.send(77);
-  assert.deepEqual(recs, [[0x02001003, 4, 1, 4, 77, 22]]);
+  assert.deepEqual(recs, [[0x00808003, 4, 1, 4, 77, 22]]);
 });
 
 Deno.test("SharedInfoView.setVcpuInfo() redirects delivery to a registered vcpu_info", () => {

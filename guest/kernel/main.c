@@ -2,10 +2,12 @@
  * main.c: start of day. start_info arrives in esi (pushed by head.S); the kernel queries
  * version and features, maps shared_info, installs traps and callbacks, extends the
  * page tables, starts events, time, grant tables, the console ring and xenbus, then runs
- * the selftest (cmdline "selftest") or the shell from the built-in archive.
+ * the network boot modes (ping=, netserve=), the selftest (cmdline "selftest") or the
+ * shell from the built-in archive.
  */
 #include "kernel.h"
 #include "blkfront.h"
+#include "netfront.h"
 
 struct start_info *start_info;
 struct shared_info *shared;
@@ -78,6 +80,7 @@ void start_kernel(struct start_info *si) {
   xenbus_init();
   user_init();
   if (blkfront_init() == 0) ramdisk_load_disk();
+  net_boot_modes(); /* ip=; ping= and netserve= power off when done */
   if (cmdline_has("selftest")) {
     int fails = selftest_run();
     poweroff(fails ? SHUTDOWN_crash : SHUTDOWN_poweroff);

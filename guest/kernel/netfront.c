@@ -84,7 +84,8 @@ int netfront_init(void) {
   if (xenbus_wait_state(d, XenbusStateConnected, 2000000000ull)) return -7;
   notify_remote(net.port);
   net.connected = 1;
-  printk("netfront: %s, mac %s\n", d->fe, mac);
+  printk("netfront: %s, mac %s, ip %lu.%lu.%lu.%lu\n", d->fe, mac, (ulong)(guest_ip >> 24),
+         (ulong)(guest_ip >> 16 & 255), (ulong)(guest_ip >> 8 & 255), (ulong)(guest_ip & 255));
   return 0;
 }
 

@@ -83,6 +83,8 @@ export async function replayStream(
     maxSteps: opts.maxSteps,
     lateWrites: opts.lateWrites,
     afterInput: opts.afterInput,
+    // a vbd served from a real file (`--disk`) completes reads when the host gets to them
+    hostIoPatienceMs: opts.image ? 3000 : 0,
   });
   const report: StreamReport = {
     ring: config.name,

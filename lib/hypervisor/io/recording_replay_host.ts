@@ -59,6 +59,12 @@ interface ReplayPort {
 /** One macrotask turn (host I/O completions run), without setTimeout's clamping. */
 const yieldMacrotask = () => new Promise<void>((r) => setImmediate(r));
 
+/** Yields to the event loop until `done()` holds: 50 turns, then until `patienceMs` pass. */
+async function waitForHostIo(done: () => boolean, patienceMs: number): Promise<void> {
+  const until = Date.now() + patienceMs;
+  for (let r = 0; !done() && (r < 50 || Date.now() < until); r++) await yieldMacrotask();
+}
+
 /** Re-drives one recorded stream; construct the backend on it, then {@link run}. */
 export class ReplayHost implements DeviceHost, ReplayView {
   /** The store the backend sees (recorded values). */
@@ -155,7 +161,7 @@ export class ReplayHost implements DeviceHost, ReplayView {
           continue;
         }
         const at = this.#i;
-        for (let r = 0; r < 50 && this.#i === at; r++) await yieldMacrotask();
+        await waitForHostIo(() => this.#i !== at, this.#opts.hostIoPatienceMs ?? 0);
         if (this.#i === at) {
           this.#diverge("missing call", describeBlock(b), "nothing");
           this.#i++;
@@ -262,7 +268,7 @@ export class ReplayHost implements DeviceHost, ReplayView {
       const id = b.args[0];
       // in-memory host I/O completes within a few microtask hops; real files take turns
       for (let r = 0; r < 8 && !this.#defers.has(id); r++) await Promise.resolve();
-      for (let r = 0; r < 50 && !this.#defers.has(id); r++) await yieldMacrotask();
+      await waitForHostIo(() => this.#defers.has(id), this.#opts.hostIoPatienceMs ?? 0);
       target = this.#defers.get(id);
       if (target) this.#defers.delete(id);
       else this.#diverge("deferred work", `callback ${id} scheduled`, "never scheduled");

@@ -69,6 +69,12 @@ export interface ReplayHostOptions {
   lateWrites?: readonly LateWrite[];
   /** Called after each top-level input was handled (exports). */
   afterInput?: (host: ReplayView) => void;
+  /**
+   * How long to wait for host I/O before calling an awaited output missing (default 0:
+   * a bounded number of event-loop turns, enough for in-memory images). Set it when a
+   * backend reads a real file, whose reads complete when the host gets to them.
+   */
+  hostIoPatienceMs?: number;
 }
 
 /** Thrown inside a host call when the step bound is exceeded. */

@@ -53,7 +53,10 @@ function buildProgram(state: { code: number }): Command {
   program
     .command("boot")
     .description("boot a 32-bit PAE PV kernel; its console goes to stdout")
-    .argument("[image]", "kernel image (ELF, gzip'd ELF or bzImage), or an xl config file (.cfg)")
+    .argument(
+      "[image]",
+      "kernel image (ELF, gzip'd ELF or bzImage) or an xl config file (.cfg); default: pvx's own guest (its selftest without a terminal, its shell with one)",
+    )
     .option("--memory <MiB>", "guest memory in MiB (default 64)", parseNumber)
     .option("--vcpus <n>", "virtual CPUs (default 1; the guest brings up the others)", parseNumber)
     .option("--cmdline <string>", "kernel command line")
@@ -85,9 +88,6 @@ function buildProgram(state: { code: number }): Command {
     .action(withExit(async (cmd) => {
       const { run } = await import("./tools/boot.ts");
       const o = cmd.opts();
-      if (cmd.args[0] === undefined && !o.domain) {
-        cmd.error("error: missing required argument 'image' (or --domain FILE.cfg)");
-      }
       return run({
         image: cmd.args[0],
         domains: o.domain,

@@ -29,11 +29,18 @@ import type { Tracer } from "../lib/hypervisor/trace/tracer.ts";
 import { Netback } from "../lib/netfront/backend.ts";
 import { defaultMac, parseVifSpec } from "../lib/netfront/vif_spec.ts";
 import { writeVifLayout } from "../lib/netfront/xenbus.ts";
+import { defaultGuestCmdline, readDefaultGuest } from "../guest/default_guest.ts";
+
+/** The name `pvx boot` gives its built-in guest in logs and recordings. */
+export const DEFAULT_GUEST_NAME = "pvx-guest (built in)";
 
 /** Options of {@link run}. */
 export interface BootOptions {
-  /** Kernel image path. */
-  image: string;
+  /**
+   * Kernel image path; absent: pvx's own guest (guest/pvx-guest.elf), which runs its
+   * selftest when stdin is not a terminal and its shell when it is.
+   */
+  image?: string;
   /** Guest memory in MiB (default 64). */
   memory?: number;
   /** vcpus (default 1; vcpu 0 boots, the guest starts the others with VCPUOP_up). */
@@ -337,7 +344,15 @@ export async function run(opts: BootOptions): Promise<number> {
   if (opts.maxInstructions !== undefined && !(opts.maxInstructions > 0)) {
     throw new InputError(`Cannot boot: --max-instructions must be a positive number`);
   }
-  const image = await readInput(opts.image, "image");
+  let image: Uint8Array;
+  if (opts.image === undefined) {
+    image = await readDefaultGuest();
+    opts = {
+      ...opts,
+      image: DEFAULT_GUEST_NAME,
+      cmdline: defaultGuestCmdline(Deno.stdin.isTerminal(), opts.cmdline),
+    };
+  } else image = await readInput(opts.image, "image");
   const ramdisk = opts.ramdisk ? await readInput(opts.ramdisk, "ramdisk") : undefined;
   const trace = opts.trace !== undefined ? openTrace(opts.trace) : undefined;
   const pcap = opts.netPcap !== undefined ? openPcap(opts.netPcap) : undefined;

@@ -357,9 +357,9 @@ Deno.test("runDomains() rejects bad input before booting anything", async (t) =>
         strictEqual(con.text(), "");
       });
     }
-    await t.step("cli: exit 2 for a bad config and for no image at all", async () => {
+    await t.step("cli: exit 2 for a bad config and for a bad option value", async () => {
       strictEqual(await main(["boot", "--domain", `${dir}/hvm.cfg`]), 2);
-      strictEqual(await main(["boot"]), 2);
+      strictEqual(await main(["boot", "--memory", "lots"]), 2);
     });
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -143,7 +143,15 @@ export async function attachDevices(
   });
   m.extraEvtchn.set(0, deviceHost.dom0Evtchn);
   m.extraGnttab.set(0, deviceHost.dom0Gnttab);
-  m.sliceHook = deviceHost;
+  // Disk reads and writes in flight on the host count as pending work: the machine must
+  // neither fast-forward virtual time past them nor spin without letting them complete.
+  let vbdsInFlight: () => boolean = () => false;
+  m.sliceHook = {
+    get hasPendingWork() {
+      return deviceHost.hasPendingWork || vbdsInFlight();
+    },
+    runDeferred: () => deviceHost.runDeferred(),
+  };
   const rec = opts.recording;
   const xsHost = rec
     ? await rec.xenstore(deviceHost, d.domid, b.storeMfn, b.storeEvtchn)
@@ -194,7 +202,8 @@ export async function attachDevices(
     await xs.detach();
     throw e;
   }
-  let vbds: AttachedDisk[];
+  let vbds: AttachedDisk[] = [];
+  vbdsInFlight = () => vbds.some((v) => v.backend.inflight > 0);
   try {
     vbds = rec
       ? await recordedVbds(rec, deviceHost, d.domid, opts.disks ?? [], tracer)

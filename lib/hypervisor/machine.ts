@@ -351,8 +351,13 @@ export class Machine {
       }
       if (v === null) {
         if (hook?.hasPendingWork) {
-          hook.runDeferred();
           idleSince = -1;
+          if (hook.runDeferred() === 0) {
+            // what is pending is host I/O still in flight: let the event loop finish it
+            // (virtual time stands still meanwhile, so the result is deterministic)
+            await tick(0);
+            lastYield = performance.now();
+          }
           continue;
         }
         const next = nextDeadline(d);

@@ -69,7 +69,7 @@ export class Domain {
    * Xen pages shared with the domain (shared_info, grant-table frames): owned by it so
    * it may map them, but never counted in tot_pages nor given back by the guest.
    */
-  readonly xenShared = new Set<number>();
+  readonly xenShared: Set<number> = new Set();
 
   /** Pages it owns now (tot_pages). */
   get totPages(): number {

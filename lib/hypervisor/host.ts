@@ -49,7 +49,7 @@ export class Host {
   /** Debug log. */
   debug: (msg: string) => void;
   /** Domains by domid. */
-  readonly domains = new Map<number, Domain>();
+  readonly domains: Map<number, Domain> = new Map();
 
   /** @param opts sizes and sinks */
   constructor(opts: HostOptions) {

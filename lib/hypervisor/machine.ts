@@ -135,9 +135,9 @@ export class Machine {
   /** Slice-boundary work (the device host), when devices are attached. */
   sliceHook: SliceHook | null = null;
   /** Extra event-channel tables (dom0's), looked up by domid. */
-  readonly extraEvtchn = new Map<number, EventChannels>();
+  readonly extraEvtchn: Map<number, EventChannels> = new Map();
   /** Extra grant tables (dom0's), looked up by domid. */
-  readonly extraGnttab = new Map<number, GrantTable>();
+  readonly extraGnttab: Map<number, GrantTable> = new Map();
   private readonly maxInstructions: number;
   private readonly idleTimeoutMs: number;
   private readonly slice: number;

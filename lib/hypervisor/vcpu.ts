@@ -31,9 +31,9 @@ export class Vcpu {
   /** Checked access to its address space. */
   access!: GuestAccess;
   /** Virtual IDT: per vector, flags (DPL 0-1, bit 2 = TI_SET_IF), cs. 0 = no handler. */
-  readonly trapFlagsCs = new Uint32Array(256);
+  readonly trapFlagsCs: Uint32Array = new Uint32Array(256);
   /** Virtual IDT: per vector, handler eip. */
-  readonly trapEip = new Uint32Array(256);
+  readonly trapEip: Uint32Array = new Uint32Array(256);
   /** Kernel stack for transitions from ring 3 (stack_switch): ss, esp. */
   kernelSs = FLAT_KERNEL_SS;
   kernelSp = 0;
@@ -114,7 +114,7 @@ export class Vcpu {
   /** The guest's view of CR0.TS (fpu_taskswitch, clts). */
   guestTs = false;
   /** Debug registers DR0-DR7 as set with set_debugreg. */
-  readonly debugreg = new Uint32Array(8);
+  readonly debugreg: Uint32Array = new Uint32Array(8);
   /** IOPL granted with PHYSDEVOP_set_iopl (0..3). */
   iopl = 0;
   /** PHYSDEVOP_set_iobitmap: the guest's I/O bitmap and its size in ports. */

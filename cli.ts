@@ -84,6 +84,10 @@ function buildProgram(state: { code: number }): Command {
     .option("--console-input <file>", "read the guest's console input from FILE instead of stdin")
     .option("--xenstore-socket <path>", "serve XenStore on a unix socket (for xenstore-utils)")
     .option("--trace <file>", "record a xentrace-format trace (pvx trace FILE, xenalyze)")
+    .option(
+      "--trace-classes <list>",
+      "record only these classes: gen, sched, mem, pv, pvx (comma-separated; default all)",
+    )
     .option("--record-rings <file>", "record every backend's ring traffic (pvx replay FILE)")
     .action(withExit(async (cmd) => {
       const { run } = await import("./tools/boot.ts");
@@ -104,6 +108,7 @@ function buildProgram(state: { code: number }): Command {
         consoleOptions: { logFile: o.consoleLog, inputFile: o.consoleInput },
         xenstoreSocket: o.xenstoreSocket,
         trace: o.trace,
+        traceClasses: o.traceClasses,
         recordRings: o.recordRings,
       });
     }));

@@ -8,6 +8,7 @@ import { EXIT_FAILED, EXIT_OK, InputError } from "../lib/errors.ts";
 import { Machine, type RunResult, type SliceHook } from "../lib/hypervisor/machine.ts";
 import { nextDeadline } from "../lib/hypervisor/timers.ts";
 import { XentraceWriter } from "../lib/hypervisor/trace/xentrace_writer.ts";
+import { parseTraceClasses } from "../lib/hypervisor/trace/events.ts";
 import type { ConsoleSink } from "../lib/console/sinks.ts";
 import { openConsole } from "../lib/console/terminal.ts";
 import { Network } from "../lib/netfront/attach.ts";
@@ -425,7 +426,7 @@ export async function runDomains(
   const pcap = opts.netPcap !== undefined ? openPcap(opts.netPcap, live) : undefined;
   let trace: ReturnType<typeof openTrace> | undefined;
   try {
-    if (opts.trace !== undefined) trace = openTrace(opts.trace);
+    if (opts.trace !== undefined) trace = openTrace(opts.trace, opts.traceClasses);
     const own = opts.console
       ? undefined
       : await openConsole({ logFile: opts.consoleOptions?.logFile, noInput: true });
@@ -543,7 +544,7 @@ function openPcap(
  * The `--trace` file: records carry the running domain's id (switchTo at each turn) and
  * its clock.
  */
-function openTrace(path: string): {
+function openTrace(path: string, classes?: string): {
   file: Deno.FsFile;
   writer: XentraceWriter;
   turn: (r: DomainRunner) => void;
@@ -556,6 +557,7 @@ function openTrace(path: string): {
   }
   let current: Machine | null = null;
   const writer = new XentraceWriter({
+    classes: classes !== undefined ? parseTraceClasses(classes) : undefined,
     clock: () => current?.host.clock.tsc() ?? 0,
     sink: (bytes: Uint8Array) => {
       let off = 0;

@@ -19,6 +19,7 @@ import { attachConsole } from "../lib/console/attach.ts";
 import type { ConsoleSink } from "../lib/console/sinks.ts";
 import type { ConsoleOptions } from "../lib/console/terminal.ts";
 import { XentraceWriter } from "../lib/hypervisor/trace/xentrace_writer.ts";
+import { parseTraceClasses } from "../lib/hypervisor/trace/events.ts";
 import { type AttachedVif, attachVifs, detachVifs, Network } from "../lib/netfront/attach.ts";
 import { PcapWriter } from "../lib/netfront/pcap.ts";
 import { attachDisks, type AttachedDisk, detachDisks } from "../lib/blkfront/attach.ts";
@@ -71,6 +72,8 @@ export interface BootOptions {
   xenstoreSocket?: string;
   /** `--trace FILE`: record a xentrace-format trace (read it with `pvx trace`, xenalyze). */
   trace?: string;
+  /** `--trace-classes LIST`: the classes to record (default all). */
+  traceClasses?: string;
   /** A console sink to use instead of the terminal (tests); not closed by `run`. */
   console?: ConsoleSink;
   /** Where pvx's own messages go (default: stderr). */
@@ -363,7 +366,7 @@ export async function run(opts: BootOptions): Promise<number> {
     };
   } else image = await readInput(opts.image, "image");
   const ramdisk = opts.ramdisk ? await readInput(opts.ramdisk, "ramdisk") : undefined;
-  const trace = opts.trace !== undefined ? openTrace(opts.trace) : undefined;
+  const trace = opts.trace !== undefined ? openTrace(opts.trace, opts.traceClasses) : undefined;
   const pcap = opts.netPcap !== undefined ? openPcap(opts.netPcap) : undefined;
   const network = new Network(pcap?.writer ?? null);
   try {
@@ -429,7 +432,8 @@ interface OpenTrace {
   machine: Machine | null;
 }
 
-function openTrace(path: string): OpenTrace {
+function openTrace(path: string, classes?: string): OpenTrace {
+  const classIds = classes !== undefined ? parseTraceClasses(classes) : undefined;
   let file: Deno.FsFile;
   try {
     file = Deno.openSync(path, { write: true, create: true, truncate: true });
@@ -438,6 +442,7 @@ function openTrace(path: string): OpenTrace {
   }
   const holder: { machine: Machine | null } = { machine: null };
   const writer = new XentraceWriter({
+    classes: classIds,
     clock: () => holder.machine?.host.clock.tsc() ?? 0,
     sink: (bytes: Uint8Array) => {
       let off = 0;

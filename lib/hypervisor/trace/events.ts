@@ -17,6 +17,7 @@
  * - 0x0080cxxx memory: MMU_UPDATE (ptr low, ptr high, val low, val high, result)
  * @module
  */
+import { UsageError } from "../../errors.ts";
 
 /** Trace class of the generic records. */
 export const TRC_GEN = 0x0001f000;
@@ -100,6 +101,26 @@ export const CLASS_BY_NAME: Record<string, number> = {
   hw: TRC_HW,
   pvx: TRC_PVX,
 };
+
+/**
+ * Parses `--trace-classes`: comma-separated class names (gen, sched, mem, pv, hw, pvx).
+ * @returns the class ids
+ * @throws UsageError naming an unknown class
+ */
+export function parseTraceClasses(list: string): number[] {
+  const out: number[] = [];
+  for (const name of list.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const c = CLASS_BY_NAME[name];
+    if (c === undefined) {
+      throw new UsageError(
+        `Unknown trace class "${name}" (known: ${Object.keys(CLASS_BY_NAME).join(", ")})`,
+      );
+    }
+    out.push(c);
+  }
+  if (out.length === 0) throw new UsageError(`--trace-classes names no class`);
+  return out;
+}
 
 /** The class bits of an event id (its top 12 bits of the 28, with the 0xf000 wildcard). */
 export function eventClass(event: number): number {

@@ -59,3 +59,25 @@ Deno.test("pvx boot --trace records the same bytes twice; xenalyze counts the hy
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("pvx boot --trace-classes records only the named classes; an unknown class exits 2", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const run = (extra: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "cli.ts", "boot", "--trace", `${dir}/t.trace`, ...extra],
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+    strictEqual((await run(["--trace-classes", "pv"])).code, 0);
+    const recs = decodeTrace(await Deno.readFile(`${dir}/t.trace`));
+    ok(recs.length > 100);
+    ok(recs.every((r) => r.event === 0x0001f003 || (r.event & 0x0fff0000) === 0x00200000));
+    const bad = await run(["--trace-classes", "pv,nope"]);
+    strictEqual(bad.code, 2);
+    ok(/Unknown trace class "nope"/.test(new TextDecoder().decode(bad.stderr)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

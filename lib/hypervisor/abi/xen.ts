@@ -132,42 +132,40 @@ export const VM_ASSIST_VALID_MASK = (1 << VMASST_TYPE_4gb_segments) |
   (1 << VMASST_TYPE_pae_extended_cr3) | (1 << VMASST_TYPE_architectural_iopl) |
   (1 << VMASST_TYPE_runstate_update_flag);
 
-/** mmu_update commands (low 2 bits of ptr). */
-export const MMU_NORMAL_PT_UPDATE = 0;
-export const MMU_MACHPHYS_UPDATE = 1;
-export const MMU_PT_UPDATE_PRESERVE_AD = 2;
-export const MMU_PT_UPDATE_NO_TRANSLATE = 3;
-
-/** mmuext_op commands. */
-export const MMUEXT_PIN_L1_TABLE = 0;
-export const MMUEXT_PIN_L2_TABLE = 1;
-export const MMUEXT_PIN_L3_TABLE = 2;
-export const MMUEXT_PIN_L4_TABLE = 3;
-export const MMUEXT_UNPIN_TABLE = 4;
-export const MMUEXT_NEW_BASEPTR = 5;
-export const MMUEXT_TLB_FLUSH_LOCAL = 6;
-export const MMUEXT_INVLPG_LOCAL = 7;
-export const MMUEXT_TLB_FLUSH_MULTI = 8;
-export const MMUEXT_INVLPG_MULTI = 9;
-export const MMUEXT_TLB_FLUSH_ALL = 10;
-export const MMUEXT_INVLPG_ALL = 11;
-export const MMUEXT_FLUSH_CACHE = 12;
-export const MMUEXT_SET_LDT = 13;
-export const MMUEXT_NEW_USER_BASEPTR = 15;
-export const MMUEXT_CLEAR_PAGE = 16;
-export const MMUEXT_COPY_PAGE = 17;
-export const MMUEXT_FLUSH_CACHE_GLOBAL = 18;
-export const MMUEXT_MARK_SUPER = 19;
-export const MMUEXT_UNMARK_SUPER = 20;
-
-/** update_va_mapping flags. */
-export const UVMF_NONE = 0;
-export const UVMF_TLB_FLUSH = 1;
-export const UVMF_INVLPG = 2;
-export const UVMF_FLUSHTYPE_MASK = 3;
-export const UVMF_MULTI = 0;
-export const UVMF_LOCAL = 0;
-export const UVMF_ALL = 4;
+/** mmu_update and mmuext_op commands, update_va_mapping flags: one table, in lib/paging. */
+export {
+  MMU_MACHPHYS_UPDATE,
+  MMU_NORMAL_PT_UPDATE,
+  MMU_PT_UPDATE_NO_TRANSLATE,
+  MMU_PT_UPDATE_PRESERVE_AD,
+  MMUEXT_CLEAR_PAGE,
+  MMUEXT_COPY_PAGE,
+  MMUEXT_FLUSH_CACHE,
+  MMUEXT_FLUSH_CACHE_GLOBAL,
+  MMUEXT_INVLPG_ALL,
+  MMUEXT_INVLPG_LOCAL,
+  MMUEXT_INVLPG_MULTI,
+  MMUEXT_MARK_SUPER,
+  MMUEXT_NEW_BASEPTR,
+  MMUEXT_NEW_USER_BASEPTR,
+  MMUEXT_PIN_L1_TABLE,
+  MMUEXT_PIN_L2_TABLE,
+  MMUEXT_PIN_L3_TABLE,
+  MMUEXT_PIN_L4_TABLE,
+  MMUEXT_SET_LDT,
+  MMUEXT_TLB_FLUSH_ALL,
+  MMUEXT_TLB_FLUSH_LOCAL,
+  MMUEXT_TLB_FLUSH_MULTI,
+  MMUEXT_UNMARK_SUPER,
+  MMUEXT_UNPIN_TABLE,
+  UVMF_ALL,
+  UVMF_FLUSHTYPE_MASK,
+  UVMF_INVLPG,
+  UVMF_LOCAL,
+  UVMF_MULTI,
+  UVMF_NONE,
+  UVMF_TLB_FLUSH,
+} from "../../paging/constants.ts";
 
 /** start_info flags. */
 export const SIF_PRIVILEGED = 1 << 0;

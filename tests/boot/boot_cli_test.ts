@@ -1,20 +1,8 @@
 import assert from "node:assert/strict";
 import { helloKernel } from "../hypervisor/_image.ts";
+import { pvx } from "../_pvx.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
-
-async function pvx(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
 
 Deno.test("pvx boot prints the guest's console_io text and exits 0 on poweroff", async () => {
   const dir = await Deno.makeTempDir();

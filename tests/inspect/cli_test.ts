@@ -1,19 +1,7 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { asciz, buildElf, leBytes } from "../hypervisor/builder/_elf_builder.ts";
 import type { InspectReport } from "../../lib/hypervisor/builder/image_summary.ts";
-
-const CLI = new URL("../../cli.ts", import.meta.url).pathname;
-const dec = new TextDecoder();
-
-async function pvx(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+import { pvx } from "../_pvx.ts";
 
 /** A small pv32pae guest and a 32-bit guest without PAE whose entry is outside the image. */
 async function images(): Promise<{ good: string; bad: string; junk: string; dir: string }> {

@@ -59,6 +59,7 @@ function buildProgram(state: { code: number }): Command {
     )
     .option("--memory <MiB>", "guest memory in MiB (default 64)", parseNumber)
     .option("--vcpus <n>", "virtual CPUs (default 1; the guest brings up the others)", parseNumber)
+    .option("--translated", "translated paging (XENFEAT_auto_translated_physmap): tables hold pfns")
     .option("--cmdline <string>", "kernel command line")
     .option("--ramdisk <file>", "ramdisk / module loaded after the kernel")
     .option("--no-reboot", "exit when the guest reboots instead of restarting it")
@@ -97,6 +98,7 @@ function buildProgram(state: { code: number }): Command {
         domains: o.domain,
         memory: o.memory,
         vcpus: o.vcpus,
+        translated: o.translated === true,
         cmdline: o.cmdline,
         ramdisk: o.ramdisk,
         noReboot: o.reboot === false,

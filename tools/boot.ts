@@ -46,6 +46,8 @@ export interface BootOptions {
   memory?: number;
   /** vcpus (default 1; vcpu 0 boots, the guest starts the others with VCPUOP_up). */
   vcpus?: number;
+  /** Translated paging (XENFEAT_auto_translated_physmap) instead of direct paging. */
+  translated?: boolean;
   /** Kernel command line. */
   cmdline?: string;
   /** Ramdisk / module path. */
@@ -476,6 +478,7 @@ async function bootLoop(
       imageName: opts.image,
       memoryMiB: opts.memory,
       vcpus: opts.vcpus,
+      translated: opts.translated,
       cmdline: opts.cmdline,
       ramdisk,
       realtime: opts.realtime,

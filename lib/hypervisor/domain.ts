@@ -51,13 +51,18 @@ export class Domain {
    * @param domid its id
    * @param maxPages its memory limit in pages
    * @param nrVcpus vcpus (1 by default)
+   * @param translated translated paging (XENFEAT_auto_translated_physmap)
    */
-  constructor(host: Host, domid: number, maxPages: number, nrVcpus = 1) {
+  constructor(host: Host, domid: number, maxPages: number, nrVcpus = 1, translated = false) {
     this.host = host;
     this.domid = domid;
     this.maxPages = maxPages;
     nrVcpus = Math.max(1, Math.min(nrVcpus, XEN_LEGACY_MAX_VCPUS));
-    this.mm = new PagingDomain(host.frames, domid, { vcpus: nrVcpus, maxPfns: maxPages });
+    this.mm = new PagingDomain(host.frames, domid, {
+      vcpus: nrVcpus,
+      maxPfns: maxPages,
+      translated,
+    });
     this.p2m = this.mm.p2m;
     for (let i = 0; i < nrVcpus; i++) {
       this.vcpus.push(new Vcpu(this, i));

@@ -71,6 +71,8 @@ export interface MachineOptions {
   domid?: number;
   /** vcpus (default 1; the others start offline, for VCPUOP_initialise and _up). */
   vcpus?: number;
+  /** Translated paging (XENFEAT_auto_translated_physmap): the guest's tables hold pfns. */
+  translated?: boolean;
   /**
    * Give up ("hung") when every vcpu has been blocked with no timer and no device work
    * for this long (host milliseconds). Default: wait for the host forever.
@@ -182,6 +184,7 @@ export class Machine {
       cmdline: opts.cmdline,
       vcpus,
       allocUnbound: (d, remote) => this.evtchnOf(d).allocUnbound(DOMID_SELF, remote),
+      translated: opts.translated,
     });
     this.domain = this.built.domain;
     this.evtchnOf(this.domain);
@@ -213,8 +216,12 @@ export class Machine {
       mem: this.host.mem,
       directory: this.gnttabDirectory,
       tracer: this.host.tracer,
+      translated: d.mm.translated,
       hooks: {
-        gfnToMfn: (gfn) => (f.isOwnedBy(gfn, d.domid) ? gfn : -1),
+        gfnToMfn: (gfn) => {
+          const mfn = d.mm.gfnToMfn(gfn);
+          return mfn < f.count && f.isOwnedBy(mfn, d.domid) ? mfn : -1;
+        },
         canWrite: (mfn) => f.typeCount[mfn] === 0 || f.type[mfn] === PGT_writable_page,
         allocFrame: () => {
           const mfn = f.allocDomainFrame(d.domid);
@@ -247,7 +254,8 @@ export class Machine {
     const b = this.built;
     const l3 = b.regs.cr3 / 4096;
     let rc = mmuextOp(d.mm, 0, MMUEXT_PIN_L3_TABLE, l3);
-    if (rc === 0) rc = newBaseptr(d.mm, 0, l3);
+    if (d.mm.translated) d.mm.walkers[0].cr3 = b.regs.cr3; // tables are ordinary RAM
+    else if (rc === 0) rc = newBaseptr(d.mm, 0, l3);
     if (rc !== 0) {
       throw new InputError(`Cannot build domain: the initial page tables do not validate (${rc})`);
     }

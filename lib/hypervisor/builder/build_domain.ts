@@ -34,6 +34,11 @@ export interface BuildOptions {
    * console and xenstore channels); returns the guest's port.
    */
   allocUnbound?: (d: Domain, remoteDomid: number) => number;
+  /**
+   * Translated paging (XENFEAT_auto_translated_physmap): page tables, start_info's store
+   * and console frames and the P2M list hold pfns; cr3 is a guest-physical address.
+   */
+  translated?: boolean;
 }
 
 /** The registers of vcpu 0 at entry. */
@@ -45,7 +50,7 @@ export interface BootRegs {
   cs: number;
   ss: number;
   ds: number;
-  /** Machine address of the L3 (cr3). */
+  /** Machine address of the L3 (cr3); its guest-physical address when translated. */
   cr3: number;
 }
 
@@ -54,7 +59,7 @@ export interface BuiltDomain {
   domain: Domain;
   layout: DomainLayout;
   regs: BootRegs;
-  /** The start_info values' key frames, for the toolstack side. */
+  /** The store and console machine frames, for the toolstack side (mfns in both modes). */
   storeMfn: number;
   storeEvtchn: number;
   consoleMfn: number;
@@ -80,7 +85,7 @@ export function buildDomain(host: Host, opts: BuildOptions): BuiltDomain {
       `Cannot build domain: ${opts.pages} pages requested, ${host.frames.freeFrames} available`,
     );
   }
-  const d = new Domain(host, opts.domid, opts.pages, opts.vcpus ?? 1);
+  const d = new Domain(host, opts.domid, opts.pages, opts.vcpus ?? 1, opts.translated);
   for (let pfn = 0; pfn < opts.pages; pfn++) {
     if (d.populate(pfn) < 0) throw new InputError("Cannot build domain: out of machine memory");
   }
@@ -113,12 +118,15 @@ export function buildDomain(host: Host, opts: BuildOptions): BuiltDomain {
   if (opts.ramdisk && layout.ramdisk) writeVirt(layout.ramdisk.vstart, opts.ramdisk);
 
   // The P2M list the guest reads at start_info.mfn_list.
+  // A translated guest's frame numbers are its pfns, so its list is the identity.
+  const tr = opts.translated ?? false;
+  const gfnOf = tr ? (pfn: number) => pfn : (pfn: number) => d.mfnOf(pfn);
   const p2mBytes = new Uint8Array(opts.pages * 4);
   const p2mWords = new Uint32Array(p2mBytes.buffer);
-  for (let pfn = 0; pfn < opts.pages; pfn++) p2mWords[pfn] = d.mfnOf(pfn);
+  for (let pfn = 0; pfn < opts.pages; pfn++) p2mWords[pfn] = gfnOf(pfn);
   writeVirt(layout.p2m.vstart, p2mBytes);
 
-  writeInitialPageTables(mem.u8, layout, (pfn) => d.mfnOf(pfn));
+  writeInitialPageTables(mem.u8, layout, (pfn) => d.mfnOf(pfn), gfnOf);
   for (let i = 0; i < layout.nrL3 + layout.nrL2 + layout.nrL1; i++) {
     mem.noteWrite(d.mfnOf(layout.pgtables.pfn + i) * 4096, 4096);
   }
@@ -145,9 +153,9 @@ export function buildDomain(host: Host, opts: BuildOptions): BuiltDomain {
     nrPages: opts.pages,
     sharedInfoMaddr: d.sharedInfoMfn * 4096,
     flags: 0,
-    storeMfn,
+    storeMfn: gfnOf(layout.xenstorePfn),
     storeEvtchn,
-    consoleMfn,
+    consoleMfn: gfnOf(layout.consolePfn),
     consoleEvtchn,
     ptBase: layout.pgtables.vstart,
     nrPtFrames: layout.nrL3 + layout.nrL2 + layout.nrL1,
@@ -174,7 +182,7 @@ export function buildDomain(host: Host, opts: BuildOptions): BuiltDomain {
     cs: FLAT_KERNEL_CS,
     ss: FLAT_KERNEL_SS,
     ds: FLAT_KERNEL_DS,
-    cr3: d.mfnOf(layout.pgtables.pfn) * 4096,
+    cr3: gfnOf(layout.pgtables.pfn) * 4096,
   };
   v0.cr3 = regs.cr3;
   return {

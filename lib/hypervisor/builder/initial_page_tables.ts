@@ -21,11 +21,13 @@ export const L3_PROT = _PAGE_PRESENT;
  * @param u8 machine memory bytes
  * @param layout the computed layout
  * @param pfnToMfn the domain's P2M
+ * @param entryFrame the frame number entries hold (default the mfn; the pfn when translated)
  */
 export function writeInitialPageTables(
   u8: Uint8Array,
   layout: DomainLayout,
   pfnToMfn: (pfn: number) => number,
+  entryFrame: (pfn: number) => number = pfnToMfn,
 ): void {
   const dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
   const pt = layout.pgtables;
@@ -40,27 +42,26 @@ export function writeInitialPageTables(
   };
   for (let va = layout.virtBase; va < layout.virtPgtabEnd; va += 4096) {
     if (l2Maddr < 0) {
-      const mfn = pfnToMfn(l2pfn++);
+      const mfn = pfnToMfn(l2pfn);
       l2Maddr = mfn * 4096;
-      put(l3Maddr + Math.floor(va / 2 ** 30) * 8, mfn * 4096 + L3_PROT);
+      put(l3Maddr + Math.floor(va / 2 ** 30) * 8, entryFrame(l2pfn++) * 4096 + L3_PROT);
     }
     if (l1Maddr < 0) {
-      const mfn = pfnToMfn(l1pfn++);
+      const mfn = pfnToMfn(l1pfn);
       l1Maddr = mfn * 4096;
       const l2off = Math.floor(va / 2 ** 21) & 511;
-      put(l2Maddr + l2off * 8, mfn * 4096 + L2_PROT);
+      put(l2Maddr + l2off * 8, entryFrame(l1pfn++) * 4096 + L2_PROT);
       if (l2off === 511) l2Maddr = -1;
     }
     const l1off = Math.floor(va / 4096) & 511;
     const pfn = (va - layout.virtBase) / 4096;
     let flags = L1_PROT;
     if (va >= pt.vstart && va < pt.vend) flags &= ~_PAGE_RW;
-    put(l1Maddr + l1off * 8, pfnToMfn(pfn) * 4096 + flags);
+    put(l1Maddr + l1off * 8, entryFrame(pfn) * 4096 + flags);
     if (l1off === 511) l1Maddr = -1;
   }
   if (layout.extraL2) {
     // The L2 for slot 3 is the last of the L2 block.
-    const mfn = pfnToMfn(pt.pfn + layout.nrL3 + layout.nrL2 - 1);
-    put(l3Maddr + 3 * 8, mfn * 4096 + L3_PROT);
+    put(l3Maddr + 3 * 8, entryFrame(pt.pfn + layout.nrL3 + layout.nrL2 - 1) * 4096 + L3_PROT);
   }
 }

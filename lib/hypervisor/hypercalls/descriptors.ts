@@ -29,8 +29,8 @@ export function doSetGdt(v: Vcpu, frameList: number, entries: number): number {
   const f = d.host.frames;
   const taken: number[] = [];
   for (let i = 0; i < nr; i++) {
-    const mfn = dv.getUint32(i * 4, true);
-    if (getPageAndType(f, mfn, PGT_seg_desc_page, d.domid) !== 0) {
+    const mfn = d.mm.gfnToMfn(dv.getUint32(i * 4, true)); // a pfn when translated
+    if (mfn >= f.count || getPageAndType(f, mfn, PGT_seg_desc_page, d.domid) !== 0) {
       for (const m of taken) putPageAndType(f, m);
       return -EINVAL;
     }
@@ -58,17 +58,18 @@ export function doUpdateDescriptor(
   if (!checkDescriptor(descLo, descHi, scratch)) return -EINVAL;
   const d = v.domain;
   const f = d.host.frames;
-  const mfn = paLo >>> 12;
-  if (!f.getPage(mfn, d.domid)) return -EINVAL;
+  const mfn = d.mm.gfnToMfn(paLo >>> 12); // a guest-physical address when translated
+  if (mfn >= f.count || !f.getPage(mfn, d.domid)) return -EINVAL;
   const type = f.type[mfn] === PGT_seg_desc_page && f.typeCount[mfn] !== 0
     ? PGT_seg_desc_page
     : PGT_writable_page;
   let rc = -EINVAL;
   if (getPageType(f, mfn, type) === 0) {
-    const w = paLo >>> 2;
+    const maddr = mfn * 4096 + (paLo & 4095);
+    const w = maddr / 4;
     f.u32[w] = scratch[0];
     f.u32[w + 1] = scratch[1];
-    d.host.mem.noteWrite(paLo >>> 0, 8);
+    d.host.mem.noteWrite(maddr, 8);
     putPageType(f, mfn);
     for (const x of d.vcpus) x.segmentsDirty = true;
     rc = 0;

@@ -23,6 +23,8 @@ import type { Vcpu } from "../vcpu.ts";
 import { readStruct } from "./_guest.ts";
 import { SI_ARCH_MAX_PFN } from "../abi/layout.ts";
 import { createContinuation, shouldPreempt } from "./continuation.ts";
+import { translatedAddToPhysmap } from "./physmap_translated.ts";
+import { applyFlushes } from "../flush.ts";
 
 export const XENMEM_increase_reservation = 0;
 export const XENMEM_decrease_reservation = 1;
@@ -137,6 +139,15 @@ export function doMemoryOp(v: Vcpu, cmd: number, arg: number): number {
       if (s.getUint32(4, true) === 4) return -ENOSYS; // gmfn_foreign: batch only
       const t = targetDomain(v, s.getUint16(0, true));
       if (typeof t === "number") return t;
+      if (t.mm.translated) {
+        return translatedAddToPhysmap(
+          t,
+          t.gnttab,
+          s.getUint32(4, true),
+          s.getUint32(8, true),
+          s.getUint32(12, true),
+        );
+      }
       return -EACCES; // xatp_permission_check: not a translated guest
     }
     case XENMEM_add_to_physmap_batch:
@@ -194,7 +205,13 @@ function reservation(v: Vcpu, op: number, start: number, arg: number): number {
       const gmfn = v.access.readU32(slot);
       if (v.access.fault) return i;
       for (let j = 0; j < 1 << order; j++) {
-        if (!guestRemovePage(d, gmfn + j)) return i;
+        // A translated guest names pfns.
+        const mfn = d.mm.translated ? d.mfnOf(gmfn + j) : gmfn + j;
+        if (mfn === INVALID_MFN || !guestRemovePage(d, mfn)) return i;
+      }
+      if (d.mm.translated) {
+        d.mm.flush.flushAll(d.mm.flush.allMask);
+        applyFlushes(d);
       }
       const tr = d.host.tracer;
       if (tr.on) tr.rec(TRC_MEM_DECREASE_RESERVATION, 2, d.domid, gmfn, 0, 0, 0, 0);
@@ -219,7 +236,9 @@ function reservation(v: Vcpu, op: number, start: number, arg: number): number {
         if (d.p2m.get(gpfn + j) === INVALID_MFN) d.p2m.set(gpfn + j, mfn + j);
       }
     }
-    if (list !== 0 && !v.access.writeU32(slot, mfn)) {
+    // A translated guest's list keeps its pfns (Xen copies mfns back to PV guests only).
+    const copyBack = list !== 0 && !(d.mm.translated && op === XENMEM_populate_physmap);
+    if (copyBack && !v.access.writeU32(slot, mfn)) {
       for (let j = 0; j < n; j++) f.releaseAllocation(mfn + j, d.domid, (m) => dropPin(f, m));
       return i;
     }

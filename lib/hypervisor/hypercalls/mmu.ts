@@ -11,6 +11,7 @@ import { MMU_UPDATE_SIZE, MMUEXT_OP_SIZE } from "../abi/layout.ts";
 import {
   DOMID_SELF,
   MMUEXT_INVLPG_MULTI,
+  MMUEXT_NEW_BASEPTR,
   MMUEXT_SET_LDT,
   MMUEXT_TLB_FLUSH_MULTI,
   UVMF_ALL,
@@ -20,6 +21,7 @@ import {
 import { mmuUpdate } from "../../paging/mmu_update.ts";
 import { mmuextOp } from "../../paging/mmuext_op.ts";
 import { updateVaMapping } from "../../paging/update_va_mapping.ts";
+import { translatedMmuUpdate, translatedNewBaseptr } from "./mmu_translated.ts";
 import { TRC_PVX_MMU_UPDATE } from "../trace/events.ts";
 import { applyFlushes } from "../flush.ts";
 import type { Vcpu } from "../vcpu.ts";
@@ -89,7 +91,10 @@ export function doMmuUpdate(
     }
     const ptrLo = dv.getUint32(0, true), ptrHi = dv.getUint32(4, true);
     const valLo = dv.getUint32(8, true), valHi = dv.getUint32(12, true);
-    rc = mmuUpdate(d.mm, ptrHi * 2 ** 32 + ptrLo, valLo, valHi, owner);
+    const ptr = ptrHi * 2 ** 32 + ptrLo;
+    rc = d.mm.translated
+      ? translatedMmuUpdate(d, ptr, valLo, valHi)
+      : mmuUpdate(d.mm, ptr, valLo, valHi, owner);
     if (t.on) t.rec(TRC_PVX_MMU_UPDATE, 5, ptrLo, ptrHi, valLo, valHi, rc, 0);
     if (rc !== 0) break;
   }
@@ -147,7 +152,9 @@ export function doMmuextOp(
         break;
       }
     }
-    rc = mmuextOp(d.mm, v.id, cmd, arg1, arg2);
+    rc = d.mm.translated && cmd === MMUEXT_NEW_BASEPTR
+      ? translatedNewBaseptr(d, v.id, arg1)
+      : mmuextOp(d.mm, v.id, cmd, arg1, arg2);
     if (cmd === MMUEXT_SET_LDT) v.segmentsDirty = true;
     if (rc !== 0) break;
   }

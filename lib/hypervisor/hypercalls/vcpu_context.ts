@@ -21,6 +21,7 @@ import {
   S_GS,
 } from "../cpu_port.ts";
 import { newBaseptr, setLdt } from "../../paging/mmuext_op.ts";
+import { translatedNewBaseptr } from "./mmu_translated.ts";
 import { PGT_seg_desc_page } from "../../paging/constants.ts";
 import { getPageAndType, putPageAndType } from "../../paging/page_type.ts";
 import { applyFlushes } from "../flush.ts";
@@ -57,8 +58,8 @@ export function vcpuInitialise(v: Vcpu, target: Vcpu, arg: number): number {
   if (gdtEnts > FIRST_RESERVED_GDT_ENTRY) return -EINVAL;
   const frames: number[] = [];
   for (let i = 0; i < Math.ceil(gdtEnts / 512); i++) {
-    const mfn = u(CTX_GDT_FRAMES + i * 4);
-    if (getPageAndType(f, mfn, PGT_seg_desc_page, d.domid) !== 0) {
+    const mfn = d.mm.gfnToMfn(u(CTX_GDT_FRAMES + i * 4)); // a pfn when translated
+    if (mfn >= f.count || getPageAndType(f, mfn, PGT_seg_desc_page, d.domid) !== 0) {
       for (const m of frames) putPageAndType(f, m);
       return -EINVAL;
     }
@@ -66,10 +67,9 @@ export function vcpuInitialise(v: Vcpu, target: Vcpu, arg: number): number {
   }
   const cr3 = u(CTX_CTRLREG + 3 * 4);
   const l3 = ((cr3 >>> 12) | (cr3 << 20)) >>> 0; // xen_cr3_to_pfn
-  if (
-    setLdt(d.mm, target.id, u(CTX_LDT_BASE), u(CTX_LDT_ENTS)) !== 0 ||
-    newBaseptr(d.mm, target.id, l3) !== 0
-  ) {
+  const setBase = () =>
+    d.mm.translated ? translatedNewBaseptr(d, target.id, l3) : newBaseptr(d.mm, target.id, l3);
+  if (setLdt(d.mm, target.id, u(CTX_LDT_BASE), u(CTX_LDT_ENTS)) !== 0 || setBase() !== 0) {
     for (const m of frames) putPageAndType(f, m);
     return -EINVAL;
   }

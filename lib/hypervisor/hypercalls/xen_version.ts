@@ -6,6 +6,7 @@
  */
 import { EFAULT, EINVAL, ENOSYS, EPERM } from "../abi/errno.ts";
 import {
+  XENFEAT_auto_translated_physmap,
   XENFEAT_mmu_pt_update_preserve_ad,
   XENFEAT_pae_pgdir_above_4gb,
   XENVER_build_id,
@@ -72,7 +73,8 @@ export function doXenVersion(v: Vcpu, cmd: number, arg: number): number {
       if (!s) return -EFAULT;
       const idx = s.getUint32(0, true);
       if (idx !== 0) return -EINVAL;
-      s.setUint32(4, FEATURES_SUBMAP0, true);
+      const tr = v.domain.mm.translated ? 1 << XENFEAT_auto_translated_physmap : 0;
+      s.setUint32(4, (FEATURES_SUBMAP0 | tr) >>> 0, true);
       return v.access.copyToGuest(arg, new Uint8Array(s.buffer)) ? 0 : -EFAULT;
     }
     case XENVER_pagesize:

@@ -11,6 +11,7 @@ import { VI_ARCH_CR2 } from "../abi/layout.ts";
 import { VMASST_TYPE_architectural_iopl } from "../abi/xen.ts";
 import { R_EAX, R_ECX, R_EDI, R_EDX, R_ESI } from "../cpu_port.ts";
 import { newBaseptr } from "../../paging/mmuext_op.ts";
+import { translatedNewBaseptr } from "../hypercalls/mmu_translated.ts";
 import { applyFlushes } from "../flush.ts";
 import { doFpuTaskswitch, doGetDebugreg, doSetDebugreg } from "../hypercalls/misc.ts";
 import { TRC_PV_EMULATE_PRIVOP } from "../trace/events.ts";
@@ -187,7 +188,9 @@ function emulate0f(
             r[rm] = mem.dv.getUint32(v.vcpuInfoMaddr + VI_ARCH_CR2, true) | 0;
             return done(i);
           case 3: {
-            const mfn = d.mm.baseMfn[v.id] >>> 0;
+            const w = d.mm.walkers[v.id];
+            // A translated guest's cr3 is the guest-physical address of its L3.
+            const mfn = (d.mm.translated ? Math.max(w.cr3, 0) / 4096 : d.mm.baseMfn[v.id]) >>> 0;
             r[rm] = ((mfn << 12) | (mfn >>> 20)) | 0; // xen_pfn_to_cr3
             return done(i);
           }
@@ -209,7 +212,10 @@ function emulate0f(
           return done(i);
         case 3: {
           const mfn = ((val >>> 12) | (val << 20)) >>> 0; // xen_cr3_to_pfn
-          if (newBaseptr(d.mm, v.id, mfn) !== 0) return false;
+          const rc = d.mm.translated
+            ? translatedNewBaseptr(d, v.id, mfn)
+            : newBaseptr(d.mm, v.id, mfn);
+          if (rc !== 0) return false;
           applyFlushes(d);
           v.syncCr3();
           return done(i);

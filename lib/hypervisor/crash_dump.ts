@@ -37,7 +37,9 @@ export function formatCrashDump(v: Vcpu, stackWords = 16): string {
       `esp: ${hex8(r[R_ESP])}`,
   );
   const cr2 = mem.dv.getUint32(v.vcpuInfoMaddr + VI_ARCH_CR2, true);
-  lines.push(`(XEN) cr2: ${hex8(cr2)}   cr3: ${hex8(d.mm.baseMfn[v.id] * 4096)}`);
+  // A translated domain's cr3 is its walker's guest-physical base (no base mfn is held).
+  const cr3 = d.mm.translated ? Math.max(d.mm.walkers[v.id].cr3, 0) : d.mm.baseMfn[v.id] * 4096;
+  lines.push(`(XEN) cr2: ${hex8(cr2)}   cr3: ${hex8(cr3)}`);
   lines.push(
     `(XEN) ds: ${hex4(c.getSeg(3))}   es: ${hex4(c.getSeg(0))}   fs: ${hex4(c.getSeg(4))}   ` +
       `gs: ${hex4(c.getSeg(5))}   ss: ${hex4(c.getSeg(2))}   cs: ${hex4(c.getSeg(1))}`,

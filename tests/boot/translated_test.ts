@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { pvx as run } from "../_pvx.ts";
+import { helloKernel } from "../hypervisor/_image.ts";
 
 /** Runs `pvx ARGS...` with stdin closed; stdout and stderr together. */
 async function pvx(...args: string[]): Promise<{ code: number; out: string }> {
@@ -51,6 +52,23 @@ Deno.test("pvx boot --translated --disk --net: block and network areas pass too"
     assert.ok(verdicts(r.out, "PASS").some((l) => l.startsWith("PASS network I/O")), r.out);
     assert.match(r.out, /selftest: \d+ passed, 0 failed, 0 skipped/);
     assert.equal(r.code, 0, r.out);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("pvx boot --translated: a crash dump shows cr3 as the L3's guest-physical address", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const img = `${dir}/crash.elf`;
+    await Deno.writeFile(img, helloKernel("oops\n", 3));
+    const direct = await pvx("boot", img, "--memory", "8");
+    const translated = await pvx("boot", img, "--memory", "8", "--translated");
+    assert.equal(translated.code, 1, translated.out);
+    const cr3 = (out: string) => /cr3: ([0-9a-f]{8})/.exec(out)?.[1];
+    const gpa = cr3(translated.out);
+    assert.ok(gpa !== undefined && gpa !== "00000000", translated.out);
+    assert.notEqual(cr3(direct.out), gpa, "direct mode shows the machine address");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

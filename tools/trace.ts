@@ -6,7 +6,7 @@
 import { InputError, UsageError } from "../lib/errors.ts";
 import { readTraceBatches, type TraceRecord } from "../lib/hypervisor/trace/decode.ts";
 import { describe, eventName } from "../lib/hypervisor/trace/describe.ts";
-import { CLASS_BY_NAME, EVENT_NAMES, eventClass } from "../lib/hypervisor/trace/events.ts";
+import { EVENT_NAMES, eventClass, parseTraceClasses } from "../lib/hypervisor/trace/events.ts";
 import { formatSummary, summarize } from "../lib/hypervisor/trace/summary.ts";
 import { writePerfetto } from "../lib/hypervisor/trace/perfetto.ts";
 
@@ -59,13 +59,7 @@ export function parseFilter(expr: string, cpuHz: number): TraceFilter {
     const k = part.slice(0, eq).trim();
     const v = part.slice(eq + 1).trim();
     if (k === "class") {
-      const c = CLASS_BY_NAME[v];
-      if (c === undefined) {
-        throw new UsageError(
-          `Unknown trace class "${v}" (known: ${Object.keys(CLASS_BY_NAME).join(", ")})`,
-        );
-      }
-      (f.classes ??= new Set()).add(c);
+      for (const c of parseTraceClasses(v)) (f.classes ??= new Set()).add(c);
     } else if (k === "event") {
       const id = /^0x[0-9a-f]+$/i.test(v) ? parseInt(v, 16) : byName.get(v);
       if (id === undefined) throw new UsageError(`Unknown event "${v}" in --filter`);

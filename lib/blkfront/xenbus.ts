@@ -5,14 +5,14 @@
  * @module
  */
 import type { DomId, StoreOps } from "../hypervisor/backend_api.ts";
-
 import {
-  parseXenbusState,
+  readXenbusState,
   XenbusStateClosing,
   XenbusStateInitialising,
 } from "../hypervisor/io/xenbus_state.ts";
 
 export {
+  readXenbusState,
   XenbusStateClosed,
   XenbusStateClosing,
   XenbusStateConnected,
@@ -94,14 +94,6 @@ export function writeVbdLayout(
   ];
   for (const [k, val] of nodes) store.write(k, val);
   return { frontend: fe, backend: be };
-}
-
-/**
- * Reads a state node. @returns the XenbusState, or XenbusStateUnknown when the node is
- * absent or not a number
- */
-export function readXenbusState(store: StoreOps, dir: string): number {
-  return parseXenbusState(store.read(`${dir}/state`));
 }
 
 /**

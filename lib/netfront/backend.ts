@@ -10,7 +10,7 @@
 import type { DeviceHost, EventPort, GrantMapping } from "../hypervisor/backend_api.ts";
 import { BackRing } from "../hypervisor/io/ring.ts";
 import {
-  parseXenbusState,
+  readXenbusState,
   XenbusStateClosed,
   XenbusStateClosing,
   XenbusStateConnected,
@@ -145,7 +145,7 @@ export class Netback implements SwitchPort {
   }
 
   #frontendChanged(): void {
-    const st = parseXenbusState(this.#host.store.read(`${this.paths.frontend}/state`));
+    const st = readXenbusState(this.#host.store, this.paths.frontend);
     if ((st === XenbusStateInitialised || st === XenbusStateConnected) && !this.connected) {
       if (this.fatal) return;
       const err = this.#connect();

@@ -6,7 +6,7 @@
  */
 import type { StoreOps } from "../hypervisor/backend_api.ts";
 import { FrontRing } from "../hypervisor/io/ring.ts";
-import { parseXenbusState, XenbusStateConnected } from "../hypervisor/io/xenbus_state.ts";
+import { readXenbusState, XenbusStateConnected } from "../hypervisor/io/xenbus_state.ts";
 import {
   decodeRxResponse,
   decodeTxResponse,
@@ -114,7 +114,7 @@ export class Netfront {
   backendConnected(): boolean {
     const b = this.#store.read(`${this.path}/backend`);
     return b !== undefined &&
-      parseXenbusState(this.#store.read(`${b}/state`)) === XenbusStateConnected;
+      readXenbusState(this.#store, b) === XenbusStateConnected;
   }
 
   /** Posts up to `n` RX buffers (never more than the ring has free). */

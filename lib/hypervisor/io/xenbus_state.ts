@@ -3,6 +3,7 @@
  * (console, vbd, vif) and their frontends.
  * @module
  */
+import type { StoreOps } from "../backend_api.ts";
 
 /** Unknown (0). */
 export const XenbusStateUnknown = 0;
@@ -41,4 +42,12 @@ export function parseXenbusState(v: string | undefined): number {
   if (v === undefined || !/^\d$/.test(v.trim())) return XenbusStateUnknown;
   const n = Number(v.trim());
   return n <= XenbusStateReconfigured ? n : XenbusStateUnknown;
+}
+
+/**
+ * Reads `<dir>/state`.
+ * @returns the state, or XenbusStateUnknown when absent or malformed
+ */
+export function readXenbusState(store: StoreOps, dir: string): number {
+  return parseXenbusState(store.read(`${dir}/state`));
 }

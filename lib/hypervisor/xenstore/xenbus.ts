@@ -4,9 +4,9 @@
  * @module
  */
 import type { StoreOps } from "../backend_api.ts";
-import { parseXenbusState } from "../io/xenbus_state.ts";
 
 export {
+  readXenbusState,
   XENBUS_STATE_NAMES,
   XenbusStateClosed,
   XenbusStateClosing,
@@ -18,14 +18,6 @@ export {
   XenbusStateReconfiguring,
   XenbusStateUnknown,
 } from "../io/xenbus_state.ts";
-
-/**
- * Reads `<dir>/state`.
- * @returns the state, or XenbusStateUnknown when absent or not a valid number
- */
-export function readXenbusState(store: StoreOps, dir: string): number {
-  return parseXenbusState(store.read(`${dir}/state`));
-}
 
 /** Writes `<dir>/state`. */
 export function writeXenbusState(store: StoreOps, dir: string, state: number): void {

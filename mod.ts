@@ -26,30 +26,30 @@ export {
 export { PAGE_SIZE, PhysMemory } from "./lib/cpu/phys_memory.ts";
 export type { PageWalker, Platform } from "./lib/cpu/platform.ts";
 export type { DeviceHost, GrantMapping, StoreOps } from "./lib/hypervisor/backend_api.ts";
-export { BackRing, FrontRing, ringSize, sharedRingInit } from "./lib/hypervisor/io/ring.ts";
+export { BackRing, FrontRing, ringSize, sharedRingInit } from "./lib/abi/ring.ts";
 export {
   decodeTrace,
   readTrace,
   readTraceBatches,
   TraceFormatError,
   type TraceRecord,
-} from "./lib/hypervisor/trace/decode.ts";
-export { describe as describeTraceRecord } from "./lib/hypervisor/trace/describe.ts";
+} from "./lib/trace/decode.ts";
+export { describe as describeTraceRecord } from "./lib/trace/describe.ts";
 export {
   formatSummary,
   summarize as summarizeTrace,
   type TraceSummary,
-} from "./lib/hypervisor/trace/summary.ts";
+} from "./lib/trace/summary.ts";
 export { MemoryTraceSink, XentraceWriter } from "./lib/hypervisor/trace/xentrace_writer.ts";
 export { NULL_TRACER, type Tracer } from "./lib/hypervisor/trace/tracer.ts";
-export * as xenbus from "./lib/hypervisor/io/xenbus_state.ts";
+export * as xenbus from "./lib/abi/xenbus_state.ts";
 export { FakeDeviceHost, FakeGuest, MemStore } from "./lib/hypervisor/testing_host.ts";
 export { Netback, type NetbackOptions } from "./lib/netfront/backend.ts";
 export { type GuestSide, Netfront } from "./lib/netfront/frontend.ts";
 export { type SwitchPort, VirtualSwitch } from "./lib/netfront/switch.ts";
 export { HOST_IP, HOST_MAC, HostResponder } from "./lib/netfront/responder.ts";
 export { PcapWriter, readPcap } from "./lib/netfront/pcap.ts";
-export { defaultMac, parseVifSpec, type VifSpec } from "./lib/netfront/vif_spec.ts";
+export { defaultMac, parseVifSpec, type VifSpec } from "./lib/toolstack/vif_spec.ts";
 export { writeVifLayout } from "./lib/netfront/xenbus.ts";
 export * as evtchn from "./lib/hypervisor/evtchn/mod.ts";
 export * as gnttab from "./lib/hypervisor/gnttab/mod.ts";
@@ -102,7 +102,7 @@ export {
   INSPECT_SCHEMA_VERSION,
   inspectImage,
   type InspectReport,
-} from "./lib/hypervisor/builder/image_summary.ts";
+} from "./lib/toolstack/image_summary.ts";
 export {
   asXsdError,
   DOM0,
@@ -177,7 +177,7 @@ export {
   DiskSpecError,
   parseDiskSpec,
   parseDiskSpecs,
-} from "./lib/blkfront/disk_spec.ts";
+} from "./lib/toolstack/disk_spec.ts";
 export { writeVbdLayout } from "./lib/blkfront/xenbus.ts";
 export {
   attachDisks,
@@ -190,7 +190,7 @@ export {
   startVbds,
   stopVbds,
   toToolstackVbd,
-} from "./lib/blkfront/attach.ts";
+} from "./lib/toolstack/vbd_attach.ts";
 export * as paging from "./lib/paging/mod.ts";
 export { MachineFrames } from "./lib/paging/machine_frames.ts";
 export { PagingDomain, type PagingDomainOptions } from "./lib/paging/paging_domain.ts";
@@ -249,7 +249,7 @@ export {
   type RecordingHeader,
   type StreamConfig,
   type StreamKind,
-} from "./lib/hypervisor/io/recording_format.ts";
+} from "./lib/replay/recording_format.ts";
 export {
   fileRecordingSink,
   MemoryRecordingSink,
@@ -257,20 +257,20 @@ export {
   type RecordingSink,
   RingRecorder,
   wrapForRecording,
-} from "./lib/hypervisor/io/recording_host.ts";
+} from "./lib/replay/recording_host.ts";
 export {
   type Divergence,
   type LateWrite,
   ReplayHost,
   type ReplayHostOptions,
   type Violation,
-} from "./lib/hypervisor/io/recording_replay_host.ts";
+} from "./lib/replay/recording_replay_host.ts";
 export {
   openRingRecording,
   type RecordableImage,
   type RecordedVbd,
   RingRecording,
-} from "./lib/hypervisor/io/recording_boot.ts";
+} from "./lib/replay/recording_boot.ts";
 export {
   ArrayDescriptorTables,
   ATTR_CODE32,
@@ -288,5 +288,5 @@ export {
   DEFAULT_GUEST_IMAGE,
   defaultGuestCmdline,
   readDefaultGuest,
-} from "./guest/default_guest.ts";
-export { type ArchiveFile, buildArchive } from "./guest/tools/mkarchive.ts";
+} from "./lib/toolstack/default_guest.ts";
+export { type ArchiveFile, buildArchive } from "./tools/mkarchive.ts";

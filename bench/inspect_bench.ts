@@ -3,7 +3,7 @@
  * the Linux bzImage includes its xz (+ x86 BCJ) decompression, GNU Mach its gunzip.
  * @module
  */
-import { inspectImage } from "../lib/hypervisor/builder/image_summary.ts";
+import { inspectImage } from "../lib/toolstack/image_summary.ts";
 
 const DIR = new URL("../tests/fixtures/cache/inspect/", import.meta.url).pathname;
 

@@ -8,7 +8,7 @@ import { Netback } from "../lib/netfront/backend.ts";
 import { Netfront } from "../lib/netfront/frontend.ts";
 import { VirtualSwitch } from "../lib/netfront/switch.ts";
 import { writeVifLayout } from "../lib/netfront/xenbus.ts";
-import { defaultMac } from "../lib/netfront/vif_spec.ts";
+import { defaultMac } from "../lib/toolstack/vif_spec.ts";
 
 function setup() {
   const store = new MemStore();

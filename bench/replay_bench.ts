@@ -8,9 +8,9 @@
  * @module
  */
 import { recordBlk, recordNet } from "../tests/replay/_rigs.ts";
-import { parseRecording } from "../lib/hypervisor/io/recording_format.ts";
-import { replayStream } from "../tools/_replay_run.ts";
-import { fuzzRecording } from "../tools/_replay_fuzz.ts";
+import { parseRecording } from "../lib/replay/recording_format.ts";
+import { replayStream } from "../lib/replay/run.ts";
+import { fuzzRecording } from "../lib/replay/fuzz.ts";
 
 const REQUESTS = 200;
 const blk = parseRecording((await recordBlk(REQUESTS)).bytes);

@@ -3,9 +3,9 @@
  * Run: deno bench -A bench/trace_bench.ts
  */
 import { MemoryTraceSink, XentraceWriter } from "../lib/hypervisor/trace/xentrace_writer.ts";
-import { readTraceBatches } from "../lib/hypervisor/trace/decode.ts";
-import { summarize } from "../lib/hypervisor/trace/summary.ts";
-import { hypercallArg32, TRC_PV_HYPERCALL_V2 } from "../lib/hypervisor/trace/events.ts";
+import { readTraceBatches } from "../lib/trace/decode.ts";
+import { summarize } from "../lib/trace/summary.ts";
+import { hypercallArg32, TRC_PV_HYPERCALL_V2 } from "../lib/abi/trace.ts";
 
 const N = 1_000_000;
 let tsc = 0;

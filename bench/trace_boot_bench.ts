@@ -4,7 +4,7 @@
  * start-up is not measured.
  * Run: deno bench -A bench/trace_boot_bench.ts
  */
-import { run } from "../tools/boot.ts";
+import { boot as run } from "../lib/toolstack/boot.ts";
 import { MemorySink } from "../lib/console/testing.ts";
 
 const tmp = await Deno.makeTempFile({ suffix: ".trace" });

@@ -4,7 +4,7 @@
  * @module
  */
 import { EXIT_OK, InputError } from "../lib/errors.ts";
-import { inspectImage, type InspectReport } from "../lib/hypervisor/builder/image_summary.ts";
+import { inspectImage, type InspectReport } from "../lib/toolstack/image_summary.ts";
 
 /** Options of {@link run}. */
 export interface InspectOptions {

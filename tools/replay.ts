@@ -10,12 +10,12 @@ import {
   parseRecording,
   type Recording,
   type StreamConfig,
-} from "../lib/hypervisor/io/recording_format.ts";
+} from "../lib/replay/recording_format.ts";
 import { type DiskImage, openDiskImage } from "../lib/blkfront/disk_image.ts";
-import { type BackendFactory, replayable, slotBytes, streamAbi } from "./_replay_backends.ts";
-import { PcapExport, VbdTextExport } from "./_replay_export.ts";
-import { fuzzRecording, reproducerLateWrites } from "./_replay_fuzz.ts";
-import { replayStream, streamBlocks, type StreamReport } from "./_replay_run.ts";
+import { type BackendFactory, replayable, slotBytes, streamAbi } from "../lib/replay/backends.ts";
+import { PcapExport, VbdTextExport } from "../lib/replay/export.ts";
+import { fuzzRecording, reproducerLateWrites } from "../lib/replay/fuzz.ts";
+import { replayStream, streamBlocks, type StreamReport } from "../lib/replay/run.ts";
 
 /** Options of {@link run}. */
 export interface ReplayOptions {

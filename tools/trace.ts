@@ -4,11 +4,11 @@
  * @module
  */
 import { InputError, UsageError } from "../lib/errors.ts";
-import { readTraceBatches, type TraceRecord } from "../lib/hypervisor/trace/decode.ts";
-import { describe, eventName } from "../lib/hypervisor/trace/describe.ts";
-import { EVENT_NAMES, eventClass, parseTraceClasses } from "../lib/hypervisor/trace/events.ts";
-import { formatSummary, summarize } from "../lib/hypervisor/trace/summary.ts";
-import { writePerfetto } from "../lib/hypervisor/trace/perfetto.ts";
+import { readTraceBatches, type TraceRecord } from "../lib/trace/decode.ts";
+import { describe, eventName } from "../lib/trace/describe.ts";
+import { EVENT_NAMES, eventClass, parseTraceClasses } from "../lib/abi/trace.ts";
+import { formatSummary, summarize } from "../lib/trace/summary.ts";
+import { writePerfetto } from "../lib/trace/perfetto.ts";
 
 /** Thrown when stdout's reader closed the pipe. */
 class ReaderGone extends Error {}

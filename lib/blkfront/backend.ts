@@ -6,8 +6,8 @@
  * @module
  */
 import type { DeviceHost, DomId, EventPort, GrantMapping } from "../hypervisor/backend_api.ts";
-import { BackRing } from "../hypervisor/io/ring.ts";
-import { RING_VBD, TRC_PVX_RING_NOTIFY } from "../hypervisor/trace/events.ts";
+import { BackRing } from "../abi/ring.ts";
+import { RING_VBD, TRC_PVX_RING_NOTIFY } from "../abi/trace.ts";
 import { NULL_TRACER, type Tracer } from "../hypervisor/trace/tracer.ts";
 import type { DiskImage } from "./disk_image.ts";
 import {

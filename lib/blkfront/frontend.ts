@@ -5,7 +5,7 @@
  * @module
  */
 import type { DomId, StoreOps } from "../hypervisor/backend_api.ts";
-import { FrontRing } from "../hypervisor/io/ring.ts";
+import { FrontRing } from "../abi/ring.ts";
 import {
   BLKIF_ABI_X86_32,
   BLKIF_MAX_SEGMENTS_PER_REQUEST,

@@ -9,7 +9,7 @@ import {
   readXenbusState,
   XenbusStateClosing,
   XenbusStateInitialising,
-} from "../hypervisor/io/xenbus_state.ts";
+} from "../abi/xenbus_state.ts";
 
 export {
   readXenbusState,
@@ -22,7 +22,7 @@ export {
   XenbusStateReconfigured,
   XenbusStateReconfiguring,
   XenbusStateUnknown,
-} from "../hypervisor/io/xenbus_state.ts";
+} from "../abi/xenbus_state.ts";
 
 /** The frontend directory of a vbd: /local/domain/<domid>/device/vbd/<devid>. */
 export function vbdFrontendPath(domid: DomId, devid: number): string {

@@ -10,7 +10,7 @@ import { InputError } from "../errors.ts";
 import { XENCONS_IN_PROD, XENCONS_OUT_CONS, XENCONS_OUT_PROD, XenconsRing } from "./protocol.ts";
 import type { ConsoleSink } from "./sinks.ts";
 import { NULL_TRACER, type Tracer } from "../hypervisor/trace/tracer.ts";
-import { RING_CONSOLE, TRC_PVX_RING_NOTIFY } from "../hypervisor/trace/events.ts";
+import { RING_CONSOLE, TRC_PVX_RING_NOTIFY } from "../abi/trace.ts";
 
 /** Counters of a console backend. */
 export interface ConsoleStats {

@@ -10,10 +10,10 @@
  * @module
  */
 
-/** Bytes per frame. */
-export const PAGE_SIZE = 4096;
-/** log2(PAGE_SIZE). */
-export const PAGE_SHIFT = 12;
+import { PAGE_SHIFT, PAGE_SIZE } from "../abi/page.ts";
+
+/** Bytes per frame, log2 (lib/abi/page.ts). */
+export { PAGE_SHIFT, PAGE_SIZE };
 
 /** Machine memory shared by the CPU, paging, the hypervisor and the backends. */
 export class PhysMemory {

@@ -5,8 +5,9 @@
  * @module
  */
 import type { DeviceHost, DomId, EventPort, GrantMapping, StoreOps } from "./backend_api.ts";
-import { EINVAL, ESRCH } from "./abi/errno.ts";
-import { PAGE_SIZE, PhysMemory } from "../cpu/phys_memory.ts";
+import { EINVAL, ESRCH } from "../abi/errno.ts";
+import { PhysMemory } from "../cpu/phys_memory.ts";
+import { PAGE_SIZE } from "../abi/page.ts";
 import { NULL_TRACER, type Tracer } from "./trace/tracer.ts";
 import { EventChannels, type EvtchnDirectory } from "./evtchn/channels.ts";
 import { SharedInfoView } from "./evtchn/shared_info_view.ts";
@@ -22,12 +23,12 @@ import {
   GNTTABOP_copy,
   GNTTABOP_unmap_grant_ref,
   TRC_PVX_GNTTAB_COPY,
-} from "./gnttab/constants.ts";
+} from "../abi/grant_table.ts";
 import { gnttabMapGrantRef, gnttabUnmapGrantRef, MapGrantResult } from "./gnttab/map.ts";
 import { acquireGrantForCopy, releaseGrantForCopy } from "./gnttab/copy.ts";
 
 /** dom0's id. */
-export const DOM0 = 0;
+const DOM0 = 0;
 /** The host address dom0's grant maps are recorded at (the mapping is a JS view). */
 const BACKEND_VIEW_ADDR = 1;
 

@@ -5,8 +5,8 @@
  */
 import type { Host } from "./host.ts";
 import { Vcpu } from "./vcpu.ts";
-import { VCPU_INFO_SIZE, VI_UPCALL_MASK } from "./abi/layout.ts";
-import { XEN_LEGACY_MAX_VCPUS } from "./abi/xen.ts";
+import { VCPU_INFO_SIZE, VI_UPCALL_MASK } from "../abi/layout.ts";
+import { XEN_LEGACY_MAX_VCPUS } from "../abi/xen.ts";
 import type { P2m } from "../paging/p2m.ts";
 import { PagingDomain } from "../paging/paging_domain.ts";
 import { INVALID_MFN } from "../paging/constants.ts";

@@ -21,7 +21,7 @@ import {
   GNTST_okay,
   MAPKIND_READ,
   MAPKIND_WRITE,
-} from "./gnttab/constants.ts";
+} from "../abi/grant_table.ts";
 import type { GrantHostMapper } from "./gnttab/table.ts";
 import { gnttabMapKind } from "./gnttab/map.ts";
 import type { Domain } from "./domain.ts";

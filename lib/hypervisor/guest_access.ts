@@ -7,7 +7,7 @@
  */
 import { ACC_READ, ACC_WRITE, type PageWalker } from "../cpu/platform.ts";
 import type { PhysMemory } from "../cpu/phys_memory.ts";
-import { HYPERVISOR_VIRT_START } from "./abi/xen.ts";
+import { HYPERVISOR_VIRT_START } from "../abi/xen.ts";
 
 /** Checked guest-virtual memory access for one vcpu's address space. */
 export class GuestAccess {

@@ -4,8 +4,8 @@
  * a human-readable reason for the dump the tools print.
  * @module
  */
-import { SHUTDOWN_crash } from "./abi/sched.ts";
-import { TRC_SCHED_SHUTDOWN } from "./trace/events.ts";
+import { SHUTDOWN_crash } from "../abi/sched.ts";
+import { TRC_SCHED_SHUTDOWN } from "../abi/trace.ts";
 import type { Domain } from "./domain.ts";
 
 /**

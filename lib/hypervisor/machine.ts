@@ -9,7 +9,7 @@
  */
 import { Cpu } from "../cpu/cpu.ts";
 import { InputError } from "../errors.ts";
-import { DOMID_SELF, FLAT_KERNEL_DS } from "./abi/xen.ts";
+import { DOMID_SELF, FLAT_KERNEL_DS } from "../abi/xen.ts";
 import {
   SHUTDOWN_crash,
   SHUTDOWN_poweroff,
@@ -17,7 +17,7 @@ import {
   SHUTDOWN_soft_reset,
   SHUTDOWN_suspend,
   SHUTDOWN_watchdog,
-} from "./abi/sched.ts";
+} from "../abi/sched.ts";
 import { R_ESI, S_DS, S_ES, S_FS, S_GS } from "./cpu_port.ts";
 import { CpuAdapter } from "./cpu_adapter.ts";
 import { GuestAccess } from "./guest_access.ts";

@@ -6,22 +6,28 @@
  * @module
  */
 import type { DeviceHost, DomId, EventPort, GrantMapping, StoreOps } from "./backend_api.ts";
-import { PAGE_SIZE, PhysMemory } from "../cpu/phys_memory.ts";
+import { PhysMemory } from "../cpu/phys_memory.ts";
+import { PAGE_SIZE } from "../abi/page.ts";
+import {
+  GNTST_bad_copy_arg,
+  GNTST_bad_domain,
+  GNTST_bad_gntref,
+  GNTST_bad_handle,
+  GNTST_general_error,
+  GNTST_okay,
+  GNTST_permission_denied,
+} from "../abi/grant_table.ts";
 
-/** GNTST_* status codes of grant_table.h used here. */
-export const GNTST_okay = 0;
-/** GNTST_general_error. */
-export const GNTST_general_error = -1;
-/** GNTST_bad_domain. */
-export const GNTST_bad_domain = -2;
-/** GNTST_bad_gntref. */
-export const GNTST_bad_gntref = -3;
-/** GNTST_bad_handle. */
-export const GNTST_bad_handle = -4;
-/** GNTST_permission_denied. */
-export const GNTST_permission_denied = -8;
-/** GNTST_bad_copy_arg. */
-export const GNTST_bad_copy_arg = -10;
+/** GNTST_* status codes of grant_table.h (lib/abi/grant_table.ts). */
+export {
+  GNTST_bad_copy_arg,
+  GNTST_bad_domain,
+  GNTST_bad_gntref,
+  GNTST_bad_handle,
+  GNTST_general_error,
+  GNTST_okay,
+  GNTST_permission_denied,
+};
 
 const GTF_permit_access = 1;
 const GTF_readonly = 1 << 2;

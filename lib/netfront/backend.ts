@@ -8,7 +8,7 @@
  * @module
  */
 import type { DeviceHost, EventPort, GrantMapping } from "../hypervisor/backend_api.ts";
-import { BackRing } from "../hypervisor/io/ring.ts";
+import { BackRing } from "../abi/ring.ts";
 import {
   readXenbusState,
   XenbusStateClosed,
@@ -16,10 +16,10 @@ import {
   XenbusStateConnected,
   XenbusStateInitialised,
   XenbusStateInitWait,
-} from "../hypervisor/io/xenbus_state.ts";
+} from "../abi/xenbus_state.ts";
 import type { Tracer } from "../hypervisor/trace/tracer.ts";
 import { NULL_TRACER } from "../hypervisor/trace/tracer.ts";
-import { RING_VIF_RX, RING_VIF_TX, TRC_PVX_RING_NOTIFY } from "../hypervisor/trace/events.ts";
+import { RING_VIF_RX, RING_VIF_TX, TRC_PVX_RING_NOTIFY } from "../abi/trace.ts";
 import { completeChecksum } from "./packets.ts";
 import {
   decodeExtraInfo,

@@ -5,8 +5,8 @@
  * @module
  */
 import type { StoreOps } from "../hypervisor/backend_api.ts";
-import { FrontRing } from "../hypervisor/io/ring.ts";
-import { readXenbusState, XenbusStateConnected } from "../hypervisor/io/xenbus_state.ts";
+import { FrontRing } from "../abi/ring.ts";
+import { readXenbusState, XenbusStateConnected } from "../abi/xenbus_state.ts";
 import {
   decodeRxResponse,
   decodeTxResponse,

@@ -5,7 +5,7 @@
  * @module
  */
 import type { StoreOps } from "../hypervisor/backend_api.ts";
-import { XenbusStateInitialising } from "../hypervisor/io/xenbus_state.ts";
+import { XenbusStateInitialising } from "../abi/xenbus_state.ts";
 import { formatMac } from "./protocol.ts";
 
 /** The paths of one vif. */

@@ -78,25 +78,66 @@ export const PGT_pae_xen_l2 = 4;
 /** count flags (per frame, Uint8): the frame is allocated to its owner (PGC_allocated). */
 export const PGC_allocated = 1;
 
-/** Domain ids (public/xen.h). */
-export const DOMID_SELF = 0x7ff0;
-/** The I/O pseudo-domain. */
-export const DOMID_IO = 0x7ff1;
-/** Xen's own frames (the M2P table and its page tables). */
-export const DOMID_XEN = 0x7ff2;
-/** Invalid domain id. */
-export const DOMID_INVALID = 0x7ff4;
+/** Xen ABI numbers the paging model uses, from lib/abi (defined there once). */
+import {
+  DOMID_INVALID,
+  DOMID_IO,
+  DOMID_SELF,
+  DOMID_XEN,
+  HYPERVISOR_VIRT_START,
+  MACH2PHYS_NR_ENTRIES,
+  MACH2PHYS_VIRT_END,
+  MACH2PHYS_VIRT_START,
+} from "../abi/xen.ts";
+import { XENFEAT_auto_translated_physmap } from "../abi/sched.ts";
+export {
+  DOMID_INVALID,
+  DOMID_IO,
+  DOMID_SELF,
+  DOMID_XEN,
+  HYPERVISOR_VIRT_START,
+  MACH2PHYS_NR_ENTRIES,
+  MACH2PHYS_VIRT_END,
+  MACH2PHYS_VIRT_START,
+  XENFEAT_auto_translated_physmap,
+};
+export {
+  MMU_MACHPHYS_UPDATE,
+  MMU_NORMAL_PT_UPDATE,
+  MMU_PT_UPDATE_NO_TRANSLATE,
+  MMU_PT_UPDATE_PRESERVE_AD,
+  MMUEXT_CLEAR_PAGE,
+  MMUEXT_COPY_PAGE,
+  MMUEXT_FLUSH_CACHE,
+  MMUEXT_FLUSH_CACHE_GLOBAL,
+  MMUEXT_INVLPG_ALL,
+  MMUEXT_INVLPG_LOCAL,
+  MMUEXT_INVLPG_MULTI,
+  MMUEXT_MARK_SUPER,
+  MMUEXT_NEW_BASEPTR,
+  MMUEXT_NEW_USER_BASEPTR,
+  MMUEXT_PIN_L1_TABLE,
+  MMUEXT_PIN_L2_TABLE,
+  MMUEXT_PIN_L3_TABLE,
+  MMUEXT_PIN_L4_TABLE,
+  MMUEXT_SET_LDT,
+  MMUEXT_TLB_FLUSH_ALL,
+  MMUEXT_TLB_FLUSH_LOCAL,
+  MMUEXT_TLB_FLUSH_MULTI,
+  MMUEXT_UNMARK_SUPER,
+  MMUEXT_UNPIN_TABLE,
+  UVMF_ALL,
+  UVMF_FLUSHTYPE_MASK,
+  UVMF_INVLPG,
+  UVMF_LOCAL,
+  UVMF_MULTI,
+  UVMF_NONE,
+  UVMF_TLB_FLUSH,
+} from "../abi/mmu.ts";
+
 /** Owner value of a frame that nobody owns (free). */
 export const OWNER_NONE = 0xffff;
 
-/** Start of Xen's part of a 32-bit PAE guest's address space. */
-export const HYPERVISOR_VIRT_START = 0xf5800000;
-/** The read-only machine-to-phys table, as seen by the guest. */
-export const MACH2PHYS_VIRT_START = 0xf5800000;
-/** End of the read-only machine-to-phys window. */
-export const MACH2PHYS_VIRT_END = 0xf6800000;
-/** Entries of the M2P window (4 bytes each). */
-export const MACH2PHYS_NR_ENTRIES = (MACH2PHYS_VIRT_END - MACH2PHYS_VIRT_START) >>> 2;
 /**
  * First L2 slot owned by Xen in the slot-3 L2 (COMPAT_L2_PAGETABLE_FIRST_XEN_SLOT):
  * l2_table_offset(HYPERVISOR_VIRT_START) within the top 1 GiB.
@@ -109,74 +150,6 @@ export const INVALID_MFN = 0xffffffff;
 export const INVALID_M2P_ENTRY = 0xffffffff;
 /** An invalid P2M entry (Linux's INVALID_P2M_ENTRY). */
 export const INVALID_P2M_ENTRY = 0xffffffff;
-
-/** mmu_update commands (ptr & 3). */
-export const MMU_NORMAL_PT_UPDATE = 0;
-/** Update the M2P entry of a frame. */
-export const MMU_MACHPHYS_UPDATE = 1;
-/** A checked PTE write that keeps the old A/D bits. */
-export const MMU_PT_UPDATE_PRESERVE_AD = 2;
-/** A checked PTE write with no P2M translation of the value. */
-export const MMU_PT_UPDATE_NO_TRANSLATE = 3;
-
-/** mmuext_op commands. */
-export const MMUEXT_PIN_L1_TABLE = 0;
-/** Pin an L2 table. */
-export const MMUEXT_PIN_L2_TABLE = 1;
-/** Pin an L3 (PAE PDPT) table. */
-export const MMUEXT_PIN_L3_TABLE = 2;
-/** Pin an L4 table (a no-op for a 32-bit guest). */
-export const MMUEXT_PIN_L4_TABLE = 3;
-/** Unpin a table. */
-export const MMUEXT_UNPIN_TABLE = 4;
-/** Install a new page-table base (cr3). */
-export const MMUEXT_NEW_BASEPTR = 5;
-/** Flush this vcpu's TLB. */
-export const MMUEXT_TLB_FLUSH_LOCAL = 6;
-/** Invalidate one page in this vcpu's TLB. */
-export const MMUEXT_INVLPG_LOCAL = 7;
-/** Flush the TLBs of a vcpu set. */
-export const MMUEXT_TLB_FLUSH_MULTI = 8;
-/** Invalidate one page in the TLBs of a vcpu set. */
-export const MMUEXT_INVLPG_MULTI = 9;
-/** Flush every vcpu's TLB. */
-export const MMUEXT_TLB_FLUSH_ALL = 10;
-/** Invalidate one page in every vcpu's TLB. */
-export const MMUEXT_INVLPG_ALL = 11;
-/** wbinvd (needs I/O privilege). */
-export const MMUEXT_FLUSH_CACHE = 12;
-/** Set the vcpu's LDT (linear base, entry count). */
-export const MMUEXT_SET_LDT = 13;
-/** 64-bit guests' user base pointer. */
-export const MMUEXT_NEW_USER_BASEPTR = 15;
-/** Zero a frame. */
-export const MMUEXT_CLEAR_PAGE = 16;
-/** Copy a frame. */
-export const MMUEXT_COPY_PAGE = 17;
-/** wbinvd on every CPU. */
-export const MMUEXT_FLUSH_CACHE_GLOBAL = 18;
-/** Superpage marking (unsupported). */
-export const MMUEXT_MARK_SUPER = 19;
-/** Superpage unmarking (unsupported). */
-export const MMUEXT_UNMARK_SUPER = 20;
-
-/** update_va_mapping flags. */
-export const UVMF_NONE = 0;
-/** Flush whole TLB(s). */
-export const UVMF_TLB_FLUSH = 1;
-/** Flush one entry. */
-export const UVMF_INVLPG = 2;
-/** The flush-type bits. */
-export const UVMF_FLUSHTYPE_MASK = 3;
-/** Flush the vcpus of a bitmap (flags holds its pointer). */
-export const UVMF_MULTI = 0;
-/** Flush the calling vcpu. */
-export const UVMF_LOCAL = 0;
-/** Flush every vcpu. */
-export const UVMF_ALL = 4;
-
-/** XENFEAT bit advertised by a translated domain (public/features.h). */
-export const XENFEAT_auto_translated_physmap = 2;
 
 /**
  * Xen's 24-bit flag form of a PAE entry (get_pte_flags).

@@ -36,7 +36,7 @@
  */
 
 export * from "./constants.ts";
-export * from "./errno.ts";
+export * from "../abi/errno.ts";
 export { FLUSH_ALL, FLUSH_MAX_PAGES, FLUSH_NONE, FLUSH_PAGES, FlushQueue } from "./flush_queue.ts";
 export { guestL1Mfn } from "./guest_l1e.ts";
 export { M2p } from "./m2p.ts";

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { InputError } from "../../lib/errors.ts";
 import type { ConsoleSink } from "../../lib/console/sinks.ts";
 import { FakeDeviceHost, MemStore } from "../../lib/hypervisor/testing_host.ts";
-import { attachVifs, Network } from "../../lib/netfront/attach.ts";
+import { attachVifs, Network } from "../../lib/toolstack/vif_attach.ts";
 import { Netfront } from "../../lib/netfront/frontend.ts";
 import { PcapWriter, readPcap } from "../../lib/netfront/pcap.ts";
 import { formatMac } from "../../lib/netfront/protocol.ts";
@@ -21,11 +21,11 @@ import {
   parseIp,
   parseIpv4,
 } from "../../lib/netfront/packets.ts";
-import { PrefixSink, runDomains } from "../../tools/_multi_boot.ts";
-import { run as boot } from "../../tools/boot.ts";
+import { PrefixSink, runDomains } from "../../lib/toolstack/multi_domain.ts";
+import { boot } from "../../lib/toolstack/boot.ts";
 import { main } from "../../cli.ts";
 import type { Machine } from "../../lib/hypervisor/machine.ts";
-import { decodeTrace } from "../../lib/hypervisor/trace/decode.ts";
+import { decodeTrace } from "../../lib/trace/decode.ts";
 
 const GUEST = new URL("../../guest/pvx-guest.elf", import.meta.url).pathname;
 const RUNS = Deno.env.get("PVX_FUZZ") === "full" ? 20_000 : 300;

@@ -119,7 +119,7 @@ Deno.test("ConsoleBackend traces ring notifications both ways when tracing is on
   const { ConsoleBackend } = await import("../../lib/console/backend.ts");
   const { XenconsRing } = await import("../../lib/console/protocol.ts");
   const { RING_CONSOLE, TRC_PVX_RING_NOTIFY } = await import(
-    "../../lib/hypervisor/trace/events.ts"
+    "../../lib/abi/trace.ts"
   );
   const recs: number[][] = [];
   const tracer = {

@@ -6,14 +6,15 @@
  * @module
  */
 import assert, { deepStrictEqual } from "node:assert/strict";
-import { run } from "../../tools/boot.ts";
+import { boot as run } from "../../lib/toolstack/boot.ts";
 import { MemorySink } from "../../lib/console/testing.ts";
 import { HYPERCALL_TABLE } from "../../lib/hypervisor/hypercalls/table.ts";
 import { VirtualSwitch } from "../../lib/netfront/switch.ts";
 import { HostResponder } from "../../lib/netfront/responder.ts";
 import { Netback } from "../../lib/netfront/backend.ts";
 import { writeVifLayout } from "../../lib/netfront/xenbus.ts";
-import type { AttachedDevices, BootOptions } from "../../tools/boot.ts";
+import type { AttachedDevices } from "../../lib/toolstack/devices.ts";
+import type { BootOptions } from "../../lib/toolstack/options.ts";
 
 const IMAGE = new URL("../../guest/pvx-guest.elf", import.meta.url).pathname;
 

@@ -6,8 +6,8 @@
  * @module
  */
 import assert, { deepStrictEqual } from "node:assert/strict";
-import { buildArchive } from "../../guest/tools/mkarchive.ts";
-import { run } from "../../tools/boot.ts";
+import { buildArchive } from "../../tools/mkarchive.ts";
+import { boot as run } from "../../lib/toolstack/boot.ts";
 import { MemorySink } from "../../lib/console/testing.ts";
 
 const IMAGE = new URL("../../guest/pvx-guest.elf", import.meta.url).pathname;

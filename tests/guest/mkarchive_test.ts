@@ -5,8 +5,8 @@
  */
 import assert, { deepStrictEqual, throws } from "node:assert/strict";
 import fc from "fast-check";
-import { type ArchiveFile, buildArchive } from "../../guest/tools/mkarchive.ts";
-import { run } from "../../tools/boot.ts";
+import { type ArchiveFile, buildArchive } from "../../tools/mkarchive.ts";
+import { boot as run } from "../../lib/toolstack/boot.ts";
 import { MemorySink } from "../../lib/console/testing.ts";
 
 const GUEST = new URL("../../guest/", import.meta.url).pathname;

@@ -5,7 +5,7 @@
  */
 import assert, { deepStrictEqual } from "node:assert/strict";
 import fc from "fast-check";
-import { run } from "../../tools/boot.ts";
+import { boot as run } from "../../lib/toolstack/boot.ts";
 import { MemorySink } from "../../lib/console/testing.ts";
 import { readPcap } from "../../lib/netfront/pcap.ts";
 import { IPPROTO_ICMP, parseArp, parseIp, parseIpv4 } from "../../lib/netfront/packets.ts";

@@ -7,7 +7,7 @@
  */
 import assert, { deepStrictEqual } from "node:assert/strict";
 import fc from "fast-check";
-import { run } from "../../tools/boot.ts";
+import { boot as run } from "../../lib/toolstack/boot.ts";
 import { MemorySink } from "../../lib/console/testing.ts";
 import { type SwitchPort, VirtualSwitch } from "../../lib/netfront/switch.ts";
 import { HostResponder } from "../../lib/netfront/responder.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import type { InspectReport } from "../../lib/hypervisor/builder/image_summary.ts";
+import type { InspectReport } from "../../lib/toolstack/image_summary.ts";
 
 /** One readnotes output line, decoded. */
 export type RnLine =

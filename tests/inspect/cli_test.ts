@@ -1,6 +1,6 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { asciz, buildElf, leBytes } from "../hypervisor/builder/_elf_builder.ts";
-import type { InspectReport } from "../../lib/hypervisor/builder/image_summary.ts";
+import type { InspectReport } from "../../lib/toolstack/image_summary.ts";
 import { pvx } from "../_pvx.ts";
 
 /** A small pv32pae guest and a 32-bit guest without PAE whose entry is outside the image. */

@@ -8,7 +8,7 @@ import { ok } from "node:assert/strict";
 import fc from "fast-check";
 import { InputError } from "../../lib/errors.ts";
 import { parseElf } from "../../lib/hypervisor/builder/elf.ts";
-import { inspectImage } from "../../lib/hypervisor/builder/image_summary.ts";
+import { inspectImage } from "../../lib/toolstack/image_summary.ts";
 import { unwrapImage } from "../../lib/hypervisor/builder/unwrap.ts";
 import { asciz, buildBzImage, buildElf, leBytes } from "../hypervisor/builder/_elf_builder.ts";
 import { compressWith, sampleData, toolAvailable } from "../hypervisor/builder/_compress.ts";

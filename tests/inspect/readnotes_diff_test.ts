@@ -5,7 +5,7 @@
  * @module
  */
 import { ok, strictEqual } from "node:assert/strict";
-import { inspectImage } from "../../lib/hypervisor/builder/image_summary.ts";
+import { inspectImage } from "../../lib/toolstack/image_summary.ts";
 import { unwrapImage } from "../../lib/hypervisor/builder/unwrap.ts";
 import { fixture, readnotesPath, REAL_IMAGES } from "./_fixtures.ts";
 import { compare, parseReadnotes, readnotes } from "./_readnotes.ts";

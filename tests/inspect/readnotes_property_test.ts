@@ -6,7 +6,7 @@
  */
 import { ok, strictEqual } from "node:assert/strict";
 import fc from "fast-check";
-import { inspectImage } from "../../lib/hypervisor/builder/image_summary.ts";
+import { inspectImage } from "../../lib/toolstack/image_summary.ts";
 import { asciz, buildElf, leBytes, type NoteSpec } from "../hypervisor/builder/_elf_builder.ts";
 import { readnotesPath } from "./_fixtures.ts";
 import { compare, parseReadnotes, readnotes } from "./_readnotes.ts";

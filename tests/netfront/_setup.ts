@@ -5,7 +5,7 @@ import { Netfront } from "../../lib/netfront/frontend.ts";
 import { VirtualSwitch } from "../../lib/netfront/switch.ts";
 import { HostResponder } from "../../lib/netfront/responder.ts";
 import { writeVifLayout } from "../../lib/netfront/xenbus.ts";
-import { defaultMac } from "../../lib/netfront/vif_spec.ts";
+import { defaultMac } from "../../lib/toolstack/vif_spec.ts";
 
 export interface Vif {
   back: Netback;

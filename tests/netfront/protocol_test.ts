@@ -8,7 +8,7 @@ import {
   RX_SLOT_BYTES,
   TX_SLOT_BYTES,
 } from "../../lib/netfront/protocol.ts";
-import { parseVifSpec } from "../../lib/netfront/vif_spec.ts";
+import { parseVifSpec } from "../../lib/toolstack/vif_spec.ts";
 import { InputError } from "../../lib/errors.ts";
 
 const C_SRC = `#include <stdio.h>

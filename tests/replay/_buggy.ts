@@ -5,8 +5,8 @@
  * @module
  */
 import type { DeviceHost } from "../../lib/hypervisor/backend_api.ts";
-import type { StreamConfig } from "../../lib/hypervisor/io/recording_format.ts";
-import { type BackendFactory, defaultBackend } from "../../tools/_replay_backends.ts";
+import type { StreamConfig } from "../../lib/replay/recording_format.ts";
+import { type BackendFactory, defaultBackend } from "../../lib/replay/backends.ts";
 
 /** Wraps `host` so that the backend's grant copies go through `patch`. */
 function patched(

@@ -4,10 +4,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { run as boot } from "../../tools/boot.ts";
+import { boot } from "../../lib/toolstack/boot.ts";
 import { type ReplayReport, run as replay } from "../../tools/replay.ts";
 import { MemorySink } from "../../lib/console/testing.ts";
-import { parseRecording } from "../../lib/hypervisor/io/recording_format.ts";
+import { parseRecording } from "../../lib/replay/recording_format.ts";
 
 const IMAGE = new URL("../../guest/pvx-guest.elf", import.meta.url).pathname;
 

@@ -6,11 +6,11 @@ import {
   offByOneBlkback,
   throwingBlkback,
 } from "./_buggy.ts";
-import type { BackendFactory } from "../../tools/_replay_backends.ts";
+import type { BackendFactory } from "../../lib/replay/backends.ts";
 import { run } from "../../tools/replay.ts";
-import { applyMutations, fuzzRecording, prng, randomMutation } from "../../tools/_replay_fuzz.ts";
-import { BlockType, parseRecording } from "../../lib/hypervisor/io/recording_format.ts";
-import { replayStream, streamBlocks } from "../../tools/_replay_run.ts";
+import { applyMutations, fuzzRecording, prng, randomMutation } from "../../lib/replay/fuzz.ts";
+import { BlockType, parseRecording } from "../../lib/replay/recording_format.ts";
+import { replayStream, streamBlocks } from "../../lib/replay/run.ts";
 
 const FULL = Deno.env.get("PVX_FUZZ") === "full";
 /** Mutations per ring: 40,000 each (120,000 in all) under PVX_FUZZ=full. */

@@ -13,9 +13,9 @@ import {
   encodePayload,
   parseRecording,
   utf8,
-} from "../../lib/hypervisor/io/recording_format.ts";
+} from "../../lib/replay/recording_format.ts";
 import { InputError } from "../../lib/errors.ts";
-import { replayStream } from "../../tools/_replay_run.ts";
+import { replayStream } from "../../lib/replay/run.ts";
 import { recordBlk } from "./_rigs.ts";
 
 const FULL = Deno.env.get("PVX_FUZZ") === "full";

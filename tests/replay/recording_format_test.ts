@@ -10,8 +10,8 @@ import {
   encodePayload,
   parseRecording,
   RecordingFormatError,
-} from "../../lib/hypervisor/io/recording_format.ts";
-import { MemoryRecordingSink, RingRecorder } from "../../lib/hypervisor/io/recording_host.ts";
+} from "../../lib/replay/recording_format.ts";
+import { MemoryRecordingSink, RingRecorder } from "../../lib/replay/recording_host.ts";
 import { InputError } from "../../lib/errors.ts";
 
 const FULL = Deno.env.get("PVX_FUZZ") === "full";

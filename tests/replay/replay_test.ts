@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { recordBlk, recordConsole, recordNet } from "./_rigs.ts";
 import { corruptingBlkback, failingReadsBlkback } from "./_buggy.ts";
 import { type ReplayReport, run } from "../../tools/replay.ts";
-import { parseRecording } from "../../lib/hypervisor/io/recording_format.ts";
-import { replayStream } from "../../tools/_replay_run.ts";
+import { parseRecording } from "../../lib/replay/recording_format.ts";
+import { replayStream } from "../../lib/replay/run.ts";
 import { readPcap } from "../../lib/netfront/pcap.ts";
-import { RecordingFormatError } from "../../lib/hypervisor/io/recording_format.ts";
+import { RecordingFormatError } from "../../lib/replay/recording_format.ts";
 import { UsageError } from "../../lib/errors.ts";
 import { main } from "../../cli.ts";
 

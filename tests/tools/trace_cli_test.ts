@@ -1,5 +1,5 @@
 import { ok, strictEqual } from "node:assert/strict";
-import { sampleTrace } from "../hypervisor/trace/_sample.ts";
+import { sampleTrace } from "../trace/_sample.ts";
 import { pvx } from "../_pvx.ts";
 
 Deno.test("pvx trace prints text, NDJSON, summary and Perfetto JSON; filters by class", async () => {

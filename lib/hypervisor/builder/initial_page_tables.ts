@@ -6,11 +6,14 @@
  * @module
  */
 import type { DomainLayout } from "./layout.ts";
+import {
+  _PAGE_ACCESSED,
+  _PAGE_DIRTY,
+  _PAGE_PRESENT,
+  _PAGE_RW,
+  _PAGE_USER,
+} from "../../paging/constants.ts";
 
-/** PTE bits. */
-export const _PAGE_PRESENT = 0x001, _PAGE_RW = 0x002, _PAGE_USER = 0x004;
-/** Accessed and dirty bits. */
-export const _PAGE_ACCESSED = 0x020, _PAGE_DIRTY = 0x040;
 /** Xen's builder protections per level. */
 export const L1_PROT = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED;
 export const L2_PROT = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_USER;

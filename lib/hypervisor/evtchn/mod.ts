@@ -42,7 +42,7 @@
  * @module
  */
 
-export * from "./constants.ts";
+export * from "../../abi/event_channel.ts";
 export {
   EventChannels,
   type EventChannelsOptions,

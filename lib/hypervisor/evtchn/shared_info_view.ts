@@ -3,19 +3,20 @@
  * written in place in machine memory (public/xen.h, arch-x86/xen.h, xen-x86_32.h).
  * @module
  */
-import { PAGE_SIZE, type PhysMemory } from "../../cpu/phys_memory.ts";
+import type { PhysMemory } from "../../cpu/phys_memory.ts";
+import { PAGE_SIZE } from "../../abi/page.ts";
 import { assert } from "../../errors.ts";
+import { XEN_LEGACY_MAX_VCPUS } from "../../abi/xen.ts";
+import { VCPU_INFO_SIZE } from "../../abi/layout.ts";
 
-/** sizeof(struct vcpu_info) on x86 (32- and 64-bit). */
-export const VCPU_INFO_SIZE = 64;
+export { VCPU_INFO_SIZE, XEN_LEGACY_MAX_VCPUS };
+
 /** offsetof(struct vcpu_info, evtchn_upcall_pending). */
 export const VCPU_INFO_UPCALL_PENDING = 0;
 /** offsetof(struct vcpu_info, evtchn_upcall_mask). */
 export const VCPU_INFO_UPCALL_MASK = 1;
 /** offsetof(struct vcpu_info, evtchn_pending_sel) for x86_32 (xen_ulong_t = 4 bytes). */
 export const VCPU_INFO_PENDING_SEL = 4;
-/** XEN_LEGACY_MAX_VCPUS: vcpu_info slots inside shared_info on x86. */
-export const XEN_LEGACY_MAX_VCPUS = 32;
 /** offsetof(struct shared_info, evtchn_pending) for x86_32. */
 export const SHARED_INFO_EVTCHN_PENDING = 2048;
 /** offsetof(struct shared_info, evtchn_mask) for x86_32. */

@@ -33,7 +33,7 @@
  * @module
  */
 
-export * from "./constants.ts";
+export * from "../../abi/grant_table.ts";
 export {
   type GnttabDirectory,
   type GnttabDomainHooks,

@@ -26,7 +26,7 @@ import {
   GNTMAP_readonly,
   GNTST_general_error,
   GNTST_okay,
-} from "./constants.ts";
+} from "../../abi/grant_table.ts";
 import type { GrantHostMapper } from "./table.ts";
 
 /** GNTMAP_guest_avail0: map flags above it go to the PTE's available bits 9..11. */

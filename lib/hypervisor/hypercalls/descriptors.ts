@@ -5,8 +5,8 @@
  * and land in a descriptor page or a writable page of the domain.
  * @module
  */
-import { EFAULT, EINVAL } from "../abi/errno.ts";
-import { FIRST_RESERVED_GDT_ENTRY } from "../abi/xen.ts";
+import { EFAULT, EINVAL } from "../../abi/errno.ts";
+import { FIRST_RESERVED_GDT_ENTRY } from "../../abi/xen.ts";
 import { PGT_seg_desc_page, PGT_writable_page } from "../../paging/constants.ts";
 import {
   getPageAndType,

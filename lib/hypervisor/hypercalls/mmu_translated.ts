@@ -3,7 +3,7 @@
  * shadow-translate mode took them: page tables are ordinary RAM named by pfns.
  * @module
  */
-import { EINVAL, ENOSYS } from "../abi/errno.ts";
+import { EINVAL, ENOSYS } from "../../abi/errno.ts";
 import {
   INVALID_MFN,
   MMU_NORMAL_PT_UPDATE,

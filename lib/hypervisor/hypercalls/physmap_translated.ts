@@ -3,7 +3,7 @@
  * pages (shared_info, grant-table frames) at a pfn with XENMEM_add_to_physmap.
  * @module
  */
-import { EINVAL, ENOSYS } from "../abi/errno.ts";
+import { EINVAL, ENOSYS } from "../../abi/errno.ts";
 import { INVALID_MFN } from "../../paging/constants.ts";
 import { applyFlushes } from "../flush.ts";
 import type { Domain } from "../domain.ts";

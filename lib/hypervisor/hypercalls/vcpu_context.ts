@@ -5,8 +5,8 @@
  * registers (cr3 validated as an L3 and installed), callbacks and vm_assist.
  * @module
  */
-import { EEXIST, EFAULT, EINVAL } from "../abi/errno.ts";
-import { FIRST_RESERVED_GDT_ENTRY } from "../abi/xen.ts";
+import { EEXIST, EFAULT, EINVAL } from "../../abi/errno.ts";
+import { FIRST_RESERVED_GDT_ENTRY } from "../../abi/xen.ts";
 import {
   R_EAX,
   R_EBP,

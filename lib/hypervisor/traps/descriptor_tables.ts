@@ -7,7 +7,7 @@
  * @module
  */
 import { ACC_READ, type DescriptorTables, TABLE_GDT } from "../../cpu/platform.ts";
-import { FIRST_RESERVED_GDT_ENTRY } from "../abi/xen.ts";
+import { FIRST_RESERVED_GDT_ENTRY } from "../../abi/xen.ts";
 import type { Vcpu } from "../vcpu.ts";
 import { checkDescriptor, xenReservedDescriptor } from "./descriptor.ts";
 

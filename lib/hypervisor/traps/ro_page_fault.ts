@@ -11,7 +11,7 @@
 import { ptwrCmpxchg, ptwrEmulate, ptwrTarget } from "../../paging/ptwr.ts";
 import { R_EAX, R_EBX, R_ECX, R_EDX } from "../cpu_port.ts";
 import { applyFlushes } from "../flush.ts";
-import { TRC_PV_PTWR_EMULATION_PAE } from "../trace/events.ts";
+import { TRC_PV_PTWR_EMULATION_PAE } from "../../abi/trace.ts";
 import type { Vcpu } from "../vcpu.ts";
 
 const insn = new Uint8Array(16);

@@ -5,6 +5,9 @@
  * @module
  */
 import { XsError } from "./wire.ts";
+import { DOMID_FIRST_RESERVED } from "../../abi/xen.ts";
+
+export { DOMID_FIRST_RESERVED };
 
 /** XS_PERM_NONE. */
 export const XS_PERM_NONE = 0;
@@ -25,9 +28,6 @@ export interface Perm {
 
 /** A node's permissions: entry 0 is the owner plus the default access for others. */
 export type Perms = readonly Perm[];
-
-/** The first domid that is not a real domain (DOMID_FIRST_RESERVED of xen.h). */
-export const DOMID_FIRST_RESERVED = 0x7ff0;
 
 const LETTERS = ["n", "r", "w", "b"];
 

@@ -3,8 +3,8 @@
  * the rejection paths, with Xen's answers (the results come back via console_io).
  */
 import assert from "node:assert/strict";
-import * as E from "../../../lib/hypervisor/abi/errno.ts";
-import * as X from "../../../lib/hypervisor/abi/xen.ts";
+import * as E from "../../../lib/abi/errno.ts";
+import * as X from "../../../lib/abi/xen.ts";
 import { runScript } from "../_run.ts";
 import type { Call } from "../_script_kernel.ts";
 import { COPY, words } from "../_script_kernel.ts";

@@ -1,0 +1,173 @@
+/**
+ * `pvx boot IMAGE`: builds a PV domain from a kernel image and runs it with what a
+ * toolstack gives a domU: xenstore, the PV console (and console_io) on the terminal, and
+ * vbds for `--disk`. Exit code 0 when the guest powers off (or reboots with
+ * `--no-reboot`), 1 when it crashes (register and stack dump on stderr), stops on the
+ * instruction limit or hangs, 2 on bad input. A reboot builds the domain again.
+ *
+ * Options live in one object ({@link BootOptions}) so further subsystems (networks,
+ * traces, ring recording) add fields and an attach step without touching the run loop.
+ * @module
+ */
+import { InputError } from "../errors.ts";
+import { Machine, type RunResult } from "../hypervisor/machine.ts";
+import { Network } from "./vif_attach.ts";
+import { openRingRecording, type RingRecording } from "../replay/recording_boot.ts";
+import { defaultGuestCmdline, readDefaultGuest } from "./default_guest.ts";
+import { attachDevices } from "./devices.ts";
+import { exitCodeFor } from "./exit_code.ts";
+import { runDomains } from "./multi_domain.ts";
+import type { BootOptions } from "./options.ts";
+import { type OpenPcap, openPcap, type OpenTrace, openTrace } from "./outputs.ts";
+import { readInput } from "./read_input.ts";
+
+export type { BootOptions } from "./options.ts";
+
+/** The name `pvx boot` gives its built-in guest in logs and recordings. */
+export const DEFAULT_GUEST_NAME = "pvx-guest (built in)";
+
+/**
+ * Runs `pvx boot`.
+ * @returns the exit code
+ * @example
+ * ```ts
+ * const code = await boot({ image: "hello.elf", memory: 16, disks: ["disk.img,xvda"] });
+ * ```
+ */
+export async function boot(opts: BootOptions): Promise<number> {
+  if (opts.domains?.length || opts.image?.endsWith(".cfg")) {
+    return await runDomains(opts);
+  }
+  const log = opts.log ?? ((s: string) => console.error(s));
+  if (opts.maxInstructions !== undefined && !(opts.maxInstructions > 0)) {
+    throw new InputError(`Cannot boot: --max-instructions must be a positive number`);
+  }
+  let image: Uint8Array;
+  if (opts.image === undefined) {
+    image = await readDefaultGuest();
+    opts = {
+      ...opts,
+      image: DEFAULT_GUEST_NAME,
+      cmdline: defaultGuestCmdline(Deno.stdin.isTerminal(), opts.cmdline),
+    };
+  } else image = await readInput(opts.image, "image");
+  const ramdisk = opts.ramdisk ? await readInput(opts.ramdisk, "ramdisk") : undefined;
+  const trace = opts.trace !== undefined ? openTrace(opts.trace, opts.traceClasses) : undefined;
+  const pcap = opts.netPcap !== undefined ? openPcap(opts.netPcap) : undefined;
+  const network = new Network(pcap?.writer ?? null);
+  try {
+    const rec = opts.recordRings !== undefined
+      ? openRingRecording(opts.recordRings, { image: opts.image, cmdline: opts.cmdline ?? "" })
+      : undefined;
+    try {
+      return await bootLoop(opts, image, ramdisk, { trace, pcap, network }, log, rec);
+    } finally {
+      rec?.close();
+    }
+  } finally {
+    if (trace) {
+      trace.writer.flush();
+      trace.file.close();
+    }
+    pcap?.file.close();
+  }
+}
+
+/** Per-process outputs shared by every boot of a run (reboots keep them). */
+interface RunOutputs {
+  trace: OpenTrace | undefined;
+  pcap: OpenPcap | undefined;
+  network: Network;
+}
+
+async function bootLoop(
+  opts: BootOptions,
+  image: Uint8Array,
+  ramdisk: Uint8Array | undefined,
+  outputs: RunOutputs,
+  log: (line: string) => void,
+  recording?: RingRecording,
+): Promise<number> {
+  const { trace, pcap, network } = outputs;
+  for (;;) {
+    const m = new Machine({
+      image,
+      imageName: opts.image,
+      memoryMiB: opts.memory,
+      vcpus: opts.vcpus,
+      translated: opts.translated,
+      cmdline: opts.cmdline,
+      ramdisk,
+      realtime: opts.realtime,
+      maxInstructions: opts.maxInstructions,
+      // A bounded (batch) run also gives up on a guest idle with nothing that can wake it.
+      idleTimeoutMs: opts.maxInstructions !== undefined ? 10_000 : undefined,
+      tracer: trace?.writer,
+      ...opts.machine,
+    });
+    if (trace) {
+      trace.machine = m;
+      trace.writer.switchTo(m.domain.domid, 0);
+    }
+    if (pcap) pcap.machine = m;
+    const dev = await attachDevices(m, {
+      sink: opts.console,
+      consoleOptions: opts.consoleOptions,
+      xenstoreSocket: opts.xenstoreSocket,
+      disks: opts.disks,
+      nets: opts.nets,
+      network,
+      recording,
+    });
+    let r: RunResult | "detached";
+    try {
+      await opts.onMachine?.(m, dev);
+      const running = m.run();
+      r = await Promise.race([running, dev.detached.then(() => "detached" as const)]);
+      if (r === "detached") {
+        m.stop();
+        await running;
+      }
+    } finally {
+      await dev.detach();
+    }
+    const code = report(r, opts.noReboot ?? false, log);
+    if (code !== undefined) return code;
+  }
+}
+
+/** Prints the outcome; returns the exit code, or undefined to boot again. */
+function report(
+  r: RunResult | "detached",
+  noReboot: boolean,
+  log: (line: string) => void,
+): number | undefined {
+  if (r === "detached") {
+    log("pvx: console detached; the guest is stopped");
+    return exitCodeFor(r);
+  }
+  switch (r.reason) {
+    case "poweroff":
+      return exitCodeFor(r.reason);
+    case "reboot":
+      if (noReboot) {
+        log("pvx: the guest rebooted (--no-reboot)");
+        return exitCodeFor(r.reason);
+      }
+      log("pvx: the guest rebooted; restarting it");
+      return undefined;
+    case "crash":
+      if (r.dump) log(r.dump);
+      log("pvx: the guest crashed");
+      return exitCodeFor(r.reason);
+    case "limit":
+      log(`pvx: stopped after ${r.instructions} instructions (--max-instructions)`);
+      return exitCodeFor(r.reason);
+    case "hung":
+      log("pvx: the guest blocked with no timer and no device to wake it");
+      return exitCodeFor(r.reason);
+    default:
+      log(`pvx: the guest shut down (${r.reason})`);
+      return exitCodeFor(r.reason);
+  }
+}

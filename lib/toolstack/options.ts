@@ -1,0 +1,61 @@
+/**
+ * The options of `pvx boot` as the toolstack takes them (one object, so that further
+ * subsystems add a field and an attach step without touching the run loop).
+ * @module
+ */
+import type { MachineOptions } from "../hypervisor/machine.ts";
+import type { Machine } from "../hypervisor/machine.ts";
+import type { ConsoleSink } from "../console/sinks.ts";
+import type { ConsoleOptions } from "../console/terminal.ts";
+import type { AttachedDevices } from "./devices.ts";
+
+/** Options of `pvx boot` (lib/toolstack/boot.ts run). */
+export interface BootOptions {
+  /**
+   * Kernel image path; absent: pvx's own guest (guest/pvx-guest.elf), which runs its
+   * selftest when stdin is not a terminal and its shell when it is.
+   */
+  image?: string;
+  /** Guest memory in MiB (default 64). */
+  memory?: number;
+  /** vcpus (default 1; vcpu 0 boots, the guest starts the others with VCPUOP_up). */
+  vcpus?: number;
+  /** Translated paging (XENFEAT_auto_translated_physmap) instead of direct paging. */
+  translated?: boolean;
+  /** Kernel command line. */
+  cmdline?: string;
+  /** Ramdisk / module path. */
+  ramdisk?: string;
+  /** Exit when the guest reboots instead of restarting it. */
+  noReboot?: boolean;
+  /** Host time instead of deterministic virtual time. */
+  realtime?: boolean;
+  /** Stop after this many instructions (exit 1). */
+  maxInstructions?: number;
+  /** `--record-rings FILE`: record every backend's ring traffic for `pvx replay`. */
+  recordRings?: string;
+  /** `--disk SPEC` values (xl disk syntax or PATH[,VDEV][,ro]). */
+  disks?: string[];
+  /** `--net SPEC` values (xl vif syntax: mac=..., bridge=...). */
+  nets?: string[];
+  /** `--net-pcap FILE`: capture every frame crossing the virtual switches. */
+  netPcap?: string;
+  /** `--domain FILE.cfg` values: boot these xl config files together (lib/toolstack/multi_domain.ts). */
+  domains?: string[];
+  /** `--console-log FILE`, `--console-input FILE` and the terminal mode. */
+  consoleOptions?: ConsoleOptions;
+  /** `--xenstore-socket PATH`. */
+  xenstoreSocket?: string;
+  /** `--trace FILE`: record a xentrace-format trace (read it with `pvx trace`, xenalyze). */
+  trace?: string;
+  /** `--trace-classes LIST`: the classes to record (default all). */
+  traceClasses?: string;
+  /** A console sink to use instead of the terminal (tests); not closed by `run`. */
+  console?: ConsoleSink;
+  /** Where pvx's own messages go (default: stderr). */
+  log?: (line: string) => void;
+  /** Called with each machine once its devices are attached, before it runs. */
+  onMachine?: (m: Machine, devices: AttachedDevices) => void | Promise<void>;
+  /** Extra machine options. */
+  machine?: Partial<MachineOptions>;
+}

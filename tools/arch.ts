@@ -239,7 +239,10 @@ export async function readTree(root: string): Promise<Map<string, string>> {
 }
 
 if (import.meta.main) {
-  const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+  const at = Deno.args.indexOf("--root");
+  const root = at >= 0
+    ? Deno.args[at + 1]
+    : new URL("..", import.meta.url).pathname.replace(/\/$/, "");
   const report = analyzeTree(await readTree(root));
   if (Deno.args.includes("--figures")) {
     console.log(`duplicate exported constants: ${report.duplicates.size}`);

@@ -36,6 +36,7 @@ import {
 import { runLoop } from "./fast_loop.ts";
 import { DecodedCache } from "./decoded_cache.ts";
 import { CpuState } from "./cpu_state.ts";
+import { ARM_DATA, DebugUnit, DR6_DEFAULT, DR7_DEFAULT } from "./debug_unit.ts";
 
 /** Segment register numbers (encoding order). */
 export const ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5;
@@ -89,6 +90,8 @@ export class Cpu extends CpuState implements CpuBus {
 
   /** The decoded-instruction cache. */
   readonly dcache: DecodedCache;
+  /** Breakpoints, watchpoints and single step (guest DRs and the debugger). */
+  readonly debug: DebugUnit = new DebugUnit(this);
 
   /**
    * Creates a CPU in flat 32-bit protected mode at CPL 0.
@@ -126,6 +129,8 @@ export class Cpu extends CpuState implements CpuBus {
     this.tRd = this.tlb.tables[0];
     this.tWr = this.tlb.tables[2];
     this.tEx = this.tlb.tables[4];
+    this.dr[6] = DR6_DEFAULT | 0;
+    this.dr[7] = DR7_DEFAULT;
     this.setSegmentRaw(CS, 0x08, 0, -1, ATTR_CODE32);
     for (const s of [ES, SS, DS, FS, GS]) this.setSegmentRaw(s, 0x10, 0, -1, ATTR_DATA32);
   }
@@ -285,14 +290,21 @@ export class Cpu extends CpuState implements CpuBus {
     // A write to a frame holding decoded code drops its records first; write entries
     // exist only for frames that are not code (see codePage).
     if (kind === K_WRITE && this.mem.codeFrame[m >>> 12] !== 0) this.mem.noteWrite(m, 1);
+    // A watched page keeps no data entry, so that every access reaches xlate's check.
+    if (
+      (this.dbgArmed & ARM_DATA) !== 0 && kind !== K_FETCH && this.debug.pageWatched(lin >>> 12)
+    ) {
+      return m;
+    }
     this.tlb.fill(kind, user, lin >>> 12, m - (lin & 4095));
     return m;
   }
 
-  /** Translation for the current privilege; raises #PF on failure. */
-  private xlate(lin: number, kind: number): number {
+  /** Translation of a `len`-byte access for the current privilege; raises #PF on failure. */
+  private xlate(lin: number, kind: number, len = 1): number {
     const m = this.translate(lin, kind, this.cpl === 3 ? 1 : 0);
     if (m < 0) this.raise(VEC_PF, this.pfErrorCode);
+    if ((this.dbgArmed & ARM_DATA) !== 0 && kind !== K_FETCH) this.debug.dataAccess(lin, len, kind);
     return m;
   }
 
@@ -310,7 +322,7 @@ export class Cpu extends CpuState implements CpuBus {
     const e = this.tRd[lin >>> 12];
     const o = lin & 4095;
     if (e !== 0 && o !== 4095) return this.dv.getUint16(e - 1 + o, true);
-    if (o !== 4095) return this.dv.getUint16(this.xlate(lin, K_READ), true);
+    if (o !== 4095) return this.dv.getUint16(this.xlate(lin, K_READ, 2), true);
     return this.read8(lin) | (this.read8(lin + 1) << 8);
   }
 
@@ -319,7 +331,7 @@ export class Cpu extends CpuState implements CpuBus {
     const e = this.tRd[lin >>> 12];
     const o = lin & 4095;
     if (e !== 0 && o <= 4092) return this.dv.getInt32(e - 1 + o, true);
-    if (o <= 4092) return this.dv.getInt32(this.xlate(lin, K_READ), true);
+    if (o <= 4092) return this.dv.getInt32(this.xlate(lin, K_READ, 4), true);
     const sh = (4096 - o) * 8;
     const lo = this.readSplit(lin, 4096 - o);
     const hi = this.readSplit(lin + 4096 - o, 4 - (4096 - o));
@@ -342,9 +354,9 @@ export class Cpu extends CpuState implements CpuBus {
     if (o + len <= 4096) {
       const e = this.tWr[lin >>> 12];
       if (e !== 0) return e - 1 + o;
-      return this.xlate(lin, K_WRITE);
+      return this.xlate(lin, K_WRITE, len);
     }
-    this.xlate(lin, K_WRITE);
+    this.xlate(lin, K_WRITE, len);
     this.xlate(lin + len - 1, K_WRITE);
     return -1;
   }

@@ -57,7 +57,9 @@ export class CpuState {
   cr4 = 0x600;
   /** IA32_EFER (NXE = bit 11, read by the walker). */
   efer = 0;
-  /** Debug registers DR0..DR7. */
+  /** What the debug unit has armed (ARM_* of debug_unit.ts); 0 = the fast path. */
+  dbgArmed = 0;
+  /** Debug registers DR0..DR7 (call `debug.refresh()` after changing DR0-3 or DR7). */
   readonly dr: Int32Array = new Int32Array(8);
   /** GDTR base and limit. */
   gdtBase = 0;

@@ -15,6 +15,7 @@ import { shift } from "./ops/shift.ts";
 import { pop, push, R8 } from "./operands.ts";
 import { SC_BIG, SC_FLAT, SC_WIDE } from "./segmentation.ts";
 import { step } from "./interpreter.ts";
+import { checkedStep } from "./debug_unit.ts";
 
 const SS = 2;
 const STACK_FAST = SC_FLAT | SC_BIG;
@@ -107,19 +108,13 @@ export function runLoop(c: Cpu, end: number): void {
   let eip = c.eip;
   try {
     outer: while (n < end) {
-      if ((c.flags & 0x100) !== 0) {
-        // EFLAGS.TF: one instruction through the interpreter, then a #DB trap. TF can
-        // only become set by popf/iret, which end a block, so checking here suffices.
+      if ((c.flags & 0x100) !== 0 || c.dbgArmed !== 0) {
+        // EFLAGS.TF or an armed debug unit: one checked instruction at a time. TF can only
+        // become set by popf/iret, which end a block, so checking here suffices.
         c.eip = eip;
-        c.eipStart = eip;
         c.retired = n;
-        c.espStart = rx[4];
-        c.inStep = true;
-        step(c);
-        c.inStep = false;
-        n++;
-        c.retired = n;
-        c.report(1, -1, 1);
+        checkedStep(c);
+        n = c.retired;
         eip = c.eip;
         if (c.stopRequested) break;
         continue;

@@ -37,6 +37,7 @@ import {
   writeRM,
 } from "./operands.ts";
 import { VEC_GP, VEC_NM, VEC_UD } from "./platform.ts";
+import { DR7_GD, generalDetect } from "./debug_unit.ts";
 import { loadFarPointer, popSeg, pushSeg } from "./interp_helpers.ts";
 import { fpuDispatch } from "./fpu_dispatch.ts";
 import { SSE_IMM8, SSE_OPS } from "./decode/table.ts";
@@ -96,8 +97,15 @@ export function step0F(c: Cpu): void {
       const g = modrm & 7;
       if (op === 0x20) r[g] = readCr(c, n);
       else if (op === 0x22) writeCr(c, n, r[g]);
-      else if (op === 0x21) r[g] = c.dr[drIndex(c, n)];
-      else c.dr[drIndex(c, n)] = r[g];
+      else {
+        const i = drIndex(c, n);
+        if ((c.dr[7] & DR7_GD) !== 0) generalDetect(c);
+        if (op === 0x21) r[g] = c.dr[i];
+        else {
+          c.dr[i] = r[g];
+          c.debug.refresh();
+        }
+      }
       break;
     }
     case 0x30:

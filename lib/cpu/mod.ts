@@ -23,3 +23,15 @@ export { PhysMemory } from "./phys_memory.ts";
 export { Tlb } from "./tlb.ts";
 export { DecodedCache } from "./decoded_cache.ts";
 export { CpuState } from "./cpu_state.ts";
+export {
+  ARM_DATA,
+  DebugUnit,
+  DR6_B0,
+  DR6_BD,
+  DR6_BS,
+  DR6_DEFAULT,
+  DR7_DEFAULT,
+  ioBreakpointHits,
+  mergeDr6,
+} from "./debug_unit.ts";
+export type { DebugStop, WatchKind } from "./debug_unit.ts";

@@ -1,0 +1,392 @@
+/**
+ * The debug unit: every breakpoint, watchpoint and single step of the CPU, whoever asks.
+ *
+ * - The guest's debug registers (`cpu.dr`: DR0-3 addresses, DR6 status, DR7 control):
+ *   instruction breakpoints (faults), data write and data read/write breakpoints of 1, 2,
+ *   4 or 8 bytes (traps), EFLAGS.TF single step (a trap, DR6.BS), EFLAGS.RF, and the
+ *   `mov ss` / `pop ss` shadow that holds a #DB until after the next instruction. A hit is
+ *   reported to the Platform as `exception(VEC_DB, -1, EXC_TRAP | EXC_FAULT)` with DR6
+ *   updated first. I/O breakpoints (DR7 R/W = 2 under CR4.DE) are matched by
+ *   {@link ioBreakpointHits} for whoever performs the I/O (the hypervisor emulates it).
+ * - A debugger (the gdb stub), invisible to the guest: breakpoints, watchpoints ("w", "r",
+ *   "a") and stepOnce. A hit stops the CPU at an instruction boundary (`cpu.stop()`) and
+ *   {@link DebugUnit.debugStop} says why. No guest memory byte and no DR changes.
+ *
+ * Cost: with nothing armed the instruction loop checks one integer (`cpu.dbgArmed`) per
+ * block. When armed, every instruction goes through {@link checkedStep} (the interpreter
+ * with the checks around it) and the TLB keeps no read/write entry for a watched page, so
+ * every data access there reaches {@link DebugUnit.dataAccess} through the CPU's slow path.
+ * @module
+ */
+
+import type { Cpu } from "./cpu.ts";
+import { F_RF, F_TF } from "./flags.ts";
+import { step } from "./interpreter.ts";
+import { EXC_FAULT, EXC_TRAP, VEC_DB } from "./platform.ts";
+import { K_WRITE } from "./tlb.ts";
+
+/** DR6 B0..B3: breakpoint n matched. */
+export const DR6_B0 = 1, DR6_B1 = 2, DR6_B2 = 4, DR6_B3 = 8;
+/** DR6.BD: a debug-register access under DR7.GD. */
+export const DR6_BD = 0x2000;
+/** DR6.BS: single step. */
+export const DR6_BS = 0x4000;
+/** DR6.BT: task switch. */
+export const DR6_BT = 0x8000;
+/** DR6 after reset (reserved bits read as one). */
+export const DR6_DEFAULT = 0xffff0ff0;
+/** DR7 after reset (bit 10 reads as one). */
+export const DR7_DEFAULT = 0x400;
+/** DR7.GD: general detect. */
+export const DR7_GD = 0x2000;
+
+/** `cpu.dbgArmed` bits. */
+export const ARM_GUEST_EXEC = 1, ARM_GUEST_DATA = 2, ARM_BREAK = 4, ARM_WATCH = 8;
+/** A debugger single step, or a #DB held by a `mov ss` shadow. */
+export const ARM_STEP = 16, ARM_HELD = 32;
+/** Any data check (the CPU's slow path calls {@link DebugUnit.dataAccess}). */
+export const ARM_DATA = ARM_GUEST_DATA | ARM_WATCH;
+
+/** A debugger watchpoint's kind: write, read, or either (access). */
+export type WatchKind = "w" | "r" | "a";
+
+/** Why the debugger stopped the CPU. */
+export interface DebugStop {
+  /** A debugger breakpoint, a watchpoint, or the end of a stepOnce. */
+  kind: "break" | "watch" | "step";
+  /** Linear address of the instruction the CPU stopped at (the next one to run). */
+  linear: number;
+  /** For a watchpoint: the watched linear address that was accessed. */
+  dataAddress?: number;
+}
+
+interface Watch {
+  linear: number;
+  len: number;
+  kind: WatchKind;
+}
+
+/** Bytes covered by a DR7 LEN field (0: 1, 1: 2, 2: 8, 3: 4). */
+const DR_LEN = [1, 2, 8, 4];
+
+/**
+ * DR6 bits of the I/O breakpoints an access to ports [port, port+len) matches.
+ * @param dr DR0-3 (the addresses are port numbers)
+ * @param dr7 the control bits to use (enables, R/W = 2 for I/O, LEN)
+ */
+export function ioBreakpointHits(dr: ArrayLike<number>, dr7: number, port: number, len: number) {
+  let hits = 0;
+  for (let i = 0; i < 4; i++) {
+    if (((dr7 >>> (i * 2)) & 3) === 0 || ((dr7 >>> (16 + i * 4)) & 3) !== 2) continue;
+    const bl = DR_LEN[(dr7 >>> (18 + i * 4)) & 3];
+    const a = (dr[i] & 0xffff & ~(bl - 1)) >>> 0;
+    if (port < a + bl && a < port + len) hits |= 1 << i;
+  }
+  return hits;
+}
+
+/**
+ * Merges new status bits into DR6 as the hardware does for a #DB: B0-B3 say which
+ * breakpoints caused this one, BD/BS/BT accumulate; reserved bits keep their fixed values.
+ */
+export function mergeDr6(dr6: number, bits: number): number {
+  return (((dr6 & ~0xf) | bits | DR6_DEFAULT) & ~0x1000) >>> 0;
+}
+
+/** The debug unit of one CPU (see the module doc). */
+export class DebugUnit {
+  /** Why the debugger stopped the CPU (null: it did not, or nothing since the last clear). */
+  debugStop: DebugStop | null = null;
+  private readonly c: Cpu;
+  private readonly breaks = new Set<number>();
+  private readonly watches: Watch[] = [];
+  /** DR6 B-bits of guest data breakpoints hit by the instruction running. */
+  private pending = 0;
+  /** A debugger watchpoint hit by the instruction running (-1: none). */
+  private watchHit = -1;
+  /** #DB bits held by a `mov ss` / `pop ss` shadow until after the next instruction. */
+  private held = 0;
+  /** Linear address of a debugger breakpoint the CPU stopped at: run it once on resume. */
+  private resumeAt = -1;
+  /** stepOnce armed: 1 before the instruction, 2 once it ran (stop at the next boundary). */
+  private stepState = 0;
+  /** Guest data breakpoints: addresses, lengths, whether writes only. */
+  private readonly gAddr = new Int32Array(4);
+  private readonly gLen = new Int32Array(4);
+  private readonly gWriteOnly = new Uint8Array(4);
+  private gMask = 0;
+  /** Linear pages that must not be cached for data (watched). */
+  private readonly pages = new Set<number>();
+
+  /** @param c the CPU this unit belongs to */
+  constructor(c: Cpu) {
+    this.c = c;
+  }
+
+  // ---- debugger API ------------------------------------------------------------------
+
+  /** Stops before executing the instruction at `linear` (CS base + EIP). */
+  addBreakpoint(linear: number): void {
+    this.breaks.add(linear >>> 0);
+    this.refresh();
+  }
+
+  /** @returns whether a breakpoint was there */
+  removeBreakpoint(linear: number): boolean {
+    const had = this.breaks.delete(linear >>> 0);
+    this.refresh();
+    return had;
+  }
+
+  /** Stops after an instruction that reads ("r"), writes ("w") or does either ("a") a byte of [linear, linear+len). */
+  addWatchpoint(linear: number, len: number, kind: WatchKind): void {
+    if (len < 1 || len > 1 << 20) throw new RangeError(`watchpoint length ${len}`);
+    this.watches.push({ linear: linear >>> 0, len, kind });
+    this.refresh();
+  }
+
+  /** @returns whether such a watchpoint existed */
+  removeWatchpoint(linear: number, len: number, kind: WatchKind): boolean {
+    const i = this.watches.findIndex((w) =>
+      w.linear === linear >>> 0 && w.len === len && w.kind === kind
+    );
+    if (i >= 0) this.watches.splice(i, 1);
+    this.refresh();
+    return i >= 0;
+  }
+
+  /**
+   * Arms one step: the next run executes exactly one instruction and stops (or stops at
+   * the first instruction of the guest handler when that instruction traps into it).
+   */
+  stepOnce(): void {
+    this.stepState = 1;
+    this.refresh();
+  }
+
+  /** Removes every debugger breakpoint, watchpoint and pending step. */
+  clearDebugger(): void {
+    this.breaks.clear();
+    this.watches.length = 0;
+    this.stepState = 0;
+    this.resumeAt = -1;
+    this.refresh();
+  }
+
+  // ---- state -------------------------------------------------------------------------
+
+  /**
+   * Recomputes what is armed from DR7 and the debugger's requests. Call after changing
+   * `cpu.dr` (the hypervisor's set_debugreg, `mov drN`) or CR4.
+   */
+  refresh(): void {
+    const c = this.c;
+    const dr7 = c.dr[7];
+    let armed = 0, gm = 0;
+    for (let i = 0; i < 4; i++) {
+      if (((dr7 >>> (i * 2)) & 3) === 0) continue;
+      const rw = (dr7 >>> (16 + i * 4)) & 3;
+      if (rw === 0) armed |= ARM_GUEST_EXEC;
+      else if (rw !== 2) {
+        const len = DR_LEN[(dr7 >>> (18 + i * 4)) & 3];
+        this.gAddr[i] = c.dr[i] & ~(len - 1);
+        this.gLen[i] = len;
+        this.gWriteOnly[i] = rw === 1 ? 1 : 0;
+        gm |= 1 << i;
+      }
+    }
+    this.gMask = gm;
+    if (gm !== 0) armed |= ARM_GUEST_DATA;
+    if (this.breaks.size !== 0) armed |= ARM_BREAK;
+    if (this.watches.length !== 0) armed |= ARM_WATCH;
+    if (this.stepState !== 0) armed |= ARM_STEP;
+    if (this.held !== 0) armed |= ARM_HELD;
+    // Pages of data breakpoints and watchpoints keep no TLB entry.
+    const pages = new Set<number>();
+    for (let i = 0; i < 4; i++) {
+      if ((gm >>> i) & 1) addPages(pages, this.gAddr[i] >>> 0, this.gLen[i]);
+    }
+    for (const w of this.watches) addPages(pages, w.linear, w.len);
+    let same = pages.size === this.pages.size;
+    if (same) { for (const p of pages) if (!this.pages.has(p)) same = false; }
+    if (!same) {
+      this.pages.clear();
+      for (const p of pages) this.pages.add(p);
+      c.flushTlb();
+    }
+    c.dbgArmed = armed;
+  }
+
+  /** Whether a linear page is watched (the CPU then caches no data translation for it). */
+  pageWatched(page: number): boolean {
+    return this.pages.has(page);
+  }
+
+  /**
+   * A data access of the running instruction reached the CPU's slow path (the CPU calls
+   * this only while ARM_DATA is set).
+   * @param kind K_READ or K_WRITE
+   */
+  dataAccess(linear: number, len: number, kind: number): void {
+    const lin = linear >>> 0;
+    const write = kind === K_WRITE;
+    const gm = this.gMask;
+    for (let i = 0; i < 4; i++) {
+      if (((gm >>> i) & 1) === 0 || (this.gWriteOnly[i] !== 0 && !write)) continue;
+      const a = this.gAddr[i] >>> 0;
+      if (lin < a + this.gLen[i] && a < lin + len) this.pending |= 1 << i;
+    }
+    for (const w of this.watches) {
+      if (w.kind === "w" ? !write : w.kind === "r" ? write : false) continue;
+      if (lin < w.linear + w.len && w.linear < lin + len) {
+        if (this.watchHit < 0) this.watchHit = lin > w.linear ? lin : w.linear;
+      }
+    }
+  }
+
+  /** Runs one instruction with every armed check around it (see {@link checkedStep}). */
+  step(): void {
+    const c = this.c;
+    const armed = c.dbgArmed;
+    const eip = c.eip >>> 0;
+    const lin = (c.segBase[1] + eip) >>> 0;
+    // Debugger: a finished step, or a breakpoint here (unless resuming from it).
+    if (this.stepState === 2) {
+      this.stepState = 0;
+      this.stopFor("step", lin);
+      return;
+    }
+    if ((armed & ARM_BREAK) !== 0 && this.resumeAt !== lin && this.breaks.has(lin)) {
+      this.resumeAt = lin;
+      this.stopFor("break", lin);
+      return;
+    }
+    const flags0 = c.flags;
+    // Guest instruction breakpoints are faults, suppressed by RF and by a mov-ss shadow.
+    if ((armed & ARM_GUEST_EXEC) !== 0 && (flags0 & F_RF) === 0 && this.held === 0) {
+      const hits = this.execHits(lin);
+      if (hits !== 0) {
+        c.dr[6] = mergeDr6(c.dr[6], hits);
+        c.report(VEC_DB, -1, EXC_FAULT);
+        if (this.stepState === 1) {
+          this.stepState = 0;
+          this.stopFor("step", (c.segBase[1] + c.eip) >>> 0);
+          this.refresh();
+        }
+        return;
+      }
+    }
+    this.pending = 0;
+    this.watchHit = -1;
+    const held = this.held;
+    this.held = 0;
+    // The interpreter's contract (see fast_loop.ts): a fault throws with EIP rolled back.
+    c.eipStart = eip;
+    c.espStart = c.regs[4];
+    c.inStep = true;
+    try {
+      step(c);
+    } catch (e) {
+      // A fault: the data hits and a held #DB are lost (Xen ignores a #DB raised in its
+      // own context while delivering the fault); a debugger step stops at the handler.
+      this.pending = 0;
+      if (this.stepState === 1) this.stepState = 2;
+      if (held !== 0) this.refresh();
+      throw e;
+    }
+    c.inStep = false;
+    c.retired++;
+    this.resumeAt = -1;
+    if ((flags0 & F_RF) !== 0) c.flags &= ~F_RF;
+    let bits = this.pending;
+    this.pending = 0;
+    if ((flags0 & F_TF) !== 0) {
+      // Single step traps after the instruction, unless it entered a handler (int n,
+      // a bounced exception: TF was cleared on the way in).
+      const seq = c.eip >>> 0 === (eip + c.ilen) >>> 0;
+      if ((c.flags & F_TF) !== 0 || seq) bits |= DR6_BS;
+    }
+    const watch = this.watchHit;
+    this.watchHit = -1;
+    if (this.shadowing(eip)) {
+      // mov ss / pop ss: a #DB is held until after the next instruction.
+      this.held = bits | held;
+    } else {
+      bits |= held;
+      if (bits !== 0) {
+        c.dr[6] = mergeDr6(c.dr[6], bits);
+        c.report(VEC_DB, -1, EXC_TRAP);
+      }
+    }
+    const next = (c.segBase[1] + c.eip) >>> 0;
+    if (watch >= 0) this.stopFor("watch", next, watch);
+    if (this.stepState === 1) {
+      this.stepState = 0;
+      this.stopFor("step", next);
+    }
+    if (held !== 0 || this.held !== 0 || (armed & ARM_STEP) !== 0) this.refresh();
+  }
+
+  /** DR6 bits of the enabled instruction breakpoints at `lin`. */
+  private execHits(lin: number): number {
+    const c = this.c;
+    const dr7 = c.dr[7];
+    let hits = 0;
+    for (let i = 0; i < 4; i++) {
+      if (((dr7 >>> (i * 2)) & 3) === 0 || ((dr7 >>> (16 + i * 4)) & 3) !== 0) continue;
+      if (c.dr[i] >>> 0 === lin) hits |= 1 << i;
+    }
+    return hits;
+  }
+
+  /** Whether the instruction just executed at `eip` was `mov ss, r/m` or `pop ss`. */
+  private shadowing(eip: number): boolean {
+    const c = this.c;
+    const user = c.cpl === 3;
+    const base = c.segBase[1];
+    for (let i = 0; i < 15; i++) {
+      const b = c.tryFetch8((base + eip + i) | 0, user);
+      if (c.faulted) return false;
+      if (
+        b === 0x26 || b === 0x2e || b === 0x36 || b === 0x3e || b === 0x64 || b === 0x65 ||
+        b === 0x66 || b === 0x67 || b === 0xf0 || b === 0xf2 || b === 0xf3
+      ) continue;
+      if (b === 0x17) return true;
+      if (b !== 0x8e) return false;
+      const m = c.tryFetch8((base + eip + i + 1) | 0, user);
+      return !c.faulted && ((m >> 3) & 7) === 2;
+    }
+    return false;
+  }
+
+  private stopFor(kind: DebugStop["kind"], linear: number, dataAddress?: number): void {
+    this.debugStop = dataAddress === undefined
+      ? { kind, linear }
+      : { kind, linear, dataAddress: dataAddress >>> 0 };
+    this.c.stop();
+  }
+}
+
+function addPages(pages: Set<number>, linear: number, len: number): void {
+  const first = linear >>> 12, last = ((linear + len - 1) >>> 0) >>> 12;
+  for (let p = first; p !== ((last + 1) & 0xfffff); p = (p + 1) & 0xfffff) {
+    pages.add(p);
+    if (pages.size > 300) break;
+  }
+}
+
+/** Runs one instruction through the debug unit (the instruction loop's checked path). */
+export function checkedStep(c: Cpu): void {
+  c.debug.step();
+}
+
+/**
+ * A `mov` to or from a debug register while DR7.GD is set: DR6.BD, GD cleared (so that
+ * the handler may use the registers), and a #DB fault on the instruction.
+ */
+export function generalDetect(c: Cpu): never {
+  c.dr[6] = mergeDr6(c.dr[6], DR6_BD);
+  c.dr[7] &= ~DR7_GD;
+  c.debug.refresh();
+  return c.raise(VEC_DB, -1);
+}

@@ -48,3 +48,23 @@ export function assert(cond: unknown, msg = "assertion failed"): asserts cond {
 export function exitCodeFor(err: unknown): number {
   return err instanceof InputError ? EXIT_BAD_INPUT : EXIT_INTERNAL;
 }
+
+/**
+ * The error for an input file that cannot be read (the one "Cannot read WHAT "PATH": WHY"
+ * message; exit 2).
+ * @param what what the file is ("image", "xl config" ...)
+ * @param path the file
+ * @param err what the read threw
+ * @param from the config file that named it, if any
+ */
+export function cannotRead(what: string, path: string, err: unknown, from?: string): InputError {
+  const why = err instanceof Deno.errors.NotFound
+    ? "no such file"
+    : err instanceof Deno.errors.IsADirectory
+    ? "is a directory"
+    : err instanceof Error
+    ? err.message
+    : String(err);
+  const origin = from !== undefined ? ` (from "${from}")` : "";
+  return new InputError(`Cannot read ${what} "${path}"${origin}: ${why}`);
+}

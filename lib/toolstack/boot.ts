@@ -15,7 +15,7 @@ import { Network } from "./vif_attach.ts";
 import { openRingRecording, type RingRecording } from "../replay/recording_boot.ts";
 import { defaultGuestCmdline, readDefaultGuest } from "./default_guest.ts";
 import { attachDevices } from "./devices.ts";
-import { exitCodeFor } from "./exit_code.ts";
+import { exitCodeForOutcome } from "./exit_code.ts";
 import { runDomains } from "./multi_domain.ts";
 import type { BootOptions } from "./options.ts";
 import { type OpenPcap, openPcap, type OpenTrace, openTrace } from "./outputs.ts";
@@ -144,30 +144,30 @@ function report(
 ): number | undefined {
   if (r === "detached") {
     log("pvx: console detached; the guest is stopped");
-    return exitCodeFor(r);
+    return exitCodeForOutcome(r);
   }
   switch (r.reason) {
     case "poweroff":
-      return exitCodeFor(r.reason);
+      return exitCodeForOutcome(r.reason);
     case "reboot":
       if (noReboot) {
         log("pvx: the guest rebooted (--no-reboot)");
-        return exitCodeFor(r.reason);
+        return exitCodeForOutcome(r.reason);
       }
       log("pvx: the guest rebooted; restarting it");
       return undefined;
     case "crash":
       if (r.dump) log(r.dump);
       log("pvx: the guest crashed");
-      return exitCodeFor(r.reason);
+      return exitCodeForOutcome(r.reason);
     case "limit":
       log(`pvx: stopped after ${r.instructions} instructions (--max-instructions)`);
-      return exitCodeFor(r.reason);
+      return exitCodeForOutcome(r.reason);
     case "hung":
       log("pvx: the guest blocked with no timer and no device to wake it");
-      return exitCodeFor(r.reason);
+      return exitCodeForOutcome(r.reason);
     default:
       log(`pvx: the guest shut down (${r.reason})`);
-      return exitCodeFor(r.reason);
+      return exitCodeForOutcome(r.reason);
   }
 }

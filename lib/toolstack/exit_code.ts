@@ -16,7 +16,7 @@ const SUCCESS: ReadonlySet<string> = new Set(["poweroff", "reboot", "detached"])
  * The exit code for a run's outcome.
  * @param reason the shutdown reason (RunResult.reason) or "detached"
  */
-export function exitCodeFor(reason: string): number {
+export function exitCodeForOutcome(reason: string): number {
   return SUCCESS.has(reason) ? EXIT_OK : EXIT_FAILED;
 }
 

@@ -17,7 +17,7 @@ import { formatMac } from "../netfront/protocol.ts";
 import type { BootOptions } from "./options.ts";
 import { attachDevices, type AttachedDevices } from "./devices.ts";
 import { readInput } from "./read_input.ts";
-import { exitCodeFor, succeeded } from "./exit_code.ts";
+import { exitCodeForOutcome, succeeded } from "./exit_code.ts";
 import { loadXlConfig, type XlAction, type XlDomainConfig } from "./xl_config.ts";
 
 const NL = 0x0a;
@@ -463,7 +463,7 @@ export async function runDomains(
       for (const r of live) await r.stopDevices();
       await own?.close();
     }
-    return all.every((r) => r.ok) ? exitCodeFor("poweroff") : exitCodeFor("crash");
+    return all.every((r) => r.ok) ? exitCodeForOutcome("poweroff") : exitCodeForOutcome("crash");
   } finally {
     pcap?.file.close();
     if (trace) {

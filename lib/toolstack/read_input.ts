@@ -1,28 +1,9 @@
 /**
- * Reading a user-named input file (image, ramdisk, config, recording): the one
- * "Cannot read WHAT "PATH": WHY" message, as an InputError (exit 2).
+ * Reading a user-named input file (image, ramdisk, config): failures give the one
+ * "Cannot read WHAT "PATH": WHY" InputError of lib/errors.ts (exit 2).
  * @module
  */
-import { InputError } from "../errors.ts";
-
-/**
- * The error for an input file that cannot be read.
- * @param what what the file is ("image", "xl config" ...)
- * @param path the file
- * @param err what the read threw
- * @param from the config file that named it, if any
- */
-export function cannotRead(what: string, path: string, err: unknown, from?: string): InputError {
-  const why = err instanceof Deno.errors.NotFound
-    ? "no such file"
-    : err instanceof Deno.errors.IsADirectory
-    ? "is a directory"
-    : err instanceof Error
-    ? err.message
-    : String(err);
-  const origin = from !== undefined ? ` (from "${from}")` : "";
-  return new InputError(`Cannot read ${what} "${path}"${origin}: ${why}`);
-}
+import { cannotRead } from "../errors.ts";
 
 /**
  * Reads an input file.

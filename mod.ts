@@ -258,13 +258,13 @@ export {
   RingRecorder,
   wrapForRecording,
 } from "./lib/replay/recording_host.ts";
+export { ReplayHost } from "./lib/replay/recording_replay_host.ts";
 export {
   type Divergence,
   type LateWrite,
-  ReplayHost,
   type ReplayHostOptions,
   type Violation,
-} from "./lib/replay/recording_replay_host.ts";
+} from "./lib/replay/recording_replay_types.ts";
 export {
   openRingRecording,
   type RecordableImage,

@@ -19,7 +19,7 @@ import {
   splitText,
   utf8,
 } from "./recording_format.ts";
-import type { LateWrite, Violation } from "./recording_replay_host.ts";
+import type { LateWrite, Violation } from "./recording_replay_types.ts";
 import { GuestModel } from "./recording_guest_model.ts";
 import { VERSION } from "../version.ts";
 import type { BackendFactory } from "./backends.ts";

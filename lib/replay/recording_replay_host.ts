@@ -7,7 +7,6 @@
  * from the recording, and checks invariants instead.
  * @module
  */
-import { setImmediate } from "node:timers";
 import type {
   DeviceHost,
   DomId,
@@ -26,6 +25,10 @@ import {
 } from "./recording_format.ts";
 import { describeBlock, firstDiff, GuestModel, hexAround } from "./recording_guest_model.ts";
 import { fireWatches, replayStore, type ReplayWatch } from "./recording_replay_store.ts";
+import { ReplayPages, waitForHostIo, yieldMacrotask } from "./recording_replay_pages.ts";
+import { PAGE_SIZE as PAGE } from "../abi/page.ts";
+import { GNTST_bad_gntref } from "../abi/grant_table.ts";
+import { EINVAL } from "../abi/errno.ts";
 import {
   type Divergence,
   type LateWrite,
@@ -34,42 +37,6 @@ import {
   type ReplayView,
   type Violation,
 } from "./recording_replay_types.ts";
-
-export {
-  type Divergence,
-  type LateWrite,
-  type ReplayHostOptions,
-  ReplayStepLimit,
-  type ReplayView,
-  type Violation,
-};
-
-const PAGE = 4096;
-const GNTST_bad_gntref = -3;
-const EINVAL = -22;
-
-interface ReplayMap {
-  key: string;
-  page: Uint8Array;
-  expected: Uint8Array;
-  mapping: GrantMapping | null;
-  live: boolean;
-}
-
-interface ReplayPort {
-  key: string;
-  onEvent: () => void;
-  open: boolean;
-}
-
-/** One macrotask turn (host I/O completions run), without setTimeout's clamping. */
-const yieldMacrotask = () => new Promise<void>((r) => setImmediate(r));
-
-/** Yields to the event loop until `done()` holds: 50 turns, then until `patienceMs` pass. */
-async function waitForHostIo(done: () => boolean, patienceMs: number): Promise<void> {
-  const until = Date.now() + patienceMs;
-  for (let r = 0; !done() && (r < 50 || Date.now() < until); r++) await yieldMacrotask();
-}
 
 /** Re-drives one recorded stream; construct the backend on it, then {@link run}. */
 export class ReplayHost implements DeviceHost, ReplayView {
@@ -103,8 +70,7 @@ export class ReplayHost implements DeviceHost, ReplayView {
   /** The guest as the recording shows it. */
   readonly #model = new GuestModel();
   // replay-side resources
-  readonly #maps: ReplayMap[] = [];
-  readonly #ports: ReplayPort[] = [];
+  readonly #pages = new ReplayPages();
   readonly #watches: ReplayWatch[] = [];
   readonly #defers = new Map<number, () => void>();
   #nextDefer = 1;
@@ -136,7 +102,7 @@ export class ReplayHost implements DeviceHost, ReplayView {
 
   /** Live replay pages with their keys ("g:domid:gref" or "f:domid:mfn"). */
   liveMaps(): { key: string; page: Uint8Array }[] {
-    return this.#maps.filter((m) => m.live).map((m) => ({ key: m.key, page: m.page }));
+    return this.#pages.liveMaps();
   }
 
   /** The key of recorded map `mapId` ("g:domid:gref" / "f:domid:mfn"), once seen. */
@@ -234,7 +200,7 @@ export class ReplayHost implements DeviceHost, ReplayView {
    * settles: used by fuzzing before checking that every request was answered.
    */
   async kickAll(): Promise<void> {
-    for (const p of this.#ports) if (p.open) this.#invoke(() => p.onEvent());
+    for (const p of this.#pages.ports) if (p.open) this.#invoke(() => p.onEvent());
     await this.settle();
   }
 
@@ -301,7 +267,7 @@ export class ReplayHost implements DeviceHost, ReplayView {
   #targetOf(b: Block): (() => void) | undefined {
     if (b.type === BlockType.EVENT) {
       const key = this.#model.portKey.get(b.args[0]);
-      const p = this.#ports.find((x) => x.open && x.key === key);
+      const p = this.#pages.ports.find((x) => x.open && x.key === key);
       return p ? () => p.onEvent() : undefined;
     }
     if (b.type === BlockType.WATCH_FIRE) {
@@ -334,7 +300,7 @@ export class ReplayHost implements DeviceHost, ReplayView {
   #consumeWrite(b: Block): boolean {
     if (b.type !== BlockType.GUEST_WRITE && b.type !== BlockType.BACKEND_WRITE) return false;
     const key = this.#model.mapKey.get(b.args[0]);
-    const m = this.#maps.find((x) => x.live && x.key === key);
+    const m = this.#pages.live(key);
     if (m) {
       applyRuns(m.expected, b.data);
       if (b.type === BlockType.GUEST_WRITE) applyRuns(m.page, b.data);
@@ -380,8 +346,7 @@ export class ReplayHost implements DeviceHost, ReplayView {
 
   #comparePages(): void {
     if (!this.#compare) return;
-    for (let k = 0; k < this.#maps.length; k++) {
-      const m = this.#maps[k];
+    for (const m of this.#pages.maps) {
       if (!m.live) continue;
       const off = firstDiff(m.expected, m.page);
       if (off < 0) continue;
@@ -437,7 +402,7 @@ export class ReplayHost implements DeviceHost, ReplayView {
       for (const w of lw) {
         if (w.input === this.#inputNo && w.afterCalls === this.#callsInInput) {
           const key = this.#model.mapKey.get(w.mapId);
-          const m = this.#maps.find((x) => x.live && x.key === key);
+          const m = this.#pages.live(key);
           if (m) applyRuns(m.page, w.runs);
         }
       }
@@ -499,7 +464,7 @@ export class ReplayHost implements DeviceHost, ReplayView {
     if (!f) return undefined;
     const rings = [1, 2].map((id) => {
       const key = this.#model.mapKey.get(id);
-      return this.#maps.find((m) => m.live && m.key === key)?.expected;
+      return this.#pages.live(key)?.expected;
     });
     return f(gref, rings);
   }
@@ -541,20 +506,13 @@ export class ReplayHost implements DeviceHost, ReplayView {
     const ok = b ? b.args[3] > 0 : this.#model.known(key);
     if (!ok) return b ? b.args[3] : GNTST_bad_gntref;
     const src = b && b.data.length === PAGE ? b.data : this.#model.page(key);
-    const m: ReplayMap = {
-      key,
-      page: src.slice(),
-      expected: src.slice(),
-      mapping: null,
-      live: true,
-    };
-    m.mapping = { page: m.page, handle: this.#maps.length + 1, domid, gref };
-    this.#maps.push(m);
+    const m = this.#pages.add(key, src);
+    m.mapping = { page: m.page, handle: this.#pages.maps.length, domid, gref };
     return m.mapping;
   }
 
   unmapGrant(mp: GrantMapping): number {
-    const m = this.#maps.find((x) => x.mapping === mp && x.live);
+    const m = this.#pages.byMapping(mp);
     const b = this.#expect(BlockType.UNMAP, []);
     if (m) m.live = false;
     if (b) return b.args[1];
@@ -570,7 +528,7 @@ export class ReplayHost implements DeviceHost, ReplayView {
       if (b.args[4] === 0) dst.set(b.data.subarray(0, dst.length));
       return b.args[4];
     }
-    return this.#model.copyFrom(domid, gref, offset, dst, this.#livePage(`g:${domid}:${gref}`));
+    return this.#model.copyFrom(domid, gref, offset, dst, this.#pages.livePage(domid, gref));
   }
 
   copyToGrant(domid: DomId, gref: number, offset: number, src: Uint8Array): number {
@@ -579,12 +537,7 @@ export class ReplayHost implements DeviceHost, ReplayView {
     }
     const b = this.#expect(BlockType.COPY_TO, [domid, gref, offset], src);
     if (b) return b.args[3];
-    return this.#model.copyTo(domid, gref, offset, src, this.#livePage(`g:${domid}:${gref}`));
-  }
-
-  /** The mapped page of a grant the backend also maps (a copy reaches the same frame). */
-  #livePage(key: string): Uint8Array | undefined {
-    return this.#maps.find((m) => m.live && m.key === key)?.page;
+    return this.#model.copyTo(domid, gref, offset, src, this.#pages.livePage(domid, gref));
   }
 
   #outside(op: string, gref: number, offset: number, len: number): void {
@@ -600,13 +553,10 @@ export class ReplayHost implements DeviceHost, ReplayView {
     const key = `${domid}:${remotePort}`;
     const ok = b
       ? b.args[2] > 0
-      : this.#model.bindable(key) && !this.#ports.some((p) => p.open && p.key === key);
-    if (!ok) return b ? b.args[2] : EINVAL;
-    const p: ReplayPort = { key, onEvent, open: true };
-    this.#ports.push(p);
-    const port = this.#ports.length;
+      : this.#model.bindable(key) && !this.#pages.ports.some((p) => p.open && p.key === key);
+    if (!ok) return b ? b.args[2] : -EINVAL;
     return {
-      port,
+      port: this.#pages.bind(key, onEvent),
       notify: () => {
         this.#expect(BlockType.NOTIFY, [this.#model.recordedPortId(key)]);
         this.#nested();
@@ -615,7 +565,7 @@ export class ReplayHost implements DeviceHost, ReplayView {
   }
 
   close(p: EventPort): void {
-    const rp = this.#ports[p.port - 1];
+    const rp = this.#pages.ports[p.port - 1];
     this.#expect(BlockType.CLOSE, [rp ? this.#model.recordedPortId(rp.key) : 0]);
     if (rp) rp.open = false;
   }
@@ -624,17 +574,9 @@ export class ReplayHost implements DeviceHost, ReplayView {
     const b = this.#expect(BlockType.FOREIGN, [domid, mfn]);
     const key = `f:${domid}:${mfn}`;
     const ok = b ? b.args[2] > 0 : this.#model.known(key);
-    if (!ok) return b ? b.args[2] : EINVAL;
+    if (!ok) return b ? b.args[2] : -EINVAL;
     const src = b && b.data.length === PAGE ? b.data : this.#model.page(key);
-    const m: ReplayMap = {
-      key,
-      page: src.slice(),
-      expected: src.slice(),
-      mapping: null,
-      live: true,
-    };
-    this.#maps.push(m);
-    return m.page;
+    return this.#pages.add(key, src).page;
   }
 
   defer(fn: () => void): void {

@@ -5,13 +5,13 @@
  */
 import type { DiskImage } from "../blkfront/disk_image.ts";
 import type { Block, Recording, StreamConfig } from "./recording_format.ts";
+import { ReplayHost } from "./recording_replay_host.ts";
 import {
   type Divergence,
   type LateWrite,
-  ReplayHost,
   type ReplayView,
   type Violation,
-} from "./recording_replay_host.ts";
+} from "./recording_replay_types.ts";
 import {
   type BackendFactory,
   defaultBackend,

@@ -64,6 +64,11 @@ function buildProgram(state: { code: number }): Command {
     .option("--ramdisk <file>", "ramdisk / module loaded after the kernel")
     .option("--no-reboot", "exit when the guest reboots instead of restarting it")
     .option("--realtime", "tie guest time to the host clock (default: virtual, deterministic)")
+    .option(
+      "--instructions-per-second <n>",
+      "virtual time: guest instructions per virtual second (default 25000000)",
+      parseNumber,
+    )
     .option("--max-instructions <n>", "stop after n instructions (exit 1)", parseNumber)
     .option(
       "--disk <spec>",
@@ -83,6 +88,10 @@ function buildProgram(state: { code: number }): Command {
     )
     .option("--console-log <file>", "keep a byte-exact copy of the guest console output in FILE")
     .option("--console-input <file>", "read the guest's console input from FILE instead of stdin")
+    .option(
+      "--on-eof <action>",
+      "at the end of console input: poweroff (ask the guest; default for a pipe), detach, wait (default for a terminal or --console-input)",
+    )
     .option("--xenstore-socket <path>", "serve XenStore on a unix socket (for xenstore-utils)")
     .option("--trace <file>", "record a xentrace-format trace (pvx trace FILE, xenalyze)")
     .option(
@@ -91,7 +100,7 @@ function buildProgram(state: { code: number }): Command {
     )
     .option("--record-rings <file>", "record every backend's ring traffic (pvx replay FILE)")
     .action(withExit(async (cmd) => {
-      const { run } = await import("./tools/boot.ts");
+      const { run, parseOnEof } = await import("./tools/boot.ts");
       const o = cmd.opts();
       return run({
         image: cmd.args[0],
@@ -103,6 +112,8 @@ function buildProgram(state: { code: number }): Command {
         ramdisk: o.ramdisk,
         noReboot: o.reboot === false,
         realtime: o.realtime === true,
+        instructionsPerSecond: o.instructionsPerSecond,
+        onEof: parseOnEof(o.onEof),
         maxInstructions: o.maxInstructions,
         disks: o.disk,
         nets: o.net,

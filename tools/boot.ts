@@ -7,6 +7,7 @@
 import { boot, type BootOptions } from "../lib/toolstack/boot.ts";
 
 export type { BootOptions } from "../lib/toolstack/boot.ts";
+export { parseOnEof } from "../lib/toolstack/end_of_input.ts";
 
 /**
  * Runs `pvx boot`.

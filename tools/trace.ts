@@ -55,8 +55,10 @@ export async function run(opts: TraceOptions): Promise<number> {
   let file: Deno.FsFile;
   let size = 0;
   try {
+    const info = await Deno.stat(opts.file);
+    if (info.isDirectory) throw new Error("it is a directory");
     file = await Deno.open(opts.file);
-    size = (await file.stat()).size;
+    size = info.size;
   } catch (e) {
     throw new InputError(`Cannot open trace "${opts.file}": ${e instanceof Error ? e.message : e}`);
   }
@@ -92,11 +94,32 @@ export async function run(opts: TraceOptions): Promise<number> {
   };
   try {
     if (opts.perfetto) {
-      const pf = await Deno.open(opts.perfetto, { write: true, create: true, truncate: true });
-      const w = pf.writable.getWriter();
-      const n = await writePerfetto(flat(batches), cpuHz, (s) => w.write(enc.encode(s)));
-      await w.close();
-      out(`wrote ${n} events to ${opts.perfetto}`);
+      const path = opts.perfetto;
+      const fail = (e: unknown) =>
+        new InputError(
+          `Cannot write Perfetto output "${path}": ${e instanceof Error ? e.message : e}`,
+        );
+      let pf: Deno.FsFile;
+      try {
+        const info = await Deno.stat(path).catch(() => null);
+        if (info && !info.isFile) throw new Error("not a regular file");
+        pf = await Deno.open(path, { write: true, create: true, truncate: true });
+      } catch (e) {
+        throw fail(e);
+      }
+      try {
+        const n = await writePerfetto(flat(batches), cpuHz, (s) => {
+          const b = enc.encode(s);
+          try {
+            for (let o = 0; o < b.length;) o += pf.writeSync(b.subarray(o));
+          } catch (e) {
+            throw fail(e);
+          }
+        });
+        out(`wrote ${n} events to ${path}`);
+      } finally {
+        pf.close();
+      }
     } else if (opts.summary) {
       out(formatSummary(await summarize(batches), cpuHz));
     } else if (opts.json) {

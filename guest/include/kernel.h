@@ -131,11 +131,17 @@ int xs_write(const char *path, const char *val);
 int xs_directory(const char *path, char *out, size_t n);
 int xs_watch(const char *path, const char *token);
 int xs_unwatch(const char *path, const char *token);
+int xs_poll_watches(void);
 extern volatile int xs_watch_events;
 extern int xenbus_ready;
 
 /* user.c */
 int user_run(const void *elf, size_t len, const char *argv0, int *status);
+/* when set, user_fault's "killed" line says the fault is expected, and why */
+extern const char *user_fault_expected;
+/* control.c: the toolstack's control/shutdown requests (xl shutdown, pvx --on-eof) */
+void control_init(void);
+void control_poll(void);
 int syscall_dispatch(struct regs *r);
 void user_init(void);
 

@@ -78,6 +78,7 @@ void start_kernel(struct start_info *si) {
   console_ring_init();
   printk("console: ring %s\n", console_ring_active() ? "active" : "absent (console_io only)");
   xenbus_init();
+  control_init();
   user_init();
   if (blkfront_init() == 0) ramdisk_load_disk();
   net_boot_modes(); /* ip=; ping= and netserve= power off when done */

@@ -26,7 +26,6 @@ extern volatile ulong fixup_eip;
 extern volatile u32 last_fault_vector;
 extern char xen_extra[], xen_caps[];
 extern ulong xen_ver, xen_features;
-int xs_poll_watches(void);
 static __attribute__((aligned(4096))) char window[4096];
 static __attribute__((aligned(4096))) char window2[4096];
 
@@ -412,7 +411,9 @@ static int t_user_mode(void) {
   /* a page fault at CPL 3 kills the process, not the kernel */
   elf = ramdisk_find("segv", &len);
   CHECK(elf, "no segv program");
+  user_fault_expected = "the selftest's segv program must die of its page fault";
   rc = user_run(elf, len, "segv", &status);
+  user_fault_expected = NULL;
   CHECK(rc == 0 && status == 139, "segv exited with %d (want 139)", status);
   /* lazy FPU across processes: a child clobbers the FPU, the parent's x87 state survives */
   elf = ramdisk_find("fpu", &len);

@@ -67,7 +67,12 @@ static long sys_read(int fd, char *buf, ulong n) {
     for (;;) {
       int got = console_read(buf, n);
       if (got) return got;
+      control_poll();
+      /* a slow tick (1 s) while waiting for the keyboard: an idle shell costs the host
+         next to nothing, and still has a timer (it is waiting, not hung) */
+      HYPERVISOR_set_timer_op(monotonic_ns() + 1000000000ull);
       wait_for_event();
+      tick_resume();
     }
   }
   if (fd < 3 || fd >= 3 + (int)ARRAY_SIZE(files) || !files[fd - 3].used) return -EBADF;

@@ -260,9 +260,13 @@ int user_run(const void *elf, size_t len, const char *argv0, int *status) {
   return 0;
 }
 
+const char *user_fault_expected;
+
 int user_fault(struct regs *r) {
-  printk("process %lu: %s at eip %lx (cr2 %lx), killed\n", (ulong)proc.pid,
-         r->vector == 14 ? "page fault" : "fault", (ulong)r->eip, (ulong)last_pf_addr);
+  const char *why = user_fault_expected;
+  printk("process %lu: %s at eip %lx (cr2 %lx), killed%s%s%s\n", (ulong)proc.pid,
+         r->vector == 14 ? "page fault" : "fault", (ulong)r->eip, (ulong)last_pf_addr,
+         why ? " (expected: " : "", why ? why : "", why ? ")" : "");
   user_exit(128 + 11);
 }
 

@@ -7,7 +7,13 @@
  */
 import type { DeviceHost, EventPort } from "../hypervisor/backend_api.ts";
 import { InputError } from "../errors.ts";
-import { XENCONS_IN_PROD, XENCONS_OUT_CONS, XENCONS_OUT_PROD, XenconsRing } from "./protocol.ts";
+import {
+  XENCONS_IN_PROD,
+  XENCONS_IN_SIZE,
+  XENCONS_OUT_CONS,
+  XENCONS_OUT_PROD,
+  XenconsRing,
+} from "./protocol.ts";
 import type { ConsoleSink } from "./sinks.ts";
 import { NULL_TRACER, type Tracer } from "../hypervisor/trace/tracer.ts";
 import { RING_CONSOLE, TRC_PVX_RING_NOTIFY } from "../abi/trace.ts";
@@ -105,11 +111,21 @@ export class ConsoleBackend {
     });
   }
 
-  /** Unbinds the event channel; the sink stays open (the caller owns it). */
+  /**
+   * Unbinds the event channel; the sink stays open (the caller owns it). Input still in
+   * the ring (the guest never read it) goes back to the sink for the next boot.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    const r = this.#ring;
+    if (this.#sink.unread && r.inSpace() >= 0) this.#sink.unread(r.guestRead());
     this.#host.close(this.#port);
+  }
+
+  /** Whether the guest has read everything put in its input ring. */
+  get inputConsumed(): boolean {
+    return this.#ring.inSpace() === XENCONS_IN_SIZE;
   }
 
   /** Moves output and input once; notifies the guest when either ring moved. */
@@ -161,6 +177,8 @@ export class ConsoleBackend {
       return 0;
     }
     if (space === 0) return 0;
+    // line-paced input: the next line once the guest has read the last one
+    if (this.#sink.linePaced && space < XENCONS_IN_SIZE) return 0;
     const bytes = this.#sink.takeInput(space);
     const n = r.putInput(bytes);
     this.stats.inBytes += n;

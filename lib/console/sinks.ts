@@ -24,6 +24,23 @@ export interface ConsoleSink {
   read(max: number): Uint8Array;
   /** Registers the callback run whenever new host input is pending. */
   onInput(cb: () => void): void;
+  /**
+   * Gives back input a guest never read (it was still in the ring when the domain shut
+   * down): the next boot reads it first, so input survives reboots.
+   */
+  unread?(bytes: Uint8Array): void;
+  /** Whether the input has ended (end of file) and every byte of it was taken. */
+  readonly inputEnded?: boolean;
+  /**
+   * Whether input goes to the guest a line at a time, each once the guest has read the
+   * last (non-terminal input: a line a reboot interrupts is not lost).
+   */
+  readonly linePaced?: boolean;
+  /**
+   * Whether input can still arrive from outside at a time the run does not control (a
+   * terminal or a pipe before its end): the machine then paces idle time to the host.
+   */
+  readonly inputFromOutside?: boolean;
   /** Resolves when the user detaches (Ctrl-] on a raw terminal); never for other inputs. */
   readonly detached: Promise<void>;
   /** Flushes the output, stops reading input and restores the terminal. */
@@ -149,6 +166,7 @@ export class InputPump {
   #cb: () => void = () => {};
   #room: (() => void) | undefined;
   #stopped = false;
+  #eof = false;
   #detach!: () => void;
   /** Resolves on the escape byte. */
   readonly detached: Promise<void>;
@@ -193,6 +211,26 @@ export class InputPump {
     return this.#buf.length;
   }
 
+  /** Whether the input reached its end and everything was taken. */
+  get ended(): boolean {
+    return this.#eof && this.#buf.length === 0;
+  }
+
+  /** Whether more input may still be read (not ended, not stopped). */
+  get open(): boolean {
+    return !this.#eof && !this.#stopped;
+  }
+
+  /** Puts `bytes` back in front of the buffered input. */
+  unread(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    const next = new Uint8Array(bytes.length + this.#buf.length);
+    next.set(bytes);
+    next.set(this.#buf, bytes.length);
+    this.#buf = next;
+    this.#cb();
+  }
+
   /** Stops reading (the pending read is cancelled). */
   async stop(): Promise<void> {
     this.#stopped = true;
@@ -209,12 +247,15 @@ export class InputPump {
           continue;
         }
         const { value, done } = await this.#reader.read();
+        if (done) this.#eof = true;
         if (done || this.#stopped) break;
         this.#accept(value);
       }
     } catch {
       // a closed or failing input ends like EOF
+      this.#eof = true;
     } finally {
+      if (this.#eof) this.#cb();
       try {
         this.#reader.releaseLock();
       } catch {
@@ -242,4 +283,22 @@ export class InputPump {
     this.#buf = next;
     this.#cb();
   }
+}
+
+/** A source of console input: an {@link InputPump} (streams) or a `FileInput` (files). */
+export interface ConsoleInput {
+  /** Takes up to `max` pending bytes (never blocks). */
+  take(max: number): Uint8Array;
+  /** Puts bytes back in front. */
+  unread(bytes: Uint8Array): void;
+  /** Whether the input ended and everything was taken. */
+  readonly ended: boolean;
+  /** Whether more may still arrive. */
+  readonly open: boolean;
+  /** Registers the new-input callback (also run once at the end of input). */
+  onInput(cb: () => void): void;
+  /** Resolves on the escape byte (raw terminals). */
+  readonly detached: Promise<void>;
+  /** Stops reading and releases the source. */
+  stop(): Promise<void>;
 }

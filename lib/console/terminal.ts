@@ -6,7 +6,15 @@
  * @module
  */
 import { InputError } from "../errors.ts";
-import { type ByteWriter, type ConsoleSink, ESCAPE_BYTE, InputPump, OutputQueue } from "./sinks.ts";
+import {
+  type ByteWriter,
+  type ConsoleInput,
+  type ConsoleSink,
+  ESCAPE_BYTE,
+  InputPump,
+  OutputQueue,
+} from "./sinks.ts";
+import { FileInput } from "./file_input.ts";
 
 /** The stdin-like object the console reads (Deno.stdin, or a test double). */
 export interface TerminalInput {
@@ -93,25 +101,34 @@ export function enterRawMode(stdin: TerminalInput): () => void {
 /** The console of `pvx boot`: a {@link ConsoleSink} on stdio, files and the terminal. */
 export class StdioConsole implements ConsoleSink {
   readonly #out: OutputQueue;
-  readonly #in: InputPump | undefined;
+  readonly #in: ConsoleInput | undefined;
   readonly #restore: () => void;
   readonly #closers: (() => void)[];
+  readonly #outside: boolean;
   /** Whether the terminal is in raw mode. */
   readonly raw: boolean;
+  /** Whether input goes to the guest a line at a time (input that is not a terminal). */
+  readonly linePaced: boolean;
+  /** What the input is: "terminal", "file" (a regular file), "stream" (a pipe...), "none". */
+  readonly inputKind: InputKind;
   readonly detached: Promise<void>;
   #closed = false;
 
   /** Use {@link openConsole}. */
   constructor(
     out: OutputQueue,
-    input: InputPump | undefined,
+    input: ConsoleInput | undefined,
+    kind: InputKind,
     raw: boolean,
     restore: () => void,
     closers: (() => void)[],
   ) {
     this.#out = out;
     this.#in = input;
+    this.inputKind = kind;
     this.raw = raw;
+    this.linePaced = input !== undefined && !raw;
+    this.#outside = kind === "terminal" || kind === "stream";
     this.#restore = restore;
     this.#closers = closers;
     this.detached = input ? input.detached : new Promise(() => {});
@@ -130,7 +147,14 @@ export class StdioConsole implements ConsoleSink {
   }
 
   takeInput(max: number): Uint8Array {
-    return this.#in ? this.#in.take(max) : new Uint8Array(0);
+    if (!this.#in) return new Uint8Array(0);
+    const got = this.#in.take(max);
+    if (!this.linePaced) return got;
+    // one line at a time: the rest waits until the guest has read this one
+    const nl = got.findIndex((b) => b === 0x0a || b === 0x0d);
+    if (nl < 0 || nl === got.length - 1) return got;
+    this.#in.unread(got.subarray(nl + 1));
+    return got.slice(0, nl + 1);
   }
 
   read(max: number): Uint8Array {
@@ -139,6 +163,18 @@ export class StdioConsole implements ConsoleSink {
 
   onInput(cb: () => void): void {
     this.#in?.onInput(cb);
+  }
+
+  unread(bytes: Uint8Array): void {
+    this.#in?.unread(bytes);
+  }
+
+  get inputEnded(): boolean {
+    return this.#in === undefined || this.#in.ended;
+  }
+
+  get inputFromOutside(): boolean {
+    return this.#outside && this.#in !== undefined && this.#in.open;
   }
 
   async close(): Promise<void> {
@@ -160,8 +196,11 @@ export class StdioConsole implements ConsoleSink {
   }
 }
 
+/** Where console input comes from. */
+export type InputKind = "terminal" | "file" | "stream" | "none";
+
 /**
- * Opens the console for a run.
+ * Opens the console for a run (once: it outlives reboots).
  * @throws InputError when the log file cannot be created or the input file opened
  * @example
  * ```ts
@@ -184,29 +223,69 @@ export async function openConsole(opts: ConsoleOptions = {}): Promise<StdioConso
       throw new InputError(`Cannot write console log "${opts.logFile}": ${errText(e)}`);
     }
   }
-  let source: ReadableStream<Uint8Array> | undefined;
+  let input: ConsoleInput | undefined;
+  let kind: InputKind = "none";
   let raw = false;
+  const lfToCr = opts.lfToCr ?? false;
   if (opts.inputFile !== undefined) {
     try {
-      source = (await Deno.open(opts.inputFile, { read: true })).readable;
+      [input, kind] = await openInputFile(opts.inputFile, lfToCr);
     } catch (e) {
       for (const c of closers) c();
-      throw new InputError(`Cannot read console input "${opts.inputFile}": ${errText(e)}`);
+      throw e;
     }
   } else if (!opts.noInput) {
-    source = stdin.readable;
     const mode = opts.mode ?? "auto";
-    raw = mode === "raw" || (mode === "auto" && stdin.isTerminal());
+    const terminal = stdin.isTerminal();
+    raw = mode === "raw" || (mode === "auto" && terminal);
+    const stdinFile = opts.stdin === undefined && !terminal && stdinIsRegularFile();
+    if (stdinFile && !lfToCr) {
+      input = new FileInput(Deno.stdin);
+      kind = "file";
+    } else {
+      input = new InputPump(stdin.readable, {
+        escapeByte: raw ? ESCAPE_BYTE : -1,
+        lfToCr: !raw && lfToCr,
+      });
+      kind = terminal ? "terminal" : "stream";
+    }
   }
   const restore = raw ? enterRawMode(stdin) : () => {};
-  const input = source
-    ? new InputPump(source, {
-      escapeByte: raw ? ESCAPE_BYTE : -1,
-      lfToCr: !raw && (opts.lfToCr ?? false),
-    })
-    : undefined;
   const out = new OutputQueue(writers, opts.highWater, opts.lowWater);
-  return new StdioConsole(out, input, raw, restore, closers);
+  return new StdioConsole(out, input, kind, raw, restore, closers);
+}
+
+/**
+ * Opens `--console-input PATH`: a regular file is read synchronously (deterministic
+ * runs), a FIFO or device as a stream; a directory or a missing path is an InputError.
+ */
+async function openInputFile(path: string, lfToCr: boolean): Promise<[ConsoleInput, InputKind]> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (e) {
+    throw new InputError(`Cannot read console input "${path}": ${errText(e)}`);
+  }
+  if (info.isDirectory) {
+    throw new InputError(`Cannot read console input "${path}": it is a directory`);
+  }
+  let f: Deno.FsFile;
+  try {
+    f = await Deno.open(path, { read: true });
+  } catch (e) {
+    throw new InputError(`Cannot read console input "${path}": ${errText(e)}`);
+  }
+  if (info.isFile && !lfToCr) return [new FileInput(f, () => f.close()), "file"];
+  return [new InputPump(f.readable, { lfToCr }), "stream"];
+}
+
+/** Whether stdin is redirected from a regular file (Linux: /proc/self/fd/0). */
+function stdinIsRegularFile(): boolean {
+  try {
+    return Deno.statSync("/proc/self/fd/0").isFile;
+  } catch {
+    return false;
+  }
 }
 
 function errText(e: unknown): string {

@@ -81,6 +81,11 @@ export class HypervisorDeviceHost implements DeviceHost {
   #tracer: Tracer;
   #deferred: (() => void)[] = [];
   #eventsPending = false;
+  /**
+   * Called when work is deferred from outside a slice (host I/O completing, host input):
+   * the machine's owner sets it to wake an idle run loop.
+   */
+  onWork: () => void = () => {};
 
   /** @param o see {@link HypervisorDeviceHostOptions} */
   constructor(o: HypervisorDeviceHostOptions) {
@@ -260,6 +265,7 @@ export class HypervisorDeviceHost implements DeviceHost {
 
   defer(fn: () => void): void {
     this.#deferred.push(fn);
+    this.onWork();
   }
 
   /**

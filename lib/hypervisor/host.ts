@@ -26,6 +26,8 @@ export interface HostOptions {
   frames: number;
   /** Host-clock time instead of virtual time. */
   realtime?: boolean;
+  /** Virtual time: instructions per virtual second (see GuestClock). */
+  instructionsPerSecond?: number;
   /** Trace sink (NULL_TRACER by default). */
   tracer?: Tracer;
   /** Console sink for console_io (discards by default). */
@@ -55,7 +57,10 @@ export class Host {
   constructor(opts: HostOptions) {
     this.mem = new PhysMemory(opts.frames);
     this.frames = new MachineFrames(this.mem);
-    this.clock = new GuestClock({ realtime: opts.realtime });
+    this.clock = new GuestClock({
+      realtime: opts.realtime,
+      instructionsPerSecond: opts.instructionsPerSecond,
+    });
     this.tracer = opts.tracer ?? NULL_TRACER;
     this.console = opts.console ?? { write() {} };
     this.debug = opts.debug ?? (() => {});

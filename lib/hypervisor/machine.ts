@@ -2,8 +2,11 @@
  * A pvx machine: one host (machine memory, frames, clock, tracer), one PV domain built
  * from a kernel image, its vcpu CPUs, event channels and grant table, and the run loop:
  * slices of instructions given to runnable vcpus in turn, timers and event upcalls at
- * instruction boundaries, idle fast-forward of virtual time, backends' deferred work at
- * slice boundaries, and a yield to the host event loop often enough for I/O.
+ * instruction boundaries, idle fast-forward of virtual time (paced to the host clock while
+ * input can come from outside), backends' deferred work at slice boundaries, and a yield
+ * to the host event loop often enough for I/O. A guest blocked waiting for the host costs
+ * no host CPU: the loop sleeps until its next timer is due on the host clock or until
+ * {@link Machine.wake} (new device work) is called.
  * tools/boot.ts drives it.
  * @module
  */
@@ -57,6 +60,13 @@ export interface MachineOptions {
   ramdisk?: Uint8Array;
   /** Host time instead of virtual time. */
   realtime?: boolean;
+  /** Virtual time: instructions per virtual second (default 25 M; see GuestClock). */
+  instructionsPerSecond?: number;
+  /**
+   * Whether input can arrive from outside (a terminal, a pipe, a socket): then idle time
+   * is not fast-forwarded past the host clock (default: never; see {@link Machine.paced}).
+   */
+  paced?: () => boolean;
   /** Trace sink. */
   tracer?: Tracer;
   /** Where console_io output goes (and input comes from). */
@@ -140,6 +150,12 @@ export class Machine {
   readonly extraEvtchn: Map<number, EventChannels> = new Map();
   /** Extra grant tables (dom0's), looked up by domid. */
   readonly extraGnttab: Map<number, GrantTable> = new Map();
+  /**
+   * Whether idle fast-forward is held to the host clock now (input can come from
+   * outside). Pacing changes only when, never what, the guest sees of its timers.
+   */
+  paced: () => boolean;
+  #wakeIdle: (() => void) | null = null;
   private readonly maxInstructions: number;
   private readonly idleTimeoutMs: number;
   private readonly slice: number;
@@ -163,9 +179,17 @@ export class Machine {
     if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > 32) {
       throw new InputError(`Cannot boot with --vcpus ${vcpus}: use 1 to 32`);
     }
+    const ips = opts.instructionsPerSecond;
+    if (ips !== undefined && !(Number.isInteger(ips) && ips >= 1000 && ips <= 1e12)) {
+      throw new InputError(
+        `Cannot boot with --instructions-per-second ${ips}: use an integer from 1000 to 1e12`,
+      );
+    }
+    this.paced = opts.paced ?? (() => false);
     this.host = new Host({
       frames: pages + HOST_OVERHEAD_FRAMES,
       realtime: opts.realtime,
+      instructionsPerSecond: ips,
       tracer: opts.tracer,
       console: opts.console,
       debug: opts.debug,
@@ -299,6 +323,36 @@ export class Machine {
     for (const v of this.domain.vcpus) v.cpu?.stop();
   }
 
+  /**
+   * Wakes a run loop sleeping while the guest is idle (new device work or host input);
+   * harmless at any other time.
+   */
+  wake(): void {
+    const w = this.#wakeIdle;
+    this.#wakeIdle = null;
+    w?.();
+  }
+
+  /** Whether every online vcpu is blocked and no device work is pending. */
+  get idle(): boolean {
+    if (this.sliceHook?.hasPendingWork) return false;
+    for (const v of this.domain.vcpus) if (v.online && !v.blocked) return false;
+    return true;
+  }
+
+  /** Sleeps on the host for up to `ms`, or until {@link wake}. */
+  private waitHost(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(id);
+        if (this.#wakeIdle === done) this.#wakeIdle = null;
+        resolve();
+      };
+      const id = setTimeout(done, Math.max(0, ms));
+      this.#wakeIdle = done;
+    });
+  }
+
   /** Instructions retired so far. */
   get instructions(): number {
     return this.executed;
@@ -369,34 +423,54 @@ export class Machine {
           continue;
         }
         const next = nextDeadline(d);
-        if (!clock.realtime && next !== Infinity) {
-          clock.fastForward(next - now);
-          if (performance.now() - lastYield > 20) {
-            await tick(0);
-            lastYield = performance.now();
-          }
-          continue;
-        }
-        if (next === Infinity && hook === null) {
-          return { reason: "hung", shutdownCode: -1, instructions: this.executed };
-        }
         if (next === Infinity) {
+          if (hook === null) {
+            return { reason: "hung", shutdownCode: -1, instructions: this.executed };
+          }
           const t = performance.now();
           if (idleSince < 0) idleSince = t;
           else if (t - idleSince > this.idleTimeoutMs) {
             return { reason: "hung", shutdownCode: -1, instructions: this.executed };
           }
+          // nothing but the host can wake the guest: sleep until it does
+          await this.waitHost(IDLE_WAIT_MS);
+          lastYield = performance.now();
+          if (!clock.realtime && this.paced()) {
+            // paced: the idle time passed on the host passes for the guest too
+            const host = clock.hostNs();
+            if (host > now) clock.fastForward(host - now);
+          }
+          continue;
         }
-        const waitMs = next === Infinity ? 10 : Math.min(10, Math.max(0, (next - now) / 1e6));
-        await tick(waitMs);
-        lastYield = performance.now();
+        if (clock.realtime) {
+          await this.waitHost(Math.min(IDLE_WAIT_MS, (next - now) / 1e6));
+          lastYield = performance.now();
+          continue;
+        }
+        if (this.paced()) {
+          const ahead = next - clock.hostNs();
+          if (ahead > 0) {
+            // the deadline is ahead of the host clock: wait for it (or for input), then
+            // move virtual time up to the host clock, never past the deadline
+            await this.waitHost(Math.min(IDLE_WAIT_MS, ahead / 1e6));
+            lastYield = performance.now();
+            const target = Math.min(next, clock.hostNs());
+            if (target > now) clock.fastForward(target - now);
+            continue;
+          }
+        }
+        clock.fastForward(next - now);
+        if (performance.now() - lastYield > 20) {
+          await tick(0);
+          lastYield = performance.now();
+        }
         continue;
       }
       idleSince = -1;
       let n = Math.min(this.slice, stopAt - this.executed);
       if (!clock.realtime) {
         const next = nextDeadline(d);
-        if (next !== Infinity) n = Math.max(1, Math.min(n, next - now));
+        if (next !== Infinity) n = Math.max(1, Math.min(n, clock.instructionsFor(next - now)));
       }
       this.nextVcpu = (v.id + 1) % vcpus.length;
       this.lastVcpu = v.id;
@@ -411,6 +485,9 @@ export class Machine {
     }
   }
 }
+
+/** The longest idle sleep between checks (host ms). */
+const IDLE_WAIT_MS = 100;
 
 function tick(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

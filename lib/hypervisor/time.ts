@@ -1,7 +1,14 @@
 /**
  * Guest time: the TSC, Xen system time (ns since boot) and the wallclock, virtual and
- * deterministic by default (the TSC counts retired instructions, plus whatever idle time
- * was fast-forwarded), or tied to the host clock with `realtime`. The vcpu_time_info
+ * deterministic by default, or tied to the host clock with `realtime`.
+ *
+ * Virtual time is paced like QEMU's `-icount`: every retired instruction is worth
+ * 1e9 / {@link ClockOptions.instructionsPerSecond} ns (default
+ * {@link DEFAULT_INSTRUCTIONS_PER_SECOND}, about what pvx executes per host second, so a
+ * busy guest's clock keeps close to the wall), plus the idle time the run loop
+ * fast-forwarded while every vcpu was blocked. The machine decides when it may
+ * fast-forward (at once for runs fed from files; not past the host clock while input
+ * can come from outside): the guest-visible sequence is the same either way. The vcpu_time_info
  * written into shared_info uses the version odd/even protocol of xen.h.
  * @module
  */
@@ -30,10 +37,15 @@ export const TSC_SHIFT = 1;
 /** The virtual wallclock at boot (seconds since the epoch): fixed for determinism. */
 export const VIRTUAL_EPOCH_SEC = 1_767_225_600; // 2026-01-01T00:00:00Z
 
+/** Default pace of virtual time: instructions per virtual second (40 ns each). */
+export const DEFAULT_INSTRUCTIONS_PER_SECOND = 25_000_000;
+
 /** Time options. */
 export interface ClockOptions {
   /** Tie time to the host clock instead of retired instructions. */
   realtime?: boolean;
+  /** Virtual mode: instructions per virtual second (default 25 M). */
+  instructionsPerSecond?: number;
 }
 
 /** The machine's clock: one per pvx machine, shared by all vcpus. */
@@ -42,15 +54,20 @@ export class GuestClock {
   readonly realtime: boolean;
   /** Source of retired instructions (the running CPU's counter). */
   retired: () => number = () => 0;
+  /** Virtual mode: nanoseconds per retired instruction. */
+  readonly nsPerInstruction: number;
   /** Nanoseconds added by idle fast-forward (virtual mode). */
   private skipped = 0;
-  private readonly hostStart: number;
+  /** performance.now() at boot: the host-clock anchor of pacing and realtime mode. */
+  readonly hostStart: number;
   private readonly wallStartSec: number;
   private readonly wallStartNsec: number;
 
   /** @param opts realtime or virtual */
   constructor(opts: ClockOptions = {}) {
     this.realtime = opts.realtime ?? false;
+    const ips = opts.instructionsPerSecond ?? DEFAULT_INSTRUCTIONS_PER_SECOND;
+    this.nsPerInstruction = 1e9 / ips;
     this.hostStart = performance.now();
     if (this.realtime) {
       const ms = Date.now();
@@ -67,7 +84,20 @@ export class GuestClock {
     if (this.realtime) {
       return Math.floor((performance.now() - this.hostStart) * 1_000_000) + this.skipped;
     }
-    return this.retired() + this.skipped;
+    return Math.floor(this.retired() * this.nsPerInstruction) + this.skipped;
+  }
+
+  /** Host nanoseconds since boot (the pacing reference). */
+  hostNs(): number {
+    return Math.floor((performance.now() - this.hostStart) * 1_000_000);
+  }
+
+  /**
+   * Instructions to run for virtual time to advance by at least `ns` (virtual mode).
+   * @param ns nanoseconds (> 0)
+   */
+  instructionsFor(ns: number): number {
+    return Math.ceil(ns / this.nsPerInstruction);
   }
 
   /** Xen system time now, in ns since boot (equal to the TSC at 1 GHz). */

@@ -20,6 +20,8 @@ import { runDomains } from "./multi_domain.ts";
 import type { BootOptions } from "./options.ts";
 import { type OpenPcap, openPcap, type OpenTrace, openTrace } from "./outputs.ts";
 import { readInput } from "./read_input.ts";
+import { openConsole, type StdioConsole } from "../console/terminal.ts";
+import { EndOfInput, type OnEof } from "./end_of_input.ts";
 
 export type { BootOptions } from "./options.ts";
 
@@ -45,10 +47,13 @@ export async function boot(opts: BootOptions): Promise<number> {
   let image: Uint8Array;
   if (opts.image === undefined) {
     image = await readDefaultGuest();
+    // a terminal or a --console-input script gets the shell; other runs the selftest
+    const interactive = Deno.stdin.isTerminal() ||
+      opts.consoleOptions?.inputFile !== undefined;
     opts = {
       ...opts,
       image: DEFAULT_GUEST_NAME,
-      cmdline: defaultGuestCmdline(Deno.stdin.isTerminal(), opts.cmdline),
+      cmdline: defaultGuestCmdline(interactive, opts.cmdline),
     };
   } else image = await readInput(opts.image, "image");
   const ramdisk = opts.ramdisk ? await readInput(opts.ramdisk, "ramdisk") : undefined;
@@ -88,7 +93,30 @@ async function bootLoop(
   log: (line: string) => void,
   recording?: RingRecording,
 ): Promise<number> {
+  // One console for the whole run: input and output survive reboots.
+  const own = opts.console ? undefined : await openConsole(opts.consoleOptions);
+  try {
+    return await bootEach(opts, image, ramdisk, outputs, log, recording, own);
+  } finally {
+    await own?.close();
+  }
+}
+
+async function bootEach(
+  opts: BootOptions,
+  image: Uint8Array,
+  ramdisk: Uint8Array | undefined,
+  outputs: RunOutputs,
+  log: (line: string) => void,
+  recording: RingRecording | undefined,
+  own: StdioConsole | undefined,
+): Promise<number> {
   const { trace, pcap, network } = outputs;
+  const sink = opts.console ?? own!;
+  const onEof: OnEof = opts.onEof ??
+    (own && own.inputKind === "stream" && opts.consoleOptions?.inputFile === undefined
+      ? "poweroff"
+      : "wait");
   for (;;) {
     const m = new Machine({
       image,
@@ -99,6 +127,11 @@ async function bootLoop(
       cmdline: opts.cmdline,
       ramdisk,
       realtime: opts.realtime,
+      instructionsPerSecond: opts.instructionsPerSecond,
+      // idle time follows the host clock while input can come from outside
+      paced: () =>
+        sink.inputFromOutside === true || opts.xenstoreSocket !== undefined ||
+        (onEof === "wait" && sink.inputEnded === true && own?.inputKind !== "none"),
       maxInstructions: opts.maxInstructions,
       // A bounded (batch) run also gives up on a guest idle with nothing that can wake it.
       idleTimeoutMs: opts.maxInstructions !== undefined ? 10_000 : undefined,
@@ -111,18 +144,22 @@ async function bootLoop(
     }
     if (pcap) pcap.machine = m;
     const dev = await attachDevices(m, {
-      sink: opts.console,
-      consoleOptions: opts.consoleOptions,
+      sink,
       xenstoreSocket: opts.xenstoreSocket,
       disks: opts.disks,
       nets: opts.nets,
       network,
       recording,
     });
+    const eof = new EndOfInput(onEof, m, () => ({
+      sink,
+      inputConsumed: dev.console.inputConsumed,
+      outBytes: dev.console.stats.outBytes,
+    }), () => dev.store);
     let r: RunResult | "detached";
     try {
       await opts.onMachine?.(m, dev);
-      const running = m.run();
+      const running = m.run(eof.until);
       r = await Promise.race([running, dev.detached.then(() => "detached" as const)]);
       if (r === "detached") {
         m.stop();
@@ -130,6 +167,14 @@ async function bootLoop(
       }
     } finally {
       await dev.detach();
+    }
+    if (r !== "detached" && r.reason === "until" && eof.outcome) {
+      log(
+        eof.outcome === "detached"
+          ? "pvx: end of console input (--on-eof detach); the guest is stopped"
+          : "pvx: end of console input: the guest did not power off when asked; it is stopped",
+      );
+      return exitCodeFor("detached");
     }
     const code = report(r, opts.noReboot ?? false, log);
     if (code !== undefined) return code;

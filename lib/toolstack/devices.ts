@@ -9,7 +9,8 @@ import { HypervisorDeviceHost } from "../hypervisor/device_host.ts";
 import { XenStore } from "../hypervisor/xenstore/store.ts";
 import { attachXenstore } from "../hypervisor/xenstore/attach.ts";
 import { ConsoleBackend } from "../console/backend.ts";
-import { attachConsole } from "../console/attach.ts";
+import { ConsoleIoMerge } from "../console/console_io_merge.ts";
+import { openConsole } from "../console/terminal.ts";
 import type { ConsoleSink } from "../console/sinks.ts";
 import type { ConsoleOptions } from "../console/terminal.ts";
 import { type AttachedVif, attachVifs, detachVifs, Network } from "./vif_attach.ts";
@@ -34,6 +35,8 @@ export interface AttachedDevices {
   vifs: AttachedVif[];
   /** Resolves when the user detaches the console (Ctrl-] on a raw terminal). */
   detached: Promise<void>;
+  /** The console ring backend. */
+  console: ConsoleBackend;
   /** Stops the backends and releases the console. */
   detach(): Promise<void>;
 }
@@ -87,6 +90,7 @@ export async function attachDevices(
   // Disk reads and writes in flight on the host count as pending work: the machine must
   // neither fast-forward virtual time past them nor spin without letting them complete.
   let vbdsInFlight: () => boolean = () => false;
+  deviceHost.onWork = () => m.wake();
   m.sliceHook = {
     get hasPendingWork() {
       return deviceHost.hasPendingWork || vbdsInFlight();
@@ -112,33 +116,31 @@ export async function attachDevices(
   }, { socketPath: opts.xenstoreSocket, tracer });
   let detachConsole: () => Promise<void>;
   let detached: Promise<void>;
+  let conBackend: ConsoleBackend;
   try {
-    if (opts.sink) {
-      const backend = new ConsoleBackend(
-        conHost,
-        d.domid,
-        b.consoleMfn,
-        b.consoleEvtchn,
-        opts.sink,
-        {
-          tracer,
-        },
-      );
-      m.host.console = opts.sink;
-      detached = opts.sink.detached;
-      detachConsole = async () => {
-        await backend.drainOutput();
-        backend.close();
-      };
-    } else {
-      const con = await attachConsole(conHost, d.domid, b.consoleMfn, b.consoleEvtchn, {
-        ...opts.consoleOptions,
+    // the terminal unless the caller brought a sink
+    const own = opts.sink ? undefined : await openConsole(opts.consoleOptions);
+    const sink = opts.sink ?? own!;
+    // console_io and the ring reach the one console, each line once
+    const merge = new ConsoleIoMerge(sink, (fn) => deviceHost.defer(fn));
+    let backend: ConsoleBackend;
+    try {
+      backend = new ConsoleBackend(conHost, d.domid, b.consoleMfn, b.consoleEvtchn, merge.ring, {
         tracer,
       });
-      m.host.console = con.sink;
-      detached = con.detached;
-      detachConsole = () => con.detach();
+    } catch (e) {
+      await own?.close();
+      throw e;
     }
+    m.host.console = merge.consoleIo;
+    conBackend = backend;
+    detached = sink.detached;
+    detachConsole = async () => {
+      await backend.drainOutput();
+      merge.flush();
+      backend.close();
+      await own?.close();
+    };
   } catch (e) {
     await xs.detach();
     throw e;
@@ -173,6 +175,7 @@ export async function attachDevices(
     disks: vbds,
     vifs,
     detached,
+    console: conBackend,
     async detach() {
       detachVifs(vifs);
       const stopping = detachDisks(vbds);

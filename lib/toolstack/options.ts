@@ -8,6 +8,7 @@ import type { Machine } from "../hypervisor/machine.ts";
 import type { ConsoleSink } from "../console/sinks.ts";
 import type { ConsoleOptions } from "../console/terminal.ts";
 import type { AttachedDevices } from "./devices.ts";
+import type { OnEof } from "./end_of_input.ts";
 
 /** Options of `pvx boot` (lib/toolstack/boot.ts run). */
 export interface BootOptions {
@@ -44,6 +45,13 @@ export interface BootOptions {
   domains?: string[];
   /** `--console-log FILE`, `--console-input FILE` and the terminal mode. */
   consoleOptions?: ConsoleOptions;
+  /**
+   * `--on-eof`: what the end of console input does (lib/toolstack/end_of_input.ts).
+   * Default: "wait" for a terminal or `--console-input`, "poweroff" for other stdin.
+   */
+  onEof?: OnEof;
+  /** `--instructions-per-second N`: the pace of virtual time (default 25 M). */
+  instructionsPerSecond?: number;
   /** `--xenstore-socket PATH`. */
   xenstoreSocket?: string;
   /** `--trace FILE`: record a xentrace-format trace (read it with `pvx trace`, xenalyze). */

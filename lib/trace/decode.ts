@@ -1,8 +1,12 @@
 /**
  * Streaming decoder of xentrace-format trace files (pvx's and real Xen's): records are
  * read in order from any byte stream with constant memory, framed by the
- * TRC_TRACE_CPU_CHANGE windows, and checked: a record that runs past its window or the
- * end of the file is a {@link TraceFormatError} naming the byte offset.
+ * TRC_TRACE_CPU_CHANGE windows, and checked as xenalyze frames them, and more: the file
+ * must start with a cpu_change record (so that a file that is not a trace is refused at
+ * byte 0), every record must lie inside its CPU window, windows must be plausible (cpu
+ * below 4096, size a multiple of 4 and at most 1 GiB), and the file must end exactly at
+ * a record and window boundary (no trailing bytes, no cut window). Anything else is a
+ * {@link TraceFormatError} naming the byte offset.
  * @module
  */
 import { InputError } from "../errors.ts";
@@ -37,6 +41,9 @@ export interface TraceRecord {
   vcpu: number;
 }
 
+/** The largest CPU window accepted (Xen's per-cpu trace buffers are far smaller). */
+export const MAX_TRACE_WINDOW = 1 << 30;
+
 /** Decoder state carried across chunks. */
 class Framer {
   cpu = 0;
@@ -67,6 +74,14 @@ function parse(
     const hasTsc = (hdr >>> 31) !== 0;
     const size = 4 + (hasTsc ? 8 : 0) + 4 * n;
     const off = base + p;
+    if (off === 0 && event !== TRC_TRACE_CPU_CHANGE) {
+      throw new TraceFormatError(
+        0,
+        `not a xentrace file: it starts with event 0x${
+          event.toString(16)
+        }, not a cpu_change record`,
+      );
+    }
     if (p + size > buf.length) {
       if (eof) {
         throw new TraceFormatError(
@@ -100,6 +115,9 @@ function parse(
       if (data[1] % 4 !== 0) {
         throw new TraceFormatError(off, `window size ${data[1]} is not a multiple of 4`);
       }
+      if (data[1] > MAX_TRACE_WINDOW) {
+        throw new TraceFormatError(off, `implausible window size ${data[1]}`);
+      }
       st.cpu = data[0];
       st.windowEnd = off + size + data[1];
     } else if (event === TRC_SCHED_RUNSTATE_CHANGE && n >= 2) {
@@ -126,7 +144,14 @@ function parse(
       vcpu: st.vcpu[st.cpu] ?? -1,
     });
   }
-  if (eof && p === buf.length && st.windowEnd >= 0 && base + p < st.windowEnd) {
+  if (eof && p < buf.length) {
+    throw new TraceFormatError(
+      base + p,
+      `${buf.length - p} trailing byte(s): a record header needs 4`,
+    );
+  }
+  if (eof && base + p === 0) throw new TraceFormatError(0, "the file is empty: not a trace");
+  if (eof && st.windowEnd >= 0 && base + p < st.windowEnd) {
     throw new TraceFormatError(
       base + p,
       `the file ends inside a CPU window that runs to ${st.windowEnd}`,

@@ -31,7 +31,6 @@ import { GNTST_bad_gntref } from "../abi/grant_table.ts";
 import { EINVAL } from "../abi/errno.ts";
 import {
   type Divergence,
-  type LateWrite,
   type ReplayHostOptions,
   ReplayStepLimit,
   type ReplayView,

@@ -6,12 +6,7 @@
 import type { DiskImage } from "../blkfront/disk_image.ts";
 import type { Block, Recording, StreamConfig } from "./recording_format.ts";
 import { ReplayHost } from "./recording_replay_host.ts";
-import {
-  type Divergence,
-  type LateWrite,
-  type ReplayView,
-  type Violation,
-} from "./recording_replay_types.ts";
+import type { Divergence, LateWrite, ReplayView, Violation } from "./recording_replay_types.ts";
 import {
   type BackendFactory,
   defaultBackend,

@@ -174,7 +174,7 @@ async function bootEach(
           ? "pvx: end of console input (--on-eof detach); the guest is stopped"
           : "pvx: end of console input: the guest did not power off when asked; it is stopped",
       );
-      return exitCodeFor("detached");
+      return exitCodeForOutcome("detached");
     }
     const code = report(r, opts.noReboot ?? false, log);
     if (code !== undefined) return code;

@@ -23,40 +23,34 @@ export {
   InternalError,
   UsageError,
 } from "./lib/errors.ts";
-export { PAGE_SIZE, PhysMemory } from "./lib/cpu/phys_memory.ts";
-export type { PageWalker, Platform } from "./lib/cpu/platform.ts";
-export type { DeviceHost, GrantMapping, StoreOps } from "./lib/hypervisor/backend_api.ts";
-export { BackRing, FrontRing, ringSize, sharedRingInit } from "./lib/abi/ring.ts";
+export { PAGE_SIZE } from "./lib/abi/mod.ts";
+export { PhysMemory } from "./lib/cpu/mod.ts";
+export type { PageWalker, Platform } from "./lib/cpu/mod.ts";
+export type { DeviceHost, GrantMapping, StoreOps } from "./lib/hypervisor/mod.ts";
+export { BackRing, FrontRing, ringSize, sharedRingInit } from "./lib/abi/mod.ts";
 export {
   decodeTrace,
   readTrace,
   readTraceBatches,
   TraceFormatError,
   type TraceRecord,
-} from "./lib/trace/decode.ts";
-export { describe as describeTraceRecord } from "./lib/trace/describe.ts";
-export {
-  formatSummary,
-  summarize as summarizeTrace,
-  type TraceSummary,
-} from "./lib/trace/summary.ts";
-export { MemoryTraceSink, XentraceWriter } from "./lib/hypervisor/trace/xentrace_writer.ts";
-export { NULL_TRACER, type Tracer } from "./lib/hypervisor/trace/tracer.ts";
-export * as xenbus from "./lib/abi/xenbus_state.ts";
-export { FakeDeviceHost, FakeGuest, MemStore } from "./lib/hypervisor/testing_host.ts";
-export { Netback, type NetbackOptions } from "./lib/netfront/backend.ts";
-export { type GuestSide, Netfront } from "./lib/netfront/frontend.ts";
-export { type SwitchPort, VirtualSwitch } from "./lib/netfront/switch.ts";
-export { HOST_IP, HOST_MAC, HostResponder } from "./lib/netfront/responder.ts";
-export { PcapWriter, readPcap } from "./lib/netfront/pcap.ts";
-export { defaultMac, parseVifSpec, type VifSpec } from "./lib/toolstack/vif_spec.ts";
-export { writeVifLayout } from "./lib/netfront/xenbus.ts";
-export * as evtchn from "./lib/hypervisor/evtchn/mod.ts";
-export * as gnttab from "./lib/hypervisor/gnttab/mod.ts";
-export {
-  HypervisorDeviceHost,
-  type HypervisorDeviceHostOptions,
-} from "./lib/hypervisor/device_host.ts";
+} from "./lib/trace/mod.ts";
+export { describe as describeTraceRecord } from "./lib/trace/mod.ts";
+export { formatSummary, summarize as summarizeTrace, type TraceSummary } from "./lib/trace/mod.ts";
+export { MemoryTraceSink, XentraceWriter } from "./lib/hypervisor/mod.ts";
+export { NULL_TRACER, type Tracer } from "./lib/hypervisor/mod.ts";
+export { xenbus } from "./lib/abi/mod.ts";
+export { FakeDeviceHost, FakeGuest, MemStore } from "./lib/hypervisor/mod.ts";
+export { Netback, type NetbackOptions } from "./lib/netfront/mod.ts";
+export { type GuestSide, Netfront } from "./lib/netfront/mod.ts";
+export { type SwitchPort, VirtualSwitch } from "./lib/netfront/mod.ts";
+export { HOST_IP, HOST_MAC, HostResponder } from "./lib/netfront/mod.ts";
+export { PcapWriter, readPcap } from "./lib/netfront/mod.ts";
+export { defaultMac, parseVifSpec, type VifSpec } from "./lib/toolstack/mod.ts";
+export { writeVifLayout } from "./lib/netfront/mod.ts";
+export { evtchn } from "./lib/hypervisor/mod.ts";
+export { gnttab } from "./lib/hypervisor/mod.ts";
+export { HypervisorDeviceHost, type HypervisorDeviceHostOptions } from "./lib/hypervisor/mod.ts";
 export {
   ElfFormatError,
   type ElfImage,
@@ -68,7 +62,7 @@ export {
   parseElf,
   PT_LOAD,
   PT_NOTE,
-} from "./lib/hypervisor/builder/elf.ts";
+} from "./lib/hypervisor/mod.ts";
 export {
   type PaeMode,
   parseFeatures,
@@ -78,31 +72,31 @@ export {
   type XenFeature,
   type XenNote,
   type XenNotes,
-} from "./lib/hypervisor/builder/xen_notes.ts";
+} from "./lib/hypervisor/mod.ts";
 export {
   type LegacyGuestInfo,
   parseLegacyGuestString,
   readLegacyGuest,
-} from "./lib/hypervisor/builder/legacy_guest.ts";
+} from "./lib/hypervisor/mod.ts";
 export {
   type BzImageHeader,
   type ImageLayer,
   readBzImageHeader,
   unwrapImage,
   type UnwrappedImage,
-} from "./lib/hypervisor/builder/unwrap.ts";
+} from "./lib/hypervisor/mod.ts";
 export {
   type CompressionFormat,
   decompress,
   DecompressError,
   detectCompression,
-} from "./lib/hypervisor/builder/decompress.ts";
+} from "./lib/hypervisor/mod.ts";
 export {
   type GuestKind,
   INSPECT_SCHEMA_VERSION,
   inspectImage,
   type InspectReport,
-} from "./lib/toolstack/image_summary.ts";
+} from "./lib/toolstack/mod.ts";
 export {
   asXsdError,
   DOM0,
@@ -110,27 +104,26 @@ export {
   SPECIAL_NODES,
   XenStore,
   type XenStoreOptions,
-} from "./lib/hypervisor/xenstore/store.ts";
+} from "./lib/hypervisor/mod.ts";
 export {
   XENSTORE_CONNECTED,
   XENSTORE_RECONNECT,
   XenstoreRingBackend,
-} from "./lib/hypervisor/xenstore/ring_backend.ts";
+} from "./lib/hypervisor/mod.ts";
 export {
   serveXenstoreSocket,
   type SocketServerOptions,
   type XenstoreSocketServer,
-} from "./lib/hypervisor/xenstore/socket_server.ts";
+} from "./lib/hypervisor/mod.ts";
 export {
   type ToolstackLayoutSpec,
   type VbdLayout,
   vdevToDevid,
   type VifLayout,
   writeToolstackLayout,
-} from "./lib/hypervisor/xenstore/toolstack_layout.ts";
+} from "./lib/hypervisor/mod.ts";
 export {
   readXenbusState,
-  writeXenbusState,
   XENBUS_STATE_NAMES,
   XenbusStateClosed,
   XenbusStateClosing,
@@ -141,8 +134,9 @@ export {
   XenbusStateReconfigured,
   XenbusStateReconfiguring,
   XenbusStateUnknown,
-} from "./lib/hypervisor/xenstore/xenbus.ts";
-export { XsConnection } from "./lib/hypervisor/xenstore/connection.ts";
+} from "./lib/abi/mod.ts";
+export { writeXenbusState } from "./lib/hypervisor/mod.ts";
+export { XsConnection } from "./lib/hypervisor/mod.ts";
 export {
   encodeMessage,
   MessageFramer,
@@ -151,34 +145,29 @@ export {
   XSD_ERRORS,
   XsError,
   type XsMessage,
-} from "./lib/hypervisor/xenstore/wire.ts";
-export { ConsoleBackend, type ConsoleStats } from "./lib/console/backend.ts";
-export { XenconsRing } from "./lib/console/protocol.ts";
-export { type ConsoleSink, ESCAPE_BYTE, OutputQueue } from "./lib/console/sinks.ts";
-export {
-  type ConsoleOptions,
-  enterRawMode,
-  openConsole,
-  StdioConsole,
-} from "./lib/console/terminal.ts";
-export * as blkif from "./lib/blkfront/protocol.ts";
-export { Blkback, type BlkbackOptions } from "./lib/blkfront/backend.ts";
-export { Blkfront, type BlkfrontGuest, BlkIoError } from "./lib/blkfront/frontend.ts";
+} from "./lib/hypervisor/mod.ts";
+export { ConsoleBackend, type ConsoleStats } from "./lib/console/mod.ts";
+export { XenconsRing } from "./lib/console/mod.ts";
+export { type ConsoleSink, ESCAPE_BYTE, OutputQueue } from "./lib/console/mod.ts";
+export { type ConsoleOptions, enterRawMode, openConsole, StdioConsole } from "./lib/console/mod.ts";
+export { blkif } from "./lib/blkfront/mod.ts";
+export { Blkback, type BlkbackOptions } from "./lib/blkfront/mod.ts";
+export { Blkfront, type BlkfrontGuest, BlkIoError } from "./lib/blkfront/mod.ts";
 export {
   type DiskImage,
   DiskImageError,
   MemoryDiskImage,
   openDiskImage,
   SnapshotDiskImage,
-} from "./lib/blkfront/disk_image.ts";
+} from "./lib/blkfront/mod.ts";
 export {
   collectDiskSpec,
   type DiskSpec,
   DiskSpecError,
   parseDiskSpec,
   parseDiskSpecs,
-} from "./lib/toolstack/disk_spec.ts";
-export { writeVbdLayout } from "./lib/blkfront/xenbus.ts";
+} from "./lib/toolstack/mod.ts";
+export { writeVbdLayout } from "./lib/blkfront/mod.ts";
 export {
   attachDisks,
   type AttachDisksOptions,
@@ -190,52 +179,48 @@ export {
   startVbds,
   stopVbds,
   toToolstackVbd,
-} from "./lib/toolstack/vbd_attach.ts";
+} from "./lib/toolstack/mod.ts";
 export * as paging from "./lib/paging/mod.ts";
-export { MachineFrames } from "./lib/paging/machine_frames.ts";
-export { PagingDomain, type PagingDomainOptions } from "./lib/paging/paging_domain.ts";
-export { PaeWalker } from "./lib/paging/pae_walk.ts";
+export { MachineFrames } from "./lib/paging/mod.ts";
+export { PagingDomain, type PagingDomainOptions } from "./lib/paging/mod.ts";
+export { PaeWalker } from "./lib/paging/mod.ts";
 export {
   type AttachedXenstore,
   attachXenstore,
   type XenstoreAttachOptions,
   type XenstoreAttachSpec,
-} from "./lib/hypervisor/xenstore/attach.ts";
+} from "./lib/hypervisor/mod.ts";
 export {
   attachConsole,
   type AttachedConsole,
   CONSOLE_CLI_OPTIONS,
   type ConsoleAttachOptions,
-} from "./lib/console/attach.ts";
-export type { CpuBus } from "./lib/cpu/fpu/bus.ts";
-export { X87State } from "./lib/cpu/fpu/x87_state.ts";
-export { x87Execute, x87Fwait } from "./lib/cpu/fpu/x87_execute.ts";
-export { fldenv, fnsave, fnstenv, frstor } from "./lib/cpu/fpu/x87_memory.ts";
-export { SseState } from "./lib/cpu/sse/sse_state.ts";
-export { SSE_OPCODE_MAP, sseExecute } from "./lib/cpu/sse/sse_execute.ts";
-export { fxrstor, fxsave, ldmxcsr, stmxcsr } from "./lib/cpu/sse/fxsave.ts";
+} from "./lib/console/mod.ts";
+export type { CpuBus } from "./lib/cpu/mod.ts";
+export { X87State } from "./lib/cpu/mod.ts";
+export { x87Execute, x87Fwait } from "./lib/cpu/mod.ts";
+export { fldenv, fnsave, fnstenv, frstor } from "./lib/cpu/mod.ts";
+export { SseState } from "./lib/cpu/mod.ts";
+export { SSE_OPCODE_MAP, sseExecute } from "./lib/cpu/mod.ts";
+export { fxrstor, fxsave, ldmxcsr, stmxcsr } from "./lib/cpu/mod.ts";
 export {
   Machine,
   type MachineOptions,
   type RunResult,
   type StopReason,
-} from "./lib/hypervisor/machine.ts";
-export { type ConsoleSink as HypervisorConsoleSink, Host } from "./lib/hypervisor/host.ts";
-export { Domain } from "./lib/hypervisor/domain.ts";
-export { Vcpu } from "./lib/hypervisor/vcpu.ts";
-export {
-  buildDomain,
-  type BuildOptions,
-  type BuiltDomain,
-} from "./lib/hypervisor/builder/build_domain.ts";
-export { computeLayout, type DomainLayout } from "./lib/hypervisor/builder/layout.ts";
-export { loadKernelImage } from "./lib/hypervisor/builder/from_elf.ts";
-export type { KernelImage, LoadSegment } from "./lib/hypervisor/builder/kernel_image.ts";
-export { readStartInfo, type StartInfo } from "./lib/hypervisor/builder/start_info.ts";
-export { HYPERCALL_TABLE } from "./lib/hypervisor/hypercalls/table.ts";
-export { pvHypercall } from "./lib/hypervisor/hypercalls/dispatch.ts";
-export { GuestAccess } from "./lib/hypervisor/guest_access.ts";
-export { GuestClock } from "./lib/hypervisor/time.ts";
+} from "./lib/hypervisor/mod.ts";
+export { type ConsoleSink as HypervisorConsoleSink, Host } from "./lib/hypervisor/mod.ts";
+export { Domain } from "./lib/hypervisor/mod.ts";
+export { Vcpu } from "./lib/hypervisor/mod.ts";
+export { buildDomain, type BuildOptions, type BuiltDomain } from "./lib/hypervisor/mod.ts";
+export { computeLayout, type DomainLayout } from "./lib/hypervisor/mod.ts";
+export { loadKernelImage } from "./lib/hypervisor/mod.ts";
+export type { KernelImage, LoadSegment } from "./lib/hypervisor/mod.ts";
+export { readStartInfo, type StartInfo } from "./lib/hypervisor/mod.ts";
+export { HYPERCALL_TABLE } from "./lib/hypervisor/mod.ts";
+export { pvHypercall } from "./lib/hypervisor/mod.ts";
+export { GuestAccess } from "./lib/hypervisor/mod.ts";
+export { GuestClock } from "./lib/hypervisor/mod.ts";
 export {
   applyRuns,
   type Block,
@@ -249,7 +234,7 @@ export {
   type RecordingHeader,
   type StreamConfig,
   type StreamKind,
-} from "./lib/replay/recording_format.ts";
+} from "./lib/replay/mod.ts";
 export {
   fileRecordingSink,
   MemoryRecordingSink,
@@ -257,20 +242,15 @@ export {
   type RecordingSink,
   RingRecorder,
   wrapForRecording,
-} from "./lib/replay/recording_host.ts";
-export { ReplayHost } from "./lib/replay/recording_replay_host.ts";
-export {
-  type Divergence,
-  type LateWrite,
-  type ReplayHostOptions,
-  type Violation,
-} from "./lib/replay/recording_replay_types.ts";
+} from "./lib/replay/mod.ts";
+export { ReplayHost } from "./lib/replay/mod.ts";
+export type { Divergence, LateWrite, ReplayHostOptions, Violation } from "./lib/replay/mod.ts";
 export {
   openRingRecording,
   type RecordableImage,
   type RecordedVbd,
   RingRecording,
-} from "./lib/replay/recording_boot.ts";
+} from "./lib/replay/mod.ts";
 export {
   ArrayDescriptorTables,
   ATTR_CODE32,
@@ -284,9 +264,4 @@ export {
   RecordingPlatform,
 } from "./lib/cpu/mod.ts";
 export type { ExceptionRecord, FlatMachine } from "./lib/cpu/mod.ts";
-export {
-  DEFAULT_GUEST_IMAGE,
-  defaultGuestCmdline,
-  readDefaultGuest,
-} from "./lib/toolstack/default_guest.ts";
-export { type ArchiveFile, buildArchive } from "./tools/mkarchive.ts";
+export { DEFAULT_GUEST_IMAGE, defaultGuestCmdline, readDefaultGuest } from "./lib/toolstack/mod.ts";

@@ -1,6 +1,7 @@
 /**
- * The architecture check (`deno task arch`): package layering, package import cycles, exported
- * constants defined twice, file sizes. `analyzeTree` works on any map of path -> source, so the
+ * The architecture check (`deno task arch`): package layering, imports between packages only
+ * through their `mod.ts` face, package import cycles, exported constants defined twice, file
+ * sizes. `analyzeTree` works on any map of path -> source, so the
  * test suite can plant violations in a fake tree.
  * @module
  */
@@ -25,6 +26,15 @@ export const LAYERS: Readonly<Record<string, number>> = {
 
 /** Largest allowed file (lines) in lib/ and tools/. */
 export const MAX_LINES = 600;
+
+/**
+ * Files allowed past MAX_LINES for now, each with the work that splits it. Remove an entry
+ * when its file shrinks (the check fails on a stale entry).
+ */
+export const OVERSIZE_ALLOWED: Readonly<Record<string, string>> = {
+  "lib/cpu/cpu.ts": "the cpu64 branch splits the CPU core (64-bit mode, one opcode table)",
+  "lib/cpu/interpreter.ts": "the cpu64 branch replaces the interpreter with the opcode table",
+};
 
 /** The package a repository path belongs to, or undefined when it is not layered (tests, bench). */
 export function packageOf(path: string): string | undefined {
@@ -90,7 +100,7 @@ export function exportedConstants(source: string): string[] {
 
 /** One finding of the check. */
 export interface Violation {
-  kind: "layer" | "cycle" | "duplicate" | "size" | "unknown-package";
+  kind: "layer" | "face" | "cycle" | "duplicate" | "size" | "unknown-package";
   message: string;
 }
 
@@ -129,8 +139,16 @@ export function analyzeTree(files: ReadonlyMap<string, string>): ArchReport {
           message: `${path}: package "${pkg}" has no layer in tools/arch.ts LAYERS`,
         });
       }
-      if (lines > MAX_LINES && (path.startsWith("lib/") || path.startsWith("tools/"))) {
-        violations.push({ kind: "size", message: `${path}: ${lines} lines (max ${MAX_LINES})` });
+      if (path.startsWith("lib/") || path.startsWith("tools/")) {
+        const allowed = path in OVERSIZE_ALLOWED;
+        if (lines > MAX_LINES && !allowed) {
+          violations.push({ kind: "size", message: `${path}: ${lines} lines (max ${MAX_LINES})` });
+        } else if (lines <= MAX_LINES && allowed) {
+          violations.push({
+            kind: "size",
+            message: `${path}: ${lines} lines; remove it from OVERSIZE_ALLOWED in tools/arch.ts`,
+          });
+        }
       }
       for (const name of exportedConstants(source)) {
         const list = defs.get(name) ?? [];
@@ -145,6 +163,13 @@ export function analyzeTree(files: ReadonlyMap<string, string>): ArchReport {
       if (tdir !== dir) addEdge(dirEdges, dir, tdir);
       if (pkg === undefined || tpkg === undefined || tpkg === pkg) continue;
       addEdge(pkgEdges, pkg, tpkg);
+      if (target.startsWith("lib/") && tpkg !== "base" && target !== `lib/${tpkg}/mod.ts`) {
+        violations.push({
+          kind: "face",
+          message:
+            `${path} imports ${target}: another package is reached through lib/${tpkg}/mod.ts`,
+        });
+      }
       const a = LAYERS[pkg];
       const b = LAYERS[tpkg];
       if (a !== undefined && b !== undefined && b >= a) {

@@ -4,10 +4,10 @@
  * (lib/toolstack/exit_code.ts).
  * @module
  */
-import { boot, type BootOptions } from "../lib/toolstack/boot.ts";
+import { boot, type BootOptions } from "../lib/toolstack/mod.ts";
 
-export type { BootOptions } from "../lib/toolstack/boot.ts";
-export { parseOnEof } from "../lib/toolstack/end_of_input.ts";
+export type { BootOptions } from "../lib/toolstack/mod.ts";
+export { parseOnEof } from "../lib/toolstack/mod.ts";
 
 /**
  * Runs `pvx boot`.

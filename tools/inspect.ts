@@ -4,9 +4,9 @@
  * @module
  */
 import { EXIT_OK } from "../lib/errors.ts";
-import { inspectImage } from "../lib/toolstack/image_summary.ts";
-import { renderText } from "../lib/toolstack/image_summary_text.ts";
-import { readInput } from "../lib/toolstack/read_input.ts";
+import { inspectImage } from "../lib/toolstack/mod.ts";
+import { renderText } from "../lib/toolstack/mod.ts";
+import { readInput } from "../lib/toolstack/mod.ts";
 
 /** Options of {@link run}. */
 export interface InspectOptions {

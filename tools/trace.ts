@@ -4,17 +4,17 @@
  * @module
  */
 import { InputError, UsageError } from "../lib/errors.ts";
-import { readTraceBatches, type TraceRecord } from "../lib/trace/decode.ts";
-import { describe, eventName } from "../lib/trace/describe.ts";
+import { readTraceBatches, type TraceRecord } from "../lib/trace/mod.ts";
+import { describe, eventName } from "../lib/trace/mod.ts";
 import {
   formatRecord,
   matches,
   parseFilter,
   PVX_CPU_HZ,
   type TraceFilter,
-} from "../lib/trace/filter.ts";
-import { formatSummary, summarize } from "../lib/trace/summary.ts";
-import { writePerfetto } from "../lib/trace/perfetto.ts";
+} from "../lib/trace/mod.ts";
+import { formatSummary, summarize } from "../lib/trace/mod.ts";
+import { writePerfetto } from "../lib/trace/mod.ts";
 
 /** Thrown when stdout's reader closed the pipe. */
 class ReaderGone extends Error {}

@@ -5,10 +5,10 @@
  * (request_io.ts). Mirrors the shape of Linux's xen-blkback (xenbus.c + blkback.c).
  * @module
  */
-import type { DeviceHost, DomId, EventPort, GrantMapping } from "../hypervisor/backend_api.ts";
-import { BackRing } from "../abi/ring.ts";
-import { RING_VBD, TRC_PVX_RING_NOTIFY } from "../abi/trace.ts";
-import { NULL_TRACER, type Tracer } from "../hypervisor/trace/tracer.ts";
+import type { DeviceHost, DomId, EventPort, GrantMapping } from "../hypervisor/mod.ts";
+import { BackRing } from "../abi/mod.ts";
+import { RING_VBD, TRC_PVX_RING_NOTIFY } from "../abi/mod.ts";
+import { NULL_TRACER, type Tracer } from "../hypervisor/mod.ts";
 import type { DiskImage } from "./disk_image.ts";
 import {
   BLKIF_ABI_X86_32,

@@ -4,8 +4,8 @@
  * writes are split into requests of whole pages, direct or indirect.
  * @module
  */
-import type { DomId, StoreOps } from "../hypervisor/backend_api.ts";
-import { FrontRing } from "../abi/ring.ts";
+import type { DomId, StoreOps } from "../hypervisor/mod.ts";
+import { FrontRing } from "../abi/mod.ts";
 import {
   BLKIF_ABI_X86_32,
   BLKIF_MAX_SEGMENTS_PER_REQUEST,

@@ -5,7 +5,7 @@
  * out of here: every malformed request gets BLKIF_RSP_ERROR or BLKIF_RSP_EOPNOTSUPP.
  * @module
  */
-import type { DeviceHost, DomId } from "../hypervisor/backend_api.ts";
+import type { DeviceHost, DomId } from "../hypervisor/mod.ts";
 import type { DiskImage } from "./disk_image.ts";
 import {
   BLKIF_MAX_SEGMENTS_PER_REQUEST,

@@ -5,7 +5,7 @@
  * @module
  */
 import { setImmediate } from "node:timers";
-import { FakeDeviceHost, type FakeGuest } from "../hypervisor/testing_host.ts";
+import { FakeDeviceHost, type FakeGuest } from "../hypervisor/mod.ts";
 import { Blkback, type BlkbackOptions } from "./backend.ts";
 import { type DiskImage, MemoryDiskImage } from "./disk_image.ts";
 import { Blkfront, type BlkfrontOptions } from "./frontend.ts";

@@ -4,12 +4,8 @@
  * the frontend's state node and publishes the backend's.
  * @module
  */
-import type { DomId, StoreOps } from "../hypervisor/backend_api.ts";
-import {
-  readXenbusState,
-  XenbusStateClosing,
-  XenbusStateInitialising,
-} from "../abi/xenbus_state.ts";
+import type { DomId, StoreOps } from "../hypervisor/mod.ts";
+import { readXenbusState, XenbusStateClosing, XenbusStateInitialising } from "../abi/mod.ts";
 
 export {
   readXenbusState,
@@ -22,7 +18,7 @@ export {
   XenbusStateReconfigured,
   XenbusStateReconfiguring,
   XenbusStateUnknown,
-} from "../abi/xenbus_state.ts";
+} from "../abi/mod.ts";
 
 /** The frontend directory of a vbd: /local/domain/<domid>/device/vbd/<devid>. */
 export function vbdFrontendPath(domid: DomId, devid: number): string {

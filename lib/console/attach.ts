@@ -4,8 +4,8 @@
  * flag table, so every front door spells the options the same way.
  * @module
  */
-import type { DeviceHost } from "../hypervisor/backend_api.ts";
-import type { Tracer } from "../hypervisor/trace/tracer.ts";
+import type { DeviceHost } from "../hypervisor/mod.ts";
+import type { Tracer } from "../hypervisor/mod.ts";
 import { ConsoleBackend } from "./backend.ts";
 import { type ConsoleOptions, openConsole, type StdioConsole } from "./terminal.ts";
 

@@ -5,7 +5,7 @@
  * fast guest waits on a full ring instead of growing a buffer, and nothing is lost.
  * @module
  */
-import type { DeviceHost, EventPort } from "../hypervisor/backend_api.ts";
+import type { DeviceHost, EventPort } from "../hypervisor/mod.ts";
 import { InputError } from "../errors.ts";
 import {
   XENCONS_IN_PROD,
@@ -15,8 +15,8 @@ import {
   XenconsRing,
 } from "./protocol.ts";
 import type { ConsoleSink } from "./sinks.ts";
-import { NULL_TRACER, type Tracer } from "../hypervisor/trace/tracer.ts";
-import { RING_CONSOLE, TRC_PVX_RING_NOTIFY } from "../abi/trace.ts";
+import { NULL_TRACER, type Tracer } from "../hypervisor/mod.ts";
+import { RING_CONSOLE, TRC_PVX_RING_NOTIFY } from "../abi/mod.ts";
 
 /** Counters of a console backend. */
 export interface ConsoleStats {

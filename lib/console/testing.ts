@@ -3,7 +3,7 @@
  * and a slow-reader mode, and a guest-side console ring driver on the fake device host.
  * @module
  */
-import { FakeDeviceHost, type FakeGuest } from "../hypervisor/testing_host.ts";
+import { FakeDeviceHost, type FakeGuest } from "../hypervisor/mod.ts";
 import { ConsoleBackend } from "./backend.ts";
 import { XenconsRing } from "./protocol.ts";
 import { type ConsoleSink, OutputQueue } from "./sinks.ts";

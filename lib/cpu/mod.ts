@@ -17,8 +17,8 @@ export {
 export type { ExceptionRecord, FlatMachine } from "./testing.ts";
 export * from "./platform.ts";
 export type { CpuBus } from "./fpu/bus.ts";
-export type { X87State } from "./fpu/x87_state.ts";
-export type { SseState } from "./sse/sse_state.ts";
+export { X87State } from "./fpu/x87_state.ts";
+export { SseState } from "./sse/sse_state.ts";
 export { PhysMemory } from "./phys_memory.ts";
 export { Tlb } from "./tlb.ts";
 export { DecodedCache } from "./decoded_cache.ts";
@@ -35,3 +35,7 @@ export {
   mergeDr6,
 } from "./debug_unit.ts";
 export type { DebugStop, WatchKind } from "./debug_unit.ts";
+export { x87Execute, x87Fwait } from "./fpu/x87_execute.ts";
+export { fldenv, fnsave, fnstenv, frstor } from "./fpu/x87_memory.ts";
+export { fxrstor, fxsave, ldmxcsr, stmxcsr } from "./sse/fxsave.ts";
+export { SSE_OPCODE_MAP, sseExecute } from "./sse/sse_execute.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { PAGE_SHIFT, PAGE_SIZE } from "../abi/page.ts";
+import { PAGE_SHIFT, PAGE_SIZE } from "../abi/mod.ts";
 
 /** Bytes per frame, log2 (lib/abi/page.ts). */
 export { PAGE_SHIFT, PAGE_SIZE };

@@ -5,9 +5,9 @@
  * @module
  */
 import type { DeviceHost, DomId, EventPort, GrantMapping, StoreOps } from "./backend_api.ts";
-import { EINVAL, ESRCH } from "../abi/errno.ts";
-import { PhysMemory } from "../cpu/phys_memory.ts";
-import { PAGE_SIZE } from "../abi/page.ts";
+import { EINVAL, ESRCH } from "../abi/mod.ts";
+import { PhysMemory } from "../cpu/mod.ts";
+import { PAGE_SIZE } from "../abi/mod.ts";
 import { NULL_TRACER, type Tracer } from "./trace/tracer.ts";
 import { EventChannels, type EvtchnDirectory } from "./evtchn/channels.ts";
 import { SharedInfoView } from "./evtchn/shared_info_view.ts";
@@ -23,7 +23,7 @@ import {
   GNTTABOP_copy,
   GNTTABOP_unmap_grant_ref,
   TRC_PVX_GNTTAB_COPY,
-} from "../abi/grant_table.ts";
+} from "../abi/mod.ts";
 import { gnttabMapGrantRef, gnttabUnmapGrantRef, MapGrantResult } from "./gnttab/map.ts";
 import { acquireGrantForCopy, releaseGrantForCopy } from "./gnttab/copy.ts";
 

@@ -5,11 +5,11 @@
  */
 import type { Host } from "./host.ts";
 import { Vcpu } from "./vcpu.ts";
-import { VCPU_INFO_SIZE, VI_UPCALL_MASK } from "../abi/layout.ts";
-import { XEN_LEGACY_MAX_VCPUS } from "../abi/xen.ts";
-import type { P2m } from "../paging/p2m.ts";
-import { PagingDomain } from "../paging/paging_domain.ts";
-import { INVALID_MFN } from "../paging/constants.ts";
+import { VCPU_INFO_SIZE, VI_UPCALL_MASK } from "../abi/mod.ts";
+import { XEN_LEGACY_MAX_VCPUS } from "../abi/mod.ts";
+import type { P2m } from "../paging/mod.ts";
+import { PagingDomain } from "../paging/mod.ts";
+import { INVALID_MFN } from "../paging/mod.ts";
 import type { EventChannels } from "./evtchn/channels.ts";
 import type { GrantTable } from "./gnttab/table.ts";
 

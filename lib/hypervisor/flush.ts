@@ -4,7 +4,7 @@
  * does on the way back to the guest.
  * @module
  */
-import { FLUSH_ALL, FLUSH_MAX_PAGES, FLUSH_PAGES } from "../paging/flush_queue.ts";
+import { FLUSH_ALL, FLUSH_MAX_PAGES, FLUSH_PAGES } from "../paging/mod.ts";
 import type { Domain } from "./domain.ts";
 import type { Host } from "./host.ts";
 

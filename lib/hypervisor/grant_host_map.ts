@@ -7,12 +7,12 @@
  * foreign entries when the grant table says the domain holds a grant mapping of the frame.
  * @module
  */
-import { guestL1Mfn } from "../paging/guest_l1e.ts";
-import { isLockedTable } from "../paging/mmu_update.ts";
-import { writeEntry } from "../paging/mod_entry.ts";
-import { putPageFromL1e } from "../paging/validate_pte.ts";
-import { getPageType } from "../paging/page_type.ts";
-import { PGT_l1_page_table, PGT_writable_page } from "../paging/constants.ts";
+import { guestL1Mfn } from "../paging/mod.ts";
+import { isLockedTable } from "../paging/mod.ts";
+import { writeEntry } from "../paging/mod.ts";
+import { putPageFromL1e } from "../paging/mod.ts";
+import { getPageType } from "../paging/mod.ts";
+import { PGT_l1_page_table, PGT_writable_page } from "../paging/mod.ts";
 import {
   GNTMAP_application_map,
   GNTMAP_contains_pte,
@@ -21,7 +21,7 @@ import {
   GNTST_okay,
   MAPKIND_READ,
   MAPKIND_WRITE,
-} from "../abi/grant_table.ts";
+} from "../abi/mod.ts";
 import type { GrantHostMapper } from "./gnttab/table.ts";
 import { gnttabMapKind } from "./gnttab/map.ts";
 import type { Domain } from "./domain.ts";

@@ -3,9 +3,9 @@
  * the M2P table, from lib/paging), clock, tracer, console sink and the domain list.
  * @module
  */
-import { PhysMemory } from "../cpu/phys_memory.ts";
+import { PhysMemory } from "../cpu/mod.ts";
 import { NULL_TRACER, type Tracer } from "./trace/tracer.ts";
-import { MachineFrames } from "../paging/machine_frames.ts";
+import { MachineFrames } from "../paging/mod.ts";
 import { GuestClock } from "./time.ts";
 import type { Domain } from "./domain.ts";
 

@@ -10,9 +10,9 @@
  * tools/boot.ts drives it.
  * @module
  */
-import { Cpu } from "../cpu/cpu.ts";
+import { Cpu } from "../cpu/mod.ts";
 import { InputError } from "../errors.ts";
-import { DOMID_SELF, FLAT_KERNEL_DS } from "../abi/xen.ts";
+import { DOMID_SELF, FLAT_KERNEL_DS } from "../abi/mod.ts";
 import {
   SHUTDOWN_crash,
   SHUTDOWN_poweroff,
@@ -20,7 +20,7 @@ import {
   SHUTDOWN_soft_reset,
   SHUTDOWN_suspend,
   SHUTDOWN_watchdog,
-} from "../abi/sched.ts";
+} from "../abi/mod.ts";
 import { R_ESI, S_DS, S_ES, S_FS, S_GS } from "./cpu_port.ts";
 import { CpuAdapter } from "./cpu_adapter.ts";
 import { GuestAccess } from "./guest_access.ts";
@@ -31,8 +31,8 @@ import { loadKernelImage } from "./builder/from_elf.ts";
 import type { KernelImage } from "./builder/kernel_image.ts";
 import { EventChannels } from "./evtchn/channels.ts";
 import { SharedInfoView } from "./evtchn/shared_info_view.ts";
-import { mmuextOp, newBaseptr } from "../paging/mmuext_op.ts";
-import { MMUEXT_PIN_L3_TABLE } from "../paging/constants.ts";
+import { mmuextOp, newBaseptr } from "../paging/mod.ts";
+import { MMUEXT_PIN_L3_TABLE } from "../abi/mod.ts";
 import { PvDescriptorTables } from "./traps/descriptor_tables.ts";
 import { checkDescriptor } from "./traps/descriptor.ts";
 import { PvPlatform } from "./traps/pv_platform.ts";
@@ -44,7 +44,7 @@ import { installGrantMapCheck, pvGrantHostMapper } from "./grant_host_map.ts";
 import type { Tracer } from "./trace/tracer.ts";
 import type { EvtchnDirectory } from "./evtchn/channels.ts";
 import { type GnttabDirectory, GrantTable } from "./gnttab/table.ts";
-import { PGT_writable_page } from "../paging/constants.ts";
+import { PGT_writable_page } from "../paging/mod.ts";
 
 /** Options of a {@link Machine}. */
 export interface MachineOptions {

@@ -6,8 +6,8 @@
  * time.
  * @module
  */
-import { VIRQ_TIMER } from "../abi/xen.ts";
-import { SHUTDOWN_watchdog } from "../abi/sched.ts";
+import { VIRQ_TIMER } from "../abi/mod.ts";
+import { SHUTDOWN_watchdog } from "../abi/mod.ts";
 import { domainShutdown } from "./lifecycle.ts";
 import { TIMER_OFF, type Vcpu } from "./vcpu.ts";
 import type { Domain } from "./domain.ts";

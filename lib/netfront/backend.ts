@@ -7,8 +7,8 @@
  * disconnect, reported once). Nothing a guest writes throws out of here.
  * @module
  */
-import type { DeviceHost, EventPort, GrantMapping } from "../hypervisor/backend_api.ts";
-import { BackRing } from "../abi/ring.ts";
+import type { DeviceHost, EventPort, GrantMapping } from "../hypervisor/mod.ts";
+import { BackRing } from "../abi/mod.ts";
 import {
   readXenbusState,
   XenbusStateClosed,
@@ -16,10 +16,10 @@ import {
   XenbusStateConnected,
   XenbusStateInitialised,
   XenbusStateInitWait,
-} from "../abi/xenbus_state.ts";
-import type { Tracer } from "../hypervisor/trace/tracer.ts";
-import { NULL_TRACER } from "../hypervisor/trace/tracer.ts";
-import { RING_VIF_RX, RING_VIF_TX, TRC_PVX_RING_NOTIFY } from "../abi/trace.ts";
+} from "../abi/mod.ts";
+import type { Tracer } from "../hypervisor/mod.ts";
+import { NULL_TRACER } from "../hypervisor/mod.ts";
+import { RING_VIF_RX, RING_VIF_TX, TRC_PVX_RING_NOTIFY } from "../abi/mod.ts";
 import { completeChecksum } from "./packets.ts";
 import {
   decodeExtraInfo,

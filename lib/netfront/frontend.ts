@@ -4,9 +4,9 @@
  * {@link GuestSide} (the in-memory fake host's guests implement it).
  * @module
  */
-import type { StoreOps } from "../hypervisor/backend_api.ts";
-import { FrontRing } from "../abi/ring.ts";
-import { readXenbusState, XenbusStateConnected } from "../abi/xenbus_state.ts";
+import type { StoreOps } from "../hypervisor/mod.ts";
+import { FrontRing } from "../abi/mod.ts";
+import { readXenbusState, XenbusStateConnected } from "../abi/mod.ts";
 import {
   decodeRxResponse,
   decodeTxResponse,

@@ -4,8 +4,8 @@
  * backend under /local/domain/0/backend/vif/<domid>/<devid>.
  * @module
  */
-import type { StoreOps } from "../hypervisor/backend_api.ts";
-import { XenbusStateInitialising } from "../abi/xenbus_state.ts";
+import type { StoreOps } from "../hypervisor/mod.ts";
+import { XenbusStateInitialising } from "../abi/mod.ts";
 import { formatMac } from "./protocol.ts";
 
 /** The paths of one vif. */

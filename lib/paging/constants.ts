@@ -88,8 +88,8 @@ import {
   MACH2PHYS_NR_ENTRIES,
   MACH2PHYS_VIRT_END,
   MACH2PHYS_VIRT_START,
-} from "../abi/xen.ts";
-import { XENFEAT_auto_translated_physmap } from "../abi/sched.ts";
+} from "../abi/mod.ts";
+import { XENFEAT_auto_translated_physmap } from "../abi/mod.ts";
 export {
   DOMID_INVALID,
   DOMID_IO,
@@ -133,7 +133,7 @@ export {
   UVMF_MULTI,
   UVMF_NONE,
   UVMF_TLB_FLUSH,
-} from "../abi/mmu.ts";
+} from "../abi/mod.ts";
 
 /** Owner value of a frame that nobody owns (free). */
 export const OWNER_NONE = 0xffff;

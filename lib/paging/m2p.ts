@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { PhysMemory } from "../cpu/phys_memory.ts";
+import type { PhysMemory } from "../cpu/mod.ts";
 import {
   _PAGE_ACCESSED,
   _PAGE_PRESENT,

@@ -5,11 +5,11 @@
  * @module
  */
 
-import type { PhysMemory } from "../cpu/phys_memory.ts";
-import { PAGE_SIZE } from "../abi/page.ts";
+import type { PhysMemory } from "../cpu/mod.ts";
+import { PAGE_SIZE } from "../abi/mod.ts";
 import { assert, InputError } from "../errors.ts";
 import { DOMID_XEN, OWNER_NONE, PGC_allocated, PGT_none } from "./constants.ts";
-import { EINVAL, ENOMEM } from "../abi/errno.ts";
+import { EINVAL, ENOMEM } from "../abi/mod.ts";
 import { dropPin } from "./page_type.ts";
 import { M2p } from "./m2p.ts";
 

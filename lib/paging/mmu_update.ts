@@ -16,7 +16,7 @@ import {
   PGT_validated,
   PGT_writable_page,
 } from "./constants.ts";
-import { EINVAL, ENOSYS, EOPNOTSUPP } from "../abi/errno.ts";
+import { EINVAL, ENOSYS, EOPNOTSUPP } from "../abi/mod.ts";
 import { modL1Entry, modL2Entry, modL3Entry, writeEntry } from "./mod_entry.ts";
 import { getPageType, putPageType } from "./page_type.ts";
 import type { PagingDomain } from "./paging_domain.ts";

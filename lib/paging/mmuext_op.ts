@@ -32,7 +32,7 @@ import {
   PGT_pinned,
   PGT_writable_page,
 } from "./constants.ts";
-import { EACCES, EINVAL, ENOSYS, EOPNOTSUPP } from "../abi/errno.ts";
+import { EACCES, EINVAL, ENOSYS, EOPNOTSUPP } from "../abi/mod.ts";
 import { getPageAndType, getPageType, putPageAndType } from "./page_type.ts";
 import type { PagingDomain } from "./paging_domain.ts";
 

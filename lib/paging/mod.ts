@@ -36,7 +36,6 @@
  */
 
 export * from "./constants.ts";
-export * from "../abi/errno.ts";
 export { FLUSH_ALL, FLUSH_MAX_PAGES, FLUSH_NONE, FLUSH_PAGES, FlushQueue } from "./flush_queue.ts";
 export { guestL1Mfn } from "./guest_l1e.ts";
 export { M2p } from "./m2p.ts";
@@ -71,5 +70,4 @@ export { showPageWalk } from "./show_page_walk.ts";
 export { ptwrCmpxchg, ptwrEmulate, ptwrTarget } from "./ptwr.ts";
 export { updateVaMapping } from "./update_va_mapping.ts";
 export { getPageFromL1e, isGuestL2Slot, putPageFromL1e } from "./validate_pte.ts";
-export type { PageWalker } from "../cpu/platform.ts";
-export type { PhysMemory } from "../cpu/phys_memory.ts";
+export { writeEntry } from "./mod_entry.ts";

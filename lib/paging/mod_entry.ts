@@ -14,7 +14,7 @@ import {
   PGT_pae_xen_l2,
   pteFlags,
 } from "./constants.ts";
-import { EINVAL, EPERM } from "../abi/errno.ts";
+import { EINVAL, EPERM } from "../abi/mod.ts";
 import type { MachineFrames } from "./machine_frames.ts";
 import {
   adjustL3Lo,

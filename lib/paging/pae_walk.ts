@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { PageWalker } from "../cpu/platform.ts";
-import type { PhysMemory } from "../cpu/phys_memory.ts";
+import type { PageWalker } from "../cpu/mod.ts";
+import type { PhysMemory } from "../cpu/mod.ts";
 import { INVALID_MFN } from "./constants.ts";
 import type { P2m } from "./p2m.ts";
 

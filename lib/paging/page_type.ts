@@ -17,7 +17,7 @@ import {
   PGT_validated,
   PGT_writable_page,
 } from "./constants.ts";
-import { EINVAL } from "../abi/errno.ts";
+import { EINVAL } from "../abi/mod.ts";
 import type { MachineFrames } from "./machine_frames.ts";
 import { allocPageTable, allocSegdescPage, freePageTable } from "./validate_pte.ts";
 

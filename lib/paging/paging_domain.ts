@@ -7,7 +7,7 @@
 
 import { InputError } from "../errors.ts";
 import { INVALID_M2P_ENTRY, INVALID_MFN, PGC_allocated } from "./constants.ts";
-import { EINVAL, ENOMEM } from "../abi/errno.ts";
+import { EINVAL, ENOMEM } from "../abi/mod.ts";
 import { FlushQueue } from "./flush_queue.ts";
 import type { MachineFrames } from "./machine_frames.ts";
 import { P2m } from "./p2m.ts";

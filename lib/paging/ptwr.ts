@@ -6,7 +6,7 @@
  */
 
 import { _PAGE_PRESENT, _PAGE_RW, PGT_l1_page_table, pteFrame } from "./constants.ts";
-import { EINVAL } from "../abi/errno.ts";
+import { EINVAL } from "../abi/mod.ts";
 import { guestL1Mfn } from "./guest_l1e.ts";
 import { writeEntry } from "./mod_entry.ts";
 import { isLockedTable } from "./mmu_update.ts";

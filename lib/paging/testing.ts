@@ -4,7 +4,7 @@
  * @module
  */
 
-import { PhysMemory } from "../cpu/phys_memory.ts";
+import { PhysMemory } from "../cpu/mod.ts";
 import { _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, MMUEXT_PIN_L3_TABLE } from "./constants.ts";
 import { MachineFrames } from "./machine_frames.ts";
 import { mmuextOp, newBaseptr } from "./mmuext_op.ts";

@@ -12,7 +12,7 @@ import {
   UVMF_LOCAL,
   UVMF_TLB_FLUSH,
 } from "./constants.ts";
-import { EINVAL, EOPNOTSUPP } from "../abi/errno.ts";
+import { EINVAL, EOPNOTSUPP } from "../abi/mod.ts";
 import { guestL1Mfn } from "./guest_l1e.ts";
 import { modL1Entry, writeEntry } from "./mod_entry.ts";
 import { isLockedTable } from "./mmu_update.ts";

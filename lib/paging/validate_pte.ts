@@ -21,7 +21,7 @@ import {
   pteFlags,
   pteFrame,
 } from "./constants.ts";
-import { EBUSY, EINVAL, EPERM } from "../abi/errno.ts";
+import { EBUSY, EINVAL, EPERM } from "../abi/mod.ts";
 import type { MachineFrames } from "./machine_frames.ts";
 import { getPageAndType, getPageType, putPageAndType } from "./page_type.ts";
 

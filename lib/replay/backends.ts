@@ -5,20 +5,20 @@
  * @module
  */
 import { InputError } from "../errors.ts";
-import type { DeviceHost } from "../hypervisor/backend_api.ts";
-import { ringSize, SRING_HEADER, SRING_REQ_PROD, SRING_RSP_PROD } from "../abi/ring.ts";
+import type { DeviceHost } from "../hypervisor/mod.ts";
+import { ringSize, SRING_HEADER, SRING_REQ_PROD, SRING_RSP_PROD } from "../abi/mod.ts";
 import { type Block, BlockType, splitText, type StreamConfig } from "./recording_format.ts";
-import { Blkback } from "../blkfront/backend.ts";
-import { type DiskImage, MemoryDiskImage } from "../blkfront/disk_image.ts";
-import { BLKIF_ABI_X86_32, type BlkifAbi, blkifAbiByName } from "../blkfront/protocol.ts";
-import { Netback } from "../netfront/backend.ts";
-import { VirtualSwitch } from "../netfront/switch.ts";
-import { HostResponder } from "../netfront/responder.ts";
-import { RX_SLOT_BYTES, TX_SLOT_BYTES } from "../netfront/protocol.ts";
-import { ConsoleBackend } from "../console/backend.ts";
-import { MemorySink } from "../console/testing.ts";
-import { XenStore } from "../hypervisor/xenstore/store.ts";
-import { XenstoreRingBackend } from "../hypervisor/xenstore/ring_backend.ts";
+import { Blkback } from "../blkfront/mod.ts";
+import { type DiskImage, MemoryDiskImage } from "../blkfront/mod.ts";
+import { BLKIF_ABI_X86_32, type BlkifAbi, blkifAbiByName } from "../blkfront/mod.ts";
+import { Netback } from "../netfront/mod.ts";
+import { VirtualSwitch } from "../netfront/mod.ts";
+import { HostResponder } from "../netfront/mod.ts";
+import { RX_SLOT_BYTES, TX_SLOT_BYTES } from "../netfront/mod.ts";
+import { ConsoleBackend } from "../console/mod.ts";
+import { MemorySink } from "../console/mod.ts";
+import { XenStore } from "../hypervisor/mod.ts";
+import { XenstoreRingBackend } from "../hypervisor/mod.ts";
 
 /** A backend under replay: how to stop it. */
 export interface ReplayedBackend {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { ReplayView } from "./recording_replay_types.ts";
-import { SRING_REQ_PROD, SRING_RSP_PROD } from "../abi/ring.ts";
+import { SRING_REQ_PROD, SRING_RSP_PROD } from "../abi/mod.ts";
 import {
   BLKIF_OP_DISCARD,
   BLKIF_OP_INDIRECT,
@@ -13,9 +13,9 @@ import {
   BlkifRequest,
   decodeRequest,
   decodeResponse,
-} from "../blkfront/protocol.ts";
-import { PcapWriter } from "../netfront/pcap.ts";
-import type { VirtualSwitch } from "../netfront/switch.ts";
+} from "../blkfront/mod.ts";
+import { PcapWriter } from "../netfront/mod.ts";
+import type { VirtualSwitch } from "../netfront/mod.ts";
 
 const OP_NAMES = [
   "read",

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { InputError } from "../errors.ts";
-import type { DeviceHost, DomId } from "../hypervisor/backend_api.ts";
+import type { DeviceHost, DomId } from "../hypervisor/mod.ts";
 import { fileRecordingSink, type RecordingSink, RingRecorder } from "./recording_host.ts";
 import { DISK_INLINE_LIMIT } from "./recording_format.ts";
 

@@ -20,7 +20,7 @@
  * @module
  */
 import { InputError } from "../errors.ts";
-import { crc32 } from "../hypervisor/builder/decompress/crc.ts";
+import { crc32 } from "../hypervisor/mod.ts";
 import { deflateSync, inflateSync } from "fflate";
 
 /** The file magic. */

@@ -6,13 +6,7 @@
  * stream per device. The backends are not touched.
  * @module
  */
-import type {
-  DeviceHost,
-  DomId,
-  EventPort,
-  GrantMapping,
-  StoreOps,
-} from "../hypervisor/backend_api.ts";
+import type { DeviceHost, DomId, EventPort, GrantMapping, StoreOps } from "../hypervisor/mod.ts";
 import { VERSION } from "../version.ts";
 import {
   BlockType,

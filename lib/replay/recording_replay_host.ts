@@ -7,13 +7,7 @@
  * from the recording, and checks invariants instead.
  * @module
  */
-import type {
-  DeviceHost,
-  DomId,
-  EventPort,
-  GrantMapping,
-  StoreOps,
-} from "../hypervisor/backend_api.ts";
+import type { DeviceHost, DomId, EventPort, GrantMapping, StoreOps } from "../hypervisor/mod.ts";
 import {
   applyRuns,
   type Block,
@@ -26,9 +20,9 @@ import {
 import { describeBlock, firstDiff, GuestModel, hexAround } from "./recording_guest_model.ts";
 import { fireWatches, replayStore, type ReplayWatch } from "./recording_replay_store.ts";
 import { ReplayPages, waitForHostIo, yieldMacrotask } from "./recording_replay_pages.ts";
-import { PAGE_SIZE as PAGE } from "../abi/page.ts";
-import { GNTST_bad_gntref } from "../abi/grant_table.ts";
-import { EINVAL } from "../abi/errno.ts";
+import { PAGE_SIZE as PAGE } from "../abi/mod.ts";
+import { GNTST_bad_gntref } from "../abi/mod.ts";
+import { EINVAL } from "../abi/mod.ts";
 import {
   type Divergence,
   type ReplayHostOptions,

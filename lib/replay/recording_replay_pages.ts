@@ -5,7 +5,7 @@
  * @module
  */
 import { setImmediate } from "node:timers";
-import type { GrantMapping } from "../hypervisor/backend_api.ts";
+import type { GrantMapping } from "../hypervisor/mod.ts";
 
 /** One page the backend mapped during replay. */
 export interface ReplayMap {

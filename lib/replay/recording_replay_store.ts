@@ -4,7 +4,7 @@
  * model's nodes answer and watches fire as xenstored would fire them.
  * @module
  */
-import type { StoreOps } from "../hypervisor/backend_api.ts";
+import type { StoreOps } from "../hypervisor/mod.ts";
 import { type Block, BlockType, splitText } from "./recording_format.ts";
 import type { GuestModel } from "./recording_guest_model.ts";
 

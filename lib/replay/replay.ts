@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { cannotRead, InputError, UsageError } from "../errors.ts";
 import { parseRecording, type Recording, type StreamConfig } from "./recording_format.ts";
-import { type DiskImage, openDiskImage } from "../blkfront/disk_image.ts";
+import { type DiskImage, openDiskImage } from "../blkfront/mod.ts";
 import { type BackendFactory, replayable, slotBytes, streamAbi } from "./backends.ts";
 import { PcapExport, VbdTextExport } from "./export.ts";
 import { fuzzRecording, reproducerLateWrites } from "./fuzz.ts";

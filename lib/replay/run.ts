@@ -3,7 +3,7 @@
  * ReplayHost and reports divergences (compare mode) or broken invariants (model mode).
  * @module
  */
-import type { DiskImage } from "../blkfront/disk_image.ts";
+import type { DiskImage } from "../blkfront/mod.ts";
 import type { Block, Recording, StreamConfig } from "./recording_format.ts";
 import { ReplayHost } from "./recording_replay_host.ts";
 import type { Divergence, LateWrite, ReplayView, Violation } from "./recording_replay_types.ts";

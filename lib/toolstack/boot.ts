@@ -10,9 +10,9 @@
  * @module
  */
 import { InputError } from "../errors.ts";
-import { Machine, type RunResult } from "../hypervisor/machine.ts";
+import { Machine, type RunResult } from "../hypervisor/mod.ts";
 import { Network } from "./vif_attach.ts";
-import { openRingRecording, type RingRecording } from "../replay/recording_boot.ts";
+import { openRingRecording, type RingRecording } from "../replay/mod.ts";
 import { defaultGuestCmdline, readDefaultGuest } from "./default_guest.ts";
 import { attachDevices } from "./devices.ts";
 import { exitCodeForOutcome } from "./exit_code.ts";
@@ -20,7 +20,7 @@ import { runDomains } from "./multi_domain.ts";
 import type { BootOptions } from "./options.ts";
 import { type OpenPcap, openPcap, type OpenTrace, openTrace } from "./outputs.ts";
 import { readInput } from "./read_input.ts";
-import { openConsole, type StdioConsole } from "../console/terminal.ts";
+import { openConsole, type StdioConsole } from "../console/mod.ts";
 import { EndOfInput, type OnEof } from "./end_of_input.ts";
 
 export type { BootOptions } from "./options.ts";

@@ -4,24 +4,24 @@
  * recorded variants for `--record-rings`.
  * @module
  */
-import type { Machine } from "../hypervisor/machine.ts";
-import { HypervisorDeviceHost } from "../hypervisor/device_host.ts";
-import { XenStore } from "../hypervisor/xenstore/store.ts";
-import { attachXenstore } from "../hypervisor/xenstore/attach.ts";
-import { ConsoleBackend } from "../console/backend.ts";
-import { ConsoleIoMerge } from "../console/console_io_merge.ts";
-import { openConsole } from "../console/terminal.ts";
-import type { ConsoleSink } from "../console/sinks.ts";
-import type { ConsoleOptions } from "../console/terminal.ts";
+import type { Machine } from "../hypervisor/mod.ts";
+import { HypervisorDeviceHost } from "../hypervisor/mod.ts";
+import { XenStore } from "../hypervisor/mod.ts";
+import { attachXenstore } from "../hypervisor/mod.ts";
+import { ConsoleBackend } from "../console/mod.ts";
+import { ConsoleIoMerge } from "../console/mod.ts";
+import { openConsole } from "../console/mod.ts";
+import type { ConsoleSink } from "../console/mod.ts";
+import type { ConsoleOptions } from "../console/mod.ts";
 import { type AttachedVif, attachVifs, detachVifs, Network } from "./vif_attach.ts";
 import { attachDisks, type AttachedDisk, detachDisks } from "./vbd_attach.ts";
 import { openDisks, startVbds } from "./vbd_attach.ts";
-import { writeVbdLayout } from "../blkfront/xenbus.ts";
-import type { RingRecording } from "../replay/recording_boot.ts";
-import type { Tracer } from "../hypervisor/trace/tracer.ts";
-import { Netback } from "../netfront/backend.ts";
+import { writeVbdLayout } from "../blkfront/mod.ts";
+import type { RingRecording } from "../replay/mod.ts";
+import type { Tracer } from "../hypervisor/mod.ts";
+import { Netback } from "../netfront/mod.ts";
 import { defaultMac, parseVifSpec } from "./vif_spec.ts";
-import { writeVifLayout } from "../netfront/xenbus.ts";
+import { writeVifLayout } from "../netfront/mod.ts";
 
 /** The devices of one machine. */
 export interface AttachedDevices {

@@ -13,9 +13,9 @@
  * @module
  */
 import { InputError } from "../errors.ts";
-import type { Machine } from "../hypervisor/machine.ts";
-import type { ConsoleSink } from "../console/sinks.ts";
-import type { StoreOps } from "../hypervisor/backend_api.ts";
+import type { Machine } from "../hypervisor/mod.ts";
+import type { ConsoleSink } from "../console/mod.ts";
+import type { StoreOps } from "../hypervisor/mod.ts";
 
 /** The `--on-eof` choices. */
 export type OnEof = "poweroff" | "detach" | "wait";

@@ -4,17 +4,9 @@
  * one JSON-safe object whose shape is the documented `--json` schema (version 1).
  * @module
  */
-import {
-  type ElfImage,
-  EM_386,
-  EM_X86_64,
-  parseElf,
-  PF_R,
-  PF_W,
-  PF_X,
-} from "../hypervisor/builder/elf.ts";
-import { type ImageLayer, unwrapImage } from "../hypervisor/builder/unwrap.ts";
-import { readXenNotes, type XenNote, type XenNotes } from "../hypervisor/builder/xen_notes.ts";
+import { type ElfImage, EM_386, EM_X86_64, parseElf, PF_R, PF_W, PF_X } from "../hypervisor/mod.ts";
+import { type ImageLayer, unwrapImage } from "../hypervisor/mod.ts";
+import { readXenNotes, type XenNote, type XenNotes } from "../hypervisor/mod.ts";
 
 /** Version of the report schema; bumped on any incompatible change. */
 export const INSPECT_SCHEMA_VERSION = 1;

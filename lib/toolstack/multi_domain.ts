@@ -5,15 +5,15 @@
  * @module
  */
 import { InputError } from "../errors.ts";
-import { Machine, type RunResult, type SliceHook } from "../hypervisor/machine.ts";
-import { nextDeadline } from "../hypervisor/timers.ts";
-import type { ConsoleSink } from "../console/sinks.ts";
-import { openConsole } from "../console/terminal.ts";
+import { Machine, type RunResult, type SliceHook } from "../hypervisor/mod.ts";
+import { nextDeadline } from "../hypervisor/mod.ts";
+import type { ConsoleSink } from "../console/mod.ts";
+import { openConsole } from "../console/mod.ts";
 import { Network } from "./vif_attach.ts";
 import { openPcap, type OpenTrace, openTrace } from "./outputs.ts";
-import type { XentraceWriter } from "../hypervisor/trace/xentrace_writer.ts";
+import type { XentraceWriter } from "../hypervisor/mod.ts";
 import { parseVifSpec } from "./vif_spec.ts";
-import { formatMac } from "../netfront/protocol.ts";
+import { formatMac } from "../netfront/mod.ts";
 import type { BootOptions } from "./options.ts";
 import { attachDevices, type AttachedDevices } from "./devices.ts";
 import { readInput } from "./read_input.ts";

@@ -3,10 +3,10 @@
  * subsystems add a field and an attach step without touching the run loop).
  * @module
  */
-import type { MachineOptions } from "../hypervisor/machine.ts";
-import type { Machine } from "../hypervisor/machine.ts";
-import type { ConsoleSink } from "../console/sinks.ts";
-import type { ConsoleOptions } from "../console/terminal.ts";
+import type { MachineOptions } from "../hypervisor/mod.ts";
+import type { Machine } from "../hypervisor/mod.ts";
+import type { ConsoleSink } from "../console/mod.ts";
+import type { ConsoleOptions } from "../console/mod.ts";
 import type { AttachedDevices } from "./devices.ts";
 import type { OnEof } from "./end_of_input.ts";
 

@@ -5,10 +5,10 @@
  * @module
  */
 import { InputError } from "../errors.ts";
-import type { Machine } from "../hypervisor/machine.ts";
-import { XentraceWriter } from "../hypervisor/trace/xentrace_writer.ts";
-import { parseTraceClasses } from "../abi/trace.ts";
-import { PcapWriter } from "../netfront/pcap.ts";
+import type { Machine } from "../hypervisor/mod.ts";
+import { XentraceWriter } from "../hypervisor/mod.ts";
+import { parseTraceClasses } from "../abi/mod.ts";
+import { PcapWriter } from "../netfront/mod.ts";
 
 /** An open output file whose records carry the current machine's time. */
 interface OpenOutput {

@@ -4,13 +4,13 @@
  * vbd nodes if asked and starts one {@link Blkback} per disk ({@link startVbds}).
  * @module
  */
-import type { DeviceHost, DomId } from "../hypervisor/backend_api.ts";
-import type { Tracer } from "../hypervisor/trace/tracer.ts";
-import type { VbdLayout } from "../hypervisor/xenstore/toolstack_layout.ts";
-import { Blkback } from "../blkfront/backend.ts";
-import { type DiskImage, openDiskImage } from "../blkfront/disk_image.ts";
+import type { DeviceHost, DomId } from "../hypervisor/mod.ts";
+import type { Tracer } from "../hypervisor/mod.ts";
+import type { VbdLayout } from "../hypervisor/mod.ts";
+import { Blkback } from "../blkfront/mod.ts";
+import { type DiskImage, openDiskImage } from "../blkfront/mod.ts";
 import { checkDistinctDevids, type DiskSpec, parseDiskSpec } from "./disk_spec.ts";
-import { writeVbdLayout } from "../blkfront/xenbus.ts";
+import { writeVbdLayout } from "../blkfront/mod.ts";
 
 /** Options for {@link openDisks}. */
 export interface OpenDisksOptions {

@@ -5,15 +5,15 @@
  * switch into one file.
  * @module
  */
-import type { DeviceHost, DomId } from "../hypervisor/backend_api.ts";
-import type { Tracer } from "../hypervisor/trace/tracer.ts";
-import { Netback } from "../netfront/backend.ts";
-import type { PcapWriter } from "../netfront/pcap.ts";
-import { HostResponder } from "../netfront/responder.ts";
-import { VirtualSwitch } from "../netfront/switch.ts";
+import type { DeviceHost, DomId } from "../hypervisor/mod.ts";
+import type { Tracer } from "../hypervisor/mod.ts";
+import { Netback } from "../netfront/mod.ts";
+import type { PcapWriter } from "../netfront/mod.ts";
+import { HostResponder } from "../netfront/mod.ts";
+import { VirtualSwitch } from "../netfront/mod.ts";
 import { defaultMac, parseVifSpec, type VifSpec } from "./vif_spec.ts";
-import { writeVifLayout } from "../netfront/xenbus.ts";
-import { formatMac } from "../netfront/protocol.ts";
+import { writeVifLayout } from "../netfront/mod.ts";
+import { formatMac } from "../netfront/mod.ts";
 
 /** The switches of one pvx process, by bridge name (shared by every domain). */
 export class Network {

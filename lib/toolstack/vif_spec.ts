@@ -4,8 +4,8 @@
  * @module
  */
 import { InputError } from "../errors.ts";
-import { parseMac } from "../netfront/protocol.ts";
-import { parseIp } from "../netfront/packets.ts";
+import { parseMac } from "../netfront/mod.ts";
+import { parseIp } from "../netfront/mod.ts";
 
 /** A parsed vif spec. */
 export interface VifSpec {

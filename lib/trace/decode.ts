@@ -10,7 +10,7 @@
  * @module
  */
 import { InputError } from "../errors.ts";
-import { RUNSTATE_running, TRC_SCHED_RUNSTATE_CHANGE, TRC_TRACE_CPU_CHANGE } from "../abi/trace.ts";
+import { RUNSTATE_running, TRC_SCHED_RUNSTATE_CHANGE, TRC_TRACE_CPU_CHANGE } from "../abi/mod.ts";
 
 /** A malformed or truncated trace. */
 export class TraceFormatError extends InputError {

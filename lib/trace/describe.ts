@@ -34,7 +34,7 @@ import {
   TRC_SCHED_WAKE,
   TRC_SCHED_YIELD,
   TRC_TRACE_CPU_CHANGE,
-} from "../abi/trace.ts";
+} from "../abi/mod.ts";
 
 /** Decoded fields of a record. */
 export type Fields = Record<string, number | string | number[]>;

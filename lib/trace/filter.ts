@@ -6,7 +6,7 @@
 import { UsageError } from "../errors.ts";
 import type { TraceRecord } from "./decode.ts";
 import { describe, eventName } from "./describe.ts";
-import { EVENT_NAMES, eventClass, parseTraceClasses } from "../abi/trace.ts";
+import { EVENT_NAMES, eventClass, parseTraceClasses } from "../abi/mod.ts";
 
 /** pvx's virtual TSC frequency (1 GHz): the default for `--cpu-hz`. */
 export const PVX_CPU_HZ = 1_000_000_000;

@@ -6,7 +6,7 @@
  */
 import type { TraceRecord } from "./decode.ts";
 import { describe, eventName } from "./describe.ts";
-import { TRC_PV_HYPERCALL_V2, TRC_TRACE_CPU_CHANGE } from "../abi/trace.ts";
+import { TRC_PV_HYPERCALL_V2, TRC_TRACE_CPU_CHANGE } from "../abi/mod.ts";
 
 /**
  * Streams Chrome trace JSON for `records` into `write` (constant memory).

@@ -13,7 +13,7 @@ import {
   TRC_PV_HYPERCALL_V2,
   TRC_PV_TRAP,
   TRC_TRACE_CPU_CHANGE,
-} from "../abi/trace.ts";
+} from "../abi/mod.ts";
 
 /** One row: how many records and how many TSC cycles. */
 export interface SummaryRow {

@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { ACC_READ, ACC_USER, ACC_WRITE } from "../../lib/cpu/platform.ts";
 import {
   _PAGE_PRESENT,
-  EBUSY,
   MACH2PHYS_VIRT_START,
   MMUEXT_NEW_BASEPTR,
   MMUEXT_PIN_L3_TABLE,
@@ -21,6 +20,7 @@ import {
   updateVaMapping,
   UVMF_INVLPG,
 } from "../../lib/paging/mod.ts";
+import { EBUSY } from "../../lib/abi/mod.ts";
 import { makeTestGuest, PTE_PR_U, PTE_PRW_U } from "../../lib/paging/testing.ts";
 
 Deno.test("a process's page tables go from writable pages to a pinned base and back", () => {

@@ -3,7 +3,6 @@ import { PhysMemory } from "../../lib/cpu/phys_memory.ts";
 import { InputError } from "../../lib/errors.ts";
 import {
   DOMID_XEN,
-  ENOMEM,
   INVALID_M2P_ENTRY,
   M2p,
   MachineFrames,
@@ -13,6 +12,7 @@ import {
   OWNER_NONE,
   PagingDomain,
 } from "../../lib/paging/mod.ts";
+import { ENOMEM } from "../../lib/abi/mod.ts";
 import { makeTestGuest } from "../../lib/paging/testing.ts";
 
 Deno.test("allocDomainFrames() hands out shuffled frames that are neither identity nor contiguous", () => {

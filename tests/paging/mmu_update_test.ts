@@ -2,15 +2,13 @@ import assert from "node:assert/strict";
 import {
   _PAGE_ACCESSED,
   _PAGE_DIRTY,
-  EINVAL,
-  ENOSYS,
-  EOPNOTSUPP,
   MachineFrames,
   MMU_MACHPHYS_UPDATE,
   MMU_PT_UPDATE_PRESERVE_AD,
   mmuUpdate,
   PagingDomain,
 } from "../../lib/paging/mod.ts";
+import { EINVAL, ENOSYS, EOPNOTSUPP } from "../../lib/abi/mod.ts";
 import { PhysMemory } from "../../lib/cpu/phys_memory.ts";
 import { makeTestGuest, peekEntry, PTE_PRW_U } from "../../lib/paging/testing.ts";
 

@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
 import {
   _PAGE_PRESENT,
-  EACCES,
-  EBUSY,
-  EINVAL,
-  ENOSYS,
-  EOPNOTSUPP,
   FLUSH_ALL,
   FLUSH_PAGES,
   MMUEXT_CLEAR_PAGE,
@@ -31,6 +26,7 @@ import {
   PGT_pinned,
   PGT_validated,
 } from "../../lib/paging/mod.ts";
+import { EACCES, EBUSY, EINVAL, ENOSYS, EOPNOTSUPP } from "../../lib/abi/mod.ts";
 import {
   makeTestGuest,
   pokeEntry,

@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { ACC_READ } from "../../lib/cpu/platform.ts";
 import {
   _PAGE_PRESENT,
-  EINVAL,
   mmuUpdateNormalPt,
   PGT_writable_page,
   ptwrCmpxchg,
   ptwrEmulate,
   ptwrTarget,
 } from "../../lib/paging/mod.ts";
+import { EINVAL } from "../../lib/abi/mod.ts";
 import { makeTestGuest, PFN_L1, PFN_L2, PTE_PR_U, PTE_PRW_U } from "../../lib/paging/testing.ts";
 
 /** Linear address of L1 slot `slot` through the guest's read-only mapping of its L1. */

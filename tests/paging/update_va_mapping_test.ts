@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import { ACC_READ, ACC_WRITE } from "../../lib/cpu/platform.ts";
 import {
-  EBUSY,
-  EINVAL,
   FLUSH_ALL,
   FLUSH_PAGES,
   MACH2PHYS_VIRT_START,
@@ -11,6 +9,7 @@ import {
   UVMF_INVLPG,
   UVMF_TLB_FLUSH,
 } from "../../lib/paging/mod.ts";
+import { EBUSY, EINVAL } from "../../lib/abi/mod.ts";
 import { makeTestGuest, PTE_PR_U, PTE_PRW_U } from "../../lib/paging/testing.ts";
 
 Deno.test("updateVaMapping() replaces the mapping of a linear address and asks for invlpg", () => {

@@ -7,9 +7,6 @@ import {
   _PAGE_PSE,
   _PAGE_PWT,
   _PAGE_RW,
-  EBUSY,
-  EINVAL,
-  EPERM,
   getPageType,
   L2_FIRST_XEN_SLOT,
   mmuUpdateNormalPt,
@@ -22,6 +19,7 @@ import {
   PGT_writable_page,
   PTE_HI_NX,
 } from "../../lib/paging/mod.ts";
+import { EBUSY, EINVAL, EPERM } from "../../lib/abi/mod.ts";
 import {
   makeTestGuest,
   pokeEntry,

@@ -4,7 +4,7 @@
  * eax first and does not return; the rest of the page is int3.
  * @module
  */
-import { __HYPERVISOR_iret, HYPERCALL_VECTOR } from "../../abi/xen.ts";
+import { __HYPERVISOR_iret, HYPERCALL_VECTOR } from "../../abi/mod.ts";
 
 /**
  * Fills a 4096-byte page with the hypercall stubs.

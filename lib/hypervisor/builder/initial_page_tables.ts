@@ -12,7 +12,7 @@ import {
   _PAGE_PRESENT,
   _PAGE_RW,
   _PAGE_USER,
-} from "../../paging/constants.ts";
+} from "../../paging/mod.ts";
 
 /** Xen's builder protections per level. */
 export const L1_PROT = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED;

@@ -7,7 +7,7 @@
  * @module
  */
 import { InputError } from "../../errors.ts";
-import { HYPERVISOR_VIRT_START } from "../../abi/xen.ts";
+import { HYPERVISOR_VIRT_START } from "../../abi/mod.ts";
 
 /** One segment of the layout. */
 export interface Segment {

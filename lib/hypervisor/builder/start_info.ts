@@ -21,7 +21,7 @@ import {
   SI_STORE_EVTCHN,
   SI_STORE_MFN,
   START_INFO_MAGIC,
-} from "../../abi/layout.ts";
+} from "../../abi/mod.ts";
 
 /** The values of start_info (x86_32). */
 export interface StartInfo {

@@ -3,7 +3,7 @@
  * EVTCHNOP_* rules with Xen's error codes; mirrors xen/common/event_channel.c.
  * @module
  */
-import { EBUSY, EEXIST, EINVAL, ENOENT, ENOSPC, ENOSYS, EPERM, ESRCH } from "../../abi/errno.ts";
+import { EBUSY, EEXIST, EINVAL, ENOENT, ENOSPC, ENOSYS, EPERM, ESRCH } from "../../abi/mod.ts";
 import { NULL_TRACER, type Tracer } from "../trace/tracer.ts";
 import {
   DOMID_SELF,
@@ -40,7 +40,7 @@ import {
   VIRQ_TIMER,
   VIRQ_XENOPROF,
   VIRQ_XENPMU,
-} from "../../abi/event_channel.ts";
+} from "../../abi/mod.ts";
 import {
   evtchn2lClearPending,
   evtchn2lSetPending,

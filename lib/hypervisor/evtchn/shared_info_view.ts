@@ -3,11 +3,11 @@
  * written in place in machine memory (public/xen.h, arch-x86/xen.h, xen-x86_32.h).
  * @module
  */
-import type { PhysMemory } from "../../cpu/phys_memory.ts";
-import { PAGE_SIZE } from "../../abi/page.ts";
+import type { PhysMemory } from "../../cpu/mod.ts";
+import { PAGE_SIZE } from "../../abi/mod.ts";
 import { assert } from "../../errors.ts";
-import { XEN_LEGACY_MAX_VCPUS } from "../../abi/xen.ts";
-import { VCPU_INFO_SIZE } from "../../abi/layout.ts";
+import { XEN_LEGACY_MAX_VCPUS } from "../../abi/mod.ts";
+import { VCPU_INFO_SIZE } from "../../abi/mod.ts";
 
 export { VCPU_INFO_SIZE, XEN_LEGACY_MAX_VCPUS };
 

@@ -15,7 +15,7 @@ import {
   GTF_sub_page,
   GTF_type_mask,
   GTF_writing,
-} from "../../abi/grant_table.ts";
+} from "../../abi/mod.ts";
 import type { GrantTable } from "./table.ts";
 
 /**

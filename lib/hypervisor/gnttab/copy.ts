@@ -4,8 +4,8 @@
  * gnttab_copy_one of xen/common/grant_table.c).
  * @module
  */
-import { PAGE_SIZE } from "../../abi/page.ts";
-import { DOMID_SELF } from "../../abi/event_channel.ts";
+import { PAGE_SIZE } from "../../abi/mod.ts";
+import { DOMID_SELF } from "../../abi/mod.ts";
 import {
   GNTCOPY_dest_gref,
   GNTCOPY_source_gref,
@@ -23,7 +23,7 @@ import {
   GNTST_permission_denied,
   GNTTABOP_copy,
   TRC_PVX_GNTTAB_COPY,
-} from "../../abi/grant_table.ts";
+} from "../../abi/mod.ts";
 import { clearUnpinned, setStatusV1 } from "./_status.ts";
 import type { GrantTable } from "./table.ts";
 

@@ -5,7 +5,7 @@
  * unmap_common and gnttab_release_mappings of xen/common/grant_table.c.
  * @module
  */
-import { PAGE_SIZE } from "../../abi/page.ts";
+import { PAGE_SIZE } from "../../abi/mod.ts";
 import {
   GNTMAP_application_map,
   GNTMAP_contains_pte,
@@ -32,7 +32,7 @@ import {
   MAPKIND_WRITE,
   TRC_MEM_PAGE_GRANT_MAP,
   TRC_MEM_PAGE_GRANT_UNMAP,
-} from "../../abi/grant_table.ts";
+} from "../../abi/mod.ts";
 import { INVALID_MAPTRACK_HANDLE } from "./maptrack.ts";
 import { clearUnpinned, setStatusV1 } from "./_status.ts";
 import type { GrantTable } from "./table.ts";

@@ -4,15 +4,15 @@
  * dump_table (gone from Xen 4.17: -ENOSYS).
  * @module
  */
-import { EINVAL, ENOSYS, EOPNOTSUPP, EPERM } from "../../abi/errno.ts";
-import { PAGE_SIZE } from "../../abi/page.ts";
+import { EINVAL, ENOSYS, EOPNOTSUPP, EPERM } from "../../abi/mod.ts";
+import { PAGE_SIZE } from "../../abi/mod.ts";
 import {
   GNTST_general_error,
   GNTTAB_CACHE_CLEAN,
   GNTTAB_CACHE_INVAL,
   GNTTABOP_cache_flush,
   GNTTABOP_transfer,
-} from "../../abi/grant_table.ts";
+} from "../../abi/mod.ts";
 import { gnttabMapKind } from "./map.ts";
 import type { GrantTable } from "./table.ts";
 

@@ -13,20 +13,19 @@ import {
   _PAGE_USER,
   PGT_l1_page_table,
   pteFrame,
-  UVMF_INVLPG,
-  UVMF_LOCAL,
-} from "../../paging/constants.ts";
-import { guestL1Mfn } from "../../paging/guest_l1e.ts";
-import { mmuUpdateNormalPt } from "../../paging/mmu_update.ts";
-import type { PagingDomain } from "../../paging/paging_domain.ts";
-import { updateVaMapping } from "../../paging/update_va_mapping.ts";
+} from "../../paging/mod.ts";
+import { UVMF_INVLPG, UVMF_LOCAL } from "../../abi/mod.ts";
+import { guestL1Mfn } from "../../paging/mod.ts";
+import { mmuUpdateNormalPt } from "../../paging/mod.ts";
+import type { PagingDomain } from "../../paging/mod.ts";
+import { updateVaMapping } from "../../paging/mod.ts";
 import {
   GNTMAP_application_map,
   GNTMAP_contains_pte,
   GNTMAP_readonly,
   GNTST_general_error,
   GNTST_okay,
-} from "../../abi/grant_table.ts";
+} from "../../abi/mod.ts";
 import type { GrantHostMapper } from "./table.ts";
 
 /** GNTMAP_guest_avail0: map flags above it go to the PTE's available bits 9..11. */

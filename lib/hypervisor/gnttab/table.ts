@@ -5,11 +5,11 @@
  * mirrors the table half of xen/common/grant_table.c.
  * @module
  */
-import { EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH } from "../../abi/errno.ts";
-import type { PhysMemory } from "../../cpu/phys_memory.ts";
-import { PAGE_SIZE } from "../../abi/page.ts";
+import { EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH } from "../../abi/mod.ts";
+import type { PhysMemory } from "../../cpu/mod.ts";
+import { PAGE_SIZE } from "../../abi/mod.ts";
 import { NULL_TRACER, type Tracer } from "../trace/tracer.ts";
-import { DOMID_SELF } from "../../abi/event_channel.ts";
+import { DOMID_SELF } from "../../abi/mod.ts";
 import {
   DEFAULT_MAX_GRANT_FRAMES,
   DEFAULT_MAX_MAPTRACK_FRAMES,
@@ -31,7 +31,7 @@ import {
   INVALID_GFN_32,
   MAPTRACK_PER_PAGE,
   TRC_PVX_GNTTAB_FAIL,
-} from "../../abi/grant_table.ts";
+} from "../../abi/mod.ts";
 import { Maptrack } from "./maptrack.ts";
 
 /**

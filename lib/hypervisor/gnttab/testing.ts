@@ -4,11 +4,11 @@
  * page, recorded upcall kicks, and helpers that write grant entries as a guest does.
  * @module
  */
-import { PhysMemory } from "../../cpu/phys_memory.ts";
-import { PAGE_SIZE } from "../../abi/page.ts";
+import { PhysMemory } from "../../cpu/mod.ts";
+import { PAGE_SIZE } from "../../abi/mod.ts";
 import { EventChannels } from "../evtchn/channels.ts";
 import { SharedInfoView } from "../evtchn/shared_info_view.ts";
-import { GTF_permit_access, GTF_readonly } from "../../abi/grant_table.ts";
+import { GTF_permit_access, GTF_readonly } from "../../abi/mod.ts";
 import { type GrantHostMapper, GrantTable } from "./table.ts";
 
 /** One domain of a {@link TestWorld}. */

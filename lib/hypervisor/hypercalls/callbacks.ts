@@ -4,7 +4,7 @@
  * callback.c and traps.c's do_set_trap_table for 32-bit guests).
  * @module
  */
-import { EFAULT, EINVAL, ENOSYS } from "../../abi/errno.ts";
+import { EFAULT, EINVAL, ENOSYS } from "../../abi/mod.ts";
 import {
   CALLBACKF_mask_events,
   CALLBACKOP_register,
@@ -16,9 +16,9 @@ import {
   CALLBACKTYPE_sysenter,
   XENNMI_register_callback,
   XENNMI_unregister_callback,
-} from "../../abi/sched.ts";
-import { FLAT_KERNEL_CS } from "../../abi/xen.ts";
-import { TRAP_INFO_SIZE } from "../../abi/layout.ts";
+} from "../../abi/mod.ts";
+import { FLAT_KERNEL_CS } from "../../abi/mod.ts";
+import { TRAP_INFO_SIZE } from "../../abi/mod.ts";
 import type { Vcpu } from "../vcpu.ts";
 import { fixupGuestSelector } from "./misc.ts";
 import { readStruct } from "./_guest.ts";

@@ -4,8 +4,8 @@
  * Xen that lets every domain use the emergency console).
  * @module
  */
-import { EFAULT, EINVAL, ENOSYS } from "../../abi/errno.ts";
-import { CONSOLEIO_read, CONSOLEIO_write } from "../../abi/xen.ts";
+import { EFAULT, EINVAL, ENOSYS } from "../../abi/mod.ts";
+import { CONSOLEIO_read, CONSOLEIO_write } from "../../abi/mod.ts";
 import type { Vcpu } from "../vcpu.ts";
 
 /** Bytes copied per chunk (Xen copies through a 128-byte kbuf). */

@@ -5,15 +5,10 @@
  * and land in a descriptor page or a writable page of the domain.
  * @module
  */
-import { EFAULT, EINVAL } from "../../abi/errno.ts";
-import { FIRST_RESERVED_GDT_ENTRY } from "../../abi/xen.ts";
-import { PGT_seg_desc_page, PGT_writable_page } from "../../paging/constants.ts";
-import {
-  getPageAndType,
-  getPageType,
-  putPageAndType,
-  putPageType,
-} from "../../paging/page_type.ts";
+import { EFAULT, EINVAL } from "../../abi/mod.ts";
+import { FIRST_RESERVED_GDT_ENTRY } from "../../abi/mod.ts";
+import { PGT_seg_desc_page, PGT_writable_page } from "../../paging/mod.ts";
+import { getPageAndType, getPageType, putPageAndType, putPageType } from "../../paging/mod.ts";
 import { checkDescriptor } from "../traps/descriptor.ts";
 import type { Vcpu } from "../vcpu.ts";
 

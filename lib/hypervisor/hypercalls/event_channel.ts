@@ -4,7 +4,7 @@
  * struct goes back to the guest), as do_event_channel_op of xen/common/event_channel.c.
  * @module
  */
-import { EFAULT, ENOSYS } from "../../abi/errno.ts";
+import { EFAULT, ENOSYS } from "../../abi/mod.ts";
 import {
   EVTCHNOP_alloc_unbound,
   EVTCHNOP_bind_interdomain,
@@ -20,7 +20,7 @@ import {
   EVTCHNOP_set_priority,
   EVTCHNOP_status,
   EVTCHNOP_unmask,
-} from "../../abi/event_channel.ts";
+} from "../../abi/mod.ts";
 import type { EventChannels } from "../evtchn/channels.ts";
 import type { Vcpu } from "../vcpu.ts";
 

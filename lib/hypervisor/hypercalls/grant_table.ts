@@ -5,7 +5,7 @@
  * do_grant_table_op of xen/common/grant_table.c, compat layouts for a 32-bit guest).
  * @module
  */
-import { EFAULT, EINVAL, ENOSYS } from "../../abi/errno.ts";
+import { EFAULT, EINVAL, ENOSYS } from "../../abi/mod.ts";
 import {
   GNTTABOP_cache_flush,
   GNTTABOP_copy,
@@ -20,7 +20,7 @@ import {
   GNTTABOP_transfer,
   GNTTABOP_unmap_and_replace,
   GNTTABOP_unmap_grant_ref,
-} from "../../abi/grant_table.ts";
+} from "../../abi/mod.ts";
 import { gnttabMapGrantRef, gnttabUnmapGrantRef, MapGrantResult } from "../gnttab/map.ts";
 import { gnttabCopy, GnttabCopyOp } from "../gnttab/copy.ts";
 import { gnttabCacheFlush, gnttabTransfer } from "../gnttab/misc_ops.ts";

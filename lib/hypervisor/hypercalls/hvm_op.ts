@@ -5,8 +5,8 @@
  * (-ENOSYS) or unsupported (altp2m: -EOPNOTSUPP).
  * @module
  */
-import { EFAULT, EINVAL, ENOSYS, EOPNOTSUPP, ESRCH } from "../../abi/errno.ts";
-import { DOMID_SELF } from "../../abi/xen.ts";
+import { EFAULT, EINVAL, ENOSYS, EOPNOTSUPP, ESRCH } from "../../abi/mod.ts";
+import { DOMID_SELF } from "../../abi/mod.ts";
 import type { Vcpu } from "../vcpu.ts";
 import { readStruct, setU64 } from "./_guest.ts";
 

@@ -10,7 +10,7 @@ import {
   X86_EFLAGS_IF,
   X86_EFLAGS_IOPL,
   X86_EFLAGS_VM,
-} from "../../abi/xen.ts";
+} from "../../abi/mod.ts";
 import { R_EAX, R_ESP, S_DS, S_ES, S_FS, S_GS } from "../cpu_port.ts";
 import { domainCrash } from "../lifecycle.ts";
 import type { Vcpu } from "../vcpu.ts";

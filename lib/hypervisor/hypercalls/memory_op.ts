@@ -8,29 +8,20 @@
  * contiguous allocation), up to the domU limit (order 9).
  * @module
  */
-import {
-  EACCES,
-  EFAULT,
-  EINVAL,
-  ENOMEM,
-  ENOSYS,
-  EOPNOTSUPP,
-  EPERM,
-  ESRCH,
-} from "../../abi/errno.ts";
+import { EACCES, EFAULT, EINVAL, ENOMEM, ENOSYS, EOPNOTSUPP, EPERM, ESRCH } from "../../abi/mod.ts";
 import {
   DOMID_SELF,
   MACH2PHYS_NR_ENTRIES,
   MACH2PHYS_VIRT_END,
   MACH2PHYS_VIRT_START,
-} from "../../abi/xen.ts";
-import { INVALID_MFN } from "../../paging/constants.ts";
-import { dropPin } from "../../paging/page_type.ts";
-import { TRC_MEM_DECREASE_RESERVATION } from "../../abi/trace.ts";
+} from "../../abi/mod.ts";
+import { INVALID_MFN } from "../../paging/mod.ts";
+import { dropPin } from "../../paging/mod.ts";
+import { TRC_MEM_DECREASE_RESERVATION } from "../../abi/mod.ts";
 import type { Domain } from "../domain.ts";
 import type { Vcpu } from "../vcpu.ts";
 import { readStruct } from "./_guest.ts";
-import { SI_ARCH_MAX_PFN } from "../../abi/layout.ts";
+import { SI_ARCH_MAX_PFN } from "../../abi/mod.ts";
 import { createContinuation, shouldPreempt } from "./continuation.ts";
 import { translatedAddToPhysmap } from "./physmap_translated.ts";
 import { applyFlushes } from "../flush.ts";

@@ -4,13 +4,13 @@
  * misc-hypercalls.c and do_vm_assist of xen/common/domain.c).
  * @module
  */
-import { EINVAL, ENODEV, ENOSYS, EPERM } from "../../abi/errno.ts";
+import { EINVAL, ENODEV, ENOSYS, EPERM } from "../../abi/mod.ts";
 import {
   HYPERVISOR_VIRT_START,
   VM_ASSIST_VALID_MASK,
   VMASST_CMD_disable,
   VMASST_CMD_enable,
-} from "../../abi/xen.ts";
+} from "../../abi/mod.ts";
 import type { Vcpu } from "../vcpu.ts";
 
 /** The RPL a 32-bit PV kernel's selectors get at least (guest_kernel_rpl). */

@@ -6,8 +6,8 @@
  * __do_update_va_mapping of xen/arch/x86/mm.c for a domU).
  * @module
  */
-import { EFAULT, EPERM, ESRCH } from "../../abi/errno.ts";
-import { MMU_UPDATE_SIZE, MMUEXT_OP_SIZE } from "../../abi/layout.ts";
+import { EFAULT, EPERM, ESRCH } from "../../abi/mod.ts";
+import { MMU_UPDATE_SIZE, MMUEXT_OP_SIZE } from "../../abi/mod.ts";
 import {
   DOMID_SELF,
   MMUEXT_INVLPG_MULTI,
@@ -17,16 +17,16 @@ import {
   UVMF_ALL,
   UVMF_FLUSHTYPE_MASK,
   UVMF_LOCAL,
-} from "../../abi/xen.ts";
-import { mmuUpdate } from "../../paging/mmu_update.ts";
-import { mmuextOp } from "../../paging/mmuext_op.ts";
-import { updateVaMapping } from "../../paging/update_va_mapping.ts";
+} from "../../abi/mod.ts";
+import { mmuUpdate } from "../../paging/mod.ts";
+import { mmuextOp } from "../../paging/mod.ts";
+import { updateVaMapping } from "../../paging/mod.ts";
 import { translatedMmuUpdate, translatedNewBaseptr } from "./mmu_translated.ts";
-import { TRC_PVX_MMU_UPDATE } from "../../abi/trace.ts";
+import { TRC_PVX_MMU_UPDATE } from "../../abi/mod.ts";
 import { applyFlushes } from "../flush.ts";
 import type { Vcpu } from "../vcpu.ts";
 import { createContinuation, shouldPreempt } from "./continuation.ts";
-import { __HYPERVISOR_mmu_update, __HYPERVISOR_mmuext_op } from "../../abi/xen.ts";
+import { __HYPERVISOR_mmu_update, __HYPERVISOR_mmuext_op } from "../../abi/mod.ts";
 
 /** MMU_UPDATE_PREEMPTED: set in count by a continuation (pdone then accumulates). */
 const MMU_UPDATE_PREEMPTED = 0x80000000;

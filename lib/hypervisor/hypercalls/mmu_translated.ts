@@ -3,14 +3,14 @@
  * shadow-translate mode took them: page tables are ordinary RAM named by pfns.
  * @module
  */
-import { EINVAL, ENOSYS } from "../../abi/errno.ts";
+import { EINVAL, ENOSYS } from "../../abi/mod.ts";
+import { INVALID_MFN } from "../../paging/mod.ts";
 import {
-  INVALID_MFN,
   MMU_NORMAL_PT_UPDATE,
   MMU_PT_UPDATE_NO_TRANSLATE,
   MMU_PT_UPDATE_PRESERVE_AD,
-} from "../../paging/constants.ts";
-import { writeEntry } from "../../paging/mod_entry.ts";
+} from "../../abi/mod.ts";
+import { writeEntry } from "../../paging/mod.ts";
 import type { Domain } from "../domain.ts";
 
 /** The domain's own RAM frame behind a pfn, or -1 (unpopulated, or a Xen page). */

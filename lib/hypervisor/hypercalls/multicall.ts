@@ -5,10 +5,10 @@
  * do_multicall of xen/common/multicall.c).
  * @module
  */
-import { EFAULT, EINVAL, ENOSYS } from "../../abi/errno.ts";
-import { MULTICALL_ENTRY_SIZE } from "../../abi/layout.ts";
-import { __HYPERVISOR_iret, __HYPERVISOR_multicall } from "../../abi/xen.ts";
-import { TRC_PV_HYPERCALL_SUBCALL } from "../../abi/trace.ts";
+import { EFAULT, EINVAL, ENOSYS } from "../../abi/mod.ts";
+import { MULTICALL_ENTRY_SIZE } from "../../abi/mod.ts";
+import { __HYPERVISOR_iret, __HYPERVISOR_multicall } from "../../abi/mod.ts";
+import { TRC_PV_HYPERCALL_SUBCALL } from "../../abi/mod.ts";
 import type { Vcpu } from "../vcpu.ts";
 import type { HypercallFn } from "./types.ts";
 import { createContinuation, PREEMPT_BATCH } from "./continuation.ts";

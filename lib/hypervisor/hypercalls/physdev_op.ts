@@ -4,7 +4,7 @@
  * routing is refused (mirrors xen/arch/x86/physdev.c under the dummy XSM policy).
  * @module
  */
-import { EFAULT, EINVAL, ENOSYS, EPERM } from "../../abi/errno.ts";
+import { EFAULT, EINVAL, ENOSYS, EPERM } from "../../abi/mod.ts";
 import {
   PHYSDEVOP_alloc_irq_vector,
   PHYSDEVOP_apic_read,
@@ -20,7 +20,7 @@ import {
   PHYSDEVOP_set_iobitmap,
   PHYSDEVOP_set_iopl,
   PHYSDEVOP_unmap_pirq,
-} from "../../abi/sched.ts";
+} from "../../abi/mod.ts";
 import type { Vcpu } from "../vcpu.ts";
 import { readStruct } from "./_guest.ts";
 

@@ -3,8 +3,8 @@
  * pages (shared_info, grant-table frames) at a pfn with XENMEM_add_to_physmap.
  * @module
  */
-import { EINVAL, ENOSYS } from "../../abi/errno.ts";
-import { INVALID_MFN } from "../../paging/constants.ts";
+import { EINVAL, ENOSYS } from "../../abi/mod.ts";
+import { INVALID_MFN } from "../../paging/mod.ts";
 import { applyFlushes } from "../flush.ts";
 import type { Domain } from "../domain.ts";
 import type { GrantTable } from "../gnttab/table.ts";

@@ -5,17 +5,8 @@
  * control domain, the PMU is off, and 64-bit-only or absent subsystems are -ENOSYS.
  * @module
  */
-import {
-  E2BIG,
-  EACCES,
-  EFAULT,
-  EINVAL,
-  ENOSYS,
-  EOPNOTSUPP,
-  EPERM,
-  ESRCH,
-} from "../../abi/errno.ts";
-import { DOMID_SELF } from "../../abi/xen.ts";
+import { E2BIG, EACCES, EFAULT, EINVAL, ENOSYS, EOPNOTSUPP, EPERM, ESRCH } from "../../abi/mod.ts";
+import { DOMID_SELF } from "../../abi/mod.ts";
 import type { Vcpu } from "../vcpu.ts";
 import { readStruct } from "./_guest.ts";
 

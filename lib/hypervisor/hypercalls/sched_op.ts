@@ -4,7 +4,7 @@
  * (mirrors do_sched_op of xen/common/sched/core.c and domain_watchdog of domain.c).
  * @module
  */
-import { EFAULT, EINVAL, ENOSPC, ENOSYS, EPERM, ESRCH } from "../../abi/errno.ts";
+import { EFAULT, EINVAL, ENOSPC, ENOSYS, EPERM, ESRCH } from "../../abi/mod.ts";
 import {
   SCHEDOP_block,
   SCHEDOP_pin_override,
@@ -14,9 +14,9 @@ import {
   SCHEDOP_shutdown_code,
   SCHEDOP_watchdog,
   SCHEDOP_yield,
-} from "../../abi/sched.ts";
-import { VI_UPCALL_PENDING } from "../../abi/layout.ts";
-import { TRC_SCHED_BLOCK, TRC_SCHED_SHUTDOWN_CODE, TRC_SCHED_YIELD } from "../../abi/trace.ts";
+} from "../../abi/mod.ts";
+import { VI_UPCALL_PENDING } from "../../abi/mod.ts";
+import { TRC_SCHED_BLOCK, TRC_SCHED_SHUTDOWN_CODE, TRC_SCHED_YIELD } from "../../abi/mod.ts";
 import { domainShutdown } from "../lifecycle.ts";
 import type { Vcpu } from "../vcpu.ts";
 import { readStruct, u64 } from "./_guest.ts";

@@ -4,7 +4,7 @@
  * answer -ENOSYS.
  * @module
  */
-import * as X from "../../abi/xen.ts";
+import * as X from "../../abi/mod.ts";
 import type { HypercallFn } from "./types.ts";
 import { doConsoleIo } from "./console_io.ts";
 import { doSchedOp, doSchedOpCompat } from "./sched_op.ts";

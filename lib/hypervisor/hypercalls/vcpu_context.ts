@@ -5,8 +5,8 @@
  * registers (cr3 validated as an L3 and installed), callbacks and vm_assist.
  * @module
  */
-import { EEXIST, EFAULT, EINVAL } from "../../abi/errno.ts";
-import { FIRST_RESERVED_GDT_ENTRY } from "../../abi/xen.ts";
+import { EEXIST, EFAULT, EINVAL } from "../../abi/mod.ts";
+import { FIRST_RESERVED_GDT_ENTRY } from "../../abi/mod.ts";
 import {
   R_EAX,
   R_EBP,
@@ -20,10 +20,10 @@ import {
   S_FS,
   S_GS,
 } from "../cpu_port.ts";
-import { newBaseptr, setLdt } from "../../paging/mmuext_op.ts";
+import { newBaseptr, setLdt } from "../../paging/mod.ts";
 import { translatedNewBaseptr } from "./mmu_translated.ts";
-import { PGT_seg_desc_page } from "../../paging/constants.ts";
-import { getPageAndType, putPageAndType } from "../../paging/page_type.ts";
+import { PGT_seg_desc_page } from "../../paging/mod.ts";
+import { getPageAndType, putPageAndType } from "../../paging/mod.ts";
 import { applyFlushes } from "../flush.ts";
 import type { Vcpu } from "../vcpu.ts";
 import { fixupGuestSelector } from "./misc.ts";

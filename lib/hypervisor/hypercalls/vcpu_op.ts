@@ -3,7 +3,7 @@
  * (mirrors common_vcpu_op of xen/common/domain.c and arch_do_vcpu_op for PV).
  * @module
  */
-import { EFAULT, EINVAL, ENOENT, ENOSYS, ETIME } from "../../abi/errno.ts";
+import { EFAULT, EINVAL, ENOENT, ENOSYS, ETIME } from "../../abi/mod.ts";
 import {
   RUNSTATE_offline,
   RUNSTATE_running,
@@ -22,7 +22,7 @@ import {
   VCPUOP_stop_periodic_timer,
   VCPUOP_stop_singleshot_timer,
   VCPUOP_up,
-} from "../../abi/sched.ts";
+} from "../../abi/mod.ts";
 import { setTimerOp } from "../timers.ts";
 import { vcpuInitialise } from "./vcpu_context.ts";
 import { TIMER_OFF, type Vcpu } from "../vcpu.ts";

@@ -4,7 +4,7 @@
  * a 32-bit PV domU).
  * @module
  */
-import { EFAULT, EINVAL, ENOSYS, EPERM } from "../../abi/errno.ts";
+import { EFAULT, EINVAL, ENOSYS, EPERM } from "../../abi/mod.ts";
 import {
   XENFEAT_auto_translated_physmap,
   XENFEAT_mmu_pt_update_preserve_ad,
@@ -20,8 +20,8 @@ import {
   XENVER_pagesize,
   XENVER_platform_parameters,
   XENVER_version,
-} from "../../abi/sched.ts";
-import { HYPERVISOR_VIRT_START } from "../../abi/xen.ts";
+} from "../../abi/mod.ts";
+import { HYPERVISOR_VIRT_START } from "../../abi/mod.ts";
 import type { Vcpu } from "../vcpu.ts";
 import { cStringBytes, readStruct } from "./_guest.ts";
 

@@ -13,7 +13,7 @@ import {
   RUNSTATE_running,
   TRC_SCHED_RUNSTATE_CHANGE,
   TRC_TRACE_CPU_CHANGE,
-} from "../../abi/trace.ts";
+} from "../../abi/mod.ts";
 
 /** Where finished windows of records go. */
 export type TraceSink = (bytes: Uint8Array) => void;

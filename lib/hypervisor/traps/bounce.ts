@@ -6,7 +6,7 @@
  * while writing the frame crashes the domain.
  * @module
  */
-import { VI_UPCALL_MASK } from "../../abi/layout.ts";
+import { VI_UPCALL_MASK } from "../../abi/mod.ts";
 import {
   VMASST_TYPE_architectural_iopl,
   X86_EFLAGS_IF,
@@ -15,10 +15,10 @@ import {
   X86_EFLAGS_RF,
   X86_EFLAGS_TF,
   X86_EFLAGS_VM,
-} from "../../abi/xen.ts";
+} from "../../abi/mod.ts";
 import { R_ESP, S_CS, S_DS, S_ES, S_FS, S_GS, S_SS } from "../cpu_port.ts";
 import { domainCrash } from "../lifecycle.ts";
-import { TRC_PV_PAGE_FAULT, TRC_PV_TRAP, TRC_PVX_BOUNCE } from "../../abi/trace.ts";
+import { TRC_PV_PAGE_FAULT, TRC_PV_TRAP, TRC_PVX_BOUNCE } from "../../abi/mod.ts";
 import type { Vcpu } from "../vcpu.ts";
 
 /** Bounce flags (Xen's TBF_*). */

@@ -6,7 +6,7 @@
  * own reserved GDT entries (the flat ring-1 and ring-3 selectors).
  * @module
  */
-import { FIRST_RESERVED_GDT_ENTRY } from "../../abi/xen.ts";
+import { FIRST_RESERVED_GDT_ENTRY } from "../../abi/mod.ts";
 
 const SEG_P = 1 << 15, SEG_S = 1 << 12, SEG_DPL = 3 << 13, SEG_L = 1 << 21, SEG_TYPE = 0xf00;
 

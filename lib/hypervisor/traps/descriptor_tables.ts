@@ -6,8 +6,8 @@
  * back with check_descriptor's fixups applied.
  * @module
  */
-import { ACC_READ, type DescriptorTables, TABLE_GDT } from "../../cpu/platform.ts";
-import { FIRST_RESERVED_GDT_ENTRY } from "../../abi/xen.ts";
+import { ACC_READ, type DescriptorTables, TABLE_GDT } from "../../cpu/mod.ts";
+import { FIRST_RESERVED_GDT_ENTRY } from "../../abi/mod.ts";
 import type { Vcpu } from "../vcpu.ts";
 import { checkDescriptor, xenReservedDescriptor } from "./descriptor.ts";
 

@@ -7,14 +7,14 @@
  * Anything else returns false and the #GP is bounced to the guest.
  * @module
  */
-import { VI_ARCH_CR2 } from "../../abi/layout.ts";
-import { VMASST_TYPE_architectural_iopl } from "../../abi/xen.ts";
+import { VI_ARCH_CR2 } from "../../abi/mod.ts";
+import { VMASST_TYPE_architectural_iopl } from "../../abi/mod.ts";
 import { R_EAX, R_ECX, R_EDI, R_EDX, R_ESI } from "../cpu_port.ts";
-import { newBaseptr } from "../../paging/mmuext_op.ts";
+import { newBaseptr } from "../../paging/mod.ts";
 import { translatedNewBaseptr } from "../hypercalls/mmu_translated.ts";
 import { applyFlushes } from "../flush.ts";
 import { doFpuTaskswitch, doGetDebugreg, doSetDebugreg } from "../hypercalls/misc.ts";
-import { TRC_PV_EMULATE_PRIVOP } from "../../abi/trace.ts";
+import { TRC_PV_EMULATE_PRIVOP } from "../../abi/mod.ts";
 import type { Vcpu } from "../vcpu.ts";
 
 /** CR0 as a PV guest reads it: PE MP ET NE WP AM PG (TS comes from the guest's own view). */

@@ -5,8 +5,8 @@
  * polling vcpu when an event is pending.
  * @module
  */
-import { VI_UPCALL_MASK, VI_UPCALL_PENDING } from "../../abi/layout.ts";
-import { TRC_PVX_UPCALL } from "../../abi/trace.ts";
+import { VI_UPCALL_MASK, VI_UPCALL_PENDING } from "../../abi/mod.ts";
+import { TRC_PVX_UPCALL } from "../../abi/mod.ts";
 import type { Vcpu } from "../vcpu.ts";
 import { createBounceFrame, TBF_INTERRUPT } from "./bounce.ts";
 

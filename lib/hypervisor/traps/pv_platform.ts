@@ -14,11 +14,11 @@ import {
   VEC_NM,
   VEC_PF,
   VEC_UD,
-} from "../../cpu/platform.ts";
-import { HYPERCALL_VECTOR } from "../../abi/xen.ts";
+} from "../../cpu/mod.ts";
+import { HYPERCALL_VECTOR } from "../../abi/mod.ts";
 import { R_EAX, R_EBX, R_ECX, R_EDX } from "../cpu_port.ts";
 import { pvHypercall } from "../hypercalls/dispatch.ts";
-import { TRC_PV_FORCED_INVALID_OP, TRC_PV_MATH_STATE_RESTORE } from "../../abi/trace.ts";
+import { TRC_PV_FORCED_INVALID_OP, TRC_PV_MATH_STATE_RESTORE } from "../../abi/mod.ts";
 import type { Vcpu } from "../vcpu.ts";
 import { injectException, injectSoftInt } from "./bounce.ts";
 import { pvCpuid } from "./cpuid_policy.ts";

@@ -8,10 +8,10 @@
  * Anything else leaves the #PF to the guest.
  * @module
  */
-import { ptwrCmpxchg, ptwrEmulate, ptwrTarget } from "../../paging/ptwr.ts";
+import { ptwrCmpxchg, ptwrEmulate, ptwrTarget } from "../../paging/mod.ts";
 import { R_EAX, R_EBX, R_ECX, R_EDX } from "../cpu_port.ts";
 import { applyFlushes } from "../flush.ts";
-import { TRC_PV_PTWR_EMULATION_PAE } from "../../abi/trace.ts";
+import { TRC_PV_PTWR_EMULATION_PAE } from "../../abi/mod.ts";
 import type { Vcpu } from "../vcpu.ts";
 
 const insn = new Uint8Array(16);

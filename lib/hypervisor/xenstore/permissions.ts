@@ -5,7 +5,7 @@
  * @module
  */
 import { XsError } from "./wire.ts";
-import { DOMID_FIRST_RESERVED } from "../../abi/xen.ts";
+import { DOMID_FIRST_RESERVED } from "../../abi/mod.ts";
 
 export { DOMID_FIRST_RESERVED };
 

@@ -10,7 +10,7 @@ import { InputError } from "../../errors.ts";
 import { XsConnection } from "./connection.ts";
 import type { XenStore } from "./store.ts";
 import { NULL_TRACER, type Tracer } from "../trace/tracer.ts";
-import { RING_XENSTORE, TRC_PVX_RING_NOTIFY } from "../../abi/trace.ts";
+import { RING_XENSTORE, TRC_PVX_RING_NOTIFY } from "../../abi/mod.ts";
 import { MessageFramer, XENSTORE_PAYLOAD_MAX, XS_HEADER_BYTES } from "./wire.ts";
 
 /** XENSTORE_RING_SIZE. */

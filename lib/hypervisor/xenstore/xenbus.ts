@@ -17,7 +17,7 @@ export {
   XenbusStateReconfigured,
   XenbusStateReconfiguring,
   XenbusStateUnknown,
-} from "../../abi/xenbus_state.ts";
+} from "../../abi/mod.ts";
 
 /** Writes `<dir>/state`. */
 export function writeXenbusState(store: StoreOps, dir: string, state: number): void {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Cpu } from "./cpu.ts";
+import type { CpuCore as Cpu } from "./core.ts";
 import { getZF, materialize, testCC } from "./flags.ts";
 import { alu, ALU_ADD, ALU_CMP } from "./ops/alu.ts";
 import { bitOp, bitScan } from "./ops/bit.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Cpu } from "./cpu.ts";
+import type { CpuCore as Cpu } from "./core.ts";
 import { alu, ALU_CMP, dec, inc, neg, test } from "./ops/alu.ts";
 import { callFar, jmpFar } from "./ops/far.ts";
 import { div, idiv, mul1 } from "./ops/muldiv.ts";

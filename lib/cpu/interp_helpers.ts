@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Cpu } from "./cpu.ts";
+import type { CpuCore as Cpu } from "./core.ts";
 import { F_IOPL, materialize, testCC } from "./flags.ts";
 import {
   addSp,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Cpu } from "./cpu.ts";
+import type { CpuCore as Cpu } from "./core.ts";
 import { F_DF, F_IF, F_IOPL, getCF, getOF, materialize, testCC } from "./flags.ts";
 import { alu, ALU_CMP, dec, inc, test } from "./ops/alu.ts";
 import { aad, aam, asciiAdjust, decimalAdjust } from "./ops/bit.ts";

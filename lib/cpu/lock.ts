@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Cpu } from "./cpu.ts";
+import type { CpuCore as Cpu } from "./core.ts";
 import { VEC_UD } from "./platform.ts";
 
 function lockable1(op: number, modrm: number): boolean {

@@ -30,26 +30,7 @@ export {
   SC_WIDE,
   segChkFromAttrs,
 } from "./seg_check.ts";
-import {
-  A_ACCESSED,
-  A_CODE,
-  A_DB,
-  A_DC,
-  A_G,
-  A_P,
-  A_RW,
-  A_S,
-  dplOf,
-  SC_BASE0,
-  SC_BIG,
-  SC_DOWN,
-  SC_FLAT,
-  SC_R,
-  SC_VALID,
-  SC_W,
-  SC_WIDE,
-  segChkFromAttrs,
-} from "./seg_check.ts";
+import { A_CODE, A_DC, A_P, A_RW, A_S, dplOf } from "./seg_check.ts";
 
 const SEG_ES = 0, SEG_CS = 1, SEG_SS = 2;
 

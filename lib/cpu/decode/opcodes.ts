@@ -67,7 +67,7 @@ for (const [op, seg] of [[0x06, "ES"], [0x0e, "CS"], [0x16, "SS"], [0x1e, "DS"]]
 for (const [op, seg] of [[0x07, "ES"], [0x17, "SS"], [0x1f, "DS"]] as const) {
   def(MAP_1, op, "pop", seg, "popSeg", { mode: "legacy", os: OS_V, fr: 0, end: 0xff });
 }
-def(MAP_1, 0x0f, "(0F escape)", "", "esc0F");
+def(MAP_1, 0x0f, "(0F escape)", "", "esc0F", { ip: M, end: 0 });
 for (const p of [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]) {
   def(MAP_1, p, "(prefix)", "", "ud", { t: T_PREFIX });
 }
@@ -303,7 +303,7 @@ def(MAP_0F, [0x50, 0x76], "(sse)", "", "sse", { m: M, t: T_SSE });
 for (const o of [0x70, 0x71, 0x72, 0x73]) {
   def(MAP_0F, o, "(sse)", "", "sse", { m: M, i: I_B, t: T_SSE });
 }
-def(MAP_0F, 0x77, "emms", "", "sse", { t: T_SSE | T_NOPFX });
+def(MAP_0F, 0x77, "emms", "", "ud", { t: T_NOPFX }); // MMX state is not modelled
 def(MAP_0F, [0x7c, 0x7f], "(sse)", "", "sse", { m: M, t: T_SSE });
 def(MAP_0F, [0x80, 0x8f], "jcc", "Jz", "jccRel", {
   i: I_Z,

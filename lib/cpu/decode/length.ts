@@ -110,9 +110,10 @@ export function instructionLength(
     modrm = bytes[i++];
     const mod = modrm >> 6, rm = modrm & 7;
     if ((info & T_MODRM_REG) !== 0) {
-      // mov to/from cr/dr: always a register operand; in 64-bit mode REX.R reaches CR8.
-      if (long && (rex & 4) !== 0 && (opcode === 0x120 || opcode === 0x122)) {
-        if (((modrm >> 3) & 7) !== 0) return -1;
+      // mov to/from cr/dr: always a register operand; in 64-bit mode REX.R reaches CR8
+      // (and no DR8..15 exist).
+      if (long && (rex & 4) !== 0) {
+        if ((opcode & 1) !== 0 || ((modrm >> 3) & 7) !== 0) return -1;
       } else if (!modrmOk(idx, modrm)) return -1;
     } else {
       if (mod !== 3) {

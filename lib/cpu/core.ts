@@ -96,6 +96,10 @@ export class CpuCore extends CpuState implements CpuBus {
   readonly dcache: DecodedCache;
   /** Breakpoints, watchpoints and single step (guest DRs and the debugger); see cpu.ts. */
   debug: DebugHooks = NO_DEBUG;
+  /** First linear page of the folded data-segment limit (0x100000 = none; see refold). */
+  foldPage = 0x100000;
+  /** Highest linear page cached for data since the last full flush (-1 = none). */
+  private dataFillMax = -1;
 
   /**
    * Creates a CPU in flat 32-bit protected mode at CPL 0.
@@ -190,6 +194,7 @@ export class CpuCore extends CpuState implements CpuBus {
       this.cs32flat = (base | 0) === 0 && (attrs & 0x4000) !== 0 && this.segChk[CS] !== 0;
       this.setCpl(selector & 3);
     }
+    this.refold();
     this.fPage = -1;
     this.cPage = -1;
   }
@@ -205,11 +210,60 @@ export class CpuCore extends CpuState implements CpuBus {
     this.cPage = -1;
   }
 
+  /**
+   * Folds the limit check of Xen-style PV data segments into the TLB. When every usable
+   * data segment ends below one page-aligned boundary B and ES/DS/FS/GS that are base 0,
+   * writable, expand-up and limited exactly at B get SC_FLAT (no per-access check), data
+   * translations at or above B are never cached, so such an access reaches
+   * {@link xlate}, which raises the #GP(0) the limit check would have. SS keeps its
+   * check (a stack access beyond the limit is #SS, not #GP). PV guests never have the
+   * hypervisor hole above B mapped, so nothing is lost by not caching it.
+   */
+  private refold(): void {
+    const lim = this.segLimit, base = this.segBase, attr = this.segAttr, chk = this.segChk;
+    let b = 0x100000;
+    const dk = segChkFromAttrs(attr[DS], base[DS], lim[DS]);
+    const foldable = (k: number, s: number) =>
+      (k & (SC_VALID | SC_R | SC_W | SC_DOWN)) === (SC_VALID | SC_R | SC_W) && base[s] === 0 &&
+      lim[s] !== -1 && (lim[s] & 4095) === 4095;
+    if (foldable(dk, DS)) {
+      b = ((lim[DS] >>> 0) + 1) / 4096;
+      for (let s = 0; s < 6; s++) {
+        if (s === CS) continue;
+        const k = segChkFromAttrs(attr[s], base[s], lim[s]);
+        if ((k & SC_VALID) === 0) continue;
+        const top = (k & SC_DOWN) !== 0
+          ? (base[s] >>> 0) + ((k & SC_BIG) !== 0 ? 0xffffffff : 0xffff)
+          : (base[s] >>> 0) + (lim[s] >>> 0);
+        if (top >= b * 4096) {
+          b = 0x100000;
+          break;
+        }
+      }
+    }
+    for (let s = 0; s < 6; s++) {
+      if (s === CS) continue;
+      const k = segChkFromAttrs(attr[s], base[s], lim[s]);
+      const fold = b < 0x100000 && s !== SS && foldable(k, s) && (lim[s] >>> 0) + 1 === b * 4096;
+      chk[s] = fold ? k | SC_FLAT : k;
+    }
+    if (b !== this.foldPage) {
+      // Entries at or above the new boundary were cached while it was higher: drop them.
+      if (b < 0x100000 && this.dataFillMax >= b) {
+        this.tlb.flushKind(K_READ);
+        this.tlb.flushKind(K_WRITE);
+        this.dataFillMax = -1;
+      }
+      this.foldPage = b;
+    }
+  }
+
   // ---- TLB ---------------------------------------------------------------------------
 
   /** Drops all cached translations (CR3 load). */
   flushTlb(): void {
     this.tlb.flushAll();
+    this.dataFillMax = -1;
     this.fPage = -1;
     this.cPage = -1;
   }
@@ -284,12 +338,19 @@ export class CpuCore extends CpuState implements CpuBus {
     ) {
       return m;
     }
+    if (kind !== K_FETCH) {
+      // Data pages at or above the folded segment limit are never cached (see refold).
+      if (lin >>> 12 >= this.foldPage) return m;
+      if (lin >>> 12 > this.dataFillMax) this.dataFillMax = lin >>> 12;
+    }
     this.tlb.fill(kind, user, lin >>> 12, m - (lin & 4095));
     return m;
   }
 
   /** Translation of a `len`-byte access for the current privilege; raises #PF on failure. */
   private xlate(lin: number, kind: number, len = 1): number {
+    // A data access at or above the folded limit came through a folded segment (refold).
+    if (kind !== K_FETCH && lin >>> 12 >= this.foldPage) this.raise(VEC_GP, 0);
     const m = this.translate(lin, kind, this.cpl === 3 ? 1 : 0);
     if (m < 0) this.raise(VEC_PF, this.pfErrorCode);
     if ((this.dbgArmed & ARM_DATA_BITS) !== 0 && kind !== K_FETCH) {

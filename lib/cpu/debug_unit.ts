@@ -19,9 +19,9 @@
  * @module
  */
 
-import type { Cpu } from "./cpu.ts";
+import type { CpuCore as Cpu } from "./core.ts";
+import { ARM_DATA_BITS, type DebugHooks, DR6_DEFAULT, DR7_DEFAULT } from "./debug_hooks.ts";
 import { F_RF, F_TF } from "./flags.ts";
-import { step } from "./interpreter.ts";
 import { EXC_FAULT, EXC_TRAP, VEC_DB } from "./platform.ts";
 import { K_WRITE } from "./tlb.ts";
 
@@ -33,10 +33,7 @@ export const DR6_BD = 0x2000;
 export const DR6_BS = 0x4000;
 /** DR6.BT: task switch. */
 export const DR6_BT = 0x8000;
-/** DR6 after reset (reserved bits read as one). */
-export const DR6_DEFAULT = 0xffff0ff0;
-/** DR7 after reset (bit 10 reads as one). */
-export const DR7_DEFAULT = 0x400;
+export { DR6_DEFAULT, DR7_DEFAULT };
 /** DR7.GD: general detect. */
 export const DR7_GD = 0x2000;
 
@@ -46,6 +43,7 @@ export const ARM_GUEST_EXEC = 1, ARM_GUEST_DATA = 2, ARM_BREAK = 4, ARM_WATCH = 
 export const ARM_STEP = 16, ARM_HELD = 32;
 /** Any data check (the CPU's slow path calls {@link DebugUnit.dataAccess}). */
 export const ARM_DATA = ARM_GUEST_DATA | ARM_WATCH;
+if (ARM_DATA !== ARM_DATA_BITS) throw new Error("debug_hooks.ts ARM_DATA_BITS is stale");
 
 /** A debugger watchpoint's kind: write, read, or either (access). */
 export type WatchKind = "w" | "r" | "a";
@@ -94,10 +92,12 @@ export function mergeDr6(dr6: number, bits: number): number {
 }
 
 /** The debug unit of one CPU (see the module doc). */
-export class DebugUnit {
+export class DebugUnit implements DebugHooks {
   /** Why the debugger stopped the CPU (null: it did not, or nothing since the last clear). */
   debugStop: DebugStop | null = null;
   private readonly c: Cpu;
+  /** Executes one instruction (the interpreter's step, injected by cpu.ts). */
+  private readonly exec: (c: Cpu) => void;
   private readonly breaks = new Set<number>();
   private readonly watches: Watch[] = [];
   /** DR6 B-bits of guest data breakpoints hit by the instruction running. */
@@ -118,9 +118,13 @@ export class DebugUnit {
   /** Linear pages that must not be cached for data (watched). */
   private readonly pages = new Set<number>();
 
-  /** @param c the CPU this unit belongs to */
-  constructor(c: Cpu) {
+  /**
+   * @param c the CPU this unit belongs to
+   * @param exec executes one instruction at cs:eip (the interpreter's step)
+   */
+  constructor(c: Cpu, exec: (c: Cpu) => void) {
     this.c = c;
+    this.exec = exec;
   }
 
   // ---- debugger API ------------------------------------------------------------------
@@ -285,7 +289,7 @@ export class DebugUnit {
     c.espStart = c.regs[4];
     c.inStep = true;
     try {
-      step(c);
+      this.exec(c);
     } catch (e) {
       // A fault: the data hits and a held #DB are lost (Xen ignores a #DB raised in its
       // own context while delivering the fault); a debugger step stops at the handler.
@@ -377,7 +381,7 @@ function addPages(pages: Set<number>, linear: number, len: number): void {
 
 /** Runs one instruction through the debug unit (the instruction loop's checked path). */
 export function checkedStep(c: Cpu): void {
-  c.debug.step();
+  (c.debug as DebugUnit).step();
 }
 
 /**

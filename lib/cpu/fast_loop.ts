@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Cpu } from "./cpu.ts";
+import type { CpuCore as Cpu } from "./core.ts";
 import { K_INC_M, OP_TEST } from "./decoded_cache.ts";
 import { decodeBlock } from "./decode/fast_decode.ts";
 import { LF_ADD, LF_LOGIC, LF_SUB, testCC } from "./flags.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Cpu } from "./cpu.ts";
+import type { CpuCore as Cpu } from "./core.ts";
 import { x87Execute, x87Fwait } from "./fpu/x87_execute.ts";
 import { sseExecute } from "./sse/sse_execute.ts";
 import { fxrstor, fxsave, ldmxcsr, stmxcsr } from "./sse/fxsave.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Cpu } from "./cpu.ts";
+import type { CpuCore as Cpu } from "./core.ts";
 import { SC_BIG, SC_WIDE } from "./segmentation.ts";
 
 const DS = 3, SS = 2, CS = 1;

@@ -5,63 +5,34 @@
  * @module
  */
 
-import type { Cpu } from "./cpu.ts";
-import { FAULT } from "./cpu.ts";
+import type { CpuCore as Cpu } from "./core.ts";
+import { FAULT } from "./core.ts";
 import { TABLE_GDT, TABLE_LDT, VEC_GP, VEC_NP, VEC_SS } from "./platform.ts";
 import { K_READ, K_WRITE } from "./tlb.ts";
 
-/** segChk bits: the segment is usable. */
-export const SC_VALID = 1;
-/** Readable. */
-export const SC_R = 2;
-/** Writable. */
-export const SC_W = 4;
-/** Expand-down data segment. */
-export const SC_DOWN = 8;
-/** D/B bit (32-bit default / big stack). */
-export const SC_BIG = 16;
-/** Base 0, limit 4 GiB, expand-up (fetches need no limit check). */
-export const SC_WIDE = 32;
-/** SC_WIDE and readable and writable: data accesses need no check at all. */
-export const SC_FLAT = 64;
-/** Base 0, expand-up, readable and writable: only the limit needs checking. */
-export const SC_BASE0 = 128;
+export {
+  A_ACCESSED,
+  A_CODE,
+  A_DB,
+  A_DC,
+  A_G,
+  A_P,
+  A_RW,
+  A_S,
+  dplOf,
+  SC_BASE0,
+  SC_BIG,
+  SC_DOWN,
+  SC_FLAT,
+  SC_R,
+  SC_VALID,
+  SC_W,
+  SC_WIDE,
+  segChkFromAttrs,
+} from "./seg_check.ts";
+import { A_CODE, A_DC, A_P, A_RW, A_S, dplOf } from "./seg_check.ts";
 
 const SEG_ES = 0, SEG_CS = 1, SEG_SS = 2;
-
-/** Descriptor attribute bits (attrs = descriptor bits 40..55 >> 8). */
-export const A_ACCESSED = 1, A_RW = 2, A_DC = 4, A_CODE = 8, A_S = 0x10, A_P = 0x80;
-export const A_DB = 0x4000, A_G = 0x8000;
-
-/** DPL of an attribute word. */
-export function dplOf(attrs: number): number {
-  return (attrs >> 5) & 3;
-}
-
-/**
- * Computes the segChk bits of a segment.
- * @param attrs descriptor attributes (0 = unusable / null)
- * @param base base (int32)
- * @param limit byte limit (int32, -1 = 4 GiB)
- */
-export function segChkFromAttrs(attrs: number, base: number, limit: number): number {
-  if ((attrs & A_P) === 0 || (attrs & A_S) === 0) return 0;
-  let k = SC_VALID;
-  if ((attrs & A_CODE) !== 0) {
-    if ((attrs & A_RW) !== 0) k |= SC_R;
-  } else {
-    k |= SC_R;
-    if ((attrs & A_RW) !== 0) k |= SC_W;
-    if ((attrs & A_DC) !== 0) k |= SC_DOWN;
-  }
-  if ((attrs & A_DB) !== 0) k |= SC_BIG;
-  if (base === 0 && (k & SC_DOWN) === 0 && (k & (SC_R | SC_W)) === (SC_R | SC_W)) k |= SC_BASE0;
-  if (base === 0 && limit === -1 && (k & SC_DOWN) === 0) {
-    k |= SC_WIDE;
-    if ((k & (SC_R | SC_W)) === (SC_R | SC_W)) k |= SC_FLAT;
-  }
-  return k;
-}
 
 /** Base of a descriptor (lo, hi). */
 export function descBase(lo: number, hi: number): number {

@@ -1,7 +1,9 @@
 /**
- * Instruction-length decoder for 32-bit (and 16-bit) code: prefixes, opcode maps,
- * ModRM/SIB/displacement and immediates, with the #UD encodings of the maps.
- * Used by tests, tools and the hypervisor's instruction emulation.
+ * Instruction-length decoder for 16-, 32- and 64-bit code, driven by the one opcode table
+ * (decode/opcodes.ts): prefixes (REX in 64-bit mode), opcode maps, ModRM/SIB/displacement
+ * (RIP-relative in 64-bit mode), immediates by operand size, and the #UD encodings (rows
+ * missing in the mode, ModRM.reg rules, LOCK). Used by tests, tools and the hypervisor's
+ * instruction emulation.
  * @module
  */
 
@@ -10,17 +12,31 @@ import {
   I_B,
   I_GRP3,
   I_MOFFS,
+  I_V,
   I_W,
   I_WB,
   I_Z,
-  MAP1,
-  MAP2,
-  SSE_OPS,
-  T_INVALID,
+  immKind,
+  INFO,
+  lockOk,
+  MAP_0F,
+  MAP_1,
+  MODE_LEGACY,
+  MODE_LONG,
+  modrmOk,
+  opIndex,
+  OS_F64,
+  osKind,
   T_MODRM,
+  T_MODRM_REG,
+  T_NOPFX,
   T_PREFIX,
+  T_REX,
+  T_SSE,
+  T_VALID,
+  T_X87,
   x87Valid,
-} from "./table.ts";
+} from "./opcodes.ts";
 
 /** Details of the last {@link instructionLength} call (valid when it returned > 0). */
 export const lastDecode = {
@@ -34,144 +50,94 @@ export const lastDecode = {
   opsize: false,
   /** Whether the instruction goes to the SSE unit (validity decided there). */
   sse: false,
+  /** The REX prefix in effect (0x40..0x4f), or 0. */
+  rex: 0,
 };
-
-function lockOk(opcode: number, modrm: number): boolean {
-  if (modrm < 0 || modrm >= 0xc0) return false;
-  const reg = (modrm >> 3) & 7;
-  if (opcode < 0x40) return (opcode & 7) < 2 && (opcode & 0x38) !== 0x38;
-  switch (opcode) {
-    case 0x80:
-    case 0x81:
-    case 0x82:
-    case 0x83:
-      return reg !== 7;
-    case 0x86:
-    case 0x87:
-      return true;
-    case 0xf6:
-    case 0xf7:
-      return reg === 2 || reg === 3;
-    case 0xfe:
-    case 0xff:
-      return reg < 2;
-    case 0x1ab:
-    case 0x1b3:
-    case 0x1bb:
-    case 0x1b0:
-    case 0x1b1:
-    case 0x1c0:
-    case 0x1c1:
-      return true;
-    case 0x1ba:
-      return reg >= 5;
-    case 0x1c7:
-      return reg === 1;
-  }
-  return false;
-}
-
-/** ModRM-dependent #UD encodings. */
-function modrmValid(opcode: number, modrm: number): boolean {
-  const mod3 = modrm >= 0xc0;
-  const reg = (modrm >> 3) & 7;
-  switch (opcode) {
-    case 0x62:
-    case 0x8d:
-    case 0xc4:
-    case 0xc5:
-      return !mod3;
-    case 0x8c:
-      return reg <= 5;
-    case 0x8e:
-      return reg <= 5 && reg !== 1;
-    case 0x8f:
-    case 0xc6:
-    case 0xc7:
-      return reg === 0;
-    case 0xfe:
-      return reg <= 1;
-    case 0xff:
-      return reg !== 7 && !(mod3 && (reg === 3 || reg === 5));
-    case 0x100:
-      return reg <= 5;
-    case 0x101:
-      return mod3 ? reg === 4 || reg === 6 : reg !== 5;
-    case 0x1b2:
-    case 0x1b4:
-    case 0x1b5:
-    case 0x1c3:
-      return !mod3;
-    case 0x1ba:
-      return reg >= 4;
-    case 0x1c7:
-      return !mod3 && reg === 1;
-    case 0x1ae:
-      return mod3 ? reg >= 5 : true;
-  }
-  return true;
-}
 
 /**
  * Decodes the length of the instruction at `bytes[off]`.
- * @param code32 true for a 32-bit code segment (default), false for 16-bit
+ * @param mode true or 32 for 32-bit code (default), false or 16 for 16-bit code, 64 for
+ *   64-bit mode (IA-32e with CS.L)
  * @returns the length in bytes (1..15), or -1 for an invalid encoding (#UD, or longer
  *   than 15 bytes, or running past the end of `bytes`)
  */
-export function instructionLength(bytes: Uint8Array, off: number, code32 = true): number {
+export function instructionLength(
+  bytes: Uint8Array,
+  off: number,
+  mode: boolean | 16 | 32 | 64 = true,
+): number {
+  const long = mode === 64;
+  const code32 = mode === true || mode === 32;
+  const tm = long ? MODE_LONG : MODE_LEGACY;
   const end = Math.min(bytes.length, off + 15);
   let i = off;
-  let o16 = !code32, a16 = !code32, lock = false, rep = 0, opsize = false;
+  let o16 = !code32 && !long, a16 = !code32 && !long, a32 = false;
+  let lock = false, rep = 0, opsize = false, rex = 0;
   let op: number;
   for (;;) {
     if (i >= end) return -1;
     op = bytes[i++];
-    if ((MAP1[op] & T_PREFIX) === 0) break;
+    const info = INFO[opIndex(tm, MAP_1, op)];
+    if ((info & T_PREFIX) === 0) break;
+    if ((info & T_REX) !== 0) {
+      rex = op;
+      continue;
+    }
+    rex = 0; // a legacy prefix after REX cancels it
     if (op === 0x66) {
-      o16 = code32;
+      o16 = long || code32;
       opsize = true;
-    } else if (op === 0x67) a16 = code32;
-    else if (op === 0xf0) lock = true;
+    } else if (op === 0x67) {
+      if (long) a32 = true;
+      else a16 = code32;
+    } else if (op === 0xf0) lock = true;
     else if (op === 0xf2 || op === 0xf3) rep = op;
   }
-  let rowv: number;
+  const rexW = (rex & 8) !== 0;
+  let idx: number;
   let opcode = op;
   if (op === 0x0f) {
     if (i >= end) return -1;
     const op2 = bytes[i++];
-    if (op2 === 0x38 || op2 === 0x3a) return -1; // three-byte maps: not supported
-    rowv = MAP2[op2];
+    idx = opIndex(tm, MAP_0F, op2);
     opcode = 0x100 + op2;
-  } else rowv = MAP1[op];
-  if ((rowv & T_INVALID) !== 0) return -1;
+  } else idx = opIndex(tm, MAP_1, op);
+  const info = INFO[idx];
+  if ((info & T_VALID) === 0) return -1;
   let modrm = -1;
-  if ((rowv & T_MODRM) !== 0) {
+  if ((info & T_MODRM) !== 0) {
     if (i >= end) return -1;
     modrm = bytes[i++];
     const mod = modrm >> 6, rm = modrm & 7;
-    if (opcode >= 0x120 && opcode <= 0x123) {
-      // mov to/from cr/dr: always a register operand; CR1 and CR5..7 do not exist.
-      const reg = (modrm >> 3) & 7;
-      if (opcode <= 0x122 && (opcode & 1) === 0 && (reg === 1 || reg > 4)) return -1;
-    } else if (mod !== 3) {
-      if (a16) {
-        if (mod === 1) i += 1;
-        else if (mod === 2 || (mod === 0 && rm === 6)) i += 2;
-      } else {
-        if (rm === 4) {
-          if (i >= end) return -1;
-          const sib = bytes[i++];
-          if (mod === 0 && (sib & 7) === 5) i += 4;
+    if ((info & T_MODRM_REG) !== 0) {
+      // mov to/from cr/dr: always a register operand; in 64-bit mode REX.R reaches CR8
+      // (and no DR8..15 exist).
+      if (long && (rex & 4) !== 0) {
+        if ((opcode & 1) !== 0 || ((modrm >> 3) & 7) !== 0) return -1;
+      } else if (!modrmOk(idx, modrm)) return -1;
+    } else {
+      if (mod !== 3) {
+        if (a16) {
+          if (mod === 1) i += 1;
+          else if (mod === 2 || (mod === 0 && rm === 6)) i += 2;
+        } else {
+          if (rm === 4) {
+            if (i >= end) return -1;
+            const sib = bytes[i++];
+            if (mod === 0 && (sib & 7) === 5) i += 4;
+          }
+          if (mod === 1) i += 1;
+          else if (mod === 2 || (mod === 0 && rm === 5)) i += 4; // RIP-relative in 64-bit
         }
-        if (mod === 1) i += 1;
-        else if (mod === 2 || (mod === 0 && rm === 5)) i += 4;
       }
+      if (!modrmOk(idx, modrm)) return -1;
     }
-    if (!modrmValid(opcode, modrm)) return -1;
-    if (op >= 0xd8 && op <= 0xdf && !x87Valid(op, modrm)) return -1;
+    if ((info & T_X87) !== 0 && !x87Valid(op, modrm)) return -1;
   }
-  const zs = o16 ? 2 : 4;
-  switch (rowv >> 4) {
+  // Operand size of an Iz/Iv immediate: 2 with 66 (and no REX.W), else 4 (8 for Iv + W).
+  const f64 = long && osKind(info) === OS_F64;
+  const zs = o16 && !rexW && !f64 ? 2 : 4;
+  switch (immKind(info)) {
     case I_B:
       i += 1;
       break;
@@ -181,11 +147,14 @@ export function instructionLength(bytes: Uint8Array, off: number, code32 = true)
     case I_Z:
       i += zs;
       break;
+    case I_V:
+      i += rexW ? 8 : zs;
+      break;
     case I_AP:
       i += zs + 2;
       break;
     case I_MOFFS:
-      i += a16 ? 2 : 4;
+      i += long ? (a32 ? 4 : 8) : a16 ? 2 : 4;
       break;
     case I_WB:
       i += 3;
@@ -194,16 +163,15 @@ export function instructionLength(bytes: Uint8Array, off: number, code32 = true)
       if (((modrm >> 3) & 7) < 2) i += op === 0xf6 ? 1 : zs;
       break;
   }
-  if (lock && !lockOk(opcode, modrm)) return -1;
+  if (lock && !lockOk(idx, modrm)) return -1;
   // Opcodes whose 66/F2/F3 forms are other (unsupported) instructions.
-  if ((rep !== 0 || opsize) && (opcode === 0x177 || opcode === 0x1c3 || opcode === 0x1ae)) {
-    return -1;
-  }
+  if ((rep !== 0 || opsize) && (info & T_NOPFX) !== 0) return -1;
   if (i > end) return -1;
   lastDecode.opcode = opcode;
   lastDecode.modrm = modrm;
   lastDecode.rep = rep;
   lastDecode.opsize = opsize;
-  lastDecode.sse = opcode >= 0x100 && SSE_OPS[opcode & 0xff] !== 0;
+  lastDecode.sse = (info & T_SSE) !== 0;
+  lastDecode.rex = rex;
   return i - off;
 }

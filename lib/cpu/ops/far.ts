@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Cpu } from "../cpu.ts";
+import type { CpuCore as Cpu } from "../core.ts";
 import {
   F_IF,
   F_IOPL,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Cpu } from "../cpu.ts";
+import type { CpuCore as Cpu } from "../core.ts";
 import { F_DF, getZF } from "../flags.ts";
 import { alu, ALU_CMP } from "./alu.ts";
 import { SC_FLAT } from "../segmentation.ts";

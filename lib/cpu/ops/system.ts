@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Cpu } from "../cpu.ts";
+import type { CpuCore as Cpu } from "../core.ts";
 import { F_ZF, materialize } from "../flags.ts";
 import { VEC_GP, VEC_UD } from "../platform.ts";
 import {

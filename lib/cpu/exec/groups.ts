@@ -1,14 +1,16 @@
 /**
- * The ModRM-extended opcode groups of the one-byte map: group 1 (80-83), group 2
+ * The ModRM-extended opcode groups of the one-byte map (ModRM.reg validity is checked
+ * from the opcode table before a handler runs): group 1 (80-83), group 2
  * (C0 C1 D0-D3), group 3 (F6 F7), groups 4/5 (FE FF), and the x87 escape (D8-DF).
  * @module
  */
 
-import type { Cpu } from "./cpu.ts";
-import { alu, ALU_CMP, dec, inc, neg, test } from "./ops/alu.ts";
-import { callFar, jmpFar } from "./ops/far.ts";
-import { div, idiv, mul1 } from "./ops/muldiv.ts";
-import { shift } from "./ops/shift.ts";
+import type { CpuCore as Cpu } from "../core.ts";
+import { advance, callAbs } from "../ops/near.ts";
+import { alu, ALU_CMP, dec, inc, neg, test } from "../ops/alu.ts";
+import { callFar, jmpFar } from "../ops/far.ts";
+import { div, idiv, mul1 } from "../ops/muldiv.ts";
+import { shift } from "../ops/shift.ts";
 import {
   decodeEA,
   eaRead,
@@ -19,13 +21,13 @@ import {
   rmwRead,
   rmwReadMem,
   rmwWrite,
-} from "./operands.ts";
-import { VEC_NM, VEC_UD } from "./platform.ts";
-import { fpuDispatch } from "./fpu_dispatch.ts";
-import { x87Valid } from "./decode/table.ts";
+} from "../operands.ts";
+import { VEC_NM, VEC_UD } from "../platform.ts";
+import { fpuDispatch } from "../fpu_dispatch.ts";
 
 /** Group 1: alu Eb/Ev, imm (80, 81, 82, 83). */
-export function group1(c: Cpu, op: number, vs: number): void {
+export function group1(c: Cpu, op: number): void {
+  const vs = c.o16 ? 2 : 4;
   const sz = op === 0x81 || op === 0x83 ? vs : 1;
   const modrm = c.fb();
   const a = (modrm >> 3) & 7;
@@ -51,7 +53,8 @@ export function group1(c: Cpu, op: number, vs: number): void {
 }
 
 /** Group 2: shifts/rotates by 1, CL or imm8. */
-export function group2(c: Cpu, op: number, vs: number): void {
+export function group2(c: Cpu, op: number): void {
+  const vs = c.o16 ? 2 : 4;
   const sz = (op & 1) === 0 ? 1 : vs;
   const modrm = c.fb();
   const o = (modrm >> 3) & 7;
@@ -63,7 +66,8 @@ export function group2(c: Cpu, op: number, vs: number): void {
 }
 
 /** Group 3: test/not/neg/mul/imul/div/idiv (F6, F7). */
-export function group3(c: Cpu, op: number, vs: number): void {
+export function group3(c: Cpu, op: number): void {
+  const vs = c.o16 ? 2 : 4;
   const sz = op === 0xf6 ? 1 : vs;
   const modrm = c.fb();
   const o = (modrm >> 3) & 7;
@@ -100,14 +104,16 @@ export function group3(c: Cpu, op: number, vs: number): void {
   }
 }
 
-/**
- * Groups 4 and 5 (FE, FF): inc/dec, near/far call and jmp, push.
- * @returns true when EIP was set (a transfer happened)
- */
-export function group45(c: Cpu, op: number, vs: number): boolean {
+/** Groups 4 and 5 (FE, FF): inc/dec, near/far call and jmp, push; sets EIP. */
+export function group45(c: Cpu, op: number): void {
+  if (g45(c, op, c.o16 ? 2 : 4)) return;
+  advance(c);
+}
+
+/** @returns true when EIP was set (a transfer happened) */
+function g45(c: Cpu, op: number, vs: number): boolean {
   const modrm = c.fb();
   const o = (modrm >> 3) & 7;
-  if (op === 0xfe && o > 1) c.raise(VEC_UD, -1);
   const sz = op === 0xfe ? 1 : vs;
   switch (o) {
     case 0: {
@@ -120,19 +126,14 @@ export function group45(c: Cpu, op: number, vs: number): boolean {
       rmwWrite(c, modrm, sz, dec(c, v, sz));
       return false;
     }
-    case 2: {
-      const t = readRM(c, modrm, vs);
-      const ret = (c.eip + c.ilen) >>> 0;
-      push(c, ret, vs);
-      jumpTo(c, t);
+    case 2:
+      callAbs(c, readRM(c, modrm, vs), vs);
       return true;
-    }
     case 4:
       jumpTo(c, readRM(c, modrm, vs));
       return true;
     case 3:
     case 5: {
-      if (modrm >= 0xc0) c.raise(VEC_UD, -1);
       decodeEA(c, modrm);
       const lin = eaRead(c, vs + 2);
       const off = c.readN(lin, vs);
@@ -152,9 +153,8 @@ export function group45(c: Cpu, op: number, vs: number): boolean {
 }
 
 /** x87 escape D8..DF: #NM when CR0.EM or CR0.TS, then the FPU unit. */
-export function x87Op(c: Cpu, op: number): void {
+export function x87(c: Cpu, op: number): void {
   const modrm = c.fb();
-  if (!x87Valid(op, modrm)) c.raise(VEC_UD, -1);
   if ((c.cr0 & 0xc) !== 0) c.raise(VEC_NM, -1);
   let lin = -1;
   if (modrm < 0xc0) {

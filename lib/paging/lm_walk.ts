@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { PhysMemory } from "../cpu/phys_memory.ts";
+import type { PhysMemory } from "../cpu/mod.ts";
 import { INVALID_MFN } from "./constants.ts";
 import type { P2m } from "./p2m.ts";
 import {

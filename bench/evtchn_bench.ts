@@ -7,10 +7,10 @@
  *   deno run -A bench/evtchn_bench.ts     operations per second
  * @module
  */
-import { HypervisorDeviceHost } from "../lib/hypervisor/device_host.ts";
+import { HypervisorDeviceHost } from "../lib/hypervisor/backend/device_host.ts";
 import { TestWorld } from "../lib/hypervisor/gnttab/testing.ts";
-import { MemStore } from "../lib/hypervisor/testing_host.ts";
-import type { EventPort, GrantMapping } from "../lib/hypervisor/backend_api.ts";
+import { MemStore } from "../lib/hypervisor/backend/testing_host.ts";
+import type { EventPort, GrantMapping } from "../lib/hypervisor/backend/backend_api.ts";
 
 /** A guest (d1) with an event channel and a granted page bound to the device host. */
 function rig() {

@@ -7,7 +7,7 @@
  */
 import { boot as run } from "../lib/toolstack/boot.ts";
 import { MemorySink } from "../lib/console/testing.ts";
-import type { Machine } from "../lib/hypervisor/machine.ts";
+import type { Machine } from "../lib/hypervisor/machine/machine.ts";
 
 const IMAGE = new URL("../guest/pvx-guest.elf", import.meta.url).pathname;
 

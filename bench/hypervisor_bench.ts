@@ -6,7 +6,7 @@
  * Run with `deno bench -A bench/hypervisor_bench.ts`.
  * @module
  */
-import { Machine } from "../lib/hypervisor/machine.ts";
+import { Machine } from "../lib/hypervisor/machine/machine.ts";
 import { EBX, ECX, EDX, ESI, kernelImage } from "../tests/hypervisor/_image.ts";
 
 const CALLS = 50_000;

@@ -3,7 +3,7 @@
  * switch (TX grant copy, switching, RX grant copy), in packets/s and MB/s.
  * Run: deno bench -A bench/net_bench.ts
  */
-import { FakeDeviceHost, MemStore } from "../lib/hypervisor/testing_host.ts";
+import { FakeDeviceHost, MemStore } from "../lib/hypervisor/backend/testing_host.ts";
 import { Netback } from "../lib/netfront/backend.ts";
 import { Netfront } from "../lib/netfront/frontend.ts";
 import { VirtualSwitch } from "../lib/netfront/switch.ts";

@@ -57,7 +57,9 @@ Deno.test("a package on the same layer is not importable either", () => {
 });
 
 Deno.test("a deep import into another package is a face violation", () => {
-  const t = tree({ "tools/boot.ts": 'import { Machine } from "../lib/hypervisor/machine.ts";\n' });
+  const t = tree({
+    "tools/boot.ts": 'import { Machine } from "../lib/hypervisor/machine/machine.ts";\n',
+  });
   deepStrictEqual(kinds(t), ["face"]);
 });
 

@@ -5,7 +5,13 @@
  */
 export * as evtchn from "./evtchn/mod.ts";
 export * as gnttab from "./gnttab/mod.ts";
-export type { DeviceHost, DomId, EventPort, GrantMapping, StoreOps } from "./backend_api.ts";
+export type {
+  DeviceHost,
+  DomId,
+  EventPort,
+  GrantMapping,
+  StoreOps,
+} from "./backend/backend_api.ts";
 export { buildDomain, type BuildOptions, type BuiltDomain } from "./builder/build_domain.ts";
 export { type CompressionFormat, decompress, detectCompression } from "./builder/decompress.ts";
 export { crc32 } from "./builder/decompress/crc.ts";
@@ -51,10 +57,10 @@ export {
   type XenNote,
   type XenNotes,
 } from "./builder/xen_notes.ts";
-export { HypervisorDeviceHost, type HypervisorDeviceHostOptions } from "./device_host.ts";
-export { Domain } from "./domain.ts";
-export { GuestAccess } from "./guest_access.ts";
-export { type ConsoleSink, Host } from "./host.ts";
+export { HypervisorDeviceHost, type HypervisorDeviceHostOptions } from "./backend/device_host.ts";
+export { Domain } from "./domain/domain.ts";
+export { GuestAccess } from "./pv/guest_access.ts";
+export { type ConsoleSink, Host } from "./machine/host.ts";
 export { pvHypercall } from "./hypercalls/dispatch.ts";
 export { HYPERCALL_TABLE } from "./hypercalls/table.ts";
 export {
@@ -63,13 +69,13 @@ export {
   type RunResult,
   type SliceHook,
   type StopReason,
-} from "./machine.ts";
-export { FakeDeviceHost, FakeGuest, MemStore } from "./testing_host.ts";
-export { GuestClock } from "./time.ts";
-export { nextDeadline } from "./timers.ts";
+} from "./machine/machine.ts";
+export { FakeDeviceHost, FakeGuest, MemStore } from "./backend/testing_host.ts";
+export { GuestClock } from "./time/clock.ts";
+export { nextDeadline } from "./time/timers.ts";
 export { NULL_TRACER, type Tracer } from "./trace/tracer.ts";
 export { MemoryTraceSink, XentraceWriter } from "./trace/xentrace_writer.ts";
-export { Vcpu } from "./vcpu.ts";
+export { Vcpu } from "./domain/vcpu.ts";
 export {
   type AttachedXenstore,
   attachXenstore,

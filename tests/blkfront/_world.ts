@@ -9,10 +9,10 @@ import { Blkback, type BlkbackOptions } from "../../lib/blkfront/backend.ts";
 import type { DiskImage } from "../../lib/blkfront/disk_image.ts";
 import { Blkfront, type BlkfrontGuest, type BlkfrontOptions } from "../../lib/blkfront/frontend.ts";
 import { writeVbdLayout } from "../../lib/blkfront/xenbus.ts";
-import { HypervisorDeviceHost } from "../../lib/hypervisor/device_host.ts";
+import { HypervisorDeviceHost } from "../../lib/hypervisor/backend/device_host.ts";
 import { DOMID_SELF } from "../../lib/hypervisor/evtchn/mod.ts";
 import { type TestDomain, TestWorld } from "../../lib/hypervisor/gnttab/testing.ts";
-import { MemStore } from "../../lib/hypervisor/testing_host.ts";
+import { MemStore } from "../../lib/hypervisor/backend/testing_host.ts";
 
 /** The byte unallocated frames hold. */
 export const WORLD_CANARY = 0xa5;

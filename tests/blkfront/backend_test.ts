@@ -20,7 +20,7 @@ import {
 } from "../../lib/blkfront/protocol.ts";
 import { Blkback } from "../../lib/blkfront/backend.ts";
 import { RING_VBD, TRC_PVX_RING_NOTIFY } from "../../lib/abi/trace.ts";
-import { FakeDeviceHost } from "../../lib/hypervisor/testing_host.ts";
+import { FakeDeviceHost } from "../../lib/hypervisor/backend/testing_host.ts";
 import { Blkfront, BlkIoError } from "../../lib/blkfront/frontend.ts";
 import { GuardedImage, makeBlkRig, pumpUntil } from "../../lib/blkfront/testing.ts";
 import {

@@ -10,10 +10,10 @@ import { MemoryDiskImage } from "../../lib/blkfront/disk_image.ts";
 import { Blkfront } from "../../lib/blkfront/frontend.ts";
 import { BLKIF_RSP_ERROR, BlkifRequest, encodeRequest } from "../../lib/blkfront/protocol.ts";
 import { writeVbdLayout } from "../../lib/blkfront/xenbus.ts";
-import { HypervisorDeviceHost } from "../../lib/hypervisor/device_host.ts";
+import { HypervisorDeviceHost } from "../../lib/hypervisor/backend/device_host.ts";
 import { TestWorld } from "../../lib/hypervisor/gnttab/testing.ts";
 import { WorldGuest } from "./_world.ts";
-import { MemStore } from "../../lib/hypervisor/testing_host.ts";
+import { MemStore } from "../../lib/hypervisor/backend/testing_host.ts";
 
 function setup() {
   const w = new TestWorld(4096);

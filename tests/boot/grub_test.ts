@@ -4,7 +4,7 @@
  * `lsmod` typed there. Skipped when the fixture is absent.
  */
 import assert from "node:assert/strict";
-import { Machine } from "../../lib/hypervisor/machine.ts";
+import { Machine } from "../../lib/hypervisor/machine/machine.ts";
 import { MemorySink } from "../../lib/console/testing.ts";
 import { attachDevices } from "../../lib/toolstack/devices.ts";
 import { helloKernel } from "../hypervisor/_image.ts";

@@ -6,7 +6,7 @@ import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import fc from "fast-check";
 import { InputError } from "../../lib/errors.ts";
 import type { ConsoleSink } from "../../lib/console/sinks.ts";
-import { FakeDeviceHost, MemStore } from "../../lib/hypervisor/testing_host.ts";
+import { FakeDeviceHost, MemStore } from "../../lib/hypervisor/backend/testing_host.ts";
 import { attachVifs, Network } from "../../lib/toolstack/vif_attach.ts";
 import { Netfront } from "../../lib/netfront/frontend.ts";
 import { PcapWriter, readPcap } from "../../lib/netfront/pcap.ts";
@@ -24,7 +24,7 @@ import {
 import { PrefixSink, runDomains } from "../../lib/toolstack/multi_domain.ts";
 import { boot } from "../../lib/toolstack/boot.ts";
 import { main } from "../../cli.ts";
-import type { Machine } from "../../lib/hypervisor/machine.ts";
+import type { Machine } from "../../lib/hypervisor/machine/machine.ts";
 import { decodeTrace } from "../../lib/trace/decode.ts";
 
 const GUEST = new URL("../../guest/pvx-guest.elf", import.meta.url).pathname;

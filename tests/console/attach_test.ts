@@ -2,7 +2,7 @@ import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import { attachConsole, CONSOLE_CLI_OPTIONS } from "../../lib/console/attach.ts";
 import { XenconsRing } from "../../lib/console/protocol.ts";
 import { InputError } from "../../lib/errors.ts";
-import { FakeDeviceHost } from "../../lib/hypervisor/testing_host.ts";
+import { FakeDeviceHost } from "../../lib/hypervisor/backend/testing_host.ts";
 
 function quietStdin() {
   return {

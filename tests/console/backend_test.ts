@@ -115,7 +115,7 @@ Deno.test("ConsoleBackend survives hostile indices without crashing or reading p
 });
 
 Deno.test("ConsoleBackend traces ring notifications both ways when tracing is on", async () => {
-  const { FakeDeviceHost } = await import("../../lib/hypervisor/testing_host.ts");
+  const { FakeDeviceHost } = await import("../../lib/hypervisor/backend/testing_host.ts");
   const { ConsoleBackend } = await import("../../lib/console/backend.ts");
   const { XenconsRing } = await import("../../lib/console/protocol.ts");
   const { RING_CONSOLE, TRC_PVX_RING_NOTIFY } = await import(

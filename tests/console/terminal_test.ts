@@ -129,7 +129,7 @@ Deno.test("a StdioConsole serves as the hypervisor's console_io sink", async () 
   const { stdin } = fakeStdin(false, [new Uint8Array([0x71])]);
   const { bytes, stdout } = memOut();
   const con = await openConsole({ stdin, stdout });
-  const sink: import("../../lib/hypervisor/host.ts").ConsoleSink = con;
+  const sink: import("../../lib/hypervisor/machine/host.ts").ConsoleSink = con;
   sink.write(new Uint8Array([0x68, 0x69]));
   let got: number[] = [];
   for (let i = 0; i < 50 && got.length < 1; i++) {

@@ -2,7 +2,7 @@
  * Runs a script kernel in a fresh machine and returns the reported results.
  * @module
  */
-import { Machine } from "../../lib/hypervisor/machine.ts";
+import { Machine } from "../../lib/hypervisor/machine/machine.ts";
 import { type Arg, type Call, scriptKernel, scriptResults } from "./_script_kernel.ts";
 
 /** Captures console_io output. */

@@ -1,5 +1,5 @@
 /** Shared set-up for the netfront tests: a fake host, a switch, guests with vifs. */
-import { FakeDeviceHost, MemStore } from "../../lib/hypervisor/testing_host.ts";
+import { FakeDeviceHost, MemStore } from "../../lib/hypervisor/backend/testing_host.ts";
 import { Netback } from "../../lib/netfront/backend.ts";
 import { Netfront } from "../../lib/netfront/frontend.ts";
 import { VirtualSwitch } from "../../lib/netfront/switch.ts";

@@ -183,7 +183,7 @@ Deno.test("hostile TX requests never throw, never touch memory outside grants", 
 });
 
 Deno.test("attachVifs() starts a vif per spec on per-bridge switches with a host endpoint", async () => {
-  const { FakeDeviceHost, MemStore } = await import("../../lib/hypervisor/testing_host.ts");
+  const { FakeDeviceHost, MemStore } = await import("../../lib/hypervisor/backend/testing_host.ts");
   const { attachVifs, detachVifs, Network } = await import("../../lib/toolstack/vif_attach.ts");
   const store = new MemStore();
   const host = new FakeDeviceHost(256, store);

@@ -4,7 +4,7 @@
  * for partial pages, and one whose copied-out read data is corrupted.
  * @module
  */
-import type { DeviceHost } from "../../lib/hypervisor/backend_api.ts";
+import type { DeviceHost } from "../../lib/hypervisor/backend/backend_api.ts";
 import type { StreamConfig } from "../../lib/replay/recording_format.ts";
 import { type BackendFactory, defaultBackend } from "../../lib/replay/backends.ts";
 

@@ -8,7 +8,7 @@ import { Blkback } from "../../lib/blkfront/backend.ts";
 import { MemoryDiskImage } from "../../lib/blkfront/disk_image.ts";
 import { Blkfront } from "../../lib/blkfront/frontend.ts";
 import { writeVbdLayout } from "../../lib/blkfront/xenbus.ts";
-import { FakeDeviceHost, MemStore } from "../../lib/hypervisor/testing_host.ts";
+import { FakeDeviceHost, MemStore } from "../../lib/hypervisor/backend/testing_host.ts";
 import { MemoryRecordingSink, RingRecorder } from "../../lib/replay/recording_host.ts";
 import { Netback } from "../../lib/netfront/backend.ts";
 import { Netfront } from "../../lib/netfront/frontend.ts";

@@ -9,7 +9,7 @@ import {
   stopVbds,
   toToolstackVbd,
 } from "../../lib/toolstack/vbd_attach.ts";
-import { FakeDeviceHost } from "../../lib/hypervisor/testing_host.ts";
+import { FakeDeviceHost } from "../../lib/hypervisor/backend/testing_host.ts";
 import { XenStore } from "../../lib/hypervisor/xenstore/store.ts";
 import { writeToolstackLayout } from "../../lib/hypervisor/xenstore/toolstack_layout.ts";
 import { collectDiskSpec } from "../../lib/toolstack/disk_spec.ts";

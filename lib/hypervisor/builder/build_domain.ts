@@ -6,8 +6,8 @@
  * @module
  */
 import { InputError } from "../../errors.ts";
-import { Domain } from "../domain.ts";
-import type { Host } from "../host.ts";
+import { Domain } from "../domain/domain.ts";
+import type { Host } from "../machine/host.ts";
 import { FLAT_KERNEL_CS, FLAT_KERNEL_DS, FLAT_KERNEL_SS, X86_EFLAGS_IF } from "../../abi/mod.ts";
 import { computeLayout, type DomainLayout } from "./layout.ts";
 import { writeInitialPageTables } from "./initial_page_tables.ts";

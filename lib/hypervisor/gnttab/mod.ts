@@ -15,10 +15,10 @@
  *   device host's `dom0Gnttab`).
  * - For translated guests, XENMAPSPACE_grant_table calls `mapFrame(idx, gfn)` (returns
  *   the mfn to place at gfn) and setup_table reports those gfns.
- * - For a PV guest's GNTMAP_host_map, use {@link PvGrantHostMapper} (one per domain) with
- *   one shared {@link GrantPteWindow} whose `check` is installed as lib/paging's
- *   `MachineFrames.foreignMapCheck`: a foreign frame enters an L1 only through a grant
- *   map. `gnttabMapKind(table, mfn)` tells whether a domain holds grant mappings of a frame.
+ * - A PV guest's GNTMAP_host_map goes through the domain's host mapper
+ *   (hypervisor/pv/grant_table.ts: `pvGrantHostMapper`, and `installGrantMapCheck`, which
+ *   lets a foreign frame into an L1 only while `gnttabMapKind(table, mfn)` shows a grant
+ *   mapping of it).
  *
  * The hypercall shell (hypercalls/grant_table.ts) keeps Xen's call-level rules: count
  * checks (setup_table and query_size need count == 1: -EINVAL; a negative count is
@@ -130,4 +130,3 @@ export {
 } from "./map.ts";
 export { acquireGrantForCopy, gnttabCopy, GnttabCopyOp, releaseGrantForCopy } from "./copy.ts";
 export { gnttabCacheFlush, gnttabDumpTable, gnttabTransfer } from "./misc_ops.ts";
-export { GrantPteWindow, PvGrantHostMapper } from "./pv_host_mapper.ts";

@@ -3,7 +3,7 @@
  * DataView, written back whole. A fault gives null / false, which shells turn into -EFAULT.
  * @module
  */
-import type { Vcpu } from "../vcpu.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 
 /**
  * Reads `size` bytes of a guest struct.

@@ -19,8 +19,8 @@ import {
 } from "../../abi/mod.ts";
 import { FLAT_KERNEL_CS } from "../../abi/mod.ts";
 import { TRAP_INFO_SIZE } from "../../abi/mod.ts";
-import type { Vcpu } from "../vcpu.ts";
-import { fixupGuestSelector } from "./misc.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
+import { fixupGuestSelector } from "../pv/misc_hypercalls.ts";
 import { readStruct } from "./_guest.ts";
 
 /** TRAP_nmi. */

@@ -6,7 +6,7 @@
  */
 import { EFAULT, EINVAL, ENOSYS } from "../../abi/mod.ts";
 import { CONSOLEIO_read, CONSOLEIO_write } from "../../abi/mod.ts";
-import type { Vcpu } from "../vcpu.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 
 /** Bytes copied per chunk (Xen copies through a 128-byte kbuf). */
 const CHUNK = 128;

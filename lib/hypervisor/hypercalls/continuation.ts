@@ -5,8 +5,8 @@
  * run loop meanwhile gets its slice boundaries (timers, backends), as Xen preempts.
  * @module
  */
-import { R_EAX, R_EBP, R_EBX, R_ECX, R_EDI, R_EDX, R_ESI } from "../cpu_port.ts";
-import type { Vcpu } from "../vcpu.ts";
+import { R_EAX, R_EBP, R_EBX, R_ECX, R_EDI, R_EDX, R_ESI } from "../machine/cpu_port.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 
 /** Elements a batched hypercall handles before it continues itself. */
 export const PREEMPT_BATCH = 4096;

@@ -9,8 +9,8 @@ import { EFAULT, EINVAL } from "../../abi/mod.ts";
 import { FIRST_RESERVED_GDT_ENTRY } from "../../abi/mod.ts";
 import { PGT_seg_desc_page, PGT_writable_page } from "../../paging/mod.ts";
 import { getPageAndType, getPageType, putPageAndType, putPageType } from "../../paging/mod.ts";
-import { checkDescriptor } from "../traps/descriptor.ts";
-import type { Vcpu } from "../vcpu.ts";
+import { checkDescriptor } from "../pv/descriptor.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 
 /** do_set_gdt(frame_list, entries). */
 export function doSetGdt(v: Vcpu, frameList: number, entries: number): number {

@@ -6,9 +6,9 @@
  * @module
  */
 import { ENOSYS } from "../../abi/mod.ts";
-import { R_EAX, R_EBP, R_EBX, R_ECX, R_EDI, R_EDX, R_ESI } from "../cpu_port.ts";
+import { R_EAX, R_EBP, R_EBX, R_ECX, R_EDI, R_EDX, R_ESI } from "../machine/cpu_port.ts";
 import { hypercallArg32, TRC_PV_HYPERCALL_V2 } from "../../abi/mod.ts";
-import type { Vcpu } from "../vcpu.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 import { HYPERCALL_TABLE } from "./table.ts";
 import { reloadDataSegments } from "../traps/failsafe.ts";
 

@@ -22,7 +22,7 @@ import {
   EVTCHNOP_unmask,
 } from "../../abi/mod.ts";
 import type { EventChannels } from "../evtchn/channels.ts";
-import type { Vcpu } from "../vcpu.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 
 /** One command: struct size, the model call (may fill the struct), write-back. */
 interface EvtchnCmd {

@@ -25,7 +25,7 @@ import { gnttabMapGrantRef, gnttabUnmapGrantRef, MapGrantResult } from "../gntta
 import { gnttabCopy, GnttabCopyOp } from "../gnttab/copy.ts";
 import { gnttabCacheFlush, gnttabTransfer } from "../gnttab/misc_ops.ts";
 import type { GrantTable } from "../gnttab/table.ts";
-import type { Vcpu } from "../vcpu.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 import { u64 } from "./_guest.ts";
 import { createContinuation, shouldPreempt } from "./continuation.ts";
 

@@ -7,7 +7,7 @@
  */
 import { EFAULT, EINVAL, ENOSYS, EOPNOTSUPP, ESRCH } from "../../abi/mod.ts";
 import { DOMID_SELF } from "../../abi/mod.ts";
-import type { Vcpu } from "../vcpu.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 import { readStruct, setU64 } from "./_guest.ts";
 
 export const HVMOP_set_param = 0;

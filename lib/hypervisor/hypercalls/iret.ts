@@ -11,10 +11,10 @@ import {
   X86_EFLAGS_IOPL,
   X86_EFLAGS_VM,
 } from "../../abi/mod.ts";
-import { R_EAX, R_ESP, S_DS, S_ES, S_FS, S_GS } from "../cpu_port.ts";
-import { domainCrash } from "../lifecycle.ts";
-import type { Vcpu } from "../vcpu.ts";
-import { fixupGuestSelector } from "./misc.ts";
+import { R_EAX, R_ESP, S_DS, S_ES, S_FS, S_GS } from "../machine/cpu_port.ts";
+import { domainCrash } from "../domain/lifecycle.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
+import { fixupGuestSelector } from "../pv/misc_hypercalls.ts";
 
 /** do_iret: restores the frame; the return value is ignored (eax comes from the frame). */
 export function doIret(v: Vcpu): number {

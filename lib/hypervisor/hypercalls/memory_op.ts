@@ -18,13 +18,13 @@ import {
 import { INVALID_MFN } from "../../paging/mod.ts";
 import { dropPin } from "../../paging/mod.ts";
 import { TRC_MEM_DECREASE_RESERVATION } from "../../abi/mod.ts";
-import type { Domain } from "../domain.ts";
-import type { Vcpu } from "../vcpu.ts";
+import type { Domain } from "../domain/domain.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 import { readStruct } from "./_guest.ts";
 import { SI_ARCH_MAX_PFN } from "../../abi/mod.ts";
 import { createContinuation, shouldPreempt } from "./continuation.ts";
 import { translatedAddToPhysmap } from "./physmap_translated.ts";
-import { applyFlushes } from "../flush.ts";
+import { applyFlushes } from "../machine/flush.ts";
 
 export const XENMEM_increase_reservation = 0;
 export const XENMEM_decrease_reservation = 1;

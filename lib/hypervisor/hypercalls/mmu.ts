@@ -21,10 +21,10 @@ import {
 import { mmuUpdate } from "../../paging/mod.ts";
 import { mmuextOp } from "../../paging/mod.ts";
 import { updateVaMapping } from "../../paging/mod.ts";
-import { translatedMmuUpdate, translatedNewBaseptr } from "./mmu_translated.ts";
+import { translatedMmuUpdate, translatedNewBaseptr } from "../pv/mmu_translated.ts";
 import { TRC_PVX_MMU_UPDATE } from "../../abi/mod.ts";
-import { applyFlushes } from "../flush.ts";
-import type { Vcpu } from "../vcpu.ts";
+import { applyFlushes } from "../machine/flush.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 import { createContinuation, shouldPreempt } from "./continuation.ts";
 import { __HYPERVISOR_mmu_update, __HYPERVISOR_mmuext_op } from "../../abi/mod.ts";
 

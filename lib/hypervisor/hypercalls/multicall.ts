@@ -9,7 +9,7 @@ import { EFAULT, EINVAL, ENOSYS } from "../../abi/mod.ts";
 import { MULTICALL_ENTRY_SIZE } from "../../abi/mod.ts";
 import { __HYPERVISOR_iret, __HYPERVISOR_multicall } from "../../abi/mod.ts";
 import { TRC_PV_HYPERCALL_SUBCALL } from "../../abi/mod.ts";
-import type { Vcpu } from "../vcpu.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 import type { HypercallFn } from "./types.ts";
 import { createContinuation, PREEMPT_BATCH } from "./continuation.ts";
 

@@ -21,7 +21,7 @@ import {
   PHYSDEVOP_set_iopl,
   PHYSDEVOP_unmap_pirq,
 } from "../../abi/mod.ts";
-import type { Vcpu } from "../vcpu.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 import { readStruct } from "./_guest.ts";
 
 /** Physical IRQs a PV domU has (nr_pirqs with no devices: the 32 extra_domU_irqs). */

@@ -5,8 +5,8 @@
  */
 import { EINVAL, ENOSYS } from "../../abi/mod.ts";
 import { INVALID_MFN } from "../../paging/mod.ts";
-import { applyFlushes } from "../flush.ts";
-import type { Domain } from "../domain.ts";
+import { applyFlushes } from "../machine/flush.ts";
+import type { Domain } from "../domain/domain.ts";
 import type { GrantTable } from "../gnttab/table.ts";
 
 /** XENMAPSPACE_shared_info. */

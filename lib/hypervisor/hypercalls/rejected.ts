@@ -7,7 +7,7 @@
  */
 import { E2BIG, EACCES, EFAULT, EINVAL, ENOSYS, EOPNOTSUPP, EPERM, ESRCH } from "../../abi/mod.ts";
 import { DOMID_SELF } from "../../abi/mod.ts";
-import type { Vcpu } from "../vcpu.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 import { readStruct } from "./_guest.ts";
 
 /** XENPF_INTERFACE_VERSION (platform.h). */

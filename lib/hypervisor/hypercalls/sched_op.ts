@@ -17,10 +17,10 @@ import {
 } from "../../abi/mod.ts";
 import { VI_UPCALL_PENDING } from "../../abi/mod.ts";
 import { TRC_SCHED_BLOCK, TRC_SCHED_SHUTDOWN_CODE, TRC_SCHED_YIELD } from "../../abi/mod.ts";
-import { domainShutdown } from "../lifecycle.ts";
-import type { Vcpu } from "../vcpu.ts";
+import { domainShutdown } from "../domain/lifecycle.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 import { readStruct, u64 } from "./_guest.ts";
-import { TIMER_OFF } from "../vcpu.ts";
+import { TIMER_OFF } from "../domain/vcpu.ts";
 
 /** Most ports SCHEDOP_poll accepts. */
 const MAX_POLL_PORTS = 128;

@@ -15,7 +15,7 @@ import {
   doSetDebugreg,
   doStackSwitch,
   doVmAssist,
-} from "./misc.ts";
+} from "../pv/misc_hypercalls.ts";
 import { doCallbackOp, doNmiOp, doSetCallbacks, doSetTrapTable } from "./callbacks.ts";
 import { doVcpuOp } from "./vcpu_op.ts";
 import { doPhysdevOp, doPhysdevOpCompat } from "./physdev_op.ts";
@@ -36,7 +36,7 @@ import { doMmuextOp, doMmuUpdate, doUpdateVaMapping, doUpdateVaMappingOtherdomai
 import { doSetGdt, doUpdateDescriptor } from "./descriptors.ts";
 import { doEventChannelOp, doEventChannelOpCompat } from "./event_channel.ts";
 import { doGrantTableOp } from "./grant_table.ts";
-import { setTimerOp } from "../timers.ts";
+import { setTimerOp } from "./set_timer_op.ts";
 import { doHvmOp } from "./hvm_op.ts";
 
 /** The table (index = hypercall number). */

@@ -3,7 +3,7 @@
  * result (>= 0) or a negative Xen errno out, as eax.
  * @module
  */
-import type { Vcpu } from "../vcpu.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 
 /**
  * A hypercall handler. Arguments are ebx, ecx, edx, esi, edi, ebp (u32 numbers).

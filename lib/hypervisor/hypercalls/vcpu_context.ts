@@ -19,15 +19,15 @@ import {
   S_ES,
   S_FS,
   S_GS,
-} from "../cpu_port.ts";
+} from "../machine/cpu_port.ts";
 import { newBaseptr, setLdt } from "../../paging/mod.ts";
-import { translatedNewBaseptr } from "./mmu_translated.ts";
+import { translatedNewBaseptr } from "../pv/mmu_translated.ts";
 import { PGT_seg_desc_page } from "../../paging/mod.ts";
 import { getPageAndType, putPageAndType } from "../../paging/mod.ts";
-import { applyFlushes } from "../flush.ts";
-import type { Vcpu } from "../vcpu.ts";
-import { fixupGuestSelector } from "./misc.ts";
-import { doSetDebugreg } from "./misc.ts";
+import { applyFlushes } from "../machine/flush.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
+import { fixupGuestSelector } from "../pv/misc_hypercalls.ts";
+import { doSetDebugreg } from "../pv/misc_hypercalls.ts";
 
 /** sizeof(struct vcpu_guest_context) for x86_32. */
 export const VCPU_GUEST_CONTEXT_SIZE = 2800;

@@ -23,9 +23,9 @@ import {
   VCPUOP_stop_singleshot_timer,
   VCPUOP_up,
 } from "../../abi/mod.ts";
-import { setTimerOp } from "../timers.ts";
+import { setTimerOp } from "./set_timer_op.ts";
 import { vcpuInitialise } from "./vcpu_context.ts";
-import { TIMER_OFF, type Vcpu } from "../vcpu.ts";
+import { TIMER_OFF, type Vcpu } from "../domain/vcpu.ts";
 import { readStruct, u64 } from "./_guest.ts";
 
 /** Shortest periodic timer Xen accepts (1 ms). */

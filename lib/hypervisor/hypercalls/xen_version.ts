@@ -22,17 +22,17 @@ import {
   XENVER_version,
 } from "../../abi/mod.ts";
 import { HYPERVISOR_VIRT_START } from "../../abi/mod.ts";
-import type { Vcpu } from "../vcpu.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 import { cStringBytes, readStruct } from "./_guest.ts";
+import {
+  XEN_CAPABILITIES,
+  XEN_CHANGESET,
+  XEN_EXTRAVERSION,
+  XEN_MAJOR,
+  XEN_MINOR,
+} from "../pv/xen_identity.ts";
 
-/** Major and minor version reported by XENVER_version. */
-export const XEN_MAJOR = 4, XEN_MINOR = 17;
-/** XENVER_extraversion. */
-export const XEN_EXTRAVERSION = ".0-pvx";
-/** XENVER_capabilities: what a pvx host can run. */
-export const XEN_CAPABILITIES = "xen-3.0-x86_32p";
-/** XENVER_changeset. */
-export const XEN_CHANGESET = "pvx";
+export { XEN_CAPABILITIES, XEN_CHANGESET, XEN_EXTRAVERSION, XEN_MAJOR, XEN_MINOR };
 
 /**
  * XENVER_get_features submap 0: only what pvx honours. mmu_update implements

@@ -16,10 +16,10 @@ import {
   X86_EFLAGS_TF,
   X86_EFLAGS_VM,
 } from "../../abi/mod.ts";
-import { R_ESP, S_CS, S_DS, S_ES, S_FS, S_GS, S_SS } from "../cpu_port.ts";
-import { domainCrash } from "../lifecycle.ts";
+import { R_ESP, S_CS, S_DS, S_ES, S_FS, S_GS, S_SS } from "../machine/cpu_port.ts";
+import { domainCrash } from "../domain/lifecycle.ts";
 import { TRC_PV_PAGE_FAULT, TRC_PV_TRAP, TRC_PVX_BOUNCE } from "../../abi/mod.ts";
-import type { Vcpu } from "../vcpu.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 
 /** Bounce flags (Xen's TBF_*). */
 export const TBF_EXCEPTION_ERRCODE = 2, TBF_INTERRUPT = 8, TBF_FAILSAFE = 16;

@@ -5,7 +5,7 @@
  * hypervisor bit set, and Xen's leaves at 0x40000000.
  * @module
  */
-import { XEN_MAJOR, XEN_MINOR } from "../hypercalls/xen_version.ts";
+import { XEN_MAJOR, XEN_MINOR } from "../pv/xen_identity.ts";
 
 /** Leaf 1 EDX: FPU TSC MSR PAE CX8 CMOV MMX FXSR SSE SSE2. */
 export const LEAF1_EDX = (1 << 0) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 8) | (1 << 15) |

@@ -8,8 +8,8 @@
  */
 import { ACC_READ, type DescriptorTables, TABLE_GDT } from "../../cpu/mod.ts";
 import { FIRST_RESERVED_GDT_ENTRY } from "../../abi/mod.ts";
-import type { Vcpu } from "../vcpu.ts";
-import { checkDescriptor, xenReservedDescriptor } from "./descriptor.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
+import { checkDescriptor, xenReservedDescriptor } from "../pv/descriptor.ts";
 
 /** The GDT holds 16 pages of 512 entries (FIRST_RESERVED_GDT_PAGE + 2 for Xen). */
 const GDT_LIMIT_ENTRIES = FIRST_RESERVED_GDT_ENTRY + 512;

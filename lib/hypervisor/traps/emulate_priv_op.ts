@@ -9,13 +9,13 @@
  */
 import { VI_ARCH_CR2 } from "../../abi/mod.ts";
 import { VMASST_TYPE_architectural_iopl } from "../../abi/mod.ts";
-import { R_EAX, R_ECX, R_EDI, R_EDX, R_ESI } from "../cpu_port.ts";
+import { R_EAX, R_ECX, R_EDI, R_EDX, R_ESI } from "../machine/cpu_port.ts";
 import { newBaseptr } from "../../paging/mod.ts";
-import { translatedNewBaseptr } from "../hypercalls/mmu_translated.ts";
-import { applyFlushes } from "../flush.ts";
-import { doFpuTaskswitch, doGetDebugreg, doSetDebugreg } from "../hypercalls/misc.ts";
+import { translatedNewBaseptr } from "../pv/mmu_translated.ts";
+import { applyFlushes } from "../machine/flush.ts";
+import { doFpuTaskswitch, doGetDebugreg, doSetDebugreg } from "../pv/misc_hypercalls.ts";
 import { TRC_PV_EMULATE_PRIVOP } from "../../abi/mod.ts";
-import type { Vcpu } from "../vcpu.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 
 /** CR0 as a PV guest reads it: PE MP ET NE WP AM PG (TS comes from the guest's own view). */
 export const GUEST_CR0 = 0x80050033;

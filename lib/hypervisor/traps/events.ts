@@ -7,7 +7,7 @@
  */
 import { VI_UPCALL_MASK, VI_UPCALL_PENDING } from "../../abi/mod.ts";
 import { TRC_PVX_UPCALL } from "../../abi/mod.ts";
-import type { Vcpu } from "../vcpu.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 import { createBounceFrame, TBF_INTERRUPT } from "./bounce.ts";
 
 /** TRAP_nmi. */

@@ -6,8 +6,8 @@
  * selectors (Xen's TBF_FAILSAFE bounce) to repair them.
  * @module
  */
-import { S_DS, S_ES, S_FS, S_GS } from "../cpu_port.ts";
-import type { Vcpu } from "../vcpu.ts";
+import { S_DS, S_ES, S_FS, S_GS } from "../machine/cpu_port.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 import { bounceFailsafe } from "./bounce.ts";
 
 const SEGS = [S_DS, S_ES, S_FS, S_GS];

@@ -9,10 +9,10 @@
  * @module
  */
 import { ptwrCmpxchg, ptwrEmulate, ptwrTarget } from "../../paging/mod.ts";
-import { R_EAX, R_EBX, R_ECX, R_EDX } from "../cpu_port.ts";
-import { applyFlushes } from "../flush.ts";
+import { R_EAX, R_EBX, R_ECX, R_EDX } from "../machine/cpu_port.ts";
+import { applyFlushes } from "../machine/flush.ts";
 import { TRC_PV_PTWR_EMULATION_PAE } from "../../abi/mod.ts";
-import type { Vcpu } from "../vcpu.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 
 const insn = new Uint8Array(16);
 const current = new Uint32Array(2);

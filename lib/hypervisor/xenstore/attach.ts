@@ -3,7 +3,7 @@
  * ring, and optionally serves the store on a unix socket (`--xenstore-socket PATH`).
  * @module
  */
-import type { DeviceHost } from "../backend_api.ts";
+import type { DeviceHost } from "../backend/backend_api.ts";
 import type { Tracer } from "../trace/tracer.ts";
 import { XenstoreRingBackend } from "./ring_backend.ts";
 import { serveXenstoreSocket, type XenstoreSocketServer } from "./socket_server.ts";

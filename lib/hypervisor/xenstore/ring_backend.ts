@@ -5,7 +5,7 @@
  * channel. Each guest ring is one unprivileged {@link XsConnection}.
  * @module
  */
-import type { DeviceHost, EventPort } from "../backend_api.ts";
+import type { DeviceHost, EventPort } from "../backend/backend_api.ts";
 import { InputError } from "../../errors.ts";
 import { XsConnection } from "./connection.ts";
 import type { XenStore } from "./store.ts";

@@ -5,7 +5,7 @@
  * protocol through connection.ts.
  * @module
  */
-import type { StoreOps } from "../backend_api.ts";
+import type { StoreOps } from "../backend/backend_api.ts";
 import {
   type Accessor,
   DOMID_FIRST_RESERVED,

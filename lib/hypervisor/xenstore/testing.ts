@@ -4,7 +4,7 @@
  * async socket client. For tests, benches and examples; not used by pvx itself.
  * @module
  */
-import { FakeDeviceHost, type FakeGuest } from "../testing_host.ts";
+import { FakeDeviceHost, type FakeGuest } from "../backend/testing_host.ts";
 import {
   XENSTORE_RING_SIZE,
   XenstoreRingBackend,

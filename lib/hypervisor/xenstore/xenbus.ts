@@ -3,7 +3,7 @@
  * publish it in their `state` node (the constants live in io/xenbus_state.ts).
  * @module
  */
-import type { StoreOps } from "../backend_api.ts";
+import type { StoreOps } from "../backend/backend_api.ts";
 
 export {
   readXenbusState,

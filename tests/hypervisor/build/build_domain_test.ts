@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Machine } from "../../../lib/hypervisor/machine.ts";
+import { Machine } from "../../../lib/hypervisor/machine/machine.ts";
 import { readStartInfo } from "../../../lib/hypervisor/builder/start_info.ts";
 import { fillHypercallPage } from "../../../lib/hypervisor/builder/hypercall_page.ts";
 import { helloKernel } from "../_image.ts";

@@ -5,12 +5,12 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { Host } from "../../../lib/hypervisor/host.ts";
-import { Domain } from "../../../lib/hypervisor/domain.ts";
+import { Host } from "../../../lib/hypervisor/machine/host.ts";
+import { Domain } from "../../../lib/hypervisor/domain/domain.ts";
 import {
   translatedMmuUpdate,
   translatedNewBaseptr,
-} from "../../../lib/hypervisor/hypercalls/mmu_translated.ts";
+} from "../../../lib/hypervisor/pv/mmu_translated.ts";
 import {
   translatedAddToPhysmap,
   XENMAPSPACE_shared_info,

@@ -3,7 +3,7 @@
  * refused (#GP bounced) without IOPL, emulated as Xen does with it.
  */
 import assert from "node:assert/strict";
-import { Machine } from "../../../lib/hypervisor/machine.ts";
+import { Machine } from "../../../lib/hypervisor/machine/machine.ts";
 import { type Asm, EBX, ECX, EDX, ESI, kernelImage } from "../_image.ts";
 import { ByteSink } from "../_run.ts";
 

@@ -4,7 +4,7 @@
  * update_descriptor sends the guest to its failsafe callback with the old selectors.
  */
 import assert from "node:assert/strict";
-import { Machine } from "../../../lib/hypervisor/machine.ts";
+import { Machine } from "../../../lib/hypervisor/machine/machine.ts";
 import { EBX, ECX, EDX, ESI, kernelImage } from "../_image.ts";
 import { ByteSink } from "../_run.ts";
 

@@ -4,7 +4,7 @@
  * the #PF to the guest.
  */
 import assert from "node:assert/strict";
-import { Machine } from "../../../lib/hypervisor/machine.ts";
+import { Machine } from "../../../lib/hypervisor/machine/machine.ts";
 import { EBX, ECX, EDX, kernelImage } from "../_image.ts";
 import { ByteSink } from "../_run.ts";
 

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { Machine } from "../../../lib/hypervisor/machine.ts";
+import { Machine } from "../../../lib/hypervisor/machine/machine.ts";
 import { EBX, ECX, kernelImage } from "../_image.ts";
 
 const RUNS = Deno.env.get("PVX_FUZZ") === "full" ? 5000 : 300;

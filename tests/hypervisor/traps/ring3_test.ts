@@ -4,7 +4,7 @@
  * the iret hypercall returns to ring 3.
  */
 import assert from "node:assert/strict";
-import { Machine } from "../../../lib/hypervisor/machine.ts";
+import { Machine } from "../../../lib/hypervisor/machine/machine.ts";
 import { type Asm, EBX, ECX, EDX, ESI, kernelImage } from "../_image.ts";
 import { ByteSink } from "../_run.ts";
 

@@ -5,7 +5,7 @@
  * events; a fault with no handler crashes the domain with a dump.
  */
 import assert from "node:assert/strict";
-import { Machine } from "../../../lib/hypervisor/machine.ts";
+import { Machine } from "../../../lib/hypervisor/machine/machine.ts";
 import { type Asm, EBX, ECX, EDX, ESI, kernelImage } from "../_image.ts";
 import { ByteSink } from "../_run.ts";
 

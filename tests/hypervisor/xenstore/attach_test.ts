@@ -3,7 +3,7 @@ import { attachXenstore } from "../../../lib/hypervisor/xenstore/attach.ts";
 import { XenStore } from "../../../lib/hypervisor/xenstore/store.ts";
 import { XsSocketClient } from "../../../lib/hypervisor/xenstore/testing.ts";
 import { fromUtf8, nulStrings, XS_READ } from "../../../lib/hypervisor/xenstore/wire.ts";
-import { FakeDeviceHost } from "../../../lib/hypervisor/testing_host.ts";
+import { FakeDeviceHost } from "../../../lib/hypervisor/backend/testing_host.ts";
 import { InputError } from "../../../lib/errors.ts";
 
 function setup() {

@@ -6,7 +6,7 @@
  */
 import { ok, strictEqual } from "node:assert/strict";
 import { MemorySink } from "../../../lib/console/testing.ts";
-import { Machine } from "../../../lib/hypervisor/machine.ts";
+import { Machine } from "../../../lib/hypervisor/machine/machine.ts";
 import { attachDevices } from "../../../lib/toolstack/devices.ts";
 
 const GRUB = new URL("../../fixtures/cache/inspect/grub-i386-xen.bin", import.meta.url).pathname;

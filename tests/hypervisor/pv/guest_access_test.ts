@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { Machine } from "../../lib/hypervisor/machine.ts";
-import { helloKernel } from "./_image.ts";
+import { Machine } from "../../../lib/hypervisor/machine/machine.ts";
+import { helloKernel } from "../_image.ts";
 
 function access() {
   const m = new Machine({ image: helloKernel(), memoryMiB: 8 });

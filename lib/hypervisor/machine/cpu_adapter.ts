@@ -2,7 +2,7 @@
  * Adapts lib/cpu's `Cpu` to the hypervisor's narrow {@link CpuPort}.
  * @module
  */
-import type { Cpu } from "../cpu/mod.ts";
+import type { Cpu } from "../../cpu/mod.ts";
 import type { CpuPort } from "./cpu_port.ts";
 
 /** CR0.TS. */

@@ -7,11 +7,19 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { Machine } from "../../lib/hypervisor/machine.ts";
-import { Domain } from "../../lib/hypervisor/domain.ts";
-import { pvHypercall } from "../../lib/hypervisor/hypercalls/dispatch.ts";
-import { R_EAX, R_EBP, R_EBX, R_ECX, R_EDI, R_EDX, R_ESI } from "../../lib/hypervisor/cpu_port.ts";
-import { kernelImage } from "./_image.ts";
+import { Machine } from "../../../lib/hypervisor/machine/machine.ts";
+import { Domain } from "../../../lib/hypervisor/domain/domain.ts";
+import { pvHypercall } from "../../../lib/hypervisor/hypercalls/dispatch.ts";
+import {
+  R_EAX,
+  R_EBP,
+  R_EBX,
+  R_ECX,
+  R_EDI,
+  R_EDX,
+  R_ESI,
+} from "../../../lib/hypervisor/machine/cpu_port.ts";
+import { kernelImage } from "../_image.ts";
 
 const FULL = Deno.env.get("PVX_FUZZ") === "full";
 const RUNS = FULL ? 2000 : 200;

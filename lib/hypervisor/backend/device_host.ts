@@ -5,13 +5,13 @@
  * @module
  */
 import type { DeviceHost, DomId, EventPort, GrantMapping, StoreOps } from "./backend_api.ts";
-import { EINVAL, ESRCH } from "../abi/mod.ts";
-import { PhysMemory } from "../cpu/mod.ts";
-import { PAGE_SIZE } from "../abi/mod.ts";
-import { NULL_TRACER, type Tracer } from "./trace/tracer.ts";
-import { EventChannels, type EvtchnDirectory } from "./evtchn/channels.ts";
-import { SharedInfoView } from "./evtchn/shared_info_view.ts";
-import { type GnttabDirectory, GrantTable } from "./gnttab/table.ts";
+import { EINVAL, ESRCH } from "../../abi/mod.ts";
+import { PhysMemory } from "../../cpu/mod.ts";
+import { PAGE_SIZE } from "../../abi/mod.ts";
+import { NULL_TRACER, type Tracer } from "../trace/tracer.ts";
+import { EventChannels, type EvtchnDirectory } from "../evtchn/channels.ts";
+import { SharedInfoView } from "../evtchn/shared_info_view.ts";
+import { type GnttabDirectory, GrantTable } from "../gnttab/table.ts";
 import {
   GNTMAP_host_map,
   GNTMAP_readonly,
@@ -23,9 +23,9 @@ import {
   GNTTABOP_copy,
   GNTTABOP_unmap_grant_ref,
   TRC_PVX_GNTTAB_COPY,
-} from "../abi/mod.ts";
-import { gnttabMapGrantRef, gnttabUnmapGrantRef, MapGrantResult } from "./gnttab/map.ts";
-import { acquireGrantForCopy, releaseGrantForCopy } from "./gnttab/copy.ts";
+} from "../../abi/mod.ts";
+import { gnttabMapGrantRef, gnttabUnmapGrantRef, MapGrantResult } from "../gnttab/map.ts";
+import { acquireGrantForCopy, releaseGrantForCopy } from "../gnttab/copy.ts";
 
 /** dom0's id. */
 const DOM0 = 0;

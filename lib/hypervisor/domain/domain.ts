@@ -3,15 +3,15 @@
  * frames from lib/paging), shared_info page, vcpus, vm_assist bits and shutdown state.
  * @module
  */
-import type { Host } from "./host.ts";
+import type { Host } from "../machine/host.ts";
 import { Vcpu } from "./vcpu.ts";
-import { VCPU_INFO_SIZE, VI_UPCALL_MASK } from "../abi/mod.ts";
-import { XEN_LEGACY_MAX_VCPUS } from "../abi/mod.ts";
-import type { P2m } from "../paging/mod.ts";
-import { PagingDomain } from "../paging/mod.ts";
-import { INVALID_MFN } from "../paging/mod.ts";
-import type { EventChannels } from "./evtchn/channels.ts";
-import type { GrantTable } from "./gnttab/table.ts";
+import { VCPU_INFO_SIZE, VI_UPCALL_MASK } from "../../abi/mod.ts";
+import { XEN_LEGACY_MAX_VCPUS } from "../../abi/mod.ts";
+import type { P2m } from "../../paging/mod.ts";
+import { PagingDomain } from "../../paging/mod.ts";
+import { INVALID_MFN } from "../../paging/mod.ts";
+import type { EventChannels } from "../evtchn/channels.ts";
+import type { GrantTable } from "../gnttab/table.ts";
 
 /** One PV guest. */
 export class Domain {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { Machine } from "../../lib/hypervisor/machine.ts";
-import { helloKernel, kernelImage } from "./_image.ts";
+import { Machine } from "../../../lib/hypervisor/machine/machine.ts";
+import { helloKernel, kernelImage } from "../_image.ts";
 
 function sink() {
   const chunks: Uint8Array[] = [];

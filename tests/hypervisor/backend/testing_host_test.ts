@@ -5,8 +5,8 @@ import {
   GNTST_bad_gntref,
   GNTST_bad_handle,
   GNTST_permission_denied,
-} from "../../lib/hypervisor/testing_host.ts";
-import type { GrantMapping } from "../../lib/hypervisor/backend_api.ts";
+} from "../../../lib/hypervisor/backend/testing_host.ts";
+import type { GrantMapping } from "../../../lib/hypervisor/backend/backend_api.ts";
 
 Deno.test("FakeDeviceHost.mapGrant() maps a granted page and keeps the in-use bits", () => {
   const host = new FakeDeviceHost(64);

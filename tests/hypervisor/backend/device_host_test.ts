@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { HypervisorDeviceHost } from "../../lib/hypervisor/device_host.ts";
-import { TestWorld } from "../../lib/hypervisor/gnttab/testing.ts";
-import { MemStore } from "../../lib/hypervisor/testing_host.ts";
+import { HypervisorDeviceHost } from "../../../lib/hypervisor/backend/device_host.ts";
+import { TestWorld } from "../../../lib/hypervisor/gnttab/testing.ts";
+import { MemStore } from "../../../lib/hypervisor/backend/testing_host.ts";
 import {
   GNTST_bad_copy_arg,
   GNTST_bad_domain,
@@ -13,9 +13,9 @@ import {
   GTF_reading,
   GTF_readonly,
   GTF_writing,
-} from "../../lib/hypervisor/gnttab/mod.ts";
-import { DOMID_SELF, ECS_INTERDOMAIN, ECS_UNBOUND } from "../../lib/hypervisor/evtchn/mod.ts";
-import type { EventPort, GrantMapping } from "../../lib/hypervisor/backend_api.ts";
+} from "../../../lib/hypervisor/gnttab/mod.ts";
+import { DOMID_SELF, ECS_INTERDOMAIN, ECS_UNBOUND } from "../../../lib/hypervisor/evtchn/mod.ts";
+import type { EventPort, GrantMapping } from "../../../lib/hypervisor/backend/backend_api.ts";
 
 function setup() {
   const w = new TestWorld();

@@ -5,9 +5,9 @@
  * a false return (callers answer -EFAULT), never as an exception.
  * @module
  */
-import { ACC_READ, ACC_WRITE, type PageWalker } from "../cpu/mod.ts";
-import type { PhysMemory } from "../cpu/mod.ts";
-import { HYPERVISOR_VIRT_START } from "../abi/mod.ts";
+import { ACC_READ, ACC_WRITE, type PageWalker } from "../../cpu/mod.ts";
+import type { PhysMemory } from "../../cpu/mod.ts";
+import { HYPERVISOR_VIRT_START } from "../../abi/mod.ts";
 
 /** Checked guest-virtual memory access for one vcpu's address space. */
 export class GuestAccess {

@@ -10,9 +10,9 @@
  * tools/boot.ts drives it.
  * @module
  */
-import { Cpu } from "../cpu/mod.ts";
-import { InputError } from "../errors.ts";
-import { DOMID_SELF, FLAT_KERNEL_DS } from "../abi/mod.ts";
+import { Cpu } from "../../cpu/mod.ts";
+import { InputError } from "../../errors.ts";
+import { DOMID_SELF, FLAT_KERNEL_DS } from "../../abi/mod.ts";
 import {
   SHUTDOWN_crash,
   SHUTDOWN_poweroff,
@@ -20,31 +20,31 @@ import {
   SHUTDOWN_soft_reset,
   SHUTDOWN_suspend,
   SHUTDOWN_watchdog,
-} from "../abi/mod.ts";
+} from "../../abi/mod.ts";
 import { R_ESI, S_DS, S_ES, S_FS, S_GS } from "./cpu_port.ts";
 import { CpuAdapter } from "./cpu_adapter.ts";
-import { GuestAccess } from "./guest_access.ts";
+import { GuestAccess } from "../pv/guest_access.ts";
 import { type ConsoleSink, Host } from "./host.ts";
-import type { Domain } from "./domain.ts";
-import { buildDomain, type BuiltDomain } from "./builder/build_domain.ts";
-import { loadKernelImage } from "./builder/from_elf.ts";
-import type { KernelImage } from "./builder/kernel_image.ts";
-import { EventChannels } from "./evtchn/channels.ts";
-import { SharedInfoView } from "./evtchn/shared_info_view.ts";
-import { mmuextOp, newBaseptr } from "../paging/mod.ts";
-import { MMUEXT_PIN_L3_TABLE } from "../abi/mod.ts";
-import { PvDescriptorTables } from "./traps/descriptor_tables.ts";
-import { checkDescriptor } from "./traps/descriptor.ts";
-import { PvPlatform } from "./traps/pv_platform.ts";
-import { checkWake, deliverEvents } from "./traps/events.ts";
-import { fireDueTimers, nextDeadline } from "./timers.ts";
-import { formatCrashDump } from "./crash_dump.ts";
-import { domainCrash } from "./lifecycle.ts";
-import { installGrantMapCheck, pvGrantHostMapper } from "./grant_host_map.ts";
-import type { Tracer } from "./trace/tracer.ts";
-import type { EvtchnDirectory } from "./evtchn/channels.ts";
-import { type GnttabDirectory, GrantTable } from "./gnttab/table.ts";
-import { PGT_writable_page } from "../paging/mod.ts";
+import type { Domain } from "../domain/domain.ts";
+import { buildDomain, type BuiltDomain } from "../builder/build_domain.ts";
+import { loadKernelImage } from "../builder/from_elf.ts";
+import type { KernelImage } from "../builder/kernel_image.ts";
+import { EventChannels } from "../evtchn/channels.ts";
+import { SharedInfoView } from "../evtchn/shared_info_view.ts";
+import { mmuextOp, newBaseptr } from "../../paging/mod.ts";
+import { MMUEXT_PIN_L3_TABLE } from "../../abi/mod.ts";
+import { PvDescriptorTables } from "../traps/descriptor_tables.ts";
+import { checkDescriptor } from "../pv/descriptor.ts";
+import { PvPlatform } from "./pv_platform.ts";
+import { checkWake, deliverEvents } from "../traps/events.ts";
+import { fireDueTimers, nextDeadline } from "../time/timers.ts";
+import { formatCrashDump } from "../domain/crash_dump.ts";
+import { domainCrash } from "../domain/lifecycle.ts";
+import { installGrantMapCheck, pvGrantHostMapper } from "../pv/grant_table.ts";
+import type { Tracer } from "../trace/tracer.ts";
+import type { EvtchnDirectory } from "../evtchn/channels.ts";
+import { type GnttabDirectory, GrantTable } from "../gnttab/table.ts";
+import { PGT_writable_page } from "../../paging/mod.ts";
 
 /** Options of a {@link Machine}. */
 export interface MachineOptions {

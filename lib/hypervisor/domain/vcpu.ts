@@ -4,13 +4,13 @@
  * lazy-FPU state and debug registers. Its registers live in the CPU ({@link CpuPort}).
  * @module
  */
-import type { CpuPort } from "./cpu_port.ts";
-import type { GuestAccess } from "./guest_access.ts";
+import type { CpuPort } from "../machine/cpu_port.ts";
+import type { GuestAccess } from "../pv/guest_access.ts";
 import type { Domain } from "./domain.ts";
-import { FLAT_KERNEL_CS, FLAT_KERNEL_SS } from "../abi/mod.ts";
-import { VCPU_INFO_SIZE, VI_ARCH_CR2, VI_UPCALL_MASK } from "../abi/mod.ts";
-import { RUNSTATE_blocked, RUNSTATE_running } from "../abi/mod.ts";
-import { TRC_SCHED_WAKE } from "../abi/mod.ts";
+import { FLAT_KERNEL_CS, FLAT_KERNEL_SS } from "../../abi/mod.ts";
+import { VCPU_INFO_SIZE, VI_ARCH_CR2, VI_UPCALL_MASK } from "../../abi/mod.ts";
+import { RUNSTATE_blocked, RUNSTATE_running } from "../../abi/mod.ts";
+import { TRC_SCHED_WAKE } from "../../abi/mod.ts";
 
 function putU64(dv: DataView, off: number, v: number): void {
   dv.setUint32(off, v % 2 ** 32, true);

@@ -4,11 +4,11 @@
  * whole run is deterministic.
  */
 import assert from "node:assert/strict";
-import { Machine } from "../../lib/hypervisor/machine.ts";
-import { EBX, ECX, EDX, ESI, kernelImage } from "./_image.ts";
-import { ByteSink } from "./_run.ts";
-import { runScript } from "./_run.ts";
-import { words } from "./_script_kernel.ts";
+import { Machine } from "../../../lib/hypervisor/machine/machine.ts";
+import { EBX, ECX, EDX, ESI, kernelImage } from "../_image.ts";
+import { ByteSink } from "../_run.ts";
+import { runScript } from "../_run.ts";
+import { words } from "../_script_kernel.ts";
 
 const SI_VA = 0xc0020000;
 

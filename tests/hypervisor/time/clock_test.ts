@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { GuestClock, guestSystemTime } from "../../lib/hypervisor/time.ts";
+import { GuestClock, guestSystemTime } from "../../../lib/hypervisor/time/clock.ts";
 
 Deno.test("GuestClock: a guest computing system time from vcpu_time_info gets the clock's time", () => {
   fc.assert(

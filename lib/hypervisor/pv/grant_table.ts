@@ -7,12 +7,12 @@
  * foreign entries when the grant table says the domain holds a grant mapping of the frame.
  * @module
  */
-import { guestL1Mfn } from "../paging/mod.ts";
-import { isLockedTable } from "../paging/mod.ts";
-import { writeEntry } from "../paging/mod.ts";
-import { putPageFromL1e } from "../paging/mod.ts";
-import { getPageType } from "../paging/mod.ts";
-import { PGT_l1_page_table, PGT_writable_page } from "../paging/mod.ts";
+import { guestL1Mfn } from "../../paging/mod.ts";
+import { isLockedTable } from "../../paging/mod.ts";
+import { writeEntry } from "../../paging/mod.ts";
+import { putPageFromL1e } from "../../paging/mod.ts";
+import { getPageType } from "../../paging/mod.ts";
+import { PGT_l1_page_table, PGT_writable_page } from "../../paging/mod.ts";
 import {
   GNTMAP_application_map,
   GNTMAP_contains_pte,
@@ -21,12 +21,12 @@ import {
   GNTST_okay,
   MAPKIND_READ,
   MAPKIND_WRITE,
-} from "../abi/mod.ts";
-import type { GrantHostMapper } from "./gnttab/table.ts";
-import { gnttabMapKind } from "./gnttab/map.ts";
-import type { Domain } from "./domain.ts";
-import type { Host } from "./host.ts";
-import { applyFlushes } from "./flush.ts";
+} from "../../abi/mod.ts";
+import type { GrantHostMapper } from "../gnttab/table.ts";
+import { gnttabMapKind } from "../gnttab/map.ts";
+import type { Domain } from "../domain/domain.ts";
+import type { Host } from "../machine/host.ts";
+import { applyFlushes } from "../machine/flush.ts";
 
 const P = 1, RW = 2, US = 4, A = 0x20, D = 0x40;
 

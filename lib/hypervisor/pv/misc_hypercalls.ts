@@ -11,7 +11,7 @@ import {
   VMASST_CMD_disable,
   VMASST_CMD_enable,
 } from "../../abi/mod.ts";
-import type { Vcpu } from "../vcpu.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
 
 /** The RPL a 32-bit PV kernel's selectors get at least (guest_kernel_rpl). */
 export const GUEST_KERNEL_RPL = 1;

@@ -4,8 +4,8 @@
  * a human-readable reason for the dump the tools print.
  * @module
  */
-import { SHUTDOWN_crash } from "../abi/mod.ts";
-import { TRC_SCHED_SHUTDOWN } from "../abi/mod.ts";
+import { SHUTDOWN_crash } from "../../abi/mod.ts";
+import { TRC_SCHED_SHUTDOWN } from "../../abi/mod.ts";
 import type { Domain } from "./domain.ts";
 
 /**

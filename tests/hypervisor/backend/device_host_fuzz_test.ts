@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { HypervisorDeviceHost } from "../../lib/hypervisor/device_host.ts";
-import { TestWorld } from "../../lib/hypervisor/gnttab/testing.ts";
-import { MemStore } from "../../lib/hypervisor/testing_host.ts";
-import type { GrantMapping } from "../../lib/hypervisor/backend_api.ts";
+import { HypervisorDeviceHost } from "../../../lib/hypervisor/backend/device_host.ts";
+import { TestWorld } from "../../../lib/hypervisor/gnttab/testing.ts";
+import { MemStore } from "../../../lib/hypervisor/backend/testing_host.ts";
+import type { GrantMapping } from "../../../lib/hypervisor/backend/backend_api.ts";
 
 const FULL = Deno.env.get("PVX_FUZZ") === "full";
 const RUNS = FULL ? 2000 : 100;

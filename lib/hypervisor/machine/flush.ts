@@ -4,8 +4,8 @@
  * does on the way back to the guest.
  * @module
  */
-import { FLUSH_ALL, FLUSH_MAX_PAGES, FLUSH_PAGES } from "../paging/mod.ts";
-import type { Domain } from "./domain.ts";
+import { FLUSH_ALL, FLUSH_MAX_PAGES, FLUSH_PAGES } from "../../paging/mod.ts";
+import type { Domain } from "../domain/domain.ts";
 import type { Host } from "./host.ts";
 
 /**

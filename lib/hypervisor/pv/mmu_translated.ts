@@ -11,7 +11,7 @@ import {
   MMU_PT_UPDATE_PRESERVE_AD,
 } from "../../abi/mod.ts";
 import { writeEntry } from "../../paging/mod.ts";
-import type { Domain } from "../domain.ts";
+import type { Domain } from "../domain/domain.ts";
 
 /** The domain's own RAM frame behind a pfn, or -1 (unpopulated, or a Xen page). */
 function ramMfn(d: Domain, pfn: number): number {

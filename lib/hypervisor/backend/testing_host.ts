@@ -6,8 +6,8 @@
  * @module
  */
 import type { DeviceHost, DomId, EventPort, GrantMapping, StoreOps } from "./backend_api.ts";
-import { PhysMemory } from "../cpu/mod.ts";
-import { PAGE_SIZE } from "../abi/mod.ts";
+import { PhysMemory } from "../../cpu/mod.ts";
+import { PAGE_SIZE } from "../../abi/mod.ts";
 import {
   GNTST_bad_copy_arg,
   GNTST_bad_domain,
@@ -16,7 +16,7 @@ import {
   GNTST_general_error,
   GNTST_okay,
   GNTST_permission_denied,
-} from "../abi/mod.ts";
+} from "../../abi/mod.ts";
 
 /** GNTST_* status codes of grant_table.h (lib/abi/grant_table.ts). */
 export {

@@ -3,11 +3,11 @@
  * the M2P table, from lib/paging), clock, tracer, console sink and the domain list.
  * @module
  */
-import { PhysMemory } from "../cpu/mod.ts";
-import { NULL_TRACER, type Tracer } from "./trace/tracer.ts";
-import { MachineFrames } from "../paging/mod.ts";
-import { GuestClock } from "./time.ts";
-import type { Domain } from "./domain.ts";
+import { PhysMemory } from "../../cpu/mod.ts";
+import { NULL_TRACER, type Tracer } from "../trace/tracer.ts";
+import { MachineFrames } from "../../paging/mod.ts";
+import { GuestClock } from "../time/clock.ts";
+import type { Domain } from "../domain/domain.ts";
 
 /** Where console_io output goes, and where CONSOLEIO_read input comes from. */
 export interface ConsoleSink {

@@ -1,16 +1,16 @@
 /**
- * Per-vcpu timers: the single-shot timer (set_timer_op, VCPUOP_set_singleshot_timer), the
+ * Per-vcpu timers: the single-shot timer (armed by hypercalls/set_timer_op.ts), the
  * periodic timer (VCPUOP_set_periodic_timer), the SCHEDOP_poll timeout and the domain's
  * watchdogs. Expiry sends VIRQ_TIMER (or wakes the poller / shuts the domain down) at
  * an instruction boundary; the scheduler asks {@link nextDeadline} to fast-forward idle
  * time.
  * @module
  */
-import { VIRQ_TIMER } from "../abi/mod.ts";
-import { SHUTDOWN_watchdog } from "../abi/mod.ts";
-import { domainShutdown } from "./lifecycle.ts";
-import { TIMER_OFF, type Vcpu } from "./vcpu.ts";
-import type { Domain } from "./domain.ts";
+import { VIRQ_TIMER } from "../../abi/mod.ts";
+import { SHUTDOWN_watchdog } from "../../abi/mod.ts";
+import { domainShutdown } from "../domain/lifecycle.ts";
+import { TIMER_OFF, type Vcpu } from "../domain/vcpu.ts";
+import type { Domain } from "../domain/domain.ts";
 
 /** Sends VIRQ_TIMER to a vcpu (send_timer_event) and refreshes its time info. */
 export function sendTimerEvent(v: Vcpu): void {
@@ -72,31 +72,4 @@ export function fireDueTimers(d: Domain, now: number): boolean {
     }
   }
   return fired;
-}
-
-/**
- * do_set_timer_op(timeout): arms (or, with 0, stops) the single-shot timer at an
- * absolute system time. A deadline in the past, or absurdly far in the future (a
- * wrapped Linux jiffy computation), fires at once, as Xen does.
- * @param v the vcpu
- * @param timeoutNs absolute system time in ns (0 = stop)
- */
-export function setTimerOp(v: Vcpu, timeoutNs: number): number {
-  if (timeoutNs === 0) {
-    v.singleshotNs = TIMER_OFF;
-    return 0;
-  }
-  const now = v.domain.host.clock.nowNs();
-  const offset = timeoutNs - now;
-  if (offset > 2 ** 50) {
-    v.singleshotNs = TIMER_OFF;
-    sendTimerEvent(v);
-    return 0;
-  }
-  v.singleshotNs = timeoutNs;
-  if (offset <= 0) {
-    v.singleshotNs = TIMER_OFF;
-    sendTimerEvent(v);
-  }
-  return 0;
 }

@@ -26,7 +26,7 @@ import {
   VT_TSC_TO_SYSTEM_MUL,
   VT_VERSION,
   XEN_PVCLOCK_TSC_STABLE_BIT,
-} from "../abi/mod.ts";
+} from "../../abi/mod.ts";
 
 /** The guest TSC runs at 1 GHz: one tick per nanosecond of system time. */
 export const TSC_KHZ = 1_000_000;

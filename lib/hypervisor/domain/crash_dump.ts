@@ -4,8 +4,8 @@
  * eflags, cr2/cr3, the vcpu's upcall state and the top of the kernel stack.
  * @module
  */
-import { VI_ARCH_CR2, VI_UPCALL_MASK, VI_UPCALL_PENDING } from "../abi/mod.ts";
-import { R_EAX, R_EBP, R_EBX, R_ECX, R_EDI, R_EDX, R_ESI, R_ESP } from "./cpu_port.ts";
+import { VI_ARCH_CR2, VI_UPCALL_MASK, VI_UPCALL_PENDING } from "../../abi/mod.ts";
+import { R_EAX, R_EBP, R_EBX, R_ECX, R_EDI, R_EDX, R_ESI, R_ESP } from "../machine/cpu_port.ts";
 import type { Vcpu } from "./vcpu.ts";
 
 const hex8 = (n: number) => (n >>> 0).toString(16).padStart(8, "0");

@@ -16,15 +16,15 @@ import {
   VEC_UD,
 } from "../../cpu/mod.ts";
 import { HYPERCALL_VECTOR } from "../../abi/mod.ts";
-import { R_EAX, R_EBX, R_ECX, R_EDX } from "../cpu_port.ts";
+import { R_EAX, R_EBX, R_ECX, R_EDX } from "./cpu_port.ts";
 import { pvHypercall } from "../hypercalls/dispatch.ts";
 import { TRC_PV_FORCED_INVALID_OP, TRC_PV_MATH_STATE_RESTORE } from "../../abi/mod.ts";
-import type { Vcpu } from "../vcpu.ts";
-import { injectException, injectSoftInt } from "./bounce.ts";
-import { pvCpuid } from "./cpuid_policy.ts";
-import { emulatePrivilegedOp } from "./emulate_priv_op.ts";
-import { deliverEvents } from "./events.ts";
-import { ptwrPageFault } from "./ro_page_fault.ts";
+import type { Vcpu } from "../domain/vcpu.ts";
+import { injectException, injectSoftInt } from "../traps/bounce.ts";
+import { pvCpuid } from "../traps/cpuid_policy.ts";
+import { emulatePrivilegedOp } from "../traps/emulate_priv_op.ts";
+import { deliverEvents } from "../traps/events.ts";
+import { ptwrPageFault } from "../traps/ro_page_fault.ts";
 
 /** ud2; .ascii "xen" — Xen's forced-emulation prefix, followed by cpuid (0f a2). */
 const FORCED_PREFIX = [0x0f, 0x0b, 0x78, 0x65, 0x6e, 0x0f, 0xa2];

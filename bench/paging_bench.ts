@@ -17,6 +17,7 @@ import {
   mmuUpdateNormalPt,
 } from "../lib/paging/mod.ts";
 import { makeTestGuest, pokeEntry, PTE_PR_U } from "../lib/paging/testing.ts";
+import { asGfn } from "../lib/abi/mod.ts";
 
 const g = makeTestGuest(512, 4096);
 const walker = g.dom.walkers[0];
@@ -52,9 +53,9 @@ Deno.bench("translated read, TLB miss: PAE walk (x1024)", { group: "access" }, (
 
 // A spare frame filled with 512 present read-only entries onto the guest's data frames.
 g.dom.populatePhysmap(600, 1);
-const l1 = g.dom.p2m.get(600);
+const l1 = g.dom.p2m.get(asGfn(600));
 for (let s = 0; s < 512; s++) {
-  pokeEntry(g.frames, l1, s, (g.dom.p2m.get(8 + (s % 256)) << 12) | PTE_PR_U);
+  pokeEntry(g.frames, l1, s, (g.dom.p2m.get(asGfn(8 + (s % 256))) << 12) | PTE_PR_U);
 }
 
 Deno.bench("validate + release a full L1 (512 entries)", { group: "validate" }, () => {
@@ -65,7 +66,7 @@ Deno.bench("validate + release a full L1 (512 entries)", { group: "validate" }, 
 
 // mmu_update: 200 checked L1 writes mapping data pages writable, then 200 unmapping them.
 const slots = new Uint32Array(256);
-for (let i = 0; i < 256; i++) slots[i] = (g.dom.p2m.get(8 + i) << 12) | 7;
+for (let i = 0; i < 256; i++) slots[i] = (g.dom.p2m.get(asGfn(8 + i)) << 12) | 7;
 Deno.bench("mmu_update: 400 checked L1 entry writes", { group: "validate" }, () => {
   const base = g.l1 * 4096 + 300 * 8;
   for (let i = 0; i < 200; i++) mmuUpdateNormalPt(g.dom, base + i * 8, slots[i], 0);

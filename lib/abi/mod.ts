@@ -4,6 +4,7 @@
  */
 export * from "./errno.ts";
 export * from "./event_channel.ts";
+export * from "./frame.ts";
 export * from "./grant_table.ts";
 export * from "./layout.ts";
 export * from "./mmu.ts";

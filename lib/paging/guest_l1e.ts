@@ -6,6 +6,7 @@
 
 import { _PAGE_PRESENT, _PAGE_PSE, INVALID_MFN, pteFrame } from "./constants.ts";
 import type { PagingDomain } from "./paging_domain.ts";
+import { asGfn } from "../abi/mod.ts";
 
 /**
  * The machine frame of the L1 table mapping `linear` for `vcpu`.
@@ -39,6 +40,6 @@ export function guestL1Mfn(d: PagingDomain, vcpu: number, linear: number): numbe
 }
 
 function toMfn(d: PagingDomain, frame: number): number {
-  const mfn = d.translated ? d.p2m.get(frame) : frame;
+  const mfn = d.translated ? d.p2m.get(asGfn(frame)) : frame;
   return mfn === INVALID_MFN || mfn >= d.frames.count ? -1 : mfn;
 }

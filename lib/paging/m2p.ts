@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Gfn, Mfn } from "../abi/mod.ts";
 import type { PhysMemory } from "../cpu/mod.ts";
 import {
   _PAGE_ACCESSED,
@@ -76,8 +77,8 @@ export class M2p {
    * @param mfn machine frame
    * @returns the pfn, or INVALID_M2P_ENTRY
    */
-  get(mfn: number): number {
-    return mfn >= 0 && mfn < this.table.length ? this.table[mfn] : INVALID_M2P_ENTRY;
+  get(mfn: Mfn): Gfn {
+    return (mfn >= 0 && mfn < this.table.length ? this.table[mfn] : INVALID_M2P_ENTRY) as Gfn;
   }
 
   /**
@@ -85,7 +86,7 @@ export class M2p {
    * @param mfn machine frame (must be valid)
    * @param pfn the pseudo-physical frame, or INVALID_M2P_ENTRY
    */
-  set(mfn: number, pfn: number): void {
+  set(mfn: Mfn, pfn: Gfn): void {
     this.table[mfn] = pfn >>> 0;
     const f = this.firstMfn + (mfn >>> 10);
     if (this.#mem.codeFrame[f] !== 0) this.#mem.noteWrite(f * 4096 + (mfn & 1023) * 4, 4);

@@ -12,6 +12,7 @@ import { DOMID_XEN, OWNER_NONE, PGC_allocated, PGT_none } from "./constants.ts";
 import { EINVAL, ENOMEM } from "../abi/mod.ts";
 import { dropPin } from "./page_type.ts";
 import { M2p } from "./m2p.ts";
+import { asGfn, asMfn } from "../abi/mod.ts";
 
 /**
  * Asked when an L1 entry maps a frame owned by another domain (the grant-table hook).
@@ -347,7 +348,7 @@ export class MachineFrames {
     this.linear[mfn] = 0;
     this.staleEpoch[mfn] = this.epoch;
     this.#used[mfn] = 1;
-    this.m2p.set(mfn, 0xffffffff);
+    this.m2p.set(asMfn(mfn), asGfn(0xffffffff));
     this.#free[this.#freeTop++] = mfn;
   }
 }

@@ -20,6 +20,7 @@ import { EINVAL, ENOSYS, EOPNOTSUPP } from "../abi/mod.ts";
 import { modL1Entry, modL2Entry, modL3Entry, writeEntry } from "./mod_entry.ts";
 import { getPageType, putPageType } from "./page_type.ts";
 import type { PagingDomain } from "./paging_domain.ts";
+import { asGfn, asMfn } from "../abi/mod.ts";
 
 /**
  * Whether a frame is "lockable" as a page table right now (page_lock: validated, in use).
@@ -132,7 +133,7 @@ export function mmuMachphysUpdate(d: PagingDomain, mfn: number, pfn: number): nu
     f.reason = "Could not get page for mach->phys update";
     return -EINVAL;
   }
-  f.m2p.set(mfn, pfn);
+  f.m2p.set(asMfn(mfn), asGfn(pfn));
   f.putPage(mfn);
   return 0;
 }

@@ -4,6 +4,7 @@
  */
 
 import { INVALID_MFN } from "./constants.ts";
+import type { Gfn, Mfn } from "../abi/mod.ts";
 
 /** One domain's P2M; grows on demand up to `maxPfns`. */
 export class P2m {
@@ -30,8 +31,8 @@ export class P2m {
    * @param pfn pseudo-physical frame
    * @returns the mfn, or INVALID_MFN when unpopulated or out of range
    */
-  get(pfn: number): number {
-    return pfn >= 0 && pfn < this.#map.length ? this.#map[pfn] : INVALID_MFN;
+  get(pfn: Gfn): Mfn {
+    return (pfn >= 0 && pfn < this.#map.length ? this.#map[pfn] : INVALID_MFN) as Mfn;
   }
 
   /**
@@ -40,7 +41,7 @@ export class P2m {
    * @param mfn machine frame or INVALID_MFN
    * @returns false when pfn is out of range
    */
-  set(pfn: number, mfn: number): boolean {
+  set(pfn: Gfn, mfn: Mfn): boolean {
     if (!Number.isInteger(pfn) || pfn < 0 || pfn >= this.maxPfns) return false;
     if (pfn >= this.#map.length) {
       let n = this.#map.length * 2;

@@ -10,6 +10,7 @@ import type { PageWalker } from "../cpu/mod.ts";
 import type { PhysMemory } from "../cpu/mod.ts";
 import { INVALID_MFN } from "./constants.ts";
 import type { P2m } from "./p2m.ts";
+import { asGfn } from "../abi/mod.ts";
 
 /** #PF error code: the page was present (protection fault). */
 export const PFEC_PRESENT = 1;
@@ -85,7 +86,7 @@ export class PaeWalker implements PageWalker {
     if ((hi & 0xfffff) !== 0) return -1;
     const n = lo >>> 12;
     if (this.#p2m === null) return n < this.#frames ? n : -1;
-    const m = this.#p2m.get(n);
+    const m = this.#p2m.get(asGfn(n));
     return m === INVALID_MFN || m >= this.#frames ? -1 : m;
   }
 

@@ -13,6 +13,7 @@ import type { MachineFrames } from "./machine_frames.ts";
 import { P2m } from "./p2m.ts";
 import { dropPin, putPageAndType } from "./page_type.ts";
 import { PaeWalker } from "./pae_walk.ts";
+import { asGfn, asMfn } from "../abi/mod.ts";
 
 /** Options of a {@link PagingDomain}. */
 export interface PagingDomainOptions {
@@ -83,15 +84,15 @@ export class PagingDomain {
   populatePhysmap(firstPfn: number, count: number): number {
     for (let i = 0; i < count; i++) {
       const pfn = firstPfn + i;
-      if (pfn < 0 || pfn >= this.p2m.maxPfns || this.p2m.get(pfn) !== INVALID_MFN) {
+      if (pfn < 0 || pfn >= this.p2m.maxPfns || this.p2m.get(asGfn(pfn)) !== INVALID_MFN) {
         return -EINVAL;
       }
     }
     if (count > this.frames.freeFrames) return -ENOMEM;
     for (let i = 0; i < count; i++) {
       const mfn = this.frames.allocDomainFrame(this.domid);
-      this.p2m.set(firstPfn + i, mfn);
-      this.frames.m2p.set(mfn, firstPfn + i);
+      this.p2m.set(asGfn(firstPfn + i), asMfn(mfn));
+      this.frames.m2p.set(asMfn(mfn), asGfn(firstPfn + i));
     }
     return 0;
   }
@@ -103,12 +104,12 @@ export class PagingDomain {
    * @returns 0, or -EINVAL when the pfn is not populated
    */
   removePhysmap(pfn: number): number {
-    const mfn = this.p2m.get(pfn);
+    const mfn = this.p2m.get(asGfn(pfn));
     if (mfn === INVALID_MFN) return -EINVAL;
     const f = this.frames;
     if (f.freeFrame(mfn, this.domid) !== 0) return -EINVAL;
-    this.p2m.set(pfn, INVALID_MFN);
-    if (f.refs[mfn] !== 0) f.m2p.set(mfn, INVALID_M2P_ENTRY);
+    this.p2m.set(asGfn(pfn), asMfn(INVALID_MFN));
+    if (f.refs[mfn] !== 0) f.m2p.set(mfn, asGfn(INVALID_M2P_ENTRY));
     return 0;
   }
 
@@ -137,7 +138,7 @@ export class PagingDomain {
       f.cflags[m] &= ~PGC_allocated;
       f.putPage(m);
     }
-    for (let p = 0; p < this.p2m.size; p++) this.p2m.set(p, INVALID_MFN);
+    for (let p = 0; p < this.p2m.size; p++) this.p2m.set(asGfn(p), asMfn(INVALID_MFN));
     return f.domainPages(this.domid);
   }
 
@@ -147,6 +148,6 @@ export class PagingDomain {
    * @returns the mfn, or INVALID_MFN
    */
   gfnToMfn(gfn: number): number {
-    return this.translated ? this.p2m.get(gfn) : gfn;
+    return this.translated ? this.p2m.get(asGfn(gfn)) : gfn;
   }
 }

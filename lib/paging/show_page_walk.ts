@@ -6,6 +6,7 @@
 
 import { _PAGE_PRESENT, _PAGE_PSE, INVALID_MFN, pteFrame } from "./constants.ts";
 import type { PagingDomain } from "./paging_domain.ts";
+import { asGfn, asMfn } from "../abi/mod.ts";
 
 const hex = (n: number, w: number) => n.toString(16).padStart(w, "0");
 
@@ -39,7 +40,7 @@ export function showPageWalk(d: PagingDomain, vcpu: number, linear: number): str
   let frame = Math.floor(cr3 / 4096);
   const idx = [linear >>> 30, (linear >>> 21) & 511, (linear >>> 12) & 511];
   for (let level = 3; level >= 1; level--) {
-    const mfn = d.translated ? d.p2m.get(frame) : frame;
+    const mfn = d.translated ? d.p2m.get(asGfn(frame)) : frame;
     if (mfn === INVALID_MFN || mfn >= f.count) {
       out.push(` L${level} table frame ${hex(frame, 1)} is not RAM of the domain`);
       return out;
@@ -47,7 +48,7 @@ export function showPageWalk(d: PagingDomain, vcpu: number, linear: number): str
     const slot = idx[3 - level];
     const lo = u32[mfn * 1024 + slot * 2], hi = u32[mfn * 1024 + slot * 2 + 1];
     const next = pteFrame(lo, hi);
-    const m2p = d.translated ? "" : ` pfn ${hex(f.m2p.get(next), 1)}`;
+    const m2p = d.translated ? "" : ` pfn ${hex(f.m2p.get(asMfn(next)), 1)}`;
     out.push(
       ` L${level}[${hex(slot, 3)}] = ${hex(hi, 8)}_${hex(lo, 8)} ${d.translated ? "pfn" : "mfn"} ${
         hex(next, 1)
@@ -63,7 +64,7 @@ export function showPageWalk(d: PagingDomain, vcpu: number, linear: number): str
     }
     frame = next;
   }
-  const mfn = d.translated ? d.p2m.get(frame) : frame;
+  const mfn = d.translated ? d.p2m.get(asGfn(frame)) : frame;
   out.push(` -> maddr ${hex(mfn * 4096 + (linear & 0xfff), 9)}`);
   return out;
 }

@@ -9,6 +9,7 @@ import { _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, MMUEXT_PIN_L3_TABLE } from "./cons
 import { MachineFrames } from "./machine_frames.ts";
 import { mmuextOp, newBaseptr } from "./mmuext_op.ts";
 import { PagingDomain } from "./paging_domain.ts";
+import { asGfn } from "../abi/mod.ts";
 
 /** Present + RW + USER. */
 export const PTE_PRW_U = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER;
@@ -80,7 +81,7 @@ export function makeTestGuest(pages = 64, hostFrames = 2048, vcpus = 1): TestGue
   const frames = new MachineFrames(new PhysMemory(hostFrames));
   const dom = new PagingDomain(frames, 1, { vcpus });
   if (dom.populatePhysmap(0, pages) !== 0) throw new Error("populate failed");
-  const m = (pfn: number) => dom.p2m.get(pfn);
+  const m = (pfn: number) => dom.p2m.get(asGfn(pfn));
   const l3 = m(PFN_L3), l2 = m(PFN_L2), l2x = m(PFN_L2X), l1 = m(PFN_L1);
   pokeEntry(frames, l3, 0, (l2 << 12) | _PAGE_PRESENT);
   pokeEntry(frames, l3, 3, (l2x << 12) | _PAGE_PRESENT);

@@ -22,11 +22,12 @@ import {
 } from "../../lib/paging/mod.ts";
 import { EBUSY } from "../../lib/abi/mod.ts";
 import { makeTestGuest, PTE_PR_U, PTE_PRW_U } from "../../lib/paging/testing.ts";
+import { asGfn } from "../../lib/abi/mod.ts";
 
 Deno.test("a process's page tables go from writable pages to a pinned base and back", () => {
   const g = makeTestGuest(64);
   const d = g.dom, f = g.frames, w = d.walkers[0];
-  const mfn = (pfn: number) => d.p2m.get(pfn);
+  const mfn = (pfn: number) => d.p2m.get(asGfn(pfn));
   // pfns 40..43 become the new process's L3, L2 (slot 0), slot-3 L2 and L1; pfn 50 its
   // data page. The kernel writes them through its writable mappings (linear pfn * 4096).
   const [L3, L2, L2X, L1, DATA] = [40, 41, 42, 43, 50];
@@ -76,9 +77,9 @@ Deno.test("a process's page tables go from writable pages to a pinned base and b
 Deno.test("each vcpu keeps its own base pointer and reference", () => {
   const g = makeTestGuest(64, 2048, 2);
   const d = g.dom, f = g.frames;
-  const l3b = d.p2m.get(60), l2xb = d.p2m.get(61);
+  const l3b = d.p2m.get(asGfn(60)), l2xb = d.p2m.get(asGfn(61));
   for (const p of [60, 61]) {
-    assert.equal(updateVaMapping(d, 0, p * 4096, (d.p2m.get(p) << 12) | PTE_PR_U, 0, 0), 0);
+    assert.equal(updateVaMapping(d, 0, p * 4096, (d.p2m.get(asGfn(p)) << 12) | PTE_PR_U, 0, 0), 0);
   }
   f.u32[l3b * 1024 + 6] = (l2xb << 12) | 1;
   assert.equal(mmuextOp(d, 1, MMUEXT_NEW_BASEPTR, l3b), 0);

@@ -14,6 +14,7 @@ import {
 } from "../../lib/paging/mod.ts";
 import { ENOMEM } from "../../lib/abi/mod.ts";
 import { makeTestGuest } from "../../lib/paging/testing.ts";
+import { asGfn, asMfn } from "../../lib/abi/mod.ts";
 
 Deno.test("allocDomainFrames() hands out shuffled frames that are neither identity nor contiguous", () => {
   const f = new MachineFrames(new PhysMemory(1024));
@@ -43,7 +44,7 @@ Deno.test("MachineFrames() reserves frame 0 and the M2P frames for Xen", () => {
   const xen = 1 + M2p.framesNeeded(4096);
   for (let m = 0; m < xen; m++) assert.equal(f.owner[m], DOMID_XEN);
   assert.equal(f.freeFrames, 4096 - xen);
-  assert.equal(f.m2p.get(2000), INVALID_M2P_ENTRY);
+  assert.equal(f.m2p.get(asMfn(2000)), INVALID_M2P_ENTRY);
 });
 
 Deno.test("allocDomainFrame() returns -ENOMEM and allocDomainFrames() throws when memory runs out", () => {
@@ -72,7 +73,7 @@ Deno.test("populatePhysmap() fills P2M and M2P and refuses populated or out-of-r
   const f = new MachineFrames(new PhysMemory(512));
   const d = new PagingDomain(f, 4, { maxPfns: 32 });
   assert.equal(d.populatePhysmap(0, 8), 0);
-  for (let p = 0; p < 8; p++) assert.equal(f.m2p.get(d.p2m.get(p)), p);
+  for (let p = 0; p < 8; p++) assert.equal(f.m2p.get(d.p2m.get(asGfn(p))), p);
   assert.equal(d.populatePhysmap(7, 2), -22);
   assert.equal(d.populatePhysmap(31, 2), -22);
   const big = new PagingDomain(f, 5, { maxPfns: 4096 });
@@ -84,7 +85,7 @@ Deno.test("removePhysmap() frees an unused frame at once", () => {
   const f = new MachineFrames(new PhysMemory(512));
   const d = new PagingDomain(f, 4);
   d.populatePhysmap(0, 2);
-  const mfn = d.p2m.get(1);
+  const mfn = d.p2m.get(asGfn(1));
   const free = f.freeFrames;
   assert.equal(d.removePhysmap(1), 0);
   assert.equal(f.owner[mfn], OWNER_NONE);
@@ -96,7 +97,7 @@ Deno.test("removePhysmap() frees an unused frame at once", () => {
 Deno.test("removePhysmap() keeps a frame that is still mapped until its last mapping goes", () => {
   const g = makeTestGuest();
   const f = g.frames;
-  const mfn = g.dom.p2m.get(10);
+  const mfn = g.dom.p2m.get(asGfn(10));
   const free = f.freeFrames;
   assert.equal(g.dom.removePhysmap(10), 0);
   // Still mapped writable by the L1: owned, not free, not reusable by another domain.
@@ -124,7 +125,7 @@ Deno.test("relinquish() keeps a frame another domain still maps", () => {
   const g = makeTestGuest();
   const victim = new PagingDomain(g.frames, 2);
   victim.populatePhysmap(0, 1);
-  const shared = victim.p2m.get(0);
+  const shared = victim.p2m.get(asGfn(0));
   g.frames.foreignMapCheck = () => true; // a grant
   assert.equal(mmuUpdateNormalPt(g.dom, g.l1 * 4096 + 100 * 8, (shared << 12) | 5, 0), 0);
   assert.equal(victim.relinquish(), 1);
@@ -158,7 +159,7 @@ Deno.test("freeFrame() unpins a pinned table and defers the free until it is unu
   const g = makeTestGuest();
   const f = g.frames;
   g.dom.populatePhysmap(300, 1);
-  const t = g.dom.p2m.get(300);
+  const t = g.dom.p2m.get(asGfn(300));
   assert.equal(mmuextOp(g.dom, 0, MMUEXT_PIN_L1_TABLE, t), 0);
   assert.equal(f.freeFrame(t, 2), -22, "not the owner");
   assert.equal(f.freeFrame(t, 1), 0);

@@ -11,10 +11,11 @@ import {
 import { EINVAL, ENOSYS, EOPNOTSUPP } from "../../lib/abi/mod.ts";
 import { PhysMemory } from "../../lib/cpu/phys_memory.ts";
 import { makeTestGuest, peekEntry, PTE_PRW_U } from "../../lib/paging/testing.ts";
+import { asGfn } from "../../lib/abi/mod.ts";
 
 Deno.test("mmuUpdate() decodes the command from ptr bits 0..2", () => {
   const g = makeTestGuest();
-  const m = g.dom.p2m.get(30);
+  const m = g.dom.p2m.get(asGfn(30));
   assert.equal(mmuUpdate(g.dom, g.l1 * 4096 + 30 * 8 + 4, 0, 0), -ENOSYS);
   assert.equal(mmuUpdate(g.dom, g.l1 * 4096 + 30 * 8 + 7, 0, 0), -ENOSYS);
   assert.equal(mmuUpdate(g.dom, m * 4096 + MMU_MACHPHYS_UPDATE, 1234, 0), 0);
@@ -25,7 +26,7 @@ Deno.test("mmuUpdate() decodes the command from ptr bits 0..2", () => {
 
 Deno.test("mmuUpdate() PRESERVE_AD keeps the accessed and dirty bits already set", () => {
   const g = makeTestGuest();
-  const m = g.dom.p2m.get(30);
+  const m = g.dom.p2m.get(asGfn(30));
   g.frames.u32[g.l1 * 1024 + 60] |= _PAGE_ACCESSED | _PAGE_DIRTY;
   const ptr = g.l1 * 4096 + 30 * 8;
   assert.equal(mmuUpdate(g.dom, ptr + MMU_PT_UPDATE_PRESERVE_AD, (m << 12) | PTE_PRW_U, 0), 0);
@@ -38,8 +39,8 @@ Deno.test("mmuUpdate() refuses page-table updates of a translated domain", () =>
   const f = new MachineFrames(new PhysMemory(256));
   const d = new PagingDomain(f, 3, { translated: true });
   d.populatePhysmap(0, 4);
-  assert.equal(mmuUpdate(d, d.p2m.get(0) * 4096, 0, 0), -EOPNOTSUPP);
-  assert.equal(mmuUpdate(d, d.p2m.get(0) * 4096 + MMU_MACHPHYS_UPDATE, 0, 0), -EINVAL);
+  assert.equal(mmuUpdate(d, d.p2m.get(asGfn(0)) * 4096, 0, 0), -EOPNOTSUPP);
+  assert.equal(mmuUpdate(d, d.p2m.get(asGfn(0)) * 4096 + MMU_MACHPHYS_UPDATE, 0, 0), -EINVAL);
 });
 
 Deno.test("mmuUpdate() on an L2 or L3 refuses a foreign page owner", () => {

@@ -34,10 +34,11 @@ import {
   PTE_PRW_U,
   type TestGuest,
 } from "../../lib/paging/testing.ts";
+import { asGfn } from "../../lib/abi/mod.ts";
 
 function spare(g: TestGuest, pfn: number): number {
   assert.equal(g.dom.populatePhysmap(pfn, 1), 0);
-  return g.dom.p2m.get(pfn);
+  return g.dom.p2m.get(asGfn(pfn));
 }
 
 function upd(g: TestGuest, mfn: number, slot: number, lo: number, hi = 0): number {
@@ -82,9 +83,9 @@ Deno.test("mmuextOp() PIN refuses foreign frames, frames mapped writable and typ
   const g = makeTestGuest();
   const other = new PagingDomain(g.frames, 2);
   other.populatePhysmap(0, 1);
-  assert.equal(mmuextOp(g.dom, 0, MMUEXT_PIN_L1_TABLE, other.p2m.get(0)), -EINVAL);
-  assert.equal(mmuextOp(g.dom, 0, MMUEXT_UNPIN_TABLE, other.p2m.get(0)), -EINVAL);
-  const data = g.dom.p2m.get(20); // mapped writable by the L1
+  assert.equal(mmuextOp(g.dom, 0, MMUEXT_PIN_L1_TABLE, other.p2m.get(asGfn(0))), -EINVAL);
+  assert.equal(mmuextOp(g.dom, 0, MMUEXT_UNPIN_TABLE, other.p2m.get(asGfn(0))), -EINVAL);
+  const data = g.dom.p2m.get(asGfn(20)); // mapped writable by the L1
   assert.equal(mmuextOp(g.dom, 0, MMUEXT_PIN_L1_TABLE, data), -EINVAL);
   assert.equal(mmuextOp(g.dom, 0, MMUEXT_PIN_L2_TABLE, g.l1), -EINVAL); // in use as L1
   assert.equal(mmuextOp(g.dom, 0, MMUEXT_PIN_L2_TABLE, g.l2x), -EINVAL); // the slot-3 L2
@@ -123,7 +124,7 @@ Deno.test("mmuextOp() PIN_L3_TABLE refuses reserved bits in the PAE entries", ()
 
 Deno.test("mmuextOp() NEW_BASEPTR switches to a valid L3 and releases the old one", () => {
   const g = makeTestGuest();
-  assert.equal(mmuextOp(g.dom, 0, MMUEXT_NEW_BASEPTR, g.dom.p2m.get(20)), -EINVAL);
+  assert.equal(mmuextOp(g.dom, 0, MMUEXT_NEW_BASEPTR, g.dom.p2m.get(asGfn(20))), -EINVAL);
   assert.equal(mmuextOp(g.dom, 0, MMUEXT_NEW_BASEPTR, 0), -EINVAL); // pfn 0 is not an mfn
   const { l3 } = freshL3(g, 200);
   pokeEntry(g.frames, l3, 0, (g.l2 << 12) | _PAGE_PRESENT);
@@ -177,7 +178,7 @@ Deno.test("mmuextOp() CLEAR_PAGE and COPY_PAGE refuse page tables and foreign fr
   assert.equal(mmuextOp(g.dom, 0, MMUEXT_COPY_PAGE, a, g.l1), 0, "reading a table is fine");
   const other = new PagingDomain(g.frames, 2);
   other.populatePhysmap(0, 1);
-  assert.equal(mmuextOp(g.dom, 0, MMUEXT_COPY_PAGE, a, other.p2m.get(0)), -EINVAL);
+  assert.equal(mmuextOp(g.dom, 0, MMUEXT_COPY_PAGE, a, other.p2m.get(asGfn(0))), -EINVAL);
 });
 
 Deno.test("mmuextOp() answers unsupported and unknown commands as Xen does", () => {
@@ -190,7 +191,7 @@ Deno.test("mmuextOp() answers unsupported and unknown commands as Xen does", () 
 
 Deno.test("pinning a frame with a stale writable mapping asks for a full TLB flush", () => {
   const g = makeTestGuest();
-  const data = g.dom.p2m.get(40);
+  const data = g.dom.p2m.get(asGfn(40));
   assert.equal(upd(g, g.l1, 40, (data << 12) | PTE_PR_U), 0); // drop the writable mapping
   assert.equal(upd(g, g.l1, 40, 0), 0);
   assert.equal(mmuextOp(g.dom, 0, MMUEXT_PIN_L1_TABLE, data), 0);

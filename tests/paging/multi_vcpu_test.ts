@@ -25,6 +25,7 @@ import {
   UVMF_TLB_FLUSH,
 } from "../../lib/paging/mod.ts";
 import { makeTestGuest, type TestGuest } from "../../lib/paging/testing.ts";
+import { asGfn } from "../../lib/abi/mod.ts";
 
 const FULL = Deno.env.get("PVX_FUZZ") === "full";
 
@@ -82,7 +83,7 @@ Deno.test("per-vcpu flush scopes never leave a dangerous entry in any vcpu's TLB
             break;
           }
           case "protect": {
-            const mfn = d.p2m.get(op.page);
+            const mfn = d.p2m.get(asGfn(op.page));
             if (mfn === INVALID_MFN) break;
             const flags = [
               0,
@@ -95,7 +96,12 @@ Deno.test("per-vcpu flush scopes never leave a dangerous entry in any vcpu's TLB
             break;
           }
           case "pin":
-            mmuextOp(d, 0, op.on ? MMUEXT_PIN_L1_TABLE : MMUEXT_UNPIN_TABLE, d.p2m.get(op.page));
+            mmuextOp(
+              d,
+              0,
+              op.on ? MMUEXT_PIN_L1_TABLE : MMUEXT_UNPIN_TABLE,
+              d.p2m.get(asGfn(op.page)),
+            );
             break;
           case "remove":
             d.removePhysmap(op.page);

@@ -22,11 +22,12 @@ import {
 } from "../../lib/paging/mod.ts";
 import { PhysMemory } from "../../lib/cpu/phys_memory.ts";
 import { makeTestGuest, peekEntry, pokeEntry, PTE_PRW_U } from "../../lib/paging/testing.ts";
+import { asGfn } from "../../lib/abi/mod.ts";
 
 Deno.test("PaeWalker.translate() maps a data page and sets accessed, then dirty on write", () => {
   const g = makeTestGuest();
   const w = g.dom.walkers[0];
-  const mfn = g.dom.p2m.get(10);
+  const mfn = g.dom.p2m.get(asGfn(10));
   assert.equal(peekEntry(g.frames, g.l1, 10) & _PAGE_ACCESSED, 0);
   assert.equal(w.translate(10 * 4096 + 0x123, ACC_READ | ACC_USER), mfn * 4096 + 0x123);
   assert.equal(peekEntry(g.frames, g.l1, 10) & (_PAGE_ACCESSED | _PAGE_DIRTY), _PAGE_ACCESSED);
@@ -51,7 +52,7 @@ Deno.test("PaeWalker.translate() faults writes to read-only pages (CR0.WP) with 
 
 Deno.test("PaeWalker.translate() faults user access to supervisor pages with P|U", () => {
   const g = makeTestGuest();
-  const mfn = g.dom.p2m.get(12);
+  const mfn = g.dom.p2m.get(asGfn(12));
   assert.equal(mmuUpdateNormalPt(g.dom, g.l1 * 4096 + 12 * 8, (mfn << 12) | 3, 0), 0);
   const w = g.dom.walkers[0];
   assert.equal(w.translate(12 * 4096, ACC_READ | ACC_USER), -1);
@@ -72,7 +73,7 @@ Deno.test("PaeWalker.translate() reports not-present faults without the P bit", 
 
 Deno.test("PaeWalker.translate() honours NX with EFER.NXE and flags it reserved without", () => {
   const g = makeTestGuest();
-  const mfn = g.dom.p2m.get(12);
+  const mfn = g.dom.p2m.get(asGfn(12));
   assert.equal(
     mmuUpdateNormalPt(g.dom, g.l1 * 4096 + 12 * 8, (mfn << 12) | PTE_PRW_U, PTE_HI_NX),
     0,
@@ -81,16 +82,20 @@ Deno.test("PaeWalker.translate() honours NX with EFER.NXE and flags it reserved 
   assert.equal(w.translate(12 * 4096, ACC_FETCH), -1);
   assert.equal(w.pfErrorCode, PFEC_PRESENT | PFEC_FETCH);
   assert.equal(w.translate(12 * 4096, ACC_READ), mfn * 4096);
-  assert.equal(w.translate(13 * 4096, ACC_FETCH | ACC_USER), g.dom.p2m.get(13) * 4096);
+  assert.equal(w.translate(13 * 4096, ACC_FETCH | ACC_USER), g.dom.p2m.get(asGfn(13)) * 4096);
   w.nxe = false;
   assert.equal(w.translate(12 * 4096, ACC_READ), -1);
   assert.equal(w.pfErrorCode, PFEC_PRESENT | PFEC_RSVD);
-  assert.equal(w.translate(11 * 4096, ACC_FETCH), g.dom.p2m.get(11) * 4096, "no NX: fetch ok");
+  assert.equal(
+    w.translate(11 * 4096, ACC_FETCH),
+    g.dom.p2m.get(asGfn(11)) * 4096,
+    "no NX: fetch ok",
+  );
 });
 
 Deno.test("PaeWalker.translate() treats a PSE entry in a direct-mode table as reserved", () => {
   const g = makeTestGuest();
-  pokeEntry(g.frames, g.l2, 5, (g.dom.p2m.get(20) << 12) | PTE_PRW_U | _PAGE_PSE);
+  pokeEntry(g.frames, g.l2, 5, (g.dom.p2m.get(asGfn(20)) << 12) | PTE_PRW_U | _PAGE_PSE);
   const w = g.dom.walkers[0];
   assert.equal(w.translate(5 << 21, ACC_READ), -1);
   assert.equal(w.pfErrorCode, PFEC_PRESENT | PFEC_RSVD);
@@ -99,7 +104,7 @@ Deno.test("PaeWalker.translate() treats a PSE entry in a direct-mode table as re
 Deno.test("PaeWalker.translate() lets the guest read the M2P window but never write it", () => {
   const g = makeTestGuest();
   const w = g.dom.walkers[0];
-  const mfn = g.dom.p2m.get(33);
+  const mfn = g.dom.p2m.get(asGfn(33));
   const va = MACH2PHYS_VIRT_START + mfn * 4;
   const maddr = w.translate(va, ACC_READ);
   assert.ok(maddr >= 0);
@@ -118,7 +123,7 @@ Deno.test("PaeWalker.translate() in translated mode walks pfns through the P2M",
   const f = new MachineFrames(new PhysMemory(512));
   const d = new PagingDomain(f, 3, { translated: true });
   assert.equal(d.populatePhysmap(0, 16), 0);
-  const m = (p: number) => d.p2m.get(p);
+  const m = (p: number) => d.p2m.get(asGfn(p));
   pokeEntry(f, m(0), 0, (1 << 12) | _PAGE_PRESENT); // pfn 1 is the L2
   pokeEntry(f, m(1), 0, (2 << 12) | PTE_PRW_U); // pfn 2 is the L1
   pokeEntry(f, m(1), 1, PTE_PRW_U | _PAGE_PSE); // 2 MiB over pfns 0..511 (mostly unbacked)
@@ -168,7 +173,7 @@ Deno.test("showPageWalk() lists each level and stops at the first absent entry",
   assert.match(lines[3], /^ L1\[005\] = .* pfn 5$/);
   assert.equal(
     lines[4],
-    ` -> maddr ${(g.dom.p2m.get(5) * 4096 + 0x123).toString(16).padStart(9, "0")}`,
+    ` -> maddr ${(g.dom.p2m.get(asGfn(5)) * 4096 + 0x123).toString(16).padStart(9, "0")}`,
   );
   const absent = showPageWalk(g.dom, 0, 0x40000000);
   assert.equal(absent.at(-1), "  not present");

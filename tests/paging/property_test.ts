@@ -44,6 +44,7 @@ import {
   updateVaMapping,
 } from "../../lib/paging/mod.ts";
 import { makeTestGuest, type TestGuest } from "../../lib/paging/testing.ts";
+import { asGfn } from "../../lib/abi/mod.ts";
 
 const FULL = Deno.env.get("PVX_FUZZ") === "full";
 const MAPPED = 24; // pfns mapped by the test guest's L1
@@ -211,11 +212,11 @@ function makeWorld(): World {
   const tlb = new Tlb();
   const pickFrame = (i: number): number => {
     if (i < 60) { // our own frames by pfn (INVALID after removal)
-      const m = g.dom.p2m.get(i % (MAPPED + SPARE));
+      const m = g.dom.p2m.get(asGfn(i % (MAPPED + SPARE)));
       return m === INVALID_MFN ? 0 : m;
     }
     if (i < 80) return i - 60; // a pfn mistaken for an mfn
-    if (i < 90) return other.p2m.get(i % 4); // another domain's frame
+    if (i < 90) return other.p2m.get(asGfn(i % 4)); // another domain's frame
     if (i < 95) return [0, 1, g.frames.m2p.firstL1Mfn, 2, 3][i - 90]; // Xen's frames
     return 512 + i; // beyond machine memory
   };
@@ -283,7 +284,7 @@ function run(w: World, op: Op): void {
       break;
     case "protect": {
       // Re-map page p onto pfn p, read-only or writable, flushing or (wrongly) not.
-      const m = d.p2m.get(op.page);
+      const m = d.p2m.get(asGfn(op.page));
       if (m === INVALID_MFN) break;
       updateVaMapping(d, 0, op.page * 4096, (m << 12) | (op.rw ? 7 : 5), 0, op.flush ? 2 : 0);
       break;
@@ -291,7 +292,7 @@ function run(w: World, op: Op): void {
     case "link": {
       // An L2 entry onto an L2 (a linear page table) or a removal of one.
       const pfns = [1, 2, 4, 5];
-      const from = d.p2m.get(pfns[op.from]), to = d.p2m.get(pfns[op.to]);
+      const from = d.p2m.get(asGfn(pfns[op.from])), to = d.p2m.get(asGfn(pfns[op.to]));
       if (from === INVALID_MFN || to === INVALID_MFN) break;
       const val = op.slot === 7 ? 0 : (to << 12) | (op.rw ? 7 : 5);
       mmuUpdateNormalPt(d, from * 4096 + (8 + op.slot) * 8, val, 0);

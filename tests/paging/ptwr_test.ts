@@ -10,6 +10,7 @@ import {
 } from "../../lib/paging/mod.ts";
 import { EINVAL } from "../../lib/abi/mod.ts";
 import { makeTestGuest, PFN_L1, PFN_L2, PTE_PR_U, PTE_PRW_U } from "../../lib/paging/testing.ts";
+import { asGfn } from "../../lib/abi/mod.ts";
 
 /** Linear address of L1 slot `slot` through the guest's read-only mapping of its L1. */
 const l1Slot = (slot: number) => PFN_L1 * 4096 + slot * 8;
@@ -24,7 +25,7 @@ Deno.test("ptwrTarget() recognises a read-only mapping of the domain's own L1 on
 
 Deno.test("ptwrEmulate() validates and applies an 8-byte store into an L1", () => {
   const g = makeTestGuest();
-  const data = g.dom.p2m.get(40);
+  const data = g.dom.p2m.get(asGfn(40));
   const before = g.frames.refs[data];
   assert.equal(ptwrEmulate(g.dom, 0, l1Slot(100), (data << 12) | PTE_PRW_U, 0, 8), 0);
   assert.equal(g.frames.refs[data], before + 1);
@@ -39,7 +40,7 @@ Deno.test("ptwrEmulate() validates and applies an 8-byte store into an L1", () =
 
 Deno.test("ptwrEmulate() merges 4-byte halves and zaps P for a bad upper half first", () => {
   const g = makeTestGuest();
-  const a = g.dom.p2m.get(40);
+  const a = g.dom.p2m.get(asGfn(40));
   assert.equal(ptwrEmulate(g.dom, 0, l1Slot(100), (a << 12) | PTE_PRW_U, 0, 8), 0);
   // Upper half first, making the (still present) entry name a frame beyond memory.
   assert.equal(ptwrEmulate(g.dom, 0, l1Slot(100) + 4, 0x1, 0, 4), 0);
@@ -48,7 +49,7 @@ Deno.test("ptwrEmulate() merges 4-byte halves and zaps P for a bad upper half fi
   assert.equal(g.frames.u32[g.l1 * 1024 + 201], 1);
   assert.equal(g.frames.typeCount[a], 1, "only slot 40's own mapping left");
   // The lower half completes a valid entry.
-  const b = g.dom.p2m.get(41);
+  const b = g.dom.p2m.get(asGfn(41));
   assert.equal(ptwrEmulate(g.dom, 0, l1Slot(100) + 4, 0, 0, 4), 0);
   assert.equal(ptwrEmulate(g.dom, 0, l1Slot(100), (b << 12) | PTE_PR_U, 0, 4), 0);
   assert.equal(g.dom.walkers[0].translate(100 * 4096, ACC_READ), b * 4096);
@@ -64,18 +65,18 @@ Deno.test("ptwrEmulate() refuses misaligned or odd-sized stores and non-L1 targe
   // Once the L1 is no longer a page table (demoted), stores are not emulated.
   const spareMfn = (() => {
     g.dom.populatePhysmap(300, 1);
-    return g.dom.p2m.get(300);
+    return g.dom.p2m.get(asGfn(300));
   })();
   assert.equal(mmuUpdateNormalPt(g.dom, g.l1 * 4096 + 120 * 8, (spareMfn << 12) | PTE_PR_U, 0), 0);
   assert.equal(ptwrTarget(g.dom, 0, 120 * 4096), -1, "a read-only data page is no L1");
   assert.equal(g.frames.type[spareMfn], 0);
-  assert.notEqual(g.frames.type[g.dom.p2m.get(20)], 0);
-  assert.equal(g.frames.type[g.dom.p2m.get(20)], PGT_writable_page);
+  assert.notEqual(g.frames.type[g.dom.p2m.get(asGfn(20))], 0);
+  assert.equal(g.frames.type[g.dom.p2m.get(asGfn(20))], PGT_writable_page);
 });
 
 Deno.test("ptwrEmulate() applies 1- and 2-byte stores to the right bytes", () => {
   const g = makeTestGuest();
-  const a = g.dom.p2m.get(40);
+  const a = g.dom.p2m.get(asGfn(40));
   assert.equal(ptwrEmulate(g.dom, 0, l1Slot(100), (a << 12) | PTE_PR_U, 0, 8), 0);
   // Set the AVAIL bits 9..11 with a byte store to byte 1.
   const lo0 = g.frames.u32[g.l1 * 1024 + 200];
@@ -87,7 +88,7 @@ Deno.test("ptwrEmulate() applies 1- and 2-byte stores to the right bytes", () =>
 
 Deno.test("ptwrCmpxchg() exchanges only when the entry holds the expected value", () => {
   const g = makeTestGuest();
-  const a = g.dom.p2m.get(40), b = g.dom.p2m.get(41);
+  const a = g.dom.p2m.get(asGfn(40)), b = g.dom.p2m.get(asGfn(41));
   const cur = new Uint32Array(2);
   const refsA = g.frames.refs[a], refsB = g.frames.refs[b];
   // Empty slot, expected 0: exchange happens.

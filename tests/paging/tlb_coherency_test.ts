@@ -23,6 +23,7 @@ import {
   UVMF_TLB_FLUSH,
 } from "../../lib/paging/mod.ts";
 import { makeTestGuest, pokeEntry, type TestGuest } from "../../lib/paging/testing.ts";
+import { asGfn } from "../../lib/abi/mod.ts";
 
 const FULL = Deno.env.get("PVX_FUZZ") === "full";
 const PAGES = 32;
@@ -81,11 +82,13 @@ function checkCoherent(g: TestGuest, tlb: Tlb): void {
 /** A second address space (pages 4.. map pfn p ^ 1) so NEW_BASEPTR changes translations. */
 function altBase(g: TestGuest): number {
   g.dom.populatePhysmap(400, 4);
-  const [l3, l2x, l2, l1] = [400, 401, 402, 403].map((p) => g.dom.p2m.get(p));
+  const [l3, l2x, l2, l1] = [400, 401, 402, 403].map((p) => g.dom.p2m.get(asGfn(p)));
   pokeEntry(g.frames, l3, 0, (l2 << 12) | _PAGE_PRESENT);
   pokeEntry(g.frames, l3, 3, (l2x << 12) | _PAGE_PRESENT);
   pokeEntry(g.frames, l2, 0, (l1 << 12) | 7);
-  for (let p = 4; p < PAGES; p++) pokeEntry(g.frames, l1, p, (g.dom.p2m.get(p ^ 1) << 12) | 7);
+  for (let p = 4; p < PAGES; p++) {
+    pokeEntry(g.frames, l1, p, (g.dom.p2m.get(asGfn(p ^ 1)) << 12) | 7);
+  }
   assert.equal(mmuextOp(g.dom, 0, MMUEXT_PIN_L3_TABLE, l3), 0);
   return l3;
 }
@@ -130,7 +133,7 @@ Deno.test("TLB translations match a fresh walk after every invalidation operatio
             access(g, tlb, op.page, op.write, op.user);
             break;
           case "uvm": {
-            const val = (g.dom.p2m.get(op.pfn) << 12) | op.flags;
+            const val = (g.dom.p2m.get(asGfn(op.pfn)) << 12) | op.flags;
             updateVaMapping(
               g.dom,
               0,
@@ -143,7 +146,7 @@ Deno.test("TLB translations match a fresh walk after every invalidation operatio
           }
           case "upd": {
             // mmu_update does not flush: the guest follows it with an mmuext flush.
-            const val = (g.dom.p2m.get(op.pfn) << 12) | op.flags;
+            const val = (g.dom.p2m.get(asGfn(op.pfn)) << 12) | op.flags;
             if (mmuUpdateNormalPt(g.dom, g.l1 * 4096 + op.page * 8, val, 0) === 0) {
               mmuextOp(
                 g.dom,
@@ -171,7 +174,7 @@ Deno.test("without the flush, a stale TLB entry survives an update (the guest's 
   const g = makeTestGuest(PAGES, 1024);
   const tlb = new Tlb();
   access(g, tlb, 10, false, false);
-  const other = g.dom.p2m.get(11);
+  const other = g.dom.p2m.get(asGfn(11));
   assert.equal(updateVaMapping(g.dom, 0, 10 * 4096, (other << 12) | 7, 0, 0), 0);
   apply(g, tlb);
   assert.throws(() => checkCoherent(g, tlb));

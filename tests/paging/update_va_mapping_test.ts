@@ -11,10 +11,11 @@ import {
 } from "../../lib/paging/mod.ts";
 import { EBUSY, EINVAL } from "../../lib/abi/mod.ts";
 import { makeTestGuest, PTE_PR_U, PTE_PRW_U } from "../../lib/paging/testing.ts";
+import { asGfn } from "../../lib/abi/mod.ts";
 
 Deno.test("updateVaMapping() replaces the mapping of a linear address and asks for invlpg", () => {
   const g = makeTestGuest(64, 2048, 2);
-  const target = g.dom.p2m.get(50);
+  const target = g.dom.p2m.get(asGfn(50));
   const rc = updateVaMapping(g.dom, 0, 10 * 4096, (target << 12) | PTE_PRW_U, 0, UVMF_INVLPG);
   assert.equal(rc, 0);
   assert.equal(g.dom.walkers[0].translate(10 * 4096, ACC_WRITE), target * 4096);
@@ -32,12 +33,19 @@ Deno.test("updateVaMapping() refuses writable page tables and addresses without 
   const g = makeTestGuest();
   assert.equal(updateVaMapping(g.dom, 0, 10 * 4096, (g.l2 << 12) | PTE_PRW_U, 0, 0), -EBUSY);
   assert.equal(
-    updateVaMapping(g.dom, 0, 0x40000000, (g.dom.p2m.get(9) << 12) | PTE_PR_U, 0, 0),
+    updateVaMapping(g.dom, 0, 0x40000000, (g.dom.p2m.get(asGfn(9)) << 12) | PTE_PR_U, 0, 0),
     -EINVAL,
   );
   // The hypervisor hole: the L1 there is Xen's.
   assert.equal(
-    updateVaMapping(g.dom, 0, MACH2PHYS_VIRT_START, (g.dom.p2m.get(9) << 12) | PTE_PR_U, 0, 0),
+    updateVaMapping(
+      g.dom,
+      0,
+      MACH2PHYS_VIRT_START,
+      (g.dom.p2m.get(asGfn(9)) << 12) | PTE_PR_U,
+      0,
+      0,
+    ),
     -EINVAL,
   );
   assert.equal(updateVaMapping(g.dom, 0, 0xfffff000, 0, 0, 0), -EINVAL);

@@ -27,11 +27,12 @@ import {
   PTE_PRW_U,
   type TestGuest,
 } from "../../lib/paging/testing.ts";
+import { asGfn } from "../../lib/abi/mod.ts";
 
 /** A populated frame no table maps yet. */
 function spare(g: TestGuest, pfn: number): number {
   assert.equal(g.dom.populatePhysmap(pfn, 1), 0);
-  return g.dom.p2m.get(pfn);
+  return g.dom.p2m.get(asGfn(pfn));
 }
 
 /** mmu_update of slot `slot` of table `mfn`. */
@@ -64,7 +65,7 @@ Deno.test("mod_l1_entry refuses a foreign frame unless the grant hook allows it"
   const g = makeTestGuest();
   const other = new PagingDomain(g.frames, 2);
   other.populatePhysmap(0, 1);
-  const fm = other.p2m.get(0);
+  const fm = other.p2m.get(asGfn(0));
   assert.equal(upd(g, g.l1, 100, (fm << 12) | PTE_PR_U), -EBUSY);
   assert.equal(g.frames.refs[fm], 1);
   g.frames.foreignMapCheck = (owner, mfn, writable) => owner === 1 && mfn === fm && !writable;
@@ -87,7 +88,7 @@ Deno.test("mod_l1_entry refuses free frames, Xen's frames and frames beyond memo
 
 Deno.test("mod_l1_entry refuses cache attributes with -EINVAL but allows G and NX", () => {
   const g = makeTestGuest();
-  const m = g.dom.p2m.get(10);
+  const m = g.dom.p2m.get(asGfn(10));
   for (const bad of [_PAGE_PWT, _PAGE_PCD, _PAGE_PAT]) {
     assert.equal(upd(g, g.l1, 100, (m << 12) | PTE_PR_U | bad), -EINVAL);
   }
@@ -116,13 +117,13 @@ Deno.test("mmu_update on a data frame just writes; on a descriptor page it fails
   assert.equal(upd(g, m, 7, 0, 0), -EINVAL);
   const foreign = new PagingDomain(g.frames, 2);
   foreign.populatePhysmap(0, 1);
-  assert.equal(upd(g, foreign.p2m.get(0), 0, 1), -EINVAL);
+  assert.equal(upd(g, foreign.p2m.get(asGfn(0)), 0, 1), -EINVAL);
 });
 
 Deno.test("mod_l2_entry validates a new L1 and refuses PSE, writable frames and writable linear tables", () => {
   const g = makeTestGuest();
   const t = spare(g, 200);
-  const data = g.dom.p2m.get(20);
+  const data = g.dom.p2m.get(asGfn(20));
   pokeEntry(g.frames, t, 0, (data << 12) | PTE_PRW_U);
   assert.equal(upd(g, g.l2, 1, (t << 12) | PTE_PRW_U), 0);
   assert.equal(g.frames.type[t], PGT_l1_page_table);
@@ -139,13 +140,13 @@ Deno.test("mod_l2_entry validates a new L1 and refuses PSE, writable frames and 
 Deno.test("mod_l2_entry propagates a bad entry of the L1 it validates", () => {
   const g = makeTestGuest();
   const t = spare(g, 200);
-  pokeEntry(g.frames, t, 0, (g.dom.p2m.get(20) << 12) | PTE_PR_U);
+  pokeEntry(g.frames, t, 0, (g.dom.p2m.get(asGfn(20)) << 12) | PTE_PR_U);
   pokeEntry(g.frames, t, 1, (g.l3 << 12) | PTE_PRW_U); // writable page table
-  const refs20 = g.frames.refs[g.dom.p2m.get(20)];
+  const refs20 = g.frames.refs[g.dom.p2m.get(asGfn(20))];
   assert.equal(upd(g, g.l2, 1, (t << 12) | PTE_PRW_U), -EBUSY);
   assert.equal(g.frames.typeCount[t], 0);
   assert.equal(g.frames.type[t], 0);
-  assert.equal(g.frames.refs[g.dom.p2m.get(20)], refs20, "partial validation undone");
+  assert.equal(g.frames.refs[g.dom.p2m.get(asGfn(20))], refs20, "partial validation undone");
 });
 
 Deno.test("mod_l2_entry refuses Xen's slots of the slot-3 L2 with -EPERM", () => {
@@ -179,7 +180,7 @@ Deno.test("mod_l3_entry refuses slot 3, reserved bits and the slot-3 L2 elsewher
 
 Deno.test("mod_l3_entry refuses an L2 that is mapped writable", () => {
   const g = makeTestGuest();
-  const data = g.dom.p2m.get(30);
+  const data = g.dom.p2m.get(asGfn(30));
   assert.equal(upd(g, g.l3, 1, (data << 12) | _PAGE_PRESENT | _PAGE_RW), -EINVAL);
 });
 

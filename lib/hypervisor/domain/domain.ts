@@ -12,6 +12,7 @@ import { PagingDomain } from "../../paging/mod.ts";
 import { INVALID_MFN } from "../../paging/mod.ts";
 import type { EventChannels } from "../evtchn/channels.ts";
 import type { GrantTable } from "../gnttab/table.ts";
+import { asGfn, asMfn } from "../../abi/mod.ts";
 
 /** One PV guest. */
 export class Domain {
@@ -111,19 +112,19 @@ export class Domain {
    */
   populate(pfn: number): number {
     if (!Number.isInteger(pfn) || pfn < 0 || pfn >= this.p2m.maxPfns) return -1;
-    if (this.p2m.get(pfn) !== INVALID_MFN) return -1;
+    if (this.p2m.get(asGfn(pfn)) !== INVALID_MFN) return -1;
     if (this.totPages >= this.maxPages) return -1;
     const f = this.host.frames;
     const mfn = f.allocDomainFrame(this.domid);
     if (mfn < 0) return -1;
-    this.p2m.set(pfn, mfn);
-    f.m2p.set(mfn, pfn);
+    this.p2m.set(asGfn(pfn), asMfn(mfn));
+    f.m2p.set(asMfn(mfn), asGfn(pfn));
     return mfn;
   }
 
   /** The mfn of a pfn, or INVALID_MFN. */
   mfnOf(pfn: number): number {
-    return this.p2m.get(pfn);
+    return this.p2m.get(asGfn(pfn));
   }
 
   /** Whether machine frame `mfn` belongs to this domain. */

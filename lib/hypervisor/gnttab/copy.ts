@@ -26,6 +26,7 @@ import {
 } from "../../abi/mod.ts";
 import { clearUnpinned, setStatusV1 } from "./_status.ts";
 import type { GrantTable } from "./table.ts";
+import { asGfn } from "../../abi/mod.ts";
 
 /** One gnttab_copy element, decoded (reusable). */
 export class GnttabCopyOp {
@@ -68,7 +69,7 @@ export function acquireGrantForCopy(
     const st = setStatusV1(rgt, ref, ldomid, readonly, false);
     if (st !== GNTST_okay) return st;
     if (pin === 0) {
-      const mfn = rgt.hooks.gfnToMfn(rgt.entryFrame(ref));
+      const mfn = rgt.hooks.gfnToMfn(asGfn(rgt.entryFrame(ref)));
       if (!(mfn >= 0 && mfn < rgt.mem.frames)) {
         clearUnpinned(rgt, ref, readonly);
         return GNTST_bad_page;
@@ -115,7 +116,7 @@ export function gnttabCopy(lgt: GrantTable, op: GnttabCopyOp): number {
     smfn = acquireGrantForCopy(sd, op.srcRef, lgt.domid, true);
     if (smfn < 0) return copyFail(lgt, op, smfn);
   } else {
-    smfn = sd.hooks.gfnToMfn(op.srcRef);
+    smfn = sd.hooks.gfnToMfn(asGfn(op.srcRef));
     if (!(smfn >= 0 && smfn < sd.mem.frames)) return copyFail(lgt, op, GNTST_bad_page);
   }
   // Claim the destination (a writable type on the frame, as get_page_type does).
@@ -123,7 +124,7 @@ export function gnttabCopy(lgt: GrantTable, op: GnttabCopyOp): number {
   if (dstGref) {
     dmfn = acquireGrantForCopy(dd, op.dstRef, lgt.domid, false);
   } else {
-    dmfn = dd.hooks.gfnToMfn(op.dstRef);
+    dmfn = dd.hooks.gfnToMfn(asGfn(op.dstRef));
     if (!(dmfn >= 0 && dmfn < dd.mem.frames)) dmfn = GNTST_bad_page;
   }
   let st = dmfn < 0 ? dmfn : GNTST_okay;

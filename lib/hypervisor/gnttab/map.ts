@@ -5,6 +5,7 @@
  * unmap_common and gnttab_release_mappings of xen/common/grant_table.c.
  * @module
  */
+import type { Mfn } from "../../abi/mod.ts";
 import { PAGE_SIZE } from "../../abi/mod.ts";
 import {
   GNTMAP_application_map,
@@ -36,6 +37,7 @@ import {
 import { INVALID_MAPTRACK_HANDLE } from "./maptrack.ts";
 import { clearUnpinned, setStatusV1 } from "./_status.ts";
 import type { GrantTable } from "./table.ts";
+import { asGfn, asMfn } from "../../abi/mod.ts";
 
 /** The GNTMAP_* bits a maptrack record keeps (Xen: "0-4: GNTMAP_*"). */
 const MAPTRACK_FLAGS = 0x1f;
@@ -114,7 +116,7 @@ export function gnttabMapGrantRef(
       return fail(st);
     }
     if (pin === 0) {
-      const mfn = rgt.hooks.gfnToMfn(rgt.entryFrame(ref));
+      const mfn = rgt.hooks.gfnToMfn(asGfn(rgt.entryFrame(ref)));
       if (!(mfn >= 0 && mfn < rgt.mem.frames)) {
         clearUnpinned(rgt, ref, ro);
         lgt.maptrack.put(handle);
@@ -134,7 +136,7 @@ export function gnttabMapGrantRef(
   if (st === GNTST_okay) lgt.maptrack.set(handle, rgt.domid, ref, flags & MAPTRACK_FLAGS);
   if (st === GNTST_okay && (flags & GNTMAP_host_map) !== 0) {
     const mapper = lgt.hooks.hostMapper;
-    st = mapper ? mapper.create(hostAddr, mfn, flags) : GNTST_general_error;
+    st = mapper ? mapper.create(hostAddr, asMfn(mfn), flags) : GNTST_general_error;
     if (st !== GNTST_okay) lgt.maptrack.setFlags(handle, 0);
   }
   if (st !== GNTST_okay) {
@@ -186,7 +188,7 @@ export function gnttabUnmapGrantRef(
   let done = 0;
   if (hostAddr !== 0 && (flags & GNTMAP_host_map) !== 0) {
     const mapper = lgt.hooks.hostMapper;
-    const st = mapper ? mapper.replace(hostAddr, mfn, newAddr, orig) : GNTST_general_error;
+    const st = mapper ? mapper.replace(hostAddr, asMfn(mfn), newAddr, orig) : GNTST_general_error;
     if (st < 0) return lgt.fail(GNTTABOP_unmap_grant_ref, handle, st);
     flags &= ~GNTMAP_host_map;
     done |= GNTMAP_host_map;
@@ -238,7 +240,7 @@ export function gnttabReleaseMappings(lgt: GrantTable): number {
  * `rdomid`, or of any domain when omitted) — for the paging validator and IOMMU logic.
  * @returns MAPKIND_READ | MAPKIND_WRITE bits (0 when not grant-mapped)
  */
-export function gnttabMapKind(lgt: GrantTable, mfn: number, rdomid = -1): number {
+export function gnttabMapKind(lgt: GrantTable, mfn: Mfn, rdomid = -1): number {
   const mt = lgt.maptrack;
   let kind = 0;
   for (let h = 0; h < mt.highWater && (kind & MAPKIND_WRITE) === 0; h++) {

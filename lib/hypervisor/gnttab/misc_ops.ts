@@ -15,6 +15,7 @@ import {
 } from "../../abi/mod.ts";
 import { gnttabMapKind } from "./map.ts";
 import type { GrantTable } from "./table.ts";
+import { asMfn } from "../../abi/mod.ts";
 
 /**
  * GNTTABOP_transfer: pvx does not implement page transfer (no frontend in use needs it;
@@ -62,7 +63,7 @@ export function gnttabCacheFlush(
   if (!(mfn >= 0 && mfn < lgt.mem.frames)) return fail(-EINVAL);
   const owner = ownerOf(mfn);
   if (owner < 0) return fail(-EPERM);
-  if (owner !== lgt.domid && gnttabMapKind(lgt, mfn, owner) === 0) return fail(-EINVAL);
+  if (owner !== lgt.domid && gnttabMapKind(lgt, asMfn(mfn), owner) === 0) return fail(-EINVAL);
   // x86: invalidate_dcache_va_range is unsupported; clean (with or without invalidate)
   // is a cache flush, which emulated memory does not need.
   if ((op & GNTTAB_CACHE_CLEAN) === 0) return fail(-EOPNOTSUPP);

@@ -5,6 +5,7 @@
  * mirrors the table half of xen/common/grant_table.c.
  * @module
  */
+import type { Gfn, Mfn } from "../../abi/mod.ts";
 import { EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH } from "../../abi/mod.ts";
 import type { PhysMemory } from "../../cpu/mod.ts";
 import { PAGE_SIZE } from "../../abi/mod.ts";
@@ -44,13 +45,13 @@ export interface GrantHostMapper {
    * of a PTE with GNTMAP_contains_pte), read-only with GNTMAP_readonly.
    * @returns GNTST_okay or a GNTST_* error
    */
-  create(hostAddr: number, mfn: number, flags: number): number;
+  create(hostAddr: number, mfn: Mfn, flags: number): number;
   /**
    * Removes the mapping of `mfn` at `hostAddr` (replacing it by the one at `newAddr`
    * when non-zero, for unmap_and_replace).
    * @returns GNTST_okay or a GNTST_* error
    */
-  replace(hostAddr: number, mfn: number, newAddr: number, flags: number): number;
+  replace(hostAddr: number, mfn: Mfn, newAddr: number, flags: number): number;
 }
 
 /** What a grant table needs from its domain (the hypervisor core implements it). */
@@ -60,7 +61,7 @@ export interface GnttabDomainHooks {
    * for a PV guest, the gfn for a translated one) -> the machine frame it owns, or -1
    * (Xen's get_paged_frame failing: GNTST_bad_page).
    */
-  gfnToMfn(gfn: number): number;
+  gfnToMfn(gfn: Gfn): number;
   /**
    * Whether the domain's frame may be written through a grant (get_page_type
    * PGT_writable_page: false for page-table and descriptor frames). Default: true.

@@ -25,6 +25,7 @@ import { SI_ARCH_MAX_PFN } from "../../abi/mod.ts";
 import { createContinuation, shouldPreempt } from "./continuation.ts";
 import { translatedAddToPhysmap } from "./physmap_translated.ts";
 import { applyFlushes } from "../machine/flush.ts";
+import { asGfn, asMfn } from "../../abi/mod.ts";
 
 export const XENMEM_increase_reservation = 0;
 export const XENMEM_decrease_reservation = 1;
@@ -232,8 +233,8 @@ function reservation(v: Vcpu, op: number, start: number, arg: number): number {
     if (op === XENMEM_populate_physmap) {
       // PV: the guest keeps its own P2M; Xen records the M2P entries.
       for (let j = 0; j < n; j++) {
-        f.m2p.set(mfn + j, gpfn + j);
-        if (d.p2m.get(gpfn + j) === INVALID_MFN) d.p2m.set(gpfn + j, mfn + j);
+        f.m2p.set(asMfn(mfn + j), asGfn(gpfn + j));
+        if (d.p2m.get(asGfn(gpfn + j)) === INVALID_MFN) d.p2m.set(asGfn(gpfn + j), asMfn(mfn + j));
       }
     }
     // A translated guest's list keeps its pfns (Xen copies mfns back to PV guests only).
@@ -253,9 +254,9 @@ function reservation(v: Vcpu, op: number, start: number, arg: number): number {
 export function guestRemovePage(d: Domain, mfn: number): boolean {
   if (d.xenShared.has(mfn)) return false;
   const f = d.host.frames;
-  const pfn = f.m2p.get(mfn);
+  const pfn = f.m2p.get(asMfn(mfn));
   if (!f.releaseAllocation(mfn, d.domid, (m) => dropPin(f, m))) return false;
-  if (pfn !== 0xffffffff && d.p2m.get(pfn) === mfn) d.p2m.set(pfn, INVALID_MFN);
+  if (pfn !== 0xffffffff && d.p2m.get(pfn) === mfn) d.p2m.set(pfn, asMfn(INVALID_MFN));
   return true;
 }
 
@@ -308,7 +309,7 @@ function exchange(v: Vcpu, arg: number): number {
       break;
     }
     guestRemovePage(d, gmfn);
-    f.m2p.set(mfn, gpfn);
+    f.m2p.set(asMfn(mfn), asGfn(gpfn));
     if (!v.access.writeU32(outList + done * 4, mfn)) {
       rc = -EFAULT;
       done++;
@@ -366,7 +367,9 @@ function exchangeExtents(v: Vcpu, d: Domain, s: DataView, arg: number, done: num
     const outDone = (done / inPer) * outPer;
     for (let k = 0; k < outPer; k++) {
       const gpfn = v.access.readU32(outList + (outDone + k) * 4);
-      for (let j = 0; j < 2 ** outOrder; j++) f.m2p.set(outs[k] + j, (gpfn + j) >>> 0);
+      for (let j = 0; j < 2 ** outOrder; j++) {
+        f.m2p.set(asMfn(outs[k] + j), asGfn((gpfn + j) >>> 0));
+      }
       if (!v.access.writeU32(outList + (outDone + k) * 4, outs[k])) rc = -EFAULT;
     }
     done += inPer;

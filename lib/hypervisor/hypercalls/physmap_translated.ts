@@ -8,6 +8,7 @@ import { INVALID_MFN } from "../../paging/mod.ts";
 import { applyFlushes } from "../machine/flush.ts";
 import type { Domain } from "../domain/domain.ts";
 import type { GrantTable } from "../gnttab/table.ts";
+import { asGfn, asMfn } from "../../abi/mod.ts";
 
 /** XENMAPSPACE_shared_info. */
 export const XENMAPSPACE_shared_info = 0;
@@ -22,15 +23,15 @@ const XENMAPIDX_grant_table_status = 0x80000000;
  */
 function placeFrame(d: Domain, mfn: number, gpfn: number): void {
   const f = d.host.frames;
-  const old = d.p2m.get(gpfn);
+  const old = d.p2m.get(asGfn(gpfn));
   if (old === mfn) return;
   if (old !== INVALID_MFN && !d.xenShared.has(old)) {
     f.releaseAllocation(old, d.domid, () => {});
   }
-  const prev = f.m2p.get(mfn);
-  if (prev < d.p2m.maxPfns && d.p2m.get(prev) === mfn) d.p2m.set(prev, INVALID_MFN);
-  d.p2m.set(gpfn, mfn);
-  f.m2p.set(mfn, gpfn);
+  const prev = f.m2p.get(asMfn(mfn));
+  if (prev < d.p2m.maxPfns && d.p2m.get(prev) === mfn) d.p2m.set(prev, asMfn(INVALID_MFN));
+  d.p2m.set(asGfn(gpfn), asMfn(mfn));
+  f.m2p.set(asMfn(mfn), asGfn(gpfn));
   d.mm.flush.flushAll(d.mm.flush.allMask);
   applyFlushes(d);
 }

@@ -7,6 +7,7 @@
  * foreign entries when the grant table says the domain holds a grant mapping of the frame.
  * @module
  */
+import type { Mfn } from "../../abi/mod.ts";
 import { guestL1Mfn } from "../../paging/mod.ts";
 import { isLockedTable } from "../../paging/mod.ts";
 import { writeEntry } from "../../paging/mod.ts";
@@ -27,6 +28,7 @@ import { gnttabMapKind } from "../gnttab/map.ts";
 import type { Domain } from "../domain/domain.ts";
 import type { Host } from "../machine/host.ts";
 import { applyFlushes } from "../machine/flush.ts";
+import { asMfn } from "../../abi/mod.ts";
 
 const P = 1, RW = 2, US = 4, A = 0x20, D = 0x40;
 
@@ -55,7 +57,7 @@ function locate(d: Domain, hostAddr: number, flags: number): [number, number] | 
 export function pvGrantHostMapper(d: Domain): GrantHostMapper {
   const f = d.host.frames;
   return {
-    create(hostAddr: number, mfn: number, flags: number): number {
+    create(hostAddr: number, mfn: Mfn, flags: number): number {
       const at = locate(d, hostAddr, flags);
       if (!at) return GNTST_general_error;
       const [l1, slot] = at;
@@ -74,7 +76,7 @@ export function pvGrantHostMapper(d: Domain): GrantHostMapper {
       flushMapping(d, hostAddr, flags);
       return GNTST_okay;
     },
-    replace(hostAddr: number, mfn: number, newAddr: number, flags: number): number {
+    replace(hostAddr: number, mfn: Mfn, newAddr: number, flags: number): number {
       const at = locate(d, hostAddr, flags);
       if (!at) return GNTST_general_error;
       const [l1, slot] = at;
@@ -116,7 +118,7 @@ export function installGrantMapCheck(host: Host): void {
   host.frames.foreignMapCheck = (owner, mfn, writable) => {
     const gt = host.domains.get(owner)?.gnttab;
     if (!gt) return false;
-    const kind = gnttabMapKind(gt, mfn);
+    const kind = gnttabMapKind(gt, asMfn(mfn));
     return writable ? (kind & MAPKIND_WRITE) !== 0 : (kind & (MAPKIND_READ | MAPKIND_WRITE)) !== 0;
   };
 }

@@ -12,10 +12,11 @@ import {
 } from "../../abi/mod.ts";
 import { writeEntry } from "../../paging/mod.ts";
 import type { Domain } from "../domain/domain.ts";
+import { asGfn } from "../../abi/mod.ts";
 
 /** The domain's own RAM frame behind a pfn, or -1 (unpopulated, or a Xen page). */
 function ramMfn(d: Domain, pfn: number): number {
-  const mfn = d.mm.p2m.get(pfn);
+  const mfn = d.mm.p2m.get(asGfn(pfn));
   if (mfn === INVALID_MFN || mfn >= d.host.frames.count || d.xenShared.has(mfn)) return -1;
   return d.owns(mfn) ? mfn : -1;
 }
@@ -37,7 +38,9 @@ export function translatedMmuUpdate(d: Domain, ptr: number, lo: number, hi: numb
   const mfn = ramMfn(d, Math.floor(gpa / 4096));
   if (mfn < 0) return -EINVAL;
   // A present entry must name a populated pfn of the domain (what the walker translates).
-  if ((lo & 1) !== 0 && d.mm.p2m.get(hi * 2 ** 20 + (lo >>> 12)) === INVALID_MFN) return -EINVAL;
+  if ((lo & 1) !== 0 && d.mm.p2m.get(asGfn(hi * 2 ** 20 + (lo >>> 12))) === INVALID_MFN) {
+    return -EINVAL;
+  }
   writeEntry(d.host.frames, mfn, (gpa % 4096) >>> 3, lo, hi, cmd === MMU_PT_UPDATE_PRESERVE_AD);
   return 0;
 }

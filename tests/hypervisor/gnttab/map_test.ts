@@ -31,6 +31,7 @@ import {
 } from "../../../lib/hypervisor/gnttab/mod.ts";
 import { TestWorld } from "../../../lib/hypervisor/gnttab/testing.ts";
 import type { GrantHostMapper } from "../../../lib/hypervisor/gnttab/mod.ts";
+import { asMfn } from "../../../lib/abi/mod.ts";
 
 const HOST = GNTMAP_host_map;
 const ADDR = 0x1000; // any non-zero host address (dom0's mapper accepts all)
@@ -67,8 +68,8 @@ Deno.test("gnttabMapGrantRef() maps a grant, sets GTF_reading|GTF_writing and pi
   assert.equal(d1.gnttab.pin[8], GNTPIN_hstw_inc);
   assert.deepEqual(calls, [`create ${ADDR} ${page} ${HOST}`]);
   assert.equal(d0.gnttab.maptrack.inUse, 1);
-  assert.equal(gnttabMapKind(d0.gnttab, page), MAPKIND_WRITE);
-  assert.equal(gnttabMapKind(d0.gnttab, page, 2), 0);
+  assert.equal(gnttabMapKind(d0.gnttab, asMfn(page)), MAPKIND_WRITE);
+  assert.equal(gnttabMapKind(d0.gnttab, asMfn(page), 2), 0);
 });
 
 Deno.test("gnttabUnmapGrantRef() clears the in-use bits and frees the handle", () => {
@@ -80,7 +81,7 @@ Deno.test("gnttabUnmapGrantRef() clears the in-use bits and frees the handle", (
   assert.equal(d1.gnttab.entryFlags(8), GTF_permit_access);
   assert.equal(d1.gnttab.pin[8], 0);
   assert.equal(d0.gnttab.maptrack.inUse, 0);
-  assert.equal(gnttabMapKind(d0.gnttab, page), 0);
+  assert.equal(gnttabMapKind(d0.gnttab, asMfn(page)), 0);
   assert.equal(gnttabUnmapGrantRef(d0.gnttab, out.handle, ADDR, 0), GNTST_bad_handle, "twice");
   assert.equal(gnttabUnmapGrantRef(d0.gnttab, 12345, ADDR, 0), GNTST_bad_handle);
   assert.equal(gnttabUnmapGrantRef(d0.gnttab, -1, ADDR, 0), GNTST_bad_handle);
@@ -100,7 +101,7 @@ Deno.test("gnttabMapGrantRef() keeps GTF_writing until the last writable mapping
   assert.equal(d1.gnttab.entryFlags(9), GTF_permit_access | GTF_reading | GTF_writing);
   gnttabUnmapGrantRef(d0.gnttab, c.handle, ADDR, 0);
   assert.equal(d1.gnttab.entryFlags(9), GTF_permit_access | GTF_reading);
-  assert.equal(gnttabMapKind(d0.gnttab, page), MAPKIND_READ);
+  assert.equal(gnttabMapKind(d0.gnttab, asMfn(page)), MAPKIND_READ);
   gnttabUnmapGrantRef(d0.gnttab, a.handle, ADDR, 0);
   assert.equal(d1.gnttab.entryFlags(9), GTF_permit_access);
 });

@@ -8,6 +8,7 @@ import * as X from "../../../lib/abi/xen.ts";
 import { runScript } from "../_run.ts";
 import type { Call } from "../_script_kernel.ts";
 import { COPY, words } from "../_script_kernel.ts";
+import { asMfn } from "../../../lib/abi/mod.ts";
 
 const HOLE = 0xf6000000; // inside the hypervisor hole
 const UNMAPPED = 0x80000000; // below the hole, mapped by nothing
@@ -454,7 +455,7 @@ Deno.test("memory_op extents of order > 0 are contiguous, aligned blocks", async
   for (let j = 0; j < 4; j++) {
     assert.ok(f.isOwnedBy(inc + j, machine.domain.domid));
     assert.ok(f.isOwnedBy(exch + j, machine.domain.domid));
-    assert.equal(f.m2p.get(exch + j), 1024 + j, "M2P of the exchanged extent");
+    assert.equal(f.m2p.get(asMfn(exch + j)), 1024 + j, "M2P of the exchanged extent");
     assert.equal(f.isOwnedBy(ex[j], machine.domain.domid), false, "input pages given up");
   }
 });

@@ -17,6 +17,7 @@ import {
   GNTST_okay,
 } from "../../../lib/abi/mod.ts";
 import { helloKernel } from "../_image.ts";
+import { asGfn } from "../../../lib/abi/mod.ts";
 
 /** A built (not run) domain, two of its free RAM frames, and slots of a bootstrap L1. */
 function setup() {
@@ -24,7 +25,7 @@ function setup() {
   const d: Domain = m.domain;
   const f = d.host.frames;
   const top = d.mm.p2m.maxPfns - 1;
-  const [a, b] = [d.mm.p2m.get(top), d.mm.p2m.get(top - 1)];
+  const [a, b] = [d.mm.p2m.get(asGfn(top)), d.mm.p2m.get(asGfn(top - 1))];
   // a slot of the bootstrap mappings over plain RAM (mapping there drops the old entry)
   const va = m.built.layout.virtBase + 0x200000;
   const entry = (addr: number) => {

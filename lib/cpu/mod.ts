@@ -6,6 +6,9 @@
 
 export { ATTR_CODE32, ATTR_DATA32, Cpu, CS, DS, ES, FAULT, FS, GS, SS } from "./cpu.ts";
 export { instructionLength, lastDecode } from "./decode/length.ts";
+/** The one opcode table (rows per map and mode; see decode/opcode_columns.ts). */
+export * as opcodeTable from "./decode/opcodes.ts";
+export { Tlb64 } from "./tlb64.ts";
 export {
   ArrayDescriptorTables,
   descriptor,

@@ -39,6 +39,7 @@ export * from "./constants.ts";
 export { FLUSH_ALL, FLUSH_MAX_PAGES, FLUSH_NONE, FLUSH_PAGES, FlushQueue } from "./flush_queue.ts";
 export { guestL1Mfn } from "./guest_l1e.ts";
 export { M2p } from "./m2p.ts";
+export { isCanonical, LongModeWalker, WALK_NONCANONICAL } from "./lm_walk.ts";
 export { type DescriptorCheck, type ForeignMapCheck, MachineFrames } from "./machine_frames.ts";
 export { isLockedTable, mmuMachphysUpdate, mmuUpdate, mmuUpdateNormalPt } from "./mmu_update.ts";
 export {

@@ -56,7 +56,11 @@ export async function boot(opts: BootOptions): Promise<number> {
       cmdline: defaultGuestCmdline(interactive, opts.cmdline),
     };
   } else image = await readInput(opts.image, "image");
-  const ramdisk = opts.ramdisk ? await readInput(opts.ramdisk, "ramdisk") : undefined;
+  // a ramdisk must fit in the guest's memory: refuse a bigger one before reading it
+  const mem = Number.isInteger(opts.memory) ? opts.memory! : 64;
+  const ramdisk = opts.ramdisk
+    ? await readInput(opts.ramdisk, "ramdisk", undefined, Math.min(mem, 1536) << 20)
+    : undefined;
   const trace = opts.trace !== undefined ? openTrace(opts.trace, opts.traceClasses) : undefined;
   const pcap = opts.netPcap !== undefined ? openPcap(opts.netPcap) : undefined;
   const network = new Network(pcap?.writer ?? null);

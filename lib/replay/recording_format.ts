@@ -21,7 +21,7 @@
  */
 import { InputError } from "../errors.ts";
 import { crc32 } from "../hypervisor/mod.ts";
-import { deflateSync, inflateSync } from "fflate";
+import { deflateSync, inflateSync } from "npm:fflate@0.8.3";
 
 /** The file magic. */
 export const RECORDING_MAGIC = "PVXRING\0";

@@ -21,6 +21,7 @@ import type { BootOptions } from "./options.ts";
 import { type OpenPcap, openPcap, type OpenTrace, openTrace } from "./outputs.ts";
 import { readInput } from "./read_input.ts";
 import { openConsole, type StdioConsole } from "../console/mod.ts";
+import { checkBootOptions } from "./boot_checks.ts";
 import { EndOfInput, type OnEof } from "./end_of_input.ts";
 
 export type { BootOptions } from "./options.ts";
@@ -37,6 +38,7 @@ export const DEFAULT_GUEST_NAME = "pvx-guest (built in)";
  * ```
  */
 export async function boot(opts: BootOptions): Promise<number> {
+  checkBootOptions(opts);
   if (opts.domains?.length || opts.image?.endsWith(".cfg")) {
     return await runDomains(opts);
   }

@@ -4,9 +4,9 @@
  * (with the x86 BCJ filter Linux uses) and lz4 are our own decoders in ./decompress/.
  * @module
  */
-import { Gunzip } from "fflate";
-import { Decompress as ZstdDecompress } from "fzstd";
-import Bunzip from "seek-bzip";
+import { Gunzip } from "npm:fflate@0.8.3";
+import { Decompress as ZstdDecompress } from "npm:fzstd@0.1.1";
+import Bunzip from "npm:seek-bzip@2.0.0";
 import { BoundedOutput, DecompressError } from "./decompress/output.ts";
 import { decodeLzmaAlone } from "./decompress/lzma_alone.ts";
 import { decodeXz } from "./decompress/xz.ts";

@@ -5,7 +5,6 @@
  * @module
  */
 import { createOutputFile } from "../host_files.ts";
-import type { InputError } from "../errors.ts";
 import type { Machine } from "../hypervisor/mod.ts";
 import { XentraceWriter } from "../hypervisor/mod.ts";
 import { parseTraceClasses } from "../abi/mod.ts";

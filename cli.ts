@@ -30,7 +30,13 @@ function buildProgram(state: { code: number }): Command {
     )
     .version(VERSION, "-V, --version", "print the pvx version")
     .option("--debug", "print stack traces for errors")
-    .showHelpAfterError("(run with --help for usage)")
+    // a usage error is one line on stderr, as for every other bad input
+    .configureOutput({
+      outputError: (str, write) =>
+        write(
+          `pvx: ${str.trim().replace(/^error: /, "").replace(/\s*\n\s*/g, "; ")} (see --help)\n`,
+        ),
+    })
     .exitOverride();
   // Each action receives its Command (args in cmd.args, options in cmd.opts()) and
   // returns the exit code.
@@ -96,7 +102,7 @@ function buildProgram(state: { code: number }): Command {
     .option("--trace <file>", "record a xentrace-format trace (pvx trace FILE, xenalyze)")
     .option(
       "--trace-classes <list>",
-      "record only these classes: gen, sched, mem, pv, pvx (comma-separated; default all)",
+      "record only these classes: gen, sched, mem, pv, hw, pvx (comma-separated; default all; needs --trace)",
     )
     .option("--record-rings <file>", "record every backend's ring traffic (pvx replay FILE)")
     .action(withExit(async (cmd) => {

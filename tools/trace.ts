@@ -3,6 +3,7 @@
  * a summary table or Chrome trace JSON for Perfetto; streams with constant memory.
  * @module
  */
+import { createOutputFile } from "../lib/host_files.ts";
 import { InputError, UsageError } from "../lib/errors.ts";
 import { readTraceBatches, type TraceRecord } from "../lib/trace/mod.ts";
 import { describe, eventName } from "../lib/trace/mod.ts";
@@ -101,11 +102,9 @@ export async function run(opts: TraceOptions): Promise<number> {
         );
       let pf: Deno.FsFile;
       try {
-        const info = await Deno.stat(path).catch(() => null);
-        if (info && !info.isFile) throw new Error("not a regular file");
-        pf = await Deno.open(path, { write: true, create: true, truncate: true });
+        pf = createOutputFile(path, "Perfetto output");
       } catch (e) {
-        throw fail(e);
+        throw e instanceof InputError ? e : fail(e);
       }
       try {
         const n = await writePerfetto(flat(batches), cpuHz, (s) => {

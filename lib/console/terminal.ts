@@ -5,6 +5,7 @@
  * error, SIGTERM/SIGHUP/SIGQUIT/SIGINT); on a pipe, bytes pass through in order (line mode).
  * @module
  */
+import { checkOutputPath } from "../host_files.ts";
 import { InputError } from "../errors.ts";
 import {
   type ByteWriter,
@@ -216,10 +217,12 @@ export async function openConsole(opts: ConsoleOptions = {}): Promise<StdioConso
   const closers: (() => void)[] = [];
   if (opts.logFile !== undefined) {
     try {
+      checkOutputPath(opts.logFile, "console log");
       const f = await Deno.open(opts.logFile, { write: true, create: true, truncate: true });
       writers.push(f);
       closers.push(() => f.close());
     } catch (e) {
+      if (e instanceof InputError) throw e;
       throw new InputError(`Cannot write console log "${opts.logFile}": ${errText(e)}`);
     }
   }

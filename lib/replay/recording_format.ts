@@ -21,7 +21,10 @@
  */
 import { InputError } from "../errors.ts";
 import { crc32 } from "../hypervisor/mod.ts";
-import { deflateSync, inflateSync } from "fflate";
+// Full npm: specifiers (pinned as in deno.json): a script outside this repository that
+// imports mod.ts has no import map, and must still resolve these.
+// deno-lint-ignore no-import-prefix
+import { deflateSync, inflateSync } from "npm:fflate@0.8.3";
 
 /** The file magic. */
 export const RECORDING_MAGIC = "PVXRING\0";

@@ -6,6 +6,7 @@
  * stream per device. The backends are not touched.
  * @module
  */
+import { createOutputFile } from "../host_files.ts";
 import type { DeviceHost, DomId, EventPort, GrantMapping, StoreOps } from "../hypervisor/mod.ts";
 import { VERSION } from "../version.ts";
 import {
@@ -101,7 +102,7 @@ export class MemoryRecordingSink {
  * @param path the file (created or truncated)
  */
 export function fileRecordingSink(path: string): { sink: RecordingSink; close(): void } {
-  const f = Deno.openSync(path, { write: true, create: true, truncate: true });
+  const f = createOutputFile(path, "ring recording");
   let buf = new Uint8Array(256 * 1024);
   let used = 0;
   const flush = () => {

@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { cannotRead, InputError, UsageError } from "../errors.ts";
+import { createOutputFile, readBounded } from "../host_files.ts";
 import { parseRecording, type Recording, type StreamConfig } from "./recording_format.ts";
 import { type DiskImage, openDiskImage } from "../blkfront/mod.ts";
 import { type BackendFactory, replayable, slotBytes, streamAbi } from "./backends.ts";
@@ -55,10 +56,13 @@ export interface ReplayReport {
   };
 }
 
+/** The largest recording read (disk images over 64 MiB are not embedded). */
+const RECORDING_LIMIT = 1024 << 20;
+
 async function readRecording(file: string): Promise<Recording> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(file);
+    bytes = await readBounded(file, RECORDING_LIMIT);
   } catch (e) {
     throw cannotRead("recording", file, e);
   }
@@ -147,9 +151,10 @@ export async function replayRecording(opts: ReplayOptions): Promise<number> {
     await image?.close();
     report.rings.push(r);
   }
-  if (pcap && opts.pcap) await Deno.writeFile(opts.pcap, pcap.bytes());
+  if (pcap && opts.pcap) writeOutput(opts.pcap, "capture", pcap.bytes());
   if (opts.vbdText) {
-    await Deno.writeTextFile(opts.vbdText, texts.flatMap((t) => t.lines).join("\n") + "\n");
+    const text = texts.flatMap((t) => t.lines).join("\n") + "\n";
+    writeOutput(opts.vbdText, "vbd text", new TextEncoder().encode(text));
   }
   const bad = report.rings.some((r) => r.divergences.length > 0 || r.violations.length > 0);
   if (opts.json) print(JSON.stringify(report, null, 2));
@@ -257,7 +262,7 @@ async function runFuzz(
     log: opts.json ? undefined : print,
   });
   const out = opts.out ?? `${opts.file}.repro.rec`;
-  if (res.failure) await Deno.writeFile(out, res.failure.reproducer);
+  if (res.failure) writeOutput(out, "reproducer", res.failure.reproducer);
   const report: ReplayReport = {
     file: opts.file,
     mode: "fuzz",
@@ -283,4 +288,16 @@ async function runFuzz(
     print(`fuzz seed ${seed}: ${res.cases} cases, ${res.mutations} mutations, no invariant broken`);
   }
   return res.failure ? 1 : 0;
+}
+
+/** Writes a whole output file (checked: not a directory, FIFO or socket). */
+function writeOutput(path: string, what: string, bytes: Uint8Array): void {
+  const f = createOutputFile(path, what);
+  try {
+    for (let o = 0; o < bytes.length;) o += f.writeSync(bytes.subarray(o));
+  } catch (e) {
+    throw new InputError(`Cannot write ${what} "${path}": ${e instanceof Error ? e.message : e}`);
+  } finally {
+    f.close();
+  }
 }

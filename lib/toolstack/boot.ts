@@ -21,6 +21,7 @@ import type { BootOptions } from "./options.ts";
 import { type OpenPcap, openPcap, type OpenTrace, openTrace } from "./outputs.ts";
 import { readInput } from "./read_input.ts";
 import { openConsole, type StdioConsole } from "../console/mod.ts";
+import { checkBootOptions } from "./boot_checks.ts";
 import { EndOfInput, type OnEof } from "./end_of_input.ts";
 
 export type { BootOptions } from "./options.ts";
@@ -37,6 +38,7 @@ export const DEFAULT_GUEST_NAME = "pvx-guest (built in)";
  * ```
  */
 export async function boot(opts: BootOptions): Promise<number> {
+  checkBootOptions(opts);
   if (opts.domains?.length || opts.image?.endsWith(".cfg")) {
     return await runDomains(opts);
   }
@@ -56,7 +58,11 @@ export async function boot(opts: BootOptions): Promise<number> {
       cmdline: defaultGuestCmdline(interactive, opts.cmdline),
     };
   } else image = await readInput(opts.image, "image");
-  const ramdisk = opts.ramdisk ? await readInput(opts.ramdisk, "ramdisk") : undefined;
+  // a ramdisk must fit in the guest's memory: refuse a bigger one before reading it
+  const mem = Number.isInteger(opts.memory) ? opts.memory! : 64;
+  const ramdisk = opts.ramdisk
+    ? await readInput(opts.ramdisk, "ramdisk", undefined, Math.min(mem, 1536) << 20)
+    : undefined;
   const trace = opts.trace !== undefined ? openTrace(opts.trace, opts.traceClasses) : undefined;
   const pcap = opts.netPcap !== undefined ? openPcap(opts.netPcap) : undefined;
   const network = new Network(pcap?.writer ?? null);

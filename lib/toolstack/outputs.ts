@@ -4,7 +4,7 @@
  * unless the caller gives its own.
  * @module
  */
-import { InputError } from "../errors.ts";
+import { createOutputFile } from "../host_files.ts";
 import type { Machine } from "../hypervisor/mod.ts";
 import { XentraceWriter } from "../hypervisor/mod.ts";
 import { parseTraceClasses } from "../abi/mod.ts";
@@ -28,11 +28,7 @@ export interface OpenTrace extends OpenOutput {
 }
 
 function create(path: string, what: string): Deno.FsFile {
-  try {
-    return Deno.openSync(path, { write: true, create: true, truncate: true });
-  } catch (e) {
-    throw new InputError(`Cannot write ${what} "${path}": ${e instanceof Error ? e.message : e}`);
-  }
+  return createOutputFile(path, what);
 }
 
 function writeAll(file: Deno.FsFile): (bytes: Uint8Array) => void {

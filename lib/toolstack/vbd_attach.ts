@@ -9,7 +9,7 @@ import type { Tracer } from "../hypervisor/mod.ts";
 import type { VbdLayout } from "../hypervisor/mod.ts";
 import { Blkback } from "../blkfront/mod.ts";
 import { type DiskImage, openDiskImage } from "../blkfront/mod.ts";
-import { checkDistinctDevids, type DiskSpec, parseDiskSpec } from "./disk_spec.ts";
+import { checkDistinctDevids, type DiskSpec, DiskSpecError, parseDiskSpec } from "./disk_spec.ts";
 import { writeVbdLayout } from "../blkfront/mod.ts";
 
 /** Options for {@link openDisks}. */
@@ -61,6 +61,7 @@ export async function openDisks(
 ): Promise<OpenDisk[]> {
   const parsed = specs.map((s, i) => typeof s === "string" ? parseDiskSpec(s, i) : s);
   checkDistinctDevids(parsed);
+  checkDistinctWritableTargets(parsed, opts.snapshot ?? false);
   const out: OpenDisk[] = [];
   try {
     for (const spec of parsed) {
@@ -69,6 +70,11 @@ export async function openDisks(
         snapshot: spec.snapshot || (opts.snapshot ?? false),
       });
       out.push({ spec, image });
+      if (image.sectors === 0) {
+        throw new DiskSpecError(
+          `Cannot use disk image "${spec.target}": it holds no whole 512-byte sector`,
+        );
+      }
     }
   } catch (e) {
     for (const d of out) await d.image.close();
@@ -176,4 +182,29 @@ export async function closeDisks(disks: readonly OpenDisk[]): Promise<void> {
 export async function detachDisks(disks: readonly AttachedDisk[]): Promise<void> {
   await stopVbds(disks);
   await closeDisks(disks);
+}
+
+/**
+ * Refuses one image file behind two disks when either writes to it (two backends writing
+ * one file corrupt it); read-only and snapshot disks may share a file.
+ * @throws DiskSpecError naming the file
+ */
+function checkDistinctWritableTargets(specs: readonly DiskSpec[], snapshot: boolean): void {
+  const seen = new Map<string, DiskSpec>();
+  for (const s of specs) {
+    let key = s.target;
+    try {
+      key = Deno.realPathSync(s.target);
+    } catch {
+      // missing: openDiskImage says so
+    }
+    const prev = seen.get(key);
+    const writes = (d: DiskSpec) => !d.readonly && !d.snapshot && !snapshot;
+    if (prev && (writes(prev) || writes(s))) {
+      throw new DiskSpecError(
+        `Cannot attach "${s.target}" twice: ${prev.vdev} and ${s.vdev} would both use it, and one writes`,
+      );
+    }
+    seen.set(key, s);
+  }
 }

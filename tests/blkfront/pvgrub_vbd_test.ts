@@ -4,6 +4,7 @@
  * show the files. Needs the pvgrub fixture (.ci/setup.d/inspect.sh), e2fsprogs and the
  * `pvx boot` subcommand; ignored when one is missing.
  */
+import { needs } from "../_tools.ts";
 import { ok } from "node:assert/strict";
 import { buildExt2Image, debugfsCat, haveE2fsprogs } from "./ext2_fixture.ts";
 
@@ -20,7 +21,11 @@ async function bootTakesDisk(): Promise<boolean> {
   }).output().catch(() => undefined);
   return out !== undefined && new TextDecoder().decode(out.stdout).includes("--disk");
 }
-const READY = (await exists(GRUB)) && (await haveE2fsprogs()) && (await bootTakesDisk());
+const MISSING = [
+  !(await exists(GRUB)) && "grub-i386-xen.bin missing: bash .ci/setup.d/inspect.sh",
+  !(await haveE2fsprogs()) && "e2fsprogs missing",
+  !(await bootTakesDisk()) && "pvx boot has no --disk",
+];
 const TIMEOUT_MS = Number(Deno.env.get("PVX_GRUB_TIMEOUT_MS") ?? 240_000);
 
 /** Reads the child's output until `want` appears (or the deadline passes). */
@@ -105,8 +110,10 @@ async function grub(disk: string): Promise<GrubSession> {
 }
 
 Deno.test({
-  name: "pvx boot grub-i386-xen.bin --disk ext2.img: grub lists and cats files on (xen/xvda)",
-  ignore: !READY,
+  ...needs(
+    "pvx boot grub-i386-xen.bin --disk ext2.img: grub lists and cats files on (xen/xvda)",
+    ...MISSING,
+  ),
   fn: async () => {
     const img = await Deno.makeTempFile({ suffix: ".ext2" });
     const text = "hello from a pvx vbd";
@@ -131,9 +138,10 @@ function grubenv(): string {
 }
 
 Deno.test({
-  name:
+  ...needs(
     "GRUB's save_env writes through blkback: into the image, or only into the --snapshot overlay",
-  ignore: !READY,
+    ...MISSING,
+  ),
   fn: async () => {
     const img = await Deno.makeTempFile({ suffix: ".ext2" });
     try {

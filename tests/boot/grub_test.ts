@@ -3,6 +3,7 @@
  * into tests/fixtures/cache/) boots to `grub>` on the PV console, and answers `help` and
  * `lsmod` typed there. Skipped when the fixture is absent.
  */
+import { needs } from "../_tools.ts";
 import assert from "node:assert/strict";
 import { Machine } from "../../lib/hypervisor/machine/machine.ts";
 import { MemorySink } from "../../lib/console/testing.ts";
@@ -12,10 +13,10 @@ import { MemoryTraceSink, XentraceWriter } from "../../lib/hypervisor/trace/xent
 
 const GRUB = new URL("../fixtures/cache/inspect/grub-i386-xen.bin", import.meta.url).pathname;
 const present = await Deno.stat(GRUB).then(() => true, () => false);
+const NO_GRUB = !present && "grub-i386-xen.bin missing: bash .ci/setup.d/inspect.sh";
 
 Deno.test({
-  name: "pvx boot brings grub-i386-xen.bin to grub> and runs help and lsmod",
-  ignore: !present,
+  ...needs("pvx boot brings grub-i386-xen.bin to grub> and runs help and lsmod", NO_GRUB),
   async fn() {
     const sink = new MemorySink(1 << 20, 1 << 18);
     const m = new Machine({ image: await Deno.readFile(GRUB), memoryMiB: 64, console: sink });
@@ -49,10 +50,14 @@ Deno.test({
 
 const MKE2FS = await new Deno.Command("mke2fs", { args: ["-V"], stderr: "null", stdout: "null" })
   .output().then(() => true, () => false);
+const NO_MKE2FS = !MKE2FS && "mke2fs (e2fsprogs) missing";
 
 Deno.test({
-  name: "pvx boot --disk: grub reads grub.cfg from the PV disk, echoes and halts (exit 0)",
-  ignore: !present || !MKE2FS,
+  ...needs(
+    "pvx boot --disk: grub reads grub.cfg from the PV disk, echoes and halts (exit 0)",
+    NO_GRUB,
+    NO_MKE2FS,
+  ),
   async fn() {
     const dir = await Deno.makeTempDir();
     try {
@@ -89,8 +94,11 @@ Deno.test({
 });
 
 Deno.test({
-  name: "pvx boot --disk: pvgrub loads a PV kernel from the disk and boots it",
-  ignore: !present || !MKE2FS,
+  ...needs(
+    "pvx boot --disk: pvgrub loads a PV kernel from the disk and boots it",
+    NO_GRUB,
+    NO_MKE2FS,
+  ),
   async fn() {
     const dir = await Deno.makeTempDir();
     try {
@@ -131,8 +139,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "grub's boot to grub> is deterministic: same instruction count, same trace bytes",
-  ignore: !present,
+  ...needs(
+    "grub's boot to grub> is deterministic: same instruction count, same trace bytes",
+    NO_GRUB,
+  ),
   async fn() {
     const image = await Deno.readFile(GRUB);
     const once = async () => {

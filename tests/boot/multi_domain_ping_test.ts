@@ -4,6 +4,7 @@
  * shows the ARP exchange and the ICMP echoes between the two guests.
  * @module
  */
+import { HAVE_TSHARK, needs } from "../_tools.ts";
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { readPcap } from "../../lib/netfront/pcap.ts";
 import { formatMac } from "../../lib/netfront/protocol.ts";
@@ -48,9 +49,8 @@ async function bootDomains(files: Record<string, string>): Promise<Run> {
   }
 }
 
-/** tshark's one-line summaries of a capture, or null when tshark is absent. */
-async function tshark(pcap: Uint8Array): Promise<string | null> {
-  if (!(await Deno.stat("/usr/bin/tshark").catch(() => null))) return null;
+/** tshark's one-line summaries of a capture. */
+async function tshark(pcap: Uint8Array): Promise<string> {
   const f = await Deno.makeTempFile({ suffix: ".pcap" });
   try {
     await Deno.writeFile(f, pcap);
@@ -93,7 +93,7 @@ function echoes(pcap: Uint8Array): [number, number, number, number, string, stri
 
 const IP_2 = parseIp("10.0.0.2")!, IP_3 = parseIp("10.0.0.3")!;
 
-Deno.test("pvx boot --domain A --domain B: B pings A (ip=, ping=, netserve=) and tshark sees it", async () => {
+Deno.test("pvx boot --domain A --domain B: B pings A (ip=, ping=, netserve=) and tshark sees it", async (t) => {
   const r = await bootDomains({
     "a.cfg": cfg("a", "ip=10.0.0.3 netserve=3"),
     "b.cfg": cfg("b", "ip=10.0.0.2 ping=10.0.0.3,3"),
@@ -123,20 +123,24 @@ Deno.test("pvx boot --domain A --domain B: B pings A (ip=, ping=, netserve=) and
     [8, IP_2, IP_3, 3, MAC_2, MAC_1],
     [0, IP_3, IP_2, 3, MAC_1, MAC_2],
   ]);
-  const text = await tshark(r.pcap);
-  if (text === null) return;
-  for (
-    const p of [
-      /Xensourc_00:02:00 → Broadcast +ARP.*Who has 10\.0\.0\.3\? Tell 10\.0\.0\.2/,
-      /Xensourc_00:01:00 → Xensourc_00:02:00 ARP.*10\.0\.0\.3 is at 00:16:3e:00:01:00/,
-      /10\.0\.0\.2 → 10\.0\.0\.3 +ICMP.*Echo \(ping\) request.*seq=3/,
-      /10\.0\.0\.3 → 10\.0\.0\.2 +ICMP.*Echo \(ping\) reply.*seq=3.*\(request in \d+\)/,
-    ]
-  ) ok(p.test(text), `${p} not in:\n${text}`);
-  ok(!/duplicate use/i.test(text), text);
+  await t.step({
+    ...needs("tshark sees the ARP and the echoes", !HAVE_TSHARK && "tshark missing"),
+    fn: async () => {
+      const text = await tshark(r.pcap);
+      for (
+        const p of [
+          /Xensourc_00:02:00 → Broadcast +ARP.*Who has 10\.0\.0\.3\? Tell 10\.0\.0\.2/,
+          /Xensourc_00:01:00 → Xensourc_00:02:00 ARP.*10\.0\.0\.3 is at 00:16:3e:00:01:00/,
+          /10\.0\.0\.2 → 10\.0\.0\.3 +ICMP.*Echo \(ping\) request.*seq=3/,
+          /10\.0\.0\.3 → 10\.0\.0\.2 +ICMP.*Echo \(ping\) reply.*seq=3.*\(request in \d+\)/,
+        ]
+      ) ok(p.test(text), `${p} not in:\n${text}`);
+      ok(!/duplicate use/i.test(text), text);
+    },
+  });
 });
 
-Deno.test("pvx boot --domain A --domain B: without ip= the domids give 10.0.0.2 and .3, which ping each other at once", async () => {
+Deno.test("pvx boot --domain A --domain B: without ip= the domids give 10.0.0.2 and .3, which ping each other at once", async (t) => {
   const r = await bootDomains({
     "a.cfg": cfg("a", "ping=10.0.0.3,2 netserve=1"),
     "b.cfg": cfg("b", "ping=10.0.0.2,2 netserve=1"),
@@ -153,8 +157,13 @@ Deno.test("pvx boot --domain A --domain B: without ip= the domids give 10.0.0.2 
     const rep = e.filter((x) => x[0] === 0 && x[1] === to && x[2] === from).map((x) => x[3]);
     deepStrictEqual([req, rep], [[1, 2], [1, 2]]);
   }
-  const text = await tshark(r.pcap);
-  if (text !== null) ok(!/duplicate use/i.test(text), text);
+  await t.step({
+    ...needs("tshark sees no duplicate address", !HAVE_TSHARK && "tshark missing"),
+    fn: async () => {
+      const text = await tshark(r.pcap);
+      ok(!/duplicate use/i.test(text), text);
+    },
+  });
 });
 
 Deno.test("pvx boot --domain: ping= of an address nobody has crashes the pinger (exit 1)", async () => {

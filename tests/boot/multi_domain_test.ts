@@ -2,6 +2,7 @@
  * Tests of tools/_multi_boot.ts: prefixed consoles, two domains' vifs on one network, and
  * `pvx boot --domain A.cfg --domain B.cfg` with the pvx-guest image.
  */
+import { HAVE_TSHARK, needs } from "../_tools.ts";
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import fc from "fast-check";
 import { InputError } from "../../lib/errors.ts";
@@ -136,7 +137,7 @@ function serve(front: Netfront, mac: Uint8Array, ip: number, seen: Uint8Array[])
   }
 }
 
-Deno.test("two domains on separate device hosts ping each other through one Network", async () => {
+Deno.test("two domains on separate device hosts ping each other through one Network", async (ctx) => {
   const chunks: Uint8Array[] = [];
   let t = 0;
   const net = new Network(new PcapWriter((b) => chunks.push(b.slice()), () => (t += 1000)));
@@ -181,7 +182,7 @@ Deno.test("two domains on separate device hosts ping each other through one Netw
   strictEqual(net.responders.get("xenbr0")!.stats.echoReplies, 0);
   const frames = readPcap(concat(chunks)).map((x) => x.frame);
   strictEqual(frames.length, 8); // ARP request + reply, 3 x (request + reply)
-  await tsharkShows(concat(chunks), [
+  await tsharkShows(ctx, concat(chunks), [
     /ARP.*Who has 10\.0\.0\.3\? Tell 10\.0\.0\.2/,
     /ARP.*10\.0\.0\.3 is at 00:16:3e:00:02:00/,
     /10\.0\.0\.2 → 10\.0\.0\.3 +ICMP.*Echo \(ping\) request.*seq=3/,
@@ -196,13 +197,19 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Checks tshark's summary of a capture (skipped when tshark is absent). */
-async function tsharkShows(pcap: Uint8Array, patterns: RegExp[]): Promise<void> {
-  try {
-    Deno.statSync("/usr/bin/tshark");
-  } catch {
-    return;
-  }
+/** Checks tshark's summary of a capture, as a step (ignored, saying so, without tshark). */
+async function tsharkShows(
+  t: Deno.TestContext,
+  pcap: Uint8Array,
+  patterns: RegExp[],
+): Promise<void> {
+  await t.step({
+    ...needs("tshark shows the exchange", !HAVE_TSHARK && "tshark missing"),
+    fn: () => tsharkCheck(pcap, patterns),
+  });
+}
+
+async function tsharkCheck(pcap: Uint8Array, patterns: RegExp[]): Promise<void> {
   const f = await Deno.makeTempFile({ suffix: ".pcap" });
   try {
     await Deno.writeFile(f, pcap);
@@ -232,7 +239,7 @@ async function configs(files: Record<string, string>): Promise<string> {
 const SELFTEST = (name: string, vif: string) =>
   `name = "${name}"\ntype = "pv"\nkernel = "${GUEST}"\nmemory = 16\nextra = "selftest"\nvif = [ '${vif}' ]\n`;
 
-Deno.test("runDomains() boots two guests on one network; both reach the host endpoint", async () => {
+Deno.test("runDomains() boots two guests on one network; both reach the host endpoint", async (t) => {
   const dir = await configs({
     "a.cfg": SELFTEST("alpha", "bridge=xenbr0"),
     "b.cfg": SELFTEST("beta", "mac=00:16:3e:00:00:42, bridge=xenbr0") + "colour = 'blue'\n",
@@ -277,7 +284,7 @@ Deno.test("runDomains() boots two guests on one network; both reach the host end
         `${mac}: ${req.length} requests, ${rep.length} replies`,
       );
     }
-    await tsharkShows(r.pcap, [
+    await tsharkShows(t, r.pcap, [
       /Xensourc_00:01:00 → Broadcast +ARP.*Who has 10\.0\.0\.1/,
       /Xensourc_00:00:42 → Broadcast +ARP.*Who has 10\.0\.0\.1/,
       /ICMP.*Echo \(ping\) request/,

@@ -1,4 +1,5 @@
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
+import { HAVE_XENALYZE, needs } from "../_tools.ts";
 import fc from "fast-check";
 import { sampleTrace } from "./_sample.ts";
 import {
@@ -126,14 +127,10 @@ Deno.test("summarize() counts hypercalls and traps", async () => {
 });
 
 Deno.test({
-  name: "xenalyze reads a pvx trace and counts the same hypercalls as summarize()",
-  ignore: !(() => {
-    try {
-      return Deno.statSync("/usr/bin/xenalyze").isFile;
-    } catch {
-      return false;
-    }
-  })(),
+  ...needs(
+    "xenalyze reads a pvx trace and counts the same hypercalls as summarize()",
+    !HAVE_XENALYZE && "xenalyze missing",
+  ),
   fn: async () => {
     const bytes = sampleTrace();
     const path = await Deno.makeTempFile({ suffix: ".trace" });

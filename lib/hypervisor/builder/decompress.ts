@@ -4,9 +4,14 @@
  * (with the x86 BCJ filter Linux uses) and lz4 are our own decoders in ./decompress/.
  * @module
  */
-import { Gunzip } from "fflate";
-import { Decompress as ZstdDecompress } from "fzstd";
-import Bunzip from "seek-bzip";
+// Full npm: specifiers (pinned as in deno.json): a script outside this repository that
+// imports mod.ts has no import map, and must still resolve these.
+// deno-lint-ignore no-import-prefix
+import { Gunzip } from "npm:fflate@0.8.3";
+// deno-lint-ignore no-import-prefix
+import { Decompress as ZstdDecompress } from "npm:fzstd@0.1.1";
+// deno-lint-ignore no-import-prefix
+import Bunzip from "npm:seek-bzip@2.0.0";
 import { BoundedOutput, DecompressError } from "./decompress/output.ts";
 import { decodeLzmaAlone } from "./decompress/lzma_alone.ts";
 import { decodeXz } from "./decompress/xz.ts";

@@ -29,6 +29,16 @@ export function loadKernelImage(bytes: Uint8Array, name = "image"): KernelImage 
   const x = readXenNotes(elf);
   if (x.source === "none") fail("no Xen notes found");
   const b = x.boot;
+  // libelf's PV check (as `pvx inspect` classifies): a generic/linux loader on xen-3.0
+  const pvCapable = ((x.loader ?? "").startsWith("generic") ||
+    (x.guestOs ?? "").startsWith("linux")) && (x.xenVersion ?? "").startsWith("xen-3.0");
+  if (!pvCapable) {
+    fail(
+      b.phys32Entry !== null
+        ? "a PVH-only kernel (a PVH entry point, no PV loader notes); pvx boots PV kernels"
+        : `not loadable as PV (loader "${x.loader ?? ""}", xen version "${x.xenVersion ?? ""}")`,
+    );
+  }
   if (b.pae === "no") fail("a non-PAE 32-bit kernel (Xen dropped support for them)");
   const segments: LoadSegment[] = [];
   for (const ph of elf.programHeaders) {

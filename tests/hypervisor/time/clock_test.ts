@@ -9,7 +9,7 @@ Deno.test("GuestClock: a guest computing system time from vcpu_time_info gets th
       fc.integer({ min: 0, max: 2 ** 40 }),
       fc.integer({ min: 0, max: 2 ** 30 }),
       (atUpdate, later, skip) => {
-        const c = new GuestClock();
+        const c = new GuestClock({ instructionsPerSecond: 1e9 });
         let retired = atUpdate;
         c.retired = () => retired;
         const dv = new DataView(new ArrayBuffer(4096));
@@ -25,7 +25,7 @@ Deno.test("GuestClock: a guest computing system time from vcpu_time_info gets th
 });
 
 Deno.test("GuestClock is deterministic: time follows retired instructions and fast-forward", () => {
-  const c = new GuestClock();
+  const c = new GuestClock({ instructionsPerSecond: 1e9 }); // 1 ns per instruction
   let n = 1000;
   c.retired = () => n;
   assert.equal(c.nowNs(), 1000);

@@ -134,6 +134,21 @@ export function runLoop(c: Cpu, end: number): void {
           continue;
         }
       }
+      // Block compiler hook (lib/cpu/jit): a compiled region of this page runs instead of
+      // the records below when there is one (it keeps EIP/retired exact, faults included).
+      const jit = c.jit;
+      if (jit !== null) {
+        c.eip = eip;
+        c.retired = n;
+        let ran: number;
+        try {
+          ran = jit.run(c, end);
+        } finally {
+          n = c.retired;
+          eip = c.eip;
+        }
+        if (ran !== 0) continue outer;
+      }
       const o = eip & 4095;
       let rec = c.cArr[o];
       if (rec === 0) rec = decodeBlock(dc, c.cArr, c.u8, c.dv, c.cBase, o);

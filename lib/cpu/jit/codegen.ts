@@ -1,0 +1,672 @@
+/**
+ * JavaScript source for a region (region.ts) of decoded records: guest registers in locals,
+ * one `switch` case per block inside a loop (branches between blocks of the region stay in
+ * the function), inline TLB hits for memory operands, the flags of the last producer kept
+ * in locals and stored only where something can observe them (a flag reader that is not
+ * compiled inline, a slow path that may fault, the end of a block). Operations without an
+ * inline form call the interpreter's own semantic functions (ops/, flags.ts) on the CPU.
+ *
+ * Precise state: every statement that may throw (slow memory paths, segment and CS-limit
+ * checks) first sets `k` to the instruction's index and stores pending flags; the catch
+ * writes the registers back and sets EIP / retired to that instruction, exactly what the
+ * interpreter leaves. Each block checks its instruction count against the caller's budget
+ * before it starts, so a region never runs past `end`.
+ * @module
+ */
+import {
+  K_ALU8_MI,
+  K_ALU8_RI,
+  K_ALU8_RR,
+  K_ALU_AI,
+  K_ALU_MI,
+  K_ALU_MR,
+  K_ALU_RI,
+  K_ALU_RM,
+  K_ALU_RR,
+  K_CALL,
+  K_CALL_R,
+  K_CDQ,
+  K_CMOV,
+  K_DEC,
+  K_DEC_M,
+  K_IMUL_RM,
+  K_IMUL_RRI,
+  K_INC,
+  K_INC_M,
+  K_JCC,
+  K_JMP,
+  K_JMP_R,
+  K_LEA,
+  K_MOV8_MI,
+  K_MOV8_MR,
+  K_MOV8_RM,
+  K_MOV_MI,
+  K_MOV_MR,
+  K_MOV_RI,
+  K_MOV_RM,
+  K_MOV_RR,
+  K_MOVX_RM,
+  K_MOVX_RR,
+  K_NOP,
+  K_POP_R,
+  K_PUSH_I,
+  K_PUSH_R,
+  K_RET,
+  K_SETCC,
+  K_SHIFT_RI,
+  K_TEST_RI,
+  K_XCHG_R,
+} from "../decoded_cache.ts";
+import { LF_ADD, LF_DEC, LF_INC, LF_LOGIC, LF_SUB } from "../flags.ts";
+import { cfExpr, condExpr, type Pending } from "./flags_gen.ts";
+import type { Block, RecordSource } from "./region.ts";
+
+const SS = 2, NOREG = 8;
+
+/**
+ * The inline ALU operations (ALU group numbers 0..7, 8 = test): result expression of `a`
+ * and `b`, and the lazy-flag operation. adc/sbb (null) go through ops/alu.ts.
+ */
+const ALU: ({ expr: string; lf: number } | null)[] = [
+  { expr: "(a + b) | 0", lf: LF_ADD },
+  { expr: "a | b", lf: LF_LOGIC },
+  null,
+  null,
+  { expr: "a & b", lf: LF_LOGIC },
+  { expr: "(a - b) | 0", lf: LF_SUB },
+  { expr: "a ^ b", lf: LF_LOGIC },
+  { expr: "(a - b) | 0", lf: LF_SUB },
+  { expr: "a & b", lf: LF_LOGIC },
+];
+
+/** A generated region: its source and the per-instruction tables the catch uses. */
+export interface RegionSource {
+  /** The body of `function (c, end)`, given OFF, POS and the helpers in scope. */
+  body: string;
+  /** Page offset of each instruction index `k`. */
+  off: Int32Array;
+  /** Position of instruction `k` inside its block (instructions retired before it). */
+  pos: Int32Array;
+  /** Instructions compiled. */
+  insns: number;
+}
+
+/** Generates the region of `blocks` (the first is the entry). */
+export function generate(src: RecordSource, blocks: Block[]): RegionSource {
+  const g = new Gen(src);
+  return g.region(blocks);
+}
+
+function reg(r: number): string {
+  return `r${r}`;
+}
+
+class Gen {
+  private out: string[] = [];
+  private pend: (Pending & { flushed: boolean }) | null = null;
+  private k = 0;
+  private offs: number[] = [];
+  private poss: number[] = [];
+  private written = new Set<number>();
+  private segs = new Set<number>();
+  /** The current instruction: index, position in block, next offset. */
+  private cur = { k: 0, pos: 0, next: 0 };
+
+  constructor(private readonly src: RecordSource) {}
+
+  region(blocks: Block[]): RegionSource {
+    const body: string[] = [];
+    for (const b of blocks) body.push(this.block(b));
+    const head: string[] = [
+      "const rx = c.rx, dv = c.dv, u8 = c.u8, lf = c.lf, tRd = c.tRd, tWr = c.tWr;",
+      "const sc = c.segChk, sl = c.segLimit;",
+      "if ((sc[2] & 16) === 0) return 0;",
+      "const csLim = (sc[1] & 32) !== 0 ? 4294967295 : sl[1] >>> 0;",
+      "const base = c.eip - (c.eip & 4095);",
+    ];
+    for (const s of [...this.segs].sort()) {
+      head.push(
+        `const g${s} = (sc[${s}] & 64) !== 0 ? 4294967295 : (sc[${s}] & 128) !== 0 ? ` +
+          `sl[${s}] >>> 0 : -1;`,
+      );
+    }
+    head.push(
+      "let r0 = rx[0], r1 = rx[1], r2 = rx[2], r3 = rx[3], r4 = rx[4], r5 = rx[5], " +
+        "r6 = rx[6], r7 = rx[7];",
+      "let pa = 0, pb = 0, pr = 0;",
+      "let n = c.retired, k = 0, eip = 0;",
+      `let pc = ${blocks[0].start};`,
+      "const n0 = n;",
+    );
+    const wb = [...this.written].sort().map((r) => `rx[${r}] = r${r};`).join(" ");
+    const src = [
+      ...head,
+      "try {",
+      "loop: for (;;) {",
+      "switch (pc) {",
+      ...body,
+      "default:",
+      "eip = base + pc;",
+      "break loop;",
+      "}",
+      "}",
+      "} catch (e) {",
+      wb,
+      "c.eip = base + OFF[k];",
+      "c.retired = n + POS[k];",
+      "throw e;",
+      "}",
+      wb,
+      "c.eip = eip;",
+      "c.retired = n;",
+      "return n - n0;",
+    ];
+    return {
+      body: src.join("\n"),
+      off: Int32Array.from(this.offs),
+      pos: Int32Array.from(this.poss),
+      insns: this.offs.length,
+    };
+  }
+
+  private emit(s: string): void {
+    this.out.push(s);
+  }
+
+  // ---- flags ---------------------------------------------------------------------------
+
+  /** Statements that store the pending producer in the CPU (empty when none). */
+  private flushCode(): string {
+    const p = this.pend;
+    if (p === null || p.flushed) return "";
+    return `c.lfOp = ${p.op}; lf[0] = pa; lf[1] = pb; lf[2] = pr; c.lfSz = ${p.sz};`;
+  }
+
+  /** Stores the pending producer now (a reader or helper follows). */
+  private flush(): void {
+    const f = this.flushCode();
+    if (f) this.emit(f);
+    if (this.pend) this.pend.flushed = true;
+  }
+
+  /** A new producer: operands `a`, `b`, result `r` expressions (already computed). */
+  private produce(op: number, sz: number, a: string, b: string, r: string): void {
+    this.emit(`pa = ${a}; pb = ${b}; pr = ${r};`);
+    this.pend = { op, sz, flushed: false };
+  }
+
+  /** Flags now live in the CPU (a helper set them). */
+  private helperSetFlags(): void {
+    this.pend = null;
+  }
+
+  /** A boolean expression for condition `cc` (may emit a flush). */
+  private cond(cc: number): string {
+    if (this.pend !== null) {
+      const e = condExpr(this.pend, cc);
+      if (e !== null) return `(${e})`;
+    }
+    this.flush();
+    return `testCC(c, ${cc})`;
+  }
+
+  /** The CF bit as a 0/1 expression (for inc/dec). */
+  private cf(): string {
+    if (this.pend !== null) {
+      const e = cfExpr(this.pend);
+      if (e !== null) return e;
+      return "(c.flags & 1)";
+    }
+    return "getCF(c)";
+  }
+
+  // ---- faults --------------------------------------------------------------------------
+
+  /** Prefix of a statement that may throw: pending flags stored, k set. */
+  private mayThrow(): string {
+    return `${this.flushCode()} k = ${this.cur.k};`;
+  }
+
+  // ---- operands ------------------------------------------------------------------------
+
+  private ea(e: number, d: number): string {
+    const base = e & 15, index = (e >> 4) & 15, scale = (e >> 8) & 3;
+    const parts: string[] = [];
+    if (base !== NOREG) parts.push(reg(base));
+    if (index !== NOREG) parts.push(scale ? `(${reg(index)} << ${scale})` : reg(index));
+    if (d !== 0 || parts.length === 0) parts.push(String(d));
+    return parts.length === 1 && base !== NOREG && index === NOREG && d === 0
+      ? parts[0]
+      : `(${parts.join(" + ")}) | 0`;
+  }
+
+  /** Declares `a` = linear address of the operand (segment checked). */
+  private lin(e: number, d: number, size: number, write: boolean): void {
+    const s = (e >> 12) & 7;
+    this.segs.add(s);
+    this.emit(`let la = ${this.ea(e, d)};`);
+    const test = size === 1 ? `(la >>> 0) > g${s}` : `(la >>> 0) + ${size - 1} > g${s}`;
+    this.emit(`if (${test}) { ${this.mayThrow()} la = c.segAddr(${s}, la, ${size}, ${write}); }`);
+  }
+
+  /** `v` = the value at `a` (size 1, 2, 4; zero-extended for 1 and 2). */
+  private load(size: number, v: string): void {
+    const slow = `{ ${this.mayThrow()} ${v} = c.read${size * 8}(la); }`;
+    if (size === 1) {
+      this.emit(`const t = tRd[la >>> 12];`);
+      this.emit(`if (t !== 0) ${v} = u8[t - 1 + (la & 4095)]; else ${slow}`);
+    } else {
+      const get = size === 4 ? "getInt32" : "getUint16";
+      this.emit(`const t = tRd[la >>> 12], o = la & 4095;`);
+      this.emit(
+        `if (t !== 0 && o <= ${4096 - size}) ${v} = dv.${get}(t - 1 + o, true); else ${slow}`,
+      );
+    }
+  }
+
+  /** Stores expression `v` at `a`. */
+  private store(size: number, v: string): void {
+    const slow = `{ ${this.mayThrow()} c.write${size * 8}(la, ${v}); }`;
+    if (size === 1) {
+      this.emit(`const w = tWr[la >>> 12];`);
+      this.emit(`if (w !== 0) u8[w - 1 + (la & 4095)] = ${v}; else ${slow}`);
+    } else {
+      const set = size === 4 ? "setInt32" : "setUint16";
+      this.emit(`const w = tWr[la >>> 12], wo = la & 4095;`);
+      this.emit(
+        `if (w !== 0 && wo <= ${4096 - size}) dv.${set}(w - 1 + wo, ${v}, true); else ${slow}`,
+      );
+    }
+    this.afterStore();
+  }
+
+  /**
+   * `m` = machine address of a read-modify-write operand at `a`, translated for writing
+   * (-1 when it crosses a page; `c.read`/`c.write` then serve it).
+   */
+  private rmwAddr(size: number): void {
+    this.emit(`const w = tWr[la >>> 12], wo = la & 4095;`);
+    this.emit(
+      `let m = 0; if (w !== 0 && wo <= ${4096 - size}) m = w - 1 + wo; ` +
+        `else { ${this.mayThrow()} m = c.wAddr(la, ${size}); }`,
+    );
+  }
+
+  private rmwRead(size: number, v: string): void {
+    const get = size === 4 ? "dv.getInt32(m, true)" : "u8[m]";
+    this.emit(`${v} = m >= 0 ? ${get} : c.read${size * 8}(la);`);
+  }
+
+  private rmwWrite(size: number, v: string): void {
+    const set = size === 4 ? `dv.setInt32(m, ${v}, true)` : `u8[m] = ${v}`;
+    this.emit(`if (m >= 0) ${set}; else c.write${size * 8}(la, ${v});`);
+  }
+
+  /** After a store: a write into decoded code dropped the page; leave after this insn. */
+  private afterStore(): void {
+    this.pendingStoreCheck = true;
+  }
+  private pendingStoreCheck = false;
+
+  private r8get(r: number): string {
+    return r < 4 ? `(${reg(r)} & 255)` : `((${reg(r - 4)} >> 8) & 255)`;
+  }
+
+  private r8set(r: number, v: string): void {
+    if (r < 4) {
+      this.written.add(r);
+      this.emit(`${reg(r)} = (${reg(r)} & -256) | ((${v}) & 255);`);
+    } else {
+      this.written.add(r - 4);
+      this.emit(`${reg(r - 4)} = (${reg(r - 4)} & -65281) | (((${v}) & 255) << 8);`);
+    }
+  }
+
+  private set(r: number, v: string): void {
+    this.written.add(r);
+    this.emit(`${reg(r)} = ${v};`);
+  }
+
+  // ---- blocks --------------------------------------------------------------------------
+
+  private block(b: Block): string {
+    this.out = [];
+    this.pend = null;
+    const cnt = b.insns.length;
+    this.emit(`case ${b.start}: {`);
+    this.emit(`if (n + ${cnt} > end) { eip = base + ${b.start}; break loop; }`);
+    for (let j = 0; j < cnt; j++) {
+      const { off, rec } = b.insns[j];
+      const next = off + this.src.len[rec];
+      this.cur = { k: this.k++, pos: j, next };
+      this.offs.push(off);
+      this.poss.push(j);
+      this.pendingStoreCheck = false;
+      this.emit("{");
+      const ended = this.insn(rec, cnt);
+      this.emit("}");
+      if (ended) {
+        this.emit("}");
+        return this.out.join("\n");
+      }
+      if (this.pendingStoreCheck) {
+        this.emit(
+          `if (c.cPage === -1) { ${this.flushCode()} n += ${j + 1}; eip = base + ${next}; ` +
+            `break loop; }`,
+        );
+      }
+    }
+    // No branch at the end: continue at the next offset.
+    this.flush();
+    this.emit(`n += ${cnt}; pc = ${b.next}; continue loop;`);
+    this.emit("}");
+    return this.out.join("\n");
+  }
+
+  /** A transfer to page offset or absolute target; n already counts the block. */
+  private goOff(t: number): string {
+    if (t >= 0 && t < 4096) return `pc = ${t}; continue loop;`;
+    return `{ const tg = (base + ${t}) >>> 0; if (tg > csLim) { n -= ${this.cur.pos + 1}; ` +
+      `k = ${this.cur.k}; c.gp(0); } eip = tg; break loop; }`;
+  }
+
+  /** A transfer to a run-time target `t` (uint32); n already counts the block. */
+  private goDyn(): string {
+    return `if (tg > csLim) { n -= ${this.cur.pos + 1}; k = ${this.cur.k}; c.gp(0); } ` +
+      `pc = tg - base; if (pc >= 0 && pc < 4096) continue loop; eip = tg; break loop;`;
+  }
+
+  /**
+   * Emits one instruction.
+   * @returns true when it ended the block (a control transfer)
+   */
+  private insn(rec: number, cnt: number): boolean {
+    const s = this.src;
+    const kind = s.kind[rec], A = s.a[rec], B = s.b[rec], D = s.d[rec], I = s.i[rec];
+    const next = this.cur.next;
+    switch (kind) {
+      case K_MOV_RR:
+        this.set(A, reg(I));
+        return false;
+      case K_MOV_RI:
+        this.set(A, String(I));
+        return false;
+      case K_MOV_RM:
+        this.emit("let v = 0;");
+        this.lin(B, D, 4, false);
+        this.load(4, "v");
+        this.set(A, "v");
+        return false;
+      case K_MOV_MR:
+        this.lin(B, D, 4, true);
+        this.store(4, reg(A));
+        return false;
+      case K_MOV_MI:
+        this.lin(B, D, 4, true);
+        this.store(4, String(I));
+        return false;
+      case K_MOV8_RM:
+        this.emit("let v = 0;");
+        this.lin(B, D, 1, false);
+        this.load(1, "v");
+        this.r8set(A, "v");
+        return false;
+      case K_MOV8_MR:
+        this.lin(B, D, 1, true);
+        this.store(1, this.r8get(A));
+        return false;
+      case K_MOV8_MI:
+        this.lin(B, D, 1, true);
+        this.store(1, String(I & 255));
+        return false;
+      case K_MOVX_RR: {
+        const v = I === 1
+          ? this.r8get(B)
+          : I === 2
+          ? `(${reg(B)} & 65535)`
+          : I === 3
+          ? `((${this.r8get(B)} << 24) >> 24)`
+          : `((${reg(B)} << 16) >> 16)`;
+        this.set(A, v);
+        return false;
+      }
+      case K_MOVX_RM: {
+        this.emit("let v = 0;");
+        const size = I & 1 ? 1 : 2;
+        this.lin(B, D, size, false);
+        this.load(size, "v");
+        const v = I === 3 ? "(v << 24) >> 24" : I === 4 ? "(v << 16) >> 16" : "v";
+        this.set(A, v);
+        return false;
+      }
+      case K_LEA:
+        this.set(A, this.ea(B, D).includes("|") ? this.ea(B, D) : `${this.ea(B, D)} | 0`);
+        return false;
+      case K_NOP:
+        return false;
+      case K_XCHG_R:
+        this.written.add(A);
+        this.written.add(0);
+        this.emit(`{ const v = ${reg(A)}; ${reg(A)} = r0; r0 = v; }`);
+        return false;
+      case K_CDQ:
+        this.set(2, "r0 >> 31");
+        return false;
+      case K_ALU_RR:
+        this.alu(A, reg(B), reg(I), 32, (r) => this.set(B, r));
+        return false;
+      case K_ALU_RI:
+        this.alu(A, reg(B), String(I), 32, (r) => this.set(B, r));
+        return false;
+      case K_ALU_AI:
+        this.alu(A, "r0", String(I), 32, (r) => this.set(0, r));
+        return false;
+      case K_TEST_RI:
+        this.alu(8, reg(A), String(I), 32, () => {});
+        return false;
+      case K_ALU_RM:
+        this.emit("let v = 0;");
+        this.lin(B, D, 4, false);
+        this.load(4, "v");
+        this.alu(A, reg(I), "v", 32, (r) => this.set(I, r));
+        return false;
+      case K_ALU_MR:
+      case K_ALU_MI: {
+        const src = kind === K_ALU_MR ? reg(I) : String(I);
+        this.emit("let v = 0;");
+        if (A === 7 || A === 8) {
+          this.lin(B, D, 4, false);
+          this.load(4, "v");
+          this.alu(A, "v", src, 32, () => {});
+        } else {
+          this.lin(B, D, 4, true);
+          this.rmwAddr(4);
+          this.rmwRead(4, "v");
+          this.alu(A, "v", src, 32, (r) => this.rmwWrite(4, r));
+          this.afterStore();
+        }
+        return false;
+      }
+      case K_ALU8_RR:
+        this.alu(A, this.r8get(B), this.r8get(I), 8, (r) => this.r8set(B, r));
+        return false;
+      case K_ALU8_RI:
+        this.alu(A, this.r8get(B), String(I & 255), 8, (r) => this.r8set(B, r));
+        return false;
+      case K_ALU8_MI:
+        this.emit("let v = 0;");
+        if (A === 7) {
+          this.lin(B, D, 1, false);
+          this.load(1, "v");
+          this.alu(A, "v", String(I & 255), 8, () => {});
+        } else {
+          this.lin(B, D, 1, true);
+          this.rmwAddr(1);
+          this.rmwRead(1, "v");
+          this.alu(A, "v", String(I & 255), 8, (r) => this.rmwWrite(1, r));
+          this.afterStore();
+        }
+        return false;
+      case K_INC:
+      case K_DEC:
+        this.incdec(kind === K_INC, reg(A), (r) => this.set(A, r));
+        return false;
+      case K_INC_M:
+      case K_DEC_M:
+        this.emit("let v = 0;");
+        this.lin(B, D, 4, true);
+        this.rmwAddr(4);
+        this.rmwRead(4, "v");
+        this.incdec(kind === K_INC_M, "v", (r) => this.rmwWrite(4, r));
+        this.afterStore();
+        return false;
+      case K_SHIFT_RI: {
+        this.flush();
+        const count = I < 0 ? "(r1 & 255)" : String(I);
+        this.set(B, `shift(c, ${A}, ${reg(B)}, ${count}, 4)`);
+        this.helperSetFlags();
+        return false;
+      }
+      case K_IMUL_RM:
+      case K_IMUL_RRI: {
+        this.emit("let v = 0;");
+        if ((B & 0x10000) !== 0) this.emit(`v = ${reg(B & 7)};`);
+        else {
+          this.lin(B, D, 4, false);
+          this.load(4, "v");
+        }
+        this.flush();
+        if (kind === K_IMUL_RM) this.set(A, `imul2(c, ${reg(A)}, v, 4)`);
+        else this.set(A, `imul2(c, v, ${I}, 4)`);
+        this.helperSetFlags();
+        return false;
+      }
+      case K_CMOV: {
+        this.emit("let v = 0;");
+        if ((B & 0x10000) !== 0) this.emit(`v = ${reg(B & 7)};`);
+        else {
+          this.lin(B, D, 4, false);
+          this.load(4, "v");
+        }
+        this.written.add(A);
+        this.emit(`if (${this.cond(I)}) ${reg(A)} = v;`);
+        return false;
+      }
+      case K_SETCC:
+        this.r8set(B, `${this.cond(A)} ? 1 : 0`);
+        return false;
+      case K_PUSH_R:
+      case K_PUSH_I:
+        this.push(kind === K_PUSH_R ? reg(A) : String(I));
+        return false;
+      case K_POP_R:
+        this.emit("let v = 0;");
+        this.stackLoad();
+        this.set(4, "(r4 + 4) | 0");
+        this.set(A, "v");
+        return false;
+      case K_JMP:
+        this.flush();
+        this.emit(`n += ${cnt};`);
+        this.emit(this.goOff(next + I));
+        return true;
+      case K_JCC: {
+        const c = this.cond(A);
+        this.flush();
+        this.emit(`n += ${cnt};`);
+        this.emit(`if (${c}) { ${this.goOff(next + I)} }`);
+        this.emit(this.goOff(next));
+        return true;
+      }
+      case K_CALL:
+        this.flush();
+        if (next + I < 0 || next + I >= 4096) {
+          this.emit(`if (((base + ${next + I}) >>> 0) > csLim) { k = ${this.cur.k}; c.gp(0); }`);
+        }
+        this.push(`(base + ${next}) | 0`);
+        this.emit(`n += ${cnt};`);
+        this.emit(`if (c.cPage === -1) { eip = (base + ${next + I}) >>> 0; break loop; }`);
+        this.emit(this.goOff(next + I));
+        return true;
+      case K_CALL_R:
+        this.flush();
+        this.emit(`const tg = ${reg(A)} >>> 0;`);
+        this.emit(`if (tg > csLim) { k = ${this.cur.k}; c.gp(0); }`);
+        this.push(`(base + ${next}) | 0`);
+        this.emit(`n += ${cnt};`);
+        this.emit(`if (c.cPage === -1) { eip = tg; break loop; }`);
+        this.emit(`pc = tg - base; if (pc >= 0 && pc < 4096) continue loop; eip = tg; break loop;`);
+        return true;
+      case K_JMP_R:
+        this.flush();
+        this.emit(`const tg = ${reg(A)} >>> 0;`);
+        this.emit(`n += ${cnt};`);
+        this.emit(this.goDyn());
+        return true;
+      case K_RET:
+        this.flush();
+        this.emit("let v = 0;");
+        this.stackLoad();
+        this.emit("const tg = v >>> 0;");
+        this.emit(`if (tg > csLim) { k = ${this.cur.k}; c.gp(0); }`);
+        this.set(4, "(r4 + 4) | 0");
+        this.emit(`n += ${cnt};`);
+        this.emit(`pc = tg - base; if (pc >= 0 && pc < 4096) continue loop; eip = tg; break loop;`);
+        return true;
+    }
+    throw new Error(`jit: kind ${kind} has no code generator`);
+  }
+
+  /** ALU op `op` on a and b of `sz` bits; `write(r)` stores the result (not for cmp/test). */
+  private alu(
+    op: number,
+    a: string,
+    b: string,
+    sz: number,
+    write: (r: string) => void,
+  ): void {
+    const inl = ALU[op];
+    if (inl === null) {
+      // adc / sbb: the interpreter's ALU on the CPU's flags.
+      this.flush();
+      this.emit(`const r = alu(c, ${op}, ${a}, ${b}, ${sz >> 3});`);
+      write(sz === 8 ? "r & 255" : "r");
+      this.helperSetFlags();
+      return;
+    }
+    this.emit(`const a = ${a}, b = ${b};`);
+    this.emit(`const r = ${inl.expr};`);
+    if (op < 7) write(sz === 8 ? "r & 255" : "r");
+    this.produce(inl.lf, sz, "a", "b", "r");
+  }
+
+  /** inc/dec of a 32-bit value: CF is kept (made current in c.flags first). */
+  private incdec(isInc: boolean, a: string, write: (r: string) => void): void {
+    this.emit(`const a = ${a};`);
+    this.emit(`const r = (a ${isInc ? "+" : "-"} 1) | 0;`);
+    const cf = this.cf();
+    write("r");
+    this.emit(`c.flags = (c.flags & -2) | ${cf};`);
+    this.produce(isInc ? LF_INC : LF_DEC, 32, "a", "1", "r");
+  }
+
+  /** push of expression `v` (32-bit stack; the region requires SS big). */
+  private push(v: string): void {
+    this.segs.add(SS);
+    this.emit("{");
+    this.emit(`const pv = ${v};`);
+    this.emit("let la = (r4 - 4) | 0;");
+    this.emit(`if ((la >>> 0) + 3 > g2) { ${this.mayThrow()} la = c.segAddr(2, la, 4, true); }`);
+    this.store(4, "pv");
+    this.emit("}");
+    this.set(4, "(r4 - 4) | 0");
+  }
+
+  /** `v` = the dword at ss:esp. */
+  private stackLoad(): void {
+    this.segs.add(SS);
+    this.emit("let la = r4;");
+    this.emit(`if ((la >>> 0) + 3 > g2) { ${this.mayThrow()} la = c.segAddr(2, la, 4, false); }`);
+    this.load(4, "v");
+  }
+}

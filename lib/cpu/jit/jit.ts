@@ -1,0 +1,190 @@
+/**
+ * The block compiler's runtime: counts how often the run loop reaches each code offset,
+ * compiles hot entries into JavaScript functions (region.ts + codegen.ts, `new Function`),
+ * keeps them per decoded code page (so they go when the page's decoded records go: a write
+ * to the code frame, a TLB-independent physical key) and runs them from the run loop's hook.
+ * The cache is bounded by a source-size budget; past it every compiled region is dropped.
+ *
+ * Switch it off with `PVX_JIT=0` in the environment (`pvx boot --no-jit` sets the same)
+ * or `cpu.jit = null`. `PVX_JIT_DUMP=DIR` writes each generated region there (debugging).
+ * @module
+ */
+import type { CpuCore as Cpu } from "../core.ts";
+import { decodeBlock } from "../decode/fast_decode.ts";
+import { getCF, testCC } from "../flags.ts";
+import { alu } from "../ops/alu.ts";
+import { imul2 } from "../ops/muldiv.ts";
+import { shift } from "../ops/shift.ts";
+import { generate } from "./codegen.ts";
+import { discover, type RecordSource } from "./region.ts";
+
+/** A compiled region: runs from c.eip; returns the instructions it retired (0: none). */
+export type RegionFn = (c: Cpu, end: number) => number;
+
+/** Entries reached this often get compiled. */
+export const HOT = 32;
+/** Total generated source kept before everything is dropped (characters). */
+export const SOURCE_BUDGET = 32 << 20;
+
+const NONE: RegionFn = () => 0;
+
+interface JitPage {
+  hits: Uint8Array;
+  fns: (RegionFn | null)[] | null;
+}
+
+/** Counters of a {@link Jit}. */
+export interface JitStats {
+  /** Regions compiled. */
+  regions: number;
+  /** Guest instructions compiled (summed over regions). */
+  insns: number;
+  /** Generated source characters held now. */
+  sourceChars: number;
+  /** Times the whole cache was dropped for the budget. */
+  flushes: number;
+  /** Entries whose first instruction cannot be compiled. */
+  refused: number;
+  /** Region runs that retired instructions, and the instructions they retired. */
+  runs: number;
+  ran: number;
+}
+
+type Factory = (
+  OFF: Int32Array,
+  POS: Int32Array,
+  testCC: unknown,
+  getCF: unknown,
+  alu: unknown,
+  shift: unknown,
+  imul2: unknown,
+) => RegionFn;
+
+/** Whether the environment turns the compiler off (PVX_JIT=0). */
+export function jitDisabledByEnv(): boolean {
+  try {
+    return Deno.env.get("PVX_JIT") === "0";
+  } catch {
+    return false;
+  }
+}
+
+let dumpDir: string | undefined;
+try {
+  dumpDir = Deno.env.get("PVX_JIT_DUMP");
+} catch {
+  dumpDir = undefined;
+}
+
+/** The compiler of one CPU. */
+export class Jit {
+  readonly stats: JitStats = {
+    regions: 0,
+    insns: 0,
+    sourceChars: 0,
+    flushes: 0,
+    refused: 0,
+    runs: 0,
+    ran: 0,
+  };
+  private pages = new WeakMap<Int32Array, JitPage>();
+  private curArr: Int32Array | null = null;
+  private cur: JitPage | null = null;
+
+  /** @param hot entries reached this often get compiled (1: at once, for tests) */
+  constructor(private readonly hot: number = HOT) {}
+
+  /**
+   * Runs the compiled region at c.eip (the current decoded code page), compiling it once
+   * it is hot.
+   * @returns instructions retired (0 when nothing ran: the caller interprets)
+   */
+  run(c: Cpu, end: number): number {
+    const arr = c.cArr;
+    let p = this.cur;
+    if (arr !== this.curArr || p === null) {
+      p = this.pages.get(arr) ?? null;
+      if (p === null) {
+        p = { hits: new Uint8Array(4096), fns: null };
+        this.pages.set(arr, p);
+      }
+      this.curArr = arr;
+      this.cur = p;
+    }
+    const o = c.eip & 4095;
+    const fns = p.fns;
+    const f = fns === null ? null : fns[o];
+    if (f !== null && f !== undefined) return this.count(f(c, end));
+    if (++p.hits[o] < this.hot) return 0;
+    p.hits[o] = 0;
+    const g = this.compile(c, o) ?? NONE;
+    if (c.cPage === -1) return 0; // decoding dropped the page: start again
+    if (p.fns === null) p.fns = new Array(4096).fill(null);
+    p.fns[o] = g;
+    return this.count(g(c, end));
+  }
+
+  private count(ran: number): number {
+    if (ran !== 0) {
+      this.stats.runs++;
+      this.stats.ran += ran;
+    }
+    return ran;
+  }
+
+  /** Forgets every compiled region. */
+  flush(): void {
+    this.pages = new WeakMap();
+    this.curArr = null;
+    this.cur = null;
+    this.stats.sourceChars = 0;
+  }
+
+  private compile(c: Cpu, entry: number): RegionFn | null {
+    const dc = c.dcache;
+    const arr = c.cArr;
+    const src: RecordSource = {
+      kind: dc.kind,
+      len: dc.len,
+      a: dc.a,
+      b: dc.b,
+      d: dc.d,
+      i: dc.i,
+      recAt: (off) => {
+        if (c.cPage === -1) return 0;
+        const r = arr[off];
+        if (r !== 0) return r;
+        const rec = decodeBlock(dc, arr, c.u8, c.dv, c.cBase, off);
+        return c.cPage === -1 ? 0 : rec;
+      },
+    };
+    const blocks = discover(src, entry);
+    if (c.cPage === -1) return null;
+    if (blocks.length === 0) {
+      this.stats.refused++;
+      return null;
+    }
+    const r = generate(src, blocks);
+    if (this.stats.sourceChars + r.body.length > SOURCE_BUDGET) {
+      this.flush();
+      this.stats.flushes++;
+    }
+    const factory = new Function(
+      "OFF",
+      "POS",
+      "testCC",
+      "getCF",
+      "alu",
+      "shift",
+      "imul2",
+      `"use strict"; return function region(c, end) {\n${r.body}\n};`,
+    ) as Factory;
+    this.stats.regions++;
+    this.stats.insns += r.insns;
+    this.stats.sourceChars += r.body.length;
+    if (dumpDir !== undefined) {
+      Deno.writeTextFileSync(`${dumpDir}/region_${this.stats.regions}_${entry}.js`, r.body);
+    }
+    return factory(r.off, r.pos, testCC, getCF, alu, shift, imul2);
+  }
+}

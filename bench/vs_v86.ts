@@ -88,7 +88,7 @@ export async function runPvx(rounds: number, extra: { noJit?: boolean } = {}): P
     onMachine: (m: Machine) => {
       machine = m;
     },
-    ...(extra.noJit ? { noJit: true } : {}),
+    machine: extra.noJit ? { jit: false } : undefined,
   };
   const code = await run(opts);
   if (code !== 0) throw new Error(`pvx: exit ${code}: ${sink.text}`);

@@ -14,7 +14,7 @@
  */
 import { parseArgs } from "node:util";
 import { V86 } from "v86";
-import { run } from "../tools/boot.ts";
+import { boot as run } from "../lib/toolstack/boot.ts";
 import type { ConsoleSink } from "../lib/console/sinks.ts";
 import type { Machine } from "../lib/hypervisor/machine.ts";
 

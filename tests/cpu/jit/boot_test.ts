@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { Machine } from "../../../lib/hypervisor/machine.ts";
 import { MemorySink } from "../../../lib/console/testing.ts";
-import { attachDevices } from "../../../tools/boot.ts";
+import { attachDevices } from "../../../lib/toolstack/devices.ts";
 import { MemoryTraceSink, XentraceWriter } from "../../../lib/hypervisor/trace/xentrace_writer.ts";
 import { Jit } from "../../../lib/cpu/jit/jit.ts";
 

@@ -76,7 +76,10 @@ class MarkerSink implements ConsoleSink {
 }
 
 /** Boots the PV kernel in pvx and times its loop. */
-export async function runPvx(rounds: number, extra: { noJit?: boolean } = {}): Promise<LoopResult> {
+export async function runPvx(
+  rounds: number,
+  extra: { noJit?: boolean; onMachine?: (m: Machine) => void } = {},
+): Promise<LoopResult> {
   let machine: Machine | undefined;
   const sink = new MarkerSink(() => machine ? machine.domain.vcpus[0].cpu.retired : 0);
   const opts = {
@@ -87,6 +90,7 @@ export async function runPvx(rounds: number, extra: { noJit?: boolean } = {}): P
     log: () => {},
     onMachine: (m: Machine) => {
       machine = m;
+      extra.onMachine?.(m);
     },
     machine: extra.noJit ? { jit: false } : undefined,
   };

@@ -348,13 +348,9 @@ class Gen extends Emitter {
         this.incdec(kind === K_INC_M, "v", (r) => this.rmwWrite(4, r));
         this.afterStore();
         return false;
-      case K_SHIFT_RI: {
-        this.flush();
-        const count = I < 0 ? "(r1 & 255)" : String(I);
-        this.set(B, `shift(c, ${A}, ${reg(B)}, ${count}, 4)`);
-        this.helperSetFlags();
+      case K_SHIFT_RI:
+        this.shift(A, B, I);
         return false;
-      }
       case K_IMUL_RM:
       case K_IMUL_RRI: {
         this.emit("let v = 0;");
@@ -363,10 +359,14 @@ class Gen extends Emitter {
           this.lin(B, D, 4, false);
           this.load(4, "v");
         }
+        // imul keeps SF ZF AF PF: the flags before it are stored, its own are replayed.
         this.flush();
-        if (kind === K_IMUL_RM) this.set(A, `imul2(c, ${reg(A)}, v, 4)`);
-        else this.set(A, `imul2(c, v, ${I}, 4)`);
-        this.helperSetFlags();
+        this.emit(
+          `const x = ${kind === K_IMUL_RM ? reg(A) : "v"}, y = ${kind === K_IMUL_RM ? "v" : I};`,
+        );
+        this.set(A, "Math.imul(x, y)");
+        this.emit("pa = x; pb = y;");
+        this.produceReplay("imul2(c, pa, pb, 4);");
         return false;
       }
       case K_CMOV: {
@@ -466,6 +466,33 @@ class Gen extends Emitter {
     this.emit(`const r = ${inl.expr};`);
     if (op < 7) write(sz === 8 ? "r & 255" : "r");
     this.produce(inl.lf, sz, "a", "b", "r");
+  }
+
+  /** Group-2 shift `op` of register `r` by `count` (-1: CL); rcl/rcr go to ops/shift.ts. */
+  private shift(op: number, r: number, count: number): void {
+    const cl = count < 0;
+    if (op === 2 || op === 3) {
+      this.flush();
+      this.set(r, `shift(c, ${op}, ${reg(r)}, ${cl ? "r1 & 255" : count}, 4)`);
+      this.helperSetFlags();
+      return;
+    }
+    if (!cl && (count & 31) === 0) return; // no change, flags untouched
+    // Rotates keep SF ZF AF PF, and a CL count of 0 keeps every flag: store the flags before.
+    if (cl || op < 2) this.flush();
+    this.emit(`const v = ${reg(r)}, cn = ${cl ? "r1 & 31" : count & 31};`);
+    const expr = op === 0
+      ? "(v << cn) | (v >>> (32 - cn))"
+      : op === 1
+      ? "(v >>> cn) | (v << (32 - cn))"
+      : op === 5
+      ? "(v >>> cn) | 0"
+      : op === 7
+      ? "v >> cn"
+      : "v << cn";
+    this.set(r, expr);
+    this.emit("pa = v; pb = cn;");
+    this.produceReplay(`shift(c, ${op}, pa, pb, 4);`);
   }
 
   /** inc/dec of a 32-bit value: CF is kept (made current in c.flags first). */

@@ -19,7 +19,12 @@ export function reg(r: number): string {
 /** Emits the statements of one region (see codegen.ts for the instructions). */
 export class Emitter {
   protected out: string[] = [];
-  protected pend: (Pending & { flushed: boolean }) | null = null;
+  /**
+   * The last flag producer, not yet stored in the CPU: a lazy-flag operation (op, sz) whose
+   * operands are in pa/pb/pr, or a `replay` statement that recomputes its flags on the CPU
+   * from pa/pb (shifts, imul: their flags are computed only when something can see them).
+   */
+  protected pend: (Pending & { flushed: boolean; replay?: string }) | null = null;
   protected k = 0;
   protected offs: number[] = [];
   protected poss: number[] = [];
@@ -40,6 +45,7 @@ export class Emitter {
   protected flushCode(): string {
     const p = this.pend;
     if (p === null || p.flushed) return "";
+    if (p.replay !== undefined) return p.replay;
     return `c.lfOp = ${p.op}; lf[0] = pa; lf[1] = pb; lf[2] = pr; c.lfSz = ${p.sz};`;
   }
 
@@ -56,6 +62,15 @@ export class Emitter {
     this.pend = { op, sz, flushed: false };
   }
 
+  /**
+   * A producer whose flags a helper recomputes when needed: `replay` runs on the CPU with
+   * the inputs saved in pa/pb (emitted by the caller). It must not read earlier flags
+   * unless those were stored first.
+   */
+  protected produceReplay(replay: string): void {
+    this.pend = { op: 0, sz: 32, flushed: false, replay };
+  }
+
   /** Flags now live in the CPU (a helper set them). */
   protected helperSetFlags(): void {
     this.pend = null;
@@ -63,7 +78,7 @@ export class Emitter {
 
   /** A boolean expression for condition `cc` (may emit a flush). */
   protected cond(cc: number): string {
-    if (this.pend !== null) {
+    if (this.pend !== null && this.pend.replay === undefined) {
       const e = condExpr(this.pend, cc);
       if (e !== null) return `(${e})`;
     }
@@ -73,11 +88,12 @@ export class Emitter {
 
   /** The CF bit as a 0/1 expression (for inc/dec). */
   protected cf(): string {
-    if (this.pend !== null) {
+    if (this.pend !== null && this.pend.replay === undefined) {
       const e = cfExpr(this.pend);
       if (e !== null) return e;
       return "(c.flags & 1)";
     }
+    this.flush();
     return "getCF(c)";
   }
 

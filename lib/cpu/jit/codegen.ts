@@ -58,7 +58,7 @@ import {
   K_XCHG_R,
 } from "../decoded_cache.ts";
 import { LF_ADD, LF_DEC, LF_INC, LF_LOGIC, LF_SUB } from "../flags.ts";
-import { Emitter, reg } from "./emitter.ts";
+import { Emitter, PK_IMUL, PK_SHIFT, reg } from "./emitter.ts";
 import type { Block, RecordSource } from "./region.ts";
 
 /**
@@ -79,8 +79,10 @@ const ALU: ({ expr: string; lf: number } | null)[] = [
 
 /** A generated region: its source and the per-instruction tables the catch uses. */
 export interface RegionSource {
-  /** The body of `function (c, end)`, given OFF, POS and the helpers in scope. */
+  /** The body of `function (c, end)`, given IDX, OFF, POS and the helpers in scope. */
   body: string;
+  /** Label (block index) of each page offset that starts a block, else -1. */
+  idx: Int16Array;
   /** Page offset of each instruction index `k`. */
   off: Int32Array;
   /** Position of instruction `k` inside its block (instructions retired before it). */
@@ -101,8 +103,9 @@ class Gen extends Emitter {
   }
 
   region(blocks: Block[]): RegionSource {
+    blocks.forEach((b, i) => this.labels.set(b.start, i));
     const body: string[] = [];
-    for (const b of blocks) body.push(this.block(b));
+    blocks.forEach((b, i) => body.push(this.block(b, i)));
     const head: string[] = [
       "const rx = c.rx, dv = c.dv, u8 = c.u8, lf = c.lf, tRd = c.tRd, tWr = c.tWr;",
       "const sc = c.segChk, sl = c.segLimit;",
@@ -119,9 +122,9 @@ class Gen extends Emitter {
     head.push(
       "let r0 = rx[0], r1 = rx[1], r2 = rx[2], r3 = rx[3], r4 = rx[4], r5 = rx[5], " +
         "r6 = rx[6], r7 = rx[7];",
-      "let pa = 0, pb = 0, pr = 0;",
+      "let pa = 0, pb = 0, pr = 0, pk = 0;",
       "let n = c.retired, k = 0, eip = 0;",
-      `let pc = ${blocks[0].start};`,
+      "let pc = 0;",
       "const n0 = n;",
     );
     const wb = [...this.written].sort().map((r) => `rx[${r}] = r${r};`).join(" ");
@@ -131,9 +134,6 @@ class Gen extends Emitter {
       "loop: for (;;) {",
       "switch (pc) {",
       ...body,
-      "default:",
-      "eip = base + pc;",
-      "break loop;",
       "}",
       "}",
       "} catch (e) {",
@@ -142,13 +142,17 @@ class Gen extends Emitter {
       "c.retired = n + POS[k];",
       "throw e;",
       "}",
+      "if (pk !== 0) flushPending(c, pk, pa, pb, pr);",
       wb,
       "c.eip = eip;",
       "c.retired = n;",
       "return n - n0;",
     ];
+    const idx = new Int16Array(4096).fill(-1);
+    for (const [off, i] of this.labels) idx[off] = i;
     return {
       body: src.join("\n"),
+      idx,
       off: Int32Array.from(this.offs),
       pos: Int32Array.from(this.poss),
       insns: this.offs.length,
@@ -157,11 +161,12 @@ class Gen extends Emitter {
 
   // ---- blocks --------------------------------------------------------------------------
 
-  private block(b: Block): string {
+  private block(b: Block, label: number): string {
     this.out = [];
     this.pend = null;
+    this.carriedStored = false;
     const cnt = b.insns.length;
-    this.emit(`case ${b.start}: {`);
+    this.emit(`case ${label}: {`);
     this.emit(`if (n + ${cnt} > end) { eip = base + ${b.start}; break loop; }`);
     for (let j = 0; j < cnt; j++) {
       const { off, rec } = b.insns[j];
@@ -185,23 +190,31 @@ class Gen extends Emitter {
       }
     }
     // No branch at the end: continue at the next offset.
-    this.flush();
-    this.emit(`n += ${cnt}; pc = ${b.next}; continue loop;`);
+    this.carry();
+    this.emit(`n += ${cnt}; ${this.goOff(b.next)}`);
     this.emit("}");
     return this.out.join("\n");
   }
 
   /** A transfer to page offset or absolute target; n already counts the block. */
   private goOff(t: number): string {
-    if (t >= 0 && t < 4096) return `pc = ${t}; continue loop;`;
+    const l = this.labels.get(t);
+    if (l !== undefined) return `pc = ${l}; continue loop;`;
+    if (t >= 0 && t < 4096) return `eip = base + ${t}; break loop;`;
     return `{ const tg = (base + ${t}) >>> 0; if (tg > csLim) { n -= ${this.cur.pos + 1}; ` +
-      `k = ${this.cur.k}; c.gp(0); } eip = tg; break loop; }`;
+      `${this.mayThrow()} c.gp(0); } eip = tg; break loop; }`;
   }
 
   /** A transfer to a run-time target `t` (uint32); n already counts the block. */
   private goDyn(): string {
-    return `if (tg > csLim) { n -= ${this.cur.pos + 1}; k = ${this.cur.k}; c.gp(0); } ` +
-      `pc = tg - base; if (pc >= 0 && pc < 4096) continue loop; eip = tg; break loop;`;
+    return `if (tg > csLim) { n -= ${this.cur.pos + 1}; ${this.mayThrow()} c.gp(0); } ` +
+      this.dynTarget();
+  }
+
+  /** Continues at run-time target `tg`: a label of this region, or an exit. */
+  private dynTarget(): string {
+    return "{ const ix = tg - base; if (ix >= 0 && ix < 4096 && IDX[ix] >= 0) { pc = IDX[ix]; " +
+      "continue loop; } eip = tg; break loop; }";
   }
 
   /**
@@ -366,7 +379,7 @@ class Gen extends Emitter {
         );
         this.set(A, "Math.imul(x, y)");
         this.emit("pa = x; pb = y;");
-        this.produceReplay("imul2(c, pa, pb, 4);");
+        this.produceReplay("imul2(c, pa, pb, 4);", PK_IMUL);
         return false;
       }
       case K_CMOV: {
@@ -394,13 +407,13 @@ class Gen extends Emitter {
         this.set(A, "v");
         return false;
       case K_JMP:
-        this.flush();
+        this.carry();
         this.emit(`n += ${cnt};`);
         this.emit(this.goOff(next + I));
         return true;
       case K_JCC: {
         const c = this.cond(A);
-        this.flush();
+        this.carry();
         this.emit(`n += ${cnt};`);
         this.emit(`if (${c}) { ${this.goOff(next + I)} }`);
         this.emit(this.goOff(next));
@@ -423,7 +436,7 @@ class Gen extends Emitter {
         this.push(`(base + ${next}) | 0`);
         this.emit(`n += ${cnt};`);
         this.emit(`if (c.cPage === -1) { eip = tg; break loop; }`);
-        this.emit(`pc = tg - base; if (pc >= 0 && pc < 4096) continue loop; eip = tg; break loop;`);
+        this.emit(this.dynTarget());
         return true;
       case K_JMP_R:
         this.flush();
@@ -439,7 +452,7 @@ class Gen extends Emitter {
         this.emit(`if (tg > csLim) { k = ${this.cur.k}; c.gp(0); }`);
         this.set(4, "(r4 + 4) | 0");
         this.emit(`n += ${cnt};`);
-        this.emit(`pc = tg - base; if (pc >= 0 && pc < 4096) continue loop; eip = tg; break loop;`);
+        this.emit(this.dynTarget());
         return true;
     }
     throw new Error(`jit: kind ${kind} has no code generator`);
@@ -492,7 +505,7 @@ class Gen extends Emitter {
       : "v << cn";
     this.set(r, expr);
     this.emit("pa = v; pb = cn;");
-    this.produceReplay(`shift(c, ${op}, pa, pb, 4);`);
+    this.produceReplay(`shift(c, ${op}, pa, pb, 4);`, PK_SHIFT | (op << 4));
   }
 
   /** inc/dec of a 32-bit value: CF is kept (made current in c.flags first). */

@@ -5,11 +5,39 @@
  * throw), read-modify-write operands and the stack.
  * @module
  */
+import type { LazyFlags } from "../flags.ts";
+import { imul2 } from "../ops/muldiv.ts";
+import { shift } from "../ops/shift.ts";
 import { cfExpr, condExpr, type Pending } from "./flags_gen.ts";
 import type { RecordSource } from "./region.ts";
 
 /** Segment register SS, and the "no register" of a packed effective address. */
 export const SS = 2, NOREG = 8;
+
+/**
+ * Codes of the pending flag producer carried from block to block in the local `pk`
+ * (0: the CPU's flags are current): a lazy operation is `lfOp | lfSz << 8`, a replayed
+ * shift `PK_SHIFT | op << 4`, a replayed imul PK_IMUL. See {@link flushPending}.
+ */
+export const PK_SHIFT = 0x10000, PK_IMUL = 0x20000;
+
+/** Stores a carried producer `pk` (operands pa, pb, pr) in the CPU's flags. */
+export function flushPending(
+  c: LazyFlags,
+  pk: number,
+  pa: number,
+  pb: number,
+  pr: number,
+): void {
+  if (pk < PK_SHIFT) {
+    c.lfOp = pk & 255;
+    c.lf[0] = pa;
+    c.lf[1] = pb;
+    c.lf[2] = pr;
+    c.lfSz = pk >> 8;
+  } else if (pk < PK_IMUL) shift(c, (pk >> 4) & 7, pa, pb, 4);
+  else imul2(c, pa, pb, 4);
+}
 
 /** The local holding guest register `r`. */
 export function reg(r: number): string {
@@ -24,7 +52,11 @@ export class Emitter {
    * operands are in pa/pb/pr, or a `replay` statement that recomputes its flags on the CPU
    * from pa/pb (shifts, imul: their flags are computed only when something can see them).
    */
-  protected pend: (Pending & { flushed: boolean; replay?: string }) | null = null;
+  protected pend: (Pending & { flushed: boolean; replay?: string; pk: number }) | null = null;
+  /** The carried producer (`pk`) is known to be stored (0) from here to the block's end. */
+  protected carriedStored = false;
+  /** Page offset -> label (block index) of the region's blocks. */
+  protected labels: Map<number, number> = new Map();
   protected k = 0;
   protected offs: number[] = [];
   protected poss: number[] = [];
@@ -44,9 +76,19 @@ export class Emitter {
   /** Statements that store the pending producer in the CPU (empty when none). */
   protected flushCode(): string {
     const p = this.pend;
-    if (p === null || p.flushed) return "";
-    if (p.replay !== undefined) return p.replay;
-    return `c.lfOp = ${p.op}; lf[0] = pa; lf[1] = pb; lf[2] = pr; c.lfSz = ${p.sz};`;
+    // None in this block: the producer carried in from the previous block, if any.
+    if (p === null) {
+      return this.carriedStored ? "" : "if (pk !== 0) { flushPending(c, pk, pa, pb, pr); pk = 0; }";
+    }
+    if (p.flushed) return "";
+    if (p.replay !== undefined) return `${p.replay} pk = 0;`;
+    return `c.lfOp = ${p.op}; lf[0] = pa; lf[1] = pb; lf[2] = pr; c.lfSz = ${p.sz}; pk = 0;`;
+  }
+
+  /** At a block's end: the pending producer goes on to the next block in `pk`. */
+  protected carry(): void {
+    const p = this.pend;
+    if (p !== null && !p.flushed) this.emit(`pk = ${p.pk};`);
   }
 
   /** Stores the pending producer now (a reader or helper follows). */
@@ -54,12 +96,13 @@ export class Emitter {
     const f = this.flushCode();
     if (f) this.emit(f);
     if (this.pend) this.pend.flushed = true;
+    else this.carriedStored = true;
   }
 
   /** A new producer: operands `a`, `b`, result `r` expressions (already computed). */
   protected produce(op: number, sz: number, a: string, b: string, r: string): void {
     this.emit(`pa = ${a}; pb = ${b}; pr = ${r};`);
-    this.pend = { op, sz, flushed: false };
+    this.pend = { op, sz, flushed: false, pk: op | (sz << 8) };
   }
 
   /**
@@ -67,13 +110,14 @@ export class Emitter {
    * the inputs saved in pa/pb (emitted by the caller). It must not read earlier flags
    * unless those were stored first.
    */
-  protected produceReplay(replay: string): void {
-    this.pend = { op: 0, sz: 32, flushed: false, replay };
+  protected produceReplay(replay: string, pk: number): void {
+    this.pend = { op: 0, sz: 32, flushed: false, replay, pk };
   }
 
   /** Flags now live in the CPU (a helper set them). */
   protected helperSetFlags(): void {
     this.pend = null;
+    this.carriedStored = true;
   }
 
   /** A boolean expression for condition `cc` (may emit a flush). */

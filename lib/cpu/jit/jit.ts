@@ -16,6 +16,7 @@ import { alu } from "../ops/alu.ts";
 import { imul2 } from "../ops/muldiv.ts";
 import { shift } from "../ops/shift.ts";
 import { generate } from "./codegen.ts";
+import { flushPending } from "./emitter.ts";
 import { discover, type RecordSource } from "./region.ts";
 
 /** A compiled region: runs from c.eip; returns the instructions it retired (0: none). */
@@ -51,6 +52,7 @@ export interface JitStats {
 }
 
 type Factory = (
+  IDX: Int16Array,
   OFF: Int32Array,
   POS: Int32Array,
   testCC: unknown,
@@ -58,6 +60,7 @@ type Factory = (
   alu: unknown,
   shift: unknown,
   imul2: unknown,
+  flushPending: unknown,
 ) => RegionFn;
 
 /** Whether the environment turns the compiler off (PVX_JIT=0). */
@@ -170,6 +173,7 @@ export class Jit {
       this.stats.flushes++;
     }
     const factory = new Function(
+      "IDX",
       "OFF",
       "POS",
       "testCC",
@@ -177,6 +181,7 @@ export class Jit {
       "alu",
       "shift",
       "imul2",
+      "flushPending",
       `"use strict"; return function region(c, end) {\n${r.body}\n};`,
     ) as Factory;
     this.stats.regions++;
@@ -185,6 +190,6 @@ export class Jit {
     if (dumpDir !== undefined) {
       Deno.writeTextFileSync(`${dumpDir}/region_${this.stats.regions}_${entry}.js`, r.body);
     }
-    return factory(r.off, r.pos, testCC, getCF, alu, shift, imul2);
+    return factory(r.idx, r.off, r.pos, testCC, getCF, alu, shift, imul2, flushPending);
   }
 }

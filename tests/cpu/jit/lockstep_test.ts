@@ -58,7 +58,17 @@ function state(m: FlatMachine): string {
 function lockstep(seed: number, o: ProgramOptions): { ran: number; faults: number } {
   const r = new Rng(seed);
   const { code, sub } = randomProgram(r, o);
-  const limited = (o.bad ?? 0) > LIMIT;
+  return lockstepCode(code, sub, seed, o, (o.bad ?? 0) > LIMIT);
+}
+
+/** Runs `code` (and `sub`) on both CPUs in the same random budgets, comparing as it goes. */
+function lockstepCode(
+  code: Uint8Array,
+  sub: Uint8Array,
+  seed: number,
+  o: unknown,
+  limited: boolean,
+): { ran: number; faults: number } {
   const a = machine(code, sub, true, seed, limited), b = machine(code, sub, false, seed, limited);
   const budgets = new Rng(seed ^ 0x777);
   for (let step = 0; step < 400; step++) {
@@ -76,6 +86,61 @@ function lockstep(seed: number, o: ProgramOptions): { ran: number; faults: numbe
   }
   return { ran: a.cpu.jit!.stats.ran, faults: a.platform.exceptions.length };
 }
+
+Deno.test("jit: flags carried from block to block (lazy, shift, imul, inc) match", () => {
+  // Each producer's flags cross a jmp into a block that reads them with adc / setcc / pushf.
+  const producers = [
+    [0xc1, 0xe0, 0x05], // shl eax, 5
+    [0xc1, 0xe8, 0x03], // shr eax, 3
+    [0xc1, 0xf8, 0x1f], // sar eax, 31
+    [0xd3, 0xc0], // rol eax, cl
+    [0x6b, 0xc0, 0x7f], // imul eax, eax, 127
+    [0x01, 0xd8], // add eax, ebx
+    [0x29, 0xd8], // sub eax, ebx
+    [0x40], // inc eax
+    [0x48], // dec eax
+  ];
+  const readers = [
+    [0x11, 0xc1], // adc ecx, eax
+    [0x0f, 0x92, 0xc1], // setb cl
+    [0x0f, 0x9a, 0xc1], // setp cl
+    [0x0f, 0x9c, 0xc1], // setl cl
+    [0x9c, 0x59], // pushf; pop ecx
+  ];
+  let ran = 0;
+  for (const [i, p] of producers.entries()) {
+    for (const [j, rd] of readers.entries()) {
+      for (const v of FULL ? [0x80000001, 0x7fffffff, 1, 0, -1, 0x12345678] : [0x80000001, 0]) {
+        const code = [
+          0xb8,
+          v & 255,
+          (v >>> 8) & 255,
+          (v >>> 16) & 255,
+          (v >>> 24) & 255, // mov eax, v
+          0xbb,
+          0x01,
+          0x00,
+          0x00,
+          0x80, // mov ebx, 0x80000001
+          0xb9,
+          0x03,
+          0x00,
+          0x00,
+          0x00, // mov ecx, 3
+          ...p,
+          0xeb,
+          0x00, // jmp +0 (a new block)
+          ...rd,
+          0xf4, // hlt
+        ];
+        const o = { p, rd, v };
+        ran += lockstepCode(Uint8Array.from(code), new Uint8Array([0xc3]), i * 100 + j, o, false)
+          .ran;
+      }
+    }
+  }
+  assert.ok(ran > 0);
+});
 
 Deno.test("jit: random programs run in lockstep with the interpreter", () => {
   const count = FULL ? 3000 : 150;

@@ -5,7 +5,7 @@
  * throw), read-modify-write operands and the stack.
  * @module
  */
-import type { LazyFlags } from "../flags.ts";
+import { getCF, type LazyFlags, LF_ADD, LF_LOGIC, LF_SUB } from "../flags.ts";
 import { imul2 } from "../ops/muldiv.ts";
 import { shift } from "../ops/shift.ts";
 import { cfExpr, condExpr, type Pending } from "./flags_gen.ts";
@@ -37,6 +37,27 @@ export function flushPending(
     c.lfSz = pk >> 8;
   } else if (pk < PK_IMUL) shift(c, (pk >> 4) & 7, pa, pb, 4);
   else imul2(c, pa, pb, 4);
+}
+
+/** CF (0/1) of the flags as they stand with producer `pk` carried (0: the CPU's own). */
+export function carriedCF(c: LazyFlags, pk: number, pa: number, pb: number, pr: number): number {
+  if (pk === 0) return getCF(c);
+  if (pk < PK_SHIFT) {
+    const sz = pk >> 8;
+    const m = sz === 32 ? -1 : (1 << sz) - 1;
+    switch (pk & 255) {
+      case LF_ADD:
+        return ((pr & m) >>> 0) < ((pa & m) >>> 0) ? 1 : 0;
+      case LF_SUB:
+        return ((pa & m) >>> 0) < ((pb & m) >>> 0) ? 1 : 0;
+      case LF_LOGIC:
+        return 0;
+      default: // inc/dec keep CF in c.flags
+        return c.flags & 1;
+    }
+  }
+  flushPending(c, pk, pa, pb, pr);
+  return getCF(c);
 }
 
 /** The local holding guest register `r`. */
@@ -137,6 +158,7 @@ export class Emitter {
       if (e !== null) return e;
       return "(c.flags & 1)";
     }
+    if (this.pend === null && !this.carriedStored) return "carriedCF(c, pk, pa, pb, pr)";
     this.flush();
     return "getCF(c)";
   }

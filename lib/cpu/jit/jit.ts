@@ -16,7 +16,7 @@ import { alu } from "../ops/alu.ts";
 import { imul2 } from "../ops/muldiv.ts";
 import { shift } from "../ops/shift.ts";
 import { generate } from "./codegen.ts";
-import { flushPending } from "./emitter.ts";
+import { carriedCF, flushPending } from "./emitter.ts";
 import { discover, type RecordSource } from "./region.ts";
 
 /** A compiled region: runs from c.eip; returns the instructions it retired (0: none). */
@@ -61,6 +61,7 @@ type Factory = (
   shift: unknown,
   imul2: unknown,
   flushPending: unknown,
+  carriedCF: unknown,
 ) => RegionFn;
 
 /** Whether the environment turns the compiler off (PVX_JIT=0). */
@@ -182,6 +183,7 @@ export class Jit {
       "shift",
       "imul2",
       "flushPending",
+      "carriedCF",
       `"use strict"; return function region(c, end) {\n${r.body}\n};`,
     ) as Factory;
     this.stats.regions++;
@@ -190,6 +192,6 @@ export class Jit {
     if (dumpDir !== undefined) {
       Deno.writeTextFileSync(`${dumpDir}/region_${this.stats.regions}_${entry}.js`, r.body);
     }
-    return factory(r.idx, r.off, r.pos, testCC, getCF, alu, shift, imul2, flushPending);
+    return factory(r.idx, r.off, r.pos, testCC, getCF, alu, shift, imul2, flushPending, carriedCF);
   }
 }

@@ -169,14 +169,14 @@ class Gen extends Emitter {
     this.emit(`case ${label}: {`);
     this.emit(`if (n + ${cnt} > end) { eip = base + ${b.start}; break loop; }`);
     for (let j = 0; j < cnt; j++) {
-      const { off, rec } = b.insns[j];
-      const next = off + this.src.len[rec];
+      const { off, rec, len } = b.insns[j];
+      const next = off + len;
       this.cur = { k: this.k++, pos: j, next };
       this.offs.push(off);
       this.poss.push(j);
       this.pendingStoreCheck = false;
       this.emit("{");
-      const ended = this.insn(rec, cnt);
+      const ended = rec !== 0 && this.insn(rec, cnt);
       this.emit("}");
       if (ended) {
         this.emit("}");

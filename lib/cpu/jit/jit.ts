@@ -11,6 +11,7 @@
  */
 import type { CpuCore as Cpu } from "../core.ts";
 import { decodeBlock } from "../decode/fast_decode.ts";
+import { instructionLength } from "../decode/length.ts";
 import { getCF, testCC } from "../flags.ts";
 import { alu } from "../ops/alu.ts";
 import { imul2 } from "../ops/muldiv.ts";
@@ -63,6 +64,20 @@ type Factory = (
   flushPending: unknown,
   carriedCF: unknown,
 ) => RegionFn;
+
+/**
+ * The length of a no-op at machine address `m` (at most `room` bytes on its page): operand
+ * size and CS prefixes before 90 (xchg ax, ax) or 0f 1f (nopw / nopl); else 0.
+ */
+export function nopLength(u8: Uint8Array, m: number, room: number): number {
+  let p = 0;
+  while (p < 4 && (u8[m + p] === 0x66 || u8[m + p] === 0x2e)) p++;
+  if (p === 0 && u8[m] !== 0x0f) return 0; // a plain 90 / 0f 1f has its own record
+  if (u8[m + p] === 0x90) return p + 1 <= room ? p + 1 : 0;
+  if (u8[m + p] !== 0x0f || u8[m + p + 1] !== 0x1f) return 0;
+  const n = instructionLength(u8, m);
+  return n > 0 && n <= room ? n : 0;
+}
 
 /** Whether the environment turns the compiler off (PVX_JIT=0). */
 export function jitDisabledByEnv(): boolean {
@@ -161,6 +176,7 @@ export class Jit {
         const rec = decodeBlock(dc, arr, c.u8, c.dv, c.cBase, off);
         return c.cPage === -1 ? 0 : rec;
       },
+      nopLen: (off) => nopLength(c.u8, c.cBase + off, 4096 - off),
     };
     const blocks = discover(src, entry);
     if (c.cPage === -1) return null;

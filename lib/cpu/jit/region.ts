@@ -26,14 +26,18 @@ export interface RecordSource {
   readonly i: Int32Array;
   /** The record of the instruction at page offset `off` (decoding it), or 0 when unavailable. */
   recAt(off: number): number;
+  /** The length of the instruction at `off` when it is a no-op the decoder left generic. */
+  nopLen(off: number): number;
 }
 
 /** One instruction of a block. */
 export interface Insn {
   /** Page offset. */
   off: number;
-  /** Record index. */
+  /** Record index; 0 for a no-op (multi-byte nop forms that have no record). */
   rec: number;
+  /** Length in bytes. */
+  len: number;
 }
 
 /** A basic block: straight-line instructions, the last one possibly a control transfer. */
@@ -70,8 +74,16 @@ export function discover(src: RecordSource, entry: number): Block[] {
       const rec = src.recAt(o);
       if (rec === 0) break;
       const kind = src.kind[rec];
-      if (kind === K_GENERIC || kind === K_NONE || kind === K_END) break;
-      insns.push({ off: o, rec });
+      if (kind === K_GENERIC) {
+        // Padding such as "xchg ax, ax" or "nopw": nothing to run.
+        const len = src.nopLen(o);
+        if (len === 0) break;
+        insns.push({ off: o, rec: 0, len });
+        o += len;
+        continue;
+      }
+      if (kind === K_NONE || kind === K_END) break;
+      insns.push({ off: o, rec, len: src.len[rec] });
       const next = o + src.len[rec];
       if (isBranch(kind)) {
         if (kind === K_JMP || kind === K_JCC || kind === K_CALL) {

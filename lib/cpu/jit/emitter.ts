@@ -102,8 +102,7 @@ export class Emitter {
       return this.carriedStored ? "" : "if (pk !== 0) { flushPending(c, pk, pa, pb, pr); pk = 0; }";
     }
     if (p.flushed) return "";
-    if (p.replay !== undefined) return `${p.replay} pk = 0;`;
-    return `c.lfOp = ${p.op}; lf[0] = pa; lf[1] = pb; lf[2] = pr; c.lfSz = ${p.sz}; pk = 0;`;
+    return `flushPending(c, ${p.pk}, pa, pb, pr); pk = 0;`;
   }
 
   /** At a block's end: the pending producer goes on to the next block in `pk`. */

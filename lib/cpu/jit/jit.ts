@@ -24,15 +24,22 @@ import { discover, type RecordSource } from "./region.ts";
 export type RegionFn = (c: Cpu, end: number) => number;
 
 /** Entries reached this often get compiled. */
-export const HOT = 32;
+export const HOT = 500;
+/** A region is judged on its first PROBE_RUNS runs: on average at least MIN_RUN each. */
+export const PROBE_RUNS = 256, MIN_RUN = 24;
 /** Total generated source kept before everything is dropped (characters). */
 export const SOURCE_BUDGET = 32 << 20;
 
 const NONE: RegionFn = () => 0;
 
 interface JitPage {
-  hits: Uint8Array;
+  /** The decoded cache's index array of the page when these were made. */
+  arr: Int32Array;
+  hits: Uint16Array;
   fns: (RegionFn | null)[] | null;
+  /** Runs counted (up to PROBE_RUNS) and instructions they retired, per entry. */
+  calls: Uint16Array | null;
+  insns: Float64Array | null;
 }
 
 /** Counters of a {@link Jit}. */
@@ -50,6 +57,8 @@ export interface JitStats {
   /** Region runs that retired instructions, and the instructions they retired. */
   runs: number;
   ran: number;
+  /** Regions retired because their runs were too short to pay for their entry. */
+  retired: number;
 }
 
 type Factory = (
@@ -105,9 +114,10 @@ export class Jit {
     refused: 0,
     runs: 0,
     ran: 0,
+    retired: 0,
   };
-  private pages = new WeakMap<Int32Array, JitPage>();
-  private curArr: Int32Array | null = null;
+  /** Per machine frame: its compiled regions, valid while `arr` is the page's index. */
+  private pages: (JitPage | undefined)[] = [];
   private cur: JitPage | null = null;
 
   /** @param hot entries reached this often get compiled (1: at once, for tests) */
@@ -121,40 +131,63 @@ export class Jit {
   run(c: Cpu, end: number): number {
     const arr = c.cArr;
     let p = this.cur;
-    if (arr !== this.curArr || p === null) {
-      p = this.pages.get(arr) ?? null;
-      if (p === null) {
-        p = { hits: new Uint8Array(4096), fns: null };
-        this.pages.set(arr, p);
+    if (p === null || p.arr !== arr) {
+      // A page whose decoded records were dropped has a new index array: start afresh.
+      const mfn = c.cBase >>> 12;
+      let q = this.pages[mfn];
+      if (q === undefined || q.arr !== arr) {
+        q = { arr, hits: new Uint16Array(4096), fns: null, calls: null, insns: null };
+        this.pages[mfn] = q;
       }
-      this.curArr = arr;
-      this.cur = p;
+      this.cur = p = q;
     }
     const o = c.eip & 4095;
     const fns = p.fns;
-    const f = fns === null ? null : fns[o];
-    if (f !== null && f !== undefined) return this.count(f(c, end));
+    if (fns !== null) {
+      const f = fns[o];
+      if (f !== null) {
+        const ran = f(c, end);
+        if (ran !== 0) this.account(p, o, ran);
+        return ran;
+      }
+    }
     if (++p.hits[o] < this.hot) return 0;
     p.hits[o] = 0;
     const g = this.compile(c, o) ?? NONE;
     if (c.cPage === -1) return 0; // decoding dropped the page: start again
-    if (p.fns === null) p.fns = new Array(4096).fill(null);
+    if (p.fns === null) {
+      p.fns = new Array(4096).fill(null);
+      p.calls = new Uint16Array(4096);
+      p.insns = new Float64Array(4096);
+    }
     p.fns[o] = g;
-    return this.count(g(c, end));
+    const ran = g(c, end);
+    if (ran !== 0) this.account(p, o, ran);
+    return ran;
   }
 
-  private count(ran: number): number {
-    if (ran !== 0) {
-      this.stats.runs++;
-      this.stats.ran += ran;
+  /**
+   * Counts a region's run. A region whose runs stay short (it keeps leaving for code it
+   * does not compile) costs more to enter than it saves: after PROBE_RUNS runs averaging
+   * under MIN_RUN instructions it is retired and the interpreter runs that code.
+   */
+  private account(p: JitPage, o: number, ran: number): void {
+    this.stats.runs++;
+    this.stats.ran += ran;
+    const calls = p.calls!, insns = p.insns!;
+    const n = calls[o];
+    if (n >= PROBE_RUNS) return;
+    calls[o] = n + 1;
+    insns[o] += ran;
+    if (n + 1 === PROBE_RUNS && insns[o] < MIN_RUN * PROBE_RUNS) {
+      p.fns![o] = NONE;
+      this.stats.retired++;
     }
-    return ran;
   }
 
   /** Forgets every compiled region. */
   flush(): void {
-    this.pages = new WeakMap();
-    this.curArr = null;
+    this.pages = [];
     this.cur = null;
     this.stats.sourceChars = 0;
   }

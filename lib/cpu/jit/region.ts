@@ -50,7 +50,7 @@ export interface Block {
 }
 
 /** Most blocks and instructions in one region. */
-export const MAX_BLOCKS = 48, MAX_BLOCK_INSNS = 64;
+export const MAX_BLOCKS = 8, MAX_BLOCK_INSNS = 48;
 
 /** Kinds that end a block (control transfers). */
 export function isBranch(kind: number): boolean {

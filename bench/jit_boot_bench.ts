@@ -2,7 +2,7 @@
  * Boot figures with and without the block compiler (lib/cpu/jit): pvx's own guest through
  * its selftest to poweroff, and Debian's pvgrub to 40 million instructions (past `grub>`,
  * when tests/fixtures/cache holds it). Prints wall time, process CPU time, guest
- * instructions and the share that ran compiled.
+ * instructions and the share that ran compiled (best of 3 alternating boots each).
  * Run: deno run -A bench/jit_boot_bench.ts
  * @module
  */
@@ -57,19 +57,31 @@ function line(what: string, f: BootFigures): string {
     (f.compiled ? ` (${(100 * f.compiled / f.instructions).toFixed(0)}% compiled)` : "");
 }
 
-if (import.meta.main) {
-  const guest = await Deno.readFile(GUEST);
-  for (const jit of [true, false]) {
-    const f = await bootFigures(guest, jit, 2_000_000_000, "selftest");
-    console.log(line(`pvx guest selftest ${jit ? "jit" : "--no-jit"}`, f));
+/** Alternating boots (no-jit, jit) `times` times; the best CPU time of each. */
+async function compare(
+  what: string,
+  image: Uint8Array,
+  budget: number,
+  cmdline?: string,
+  times = 3,
+): Promise<void> {
+  const bestOf: (BootFigures | undefined)[] = [undefined, undefined];
+  for (let i = 0; i < times; i++) {
+    for (const jit of [false, true]) {
+      const f = await bootFigures(image, jit, budget, cmdline);
+      const b = bestOf[jit ? 1 : 0];
+      if (b === undefined || f.cpuMs < b.cpuMs) bestOf[jit ? 1 : 0] = f;
+    }
   }
+  console.log(line(`${what} --no-jit`, bestOf[0]!));
+  console.log(line(`${what} jit`, bestOf[1]!));
+}
+
+if (import.meta.main) {
+  // Both in one process, alternating, best of 3: the first boot also warms V8 up.
+  await compare("pvx guest selftest", await Deno.readFile(GUEST), 2_000_000_000, "selftest");
   const grub = await Deno.readFile(GRUB).catch(() => null);
   if (grub === null) {
     console.log("pvgrub: skipped (no tests/fixtures/cache/inspect/grub-i386-xen.bin)");
-  } else {
-    for (const jit of [true, false]) {
-      const f = await bootFigures(grub, jit, 40_000_000);
-      console.log(line(`pvgrub to grub> (40M) ${jit ? "jit" : "--no-jit"}`, f));
-    }
-  }
+  } else await compare("pvgrub to grub> (40M)", grub, 40_000_000);
 }

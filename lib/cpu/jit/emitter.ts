@@ -12,7 +12,7 @@ import { cfExpr, condExpr, type Pending } from "./flags_gen.ts";
 import type { RecordSource } from "./region.ts";
 
 /** Segment register SS, and the "no register" of a packed effective address. */
-export const SS = 2, NOREG = 8;
+const SS = 2, NOREG = 8;
 
 /**
  * Codes of the pending flag producer carried from block to block in the local `pk`

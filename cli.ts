@@ -76,6 +76,7 @@ function buildProgram(state: { code: number }): Command {
       parseNumber,
     )
     .option("--max-instructions <n>", "stop after n instructions (exit 1)", parseNumber)
+    .option("--no-jit", "interpret only: no block compiler (comparisons, bisecting)")
     .option(
       "--disk <spec>",
       "a PV disk: xl disk syntax or PATH[,VDEV][,ro] (repeatable)",
@@ -121,6 +122,7 @@ function buildProgram(state: { code: number }): Command {
         instructionsPerSecond: o.instructionsPerSecond,
         onEof: parseOnEof(o.onEof),
         maxInstructions: o.maxInstructions,
+        machine: o.jit === false ? { jit: false } : undefined,
         disks: o.disk,
         nets: o.net,
         netPcap: o.netPcap,

@@ -106,6 +106,7 @@ export function runLoop(c: Cpu, end: number): void {
   // interpreter runs (platform callbacks read it) and when the loop ends or faults.
   let n = c.retired;
   let eip = c.eip;
+  let loopHead = true; // where a run starts is an entry too (often inside a hot loop)
   try {
     outer: while (n < end) {
       if ((c.flags & 0x100) !== 0 || c.dbgArmed !== 0) {
@@ -133,6 +134,23 @@ export function runLoop(c: Cpu, end: number): void {
           if (c.stopRequested) break;
           continue;
         }
+      }
+      // Block compiler hook (lib/cpu/jit): at a loop head (the target of a backward jump),
+      // a compiled region of this page runs instead of the records below (it keeps
+      // EIP/retired exact, faults included).
+      const jit = c.jit;
+      if (loopHead && jit !== null) {
+        loopHead = false;
+        c.eip = eip;
+        c.retired = n;
+        let ran: number;
+        try {
+          ran = jit.run(c, end);
+        } finally {
+          n = c.retired;
+          eip = c.eip;
+        }
+        if (ran !== 0) continue outer;
       }
       const o = eip & 4095;
       let rec = c.cArr[o];
@@ -303,14 +321,20 @@ export function runLoop(c: Cpu, end: number): void {
           case 29: // K_NOP
             eip = next;
             break;
-          case 20: // K_JMP
-            eip = target(c, (next + I[rec]) >>> 0);
+          case 20: { // K_JMP
+            const t = target(c, (next + I[rec]) >>> 0);
+            loopHead = t <= eip; // a backward jump: the block compiler's entry points
+            eip = t;
             n++;
             continue outer;
-          case 21: // K_JCC
-            eip = testCC(c, A[rec]) ? target(c, (next + I[rec]) >>> 0) : next;
+          }
+          case 21: { // K_JCC
+            const t = testCC(c, A[rec]) ? target(c, (next + I[rec]) >>> 0) : next;
+            loopHead = t <= eip;
+            eip = t;
             n++;
             continue outer;
+          }
           case 18: { // K_CALL
             const t = target(c, (next + I[rec]) >>> 0);
             push32(c, next);

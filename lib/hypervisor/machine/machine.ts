@@ -88,6 +88,8 @@ export interface MachineOptions {
    * for this long (host milliseconds). Default: wait for the host forever.
    */
   idleTimeoutMs?: number;
+  /** The block compiler (lib/cpu/jit); false interprets only (`pvx boot --no-jit`). */
+  jit?: boolean;
 }
 
 /** Why {@link Machine.run} returned. */
@@ -216,7 +218,7 @@ export class Machine {
     this.maxInstructions = opts.maxInstructions ?? Infinity;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? Infinity;
     this.slice = opts.sliceInstructions ?? 200_000;
-    this.startVcpus();
+    this.startVcpus(opts.jit !== false);
   }
 
   /** The event-channel directory (guest domains and dom0). */
@@ -273,7 +275,7 @@ export class Machine {
   }
 
   /** Pins the initial page tables, creates each vcpu's CPU, loads the boot registers. */
-  private startVcpus(): void {
+  private startVcpus(jit: boolean): void {
     const d = this.domain;
     const b = this.built;
     const l3 = b.regs.cr3 / 4096;
@@ -288,6 +290,7 @@ export class Machine {
       const walker = d.mm.walkers[v.id];
       const cpu = new Cpu(this.host.mem, platform, walker);
       cpu.descriptorTables = new PvDescriptorTables(v);
+      if (!jit) cpu.jit = null;
       this.cpus.push(cpu);
       v.cpu = new CpuAdapter(cpu);
       v.access = new GuestAccess(this.host.mem, walker);

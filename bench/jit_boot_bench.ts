@@ -7,7 +7,7 @@
  * @module
  */
 import process from "node:process";
-import { Machine } from "../lib/hypervisor/machine.ts";
+import { Machine } from "../lib/hypervisor/mod.ts";
 import { MemorySink } from "../lib/console/testing.ts";
 import { attachDevices } from "../lib/toolstack/devices.ts";
 

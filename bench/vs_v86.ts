@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { V86 } from "v86";
 import { boot as run } from "../lib/toolstack/boot.ts";
 import type { ConsoleSink } from "../lib/console/sinks.ts";
-import type { Machine } from "../lib/hypervisor/machine.ts";
+import type { Machine } from "../lib/hypervisor/mod.ts";
 
 const DIR = new URL("./vs_v86/", import.meta.url);
 const PV_KERNEL = new URL("loop_pv.elf", DIR).pathname;

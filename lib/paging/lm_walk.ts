@@ -9,6 +9,7 @@
  */
 
 import type { PhysMemory } from "../cpu/mod.ts";
+import { asGfn } from "../abi/mod.ts";
 import { INVALID_MFN } from "./constants.ts";
 import type { P2m } from "./p2m.ts";
 import {
@@ -82,7 +83,7 @@ export class LongModeWalker {
     if ((hi & 0xfffff) !== 0) return -1; // beyond 4 GiB: no such memory here
     const n = lo >>> 12;
     if (this.#p2m === null) return n < this.#frames ? n : -1;
-    const m = this.#p2m.get(n);
+    const m = this.#p2m.get(asGfn(n));
     return m === INVALID_MFN || m >= this.#frames ? -1 : m;
   }
 

@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Machine } from "../../../lib/hypervisor/machine.ts";
+import { Machine } from "../../../lib/hypervisor/mod.ts";
 import { MemorySink } from "../../../lib/console/testing.ts";
 import { attachDevices } from "../../../lib/toolstack/devices.ts";
 import { MemoryTraceSink, XentraceWriter } from "../../../lib/hypervisor/trace/xentrace_writer.ts";

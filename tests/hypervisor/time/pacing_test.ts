@@ -6,12 +6,12 @@
  * runs far ahead of it.
  */
 import assert from "node:assert/strict";
-import { DEFAULT_INSTRUCTIONS_PER_SECOND, GuestClock } from "../../lib/hypervisor/time.ts";
-import { Machine } from "../../lib/hypervisor/machine.ts";
-import { attachDevices } from "../../lib/toolstack/devices.ts";
-import { MemorySink } from "../../lib/console/testing.ts";
+import { DEFAULT_INSTRUCTIONS_PER_SECOND, GuestClock } from "../../../lib/hypervisor/time/clock.ts";
+import { Machine } from "../../../lib/hypervisor/machine/machine.ts";
+import { attachDevices } from "../../../lib/toolstack/devices.ts";
+import { MemorySink } from "../../../lib/console/testing.ts";
 
-const GUEST = await Deno.readFile(new URL("../../guest/pvx-guest.elf", import.meta.url));
+const GUEST = await Deno.readFile(new URL("../../../guest/pvx-guest.elf", import.meta.url));
 
 Deno.test("GuestClock: each instruction is worth 1e9 / instructionsPerSecond ns", () => {
   const c = new GuestClock();

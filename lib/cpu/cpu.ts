@@ -10,6 +10,7 @@ import { enterHandler, loadSegment } from "./segmentation.ts";
 import { runLoop } from "./fast_loop.ts";
 import { step } from "./interpreter.ts";
 import { DebugUnit } from "./debug_unit.ts";
+import { Jit, jitDisabledByEnv } from "./jit/jit.ts";
 import type { PhysMemory } from "./phys_memory.ts";
 import type { PageWalker, Platform } from "./platform.ts";
 
@@ -43,6 +44,8 @@ import { FAULT_LOOP_LIMIT } from "./core.ts";
 export class Cpu extends CpuCore {
   /** Breakpoints, watchpoints and single step (guest DRs and the debugger). */
   override readonly debug: DebugUnit;
+  /** The block compiler (lib/cpu/jit), or null to interpret only (PVX_JIT=0). */
+  override jit: Jit | null;
 
   /**
    * Creates a CPU in flat 32-bit protected mode at CPL 0.
@@ -53,6 +56,7 @@ export class Cpu extends CpuCore {
   constructor(mem: PhysMemory, platform: Platform, walker: PageWalker | null) {
     super(mem, platform, walker);
     this.debug = new DebugUnit(this, step);
+    this.jit = jitDisabledByEnv() ? null : new Jit();
   }
 
   /**

@@ -150,7 +150,7 @@ export class CpuCore extends CpuMemory implements CpuBus {
   }
 
   /** Recomputes the folded data segments (seg_fold.ts) and drops stale data entries. */
-  private refold(): void {
+  protected refold(): void {
     const b = foldSegments(this.segAttr, this.segBase, this.segLimit, this.segChk);
     if (b !== this.foldPage) {
       // Entries at or above the new boundary were cached while it was higher: drop them.

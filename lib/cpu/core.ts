@@ -13,7 +13,7 @@ import type { PageWalker, Platform } from "./platform.ts";
 import { K_FETCH, K_READ, K_WRITE } from "./tlb.ts";
 import { SC_WIDE, segChkFromAttrs } from "./seg_check.ts";
 import { DecodedCache } from "./decoded_cache.ts";
-import { Jit, jitDisabledByEnv } from "./jit/jit.ts";
+import type { RegionRunner } from "./jit_hook.ts";
 import { foldSegments, NO_FOLD } from "./seg_fold.ts";
 import { CpuMemory, FAULT } from "./memory_path.ts";
 import { DR6_DEFAULT, DR7_DEFAULT } from "./debug_hooks.ts";
@@ -50,8 +50,8 @@ const cpusOver = new WeakMap<PhysMemory, CpuCore[]>();
 export class CpuCore extends CpuMemory implements CpuBus {
   /** The decoded-instruction cache. */
   readonly dcache: DecodedCache;
-  /** The block compiler (lib/cpu/jit), or null to interpret only (PVX_JIT=0). */
-  jit: Jit | null = jitDisabledByEnv() ? null : new Jit();
+  /** The block compiler (lib/cpu/jit, installed by cpu.ts), or null to interpret only. */
+  jit: RegionRunner<CpuCore> | null = null;
 
   /**
    * Creates a CPU in flat 32-bit protected mode at CPL 0.
@@ -150,7 +150,7 @@ export class CpuCore extends CpuMemory implements CpuBus {
   }
 
   /** Recomputes the folded data segments (seg_fold.ts) and drops stale data entries. */
-  private refold(): void {
+  protected refold(): void {
     const b = foldSegments(this.segAttr, this.segBase, this.segLimit, this.segChk);
     if (b !== this.foldPage) {
       // Entries at or above the new boundary were cached while it was higher: drop them.

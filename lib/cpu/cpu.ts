@@ -10,6 +10,8 @@ import { enterHandler, loadSegment } from "./segmentation.ts";
 import { runLoop } from "./fast_loop.ts";
 import { step } from "./interpreter.ts";
 import { DebugUnit } from "./debug_unit.ts";
+import { NO_FOLD, unfoldSegments } from "./seg_fold.ts";
+import { Jit, jitDisabledByEnv } from "./jit/jit.ts";
 import type { PhysMemory } from "./phys_memory.ts";
 import type { PageWalker, Platform } from "./platform.ts";
 
@@ -43,6 +45,8 @@ import { FAULT_LOOP_LIMIT } from "./core.ts";
 export class Cpu extends CpuCore {
   /** Breakpoints, watchpoints and single step (guest DRs and the debugger). */
   override readonly debug: DebugUnit;
+  /** The block compiler (lib/cpu/jit), or null to interpret only (PVX_JIT=0). */
+  override jit: Jit | null;
 
   /**
    * Creates a CPU in flat 32-bit protected mode at CPL 0.
@@ -53,6 +57,7 @@ export class Cpu extends CpuCore {
   constructor(mem: PhysMemory, platform: Platform, walker: PageWalker | null) {
     super(mem, platform, walker);
     this.debug = new DebugUnit(this, step);
+    this.jit = jitDisabledByEnv() ? null : new Jit();
   }
 
   /**
@@ -93,6 +98,7 @@ export class Cpu extends CpuCore {
           this.regs[4] = this.espStart;
         }
         this.inStep = false;
+        if (this.foldFault && this.unfoldedStep()) continue;
         // A platform that leaves a faulting instruction in place would make this loop
         // spin without retiring anything: give the host back after a bounded number.
         if (this.retired !== faultAt || this.eip !== faultEip) {
@@ -105,5 +111,37 @@ export class Cpu extends CpuCore {
       }
     }
     return this.retired - start;
+  }
+
+  /**
+   * Re-runs the instruction whose data access hit the folded segment limit with every
+   * limit check on (seg_fold.ts), so that it raises what the segment it used raises:
+   * #GP(0), or #SS(0) through SS. x86 instructions are restartable after a fault, so
+   * running it again from its start is what a fault handler's return would do.
+   * @returns true when it retired (then nothing is reported)
+   */
+  private unfoldedStep(): boolean {
+    this.foldFault = false;
+    unfoldSegments(this.segAttr, this.segBase, this.segLimit, this.segChk);
+    this.foldPage = NO_FOLD;
+    this.eipStart = this.eip;
+    this.espStart = this.regs[4];
+    this.inStep = true;
+    try {
+      step(this);
+      this.inStep = false;
+      this.retired++;
+      return true;
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      if (this.inStep) {
+        this.eip = this.eipStart;
+        this.regs[4] = this.espStart;
+      }
+      this.inStep = false;
+      return false;
+    } finally {
+      this.refold();
+    }
   }
 }

@@ -55,6 +55,8 @@ export class CpuMemory extends CpuState {
   foldPage: number = NO_FOLD;
   /** Highest linear page cached for data since the last full flush (-1 = none). */
   protected dataFillMax = -1;
+  /** The last fault was {@link raiseFold}'s (the run loop resolves it). */
+  foldFault = false;
 
   /**
    * @param mem machine memory (at most 2 GiB)
@@ -82,8 +84,21 @@ export class CpuMemory extends CpuState {
 
   /** Raises an exception from inside an instruction; never returns. */
   raise(vector: number, errorCode: number): never {
+    this.foldFault = false;
     this.excVector = vector;
     this.excCode = errorCode;
+    throw FAULT;
+  }
+
+  /**
+   * A data access at or above the folded segment limit (seg_fold.ts): #GP(0) for now, with
+   * {@link foldFault} set so that the run loop re-runs the instruction with the limit
+   * checks on to raise what the segment used raises (#GP(0), or #SS(0) through SS).
+   */
+  raiseFold(): never {
+    this.excVector = VEC_GP;
+    this.excCode = 0;
+    this.foldFault = true;
     throw FAULT;
   }
 
@@ -148,7 +163,7 @@ export class CpuMemory extends CpuState {
   /** Translation of a `len`-byte access for the current privilege; raises #PF on failure. */
   protected xlate(lin: number, kind: number, len = 1): number {
     // A data access at or above the folded limit came through a folded segment (refold).
-    if (kind !== K_FETCH && lin >>> 12 >= this.foldPage) this.raise(VEC_GP, 0);
+    if (kind !== K_FETCH && lin >>> 12 >= this.foldPage) this.raiseFold();
     const m = this.translate(lin, kind, this.cpl === 3 ? 1 : 0);
     if (m < 0) this.raise(VEC_PF, this.pfErrorCode);
     if ((this.dbgArmed & ARM_DATA_BITS) !== 0 && kind !== K_FETCH) {

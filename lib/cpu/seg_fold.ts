@@ -1,11 +1,12 @@
 /**
  * The ring-1 fast path: Xen-style PV data segments fold their limit check into the TLB.
- * When every usable data segment ends below one page-aligned boundary B, ES/DS/FS/GS that
- * are base 0, writable, expand-up and limited exactly at B get SC_FLAT (no per-access
+ * When every usable data segment ends below one page-aligned boundary B, the data segments
+ * that are base 0, writable, expand-up and limited exactly at B get SC_FLAT (no per-access
  * check). The core then never caches a data translation at or above B, so such an access
- * reaches its slow path, which raises the #GP(0) the limit check would have. SS keeps its
- * check (a stack access beyond the limit is #SS, not #GP). PV guests never have the
- * hypervisor hole above B mapped, so nothing is lost by not caching it.
+ * reaches its slow path (raiseFold), and the run loop re-runs that instruction with the
+ * checks on (Cpu.unfoldedStep), which raises what the segment used raises: #GP(0), or
+ * #SS(0) through SS. PV guests never have the hypervisor hole above B mapped, so nothing
+ * is lost by not caching it.
  * @module
  */
 
@@ -14,7 +15,7 @@ import { SC_BIG, SC_DOWN, SC_FLAT, SC_R, SC_VALID, SC_W, segChkFromAttrs } from 
 /** The boundary page when nothing is folded (beyond 4 GiB). */
 export const NO_FOLD = 0x100000;
 
-const CS = 1, SS = 2, DS = 3;
+const CS = 1, DS = 3;
 const RW_UP = SC_VALID | SC_R | SC_W;
 
 function foldable(k: number, base: number, limit: number): boolean {
@@ -52,9 +53,21 @@ export function foldSegments(
   for (let s = 0; s < 6; s++) {
     if (s === CS) continue;
     const k = segChkFromAttrs(attr[s], base[s], limit[s]);
-    const fold = b < NO_FOLD && s !== SS && foldable(k, base[s], limit[s]) &&
+    const fold = b < NO_FOLD && foldable(k, base[s], limit[s]) &&
       (limit[s] >>> 0) + 1 === b * 4096;
     chk[s] = fold ? k | SC_FLAT : k;
   }
   return b;
+}
+
+/** Recomputes segChk of the data segments without any folding (every check on). */
+export function unfoldSegments(
+  attr: Int32Array,
+  base: Int32Array,
+  limit: Int32Array,
+  chk: Uint8Array,
+): void {
+  for (let s = 0; s < 6; s++) {
+    if (s !== CS) chk[s] = segChkFromAttrs(attr[s], base[s], limit[s]);
+  }
 }

@@ -1,15 +1,16 @@
 /**
  * The ring-1 fast path: Xen-style PV data segments (base 0, limited below the hypervisor
  * hole) fold their limit check into the TLB. Accesses beyond the limit must still raise
- * #GP(0) (#SS(0) through SS), even where memory above the limit is mapped and was cached
- * before the segments were loaded; segments that reach beyond the boundary turn the
- * folding off.
+ * #GP(0) (#SS(0) through SS, found by re-running the instruction with the checks on), even
+ * where memory above the limit is mapped and was cached before the segments were loaded;
+ * segments that reach beyond the boundary turn the folding off.
  * @module
  */
 
 import assert from "node:assert/strict";
 import { ATTR_CODE32, ATTR_DATA32 } from "../../lib/cpu/cpu.ts";
 import { flatMachine, hex } from "../../lib/cpu/testing.ts";
+import { SC_FLAT } from "../../lib/cpu/seg_check.ts";
 
 const LIMIT = 0xfffff; // 1 MiB: memory (2 MiB) is mapped above it
 const CODE = 0x1000;
@@ -36,6 +37,7 @@ Deno.test("folded PV data segments still raise #GP(0) beyond the limit", () => {
   assert.equal(run1(m, "a1 00 00 10 00"), null); // mov eax, [0x100000]
   limited(m);
   assert.ok(m.cpu.foldPage === 0x100, "the limit is folded at the 1 MiB page");
+  for (const s of [0, 2, 3, 4, 5]) assert.ok((m.cpu.segChk[s] & SC_FLAT) !== 0, `segment ${s}`);
   assert.deepEqual(run1(m, "a1 00 00 10 00"), [13, 0], "cached page beyond the limit");
   assert.deepEqual(run1(m, "a3 fe ff 0f 00"), [13, 0], "dword store crossing the limit");
   assert.deepEqual(run1(m, "26 a1 fc ff 0f 00"), null, "the last dword inside, via ES");

@@ -68,7 +68,8 @@ interface Watch {
 const DR_LEN = [1, 2, 8, 4];
 
 /**
- * DR6 bits of the I/O breakpoints an access to ports [port, port+len) matches.
+ * DR6 bits of the I/O breakpoints an access to ports [port, port+len) matches (the
+ * address is taken as is, as Xen's check_guest_io_breakpoint does).
  * @param dr DR0-3 (the addresses are port numbers)
  * @param dr7 the control bits to use (enables, R/W = 2 for I/O, LEN)
  */
@@ -77,7 +78,7 @@ export function ioBreakpointHits(dr: ArrayLike<number>, dr7: number, port: numbe
   for (let i = 0; i < 4; i++) {
     if (((dr7 >>> (i * 2)) & 3) === 0 || ((dr7 >>> (16 + i * 4)) & 3) !== 2) continue;
     const bl = DR_LEN[(dr7 >>> (18 + i * 4)) & 3];
-    const a = (dr[i] & 0xffff & ~(bl - 1)) >>> 0;
+    const a = dr[i] >>> 0;
     if (port < a + bl && a < port + len) hits |= 1 << i;
   }
   return hits;

@@ -171,6 +171,7 @@ Deno.test("debug unit: I/O breakpoints match port ranges of enabled R/W=2 entrie
   assert.equal(ioBreakpointHits(dr, c, 0x5f, 2), 1);
   assert.equal(ioBreakpointHits(dr, c, 0x61, 1), 0);
   assert.equal(ioBreakpointHits(dr, c, 0x73, 1), 4); // 4 bytes at 0x70
+  assert.equal(ioBreakpointHits(dr, c, 0x74, 1), 0);
   assert.equal(ioBreakpointHits(dr, c, 0x3f8, 1), 0); // DR1 not enabled
 });
 

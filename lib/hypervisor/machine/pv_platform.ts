@@ -10,6 +10,7 @@ import {
   EXC_FAULT,
   EXC_SOFTINT,
   type Platform,
+  VEC_DB,
   VEC_GP,
   VEC_NM,
   VEC_PF,
@@ -45,6 +46,8 @@ export class PvPlatform implements Platform {
   exception(vector: number, errorCode: number, kind: number): void {
     const v = this.v;
     const cpu = v.cpu;
+    // A #DB from the CPU's debug unit: its DR6 is what the guest reads (do_debug).
+    if (vector === VEC_DB) v.debugreg[6] = cpu.dr6;
     if (kind === EXC_SOFTINT) {
       if (vector === HYPERCALL_VECTOR && cpu.cpl === 1) {
         pvHypercall(v);
@@ -105,6 +108,12 @@ export class PvPlatform implements Platform {
     const eip = v.cpu.eip >>> 0;
     if (!v.access.copyFromGuest(eip, this.prefix)) return false;
     for (let i = 0; i < 7; i++) if (this.prefix[i] !== FORCED_PREFIX[i]) return false;
+    if (v.cpuidFaulting && v.cpu.cpl === 3) {
+      // CPUID faulting: #GP at the cpuid itself (after the signature) instead of emulation.
+      v.cpu.eip = (eip + 5) >>> 0;
+      injectException(v, VEC_GP, 0);
+      return true;
+    }
     const r = v.cpu.gpr;
     const t = v.domain.host.tracer;
     if (t.on) t.rec(TRC_PV_FORCED_INVALID_OP, 1, eip, 0, 0, 0, 0, 0);

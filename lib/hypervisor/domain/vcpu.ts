@@ -20,6 +20,20 @@ function putU64(dv: DataView, off: number, v: number): void {
 /** DR6 and DR7 after reset (X86_DR6_DEFAULT, X86_DR7_DEFAULT). */
 export const DR6_RESET = 0xffff0ff0, DR7_RESET = 0x400;
 
+/** A vcpu_guest_context's user registers, kept until the vcpu runs. */
+export interface PendingContext {
+  /** GPRs in encoding order. */
+  gpr: Int32Array;
+  eip: number;
+  /** Code and stack selectors (RPL already fixed up). */
+  cs: number;
+  ss: number;
+  esp: number;
+  eflags: number;
+  /** es, ds, fs, gs. */
+  segs: number[];
+}
+
 /** No timer armed. */
 export const TIMER_OFF = -1;
 
@@ -155,6 +169,11 @@ export class Vcpu {
   skipReturn = false;
   /** Set when descriptor tables changed: the data segments are reloaded on return. */
   segmentsDirty = false;
+  /**
+   * Registers stored by VCPUOP_initialise, loaded into the CPU when the vcpu first runs
+   * (null: none pending).
+   */
+  pendingContext: PendingContext | null = null;
   /** Nesting guard of multicall. */
   inMulticall = false;
 
@@ -231,5 +250,6 @@ export class Vcpu {
     this.gdtEnts = 0;
     this.ldtBase = this.ldtEnts = 0;
     this.inKernel = true;
+    this.pendingContext = null;
   }
 }

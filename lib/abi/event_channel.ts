@@ -27,11 +27,11 @@ export const EVTCHNOP_bind_vcpu = 8;
 export const EVTCHNOP_unmask = 9;
 /** EVTCHNOP_reset. */
 export const EVTCHNOP_reset = 10;
-/** EVTCHNOP_init_control (FIFO ABI; pvx answers -ENOSYS). */
+/** EVTCHNOP_init_control (FIFO ABI, evtchn/fifo.ts). */
 export const EVTCHNOP_init_control = 11;
-/** EVTCHNOP_expand_array (FIFO ABI; pvx answers -ENOSYS). */
+/** EVTCHNOP_expand_array (FIFO ABI, evtchn/fifo.ts). */
 export const EVTCHNOP_expand_array = 12;
-/** EVTCHNOP_set_priority (FIFO ABI; pvx answers -ENOSYS). */
+/** EVTCHNOP_set_priority (FIFO ABI, evtchn/fifo.ts). */
 export const EVTCHNOP_set_priority = 13;
 
 /** EVTCHNSTAT_* values of evtchn_status.status. */
@@ -89,3 +89,21 @@ export {
   VIRQ_XENOPROF,
   VIRQ_XENPMU,
 } from "./xen.ts";
+
+/** EVTCHNOP_* names, for debug lines. */
+export const EVTCHNOP_NAMES: readonly string[] = [
+  "bind_interdomain",
+  "bind_virq",
+  "bind_pirq",
+  "close",
+  "send",
+  "status",
+  "alloc_unbound",
+  "bind_ipi",
+  "bind_vcpu",
+  "unmask",
+  "reset",
+  "init_control",
+  "expand_array",
+  "set_priority",
+];

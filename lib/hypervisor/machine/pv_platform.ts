@@ -16,14 +16,14 @@ import {
   VEC_PF,
   VEC_UD,
 } from "../../cpu/mod.ts";
-import { HYPERCALL_VECTOR } from "../../abi/mod.ts";
+import { HYPERCALL_VECTOR, X86_EFLAGS_TF } from "../../abi/mod.ts";
 import { R_EAX, R_EBX, R_ECX, R_EDX } from "./cpu_port.ts";
 import { pvHypercall } from "../hypercalls/dispatch.ts";
 import { TRC_PV_FORCED_INVALID_OP, TRC_PV_MATH_STATE_RESTORE } from "../../abi/mod.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
 import { injectException, injectSoftInt } from "../traps/bounce.ts";
 import { pvCpuid } from "../traps/cpuid_policy.ts";
-import { emulatePrivilegedOp } from "../traps/emulate_priv_op.ts";
+import { emulatePrivilegedOp, retireEmulated } from "../traps/emulate_priv_op.ts";
 import { deliverEvents } from "../traps/events.ts";
 import { ptwrPageFault } from "../traps/ro_page_fault.ts";
 
@@ -69,13 +69,16 @@ export class PvPlatform implements Platform {
       return;
     }
     switch (vector) {
-      case VEC_GP:
+      case VEC_GP: {
+        const tf = (cpu.eflags & X86_EFLAGS_TF) !== 0;
         if (errorCode === 0 && emulatePrivilegedOp(v)) {
+          retireEmulated(v, tf);
           deliverEvents(v);
           return;
         }
         injectException(v, VEC_GP, errorCode);
         return;
+      }
       case VEC_UD:
         if (this.forcedCpuid()) return;
         injectException(v, VEC_UD, -1);
@@ -123,6 +126,7 @@ export class PvPlatform implements Platform {
     r[R_ECX] = this.out[2];
     r[R_EDX] = this.out[3];
     v.cpu.eip = (eip + 7) >>> 0;
+    if ((v.cpu.eflags & X86_EFLAGS_TF) !== 0) retireEmulated(v, true); // instruction done
     return true;
   }
 

@@ -14,7 +14,7 @@ import { newBaseptr } from "../../paging/mod.ts";
 import { translatedNewBaseptr } from "../pv/mmu_translated.ts";
 import { applyFlushes } from "../machine/flush.ts";
 import { doFpuTaskswitch, doSetDebugreg, readDebugreg, X86_CR4_DE } from "../pv/misc_hypercalls.ts";
-import { ioBreakpointHits, mergeDr6, VEC_DB, VEC_UD } from "../../cpu/mod.ts";
+import { DR6_BS, ioBreakpointHits, mergeDr6, VEC_DB, VEC_UD } from "../../cpu/mod.ts";
 import { injectException } from "./bounce.ts";
 import { pvCpuid } from "./cpuid_policy.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
@@ -41,6 +41,7 @@ const cpuidOut = new Int32Array(4);
 /** Delivers #UD for the instruction (x86emul's ud_fault); the emulation is done. */
 function injectUd(v: Vcpu): boolean {
   injectException(v, VEC_UD, -1);
+  emulDb = -1;
   return true;
 }
 
@@ -69,13 +70,27 @@ function ioOkay(v: Vcpu, port: number, bytes: number): boolean {
  */
 function ioDone(v: Vcpu, ok: boolean, port: number, size: number): boolean {
   if (v.dr7Emul === 0 || (v.guestCr4 & X86_CR4_DE) === 0) return ok;
-  const hits = ioBreakpointHits(v.debugreg, (v.debugreg[7] & ~0xff) | v.dr7Emul, port, size);
-  if (hits !== 0) {
-    v.debugreg[6] = mergeDr6(v.debugreg[6], hits);
-    v.loadDebugRegs();
-    injectException(v, VEC_DB, -1);
-  }
+  emulDb |= ioBreakpointHits(v.debugreg, (v.debugreg[7] & ~0xff) | v.dr7Emul, port, size);
   return ok;
+}
+
+/** DR6 bits the instruction being emulated raised (I/O breakpoints); -1: it faulted. */
+let emulDb = 0;
+
+/**
+ * After an emulated instruction (pv_emul_instruction_done, and emulate_privileged_op's
+ * bpmatch): a #DB trap with its I/O breakpoint bits, plus BS when EFLAGS.TF was set.
+ * @param tf whether TF was set when the instruction began
+ */
+export function retireEmulated(v: Vcpu, tf: boolean): void {
+  let bits = emulDb;
+  emulDb = 0;
+  if (bits < 0) return; // an exception was delivered instead
+  if (tf) bits |= DR6_BS;
+  if (bits === 0) return;
+  v.debugreg[6] = mergeDr6(v.debugreg[6], bits);
+  v.loadDebugRegs();
+  injectException(v, VEC_DB, -1);
 }
 
 /**
@@ -83,6 +98,7 @@ function ioDone(v: Vcpu, ok: boolean, port: number, size: number): boolean {
  * @returns true when emulated (eip advanced, or the vcpu blocked); false to bounce #GP
  */
 export function emulatePrivilegedOp(v: Vcpu): boolean {
+  emulDb = 0;
   const cpu = v.cpu;
   const eip = cpu.eip >>> 0;
   // Fetch what is readable of the next 16 bytes (an instruction may end a page early).

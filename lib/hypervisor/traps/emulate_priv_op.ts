@@ -30,6 +30,10 @@ const MSR_EFER = 0xc0000080;
 const MSR_DEBUGCTL = 0x1d9, MSR_PLATFORM_INFO = 0xce;
 /** MSR_INTEL_MISC_FEATURES_ENABLES (bit 0: CPUID faulting). */
 const MSR_MISC_FEATURES_ENABLES = 0x140;
+/** More of guest_rdmsr / read_msr's PV answers (an Intel policy). */
+const MSR_FEATURE_CONTROL = 0x3a, MSR_APIC_BASE = 0x1b, MSR_CR_PAT = 0x277;
+const MSR_PERF_STATUS = 0x198, MSR_PERF_CTL = 0x199, MSR_THERM_STATUS = 0x19c;
+const MSR_PERF_CAPABILITIES = 0x345;
 /** PLATFORM_INFO.CPUID_FAULTING (bit 31): Xen offers CPUID faulting to PV guests. */
 const PLATFORM_INFO_CPUID_FAULTING = 0x80000000;
 /** EFER.NXE as a 32-bit PV guest sees it. */
@@ -325,6 +329,21 @@ function emulate0f(
           break;
         case MSR_MISC_FEATURES_ENABLES:
           lo = v.cpuidFaulting ? 1 : 0;
+          break;
+        case MSR_FEATURE_CONTROL: // Intel: locked, no VMX outside SMX
+          lo = 1;
+          break;
+        case MSR_APIC_BASE: // what Linux PV guests read: enabled, default base, BSP on vcpu 0
+          lo = 0xfee00800 | (v.id === 0 ? 0x100 : 0);
+          break;
+        case MSR_CR_PAT: // XEN_MSR_PAT
+          lo = 0x00070406;
+          hi = 0x0501;
+          break;
+        case MSR_PERF_STATUS: // read-as-zero for a domU (no cpufreq control)
+        case MSR_PERF_CTL:
+        case MSR_THERM_STATUS:
+        case MSR_PERF_CAPABILITIES:
           break;
         default:
           return false;

@@ -4,7 +4,7 @@
  * aliasing DR6/DR7 while CR4.DE is clear, and failed writes leaving the old value.
  */
 import assert from "node:assert/strict";
-import * as E from "../../../lib/hypervisor/abi/errno.ts";
+import * as E from "../../../lib/abi/errno.ts";
 import { runScript } from "../_run.ts";
 import type { Call } from "../_script_kernel.ts";
 

@@ -19,28 +19,18 @@ import {
   SET_PENDING_KICK,
 } from "./ports_2l.ts";
 import type { SharedInfoView } from "./shared_info_view.ts";
-
-/** Event word bits. */
-export const EVTCHN_FIFO_PENDING = 31, EVTCHN_FIFO_MASKED = 30, EVTCHN_FIFO_LINKED = 29;
-/** Event word: the guest is consuming the event (BUSY). */
-export const EVTCHN_FIFO_BUSY = 28;
-/** Bits of the LINK field (the next port on the queue). */
-export const EVTCHN_FIFO_LINK_BITS = 17;
-/** Mask of the LINK field. */
-export const EVTCHN_FIFO_LINK_MASK = (1 << EVTCHN_FIFO_LINK_BITS) - 1;
-/** Queues per vcpu (priorities 0 = highest .. 15). */
-export const EVTCHN_FIFO_MAX_QUEUES = 16;
-/** The priority every port starts with. */
-export const EVTCHN_FIFO_PRIORITY_DEFAULT = 7;
-/** The lowest priority. */
-export const EVTCHN_FIFO_PRIORITY_MIN = 15;
-/** Event words per array page. */
-export const EVTCHN_FIFO_EVENT_WORDS_PER_PAGE = PAGE_SIZE / 4;
-/** Array pages at most (2^17 ports). */
-export const EVTCHN_FIFO_MAX_EVENT_ARRAY_PAGES = (1 << EVTCHN_FIFO_LINK_BITS) /
-  EVTCHN_FIFO_EVENT_WORDS_PER_PAGE;
-/** sizeof(evtchn_fifo_control_block_t): ready u32, reserved u32, head[16] u32. */
-export const EVTCHN_FIFO_CONTROL_BLOCK_SIZE = 72;
+import {
+  EVTCHN_FIFO_CONTROL_BLOCK_SIZE,
+  EVTCHN_FIFO_EVENT_WORDS_PER_PAGE,
+  EVTCHN_FIFO_LINK_MASK,
+  EVTCHN_FIFO_LINKED,
+  EVTCHN_FIFO_MASKED,
+  EVTCHN_FIFO_MAX_EVENT_ARRAY_PAGES,
+  EVTCHN_FIFO_MAX_QUEUES,
+  EVTCHN_FIFO_PENDING,
+  EVTCHN_FIFO_PRIORITY_DEFAULT,
+  EVTCHN_FIFO_PRIORITY_MIN,
+} from "../../abi/event_channel.ts";
 
 /**
  * Guest pages for the FIFO structures: map_guest_page takes a reference and the writable

@@ -6,6 +6,7 @@
  */
 import { EFAULT, ENOSYS } from "../../abi/mod.ts";
 import {
+  EVTCHN_FIFO_LINK_BITS,
   EVTCHNOP_alloc_unbound,
   EVTCHNOP_bind_interdomain,
   EVTCHNOP_bind_ipi,
@@ -22,7 +23,6 @@ import {
   EVTCHNOP_unmask,
 } from "../../abi/mod.ts";
 import type { EventChannels } from "../evtchn/channels.ts";
-import { EVTCHN_FIFO_LINK_BITS } from "../evtchn/fifo.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
 
 /** One command: struct size, the model call (may fill the struct), write-back. */

@@ -30,7 +30,7 @@ import {
   EVTCHN_FIFO_PENDING,
   EVTCHN_FIFO_PRIORITY_DEFAULT,
   EVTCHN_FIFO_PRIORITY_MIN,
-} from "../../abi/event_channel.ts";
+} from "../../abi/mod.ts";
 
 /**
  * Guest pages for the FIFO structures: map_guest_page takes a reference and the writable
@@ -114,7 +114,11 @@ export class FifoEvtchn {
    * @returns 0, -ENOSPC (all 128 pages present) or -EINVAL (bad frame), plus the kicks
    *   through `kick`
    */
-  expandArray(gfn: number, notifyVcpu: (port: number) => number, kick: (v: number) => void) {
+  expandArray(
+    gfn: number,
+    notifyVcpu: (port: number) => number,
+    kick: (v: number) => void,
+  ): number {
     if (this.#array.length >= EVTCHN_FIFO_MAX_EVENT_ARRAY_PAGES) return -ENOSPC;
     const page = this.#pages.map(gfn);
     if (page < 0) return -EINVAL;

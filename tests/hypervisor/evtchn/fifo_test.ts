@@ -5,13 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { PhysMemory } from "../../../lib/cpu/phys_memory.ts";
+import { EventChannels, SharedInfoView } from "../../../lib/hypervisor/evtchn/mod.ts";
 import {
-  EventChannels,
   EVTCHN_FIFO_LINKED,
   EVTCHN_FIFO_MASKED,
   EVTCHN_FIFO_PENDING,
-  SharedInfoView,
-} from "../../../lib/hypervisor/evtchn/mod.ts";
+} from "../../../lib/abi/mod.ts";
 
 const EINVAL = -22, ENOENT = -2, EOPNOTSUPP = -95;
 const SHARED = 2, CB = 3, ARRAY = 4, ARRAY2 = 5;

@@ -4,7 +4,7 @@
  * emulated port I/O (DR6.B0), each a #DB after the instruction.
  */
 import assert from "node:assert/strict";
-import { Machine } from "../../../lib/hypervisor/machine.ts";
+import { Machine } from "../../../lib/hypervisor/machine/machine.ts";
 import { type Asm, EBX, ECX, EDX, kernelImage } from "../_image.ts";
 import { ByteSink } from "../_run.ts";
 

@@ -4,7 +4,7 @@
  * APIC_BASE, FEATURE_CONTROL; an unknown MSR raises #GP.
  */
 import assert from "node:assert/strict";
-import { Machine } from "../../../lib/hypervisor/machine.ts";
+import { Machine } from "../../../lib/hypervisor/machine/machine.ts";
 import { EAX, EBX, ECX, EDX, kernelImage } from "../_image.ts";
 import { ByteSink } from "../_run.ts";
 

@@ -27,11 +27,11 @@ export const EVTCHNOP_bind_vcpu = 8;
 export const EVTCHNOP_unmask = 9;
 /** EVTCHNOP_reset. */
 export const EVTCHNOP_reset = 10;
-/** EVTCHNOP_init_control (FIFO ABI; pvx answers -ENOSYS). */
+/** EVTCHNOP_init_control (FIFO ABI, evtchn/fifo.ts). */
 export const EVTCHNOP_init_control = 11;
-/** EVTCHNOP_expand_array (FIFO ABI; pvx answers -ENOSYS). */
+/** EVTCHNOP_expand_array (FIFO ABI, evtchn/fifo.ts). */
 export const EVTCHNOP_expand_array = 12;
-/** EVTCHNOP_set_priority (FIFO ABI; pvx answers -ENOSYS). */
+/** EVTCHNOP_set_priority (FIFO ABI, evtchn/fifo.ts). */
 export const EVTCHNOP_set_priority = 13;
 
 /** EVTCHNSTAT_* values of evtchn_status.status. */
@@ -89,3 +89,45 @@ export {
   VIRQ_XENOPROF,
   VIRQ_XENPMU,
 } from "./xen.ts";
+
+/** EVTCHNOP_* names, for debug lines. */
+export const EVTCHNOP_NAMES: readonly string[] = [
+  "bind_interdomain",
+  "bind_virq",
+  "bind_pirq",
+  "close",
+  "send",
+  "status",
+  "alloc_unbound",
+  "bind_ipi",
+  "bind_vcpu",
+  "unmask",
+  "reset",
+  "init_control",
+  "expand_array",
+  "set_priority",
+];
+
+// ---- the FIFO ABI (public/event_channel.h) ----
+
+/** Event word bits. */
+export const EVTCHN_FIFO_PENDING = 31, EVTCHN_FIFO_MASKED = 30, EVTCHN_FIFO_LINKED = 29;
+/** Event word: the guest is consuming the event (BUSY). */
+export const EVTCHN_FIFO_BUSY = 28;
+/** Bits of the LINK field (the next port on the queue). */
+export const EVTCHN_FIFO_LINK_BITS = 17;
+/** Mask of the LINK field. */
+export const EVTCHN_FIFO_LINK_MASK = (1 << EVTCHN_FIFO_LINK_BITS) - 1;
+/** Queues per vcpu (priorities 0 = highest .. 15). */
+export const EVTCHN_FIFO_MAX_QUEUES = 16;
+/** The priority every port starts with. */
+export const EVTCHN_FIFO_PRIORITY_DEFAULT = 7;
+/** The lowest priority. */
+export const EVTCHN_FIFO_PRIORITY_MIN = 15;
+/** Event words per array page. */
+export const EVTCHN_FIFO_EVENT_WORDS_PER_PAGE = 4096 / 4;
+/** Array pages at most (2^17 ports). */
+export const EVTCHN_FIFO_MAX_EVENT_ARRAY_PAGES = (1 << EVTCHN_FIFO_LINK_BITS) /
+  EVTCHN_FIFO_EVENT_WORDS_PER_PAGE;
+/** sizeof(evtchn_fifo_control_block_t): ready u32, reserved u32, head[16] u32. */
+export const EVTCHN_FIFO_CONTROL_BLOCK_SIZE = 72;

@@ -57,6 +57,8 @@ export class CpuState {
   cr4 = 0x600;
   /** IA32_EFER (NXE = bit 11, read by the walker). */
   efer = 0;
+  /** CPUID faulting (MISC_FEATURES_ENABLES bit 0): cpuid above CPL 0 raises #GP(0). */
+  cpuidFaulting = false;
   /** What the debug unit has armed (ARM_* of debug_unit.ts); 0 = the fast path. */
   dbgArmed = 0;
   /** Debug registers DR0..DR7 (call `debug.refresh()` after changing DR0-3 or DR7). */

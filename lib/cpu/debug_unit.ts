@@ -68,7 +68,8 @@ interface Watch {
 const DR_LEN = [1, 2, 8, 4];
 
 /**
- * DR6 bits of the I/O breakpoints an access to ports [port, port+len) matches.
+ * DR6 bits of the I/O breakpoints an access to ports [port, port+len) matches (the
+ * address is taken as is, as Xen's check_guest_io_breakpoint does).
  * @param dr DR0-3 (the addresses are port numbers)
  * @param dr7 the control bits to use (enables, R/W = 2 for I/O, LEN)
  */
@@ -77,18 +78,19 @@ export function ioBreakpointHits(dr: ArrayLike<number>, dr7: number, port: numbe
   for (let i = 0; i < 4; i++) {
     if (((dr7 >>> (i * 2)) & 3) === 0 || ((dr7 >>> (16 + i * 4)) & 3) !== 2) continue;
     const bl = DR_LEN[(dr7 >>> (18 + i * 4)) & 3];
-    const a = (dr[i] & 0xffff & ~(bl - 1)) >>> 0;
+    const a = dr[i] >>> 0;
     if (port < a + bl && a < port + len) hits |= 1 << i;
   }
   return hits;
 }
 
 /**
- * Merges new status bits into DR6 as the hardware does for a #DB: B0-B3 say which
- * breakpoints caused this one, BD/BS/BT accumulate; reserved bits keep their fixed values.
+ * Merges new status bits into DR6 for a #DB: they accumulate until software clears them
+ * (the SDM lets B0-B3 be cleared by a later #DB; Xen's do_debug keeps them in the PV
+ * guest's DR6, so pvx does); reserved bits keep their fixed values.
  */
 export function mergeDr6(dr6: number, bits: number): number {
-  return (((dr6 & ~0xf) | bits | DR6_DEFAULT) & ~0x1000) >>> 0;
+  return ((dr6 | bits | DR6_DEFAULT) & ~0x1000) >>> 0;
 }
 
 /** The debug unit of one CPU (see the module doc). */
@@ -115,6 +117,8 @@ export class DebugUnit implements DebugHooks {
   private readonly gLen = new Int32Array(4);
   private readonly gWriteOnly = new Uint8Array(4);
   private gMask = 0;
+  /** CS base when the running instruction started (it may change CS). */
+  private csBase = 0;
   /** Linear pages that must not be cached for data (watched). */
   private readonly pages = new Set<number>();
 
@@ -284,6 +288,7 @@ export class DebugUnit implements DebugHooks {
     this.watchHit = -1;
     const held = this.held;
     this.held = 0;
+    this.csBase = c.segBase[1];
     // The interpreter's contract (see fast_loop.ts): a fault throws with EIP rolled back.
     c.eipStart = eip;
     c.espStart = c.regs[4];
@@ -304,19 +309,19 @@ export class DebugUnit implements DebugHooks {
     if ((flags0 & F_RF) !== 0) c.flags &= ~F_RF;
     let bits = this.pending;
     this.pending = 0;
-    if ((flags0 & F_TF) !== 0) {
-      // Single step traps after the instruction, unless it entered a handler (int n,
-      // a bounced exception: TF was cleared on the way in).
-      const seq = c.eip >>> 0 === (eip + c.ilen) >>> 0;
-      if ((c.flags & F_TF) !== 0 || seq) bits |= DR6_BS;
-    }
+    const op = (flags0 & F_TF) !== 0 || bits !== 0 || held !== 0 ? this.opcode(eip) : 0;
+    // int n / int3 / into / int1 enter a handler with TF clear: no single-step trap after
+    // them, and a #DB held by mov ss fires in the handler's (Xen's) context, where Xen
+    // ignores it.
+    const softInt = op === 0xcc || op === 0xcd || op === 0xce || op === 0xf1;
+    if ((flags0 & F_TF) !== 0 && !softInt) bits |= DR6_BS;
     const watch = this.watchHit;
     this.watchHit = -1;
-    if (this.shadowing(eip)) {
+    if (op === 0x17 || op === 0x8e02) {
       // mov ss / pop ss: a #DB is held until after the next instruction.
       this.held = bits | held;
     } else {
-      bits |= held;
+      if (!softInt) bits |= held;
       if (bits !== 0) {
         c.dr[6] = mergeDr6(c.dr[6], bits);
         c.report(VEC_DB, -1, EXC_TRAP);
@@ -343,24 +348,26 @@ export class DebugUnit implements DebugHooks {
     return hits;
   }
 
-  /** Whether the instruction just executed at `eip` was `mov ss, r/m` or `pop ss`. */
-  private shadowing(eip: number): boolean {
+  /**
+   * The one-byte opcode of the instruction just executed at `eip` (CS as it was), after
+   * its prefixes; `mov Sreg` comes back as 0x8e00 | reg (0x8e02 = mov ss). 0 if unreadable.
+   */
+  private opcode(eip: number): number {
     const c = this.c;
     const user = c.cpl === 3;
-    const base = c.segBase[1];
+    const base = this.csBase;
     for (let i = 0; i < 15; i++) {
       const b = c.tryFetch8((base + eip + i) | 0, user);
-      if (c.faulted) return false;
+      if (c.faulted) return 0;
       if (
         b === 0x26 || b === 0x2e || b === 0x36 || b === 0x3e || b === 0x64 || b === 0x65 ||
         b === 0x66 || b === 0x67 || b === 0xf0 || b === 0xf2 || b === 0xf3
       ) continue;
-      if (b === 0x17) return true;
-      if (b !== 0x8e) return false;
+      if (b !== 0x8e) return b;
       const m = c.tryFetch8((base + eip + i + 1) | 0, user);
-      return !c.faulted && ((m >> 3) & 7) === 2;
+      return c.faulted ? 0 : 0x8e00 | ((m >> 3) & 7);
     }
-    return false;
+    return 0;
   }
 
   private stopFor(kind: DebugStop["kind"], linear: number, dataAddress?: number): void {

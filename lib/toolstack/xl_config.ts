@@ -37,6 +37,8 @@ export interface XlDomainConfig {
   cmdline?: string;
   /** `memory` in MiB. */
   memoryMiB?: number;
+  /** Virtual CPUs: the larger of `vcpus` and `maxvcpus` (default 1). */
+  vcpus: number;
   /** `disk` specs, with relative targets resolved (canonical xl syntax). */
   disks: string[];
   /** `vif` specs, as written (validated). */
@@ -257,7 +259,7 @@ export function parseXlSettings(text: string, file: string): XlSetting[] {
  * @param file the path (relative paths in it resolve against its directory)
  * @returns the domain
  * @throws InputError naming file:line for bad syntax, a bad value, a missing kernel,
- *   a type other than pv, or more than one vcpu
+ *   a type other than pv, or more than 32 vcpus
  * @example
  * ```ts
  * const d = parseXlConfig("name='a'\nkernel='a.elf'\nmemory=32\n", "/vm/a.cfg");
@@ -307,16 +309,19 @@ export function parseXlConfig(text: string, file: string): XlDomainConfig {
   if (builder !== undefined && builder !== "generic") {
     bad(last.get("builder")!, `builder "${builder}" is not supported: pvx boots PV domains`);
   }
-  for (const key of ["vcpus", "maxvcpus"]) {
-    const n = num(key, 1, 128);
-    if (n !== undefined && n !== 1) {
-      bad(last.get(key)!, `${key} = ${n}: pvx runs one vcpu per domain (use 1)`);
-    }
-  }
+  // A 32-bit PV domain has at most XEN_LEGACY_MAX_VCPUS (32); vcpu 0 boots and the guest
+  // brings up the others (VCPUOP_up), so the domain gets max(vcpus, maxvcpus).
+  const vcpusOnline = num("vcpus", 1, 32);
+  const maxvcpus = num("maxvcpus", 1, 32);
+  const vcpus = Math.max(vcpusOnline ?? 1, maxvcpus ?? 1);
   const base = file.split("/").pop()!.replace(/\.cfg$/, "");
   const name = str("name") ?? base;
-  if (!/^[\w.-]{1,64}$/.test(name)) {
-    bad(last.get("name")!, `bad domain name "${name}" (letters, digits, ".", "-", "_")`);
+  // xl takes any name; pvx refuses only what would garble its console prefixes and paths.
+  if (!/^[\x21-\x7e]{1,64}$/.test(name) || name.includes("/")) {
+    bad(
+      last.get("name")!,
+      `bad domain name "${name}" (1 to 64 printable characters, no spaces or "/")`,
+    );
   }
   const kernel = str("kernel");
   if (kernel === undefined || kernel === "") {
@@ -391,6 +396,7 @@ export function parseXlConfig(text: string, file: string): XlDomainConfig {
     ramdisk: ramdisk ? resolve(ramdisk) : undefined,
     cmdline,
     memoryMiB,
+    vcpus,
     disks,
     vifs: vif.items,
     onPoweroff: action("on_poweroff", "destroy"),

@@ -43,8 +43,9 @@ Deno.test("debug unit: reset values, nothing armed, DR6 merge keeps sticky bits"
   assert.equal(cpu.dr[6] >>> 0, DR6_DEFAULT);
   assert.equal(cpu.dr[7], 0x400);
   assert.equal(cpu.dbgArmed, 0);
-  // B0-B3 describe the latest #DB; BS/BD accumulate; bit 12 reads zero.
-  assert.equal(mergeDr6(DR6_DEFAULT | 1 | DR6_BS, 2), (DR6_DEFAULT | 2 | DR6_BS) >>> 0);
+  // Status bits accumulate until software clears them (as Xen keeps a PV guest's DR6);
+  // bit 12 reads zero.
+  assert.equal(mergeDr6(DR6_DEFAULT | 1 | DR6_BS, 2), (DR6_DEFAULT | 3 | DR6_BS) >>> 0);
   assert.equal(mergeDr6(0x1000, 0) & 0x1000, 0);
 });
 
@@ -145,6 +146,20 @@ Deno.test("debug unit: pop ss under TF single-steps over the next instruction to
   assert.equal(m.cpu.dr[6] & DR6_BS, DR6_BS);
 });
 
+Deno.test("debug unit: int n under TF traps in the handler, not after the int", () => {
+  // pushf; or dword [esp], 0x100; popf; int 0x80; nop  (the platform runs the "handler")
+  const m = machine("9c 81 0c 24 00 01 00 00 9d cd 80 90 90");
+  m.platform.onException = (v) => {
+    if (v === 0x80) return; // returns to the next instruction, TF still set
+    m.cpu.stop();
+  };
+  m.cpu.run(6);
+  assert.deepEqual(m.platform.exceptions.map((e) => [e.vector, e.eip]), [
+    [0x80, AT + 11],
+    [VEC_DB, AT + 12],
+  ]);
+});
+
 Deno.test("debug unit: a held #DB is lost when the next instruction faults", () => {
   const m = withGdt("8e 15 00 30 00 00 0f 0b");
   setDr(m, 0, DATA);
@@ -171,6 +186,7 @@ Deno.test("debug unit: I/O breakpoints match port ranges of enabled R/W=2 entrie
   assert.equal(ioBreakpointHits(dr, c, 0x5f, 2), 1);
   assert.equal(ioBreakpointHits(dr, c, 0x61, 1), 0);
   assert.equal(ioBreakpointHits(dr, c, 0x73, 1), 4); // 4 bytes at 0x70
+  assert.equal(ioBreakpointHits(dr, c, 0x74, 1), 0);
   assert.equal(ioBreakpointHits(dr, c, 0x3f8, 1), 0); // DR1 not enabled
 });
 

@@ -204,6 +204,13 @@ Deno.test("parseXlConfig() defaults: name from the file, xl's on_* actions", () 
   deepStrictEqual([d.disks, d.vifs, d.memoryMiB], [[], [], undefined]);
 });
 
+Deno.test("parseXlConfig() takes xl's names (XTF's test-ENV-NAME~VAR) and vcpus", () => {
+  const d = parseXlConfig("kernel = 'k'\nvcpus = 2", "/x/test-pv32pae-pv-iopl~hypercall.cfg");
+  deepStrictEqual([d.name, d.vcpus], ["test-pv32pae-pv-iopl~hypercall", 2]);
+  strictEqual(parseXlConfig("kernel = 'k'\nvcpus = 2\nmaxvcpus = 4", "a.cfg").vcpus, 4);
+  strictEqual(parseXlConfig("kernel = 'k'", "a.cfg").vcpus, 1);
+});
+
 Deno.test("parseXlConfig() warns about unknown keys, naming file:line", () => {
   const d = parseXlConfig("kernel = 'k'\n\nusbctrl = [ 'x' ]\nuuid = 'u'\n", "u.cfg");
   deepStrictEqual(d.warnings, ['u.cfg:3: unknown setting "usbctrl" ignored']);
@@ -214,11 +221,12 @@ Deno.test("parseXlConfig() rejects what pvx cannot boot, naming file:line", asyn
     ["kernel = 'k'\ntype = 'hvm'", "b.cfg:2", /type "hvm" is not supported/],
     ["kernel = 'k'\ntype = 'pvh'", "b.cfg:2", /pvx boots PV domains/],
     ["kernel = 'k'\nbuilder = 'hvm'", "b.cfg:2", /builder "hvm"/],
-    ["kernel = 'k'\nvcpus = 2", "b.cfg:2", /one vcpu/],
-    ["kernel = 'k'\nmaxvcpus = 4", "b.cfg:2", /one vcpu/],
+    ["kernel = 'k'\nvcpus = 33", "b.cfg:2", /from 1 to 32/],
+    ["kernel = 'k'\nmaxvcpus = 0", "b.cfg:2", /from 1 to 32/],
     ["kernel = 'k'\nmemory = 2", "b.cfg:2", /memory/],
     ["kernel = 'k'\nmemory = '64M'", "b.cfg:2", /whole number/],
     ["kernel = 'k'\nname = 'a b'", "b.cfg:2", /bad domain name/],
+    ["kernel = 'k'\nname = 'a/b'", "b.cfg:2", /bad domain name/],
     ["kernel = 3", "b.cfg:1", /must be a string/],
     ["kernel = 'k'\ndisk = 'a.img'", "b.cfg:2", /must be a list/],
     ["kernel = 'k'\ndisk = [ 'a.img,xvda,qcow2' ]", "b.cfg:2", /qcow2/],

@@ -129,8 +129,9 @@ export function setcc(c: Cpu, op: number): void {
   writeRM(c, modrm, 1, testCC(c, op & 15) ? 1 : 0);
 }
 
-/** cpuid (0F A2). */
+/** cpuid (0F A2); #GP(0) above CPL 0 under CPUID faulting. */
 export function cpuid(c: Cpu): void {
+  if (c.cpuidFaulting && c.cpl !== 0) c.gp(0);
   cpuidOp(c);
 }
 

@@ -2,13 +2,15 @@
  * Turns an image file into a {@link KernelImage} for the pv32pae builder: unwraps
  * gzip/bzImage layers, parses the ELF and its Xen notes (or legacy `__xen_guest`
  * string) with the inspector's parsers, and checks it is a 32-bit PAE PV kernel. Each
- * PT_LOAD segment goes to its paddr + virt_offset, as Xen's libelf loads it.
+ * PT_LOAD segment goes to its paddr + virt_offset, as Xen's libelf loads it; with
+ * BSD_SYMTAB the symbol table follows the image (bsd_symtab.ts).
  * @module
  */
 import { InputError } from "../../errors.ts";
 import { EM_386, parseElf, PT_LOAD } from "./elf.ts";
 import { readXenNotes } from "./xen_notes.ts";
 import { unwrapImage } from "./unwrap.ts";
+import { bsdSymtabSegment } from "./bsd_symtab.ts";
 import type { KernelImage, LoadSegment } from "./kernel_image.ts";
 
 /**
@@ -59,12 +61,18 @@ export function loadKernelImage(bytes: Uint8Array, name = "image"): KernelImage 
     if (v < 0n || v > 0xffffffffn) fail(`${what} 0x${v.toString(16)} is not a 32-bit address`);
     return Number(v);
   };
+  let kernelEnd = num(b.vEnd, "kernel end");
+  if (x.bsdSymtab) {
+    const t = bsdSymtabSegment(elf, kernelEnd, name);
+    segments.push(t.segment);
+    kernelEnd = t.end;
+  }
   return {
     virtBase: num(b.virtBase, "virt_base"),
     entry: num(b.entry, "entry"),
     hypercallPage: b.hypercallPage === null ? undefined : num(b.hypercallPage, "hypercall page"),
     kernelStart: num(b.vStart, "kernel start"),
-    kernelEnd: num(b.vEnd, "kernel end"),
+    kernelEnd,
     segments,
     guestOs: x.guestOs ?? undefined,
   };

@@ -17,6 +17,23 @@ function putU64(dv: DataView, off: number, v: number): void {
   dv.setUint32(off + 4, Math.floor(v / 2 ** 32), true);
 }
 
+/** DR6 and DR7 after reset (X86_DR6_DEFAULT, X86_DR7_DEFAULT). */
+export const DR6_RESET = 0xffff0ff0, DR7_RESET = 0x400;
+
+/** A vcpu_guest_context's user registers, kept until the vcpu runs. */
+export interface PendingContext {
+  /** GPRs in encoding order. */
+  gpr: Int32Array;
+  eip: number;
+  /** Code and stack selectors (RPL already fixed up). */
+  cs: number;
+  ss: number;
+  esp: number;
+  eflags: number;
+  /** es, ds, fs, gs. */
+  segs: number[];
+}
+
 /** No timer armed. */
 export const TIMER_OFF = -1;
 
@@ -113,8 +130,17 @@ export class Vcpu {
   initialised = true;
   /** The guest's view of CR0.TS (fpu_taskswitch, clts). */
   guestTs = false;
-  /** Debug registers DR0-DR7 as set with set_debugreg. */
-  readonly debugreg: Uint32Array = new Uint32Array(8);
+  /**
+   * Debug registers DR0-DR7 as set with set_debugreg (DR7 without the I/O breakpoint
+   * enables, which live in {@link dr7Emul}); reset values DR6 0xffff0ff0, DR7 0x400.
+   */
+  readonly debugreg: Uint32Array = Uint32Array.of(0, 0, 0, 0, 0, 0, DR6_RESET, DR7_RESET);
+  /** DR7's I/O breakpoint enables (Xen's pv.dr7_emul: the CPU cannot apply them). */
+  dr7Emul = 0;
+  /** The guest-controlled CR4 bits (TSD, DE: Xen's PV_CR4_GUEST_MASK in this policy). */
+  guestCr4 = 0;
+  /** MSR_INTEL_MISC_FEATURES_ENABLES.CPUID_FAULTING as the guest set it. */
+  cpuidFaulting = false;
   /** IOPL granted with PHYSDEVOP_set_iopl (0..3). */
   iopl = 0;
   /** PHYSDEVOP_set_iobitmap: the guest's I/O bitmap and its size in ports. */
@@ -143,6 +169,11 @@ export class Vcpu {
   skipReturn = false;
   /** Set when descriptor tables changed: the data segments are reloaded on return. */
   segmentsDirty = false;
+  /**
+   * Registers stored by VCPUOP_initialise, loaded into the CPU when the vcpu first runs
+   * (null: none pending).
+   */
+  pendingContext: PendingContext | null = null;
   /** Nesting guard of multicall. */
   inMulticall = false;
 
@@ -177,6 +208,11 @@ export class Vcpu {
     mem.noteWrite(this.vcpuInfoMaddr + VI_ARCH_CR2, 4);
   }
 
+  /** Makes the CPU apply {@link debugreg} (after set_debugreg or a context load). */
+  loadDebugRegs(): void {
+    if (this.cpu) this.cpu.loadDebugRegs(this.debugreg);
+  }
+
   /** Makes the vcpu's cached cr3 follow its walker (after NEW_BASEPTR). */
   syncCr3(): void {
     const w = this.domain.mm.walkers[this.id];
@@ -202,12 +238,18 @@ export class Vcpu {
     this.online = true;
     this.guestTs = false;
     this.debugreg.fill(0);
-    this.debugreg[6] = 0xffff0ff0;
-    this.debugreg[7] = 0x400;
+    this.debugreg[6] = DR6_RESET;
+    this.debugreg[7] = DR7_RESET;
+    this.dr7Emul = 0;
+    this.guestCr4 = 0;
+    this.cpuidFaulting = false;
+    this.loadDebugRegs();
+    if (this.cpu) this.cpu.cpuidFaulting = false;
     this.iopl = 0;
     this.gdtFrames = [];
     this.gdtEnts = 0;
     this.ldtBase = this.ldtEnts = 0;
     this.inKernel = true;
+    this.pendingContext = null;
   }
 }

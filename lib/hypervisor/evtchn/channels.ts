@@ -3,7 +3,17 @@
  * EVTCHNOP_* rules with Xen's error codes; mirrors xen/common/event_channel.c.
  * @module
  */
-import { EBUSY, EEXIST, EINVAL, ENOENT, ENOSPC, ENOSYS, EPERM, ESRCH } from "../../abi/mod.ts";
+import {
+  EBUSY,
+  EEXIST,
+  EINVAL,
+  ENOENT,
+  ENOSPC,
+  ENOSYS,
+  EOPNOTSUPP,
+  EPERM,
+  ESRCH,
+} from "../../abi/mod.ts";
 import { NULL_TRACER, type Tracer } from "../trace/tracer.ts";
 import {
   DOMID_SELF,
@@ -22,8 +32,12 @@ import {
   EVTCHNOP_bind_vcpu,
   EVTCHNOP_bind_virq,
   EVTCHNOP_close,
+  EVTCHNOP_expand_array,
+  EVTCHNOP_init_control,
+  EVTCHNOP_NAMES,
   EVTCHNOP_reset,
   EVTCHNOP_send,
+  EVTCHNOP_set_priority,
   EVTCHNOP_status,
   EVTCHNOP_unmask,
   EVTCHNSTAT_closed,
@@ -49,6 +63,7 @@ import {
   SET_PENDING_KICK,
 } from "./ports_2l.ts";
 import type { SharedInfoView } from "./shared_info_view.ts";
+import { FifoEvtchn, type FifoPages } from "./fifo.ts";
 
 /** What an event-channel table needs from its domain (the hypervisor core implements it). */
 export interface EvtchnDomainHooks {
@@ -85,22 +100,9 @@ export interface EventChannelsOptions {
   tracer?: Tracer;
   /** Debug lines for rejected operations (gdprintk); none by default. */
   debug?: (msg: string) => void;
+  /** Maps guest frames for the FIFO ABI; without it init_control answers -ENOSYS. */
+  fifoPages?: FifoPages;
 }
-
-/** EVTCHNOP_* names, for debug lines. */
-const OP_NAMES = [
-  "bind_interdomain",
-  "bind_virq",
-  "bind_pirq",
-  "close",
-  "send",
-  "status",
-  "alloc_unbound",
-  "bind_ipi",
-  "bind_vcpu",
-  "unmask",
-  "reset",
-];
 
 /** EVTCHNOP_status's answer. */
 export interface EvtchnStatusInfo {
@@ -156,6 +158,9 @@ export class EventChannels {
   readonly #virq: Uint8Array;
   /** vcpu * NR_VIRQS + virq -> port (0 = unbound), Xen's v->virq_to_evtchn. */
   readonly #virqToPort: Uint16Array;
+  readonly #fifoPages: FifoPages | null;
+  /** The FIFO ABI's state once init_control succeeded (null: 2-level). */
+  #fifo: FifoEvtchn | null = null;
 
   /** @param o see {@link EventChannelsOptions} */
   constructor(o: EventChannelsOptions) {
@@ -178,6 +183,7 @@ export class EventChannels {
     this.#rport = new Uint16Array(max);
     this.#virq = new Uint8Array(max);
     this.#virqToPort = new Uint16Array(this.vcpus * NR_VIRQS);
+    this.#fifoPages = o.fifoPages ?? null;
     this.#state[0] = ECS_RESERVED;
   }
 
@@ -329,7 +335,8 @@ export class EventChannels {
         rd.#rport[rp] = 0;
       }
     }
-    evtchn2lClearPending(this.shared, port);
+    if (this.#fifo) this.#fifo.clearPending(port);
+    else evtchn2lClearPending(this.shared, port);
     this.#free(port);
     return 0;
   }
@@ -433,7 +440,8 @@ export class EventChannels {
   unmask(port: number): number {
     if (!this.#valid(port)) return this.#fail(EVTCHNOP_unmask, port, -EINVAL);
     const v = this.#notify[port];
-    if (evtchn2lUnmask(this.shared, v, port)) this.#kick(v, port);
+    const kick = this.#fifo ? this.#fifo.unmask(v, port) : evtchn2lUnmask(this.shared, v, port);
+    if (kick) this.#kick(v, port);
     return 0;
   }
 
@@ -450,17 +458,54 @@ export class EventChannels {
     return 0;
   }
 
-  /** EVTCHNOP_init_control: the FIFO ABI is not offered. @returns -ENOSYS */
-  initControl(): number {
-    return -ENOSYS;
+  /** Whether the FIFO ABI is in use (after a successful init_control). */
+  get fifo(): boolean {
+    return this.#fifo !== null;
   }
-  /** EVTCHNOP_expand_array: FIFO only. @returns -ENOSYS */
-  expandArray(): number {
-    return -ENOSYS;
+
+  /** Whether `port` is pending, in whichever ABI the domain uses. */
+  isPending(port: number): boolean {
+    if (!this.#valid(port)) return false;
+    return this.#fifo ? this.#fifo.isPending(port) : this.shared.isPending(port);
   }
-  /** EVTCHNOP_set_priority: FIFO only. @returns -ENOSYS */
-  setPriority(): number {
-    return -ENOSYS;
+
+  /**
+   * EVTCHNOP_init_control (evtchn_fifo_init_control): maps `vcpu`'s control block; the
+   * first success switches the domain to the FIFO ABI, carrying 2-level pending bits.
+   * @returns 0, or -ENOENT (no such vcpu), -EINVAL (bad offset, bad frame, mapped twice),
+   *   -ENOSYS (no page mapper: the FIFO ABI is not offered)
+   */
+  initControl(gfn: number, offset: number, vcpu: number): number {
+    if (!this.#fifoPages) return -ENOSYS;
+    const bad = FifoEvtchn.checkInitControl(this.vcpus, vcpu, offset);
+    if (bad < 0) return this.#fail(EVTCHNOP_init_control, vcpu, bad);
+    if (this.#fifo) return this.#fifo.mapControlBlock(vcpu, gfn, offset);
+    const f = new FifoEvtchn(this.shared.mem, this.shared, this.maxPorts, this.#fifoPages);
+    const rc = f.mapControlBlock(vcpu, gfn, offset);
+    if (rc < 0) return this.#fail(EVTCHNOP_init_control, vcpu, rc);
+    for (let p = 1; p < this.maxPorts; p++) if (this.shared.isPending(p)) f.adoptPending(p);
+    this.#fifo = f;
+    return 0;
+  }
+
+  /**
+   * EVTCHNOP_expand_array: one more page of FIFO event words.
+   * @returns 0, or -EOPNOTSUPP (2-level), -EINVAL (bad frame), -ENOSPC
+   */
+  expandArray(gfn: number): number {
+    if (!this.#fifo) return this.#fail(EVTCHNOP_expand_array, gfn, -EOPNOTSUPP);
+    const notify = (p: number) => (this.#state[p] === ECS_FREE ? -1 : this.#notify[p]);
+    return this.#fifo.expandArray(gfn, notify, (v) => this.#kick(v, 0));
+  }
+
+  /**
+   * EVTCHNOP_set_priority.
+   * @returns 0, or -EINVAL (bad port or priority), -ENOSYS (2-level)
+   */
+  setPriority(port: number, priority: number): number {
+    if (!this.#valid(port)) return this.#fail(EVTCHNOP_set_priority, port, -EINVAL);
+    if (!this.#fifo) return -ENOSYS;
+    return this.#fifo.setPriority(port, priority);
   }
 
   // ---- hypervisor-side senders ----
@@ -477,11 +522,13 @@ export class EventChannels {
     if (p !== 0) this.#setPending(this.#notify[p], p);
   }
 
-  /** Closes every port (domain destruction, EVTCHNOP_reset). */
+  /** Closes every port and leaves the FIFO ABI (domain destruction, EVTCHNOP_reset). */
   closeAll(): void {
     for (let p = 1; p < this.maxPorts; p++) {
       if (this.#state[p] !== ECS_FREE) this.close(p);
     }
+    this.#fifo?.destroy();
+    this.#fifo = null;
   }
 
   // ---- internals ----
@@ -521,10 +568,13 @@ export class EventChannels {
     this.#rdom[port] = 0;
     this.#rport[port] = 0;
     this.#virq[port] = 0;
+    this.#fifo?.initPort(port);
   }
 
   #setPending(vcpu: number, port: number): void {
-    const r = evtchn2lSetPending(this.shared, vcpu, port);
+    const r = this.#fifo
+      ? this.#fifo.setPending(vcpu, port)
+      : evtchn2lSetPending(this.shared, vcpu, port);
     if (r === SET_ALREADY_PENDING) return;
     if (r === SET_PENDING_KICK) this.#kick(vcpu, port);
     // evtchn_check_pollers: a vcpu in SCHEDOP_poll on this port wakes even when masked.
@@ -538,7 +588,7 @@ export class EventChannels {
 
   #fail(op: number, arg: number, err: number): number {
     if (this.tracer.on) this.tracer.rec(TRC_PVX_EVTCHN_FAIL, 4, this.domid, op, arg, -err, 0, 0);
-    this.debug?.(`d${this.domid} EVTCHNOP_${OP_NAMES[op] ?? op}(${arg}): error ${err}`);
+    this.debug?.(`d${this.domid} EVTCHNOP_${EVTCHNOP_NAMES[op] ?? op}(${arg}): error ${err}`);
     return err;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Event channels, 2-level ABI, as a hypervisor model: per-domain port tables
+ * Event channels, 2-level and FIFO ABIs, as a hypervisor model: per-domain port tables
  * ({@link EventChannels}) and the shared_info/vcpu_info event words they drive
  * ({@link SharedInfoView}). Models take decoded values, never guest pointers, and return a
  * port (>= 0), 0, or a negative Xen errno.
@@ -20,7 +20,9 @@
  * bind_ipi -> `bindIpi(vcpu)`, bind_pirq -> `bindPirq(pirq)` (-EPERM), close ->
  * `close(port)`, send -> `send(port)`, status -> `status(dom, port)` (an object or
  * -errno), bind_vcpu -> `bindVcpu(port, vcpu)`, unmask -> `unmask(port)`, reset ->
- * `reset(dom)`, init_control / expand_array / set_priority -> -ENOSYS. Timers call
+ * `reset(dom)`, init_control / expand_array / set_priority -> `initControl(gfn, offset,
+ * vcpu)`, `expandArray(gfn)`, `setPriority(port, priority)`: the FIFO ABI ({@link FifoEvtchn},
+ * offered when the core passes `fifoPages` to map guest frames). Timers call
  * `sendVirq(vcpu, VIRQ_TIMER)`; domain teardown calls `closeAll()`.
  *
  * @example
@@ -105,6 +107,7 @@ export {
   SET_PENDING,
   SET_PENDING_KICK,
 } from "./ports_2l.ts";
+export * from "./fifo.ts";
 export {
   EVTCHN_WORDS_32,
   SHARED_INFO_EVTCHN_MASK,

@@ -47,7 +47,7 @@ export function evtchn2lClearPending(si: SharedInfoView, port: number): void {
 }
 
 /** Sets evtchn_upcall_pending. @returns true when it was 0 (vcpu_mark_events_pending). */
-function markEventsPending(si: SharedInfoView, vcpu: number): boolean {
+export function markEventsPending(si: SharedInfoView, vcpu: number): boolean {
   if (si.vcpuInfoMaddr(vcpu) < 0) return false;
   if ((si.upcallPending(vcpu) & 1) !== 0) return false;
   si.setUpcallPending(vcpu, si.upcallPending(vcpu) | 1);

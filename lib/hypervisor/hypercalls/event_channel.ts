@@ -6,6 +6,7 @@
  */
 import { EFAULT, ENOSYS } from "../../abi/mod.ts";
 import {
+  EVTCHN_FIFO_LINK_BITS,
   EVTCHNOP_alloc_unbound,
   EVTCHNOP_bind_interdomain,
   EVTCHNOP_bind_ipi,
@@ -29,6 +30,12 @@ interface EvtchnCmd {
   size: number;
   out: boolean;
   run(ev: EventChannels, s: DataView, v: Vcpu): number;
+}
+
+/** A u64 frame number (above 2^53 it is no frame: -1). */
+function gfn64(s: DataView, off: number): number {
+  const hi = s.getUint32(off + 4, true);
+  return hi >= 1 << 21 ? -1 : hi * 2 ** 32 + s.getUint32(off, true);
 }
 
 /** Stores a port result at `off` and answers 0, or passes an error through. */
@@ -98,9 +105,25 @@ const CMDS = new Map<number, EvtchnCmd>([
   }],
   [EVTCHNOP_unmask, { size: 4, out: false, run: (ev, s) => ev.unmask(s.getUint32(0, true)) }],
   [EVTCHNOP_reset, { size: 2, out: false, run: (ev, s) => ev.reset(s.getUint16(0, true)) }],
-  [EVTCHNOP_init_control, { size: 0, out: false, run: (ev) => ev.initControl() }],
-  [EVTCHNOP_expand_array, { size: 0, out: false, run: (ev) => ev.expandArray() }],
-  [EVTCHNOP_set_priority, { size: 0, out: false, run: (ev) => ev.setPriority() }],
+  [EVTCHNOP_init_control, {
+    size: 24, // control_gfn u64, offset u32, vcpu u32, link_bits u8 (out), pad[7]
+    out: true,
+    run: (ev, s) => {
+      const rc = ev.initControl(gfn64(s, 0), s.getUint32(8, true), s.getUint32(12, true));
+      if (rc === 0) s.setUint8(16, EVTCHN_FIFO_LINK_BITS);
+      return rc;
+    },
+  }],
+  [EVTCHNOP_expand_array, {
+    size: 8, // array_gfn u64
+    out: false,
+    run: (ev, s) => ev.expandArray(gfn64(s, 0)),
+  }],
+  [EVTCHNOP_set_priority, {
+    size: 8, // port u32, priority u32
+    out: false,
+    run: (ev, s) => ev.setPriority(s.getUint32(0, true), s.getUint32(4, true)),
+  }],
 ]);
 
 /** do_event_channel_op(cmd, arg). */

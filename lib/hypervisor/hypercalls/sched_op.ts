@@ -119,7 +119,7 @@ function schedPoll(v: Vcpu, arg: number): number {
   for (let i = 0; i < nr; i++) {
     const port = dv.getUint32(i * 4, true);
     if (!ev || port >= ev.maxPorts) return -EINVAL;
-    if (ev.shared.isPending(port)) return 0;
+    if (ev.isPending(port)) return 0;
     ports.push(port);
   }
   if (nr === 0 && timeout === 0) return 0;

@@ -25,9 +25,10 @@ import { translatedNewBaseptr } from "../pv/mmu_translated.ts";
 import { PGT_seg_desc_page } from "../../paging/mod.ts";
 import { getPageAndType, putPageAndType } from "../../paging/mod.ts";
 import { applyFlushes } from "../machine/flush.ts";
-import type { Vcpu } from "../domain/vcpu.ts";
+import { DR6_RESET, DR7_RESET, type Vcpu } from "../domain/vcpu.ts";
+import { domainCrash } from "../domain/lifecycle.ts";
 import { fixupGuestSelector } from "../pv/misc_hypercalls.ts";
-import { doSetDebugreg } from "../pv/misc_hypercalls.ts";
+import { doSetDebugreg, X86_CR4_DE } from "../pv/misc_hypercalls.ts";
 
 /** sizeof(struct vcpu_guest_context) for x86_32. */
 export const VCPU_GUEST_CONTEXT_SIZE = 2800;
@@ -92,25 +93,62 @@ export function vcpuInitialise(v: Vcpu, target: Vcpu, arg: number): number {
   target.failsafeEip = u(CTX_FAILSAFE_EIP);
   target.failsafeDisablesEvents = (u(512) & VGCF_failsafe_disables_events) !== 0;
   target.guestTs = (u(CTX_CTRLREG) & 8) !== 0;
+  // pv_fixup_guest_cr4 (the guest's DE), then the debug registers from their reset
+  // values through set_debugreg, whose refusals leave the reset value (as Xen).
+  target.guestCr4 = u(CTX_CTRLREG + 4 * 4) & X86_CR4_DE;
+  target.debugreg.fill(0);
+  target.debugreg[6] = DR6_RESET;
+  target.debugreg[7] = DR7_RESET;
+  target.dr7Emul = 0;
   for (const r of [0, 1, 2, 3, 6, 7]) doSetDebugreg(target, r, u(CTX_DEBUGREG + r * 4));
+  target.loadDebugRegs();
   // Registers and selectors (cpu_user_regs: ebx ecx edx esi edi ebp eax ... eip cs ...).
-  const cpu = target.cpu;
-  const r = cpu.gpr;
+  // Xen only fixes the selectors' privilege here; they are loaded when the vcpu runs.
   const regs = [R_EBX, R_ECX, R_EDX, R_ESI, R_EDI, R_EBP, R_EAX];
-  regs.forEach((reg, i) => (r[reg] = u(CTX_USER_REGS + i * 4) | 0));
-  const eip = u(CTX_USER_REGS + 32);
-  const cs = fixupGuestSelector(s.getUint16(CTX_USER_REGS + 36, true));
-  const eflags = u(CTX_USER_REGS + 40);
-  const esp = u(CTX_USER_REGS + 44);
-  const ss = fixupGuestSelector(s.getUint16(CTX_USER_REGS + 48, true));
-  if (cpu.enterHandler(cs, eip, ss, esp) !== 0) return -EINVAL;
-  const segs = [S_ES, S_DS, S_FS, S_GS];
-  segs.forEach((seg, i) => {
-    const sel = s.getUint16(CTX_USER_REGS + 52 + i * 4, true);
-    if (cpu.loadSeg(seg, sel) !== 0) cpu.loadSeg(seg, 0);
-  });
-  cpu.eflags = (eflags & ~0x3000) | 0x200;
-  cpu.ts = target.guestTs;
+  const gpr = new Int32Array(8);
+  regs.forEach((reg, i) => (gpr[reg] = u(CTX_USER_REGS + i * 4) | 0));
+  target.pendingContext = {
+    gpr,
+    eip: u(CTX_USER_REGS + 32),
+    cs: fixupGuestSelector(s.getUint16(CTX_USER_REGS + 36, true)),
+    eflags: u(CTX_USER_REGS + 40),
+    esp: u(CTX_USER_REGS + 44),
+    ss: fixupGuestSelector(s.getUint16(CTX_USER_REGS + 48, true)),
+    // es ds fs gs
+    segs: [0, 1, 2, 3].map((k) => s.getUint16(CTX_USER_REGS + 52 + k * 4, true)),
+  };
   target.initialised = true;
   return 0;
+}
+
+/**
+ * Loads a context stored by VCPUOP_initialise into the CPU, as the first return to the
+ * vcpu does. A selector that does not load crashes the domain (Xen cannot enter it).
+ * @returns false when the domain was crashed
+ */
+export function loadPendingContext(target: Vcpu): boolean {
+  const c = target.pendingContext;
+  if (c === null) return true;
+  target.pendingContext = null;
+  const cpu = target.cpu;
+  if (cpu.enterHandler(c.cs, c.eip, c.ss, c.esp) !== 0) {
+    domainCrash(
+      target.domain,
+      `d${target.domain.domid}v${target.id}: cannot load cs ${hex4(c.cs)} / ss ${
+        hex4(c.ss)
+      } of its initial context`,
+    );
+    return false;
+  }
+  for (const r of [R_EAX, R_ECX, R_EDX, R_EBX, R_EBP, R_ESI, R_EDI]) cpu.gpr[r] = c.gpr[r];
+  [S_ES, S_DS, S_FS, S_GS].forEach((seg, i) => {
+    if (cpu.loadSeg(seg, c.segs[i]) !== 0) cpu.loadSeg(seg, 0);
+  });
+  cpu.eflags = (c.eflags & ~0x3000) | 0x200;
+  cpu.ts = target.guestTs;
+  return true;
+}
+
+function hex4(n: number): string {
+  return n.toString(16).padStart(4, "0");
 }

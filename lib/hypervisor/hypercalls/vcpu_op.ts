@@ -24,7 +24,7 @@ import {
   VCPUOP_up,
 } from "../../abi/mod.ts";
 import { setTimerOp } from "./set_timer_op.ts";
-import { vcpuInitialise } from "./vcpu_context.ts";
+import { loadPendingContext, vcpuInitialise } from "./vcpu_context.ts";
 import { TIMER_OFF, type Vcpu } from "../domain/vcpu.ts";
 import { readStruct, u64 } from "./_guest.ts";
 
@@ -44,6 +44,7 @@ export function doVcpuOp(v: Vcpu, cmd: number, vcpuid: number, arg: number): num
       return vcpuInitialise(v, target, arg);
     case VCPUOP_up:
       if (!target.initialised) return -EINVAL;
+      if (!loadPendingContext(target)) return 0;
       if (!target.online) target.setRunstate(RUNSTATE_running);
       target.online = true;
       return 0;

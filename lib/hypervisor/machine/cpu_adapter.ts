@@ -77,4 +77,17 @@ export class CpuAdapter implements CpuPort {
   stop(): void {
     this.cpu.stop();
   }
+  loadDebugRegs(dr: ArrayLike<number>): void {
+    for (const i of [0, 1, 2, 3, 6, 7]) this.cpu.dr[i] = dr[i] | 0;
+    this.cpu.debug.refresh();
+  }
+  get dr6(): number {
+    return this.cpu.dr[6] >>> 0;
+  }
+  get cpuidFaulting(): boolean {
+    return this.cpu.cpuidFaulting;
+  }
+  set cpuidFaulting(on: boolean) {
+    this.cpu.cpuidFaulting = on;
+  }
 }

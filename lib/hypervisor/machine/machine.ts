@@ -44,7 +44,7 @@ import { installGrantMapCheck, pvGrantHostMapper } from "../pv/grant_table.ts";
 import type { Tracer } from "../trace/tracer.ts";
 import type { EvtchnDirectory } from "../evtchn/channels.ts";
 import { type GnttabDirectory, GrantTable } from "../gnttab/table.ts";
-import { PGT_writable_page } from "../../paging/mod.ts";
+import { getPageAndType, PGT_writable_page, putPageAndType } from "../../paging/mod.ts";
 
 /** Options of a {@link Machine}. */
 export interface MachineOptions {
@@ -270,6 +270,17 @@ export class Machine {
       hooks: { kick: () => {} }, // wake-ups are checked at every boundary
       directory: this.directory,
       tracer: this.host.tracer,
+      fifoPages: {
+        // map_guest_page: a page of the domain that can take the writable type.
+        map: (gfn) => {
+          const mfn = gfn >= 0 && gfn < 2 ** 32 ? d.mm.gfnToMfn(gfn) : -1;
+          if (!(mfn >= 0 && mfn < this.host.frames.count)) return -1;
+          return getPageAndType(this.host.frames, mfn, PGT_writable_page, d.domid) === 0
+            ? mfn * 4096
+            : -1;
+        },
+        unmap: (maddr) => putPageAndType(this.host.frames, maddr / 4096),
+      },
     });
     return d.evtchn;
   }

@@ -10,19 +10,20 @@ import {
   EXC_FAULT,
   EXC_SOFTINT,
   type Platform,
+  VEC_DB,
   VEC_GP,
   VEC_NM,
   VEC_PF,
   VEC_UD,
 } from "../../cpu/mod.ts";
-import { HYPERCALL_VECTOR } from "../../abi/mod.ts";
+import { HYPERCALL_VECTOR, X86_EFLAGS_TF } from "../../abi/mod.ts";
 import { R_EAX, R_EBX, R_ECX, R_EDX } from "./cpu_port.ts";
 import { pvHypercall } from "../hypercalls/dispatch.ts";
 import { TRC_PV_FORCED_INVALID_OP, TRC_PV_MATH_STATE_RESTORE } from "../../abi/mod.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
 import { injectException, injectSoftInt } from "../traps/bounce.ts";
 import { pvCpuid } from "../traps/cpuid_policy.ts";
-import { emulatePrivilegedOp } from "../traps/emulate_priv_op.ts";
+import { emulatePrivilegedOp, retireEmulated } from "../traps/emulate_priv_op.ts";
 import { deliverEvents } from "../traps/events.ts";
 import { ptwrPageFault } from "../traps/ro_page_fault.ts";
 
@@ -45,6 +46,8 @@ export class PvPlatform implements Platform {
   exception(vector: number, errorCode: number, kind: number): void {
     const v = this.v;
     const cpu = v.cpu;
+    // A #DB from the CPU's debug unit: its DR6 is what the guest reads (do_debug).
+    if (vector === VEC_DB) v.debugreg[6] = cpu.dr6;
     if (kind === EXC_SOFTINT) {
       if (vector === HYPERCALL_VECTOR && cpu.cpl === 1) {
         pvHypercall(v);
@@ -66,13 +69,16 @@ export class PvPlatform implements Platform {
       return;
     }
     switch (vector) {
-      case VEC_GP:
+      case VEC_GP: {
+        const tf = (cpu.eflags & X86_EFLAGS_TF) !== 0;
         if (errorCode === 0 && emulatePrivilegedOp(v)) {
+          retireEmulated(v, tf);
           deliverEvents(v);
           return;
         }
         injectException(v, VEC_GP, errorCode);
         return;
+      }
       case VEC_UD:
         if (this.forcedCpuid()) return;
         injectException(v, VEC_UD, -1);
@@ -105,6 +111,12 @@ export class PvPlatform implements Platform {
     const eip = v.cpu.eip >>> 0;
     if (!v.access.copyFromGuest(eip, this.prefix)) return false;
     for (let i = 0; i < 7; i++) if (this.prefix[i] !== FORCED_PREFIX[i]) return false;
+    if (v.cpuidFaulting && v.cpu.cpl === 3) {
+      // CPUID faulting: #GP at the cpuid itself (after the signature) instead of emulation.
+      v.cpu.eip = (eip + 5) >>> 0;
+      injectException(v, VEC_GP, 0);
+      return true;
+    }
     const r = v.cpu.gpr;
     const t = v.domain.host.tracer;
     if (t.on) t.rec(TRC_PV_FORCED_INVALID_OP, 1, eip, 0, 0, 0, 0, 0);
@@ -114,6 +126,7 @@ export class PvPlatform implements Platform {
     r[R_ECX] = this.out[2];
     r[R_EDX] = this.out[3];
     v.cpu.eip = (eip + 7) >>> 0;
+    if ((v.cpu.eflags & X86_EFLAGS_TF) !== 0) retireEmulated(v, true); // instruction done
     return true;
   }
 

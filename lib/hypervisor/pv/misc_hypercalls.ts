@@ -38,62 +38,91 @@ export function doFpuTaskswitch(v: Vcpu, set: number): number {
 
 /** DR7 bits that must be zero (11, 12, 14, 15) and the one that must be one (10). */
 const DR_CONTROL_RESERVED_ZERO = 0x0000d800, DR_CONTROL_RESERVED_ONE = 0x400;
+/** DR6 bit that must be zero (12) and the bits that must be one (4-11, 16-31). */
+const DR_STATUS_RESERVED_ZERO = 0x1000, DR_STATUS_RESERVED_ONE = 0xffff0ff0;
 /** DR7.GD. */
 const DR_GENERAL_DETECT = 0x2000;
 /** DR7 local/global enables. */
 const DR7_ACTIVE_MASK = 0xff;
+/** CR4.DE: debugging extensions (I/O breakpoints; DR4/DR5 stop aliasing DR6/DR7). */
+export const X86_CR4_DE = 0x8;
 
-/** set_debugreg(reg, value). */
+/**
+ * set_debugreg(reg, value) (set_debugreg of xen/arch/x86/pv/misc-hypercalls.c): DR0-3
+ * must not point into the hypervisor; DR6/DR7 get their reserved bits fixed; DR7.GD is
+ * refused; I/O breakpoints need the guest's CR4.DE and are emulated (their enables go to
+ * dr7Emul, not to the CPU); DR4/DR5 alias DR6/DR7 unless CR4.DE (then -ENODEV).
+ * A failed write changes nothing.
+ */
 export function doSetDebugreg(v: Vcpu, reg: number, value: number): number {
   value = value >>> 0;
+  const de = (v.guestCr4 & X86_CR4_DE) !== 0;
   switch (reg) {
     case 0:
     case 1:
     case 2:
     case 3:
-      // access_ok(value, sizeof(long)): a breakpoint may not watch the hypervisor.
+      // breakpoint_addr_ok: a breakpoint may not watch the hypervisor.
       if (value + 4 > HYPERVISOR_VIRT_START) return -EPERM;
       v.debugreg[reg] = value;
-      return 0;
-    case 4: // CR4.DE is clear for pvx guests: DR4/DR5 alias DR6/DR7
+      break;
+    case 4:
     case 6:
-      v.debugreg[6] = ((value & 0xe00f) | 0xffff0ff0) >>> 0;
-      return 0;
+      if (reg === 4 && de) return -ENODEV;
+      v.debugreg[6] = ((value & ~DR_STATUS_RESERVED_ZERO) | DR_STATUS_RESERVED_ONE) >>> 0;
+      break;
     case 5:
     case 7: {
+      if (reg === 5 && de) return -ENODEV;
       value = ((value & ~DR_CONTROL_RESERVED_ZERO) | DR_CONTROL_RESERVED_ONE) >>> 0;
       if (value & DR_GENERAL_DETECT) return -EPERM;
+      let ioEnable = 0;
       if (value & DR7_ACTIVE_MASK) {
         for (let i = 16; i < 32; i += 4) {
-          // An I/O breakpoint needs CR4.DE, which a pvx guest never has.
-          if (((value >>> i) & 3) === 2) return -EPERM;
+          if (((value >>> i) & 3) !== 2) continue;
+          if (!de) return -EPERM;
+          ioEnable |= value & (3 << ((i - 16) >>> 1));
         }
       }
-      v.debugreg[7] = value;
-      return 0;
+      v.dr7Emul = ioEnable;
+      v.debugreg[7] = (value & ~ioEnable) >>> 0;
+      break;
     }
     default:
       return -ENODEV;
   }
+  v.loadDebugRegs();
+  return 0;
 }
 
-/** get_debugreg(reg): the value itself is the result. */
-export function doGetDebugreg(v: Vcpu, reg: number): number {
+/**
+ * x86emul_read_dr: DR7 reads back with the emulated I/O enables; DR4/DR5 alias DR6/DR7
+ * unless CR4.DE.
+ * @returns the value, or -1 when the register does not exist (#UD for mov, -ENODEV)
+ */
+export function readDebugreg(v: Vcpu, reg: number): number {
+  const de = (v.guestCr4 & X86_CR4_DE) !== 0;
   switch (reg) {
     case 0:
     case 1:
     case 2:
     case 3:
-    case 6:
-    case 7:
-      return v.debugreg[reg] | 0;
+      return v.debugreg[reg];
     case 4:
-      return v.debugreg[6] | 0;
+    case 6:
+      return reg === 4 && de ? -1 : v.debugreg[6];
     case 5:
-      return v.debugreg[7] | 0;
+    case 7:
+      return reg === 5 && de ? -1 : (v.debugreg[7] | v.dr7Emul) >>> 0;
     default:
-      return -ENODEV;
+      return -1;
   }
+}
+
+/** get_debugreg(reg): the value itself is the result, or -ENODEV. */
+export function doGetDebugreg(v: Vcpu, reg: number): number {
+  const val = readDebugreg(v, reg);
+  return val < 0 ? -ENODEV : val | 0;
 }
 
 /** do_vm_assist(cmd, type). */

@@ -7,14 +7,16 @@
  * Anything else returns false and the #GP is bounced to the guest.
  * @module
  */
-import { VI_ARCH_CR2 } from "../../abi/mod.ts";
+import { ENODEV, TRC_PV_EMULATE_PRIVOP, VI_ARCH_CR2 } from "../../abi/mod.ts";
 import { VMASST_TYPE_architectural_iopl } from "../../abi/mod.ts";
-import { R_EAX, R_ECX, R_EDI, R_EDX, R_ESI } from "../machine/cpu_port.ts";
+import { R_EAX, R_EBX, R_ECX, R_EDI, R_EDX, R_ESI } from "../machine/cpu_port.ts";
 import { newBaseptr } from "../../paging/mod.ts";
 import { translatedNewBaseptr } from "../pv/mmu_translated.ts";
 import { applyFlushes } from "../machine/flush.ts";
-import { doFpuTaskswitch, doGetDebugreg, doSetDebugreg } from "../pv/misc_hypercalls.ts";
-import { TRC_PV_EMULATE_PRIVOP } from "../../abi/mod.ts";
+import { doFpuTaskswitch, doSetDebugreg, readDebugreg, X86_CR4_DE } from "../pv/misc_hypercalls.ts";
+import { DR6_BS, ioBreakpointHits, mergeDr6, VEC_DB, VEC_UD } from "../../cpu/mod.ts";
+import { injectException } from "./bounce.ts";
+import { pvCpuid } from "./cpuid_policy.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
 
 /** CR0 as a PV guest reads it: PE MP ET NE WP AM PG (TS comes from the guest's own view). */
@@ -24,10 +26,28 @@ export const GUEST_CR4 = 0x620;
 /** MSRs a PV guest may read, with their values. */
 const MSR_TSC = 0x10, MSR_PLATFORM_ID = 0x17, MSR_MISC_ENABLE = 0x1a0;
 const MSR_EFER = 0xc0000080;
+/** MSR_DEBUGCTL (reads as zero: no LBR/BTF for a PV guest), MSR_INTEL_PLATFORM_INFO. */
+const MSR_DEBUGCTL = 0x1d9, MSR_PLATFORM_INFO = 0xce;
+/** MSR_INTEL_MISC_FEATURES_ENABLES (bit 0: CPUID faulting). */
+const MSR_MISC_FEATURES_ENABLES = 0x140;
+/** More of guest_rdmsr / read_msr's PV answers (an Intel policy). */
+const MSR_FEATURE_CONTROL = 0x3a, MSR_APIC_BASE = 0x1b, MSR_CR_PAT = 0x277;
+const MSR_PERF_STATUS = 0x198, MSR_PERF_CTL = 0x199, MSR_THERM_STATUS = 0x19c;
+const MSR_PERF_CAPABILITIES = 0x345;
+/** PLATFORM_INFO.CPUID_FAULTING (bit 31): Xen offers CPUID faulting to PV guests. */
+const PLATFORM_INFO_CPUID_FAULTING = 0x80000000;
 /** EFER.NXE as a 32-bit PV guest sees it. */
 const GUEST_EFER = 0x800;
 
 const insn = new Uint8Array(16);
+const cpuidOut = new Int32Array(4);
+
+/** Delivers #UD for the instruction (x86emul's ud_fault); the emulation is done. */
+function injectUd(v: Vcpu): boolean {
+  injectException(v, VEC_UD, -1);
+  emulDb = -1;
+  return true;
+}
 
 /** Whether the guest's privilege allows IOPL-sensitive instructions (iopl_ok). */
 export function ioplOk(v: Vcpu): boolean {
@@ -49,10 +69,40 @@ function ioOkay(v: Vcpu, port: number, bytes: number): boolean {
 }
 
 /**
+ * After an emulated I/O instruction: a #DB trap when it matched an I/O breakpoint
+ * (check_guest_io_breakpoint: only with CR4.DE and emulated DR7 enables).
+ */
+function ioDone(v: Vcpu, ok: boolean, port: number, size: number): boolean {
+  if (v.dr7Emul === 0 || (v.guestCr4 & X86_CR4_DE) === 0) return ok;
+  emulDb |= ioBreakpointHits(v.debugreg, (v.debugreg[7] & ~0xff) | v.dr7Emul, port, size);
+  return ok;
+}
+
+/** DR6 bits the instruction being emulated raised (I/O breakpoints); -1: it faulted. */
+let emulDb = 0;
+
+/**
+ * After an emulated instruction (pv_emul_instruction_done, and emulate_privileged_op's
+ * bpmatch): a #DB trap with its I/O breakpoint bits, plus BS when EFLAGS.TF was set.
+ * @param tf whether TF was set when the instruction began
+ */
+export function retireEmulated(v: Vcpu, tf: boolean): void {
+  let bits = emulDb;
+  emulDb = 0;
+  if (bits < 0) return; // an exception was delivered instead
+  if (tf) bits |= DR6_BS;
+  if (bits === 0) return;
+  v.debugreg[6] = mergeDr6(v.debugreg[6], bits);
+  v.loadDebugRegs();
+  injectException(v, VEC_DB, -1);
+}
+
+/**
  * Tries to emulate the instruction at eip that raised #GP(0).
  * @returns true when emulated (eip advanced, or the vcpu blocked); false to bounce #GP
  */
 export function emulatePrivilegedOp(v: Vcpu): boolean {
+  emulDb = 0;
   const cpu = v.cpu;
   const eip = cpu.eip >>> 0;
   // Fetch what is readable of the next 16 bytes (an instruction may end a page early).
@@ -102,7 +152,7 @@ export function emulatePrivilegedOp(v: Vcpu): boolean {
       if (size === 1) r[R_EAX] = r[R_EAX] | 0xff;
       else if (size === 2) r[R_EAX] = r[R_EAX] | 0xffff;
       else r[R_EAX] = -1;
-      return done(i);
+      return ioDone(v, done(i), port, size);
     }
     case 0xe6:
     case 0xe7:
@@ -111,7 +161,8 @@ export function emulatePrivilegedOp(v: Vcpu): boolean {
       const size = op & 1 ? (o16 ? 2 : 4) : 1;
       const port = op < 0xe8 ? insn[i++] : r[R_EDX] & 0xffff;
       if (i > len || !ioOkay(v, port, size)) return false;
-      return done(i); // a domU's writes to ports it does not own are dropped
+      // A domU's writes to ports it does not own are dropped.
+      return ioDone(v, done(i), port, size);
     }
     case 0x6c:
     case 0x6d:
@@ -130,7 +181,7 @@ export function emulatePrivilegedOp(v: Vcpu): boolean {
         r[R_ESI] = (r[R_ESI] + step) | 0;
       }
       if (rep) r[R_ECX] = 0;
-      return done(i);
+      return ioDone(v, done(i), r[R_EDX] & 0xffff, size);
     }
     case 0x0f:
       if (i >= len) return false;
@@ -172,12 +223,17 @@ function emulate0f(
       if ((modrm & 0xc0) !== 0xc0) return false;
       const n = (modrm >>> 3) & 7, rm = modrm & 7;
       if (op === 0x21) {
-        const val = doGetDebugreg(v, n);
-        if (n > 7) return false;
-        r[rm] = val;
+        const val = readDebugreg(v, n);
+        if (val < 0) return injectUd(v);
+        r[rm] = val | 0;
         return done(i);
       }
-      if (op === 0x23) return doSetDebugreg(v, n, r[rm] >>> 0) === 0 ? done(i) : false;
+      if (op === 0x23) {
+        // x86emul_write_dr: -ENODEV is #UD, any other failure #GP(0).
+        const rc = doSetDebugreg(v, n, r[rm] >>> 0);
+        if (rc === -ENODEV) return injectUd(v);
+        return rc === 0 ? done(i) : false;
+      }
       if (op === 0x20) {
         const mem = d.host.mem;
         switch (n) {
@@ -195,7 +251,7 @@ function emulate0f(
             return done(i);
           }
           case 4:
-            r[rm] = GUEST_CR4;
+            r[rm] = GUEST_CR4 | v.guestCr4;
             return done(i);
           default:
             return false;
@@ -221,15 +277,32 @@ function emulate0f(
           return done(i);
         }
         case 4:
-          return val === GUEST_CR4 ? done(i) : false;
+          // pv_fixup_guest_cr4: the guest controls DE (TSD is not modelled and reads
+          // back clear); every other bit is Xen's and writes to it are discarded.
+          v.guestCr4 = val & X86_CR4_DE;
+          v.loadDebugRegs();
+          return done(i);
         default:
           return false;
       }
     }
     case 0x30: { // wrmsr
       const msr = r[R_ECX] >>> 0;
-      if (msr === MSR_EFER && (r[R_EAX] >>> 0) === GUEST_EFER && r[R_EDX] === 0) return done(i);
+      const lo = r[R_EAX] >>> 0, hi = r[R_EDX] >>> 0;
+      // Writes of the value already there are accepted (EFER, DEBUGCTL).
+      if (msr === MSR_EFER && lo === GUEST_EFER && hi === 0) return done(i);
+      if (msr === MSR_DEBUGCTL && lo === 0 && hi === 0) return done(i);
+      if (msr === MSR_MISC_FEATURES_ENABLES && (lo & ~1) === 0 && hi === 0) {
+        v.cpuidFaulting = lo === 1;
+        cpu.cpuidFaulting = v.cpuidFaulting;
+        return done(i);
+      }
       return false;
+    }
+    case 0xa2: { // cpuid with faulting on: the kernel's is emulated
+      pvCpuid(r[R_EAX] >>> 0, r[R_ECX] >>> 0, cpuidOut);
+      for (let k = 0; k < 4; k++) r[[R_EAX, R_EBX, R_ECX, R_EDX][k]] = cpuidOut[k];
+      return done(i);
     }
     case 0x32: { // rdmsr
       const msr = r[R_ECX] >>> 0;
@@ -248,6 +321,29 @@ function emulate0f(
           break;
         case MSR_EFER:
           lo = GUEST_EFER;
+          break;
+        case MSR_DEBUGCTL:
+          break;
+        case MSR_PLATFORM_INFO:
+          lo = PLATFORM_INFO_CPUID_FAULTING;
+          break;
+        case MSR_MISC_FEATURES_ENABLES:
+          lo = v.cpuidFaulting ? 1 : 0;
+          break;
+        case MSR_FEATURE_CONTROL: // Intel: locked, no VMX outside SMX
+          lo = 1;
+          break;
+        case MSR_APIC_BASE: // what Linux PV guests read: enabled, default base, BSP on vcpu 0
+          lo = 0xfee00800 | (v.id === 0 ? 0x100 : 0);
+          break;
+        case MSR_CR_PAT: // XEN_MSR_PAT
+          lo = 0x00070406;
+          hi = 0x0501;
+          break;
+        case MSR_PERF_STATUS: // read-as-zero for a domU (no cpufreq control)
+        case MSR_PERF_CTL:
+        case MSR_THERM_STATUS:
+        case MSR_PERF_CAPABILITIES:
           break;
         default:
           return false;

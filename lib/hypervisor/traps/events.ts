@@ -34,7 +34,7 @@ export function checkWake(v: Vcpu): boolean {
     const ev = d.evtchn;
     if (ev) {
       for (const p of v.pollPorts) {
-        if (ev.shared.isPending(p)) {
+        if (ev.isPending(p)) {
           v.pollPorts = [];
           v.pollTimeoutNs = -1;
           v.blocked = false;

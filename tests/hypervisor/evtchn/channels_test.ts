@@ -289,12 +289,13 @@ Deno.test("reset() closes every port of the caller and refuses other domains", (
   assert.equal(d0.evtchn.state(bp), ECS_UNBOUND);
 });
 
-Deno.test("bindPirq() and the FIFO commands are refused", () => {
+Deno.test("bindPirq() is refused; FIFO commands without a page mapper or before init", () => {
   const { d1 } = world();
   assert.equal(d1.evtchn.bindPirq(3), EPERM);
-  assert.equal(d1.evtchn.initControl(), ENOSYS);
-  assert.equal(d1.evtchn.expandArray(), ENOSYS);
-  assert.equal(d1.evtchn.setPriority(), ENOSYS);
+  assert.equal(d1.evtchn.initControl(5, 0, 0), ENOSYS, "no FIFO page mapper");
+  assert.equal(d1.evtchn.expandArray(5), -95, "-EOPNOTSUPP while 2-level");
+  assert.equal(d1.evtchn.setPriority(1, 7), ENOSYS, "2-level has no priorities");
+  assert.equal(d1.evtchn.setPriority(5000, 7), EINVAL, "bad port");
 });
 
 Deno.test("EventChannels traces sends, upcalls and failures when the tracer is on", () => {

@@ -196,7 +196,11 @@ Deno.test("event_channel_op (and _compat): allocation, VIRQs, errors", async () 
     [{ nr: 32, args: [3, { at: "port1000" }], name: "close a free port" }, -E.EINVAL],
     [{ nr: 32, args: [4, { at: "port1000" }], name: "send on a free port" }, -E.EINVAL],
     [{ nr: 32, args: [5, { at: "status" }], name: "status" }, 0],
-    [{ nr: 32, args: [11, 0], name: "init_control (FIFO)" }, -E.ENOSYS],
+    [{ nr: 32, args: [11, 0], name: "init_control from address 0" }, -E.EFAULT],
+    [{ nr: 32, args: [12, { at: "expand" }], name: "expand_array before init" }, -E.EOPNOTSUPP],
+    [{ nr: 32, args: [11, { at: "initBadGfn" }], name: "init_control, bad frame" }, -E.EINVAL],
+    [{ nr: 32, args: [11, { at: "initBadVcpu" }], name: "init_control, vcpu 5" }, -E.ENOENT],
+    [{ nr: 32, args: [13, { at: "prio" }], name: "set_priority while 2-level" }, -E.ENOSYS],
     [{ nr: 32, args: [2, { at: "pirq" }], name: "bind_pirq" }, -E.EPERM],
     [{ nr: 32, args: [6, UNMAPPED] }, -E.EFAULT],
     [{ nr: 32, args: [99, 0] }, -E.ENOSYS],
@@ -209,6 +213,10 @@ Deno.test("event_channel_op (and _compat): allocation, VIRQs, errors", async () 
     status: words(0x7ff0, 1, 0, 0, 0, 0),
     pirq: words(1, 0, 0),
     compat: words(5, 0x7ff0, 1, 0, 0, 0, 0),
+    expand: words(1, 0),
+    initBadGfn: words(0xfffffffe, 0xffffffff, 0, 0, 0, 0),
+    initBadVcpu: words(1, 0, 0, 5, 0, 0),
+    prio: words(1, 3),
   });
 });
 

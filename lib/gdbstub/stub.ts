@@ -80,12 +80,14 @@ export class GdbStub {
   }
 
   /**
-   * Runs a machine under the debugger until it shuts down (a single-domain boot loop).
-   * @returns its result, or "killed" when gdb killed it
+   * Runs a machine under the debugger until it shuts down (a single-domain boot loop) or
+   * `until` (the caller's own condition, checked at slice boundaries) holds.
+   * @returns its result ("until" for the caller's condition), or "killed" when gdb killed it
    */
-  async run(m: Machine, store?: XenStore): Promise<AttachEnd> {
+  async run(m: Machine, store?: XenStore, until?: () => boolean): Promise<AttachEnd> {
     this.attach(m, store);
-    return await runGated(this.debugger, m, this.debugger.until);
+    const dbg = this.debugger;
+    return await runGated(dbg, m, until ? () => dbg.until() || until() : dbg.until);
   }
 
   /** The boot is over: gdb gets its last reply (W or X), the socket closes. */

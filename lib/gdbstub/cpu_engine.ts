@@ -8,8 +8,8 @@
  * step that faults stops at the guest handler's first instruction.
  * @module
  */
-import type { Cpu } from "../cpu/cpu.ts";
-import type { Machine } from "../hypervisor/machine.ts";
+import type { Cpu } from "../cpu/mod.ts";
+import type { Machine } from "../hypervisor/mod.ts";
 import type { StopEvent } from "./target.ts";
 import { BP_HW, BP_SW, WP_ACCESS, WP_READ, WP_WRITE } from "./target.ts";
 

@@ -5,8 +5,8 @@
  * writes are refused (a debugger cannot load a descriptor the guest did not).
  * @module
  */
-import type { Cpu } from "../cpu/cpu.ts";
-import { doubleToF80, f80Out, f80ToDouble } from "../cpu/fpu/f80.ts";
+import type { Cpu } from "../cpu/mod.ts";
+import { doubleToF80, f80Out, f80ToDouble } from "../cpu/mod.ts";
 import type { RegisterAccess } from "./registers.ts";
 
 const GPR = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"];

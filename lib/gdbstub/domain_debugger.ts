@@ -9,7 +9,7 @@
  * When the domain is over, {@link finish} gives gdb its W or X reply.
  * @module
  */
-import type { Machine, RunResult } from "../hypervisor/machine.ts";
+import type { Machine, RunResult } from "../hypervisor/mod.ts";
 import { MachineTarget } from "./machine_target.ts";
 import { type MonitorContext, runMonitor } from "./monitor.ts";
 import type { ArchRegisters, RegisterAccess } from "./registers.ts";

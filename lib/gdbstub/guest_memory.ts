@@ -6,8 +6,9 @@
  * read early and refuses a write; nothing throws.
  * @module
  */
-import type { PagingDomain } from "../paging/paging_domain.ts";
-import { INVALID_MFN, PGT_writable_page } from "../paging/constants.ts";
+import type { PagingDomain } from "../paging/mod.ts";
+import { INVALID_MFN, PGT_writable_page } from "../paging/mod.ts";
+import { asGfn } from "../abi/mod.ts";
 
 const P = 1, PS = 0x80;
 
@@ -23,7 +24,7 @@ export function debugTranslate(mm: PagingDomain, vcpu: number, linear: number): 
   const frame = (lo: number, hi: number): number => {
     if ((hi & 0xfffff) !== 0) return -1;
     const n = lo >>> 12;
-    const m = mm.translated ? mm.p2m.get(n) : n;
+    const m: number = mm.translated ? mm.p2m.get(asGfn(n)) : n;
     return m === INVALID_MFN || m >= f.count ? -1 : m;
   };
   linear >>>= 0;

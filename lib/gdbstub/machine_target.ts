@@ -4,7 +4,7 @@
  * units ({@link CpuDebugEngine}).
  * @module
  */
-import type { Machine } from "../hypervisor/machine.ts";
+import type { Machine } from "../hypervisor/mod.ts";
 import { DebugMemory } from "./guest_memory.ts";
 import { Cpu32Registers } from "./cpu_registers.ts";
 import { type ArchRegisters, I386, type RegisterAccess } from "./registers.ts";

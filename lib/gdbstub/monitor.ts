@@ -4,10 +4,10 @@
  * a page walk and the p2m, the xenstore tree, the last trace records.
  * @module
  */
-import type { Machine } from "../hypervisor/machine.ts";
-import type { XenStore } from "../hypervisor/xenstore/store.ts";
-import { showPageWalk } from "../paging/show_page_walk.ts";
-import { INVALID_MFN } from "../paging/constants.ts";
+import type { Machine } from "../hypervisor/mod.ts";
+import type { XenStore } from "../hypervisor/mod.ts";
+import { showPageWalk } from "../paging/mod.ts";
+import { INVALID_MFN } from "../paging/mod.ts";
 import {
   ECS_FREE,
   ECS_INTERDOMAIN,
@@ -16,9 +16,8 @@ import {
   ECS_RESERVED,
   ECS_UNBOUND,
   ECS_VIRQ,
-} from "../abi/event_channel.ts";
-import { GTF_type_mask } from "../abi/grant_table.ts";
-import { EVENT_NAMES } from "../abi/trace.ts";
+} from "../abi/mod.ts";
+import { asGfn, EVENT_NAMES, GTF_type_mask } from "../abi/mod.ts";
 import type { TraceRing } from "./trace_ring.ts";
 
 /** What the monitor reads besides the machine. */
@@ -91,7 +90,7 @@ export function runMonitor(ctx: MonitorContext, vcpu: number, line: string): str
       const pfn = Number.parseInt(args[0] ?? "", 16);
       if (!Number.isFinite(pfn) || pfn < 0) return "usage: p2m PFN (hex)";
       if (pfn >= d.p2m.maxPfns) return `pfn ${hex(pfn)} is beyond the domain's p2m`;
-      const mfn = d.p2m.get(pfn);
+      const mfn: number = d.p2m.get(asGfn(pfn));
       return mfn === INVALID_MFN
         ? `pfn ${hex(pfn)} -> not populated`
         : `pfn ${hex(pfn)} -> mfn ${hex(mfn)} (${m.host.frames.describe(mfn)})`;

@@ -5,9 +5,9 @@
  * (`--gdb-wait`) or lets the domain run until gdb connects and stops it.
  * @module
  */
-import type { Machine, RunResult } from "../hypervisor/machine.ts";
-import type { XenStore } from "../hypervisor/xenstore/store.ts";
-import type { Tracer } from "../hypervisor/trace/tracer.ts";
+import type { Machine, RunResult } from "../hypervisor/mod.ts";
+import type { XenStore } from "../hypervisor/mod.ts";
+import type { Tracer } from "../hypervisor/mod.ts";
 import { type AttachEnd, DomainDebugger } from "./domain_debugger.ts";
 import { GdbSession } from "./session.ts";
 import { GdbListener, parseGdbEndpoint } from "./transport.ts";

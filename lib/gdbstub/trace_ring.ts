@@ -4,7 +4,7 @@
  * tracer (the `--trace` file writer) when there is one.
  * @module
  */
-import { NULL_TRACER, type Tracer } from "../hypervisor/trace/tracer.ts";
+import { NULL_TRACER, type Tracer } from "../hypervisor/mod.ts";
 
 /** One record of the ring. */
 export interface RingRecord {

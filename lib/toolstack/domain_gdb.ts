@@ -6,9 +6,9 @@
  * holds this one.
  * @module
  */
-import type { Machine, RunResult } from "../hypervisor/machine.ts";
-import type { XenStore } from "../hypervisor/xenstore/store.ts";
-import type { Tracer } from "../hypervisor/trace/tracer.ts";
+import type { Machine, RunResult } from "../hypervisor/mod.ts";
+import type { XenStore } from "../hypervisor/mod.ts";
+import type { Tracer } from "../hypervisor/mod.ts";
 import { GdbStub, runGated } from "../gdbstub/mod.ts";
 
 /** See the module doc. */

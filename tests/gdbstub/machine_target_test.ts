@@ -4,7 +4,7 @@
  * guest's tables (unmapped reads, refused page-table writes), all through the protocol.
  */
 import assert from "node:assert/strict";
-import { Machine } from "../../lib/hypervisor/machine.ts";
+import { Machine } from "../../lib/hypervisor/mod.ts";
 import { type AttachEnd, DomainDebugger } from "../../lib/gdbstub/domain_debugger.ts";
 import { runGated } from "../../lib/gdbstub/stub.ts";
 import { type Connection, GdbSession } from "../../lib/gdbstub/session.ts";
@@ -202,6 +202,39 @@ Deno.test("gdbstub machine: Ctrl-C stops a spinning guest; kill ends it", async 
   await new Promise((r) => setTimeout(r, 30));
   assert.equal(m.cpus[0].retired, at); // paused: nothing runs while gdb looks
   assert.equal(le32(await c.ask("p8")), ENTRY);
+  c.ask("k");
+  assert.equal(await serving, "killed");
+  assert.equal(await end, "killed");
+});
+
+Deno.test("gdbstub machine: a breakpoint in a loop the block compiler runs stops there", async () => {
+  // loop: inc eax; inc ebx; jmp loop  (hot: compiled as a region before gdb looks)
+  const image = kernelImage((a) => a.label("loop").db(0x40, 0x43).jmpLabel("loop"));
+  const m = new Machine({ image, memoryMiB: 8, console: { write() {} } });
+  assert.ok(m.cpus[0].jit !== null, "the block compiler is on by default");
+  const dbg = new DomainDebugger();
+  const end = runOne(dbg, m);
+  const s = new GdbSession(dbg);
+  const c = new Client();
+  const serving = s.serve(c);
+  c.ask("c");
+  while (m.cpus[0].retired < 3_000_000) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(await c.interrupt(), "T02thread:1;");
+  const target = ENTRY + 1; // inc ebx
+  const pc = le32(await c.ask("p8"));
+  if (pc === target) assert.equal(await c.ask("s"), "T05thread:1;"); // gdb steps off it first
+  assert.equal(await c.ask(`Z0,${target.toString(16)},1`), "OK");
+  const eax = le32(await c.ask("p0"));
+  assert.equal(await c.ask("c"), "T05thread:1;");
+  assert.equal(le32(await c.ask("p8")), target);
+  const eax2 = le32(await c.ask("p0"));
+  assert.ok(eax2 - eax <= 1, `ran ${eax2 - eax} loop turns past the breakpoint`);
+  // and again: one turn of the loop, then the breakpoint
+  assert.equal(await c.ask(`z0,${target.toString(16)},1`), "OK");
+  assert.equal(await c.ask("s"), "T05thread:1;");
+  assert.equal(await c.ask(`Z0,${target.toString(16)},1`), "OK");
+  assert.equal(await c.ask("c"), "T05thread:1;");
+  assert.equal(le32(await c.ask("p0")), eax2 + 1);
   c.ask("k");
   assert.equal(await serving, "killed");
   assert.equal(await end, "killed");

@@ -19,8 +19,6 @@ export interface GdbStubOptions {
   endpoint: string;
   /** `--gdb-wait`: stop before the first guest instruction until gdb continues. */
   wait?: boolean;
-  /** The machines' instruction limit, if any. */
-  maxInstructions?: number;
   /** Where the stub's messages go. */
   log?: (line: string) => void;
 }

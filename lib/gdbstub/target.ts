@@ -1,7 +1,7 @@
 /**
  * What the gdb session needs of a debugged domain: its vcpus as threads, registers by
  * name, guest-virtual memory, breakpoints and watchpoints, resume/step/interrupt, kill,
- * detach and monitor commands. lib/gdbstub/machine_target.ts implements it over a pvx
+ * detach and monitor commands. domain_debugger.ts implements it over a pvx
  * Machine; tests use fakes. Thread ids are vcpu ids (gdb's thread N+1 is vcpu N).
  * @module
  */

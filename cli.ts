@@ -106,6 +106,11 @@ function buildProgram(state: { code: number }): Command {
       "record only these classes: gen, sched, mem, pv, hw, pvx (comma-separated; default all; needs --trace)",
     )
     .option("--record-rings <file>", "record every backend's ring traffic (pvx replay FILE)")
+    .option(
+      "--gdb <port>",
+      "serve gdb's remote protocol on localhost:PORT (or unix:PATH): target remote :PORT",
+    )
+    .option("--gdb-wait", "with --gdb: stop before the first guest instruction until gdb continues")
     .action(withExit(async (cmd) => {
       const { run, parseOnEof } = await import("./tools/boot.ts");
       const o = cmd.opts();
@@ -131,6 +136,8 @@ function buildProgram(state: { code: number }): Command {
         trace: o.trace,
         traceClasses: o.traceClasses,
         recordRings: o.recordRings,
+        gdb: o.gdb,
+        gdbWait: o.gdbWait === true,
       });
     }));
   // --- trace ---

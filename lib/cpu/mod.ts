@@ -42,3 +42,4 @@ export { x87Execute, x87Fwait } from "./fpu/x87_execute.ts";
 export { fldenv, fnsave, fnstenv, frstor } from "./fpu/x87_memory.ts";
 export { fxrstor, fxsave, ldmxcsr, stmxcsr } from "./sse/fxsave.ts";
 export { SSE_OPCODE_MAP, sseExecute } from "./sse/sse_execute.ts";
+export { doubleToF80, f80Out, f80ToDouble } from "./fpu/f80.ts";

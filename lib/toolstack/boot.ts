@@ -23,6 +23,7 @@ import { readInput } from "./read_input.ts";
 import { openConsole, type StdioConsole } from "../console/mod.ts";
 import { checkBootOptions } from "./boot_checks.ts";
 import { EndOfInput, type OnEof } from "./end_of_input.ts";
+import { GdbStub } from "../gdbstub/mod.ts";
 
 export type { BootOptions } from "./options.ts";
 
@@ -99,12 +100,22 @@ async function bootLoop(
   log: (line: string) => void,
   recording?: RingRecording,
 ): Promise<number> {
-  // One console for the whole run: input and output survive reboots.
-  const own = opts.console ? undefined : await openConsole(opts.consoleOptions);
+  if (opts.gdbWait && opts.gdb === undefined) {
+    throw new InputError("Cannot boot: --gdb-wait needs --gdb PORT");
+  }
+  const gdb = opts.gdb !== undefined
+    ? GdbStub.start({ endpoint: opts.gdb, wait: opts.gdbWait, log })
+    : undefined;
   try {
-    return await bootEach(opts, image, ramdisk, outputs, log, recording, own);
+    // One console for the whole run: input and output survive reboots.
+    const own = opts.console ? undefined : await openConsole(opts.consoleOptions);
+    try {
+      return await bootEach(opts, image, ramdisk, outputs, log, recording, own, gdb);
+    } finally {
+      await own?.close();
+    }
   } finally {
-    await own?.close();
+    await gdb?.close();
   }
 }
 
@@ -116,6 +127,7 @@ async function bootEach(
   log: (line: string) => void,
   recording: RingRecording | undefined,
   own: StdioConsole | undefined,
+  gdb: GdbStub | undefined,
 ): Promise<number> {
   const { trace, pcap, network } = outputs;
   const sink = opts.console ?? own!;
@@ -141,7 +153,7 @@ async function bootEach(
       maxInstructions: opts.maxInstructions,
       // A bounded (batch) run also gives up on a guest idle with nothing that can wake it.
       idleTimeoutMs: opts.maxInstructions !== undefined ? 10_000 : undefined,
-      tracer: trace?.writer,
+      tracer: gdb ? gdb.tracer(trace?.writer) : trace?.writer,
       ...opts.machine,
     });
     if (trace) {
@@ -162,19 +174,20 @@ async function bootEach(
       inputConsumed: dev.console.inputConsumed,
       outBytes: dev.console.stats.outBytes,
     }), () => dev.store);
-    let r: RunResult | "detached";
+    let r: RunResult | "detached" | "killed";
     try {
       await opts.onMachine?.(m, dev);
-      const running = m.run(eof.until);
+      const running = gdb ? gdb.run(m, dev.store, eof.until) : m.run(eof.until);
       r = await Promise.race([running, dev.detached.then(() => "detached" as const)]);
       if (r === "detached") {
-        m.stop();
+        if (gdb) gdb.debugger.kill();
+        else m.stop();
         await running;
       }
     } finally {
       await dev.detach();
     }
-    if (r !== "detached" && r.reason === "until" && eof.outcome) {
+    if (r !== "detached" && r !== "killed" && r.reason === "until" && eof.outcome) {
       log(
         eof.outcome === "detached"
           ? "pvx: end of console input (--on-eof detach); the guest is stopped"
@@ -189,12 +202,16 @@ async function bootEach(
 
 /** Prints the outcome; returns the exit code, or undefined to boot again. */
 function report(
-  r: RunResult | "detached",
+  r: RunResult | "detached" | "killed",
   noReboot: boolean,
   log: (line: string) => void,
 ): number | undefined {
   if (r === "detached") {
     log("pvx: console detached; the guest is stopped");
+    return exitCodeForOutcome(r);
+  }
+  if (r === "killed") {
+    log("pvx: gdb killed the domain");
     return exitCodeForOutcome(r);
   }
   switch (r.reason) {

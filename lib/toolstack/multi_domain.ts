@@ -19,6 +19,7 @@ import { attachDevices, type AttachedDevices } from "./devices.ts";
 import { readInput } from "./read_input.ts";
 import { exitCodeForOutcome, succeeded } from "./exit_code.ts";
 import { loadXlConfig, type XlAction, type XlDomainConfig } from "./xl_config.ts";
+import { DomainGdb } from "./domain_gdb.ts";
 
 const NL = 0x0a;
 /** A partial line longer than this is written out without waiting for its newline. */
@@ -156,6 +157,7 @@ export function domainFiles(opts: BootOptions): string[] {
     [opts.recordRings, "--record-rings"],
     [opts.xenstoreSocket, "--xenstore-socket"],
     [opts.consoleOptions?.inputFile, "--console-input"],
+    [opts.gdb, '--gdb (gdb = "PORT")'],
   ];
   for (const [v, flag] of single) {
     if (v) throw new InputError(`Cannot use ${flag} with config files: set it in the file`);
@@ -204,6 +206,8 @@ class DomainRunner {
   #idleUntil = Infinity;
   /** Whether the last boot ended well (set when the domain is done). */
   ok = false;
+  /** Its gdb stub (xl `gdb = "PORT"`), made at the first start and kept across reboots. */
+  gdb: DomainGdb | null = null;
 
   constructor(
     cfg: XlDomainConfig,
@@ -226,6 +230,10 @@ class DomainRunner {
   /** Builds the machine and attaches its devices (console prefixed, vifs on the network). */
   async start(): Promise<void> {
     const { cfg, opts } = { cfg: this.cfg, opts: this.#s.opts };
+    if (cfg.gdb !== undefined && this.gdb === null) {
+      const wait = cfg.gdbWait === true || opts.gdbWait === true;
+      this.gdb = new DomainGdb(cfg.gdb, wait, (line) => this.say(line.replace(/^pvx: /, "")));
+    }
     const m = new Machine({
       image: this.#kernel,
       imageName: cfg.kernel,
@@ -235,7 +243,7 @@ class DomainRunner {
       ramdisk: this.#ramdisk,
       realtime: opts.realtime,
       maxInstructions: opts.maxInstructions,
-      tracer: this.#s.tracer,
+      tracer: this.gdb ? this.gdb.tracer(this.#s.tracer) : this.#s.tracer,
       ...opts.machine,
       domid: this.domid,
     });
@@ -253,6 +261,7 @@ class DomainRunner {
     this.#sink = sink;
     this.#idle = false;
     if (!m.host.clock.realtime) this.#gate(m, dev);
+    this.gdb?.attach(m, dev.store);
     await opts.onMachine?.(m, dev);
   }
 
@@ -298,20 +307,26 @@ class DomainRunner {
   /** The guest time of this domain's next action: now when runnable, else its timer. */
   nextEventNs(): number {
     const m = this.m;
-    if (!m) return Infinity;
+    if (!m || this.gdb?.paused) return Infinity; // gdb holds it: the others run on
     if (!this.#idle || this.#dev!.deviceHost.hasPendingWork) return m.host.clock.nowNs();
     return this.#idleUntil;
   }
 
   /** The stop condition of a scheduled run: asked to yield, or too far ahead. */
   readonly until = (): boolean =>
-    this.#mustYield || this.m!.host.clock.nowNs() > this.#othersNext() + LOOKAHEAD_NS;
+    this.#mustYield || this.m!.host.clock.nowNs() > this.#othersNext() + LOOKAHEAD_NS ||
+    (this.gdb?.until() ?? false);
 
   /** Runs the machine until it yields to the scheduler (virtual time) or ends. */
   runSome(): Promise<RunResult> {
     this.#mustYield = false;
     this.#idle = false;
-    return this.m!.run(this.until);
+    return this.gdb ? this.gdb.runTurn(this.m!, this.until) : this.m!.run(this.until);
+  }
+
+  /** Runs the machine on its own (real time) until it ends. */
+  runFree(): Promise<RunResult> {
+    return this.gdb ? this.gdb.runFree(this.m!) : this.m!.run();
   }
 
   /** Detaches the devices and flushes the console after a run. */
@@ -331,6 +346,10 @@ class DomainRunner {
    */
   outcome(r: RunResult): boolean | "restart" {
     const cfg = this.cfg;
+    if (this.gdb?.killed) {
+      this.say("killed by gdb");
+      return succeeded("killed");
+    }
     const act = (a: XlAction, ok: boolean, what: string): boolean | "restart" => {
       if (a === "restart") {
         this.say(`${what}; restarting it`);
@@ -370,11 +389,12 @@ class DomainRunner {
   async end(r: RunResult, stopping: boolean): Promise<boolean> {
     await this.stopDevices();
     const next = this.outcome(r);
-    if (next === "restart" && !stopping) {
+    if (next === "restart" && !stopping && !this.gdb?.killed) {
       await this.start();
       return false;
     }
     this.ok = next === true;
+    await this.gdb?.close();
     return true;
   }
 }
@@ -463,6 +483,7 @@ export async function runDomains(
     } finally {
       // after an error: stop whatever still runs
       for (const r of live) await r.stopDevices();
+      for (const r of all) await r.gdb?.close();
       await own?.close();
     }
     return all.every((r) => r.ok) ? exitCodeForOutcome("poweroff") : exitCodeForOutcome("crash");
@@ -487,6 +508,12 @@ async function runInTurns(
     for (const r of live) {
       const n = r.nextEventNs();
       if (n < t) [next, t] = [r, n];
+    }
+    const held = live.filter((r) => r.gdb?.paused);
+    if (!next && held.length > 0) {
+      // the others wait for a domain gdb holds: wait for gdb (no CPU meanwhile)
+      await Promise.race(held.map((r) => r.gdb!.whenRunnable()));
+      continue;
     }
     if (!next) {
       // every guest blocked with no timer and nothing in flight: nothing can wake them
@@ -513,7 +540,7 @@ async function runSideBySide(live: DomainRunner[]): Promise<void> {
   const results = await Promise.allSettled([...live].map(async (r) => {
     try {
       for (;;) {
-        const res = await r.m!.run();
+        const res = await r.runFree();
         if (await r.end(res, failed)) break;
       }
       live.splice(live.indexOf(r), 1);

@@ -58,6 +58,10 @@ export interface BootOptions {
   trace?: string;
   /** `--trace-classes LIST`: the classes to record (default all). */
   traceClasses?: string;
+  /** `--gdb PORT|unix:PATH`: serve the GDB remote protocol (lib/gdbstub). */
+  gdb?: string;
+  /** `--gdb-wait`: stop before the first guest instruction until gdb continues. */
+  gdbWait?: boolean;
   /** A console sink to use instead of the terminal (tests); not closed by `run`. */
   console?: ConsoleSink;
   /** Where pvx's own messages go (default: stderr). */

@@ -3,6 +3,7 @@
  * lists, `#` comments, `+=`) and the keys pvx boots from, as `pvx boot --domain FILE.cfg`.
  * @module
  */
+import { parseGdbEndpoint } from "../gdbstub/mod.ts";
 import { readInputText } from "./read_input.ts";
 import { dirname, isAbsolute, join } from "node:path";
 import { InputError } from "../errors.ts";
@@ -46,6 +47,10 @@ export interface XlDomainConfig {
   onPoweroff: XlAction;
   onReboot: XlAction;
   onCrash: XlAction;
+  /** `gdb = "PORT"` or `"unix:PATH"` (pvx): a gdb stub for this domain. */
+  gdb?: string;
+  /** `gdb_wait = 1` (pvx): stop before the first instruction until gdb continues. */
+  gdbWait?: boolean;
   /** Warnings (unknown keys, ignored settings), one line each, naming file:line. */
   warnings: string[];
 }
@@ -70,6 +75,8 @@ const KNOWN = new Set([
   "type",
   "builder",
   "uuid",
+  "gdb",
+  "gdb_wait",
 ]);
 
 /** xl's action names, mapped onto what pvx can do with a domain that stopped. */
@@ -389,9 +396,22 @@ export function parseXlConfig(text: string, file: string): XlDomainConfig {
     }
     return a;
   };
+  const gdbSetting = last.get("gdb");
+  let gdb: string | undefined;
+  if (gdbSetting) {
+    gdb = typeof gdbSetting.value === "number" ? String(gdbSetting.value) : str("gdb");
+    try {
+      parseGdbEndpoint(gdb ?? "");
+    } catch (e) {
+      bad(gdbSetting, (e as Error).message.replace(/^Cannot use --gdb/, "gdb"));
+    }
+  }
+  const gdbWait = num("gdb_wait", 0, 1);
   return {
     file,
     name,
+    gdb,
+    gdbWait: gdbWait === 1,
     kernel: resolve(kernel),
     ramdisk: ramdisk ? resolve(ramdisk) : undefined,
     cmdline,

@@ -260,3 +260,19 @@ Deno.test("loadXlConfig() reads a file and names a missing one", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("xl config: gdb = PORT | unix:PATH and gdb_wait (pvx keys), checked", () => {
+  const k = 'kernel = "k.elf"\n';
+  const a = parseXlConfig(k + 'gdb = "1234"\ngdb_wait = 1\n', "/d/a.cfg");
+  strictEqual(a.gdb, "1234");
+  strictEqual(a.gdbWait, true);
+  deepStrictEqual(a.warnings, []);
+  strictEqual(parseXlConfig(k + "gdb = 4321\n", "/d/a.cfg").gdb, "4321");
+  strictEqual(parseXlConfig(k + 'gdb = "unix:/tmp/s"\n', "/d/a.cfg").gdb, "unix:/tmp/s");
+  const none = parseXlConfig(k, "/d/a.cfg");
+  strictEqual(none.gdb, undefined);
+  strictEqual(none.gdbWait, false);
+  throwsAt(() => parseXlConfig(k + 'gdb = "port"\n', "/d/a.cfg"), "/d/a.cfg:2", /unix:PATH/);
+  throwsAt(() => parseXlConfig(k + "gdb = 70000\n", "/d/a.cfg"), "/d/a.cfg:2");
+  throwsAt(() => parseXlConfig(k + "gdb_wait = 2\n", "/d/a.cfg"), "/d/a.cfg:2");
+});

@@ -2,14 +2,16 @@
  * What the end of console input means for `pvx boot` (`--on-eof`):
  *
  * - `poweroff`: ask the guest to power off, as `xl shutdown` does (control/shutdown =
- *   "poweroff" in xenstore); a guest that has not shut down 10 virtual seconds later is
+ *   "poweroff" in xenstore); a guest that has not shut down 3 virtual seconds later is
  *   stopped. The default when stdin is a pipe or another non-terminal stream.
  * - `detach`: stop the guest (as Ctrl-] does), exit 0.
  * - `wait`: keep running until the guest shuts down (as `xl console` users expect while a
  *   terminal or a `--console-input` file is attached). The default for those.
  *
- * The action comes only once the guest has taken all the input, read it from its ring,
- * written nothing for a virtual second and is idle, so that the last command finishes.
+ * The action comes only once the guest has taken all the input, read it from its ring and
+ * written nothing since, for a virtual second while idle (blocked), or for 2 virtual
+ * seconds whatever it does (a guest that polls its console, as GRUB does, is never
+ * idle), so that the last command finishes.
  * @module
  */
 import { InputError } from "../errors.ts";
@@ -20,10 +22,12 @@ import type { StoreOps } from "../hypervisor/mod.ts";
 /** The `--on-eof` choices. */
 export type OnEof = "poweroff" | "detach" | "wait";
 
-/** Virtual ns the guest must stay quiet after its last input before the action. */
+/** Virtual ns an idle guest must stay quiet after its last input before the action. */
 export const EOF_QUIET_NS = 1_000_000_000;
+/** Virtual ns a busy (polling) guest must stay quiet before the action. */
+export const EOF_QUIET_BUSY_NS = 2_000_000_000;
 /** Virtual ns a guest gets to honour the poweroff request. */
-export const EOF_GRACE_NS = 10_000_000_000;
+export const EOF_GRACE_NS = 3_000_000_000;
 
 /**
  * Parses `--on-eof`.
@@ -91,7 +95,8 @@ export class EndOfInput {
       return false;
     }
     if (this.#quietSince < 0) this.#quietSince = now;
-    if (now - this.#quietSince < EOF_QUIET_NS || !this.#m.idle) return false;
+    const quiet = now - this.#quietSince;
+    if (quiet < EOF_QUIET_NS || (quiet < EOF_QUIET_BUSY_NS && !this.#m.idle)) return false;
     if (this.#mode === "detach") {
       this.outcome = "detached";
       return true;

@@ -8,6 +8,7 @@
  * 5 s at the prompt (measured: about 0.5 %; it was 77 % before pvx waited on host events).
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { exists, needs } from "../_tools.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 const GUEST = new URL("../../guest/pvx-guest.elf", import.meta.url).pathname;
@@ -188,5 +189,20 @@ Deno.test({
       await t.kill();
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+const GRUB = new URL("../fixtures/cache/inspect/grub-i386-xen.bin", import.meta.url).pathname;
+
+Deno.test({
+  ...needs(
+    "end of input on a pipe ends a run of a guest that polls and ignores poweroff (GRUB)",
+    !exists(GRUB) && "grub-i386-xen.bin missing: bash .ci/setup.d/inspect.sh",
+  ),
+  async fn() {
+    const r = await boot([GRUB], "echo piped\n");
+    strictEqual(r.code, 0, r.err);
+    ok(r.out.includes("piped"), r.out);
+    ok(r.err.includes("the guest did not power off when asked; it is stopped"), r.err);
   },
 });

@@ -32,15 +32,22 @@ export const SOURCE_BUDGET = 32 << 20;
 
 const NONE: RegionFn = () => 0;
 
+/** A compiled entry: its region, and its first runs counted (up to PROBE_RUNS). */
+interface Entry {
+  fn: RegionFn;
+  calls: number;
+  insns: number;
+}
+
+/** The compiled entries of one code page (memory grows with the regions, not the pages). */
 interface JitPage {
   /** The decoded cache's index array of the page when these were made. */
   arr: Int32Array;
-  hits: Uint16Array;
-  fns: (RegionFn | null)[] | null;
-  /** Runs counted (up to PROBE_RUNS) and instructions they retired, per entry. */
-  calls: Uint16Array | null;
-  insns: Float64Array | null;
+  entries: Map<number, Entry>;
 }
+
+/** Loop-head hit counters: one direct-mapped table (collisions only make entries hotter). */
+const HIT_SLOTS = 1 << 16;
 
 /** Counters of a {@link Jit}. */
 export interface JitStats {
@@ -119,6 +126,7 @@ export class Jit {
   /** Per machine frame: its compiled regions, valid while `arr` is the page's index. */
   private pages: (JitPage | undefined)[] = [];
   private cur: JitPage | null = null;
+  private readonly hits = new Uint16Array(HIT_SLOTS);
 
   /** @param hot entries reached this often get compiled (1: at once, for tests) */
   constructor(private readonly hot: number = HOT) {}
@@ -131,38 +139,29 @@ export class Jit {
   run(c: Cpu, end: number): number {
     const arr = c.cArr;
     let p = this.cur;
+    const mfn = c.cBase >>> 12;
     if (p === null || p.arr !== arr) {
       // A page whose decoded records were dropped has a new index array: start afresh.
-      const mfn = c.cBase >>> 12;
       let q = this.pages[mfn];
       if (q === undefined || q.arr !== arr) {
-        q = { arr, hits: new Uint16Array(4096), fns: null, calls: null, insns: null };
+        q = { arr, entries: new Map() };
         this.pages[mfn] = q;
       }
       this.cur = p = q;
     }
     const o = c.eip & 4095;
-    const fns = p.fns;
-    if (fns !== null) {
-      const f = fns[o];
-      if (f !== null) {
-        const ran = f(c, end);
-        if (ran !== 0) this.account(p, o, ran);
-        return ran;
-      }
+    let e = p.entries.get(o);
+    if (e === undefined) {
+      const h = (Math.imul(mfn, 0x9e3779b1) ^ o) & (HIT_SLOTS - 1);
+      if (++this.hits[h] < this.hot) return 0;
+      this.hits[h] = 0;
+      const fn = this.compile(c, o) ?? NONE;
+      if (c.cPage === -1) return 0; // decoding dropped the page: start again
+      e = { fn, calls: 0, insns: 0 };
+      p.entries.set(o, e);
     }
-    if (++p.hits[o] < this.hot) return 0;
-    p.hits[o] = 0;
-    const g = this.compile(c, o) ?? NONE;
-    if (c.cPage === -1) return 0; // decoding dropped the page: start again
-    if (p.fns === null) {
-      p.fns = new Array(4096).fill(null);
-      p.calls = new Uint16Array(4096);
-      p.insns = new Float64Array(4096);
-    }
-    p.fns[o] = g;
-    const ran = g(c, end);
-    if (ran !== 0) this.account(p, o, ran);
+    const ran = e.fn(c, end);
+    if (ran !== 0) this.account(e, ran);
     return ran;
   }
 
@@ -171,16 +170,14 @@ export class Jit {
    * does not compile) costs more to enter than it saves: after PROBE_RUNS runs averaging
    * under MIN_RUN instructions it is retired and the interpreter runs that code.
    */
-  private account(p: JitPage, o: number, ran: number): void {
+  private account(e: Entry, ran: number): void {
     this.stats.runs++;
     this.stats.ran += ran;
-    const calls = p.calls!, insns = p.insns!;
-    const n = calls[o];
-    if (n >= PROBE_RUNS) return;
-    calls[o] = n + 1;
-    insns[o] += ran;
-    if (n + 1 === PROBE_RUNS && insns[o] < MIN_RUN * PROBE_RUNS) {
-      p.fns![o] = NONE;
+    if (e.calls >= PROBE_RUNS) return;
+    e.calls++;
+    e.insns += ran;
+    if (e.calls === PROBE_RUNS && e.insns < MIN_RUN * PROBE_RUNS) {
+      e.fn = NONE;
       this.stats.retired++;
     }
   }

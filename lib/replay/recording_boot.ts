@@ -4,7 +4,6 @@
  * initial image embedded so the recording is self-contained.
  * @module
  */
-import { createHash } from "node:crypto";
 import { InputError } from "../errors.ts";
 import type { DeviceHost, DomId } from "../hypervisor/mod.ts";
 import { fileRecordingSink, type RecordingSink, RingRecorder } from "./recording_host.ts";
@@ -104,8 +103,12 @@ export class RingRecording {
   }
 }
 
-/** SHA-256 (hex) of a whole image, read 4 MiB at a time. */
+/**
+ * SHA-256 (hex) of a whole image, read 4 MiB at a time. node:crypto is imported here, not
+ * at the top, so that hosts without it (the web page) load this module.
+ */
 async function imageSha256(image: RecordableImage): Promise<string> {
+  const { createHash } = await import("node:crypto");
   const h = createHash("sha256");
   const chunk = new Uint8Array(4 << 20);
   for (let s = 0; s < image.sectors; s += chunk.length / 512) {

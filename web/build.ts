@@ -37,8 +37,11 @@ async function npmFile(pkg: string, file: string): Promise<string> {
   return `${info.npmCache}/registry.npmjs.org/${pkg}/${version}/${file}`;
 }
 
-if (import.meta.main) {
-  const t0 = performance.now();
+/**
+ * Builds the page into web/dist/.
+ * @returns the bundle's size in bytes
+ */
+export async function buildWeb(): Promise<number> {
   await Deno.mkdir(dist, { recursive: true });
   await run(Deno.execPath(), [
     "bundle",
@@ -56,7 +59,12 @@ if (import.meta.main) {
   }
   await Deno.copyFile(await npmFile("@xterm/xterm", "css/xterm.css"), new URL("xterm.css", dist));
   await Deno.copyFile(new URL("guest/pvx-guest.elf", root), new URL("pvx-guest.elf", dist));
-  const size = (await Deno.stat(new URL("pvx-web.js", dist))).size;
+  return (await Deno.stat(new URL("pvx-web.js", dist))).size;
+}
+
+if (import.meta.main) {
+  const t0 = performance.now();
+  const size = await buildWeb();
   console.log(
     `web/dist: pvx-web.js ${(size / 1024).toFixed(0)} KiB, built in ${
       Math.round(performance.now() - t0)

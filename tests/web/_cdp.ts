@@ -151,6 +151,13 @@ export class Browser {
     }
   }
 
+  /** Presses one special key (Backspace 8, Tab 9, Escape 27 ...). */
+  async key(key: string, code: number): Promise<void> {
+    const k = { key, code: key, windowsVirtualKeyCode: code, nativeVirtualKeyCode: code };
+    await this.send("Input.dispatchKeyEvent", { type: "rawKeyDown", ...k });
+    await this.send("Input.dispatchKeyEvent", { type: "keyUp", ...k });
+  }
+
   /** Clicks the element matching `selector` (a real mouse click at its centre). */
   async click(selector: string): Promise<void> {
     const box = await this.eval<{ x: number; y: number } | null>(`(() => {

@@ -75,6 +75,32 @@ const page = {
     for (let i = 0; i < b.length; i++) lines.push(b.getLine(i)?.translateToString(true) ?? "");
     return lines.join("\n");
   },
+  /** Sizes of the last run's outputs (bytes; -1: not collected). */
+  outputs(): { trace: number; pcap: number; recording: number } {
+    const s = lastSession;
+    s?.flushTrace();
+    return {
+      trace: s?.traceBytes?.size ?? -1,
+      pcap: s?.pcapBytes?.size ?? -1,
+      recording: s?.recordingBytes?.size ?? -1,
+    };
+  },
+  /** One output of the last run, base64 (what its download button saves). */
+  outputBase64(which: "trace" | "pcap" | "recording"): string {
+    const s = lastSession;
+    s?.flushTrace();
+    const c = which === "trace"
+      ? s?.traceBytes
+      : which === "pcap"
+      ? s?.pcapBytes
+      : s?.recordingBytes;
+    const b = c?.bytes() ?? new Uint8Array(0);
+    let bin = "";
+    for (let i = 0; i < b.length; i += 0x8000) {
+      bin += String.fromCharCode(...b.subarray(i, i + 0x8000));
+    }
+    return btoa(bin);
+  },
   /** Milliseconds from Boot to the output that first contained `text` (-1: not yet). */
   timeTo(text: string): number {
     const at = page.transcript.indexOf(text);

@@ -1,0 +1,175 @@
+/**
+ * The web page in a real browser (Debian's headless chromium over the DevTools protocol):
+ * `deno task web`'s page boots the built-in guest, its selftest passes in the terminal,
+ * typed commands answer (with the CLI's key handling: Enter, Backspace), `poweroff` ends
+ * the run; the trace and capture it collected decode; bad files get the CLI's one-line
+ * errors; an XTF test ends in SUCCESS. `PVX_WEB_SCREENSHOT=FILE` saves a screenshot.
+ * Ignored, with the reason, when chromium is not installed.
+ * @module
+ */
+import {
+  deepStrictEqual as assertEquals,
+  match as assertMatch,
+  ok as assert,
+} from "node:assert/strict";
+import { Browser, haveChromium } from "./_cdp.ts";
+import { buildWeb } from "../../web/build.ts";
+import { serveDist } from "../../web/serve.ts";
+import { decodeTrace } from "../../lib/hypervisor/trace/decode.ts";
+import { TRC_PV_HYPERCALL_V2 } from "../../lib/hypervisor/trace/events.ts";
+import { readPcap } from "../../lib/netfront/pcap.ts";
+import { xtfDir } from "./_xtf.ts";
+
+const have = haveChromium();
+const root = new URL("../../", import.meta.url).pathname;
+
+function b64(s: string): Uint8Array {
+  return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+}
+
+Deno.test({
+  name: `web page in headless chromium${have ? "" : " (ignored: /usr/bin/chromium missing)"}`,
+  ignore: !have,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async (t) => {
+  await buildWeb();
+  const { server, url } = serveDist(0);
+  const b = await Browser.launch(await url);
+  try {
+    await b.waitFor("globalThis.pvxPage && document.readyState === 'complete'", "the page", 30_000);
+    // the inspect report of the built-in guest shows before anything boots
+    await b.waitFor(
+      "document.getElementById('inspect').textContent.includes('pv32pae')",
+      "inspect",
+    );
+
+    await t.step("the built-in guest boots, passes its selftest, answers, powers off", async () => {
+      await b.click("#boot");
+      await b.waitFor("pvxPage.screen().includes('pvx$ ')", "the shell prompt");
+      await b.click("#terminal");
+      await b.type("selftest");
+      await b.waitFor("/selftest: \\d+ passed/.test(pvxPage.screen())", "the selftest", 120_000);
+      const screen = await b.eval<string>("pvxPage.screen()");
+      for (
+        const area of ["descriptor tables", "MMU", "event channels", "block I/O", "network I/O"]
+      ) {
+        assert(screen.includes(`PASS ${area}`), `no PASS ${area} in:\n${screen}`);
+      }
+      assertMatch(screen, /selftest: 16 passed, 0 failed, 0 skipped/);
+      // Backspace erases as on a terminal: "unamx" <BS> "e" is "uname"
+      await b.type("unamx", false);
+      await b.key("Backspace", 8);
+      await b.type("e");
+      await b.waitFor("pvxPage.screen().includes('pvx-guest on Xen 4.17.0-pvx')", "uname's answer");
+      // the live views follow the guest
+      const xs = await b.eval<string>("document.getElementById('xenstore').textContent");
+      assertMatch(xs, /vbd/);
+      assertMatch(xs, /vif/);
+      const shot = Deno.env.get("PVX_WEB_SCREENSHOT");
+      if (shot) await Deno.writeFile(shot, await b.screenshot());
+      await b.type("poweroff");
+      await b.waitFor("pvxPage.state === 'ended'", "the end of the run");
+      const end = await b.eval<{ reason: string; exitCode: number }>("pvxPage.end");
+      assertEquals([end.reason, end.exitCode], ["poweroff", 0]);
+      assertMatch(await b.eval<string>("pvxPage.screen()"), /pvx: the guest powered off/);
+    });
+
+    await t.step("the trace and the capture it collected decode", async () => {
+      const trace = b64(await b.eval<string>("pvxPage.outputBase64('trace')"));
+      const recs = decodeTrace(trace);
+      assert(recs.some((r) => r.event === TRC_PV_HYPERCALL_V2), "no hypercall records");
+      const frames = readPcap(b64(await b.eval<string>("pvxPage.outputBase64('pcap')")));
+      // ARP, 3 echoes and a UDP echo each way at least
+      assert(frames.length >= 10, `only ${frames.length} frames captured`);
+    });
+
+    await t.step("bad files get the CLI's one-line errors", async () => {
+      const dir = await Deno.makeTempDir({ prefix: "pvx-web-" });
+      try {
+        const text = `${dir}/notes.txt`;
+        await Deno.writeTextFile(text, "hello\n");
+        await b.setFiles("#kernel-file", [text]);
+        await b.waitFor("pvxPage.error !== ''", "an error");
+        assertEquals(
+          await b.eval<string>("document.getElementById('error').textContent"),
+          `pvx: Cannot load image "notes.txt": not an ELF file, gzip file or bzImage (magic 68 65 6c 6c)`,
+        );
+        const huge = `${dir}/huge.bin`;
+        const f = await Deno.open(huge, { write: true, create: true });
+        await f.truncate(300 << 20); // sparse
+        f.close();
+        await b.eval("pvxPage.error = ''");
+        await b.setFiles("#kernel-file", [huge]);
+        await b.waitFor("pvxPage.error !== ''", "an error");
+        assertMatch(
+          await b.eval<string>("pvxPage.error"),
+          /^Cannot load image "huge.bin": .* limit$/,
+        );
+        // a 64-bit kernel: XTF's pv64 example (tiny), else Debian's grub-x86_64-xen
+        const xtf64 = xtfDir();
+        const pv64 = xtf64
+          ? `${xtf64}/pv64/test-pv64-example`
+          : `${root}tests/fixtures/cache/inspect/grub-x86_64-xen.bin`;
+        if (await exists(pv64)) {
+          const name = pv64.slice(pv64.lastIndexOf("/") + 1);
+          await b.eval("pvxPage.error = ''");
+          await b.setFiles("#kernel-file", [pv64]);
+          await b.waitFor("pvxPage.error !== ''", "an error");
+          assertEquals(
+            await b.eval<string>("pvxPage.error"),
+            `Cannot load image "${name}": it is a 64-bit x86-64 kernel; pvx boots 32-bit PAE PV kernels`,
+          );
+          // the report is still shown, and Boot refuses with the same line
+          assertMatch(
+            await b.eval<string>("document.getElementById('inspect').textContent"),
+            /pv64/,
+          );
+          await b.eval("pvxPage.error = ''");
+          await b.click("#boot");
+          await b.waitFor("pvxPage.error !== ''", "the refusal");
+          assertMatch(await b.eval<string>("pvxPage.error"), /it is a 64-bit x86-64 kernel/);
+        }
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+
+    const xtf = xtfDir();
+    await t.step({
+      name: `an XTF test opened from disk ends in SUCCESS${
+        xtf ? "" : " (ignored: no ../shared/xtf)"
+      }`,
+      ignore: !xtf,
+      fn: async () => {
+        await b.eval(`(() => {
+          for (const [id, v] of [["memory", "128"], ["cmdline", ""]]) document.getElementById(id).value = v;
+          for (const id of ["net", "trace", "record"]) document.getElementById(id).checked = false;
+          document.getElementById("disk-source").value = "none";
+          pvxPage.error = "";
+        })()`);
+        await b.setFiles("#kernel-file", [`${xtf}/pv32pae/test-pv32pae-example`]);
+        await b.waitFor(
+          "document.getElementById('inspect').textContent.includes('test-pv32pae-example')",
+          "inspect",
+        );
+        assertEquals(await b.eval<string>("pvxPage.error"), "");
+        await b.click("#boot");
+        await b.waitFor("pvxPage.state === 'ended'", "the XTF test's end", 60_000);
+        assertMatch(await b.eval<string>("pvxPage.screen()"), /Test result: SUCCESS/);
+      },
+    });
+  } finally {
+    await b.close();
+    await server.shutdown();
+  }
+});
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await Deno.stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

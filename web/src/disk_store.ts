@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * Disk images of the page: a blank image or an opened file, served from memory
  * ({@link MemoryDiskImage}), and kept across visits in the browser's origin-private file

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * Getting a run's outputs out of the page: a download of bytes under a file name, the
  * trace turned into Perfetto's JSON, and Perfetto's UI opened on it (its documented

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The page: wires the controls, the terminal (xterm.js), the live views and the downloads
  * to a {@link Session}. `globalThis.pvxPage` exposes the screen text and the run's state
@@ -68,6 +69,8 @@ const page = {
   /** [ms since boot, transcript length] per output chunk. */
   marks: [] as [number, number][],
   bootedAt: 0,
+  /** Milliseconds from Boot to the end of the run. */
+  endMs: -1,
   /** Everything on the terminal (scrollback included), one line each. */
   screen(): string {
     const b = term.buffer.active;
@@ -232,6 +235,7 @@ async function boot(): Promise<void> {
     setButtons(true);
     term.focus();
     const end = await s.done;
+    page.endMs = performance.now() - page.bootedAt;
     await console.close();
     page.end = end;
     page.state = "ended";

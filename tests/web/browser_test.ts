@@ -23,10 +23,6 @@ import { xtfDir } from "./_xtf.ts";
 const have = haveChromium();
 const root = new URL("../../", import.meta.url).pathname;
 
-function b64(s: string): Uint8Array {
-  return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-}
-
 Deno.test({
   name: `web page in headless chromium${have ? "" : " (ignored: /usr/bin/chromium missing)"}`,
   ignore: !have,
@@ -75,14 +71,63 @@ Deno.test({
       assertMatch(await b.eval<string>("pvxPage.screen()"), /pvx: the guest powered off/);
     });
 
-    await t.step("the trace and the capture it collected decode", async () => {
-      const trace = b64(await b.eval<string>("pvxPage.outputBase64('trace')"));
-      const recs = decodeTrace(trace);
-      assert(recs.some((r) => r.event === TRC_PV_HYPERCALL_V2), "no hypercall records");
-      const frames = readPcap(b64(await b.eval<string>("pvxPage.outputBase64('pcap')")));
-      // ARP, 3 echoes and a UDP echo each way at least
-      assert(frames.length >= 10, `only ${frames.length} frames captured`);
-    });
+    await t.step(
+      "the download buttons save the trace, its Perfetto JSON and the capture",
+      async () => {
+        const dir = await Deno.makeTempDir({ prefix: "pvx-web-dl-" });
+        try {
+          await b.send(
+            "Browser.setDownloadBehavior",
+            { behavior: "allow", downloadPath: dir },
+            true,
+          );
+          const saved = async (button: string, name: string) => {
+            await b.click(button);
+            const path = `${dir}/${name}`;
+            for (let i = 0; i < 200; i++) {
+              try {
+                const bytes = await Deno.readFile(path);
+                if (bytes.length > 0) return bytes;
+              } catch {
+                // not yet
+              }
+              await new Promise((r) => setTimeout(r, 100));
+            }
+            throw new Error(`${button} saved no ${name}`);
+          };
+          const recs = decodeTrace(await saved("#dl-trace", "pvx-guest.xentrace"));
+          assert(recs.some((r) => r.event === TRC_PV_HYPERCALL_V2), "no hypercall records");
+          const json = JSON.parse(
+            new TextDecoder().decode(await saved("#dl-perfetto", "pvx-guest.json")),
+          );
+          assert(json.traceEvents.length > 100, "a Perfetto trace with no events");
+          const frames = readPcap(await saved("#dl-pcap", "pvx-guest.pcap"));
+          // the selftest's ARP, 3 echoes and a UDP echo, each way
+          assert(frames.length >= 10, `only ${frames.length} frames captured`);
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+        }
+      },
+    );
+
+    await t.step(
+      "a disk kept in the browser's storage (OPFS) is saved when the guest stops",
+      async () => {
+        await b.eval(`(() => {
+        document.getElementById("disk-source").value = "opfs";
+        document.getElementById("cmdline").value = "selftest";
+      })()`);
+        await b.click("#boot");
+        await b.waitFor("pvxPage.state === 'ended'", "the selftest's poweroff", 120_000);
+        assertMatch(await b.eval<string>("pvxPage.screen()"), /PASS block I\/O/);
+        const size = await b.eval<number>(
+          "navigator.storage.getDirectory().then((d) => d.getFileHandle('pvx-disk.img'))" +
+            ".then((h) => h.getFile()).then((f) => f.size)",
+        );
+        assertEquals(size, 4 << 20, await b.eval<string>("pvxPage.error"));
+        await b.eval(`document.getElementById("cmdline").value = ""`);
+      },
+    );
 
     await t.step("bad files get the CLI's one-line errors", async () => {
       const dir = await Deno.makeTempDir({ prefix: "pvx-web-" });

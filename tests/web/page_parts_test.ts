@@ -69,13 +69,14 @@ Deno.test("page session: the built-in guest boots with the page console, answers
   const term = new FakeTerm();
   const con = new PageConsole(term);
   const log: string[] = [];
+  const disk = blankDisk(1);
   const s = new Session({
     image,
     imageName: "pvx-guest",
     cmdline: "",
     memoryMiB: 32,
     vcpus: 1,
-    disk: blankDisk(1),
+    disk,
     net: true,
     trace: true,
     recordRings: true,
@@ -108,6 +109,8 @@ Deno.test("page session: the built-in guest boots with the page console, answers
   ok(decodeTrace(s.traceBytes!.bytes()).length > 100);
   ok(s.pcapBytes!.size >= 24);
   ok(s.recordingBytes!.size > 0);
+  // the page keeps the disk open after the run (download, OPFS)
+  strictEqual((await diskBytes(disk)).length, 1 << 20);
   const sent = [...s.events.ports.values()].reduce((a, c) => a + c.sends, 0);
   ok(sent > 0, "no event-channel sends counted");
 });

@@ -237,10 +237,14 @@ async function boot(): Promise<void> {
     const end = await s.done;
     page.endMs = performance.now() - page.bootedAt;
     await console.close();
+    if (el.diskSource.value === "opfs" && disk) {
+      if (!(await saveToOpfs(await diskBytes(disk)))) {
+        showError("Cannot keep the disk: this browser offers no OPFS storage here");
+      }
+    }
     page.end = end;
     page.state = "ended";
     setStatus(`${end.reason} (exit code ${end.exitCode})`);
-    if (el.diskSource.value === "opfs" && disk) await saveToOpfs(await diskBytes(disk));
   } catch (e) {
     page.state = "ended";
     showError(errorText(e));
@@ -286,8 +290,10 @@ function refresh(): void {
       `${(n / 1e6).toFixed(2)} M instructions, ${mips > 0 ? mips.toFixed(1) : "0.0"} MIPS, ${
         ((now - s.startedAt) / 1000).toFixed(1)
       } s` +
-      (net ? ` | host 10.0.0.1: ${JSON.stringify(net)}` : "") +
-      (s.traceBytes ? ` | trace ${(s.traceBytes.size / 1024).toFixed(0)} KiB` : "");
+      (net
+        ? ` | host 10.0.0.1 answered ${net.arpReplies} ARP, ${net.echoReplies} ping, ${net.udpEchoes} UDP`
+        : "") +
+      (s.traceBytes ? ` | trace: ${s.events.records} records` : "");
     const dev = s.devices;
     if (dev) {
       el.xenstore.textContent = renderXenstore(dev.store);

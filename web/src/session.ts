@@ -14,7 +14,7 @@ import { PcapWriter } from "../../lib/netfront/pcap.ts";
 import { RingRecording } from "../../lib/hypervisor/io/recording_boot.ts";
 import type { DiskImage } from "../../lib/blkfront/disk_image.ts";
 import { parseDiskSpec } from "../../lib/blkfront/disk_spec.ts";
-import { type AttachedDisk, detachDisks, startVbds } from "../../lib/blkfront/attach.ts";
+import { type AttachedDisk, startVbds, stopVbds } from "../../lib/blkfront/attach.ts";
 import { writeVbdLayout } from "../../lib/blkfront/xenbus.ts";
 import type { ConsoleSink } from "../../lib/console/sinks.ts";
 import { attachDevices, type AttachedDevices } from "../../tools/boot.ts";
@@ -216,7 +216,7 @@ export class Session {
 
   async #detachDisk(dev: AttachedDevices, vbds: AttachedDisk[]): Promise<void> {
     if (vbds.length === 0) return;
-    const stopping = detachDisks(vbds);
+    const stopping = stopVbds(vbds); // the image stays open: the page owns it
     let done = false;
     stopping.finally(() => (done = true));
     while (!done) {

@@ -5,7 +5,7 @@
  * `run()` to the prompt in Deno). `deno run -A web/bench.ts` (needs /usr/bin/chromium).
  * @module
  */
-import { run } from "../tools/boot.ts";
+import { boot as run } from "../lib/toolstack/boot.ts";
 import { MemorySink } from "../lib/console/testing.ts";
 import type { Machine } from "../lib/hypervisor/machine.ts";
 import { Browser, haveChromium } from "../tests/web/_cdp.ts";

@@ -15,8 +15,8 @@ import {
 import { Browser, haveChromium } from "./_cdp.ts";
 import { buildWeb } from "../../web/build.ts";
 import { serveDist } from "../../web/serve.ts";
-import { decodeTrace } from "../../lib/hypervisor/trace/decode.ts";
-import { TRC_PV_HYPERCALL_V2 } from "../../lib/hypervisor/trace/events.ts";
+import { decodeTrace } from "../../lib/trace/decode.ts";
+import { TRC_PV_HYPERCALL_V2 } from "../../lib/abi/trace.ts";
 import { readPcap } from "../../lib/netfront/pcap.ts";
 import { xtfDir } from "./_xtf.ts";
 

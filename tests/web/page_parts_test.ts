@@ -14,7 +14,7 @@ import { blankDisk, diskBytes, memoryDisk } from "../../web/src/disk_store.ts";
 import { renderEvtchns, renderXenstore } from "../../web/src/state_view.ts";
 import { XenStore } from "../../lib/hypervisor/xenstore/store.ts";
 import { InputError } from "../../lib/errors.ts";
-import { decodeTrace } from "../../lib/hypervisor/trace/decode.ts";
+import { decodeTrace } from "../../lib/trace/decode.ts";
 import { xtfDir } from "./_xtf.ts";
 
 /** A terminal widget double: records output, lets the test press keys. */

@@ -5,8 +5,8 @@
  * postMessage hand-over: open the UI, PING until it answers PONG, then post the buffer).
  * @module
  */
-import { decodeTrace } from "../../lib/hypervisor/trace/decode.ts";
-import { writePerfetto } from "../../lib/hypervisor/trace/perfetto.ts";
+import { decodeTrace } from "../../lib/trace/decode.ts";
+import { writePerfetto } from "../../lib/trace/perfetto.ts";
 
 /** pvx's virtual TSC rate (`pvx trace`'s default). */
 export const PVX_CPU_HZ = 1_000_000_000;

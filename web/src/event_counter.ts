@@ -9,7 +9,7 @@ import {
   TRC_PV_HYPERCALL_V2,
   TRC_PVX_EVTCHN_SEND,
   TRC_PVX_EVTCHN_UPCALL,
-} from "../../lib/hypervisor/trace/events.ts";
+} from "../../lib/abi/trace.ts";
 
 /** Counts per port of one domain. */
 export interface PortCounts {

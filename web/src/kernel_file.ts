@@ -4,7 +4,7 @@
  * @module
  */
 import { InputError } from "../../lib/errors.ts";
-import { inspectImage, type InspectReport } from "../../lib/hypervisor/builder/image_summary.ts";
+import { inspectImage, type InspectReport } from "../../lib/toolstack/image_summary.ts";
 import { renderText } from "../../tools/inspect.ts";
 import { loadKernelImage } from "../../lib/hypervisor/builder/from_elf.ts";
 

@@ -14,7 +14,7 @@ import { bootProblem, inspectKernel, type KernelChoice, loadKernel } from "./ker
 import { renderEvtchns, renderXenstore } from "./state_view.ts";
 import { download, openInPerfetto, traceToPerfetto } from "./downloads.ts";
 import { blankDisk, diskBytes, loadFromOpfs, memoryDisk, saveToOpfs } from "./disk_store.ts";
-import { hypercallName } from "../../lib/hypervisor/trace/describe.ts";
+import { hypercallName } from "../../lib/trace/describe.ts";
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const el = {

@@ -9,15 +9,15 @@
  */
 import { Machine, type RunResult } from "../../lib/hypervisor/machine.ts";
 import { XentraceWriter } from "../../lib/hypervisor/trace/xentrace_writer.ts";
-import { Network } from "../../lib/netfront/attach.ts";
+import { Network } from "../../lib/toolstack/vif_attach.ts";
 import { PcapWriter } from "../../lib/netfront/pcap.ts";
-import { RingRecording } from "../../lib/hypervisor/io/recording_boot.ts";
+import { RingRecording } from "../../lib/replay/recording_boot.ts";
 import type { DiskImage } from "../../lib/blkfront/disk_image.ts";
-import { parseDiskSpec } from "../../lib/blkfront/disk_spec.ts";
-import { type AttachedDisk, startVbds, stopVbds } from "../../lib/blkfront/attach.ts";
+import { parseDiskSpec } from "../../lib/toolstack/disk_spec.ts";
+import { type AttachedDisk, startVbds, stopVbds } from "../../lib/toolstack/vbd_attach.ts";
 import { writeVbdLayout } from "../../lib/blkfront/xenbus.ts";
 import type { ConsoleSink } from "../../lib/console/sinks.ts";
-import { attachDevices, type AttachedDevices } from "../../tools/boot.ts";
+import { attachDevices, type AttachedDevices } from "../../lib/toolstack/devices.ts";
 import { BoundedChunks, OUTPUT_CAP } from "./memory_outputs.ts";
 import { EventCounter } from "./event_counter.ts";
 

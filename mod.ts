@@ -110,11 +110,8 @@ export {
   XENSTORE_RECONNECT,
   XenstoreRingBackend,
 } from "./lib/hypervisor/mod.ts";
-export {
-  serveXenstoreSocket,
-  type SocketServerOptions,
-  type XenstoreSocketServer,
-} from "./lib/hypervisor/mod.ts";
+export { serveXenstoreClients, type XenstoreSocketServer } from "./lib/hypervisor/mod.ts";
+export { serveXenstoreSocket, type SocketServerOptions } from "./lib/toolstack/mod.ts";
 export {
   type ToolstackLayoutSpec,
   type VbdLayout,
@@ -149,7 +146,12 @@ export {
 export { ConsoleBackend, type ConsoleStats } from "./lib/console/mod.ts";
 export { XenconsRing } from "./lib/console/mod.ts";
 export { type ConsoleSink, ESCAPE_BYTE, OutputQueue } from "./lib/console/mod.ts";
-export { type ConsoleOptions, enterRawMode, openConsole, StdioConsole } from "./lib/console/mod.ts";
+export {
+  type ConsoleOptions,
+  enterRawMode,
+  openConsole,
+  StdioConsole,
+} from "./lib/toolstack/mod.ts";
 export { blkif } from "./lib/blkfront/mod.ts";
 export { Blkback, type BlkbackOptions } from "./lib/blkfront/mod.ts";
 export { Blkfront, type BlkfrontGuest, BlkIoError } from "./lib/blkfront/mod.ts";
@@ -157,9 +159,11 @@ export {
   type DiskImage,
   DiskImageError,
   MemoryDiskImage,
-  openDiskImage,
+  RawFileDiskImage,
   SnapshotDiskImage,
 } from "./lib/blkfront/mod.ts";
+export { openDiskImage, type OpenDiskOptions } from "./lib/toolstack/mod.ts";
+export type { ByteConn, ByteListener, RandomAccessFile } from "./lib/host_io.ts";
 export {
   collectDiskSpec,
   type DiskSpec,
@@ -195,7 +199,7 @@ export {
   type AttachedConsole,
   CONSOLE_CLI_OPTIONS,
   type ConsoleAttachOptions,
-} from "./lib/console/mod.ts";
+} from "./lib/toolstack/mod.ts";
 export type { CpuBus } from "./lib/cpu/mod.ts";
 export { X87State } from "./lib/cpu/mod.ts";
 export { x87Execute, x87Fwait } from "./lib/cpu/mod.ts";
@@ -236,7 +240,6 @@ export {
   type StreamKind,
 } from "./lib/replay/mod.ts";
 export {
-  fileRecordingSink,
   MemoryRecordingSink,
   RecordingHost,
   type RecordingSink,
@@ -245,12 +248,7 @@ export {
 } from "./lib/replay/mod.ts";
 export { ReplayHost } from "./lib/replay/mod.ts";
 export type { Divergence, LateWrite, ReplayHostOptions, Violation } from "./lib/replay/mod.ts";
-export {
-  openRingRecording,
-  type RecordableImage,
-  type RecordedVbd,
-  RingRecording,
-} from "./lib/replay/mod.ts";
+export { type RecordableImage, type RecordedVbd, RingRecording } from "./lib/replay/mod.ts";
 export {
   ArrayDescriptorTables,
   ATTR_CODE32,
@@ -265,3 +263,4 @@ export {
 } from "./lib/cpu/mod.ts";
 export type { ExceptionRecord, FlatMachine } from "./lib/cpu/mod.ts";
 export { DEFAULT_GUEST_IMAGE, defaultGuestCmdline, readDefaultGuest } from "./lib/toolstack/mod.ts";
+export { fileRecordingSink, openRingRecording } from "./lib/toolstack/mod.ts";

@@ -7,7 +7,7 @@
  *   deno run -A bench/blk_bench.ts        MB/s and IOPS table
  * @module
  */
-import { openDiskImage } from "../lib/blkfront/disk_image.ts";
+import { openDiskImage } from "../lib/toolstack/disk_file.ts";
 import { makeBlkRig } from "../lib/blkfront/testing.ts";
 import type { Blkfront } from "../lib/blkfront/frontend.ts";
 

@@ -58,9 +58,11 @@ export function exitCodeFor(err: unknown): number {
  * @param from the config file that named it, if any
  */
 export function cannotRead(what: string, path: string, err: unknown, from?: string): InputError {
-  const why = err instanceof Deno.errors.NotFound
+  // by name, not by class: the host's error classes (Deno.errors.*) are not the library's
+  const name = err instanceof Error ? err.name : "";
+  const why = name === "NotFound"
     ? "no such file"
-    : err instanceof Deno.errors.IsADirectory
+    : name === "IsADirectory"
     ? "is a directory"
     : err instanceof Error
     ? err.message

@@ -3,9 +3,9 @@
  * ring recording against fresh backends, fuzzes them, or exports the traffic.
  * @module
  */
-import { type ReplayOptions, replayRecording } from "../lib/replay/mod.ts";
+import { type ReplayOptions, replayRecording } from "../lib/toolstack/mod.ts";
 
-export type { ReplayOptions, ReplayReport } from "../lib/replay/mod.ts";
+export type { ReplayOptions, ReplayReport } from "../lib/toolstack/mod.ts";
 
 /**
  * Runs `pvx replay`.

@@ -3,7 +3,7 @@
  * a summary table or Chrome trace JSON for Perfetto; streams with constant memory.
  * @module
  */
-import { createOutputFile } from "../lib/host_files.ts";
+import { createOutputFile } from "../lib/toolstack/mod.ts";
 import { InputError, UsageError } from "../lib/errors.ts";
 import { readTraceBatches, type TraceRecord } from "../lib/trace/mod.ts";
 import { describe, eventName } from "../lib/trace/mod.ts";

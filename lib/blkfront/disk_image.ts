@@ -2,9 +2,12 @@
  * Disk images behind blkback: a raw file (read-write or read-only), a copy-on-write
  * overlay over a raw file (`--snapshot`: writes stay in memory, the file is untouched),
  * and an in-memory image. All I/O is asynchronous and runs in submission order per image.
+ * The raw file is the host's {@link RandomAccessFile}: the toolstack opens it
+ * (lib/toolstack/disk_file.ts `openDiskImage` on Deno); this module never calls a runtime API.
  * @module
  */
 import { InputError } from "../errors.ts";
+import type { RandomAccessFile } from "../host_io.ts";
 import { SECTOR_SIZE } from "./protocol.ts";
 import { CACHE_CHUNK, ChunkCache } from "./read_cache.ts";
 
@@ -215,9 +218,9 @@ function isZero(b: Uint8Array): boolean {
   return true;
 }
 
-/** A raw image file, read-write or read-only (async Deno file I/O, fdatasync on flush). */
+/** A raw image file, read-write or read-only (async file I/O, fdatasync on flush). */
 export class RawFileDiskImage extends BaseImage {
-  readonly #file: Deno.FsFile;
+  readonly #file: RandomAccessFile;
   #pos = -1; // the file position when known (saves a seek on sequential I/O)
   readonly #cache = new ChunkCache();
   /** Chunks being read ahead. */
@@ -225,8 +228,14 @@ export class RawFileDiskImage extends BaseImage {
   /** End of the previous read (sequential reads are cached and read ahead). */
   #lastEnd = -1;
 
-  /** Use {@link openDiskImage}. */
-  constructor(path: string, file: Deno.FsFile, sectors: number, readonly: boolean) {
+  /**
+   * An image over an open file (the toolstack's `openDiskImage` opens and sizes it).
+   * @param path the file's name, for messages
+   * @param file the open file
+   * @param sectors its size in whole sectors
+   * @param readonly refuse writes
+   */
+  constructor(path: string, file: RandomAccessFile, sectors: number, readonly: boolean) {
     super(path, sectors, readonly);
     this.#file = file;
   }
@@ -234,7 +243,7 @@ export class RawFileDiskImage extends BaseImage {
   async #seek(offset: number): Promise<void> {
     if (this.#pos === offset) return;
     this.#pos = -1;
-    await this.#file.seek(offset, Deno.SeekMode.Start);
+    await this.#file.seek(offset, 0);
     this.#pos = offset;
   }
 
@@ -319,7 +328,7 @@ export class RawFileDiskImage extends BaseImage {
   }
 
   protected async doDiscard(offset: number, length: number): Promise<void> {
-    // Deno has no hole punching: discarded sectors are overwritten with zeros, which
+    // The file interface has no hole punching: discarded sectors are overwritten with zeros, which
     // keeps the "reads back as zeros" promise. Pieces that already read as zeros (holes
     // of a sparse image, say) are left alone, so a guest discarding its whole disk does
     // not fill a sparse file.
@@ -442,56 +451,4 @@ export class SnapshotDiskImage extends BaseImage {
     this.#chunks.clear();
     return this.#base.close();
   }
-}
-
-/** How to open an image file. */
-export interface OpenDiskOptions {
-  /** Refuse writes (the file is opened read-only). */
-  readonly?: boolean;
-  /** Copy-on-write overlay in memory; the file is opened read-only and never written. */
-  snapshot?: boolean;
-}
-
-/**
- * Opens a raw image file.
- * @param path the file
- * @param opts read-only and snapshot choices
- * @returns the image
- * @throws DiskImageError when the file is missing, not a regular file, or not accessible
- * @example
- * ```ts
- * const img = await openDiskImage("disk.img", { snapshot: true });
- * ```
- */
-export async function openDiskImage(path: string, opts: OpenDiskOptions = {}): Promise<DiskImage> {
-  const readonly = opts.readonly ?? false;
-  const snapshot = opts.snapshot ?? false;
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { read: true, write: !readonly && !snapshot });
-  } catch (e) {
-    throw new DiskImageError(`Cannot open disk image "${path}": ${openReason(e)}`);
-  }
-  let st: Deno.FileInfo;
-  try {
-    st = await file.stat();
-  } catch (e) {
-    file.close();
-    throw new DiskImageError(`Cannot open disk image "${path}": ${openReason(e)}`);
-  }
-  if (!st.isFile) {
-    file.close();
-    throw new DiskImageError(`Cannot open disk image "${path}": not a regular file`);
-  }
-  const sectors = Math.floor(st.size / SECTOR_SIZE);
-  const raw = new RawFileDiskImage(path, file, sectors, readonly || snapshot);
-  return snapshot ? new SnapshotDiskImage(raw, readonly) : raw;
-}
-
-/** A short reason for a failed open, in std's message style. */
-function openReason(e: unknown): string {
-  if (e instanceof Deno.errors.NotFound) return "no such file";
-  if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
-  if (e instanceof Deno.errors.IsADirectory) return "not a regular file";
-  return e instanceof Error ? e.message : String(e);
 }

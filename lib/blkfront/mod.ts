@@ -9,7 +9,7 @@ export {
   type DiskImage,
   DiskImageError,
   MemoryDiskImage,
-  openDiskImage,
+  RawFileDiskImage,
   SnapshotDiskImage,
 } from "./disk_image.ts";
 export { Blkfront, type BlkfrontGuest, BlkIoError } from "./frontend.ts";

@@ -3,15 +3,10 @@
  * directly.
  * @module
  */
-export {
-  attachConsole,
-  type AttachedConsole,
-  CONSOLE_CLI_OPTIONS,
-  type ConsoleAttachOptions,
-} from "./attach.ts";
 export { ConsoleBackend, type ConsoleStats } from "./backend.ts";
 export { XenconsRing } from "./protocol.ts";
 export { type ConsoleSink, ESCAPE_BYTE, OutputQueue } from "./sinks.ts";
-export { type ConsoleOptions, enterRawMode, openConsole, StdioConsole } from "./terminal.ts";
+export { FileInput } from "./file_input.ts";
+export { type ByteWriter, type ConsoleInput, InputPump } from "./sinks.ts";
 export { MemorySink } from "./testing.ts";
 export { ConsoleIoMerge } from "./console_io_merge.ts";

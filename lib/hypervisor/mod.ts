@@ -88,11 +88,7 @@ export {
   XENSTORE_RECONNECT,
   XenstoreRingBackend,
 } from "./xenstore/ring_backend.ts";
-export {
-  serveXenstoreSocket,
-  type SocketServerOptions,
-  type XenstoreSocketServer,
-} from "./xenstore/socket_server.ts";
+export { serveXenstoreClients, type XenstoreSocketServer } from "./xenstore/socket_server.ts";
 export {
   asXsdError,
   DOM0,

@@ -3,12 +3,7 @@
  * directly.
  * @module
  */
-export {
-  openRingRecording,
-  type RecordableImage,
-  type RecordedVbd,
-  RingRecording,
-} from "./recording_boot.ts";
+export { type RecordableImage, type RecordedVbd, RingRecording } from "./recording_boot.ts";
 export {
   applyRuns,
   type Block,
@@ -24,7 +19,6 @@ export {
   type StreamKind,
 } from "./recording_format.ts";
 export {
-  fileRecordingSink,
   MemoryRecordingSink,
   RecordingHost,
   type RecordingSink,
@@ -38,4 +32,7 @@ export type {
   ReplayHostOptions,
   Violation,
 } from "./recording_replay_types.ts";
-export { type ReplayOptions, replayRecording, type ReplayReport } from "./replay.ts";
+export { type BackendFactory, replayable, slotBytes, streamAbi } from "./backends.ts";
+export { PcapExport, VbdTextExport } from "./export.ts";
+export { fuzzRecording, reproducerLateWrites } from "./fuzz.ts";
+export { replayStream, streamBlocks, type StreamReport } from "./run.ts";

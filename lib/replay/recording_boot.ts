@@ -4,9 +4,8 @@
  * initial image embedded so the recording is self-contained.
  * @module
  */
-import { InputError } from "../errors.ts";
 import type { DeviceHost, DomId } from "../hypervisor/mod.ts";
-import { fileRecordingSink, type RecordingSink, RingRecorder } from "./recording_host.ts";
+import { type RecordingSink, RingRecorder } from "./recording_host.ts";
 import { DISK_INLINE_LIMIT } from "./recording_format.ts";
 
 /** What the recorder needs of a disk image (DiskImage of lib/blkfront fits). */
@@ -118,30 +117,4 @@ async function imageSha256(image: RecordableImage): Promise<string> {
     h.update(view);
   }
   return h.digest("hex");
-}
-
-/**
- * Opens `--record-rings FILE`.
- * @param path the file (created or truncated)
- * @param info header information
- * @throws InputError when the file cannot be written
- * @example
- * ```ts
- * const rec = openRingRecording("boot.rec", { image: "guest.elf" });
- * const vbdHost = await rec.vbd(deviceHost, domid, { devid: 51712, vdev: "xvda", image });
- * new Blkback(vbdHost, { domid, devid: 51712, vdev: "xvda", image });
- * // ... run ...
- * rec.close();
- * ```
- */
-export function openRingRecording(path: string, info: Record<string, unknown> = {}): RingRecording {
-  let out: { sink: RecordingSink; close(): void };
-  try {
-    out = fileRecordingSink(path);
-  } catch (e) {
-    throw new InputError(
-      `Cannot write ring recording "${path}": ${e instanceof Error ? e.message : e}`,
-    );
-  }
-  return new RingRecording(out.sink, () => out.close(), info);
 }

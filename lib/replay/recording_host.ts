@@ -6,7 +6,6 @@
  * stream per device. The backends are not touched.
  * @module
  */
-import { createOutputFile } from "../host_files.ts";
 import type { DeviceHost, DomId, EventPort, GrantMapping, StoreOps } from "../hypervisor/mod.ts";
 import { VERSION } from "../version.ts";
 import {
@@ -95,38 +94,6 @@ export class MemoryRecordingSink {
     }
     return out;
   }
-}
-
-/**
- * A sink writing to a file through a 256 KiB buffer; call `close()` at the end.
- * @param path the file (created or truncated)
- */
-export function fileRecordingSink(path: string): { sink: RecordingSink; close(): void } {
-  const f = createOutputFile(path, "ring recording");
-  let buf = new Uint8Array(256 * 1024);
-  let used = 0;
-  const flush = () => {
-    let o = 0;
-    while (o < used) o += f.writeSync(buf.subarray(o, used));
-    used = 0;
-  };
-  return {
-    sink(b: Uint8Array) {
-      if (used + b.length > buf.length) flush();
-      if (b.length > buf.length) {
-        let o = 0;
-        while (o < b.length) o += f.writeSync(b.subarray(o));
-        return;
-      }
-      buf.set(b, used);
-      used += b.length;
-    },
-    close() {
-      flush();
-      f.close();
-      buf = new Uint8Array(0);
-    },
-  };
 }
 
 interface LiveMap {

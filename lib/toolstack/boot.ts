@@ -12,7 +12,8 @@
 import { InputError } from "../errors.ts";
 import { Machine, type RunResult } from "../hypervisor/mod.ts";
 import { Network } from "./vif_attach.ts";
-import { openRingRecording, type RingRecording } from "../replay/mod.ts";
+import type { RingRecording } from "../replay/mod.ts";
+import { openRingRecording } from "./recording_file.ts";
 import { defaultGuestCmdline, readDefaultGuest } from "./default_guest.ts";
 import { attachDevices } from "./devices.ts";
 import { exitCodeForOutcome } from "./exit_code.ts";
@@ -20,7 +21,7 @@ import { runDomains } from "./multi_domain.ts";
 import type { BootOptions } from "./options.ts";
 import { type OpenPcap, openPcap, type OpenTrace, openTrace } from "./outputs.ts";
 import { readInput } from "./read_input.ts";
-import { openConsole, type StdioConsole } from "../console/mod.ts";
+import { openConsole, type StdioConsole } from "./terminal.ts";
 import { checkBootOptions } from "./boot_checks.ts";
 import { EndOfInput, type OnEof } from "./end_of_input.ts";
 import { GdbStub } from "../gdbstub/mod.ts";

@@ -8,11 +8,12 @@ import type { Machine } from "../hypervisor/mod.ts";
 import { HypervisorDeviceHost } from "../hypervisor/mod.ts";
 import { XenStore } from "../hypervisor/mod.ts";
 import { attachXenstore } from "../hypervisor/mod.ts";
+import { serveXenstoreSocket } from "./xenstore_socket.ts";
 import { ConsoleBackend } from "../console/mod.ts";
 import { ConsoleIoMerge } from "../console/mod.ts";
-import { openConsole } from "../console/mod.ts";
+import { openConsole } from "./terminal.ts";
 import type { ConsoleSink } from "../console/mod.ts";
-import type { ConsoleOptions } from "../console/mod.ts";
+import type { ConsoleOptions } from "./terminal.ts";
 import { type AttachedVif, attachVifs, detachVifs, Network } from "./vif_attach.ts";
 import { attachDisks, type AttachedDisk, detachDisks } from "./vbd_attach.ts";
 import { openDisks, startVbds } from "./vbd_attach.ts";
@@ -104,6 +105,7 @@ export async function attachDevices(
   const conHost = rec
     ? await rec.console(deviceHost, d.domid, b.consoleMfn, b.consoleEvtchn)
     : deviceHost;
+  const sockPath = opts.xenstoreSocket;
   const xs = await attachXenstore(xsHost, store, {
     domid: d.domid,
     name: opts.name ?? "pvx-guest",
@@ -113,7 +115,10 @@ export async function attachDevices(
     consoleMfn: b.consoleMfn,
     storePort: b.storeEvtchn,
     storeMfn: b.storeMfn,
-  }, { socketPath: opts.xenstoreSocket, tracer });
+  }, {
+    serve: sockPath !== undefined ? (s) => serveXenstoreSocket(s, sockPath) : undefined,
+    tracer,
+  });
   let detachConsole: () => Promise<void>;
   let detached: Promise<void>;
   let conBackend: ConsoleBackend;

@@ -35,3 +35,21 @@ export {
 } from "./vbd_attach.ts";
 export { defaultMac, parseVifSpec, type VifSpec } from "./vif_spec.ts";
 export { parseOnEof } from "./end_of_input.ts";
+export {
+  attachConsole,
+  type AttachedConsole,
+  CONSOLE_CLI_OPTIONS,
+  type ConsoleAttachOptions,
+} from "./console_attach.ts";
+export { openDiskImage, type OpenDiskOptions } from "./disk_file.ts";
+export { fileRecordingSink, openRingRecording } from "./recording_file.ts";
+export { type ReplayOptions, replayRecording, type ReplayReport } from "./replay.ts";
+export {
+  type ConsoleOptions,
+  enterRawMode,
+  openConsole,
+  StdioConsole,
+  type TerminalInput,
+} from "./terminal.ts";
+export { serveXenstoreSocket, type SocketServerOptions } from "./xenstore_socket.ts";
+export { checkOutputPath, createOutputFile, readBounded, sizeText } from "./host_files.ts";

@@ -8,7 +8,7 @@ import { InputError } from "../errors.ts";
 import { Machine, type RunResult, type SliceHook } from "../hypervisor/mod.ts";
 import { nextDeadline } from "../hypervisor/mod.ts";
 import type { ConsoleSink } from "../console/mod.ts";
-import { openConsole } from "../console/mod.ts";
+import { openConsole } from "./terminal.ts";
 import { Network } from "./vif_attach.ts";
 import { openPcap, type OpenTrace, openTrace } from "./outputs.ts";
 import type { XentraceWriter } from "../hypervisor/mod.ts";

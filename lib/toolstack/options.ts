@@ -6,7 +6,7 @@
 import type { MachineOptions } from "../hypervisor/mod.ts";
 import type { Machine } from "../hypervisor/mod.ts";
 import type { ConsoleSink } from "../console/mod.ts";
-import type { ConsoleOptions } from "../console/mod.ts";
+import type { ConsoleOptions } from "./terminal.ts";
 import type { AttachedDevices } from "./devices.ts";
 import type { OnEof } from "./end_of_input.ts";
 

@@ -4,7 +4,7 @@
  * unless the caller gives its own.
  * @module
  */
-import { createOutputFile } from "../host_files.ts";
+import { createOutputFile } from "./host_files.ts";
 import type { Machine } from "../hypervisor/mod.ts";
 import { XentraceWriter } from "../hypervisor/mod.ts";
 import { parseTraceClasses } from "../abi/mod.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 import { cannotRead } from "../errors.ts";
-import { readBounded } from "../host_files.ts";
+import { readBounded } from "./host_files.ts";
 
 /** Size limits of the input files pvx reads whole (bytes). */
 export const INPUT_LIMITS: Readonly<Record<string, number>> = {

@@ -8,7 +8,8 @@ import type { DeviceHost, DomId } from "../hypervisor/mod.ts";
 import type { Tracer } from "../hypervisor/mod.ts";
 import type { VbdLayout } from "../hypervisor/mod.ts";
 import { Blkback } from "../blkfront/mod.ts";
-import { type DiskImage, openDiskImage } from "../blkfront/mod.ts";
+import type { DiskImage } from "../blkfront/mod.ts";
+import { openDiskImage } from "./disk_file.ts";
 import { checkDistinctDevids, type DiskSpec, DiskSpecError, parseDiskSpec } from "./disk_spec.ts";
 import { writeVbdLayout } from "../blkfront/mod.ts";
 

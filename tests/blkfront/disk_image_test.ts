@@ -5,9 +5,9 @@ import fc from "fast-check";
 import {
   DiskImageError,
   MemoryDiskImage,
-  openDiskImage,
   SnapshotDiskImage,
 } from "../../lib/blkfront/disk_image.ts";
+import { openDiskImage } from "../../lib/toolstack/disk_file.ts";
 
 async function tempImage(bytes: Uint8Array): Promise<string> {
   const path = await Deno.makeTempFile({ suffix: ".img" });

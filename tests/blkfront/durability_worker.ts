@@ -7,7 +7,7 @@
  * Usage: deno run -A durability_worker.ts IMAGE
  * @module
  */
-import { openDiskImage } from "../../lib/blkfront/disk_image.ts";
+import { openDiskImage } from "../../lib/toolstack/disk_file.ts";
 import { makeBlkRig } from "../../lib/blkfront/testing.ts";
 
 /** Blocks (4 KiB) in the test image. */

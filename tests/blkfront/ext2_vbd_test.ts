@@ -4,7 +4,7 @@
  * through the ring leave a filesystem e2fsprogs still reads.
  */
 import { ok, strictEqual } from "node:assert/strict";
-import { openDiskImage } from "../../lib/blkfront/disk_image.ts";
+import { openDiskImage } from "../../lib/toolstack/disk_file.ts";
 import { makeBlkRig } from "../../lib/blkfront/testing.ts";
 import { buildExt2Image, debugfsCat, haveE2fsprogs } from "./ext2_fixture.ts";
 

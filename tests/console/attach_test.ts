@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
-import { attachConsole, CONSOLE_CLI_OPTIONS } from "../../lib/console/attach.ts";
+import { attachConsole, CONSOLE_CLI_OPTIONS } from "../../lib/toolstack/console_attach.ts";
 import { XenconsRing } from "../../lib/console/protocol.ts";
 import { InputError } from "../../lib/errors.ts";
 import { FakeDeviceHost } from "../../lib/hypervisor/backend/testing_host.ts";

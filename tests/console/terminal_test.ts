@@ -1,6 +1,6 @@
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import { InputError } from "../../lib/errors.ts";
-import { openConsole, type TerminalInput } from "../../lib/console/terminal.ts";
+import { openConsole, type TerminalInput } from "../../lib/toolstack/terminal.ts";
 
 function fakeStdin(tty: boolean, chunks: Uint8Array[] = []) {
   const modes: boolean[] = [];

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { boot } from "../../lib/toolstack/boot.ts";
-import { replayRecording as replay, type ReplayReport } from "../../lib/replay/replay.ts";
+import { replayRecording as replay, type ReplayReport } from "../../lib/toolstack/replay.ts";
 import { MemorySink } from "../../lib/console/testing.ts";
 import { parseRecording } from "../../lib/replay/recording_format.ts";
 

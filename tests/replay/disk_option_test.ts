@@ -13,7 +13,7 @@ import { MemoryRecordingSink } from "../../lib/replay/recording_host.ts";
 import { RingRecording } from "../../lib/replay/recording_boot.ts";
 import { parseRecording } from "../../lib/replay/recording_format.ts";
 import { InputError, UsageError } from "../../lib/errors.ts";
-import { replayRecording as run } from "../../lib/replay/replay.ts";
+import { replayRecording as run } from "../../lib/toolstack/replay.ts";
 import { diskPattern } from "./_rigs.ts";
 
 Deno.test("pvx replay --disk serves a hashed (not embedded) image through a snapshot", async () => {

@@ -7,7 +7,7 @@ import {
   throwingBlkback,
 } from "./_buggy.ts";
 import type { BackendFactory } from "../../lib/replay/backends.ts";
-import { replayRecording as run } from "../../lib/replay/replay.ts";
+import { replayRecording as run } from "../../lib/toolstack/replay.ts";
 import { applyMutations, fuzzRecording, prng, randomMutation } from "../../lib/replay/fuzz.ts";
 import { BlockType, parseRecording } from "../../lib/replay/recording_format.ts";
 import { replayStream, streamBlocks } from "../../lib/replay/run.ts";

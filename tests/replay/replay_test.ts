@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { recordBlk, recordConsole, recordNet } from "./_rigs.ts";
 import { corruptingBlkback, failingReadsBlkback } from "./_buggy.ts";
-import { replayRecording as run, type ReplayReport } from "../../lib/replay/replay.ts";
+import { replayRecording as run, type ReplayReport } from "../../lib/toolstack/replay.ts";
 import { parseRecording } from "../../lib/replay/recording_format.ts";
 import { replayStream } from "../../lib/replay/run.ts";
 import { readPcap } from "../../lib/netfront/pcap.ts";

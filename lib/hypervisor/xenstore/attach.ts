@@ -1,12 +1,12 @@
 /**
  * One call for `pvx boot`: writes the toolstack's layout of a PV domU, opens its xenstore
- * ring, and optionally serves the store on a unix socket (`--xenstore-socket PATH`).
+ * ring, and optionally serves the store to outside clients (`--xenstore-socket PATH`).
  * @module
  */
 import type { DeviceHost } from "../backend/backend_api.ts";
 import type { Tracer } from "../trace/tracer.ts";
 import { XenstoreRingBackend } from "./ring_backend.ts";
-import { serveXenstoreSocket, type XenstoreSocketServer } from "./socket_server.ts";
+import type { XenstoreSocketServer } from "./socket_server.ts";
 import type { XenStore } from "./store.ts";
 import { type ToolstackLayoutSpec, writeToolstackLayout } from "./toolstack_layout.ts";
 
@@ -20,8 +20,11 @@ export interface XenstoreAttachSpec extends ToolstackLayoutSpec {
 
 /** Options of {@link attachXenstore}. */
 export interface XenstoreAttachOptions {
-  /** `--xenstore-socket PATH`: serve xenstored's socket protocol there. */
-  socketPath?: string;
+  /**
+   * Serves the store to outside clients (`--xenstore-socket PATH`: the toolstack passes
+   * `(s) => serveXenstoreSocket(s, PATH)`, a unix socket on Deno).
+   */
+  serve?: (store: XenStore) => Promise<XenstoreSocketServer>;
   /** Ring-notification trace records. */
   tracer?: Tracer;
 }
@@ -44,7 +47,7 @@ export interface AttachedXenstore {
  * const xs = await attachXenstore(host, store, {
  *   domid: 1, name: "guest", memoryKiB: 131072, consolePort, consoleMfn,
  *   storeMfn, storePort, vbds, vifs,
- * }, { socketPath: opts.xenstoreSocket });
+ * }, { serve: (s) => serveXenstoreSocket(s, "/tmp/pvx-xs.sock") });
  * // ... run ...
  * await xs.detach();
  * ```
@@ -60,9 +63,9 @@ export async function attachXenstore(
     tracer: opts.tracer,
   });
   let socket: XenstoreSocketServer | undefined;
-  if (opts.socketPath !== undefined) {
+  if (opts.serve !== undefined) {
     try {
-      socket = await serveXenstoreSocket(store, opts.socketPath);
+      socket = await opts.serve(store);
     } catch (e) {
       store.releaseDomain(spec.domid);
       throw e;

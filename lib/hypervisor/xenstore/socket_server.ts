@@ -1,10 +1,11 @@
 /**
  * xenstored's unix-socket protocol for external clients (Debian's xenstore-ls,
  * xenstore-read, xenstore-write, xenstore-watch through XENSTORED_PATH): each socket
- * client is a privileged dom0 connection speaking the same wire messages as a ring.
+ * client is a privileged dom0 connection speaking the same wire messages as a ring. The
+ * connections come from the host's {@link ByteListener}; this module never calls a runtime API.
  * @module
  */
-import { InputError } from "../../errors.ts";
+import type { ByteConn, ByteListener } from "../../host_io.ts";
 import { XsConnection } from "./connection.ts";
 import type { XenStore } from "./store.ts";
 import { MessageFramer } from "./wire.ts";
@@ -19,54 +20,28 @@ export interface XenstoreSocketServer {
   close(): Promise<void>;
 }
 
-/** Options of {@link serveXenstoreSocket}. */
-export interface SocketServerOptions {
-  /** Replace an existing socket file at `path` (default true; other file types refuse). */
-  replaceStale?: boolean;
-}
-
 /** Stop reading a client's requests while this many reply bytes wait to be written. */
 const READ_PAUSE_BYTES = 64 * 1024;
 
 /**
- * Serves `store` on a unix socket at `path`.
+ * Serves `store` to every client `listener` accepts (the host opened it: a unix socket
+ * on Deno, see lib/toolstack/xenstore_socket.ts).
  * @param store the store
- * @param path where to create the socket
- * @returns the server (close it to remove the socket)
- * @throws InputError when `path` exists and is not a socket, or cannot be bound
- * @example
- * ```ts
- * const server = await serveXenstoreSocket(store, "/tmp/pvx-xs.sock");
- * // XENSTORED_PATH=/tmp/pvx-xs.sock xenstore-ls /local/domain/1
- * await server.close();
- * ```
+ * @param listener the host's listener
+ * @param path the address clients use (reported back)
+ * @param onClosed host clean-up once the listener is closed (remove the socket file)
+ * @returns the server (close it to disconnect every client)
  */
-export async function serveXenstoreSocket(
+export function serveXenstoreClients(
   store: XenStore,
+  listener: ByteListener,
   path: string,
-  opts: SocketServerOptions = {},
-): Promise<XenstoreSocketServer> {
-  try {
-    const st = await Deno.lstat(path);
-    if (!st.isSocket || opts.replaceStale === false) {
-      throw new InputError(`Cannot serve XenStore on "${path}": the path exists`);
-    }
-    await Deno.remove(path);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  let listener: Deno.Listener;
-  try {
-    listener = Deno.listen({ transport: "unix", path });
-  } catch (e) {
-    throw new InputError(
-      `Cannot serve XenStore on "${path}": ${e instanceof Error ? e.message : String(e)}`,
-    );
-  }
+  onClosed: () => Promise<void> = () => Promise.resolve(),
+): XenstoreSocketServer {
   const live = new Set<ClientLink>();
   const accepting = (async () => {
     for await (const c of listener) {
-      const link = new ClientLink(store, c as Deno.UnixConn);
+      const link = new ClientLink(store, c);
       live.add(link);
       link.done.finally(() => live.delete(link));
     }
@@ -83,7 +58,7 @@ export async function serveXenstoreSocket(
       listener.close();
       await accepting;
       await Promise.all([...live].map((l) => l.shutdown()));
-      await Deno.remove(path).catch(() => {});
+      await onClosed().catch(() => {});
     },
   };
 }
@@ -91,7 +66,7 @@ export async function serveXenstoreSocket(
 /** One socket client: a read loop feeding the connection, a write loop draining replies. */
 class ClientLink {
   readonly done: Promise<void>;
-  readonly #sock: Deno.UnixConn;
+  readonly #sock: ByteConn;
   readonly #conn: XsConnection;
   #out: Uint8Array[] = [];
   #pending = 0;
@@ -100,7 +75,7 @@ class ClientLink {
   #writer: Promise<void> = Promise.resolve();
   #writing = false;
 
-  constructor(store: XenStore, sock: Deno.UnixConn) {
+  constructor(store: XenStore, sock: ByteConn) {
     this.#sock = sock;
     this.#conn = new XsConnection(store, 0, true, {
       send: (b) => this.#send(b),

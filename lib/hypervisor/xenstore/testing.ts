@@ -4,6 +4,7 @@
  * async socket client. For tests, benches and examples; not used by pvx itself.
  * @module
  */
+import type { ByteConn } from "../../host_io.ts";
 import { FakeDeviceHost, type FakeGuest } from "../backend/testing_host.ts";
 import {
   XENSTORE_RING_SIZE,
@@ -198,18 +199,14 @@ export function makeXenstoreRig(domid = 1, opts: XenStoreOptions = {}): Xenstore
 
 /** A minimal xenstore socket client (tests without Debian's binaries). */
 export class XsSocketClient {
-  readonly #conn: Deno.UnixConn;
+  readonly #conn: ByteConn;
   #rx = new Uint8Array(0);
   #queue: XsMessage[] = [];
   #nextReq = 1;
 
-  private constructor(conn: Deno.UnixConn) {
+  /** @param conn a connection to the server (a unix socket: `Deno.connect({ transport: "unix", path })`) */
+  constructor(conn: ByteConn) {
     this.#conn = conn;
-  }
-
-  /** Connects to a socket path. */
-  static async connect(path: string): Promise<XsSocketClient> {
-    return new XsSocketClient(await Deno.connect({ transport: "unix", path }));
   }
 
   /** Writes raw bytes. */

@@ -1,7 +1,8 @@
 import { ok, rejects, strictEqual } from "node:assert/strict";
 import { attachXenstore } from "../../../lib/hypervisor/xenstore/attach.ts";
 import { XenStore } from "../../../lib/hypervisor/xenstore/store.ts";
-import { XsSocketClient } from "../../../lib/hypervisor/xenstore/testing.ts";
+import { serveXenstoreSocket } from "../../../lib/toolstack/xenstore_socket.ts";
+import { connectXsSocket } from "./_socket.ts";
 import { fromUtf8, nulStrings, XS_READ } from "../../../lib/hypervisor/xenstore/wire.ts";
 import { FakeDeviceHost } from "../../../lib/hypervisor/backend/testing_host.ts";
 import { InputError } from "../../../lib/errors.ts";
@@ -27,10 +28,12 @@ function setup() {
 Deno.test("attachXenstore() writes the layout, opens the ring and serves the socket", async () => {
   const { store, host, spec } = setup();
   const path = Deno.makeTempDirSync() + "/xs.sock";
-  const xs = await attachXenstore(host, store, spec, { socketPath: path });
+  const xs = await attachXenstore(host, store, spec, {
+    serve: (s) => serveXenstoreSocket(s, path),
+  });
   ok(store.isIntroduced(1));
   strictEqual(store.read("/local/domain/1/store/ring-ref"), String(spec.storeMfn));
-  const c = await XsSocketClient.connect(path);
+  const c = await connectXsSocket(path);
   strictEqual(
     fromUtf8((await c.call(XS_READ, nulStrings("/local/domain/1/name")))!.payload),
     "att",
@@ -51,6 +54,11 @@ Deno.test("attachXenstore() reports an unusable socket path as InputError and re
   const { store, host, spec } = setup();
   const dir = Deno.makeTempDirSync();
   Deno.writeTextFileSync(`${dir}/f`, "");
-  await rejects(attachXenstore(host, store, spec, { socketPath: `${dir}/f` }), InputError);
+  await rejects(
+    attachXenstore(host, store, spec, {
+      serve: (s) => serveXenstoreSocket(s, `${dir}/f`),
+    }),
+    InputError,
+  );
   ok(!store.isIntroduced(1));
 });

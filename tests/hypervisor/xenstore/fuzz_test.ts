@@ -129,10 +129,8 @@ Deno.test("a guest cannot read or change dom0's nodes whatever it sends", () => 
 });
 
 Deno.test("serveXenstoreSocket survives random byte streams from clients", async () => {
-  const { serveXenstoreSocket } = await import(
-    "../../../lib/hypervisor/xenstore/socket_server.ts"
-  );
-  const { XsSocketClient } = await import("../../../lib/hypervisor/xenstore/testing.ts");
+  const { serveXenstoreSocket } = await import("../../../lib/toolstack/xenstore_socket.ts");
+  const { connectXsSocket } = await import("./_socket.ts");
   const rig = makeXenstoreRig(1);
   const sock = Deno.makeTempDirSync({ prefix: "pvx-xs-" }) + "/fuzz.sock";
   const srv = await serveXenstoreSocket(rig.store, sock);
@@ -141,10 +139,10 @@ Deno.test("serveXenstoreSocket survives random byte streams from clients", async
       fc.asyncProperty(fc.array(fc.oneof(wellFormed, mutated, raw), { maxLength: 10 }), async (
         chunks,
       ) => {
-        const c = await XsSocketClient.connect(sock);
+        const c = await connectXsSocket(sock);
         for (const ch of chunks) await c.writeRaw(ch).catch(() => {});
         c.close();
-        const good = await XsSocketClient.connect(sock);
+        const good = await connectXsSocket(sock);
         const r = await good.call(2, nulStrings("/tool"));
         good.close();
         ok(r !== null && r.type === 2);

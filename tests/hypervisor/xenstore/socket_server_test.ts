@@ -1,10 +1,7 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { serveXenstoreSocket } from "../../../lib/hypervisor/xenstore/socket_server.ts";
-import {
-  makeXenstoreRig,
-  payloadStrings,
-  XsSocketClient,
-} from "../../../lib/hypervisor/xenstore/testing.ts";
+import { serveXenstoreSocket } from "../../../lib/toolstack/xenstore_socket.ts";
+import { connectXsSocket } from "./_socket.ts";
+import { makeXenstoreRig, payloadStrings } from "../../../lib/hypervisor/xenstore/testing.ts";
 import { writeToolstackLayout } from "../../../lib/hypervisor/xenstore/toolstack_layout.ts";
 import {
   encodeMessage,
@@ -160,13 +157,13 @@ Deno.test("serveXenstoreSocket drops a client that sends an oversized message", 
   const sock = sockPath();
   const srv = await serveXenstoreSocket(rig.store, sock);
   try {
-    const bad = await XsSocketClient.connect(sock);
+    const bad = await connectXsSocket(sock);
     const hdr = new Uint8Array(16);
     new DataView(hdr.buffer).setUint32(12, 100000, true);
     await bad.writeRaw(hdr);
     strictEqual(await bad.next(), null);
     bad.close();
-    const good = await XsSocketClient.connect(sock);
+    const good = await connectXsSocket(sock);
     const r = await good.call(XS_READ, nulStrings("/local/domain/1/name"));
     strictEqual(fromUtf8(r!.payload), "pvx-guest");
     const e = await good.call(0x1234, nulStrings("x"));
@@ -184,11 +181,11 @@ Deno.test("serveXenstoreSocket survives truncated messages and abrupt disconnect
   const srv = await serveXenstoreSocket(rig.store, sock);
   try {
     for (let i = 0; i < 5; i++) {
-      const c = await XsSocketClient.connect(sock);
+      const c = await connectXsSocket(sock);
       await c.writeRaw(encodeMessage(XS_READ, 1, 0, nulStrings("/local")).subarray(0, 7 + i));
       c.close();
     }
-    const c = await XsSocketClient.connect(sock);
+    const c = await connectXsSocket(sock);
     const many = [];
     for (let i = 0; i < 50; i++) many.push(encodeMessage(XS_READ, i, 0, nulStrings("/tool")));
     const all = new Uint8Array(many.reduce((n, b) => n + b.length, 0));
@@ -257,14 +254,14 @@ Deno.test("serveXenstoreSocket keeps serving others while a client floods withou
   const sock = sockPath();
   const srv = await serveXenstoreSocket(rig.store, sock);
   try {
-    const flood = await XsSocketClient.connect(sock);
+    const flood = await connectXsSocket(sock);
     const req = encodeMessage(XS_READ, 1, 0, nulStrings("/big"));
     const burst = new Uint8Array(req.length * 200);
     for (let i = 0; i < 200; i++) burst.set(req, i * req.length);
     // 200 requests for 4 KiB replies, never read: the server pauses this client only
     void flood.writeRaw(burst).catch(() => {});
     await new Promise((r) => setTimeout(r, 50));
-    const other = await XsSocketClient.connect(sock);
+    const other = await connectXsSocket(sock);
     strictEqual(fromUtf8((await other.call(XS_READ, nulStrings("/tool")))!.payload), "");
     other.close();
     flood.close();

@@ -5,17 +5,17 @@
  * error, SIGTERM/SIGHUP/SIGQUIT/SIGINT); on a pipe, bytes pass through in order (line mode).
  * @module
  */
-import { checkOutputPath } from "../host_files.ts";
+import { checkOutputPath } from "./host_files.ts";
 import { InputError } from "../errors.ts";
 import {
   type ByteWriter,
   type ConsoleInput,
   type ConsoleSink,
   ESCAPE_BYTE,
+  FileInput,
   InputPump,
   OutputQueue,
-} from "./sinks.ts";
-import { FileInput } from "./file_input.ts";
+} from "../console/mod.ts";
 
 /** The stdin-like object the console reads (Deno.stdin, or a test double). */
 export interface TerminalInput {

@@ -6,7 +6,7 @@
  */
 import type { DeviceHost } from "../hypervisor/mod.ts";
 import type { Tracer } from "../hypervisor/mod.ts";
-import { ConsoleBackend } from "./backend.ts";
+import { ConsoleBackend } from "../console/mod.ts";
 import { type ConsoleOptions, openConsole, type StdioConsole } from "./terminal.ts";
 
 /** The console and XenStore flags of `pvx boot` (commander-style flags and help). */

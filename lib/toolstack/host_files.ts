@@ -7,7 +7,7 @@
  * (/dev/null) is allowed.
  * @module
  */
-import { InputError } from "./errors.ts";
+import { InputError } from "../errors.ts";
 
 /** "12 MiB" / "300 bytes". */
 export function sizeText(n: number): string {

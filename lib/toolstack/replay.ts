@@ -6,13 +6,14 @@
  */
 import { createHash } from "node:crypto";
 import { cannotRead, InputError, UsageError } from "../errors.ts";
-import { createOutputFile, readBounded } from "../host_files.ts";
-import { parseRecording, type Recording, type StreamConfig } from "./recording_format.ts";
-import { type DiskImage, openDiskImage } from "../blkfront/mod.ts";
-import { type BackendFactory, replayable, slotBytes, streamAbi } from "./backends.ts";
-import { PcapExport, VbdTextExport } from "./export.ts";
-import { fuzzRecording, reproducerLateWrites } from "./fuzz.ts";
-import { replayStream, streamBlocks, type StreamReport } from "./run.ts";
+import { createOutputFile, readBounded } from "./host_files.ts";
+import { parseRecording, type Recording, type StreamConfig } from "../replay/mod.ts";
+import type { DiskImage } from "../blkfront/mod.ts";
+import { openDiskImage } from "./disk_file.ts";
+import { type BackendFactory, replayable, slotBytes, streamAbi } from "../replay/mod.ts";
+import { PcapExport, VbdTextExport } from "../replay/mod.ts";
+import { fuzzRecording, reproducerLateWrites } from "../replay/mod.ts";
+import { replayStream, streamBlocks, type StreamReport } from "../replay/mod.ts";
 
 /** Options of {@link replayRecording}. */
 export interface ReplayOptions {

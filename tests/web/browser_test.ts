@@ -11,6 +11,7 @@ import {
   deepStrictEqual as assertEquals,
   match as assertMatch,
   ok as assert,
+  strictEqual,
 } from "node:assert/strict";
 import { Browser, haveChromium } from "./_cdp.ts";
 import { buildWeb } from "../../web/build.ts";
@@ -125,6 +126,32 @@ Deno.test({
             ".then((h) => h.getFile()).then((f) => f.size)",
         );
         assertEquals(size, 4 << 20, await b.eval<string>("pvxPage.error"));
+        await b.eval(`document.getElementById("cmdline").value = ""`);
+      },
+    );
+
+    await t.step(
+      "the page stays responsive while the guest computes; Stop ends a run",
+      async () => {
+        await b.eval(`(() => {
+        document.getElementById("cmdline").value = "init=spin";
+        document.getElementById("disk-source").value = "none";
+      })()`);
+        await b.click("#boot");
+        await b.waitFor("pvxPage.state === 'ended'", "the compute loop's end", 120_000);
+        const end = await b.eval<{ reason: string; instructions: number }>("pvxPage.end");
+        assertMatch(await b.eval<string>("pvxPage.screen()"), /spin: [0-9a-f]+/);
+        // the page's 500 ms timer ran in the middle of the 80 M-instruction loop: it yields
+        const mid = await b.eval<number[]>("pvxPage.samples");
+        assert(
+          mid.some((n) => n > 10e6 && n < end.instructions - 10e6),
+          `no page timer ran during the loop (samples ${mid}, ${end.instructions} instructions)`,
+        );
+        await b.click("#boot");
+        await b.waitFor("pvxPage.state === 'running'", "the second run");
+        await b.click("#stop");
+        await b.waitFor("pvxPage.state === 'ended'", "the stop");
+        strictEqual(await b.eval<string>("pvxPage.end.reason"), "stopped");
         await b.eval(`document.getElementById("cmdline").value = ""`);
       },
     );

@@ -5,7 +5,7 @@
  */
 import { InputError } from "../../lib/errors.ts";
 import { inspectImage, type InspectReport } from "../../lib/toolstack/image_summary.ts";
-import { renderText } from "../../tools/inspect.ts";
+import { renderText } from "../../lib/toolstack/image_summary_text.ts";
 import { loadKernelImage } from "../../lib/hypervisor/builder/from_elf.ts";
 
 /** The largest image the page reads (the CLI's decompression limit). */

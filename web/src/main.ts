@@ -71,6 +71,10 @@ const page = {
   bootedAt: 0,
   /** Milliseconds from Boot to the end of the run. */
   endMs: -1,
+  /** Live-view refreshes so far (a timer of the page: it runs only when the emulator yields). */
+  refreshes: 0,
+  /** The guest's instruction count at each refresh during the current run. */
+  samples: [] as number[],
   /** Everything on the terminal (scrollback included), one line each. */
   screen(): string {
     const b = term.buffer.active;
@@ -205,6 +209,7 @@ async function boot(): Promise<void> {
     term.reset();
     page.transcript = "";
     page.marks = [];
+    page.samples = [];
     page.end = null;
     page.bootedAt = performance.now();
     const dec = new TextDecoder();
@@ -274,6 +279,7 @@ let lastTime = performance.now();
 
 /** Redraws the status line and the live views. */
 function refresh(): void {
+  page.refreshes++;
   const s = page.session ?? lastSession;
   if (page.session) lastSession = page.session;
   if (!s) return;
@@ -281,6 +287,7 @@ function refresh(): void {
   const now = performance.now();
   if (m) {
     const n = m.instructions;
+    if (page.state === "running") page.samples.push(n);
     const mips = (n - lastInstr) / ((now - lastTime) * 1000);
     lastInstr = n;
     lastTime = now;

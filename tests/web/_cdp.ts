@@ -66,6 +66,8 @@ export class Browser {
         "--disable-component-update",
         "--disable-sync",
         "--disable-dev-shm-usage",
+        "--disable-crash-reporter",
+        "--disable-breakpad",
         `--user-data-dir=${profile}`,
         `--window-size=${width},${height}`,
         "--remote-debugging-port=0",

@@ -54,6 +54,15 @@ export async function buildWeb(): Promise<number> {
     fromFileUrl(new URL("pvx-web.js", dist)),
     fromFileUrl(new URL("src/main.ts", webDir)),
   ]);
+  await run(Deno.execPath(), [
+    "bundle",
+    "--platform",
+    "browser",
+    "--minify",
+    "-o",
+    fromFileUrl(new URL("inspect-worker.js", dist)),
+    fromFileUrl(new URL("src/inspect_worker.ts", webDir)),
+  ]);
   for (const f of ["index.html", "style.css"]) {
     await Deno.copyFile(new URL(f, webDir), new URL(f, dist));
   }

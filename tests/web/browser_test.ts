@@ -222,7 +222,7 @@ Deno.test({
         })()`);
         await b.setFiles("#kernel-file", [`${xtf}/pv32pae/test-pv32pae-example`]);
         await b.waitFor(
-          "document.getElementById('inspect').textContent.includes('test-pv32pae-example')",
+          "pvxPage.kernel?.name === 'test-pv32pae-example' && document.getElementById('inspect').textContent.includes('Boot summary')",
           "inspect",
         );
         assertEquals(await b.eval<string>("pvxPage.error"), "");

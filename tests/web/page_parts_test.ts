@@ -8,7 +8,7 @@
 import { deepStrictEqual, match, ok, rejects, strictEqual } from "node:assert/strict";
 import { PageConsole, type TerminalWidget } from "../../web/src/page_console.ts";
 import { Session } from "../../web/src/session.ts";
-import { bootProblem, inspectKernel, loadKernel } from "../../web/src/kernel_file.ts";
+import { examineKernel, loadKernel } from "../../web/src/kernel_file.ts";
 import { BoundedChunks } from "../../web/src/memory_outputs.ts";
 import { blankDisk, diskBytes, memoryDisk } from "../../web/src/disk_store.ts";
 import { renderEvtchns, renderXenstore } from "../../web/src/state_view.ts";
@@ -137,20 +137,20 @@ Deno.test("page kernel files: the CLI's one-line errors; the report comes first"
     /Cannot load image "huge.bin": 314572800 bytes is over the 256 MiB limit/,
   );
   const image = await Deno.readFile(new URL("../../guest/pvx-guest.elf", import.meta.url));
-  const k = inspectKernel("pvx-guest.elf", image);
-  strictEqual(k.report.boot.kind, "pv32pae");
+  const k = examineKernel("pvx-guest.elf", image);
+  strictEqual(k.kind, "pv32pae");
   match(k.text, /Boot summary: pv32pae/);
-  strictEqual(bootProblem(k), null);
+  strictEqual(k.problem, null);
   // a 64-bit kernel (XTF's pv64 example): the report, and the builder's refusal
   const xtf = xtfDir();
   if (xtf) {
-    const k64 = inspectKernel(
+    const k64 = examineKernel(
       "test-pv64-example",
       await Deno.readFile(`${xtf}/pv64/test-pv64-example`),
     );
-    strictEqual(k64.report.boot.kind, "pv64");
+    strictEqual(k64.kind, "pv64");
     strictEqual(
-      bootProblem(k64),
+      k64.problem,
       'Cannot load image "test-pv64-example": it is a 64-bit x86-64 kernel; pvx boots 32-bit PAE PV kernels',
     );
   }

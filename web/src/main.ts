@@ -10,7 +10,7 @@ import { InputError } from "../../lib/errors.ts";
 import type { MemoryDiskImage } from "../../lib/blkfront/disk_image.ts";
 import { Session, type SessionEnd } from "./session.ts";
 import { PageConsole } from "./page_console.ts";
-import { bootProblem, inspectKernel, type KernelChoice, loadKernel } from "./kernel_file.ts";
+import { examineInWorker, examineKernel, type KernelChoice, loadKernel } from "./kernel_file.ts";
 import { renderEvtchns, renderXenstore } from "./state_view.ts";
 import { download, openInPerfetto, traceToPerfetto } from "./downloads.ts";
 import { blankDisk, diskBytes, loadFromOpfs, memoryDisk, saveToOpfs } from "./disk_store.ts";
@@ -131,17 +131,18 @@ async function builtinKernel(): Promise<KernelChoice> {
   if (page.builtin) return page.builtin;
   const r = await fetch("pvx-guest.elf");
   if (!r.ok) throw new Error(`the built-in guest is missing (${r.status})`);
-  page.builtin = inspectKernel("pvx-guest (built in)", new Uint8Array(await r.arrayBuffer()));
+  page.builtin = examineKernel("pvx-guest (built in)", new Uint8Array(await r.arrayBuffer()));
   return page.builtin;
 }
 
 async function chooseKernel(f: File): Promise<void> {
   showError("");
   try {
-    page.kernel = await loadKernel(f);
+    el.inspect.textContent = `inspecting ${f.name} ...`;
+    page.kernel = await loadKernel(f, examineInWorker(new URL("inspect-worker.js", location.href)));
     el.kernelSource.value = "file";
     el.inspect.textContent = page.kernel.text;
-    const problem = bootProblem(page.kernel);
+    const problem = page.kernel.problem;
     if (problem) showError(problem);
   } catch (e) {
     page.kernel = null;
@@ -194,7 +195,7 @@ async function boot(): Promise<void> {
     const kernel = el.kernelSource.value === "file" ? page.kernel : await builtinKernel();
     if (!kernel) throw new InputError("Cannot boot: choose a kernel image first");
     el.inspect.textContent = kernel.text;
-    const problem = bootProblem(kernel);
+    const problem = kernel.problem;
     if (problem) throw new InputError(problem);
     const memory = Number(el.memory.value);
     const vcpus = Number(el.vcpus.value);

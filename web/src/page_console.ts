@@ -61,6 +61,13 @@ export class PageConsole implements ConsoleSink {
     return this.#out.drained();
   }
 
+  /** Keys can come at any time (the machine paces idle time to the host clock). */
+  readonly inputFromOutside = true;
+
+  unread(bytes: Uint8Array): void {
+    this.#in.unread(bytes);
+  }
+
   takeInput(max: number): Uint8Array {
     return this.#in.take(max);
   }

@@ -4,13 +4,15 @@
  * and in a web page. Each host implements these (lib/toolstack for Deno, web/src for the
  * page):
  *
- * | need                  | interface                                        | Deno (lib/toolstack)        | web page (web/src)           |
- * | --------------------- | ------------------------------------------------ | --------------------------- | ---------------------------- |
- * | disk images           | `DiskImage` (lib/blkfront) over {@link RandomAccessFile} | `openDiskImage` (disk_file.ts) | `MemoryDiskImage`, OPFS copy |
- * | console               | `ConsoleSink` (lib/console/sinks.ts)             | `StdioConsole` (terminal)   | `PageConsole` (xterm.js)     |
- * | trace, pcap, recording| byte sinks (`TraceSink`, `PcapSink`, `RecordingSink`) | files (outputs.ts, recording_file.ts) | memory, downloads |
- * | xenstore socket       | {@link ByteListener} of {@link ByteConn}         | unix socket (xenstore_socket.ts) | none                    |
- * | clock and timers      | the web-standard `performance.now`, `setTimeout` | built in                    | built in                     |
+ * - disk images: `DiskImage` (lib/blkfront), a raw file through {@link RandomAccessFile};
+ *   Deno: `openDiskImage` (lib/toolstack/disk_file.ts); page: `MemoryDiskImage`, kept in OPFS.
+ * - the console: `ConsoleSink` (lib/console/sinks.ts); Deno: `StdioConsole`
+ *   (lib/toolstack/terminal.ts); page: `PageConsole` on xterm.js (web/src/page_console.ts).
+ * - traces, captures, ring recordings: byte sinks (`TraceSink`, `PcapSink`, `RecordingSink`);
+ *   Deno: files (lib/toolstack/outputs.ts, recording_file.ts); page: memory, then downloads.
+ * - the xenstore socket: a {@link ByteListener} of {@link ByteConn}s; Deno: a unix socket
+ *   (lib/toolstack/xenstore_socket.ts); page: none.
+ * - the clock and timers: the web-standard `performance.now` and `setTimeout`, in both.
  *
  * Deno's `FsFile`, `Conn` and `Listener` have these shapes, so the Deno side passes them
  * as they are.

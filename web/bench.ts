@@ -7,7 +7,7 @@
  */
 import { boot as run } from "../lib/toolstack/boot.ts";
 import { MemorySink } from "../lib/console/testing.ts";
-import type { Machine } from "../lib/hypervisor/machine.ts";
+import type { Machine } from "../lib/hypervisor/mod.ts";
 import { Browser, haveChromium } from "../tests/web/_cdp.ts";
 import { buildWeb } from "./build.ts";
 import { serveDist } from "./serve.ts";

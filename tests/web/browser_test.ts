@@ -141,7 +141,7 @@ Deno.test({
         await b.waitFor("pvxPage.state === 'ended'", "the compute loop's end", 120_000);
         const end = await b.eval<{ reason: string; instructions: number }>("pvxPage.end");
         assertMatch(await b.eval<string>("pvxPage.screen()"), /spin: [0-9a-f]+/);
-        // the page's 500 ms timer ran in the middle of the 80 M-instruction loop: it yields
+        // a 25 ms page timer ran in the middle of the 80 M-instruction loop: the emulator yields
         const mid = await b.eval<number[]>("pvxPage.samples");
         assert(
           mid.some((n) => n > 10e6 && n < end.instructions - 10e6),

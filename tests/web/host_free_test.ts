@@ -8,8 +8,16 @@ import { deepStrictEqual } from "node:assert/strict";
 
 const LIB = new URL("../../lib/", import.meta.url);
 
-/** Files allowed an exception, each with the reason (none now). */
-const PENDING: Record<string, string> = {};
+/**
+ * Files allowed an exception, each with the reason and the way out. Remove an entry when
+ * its file stops calling Deno (the test then fails on the stale entry).
+ */
+const PENDING: Record<string, string> = {
+  "cpu/jit/jit.ts": "reads PVX_JIT / PVX_JIT_DUMP (guarded: a host without Deno gets the " +
+    "defaults); the toolstack should pass them as JIT options",
+  "gdbstub/transport.ts": "gdb's TCP/unix listener (the page starts no gdb stub); it should " +
+    "come from lib/toolstack as a listener, as the xenstore socket does",
+};
 
 async function* tsFiles(dir: URL, rel = ""): AsyncGenerator<string> {
   for await (const e of Deno.readDir(dir)) {
@@ -51,6 +59,10 @@ Deno.test("lib/ below the toolstack uses no Deno.* API (host I/O goes through in
     if (uses.length > 0) found[f] = uses;
   }
   deepStrictEqual(found, {});
+  for (const f of Object.keys(PENDING)) {
+    const uses = denoUses(await Deno.readTextFile(new URL(f, LIB)).catch(() => ""));
+    deepStrictEqual(uses.length > 0, true, `${f} no longer calls Deno: drop it from PENDING`);
+  }
 });
 
 Deno.test("the Deno.* scan sees code, not comments or strings", () => {

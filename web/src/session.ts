@@ -7,7 +7,7 @@
  * (Machine.run), so the tab stays responsive.
  * @module
  */
-import { Machine, type RunResult } from "../../lib/hypervisor/machine.ts";
+import { Machine, type RunResult } from "../../lib/hypervisor/mod.ts";
 import { XentraceWriter } from "../../lib/hypervisor/trace/xentrace_writer.ts";
 import { Network } from "../../lib/toolstack/vif_attach.ts";
 import { PcapWriter } from "../../lib/netfront/pcap.ts";

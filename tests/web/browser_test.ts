@@ -147,8 +147,10 @@ Deno.test({
           mid.some((n) => n > 10e6 && n < end.instructions - 10e6),
           `no page timer ran during the loop (samples ${mid}, ${end.instructions} instructions)`,
         );
+        // Stop ends a run (the shell, waiting for keys)
+        await b.eval(`document.getElementById("cmdline").value = ""`);
         await b.click("#boot");
-        await b.waitFor("pvxPage.state === 'running'", "the second run");
+        await b.waitFor("pvxPage.screen().includes('pvx$ ')", "the shell prompt");
         await b.click("#stop");
         await b.waitFor("pvxPage.state === 'ended'", "the stop");
         strictEqual(await b.eval<string>("pvxPage.end.reason"), "stopped");

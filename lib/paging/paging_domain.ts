@@ -23,6 +23,8 @@ export interface PagingDomainOptions {
   vcpus?: number;
   /** Pseudo-physical size limit in frames (default: machine memory size). */
   maxPfns?: number;
+  /** A 64-bit PV guest: 4-level tables under Xen's 64-bit rules (paging64.ts). */
+  pv64?: boolean;
 }
 
 /** The paging state of one domain. */
@@ -35,8 +37,15 @@ export class PagingDomain {
   readonly translated: boolean;
   /** pfn -> mfn. */
   readonly p2m: P2m;
-  /** Per vcpu: mfn of the L3 installed by NEW_BASEPTR (holding a type reference), 0 if none. */
+  /**
+   * Per vcpu: mfn of the root table installed by NEW_BASEPTR (an L3, or a 64-bit guest's
+   * kernel L4), holding a type reference; 0 if none.
+   */
   readonly baseMfn: Uint32Array;
+  /** A 64-bit PV guest (4-level tables, Xen's 64-bit rules). */
+  readonly pv64: boolean;
+  /** Per vcpu of a 64-bit guest: the user-mode L4 of MMUEXT_NEW_USER_BASEPTR, 0 if none. */
+  readonly userBaseMfn: Uint32Array;
   /** Per vcpu: MMUEXT_SET_LDT linear base. */
   readonly ldtBase: Uint32Array;
   /** Per vcpu: MMUEXT_SET_LDT entry count. */
@@ -60,6 +69,15 @@ export class PagingDomain {
     this.frames = frames;
     this.domid = domid;
     this.translated = opts.translated ?? false;
+    this.pv64 = opts.pv64 ?? false;
+    if (this.pv64 && this.translated) {
+      throw new InputError(`Cannot create domain ${domid}: a translated 64-bit PV domain`);
+    }
+    if (this.pv64) {
+      void frames.m2p64; // created (or refused) before the domain exists
+      frames.pv64Domains.set(domid, { m2pStrict: false });
+    } else frames.pv64Domains.delete(domid);
+    this.userBaseMfn = new Uint32Array(vcpus);
     this.p2m = new P2m(opts.maxPfns ?? frames.count);
     this.baseMfn = new Uint32Array(vcpus);
     this.ldtBase = new Uint32Array(vcpus);
@@ -69,6 +87,20 @@ export class PagingDomain {
       this.walkers.push(new PaeWalker(frames.mem, this.translated ? this.p2m : null));
     }
     this.flush = new FlushQueue(vcpus);
+  }
+
+  /**
+   * VMASST_TYPE_m2p_strict of a 64-bit guest: L4s are created with the read-only M2P in
+   * slot 256 and lose it when installed as a user base (else: created without it, gaining
+   * it when installed as a kernel base).
+   */
+  get m2pStrict(): boolean {
+    return this.frames.pv64Domains.get(this.domid)?.m2pStrict ?? false;
+  }
+
+  set m2pStrict(on: boolean) {
+    const e = this.frames.pv64Domains.get(this.domid);
+    if (e !== undefined) e.m2pStrict = on;
   }
 
   /** Number of vcpus. */
@@ -129,6 +161,12 @@ export class PagingDomain {
       this.walkers[v].cr3 = -1;
       putPageAndType(f, base);
       this.flush.flushAll(1 << v);
+    }
+    for (let v = 0; v < this.vcpus; v++) {
+      const user = this.userBaseMfn[v];
+      if (user === 0) continue;
+      this.userBaseMfn[v] = 0;
+      putPageAndType(f, user);
     }
     for (let m = 0; m < f.count; m++) {
       if (f.owner[m] === this.domid && f.refs[m] !== 0) dropPin(f, m);

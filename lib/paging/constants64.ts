@@ -64,10 +64,10 @@ export function isGuestL4Slot(slot: number): boolean {
 
 /**
  * Whether (lo, hi) is a canonical 48-bit address (bits 47..63 all equal).
- * @param lo low half
+ * @param _lo low half (bits 0..31 never matter)
  * @param hi high half
  */
-export function isCanonical(lo: number, hi: number): boolean {
+export function isCanonical(_lo: number, hi: number): boolean {
   const top = hi >> 15;
   return top === 0 || top === -1;
 }

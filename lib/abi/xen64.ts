@@ -1,7 +1,7 @@
 /**
  * Constants of Xen's x86_64 PV ABI that differ from the 32-bit ones (public/xen.h,
  * arch-x86/xen-x86_64.h): the flat ring-3 selectors a 64-bit guest kernel and its user
- * space run on, the hypervisor's address range, VGCF_in_syscall, SIF flags.
+ * space run on, the hypervisor's address range and read-only M2P, VGCF flags.
  * @module
  */
 
@@ -36,8 +36,21 @@ export const VGCF_online = 1 << 5;
 /** VGCF_syscall_disables_events (bit 4). */
 export const VGCF_syscall_disables_events = 1 << 4;
 
-/** start_info.flags: mod_start is a pfn and mod_len a size in whole pages' bytes. */
-export const SIF_MOD_START_PFN = 1 << 3;
+/** MACH2PHYS_VIRT_START of a 64-bit guest: the read-only M2P (8-byte entries). */
+export const MACH2PHYS_VIRT_START_64 = 0xffff800000000000n;
+/** MACH2PHYS_VIRT_END of a 64-bit guest (256 GiB of entries). */
+export const MACH2PHYS_VIRT_END_64 = 0xffff804000000000n;
+/** MACH2PHYS_NR_ENTRIES of a 64-bit guest: 2^35. */
+export const MACH2PHYS_NR_ENTRIES_64: number = Number(
+  (MACH2PHYS_VIRT_END_64 - MACH2PHYS_VIRT_START_64) >> 3n,
+);
+
+/** The struct xen_machphys_mapping a 64-bit guest gets from XENMEM_machphys_mapping. */
+export const MACHPHYS_MAPPING_64: Readonly<{ vStart: bigint; vEnd: bigint; maxMfn: bigint }> = {
+  vStart: MACH2PHYS_VIRT_START_64,
+  vEnd: MACH2PHYS_VIRT_END_64,
+  maxMfn: BigInt(MACH2PHYS_NR_ENTRIES_64 - 1),
+};
 
 /** The hypercall stub of a 64-bit guest: `syscall`, 32 bytes per hypercall number. */
 export const HYPERCALL_STUB_SIZE = 32;

@@ -9,6 +9,13 @@
 
 import { BASE_DISALLOW_MASK } from "./constants.ts";
 
+export {
+  MACH2PHYS_NR_ENTRIES_64,
+  MACH2PHYS_VIRT_END_64,
+  MACH2PHYS_VIRT_START_64,
+  MACHPHYS_MAPPING_64,
+} from "../abi/xen64.ts";
+
 /** First L4 slot Xen reserves in every 64-bit PV guest's L4 (ROOT_PAGETABLE_FIRST_XEN_SLOT). */
 export const L4_FIRST_XEN_SLOT = 256;
 /** Last L4 slot Xen reserves (ROOT_PAGETABLE_LAST_XEN_SLOT): the guest owns 0..255, 272..511. */
@@ -18,18 +25,6 @@ export const L4_RO_MPT_SLOT = 256;
 /** L4 slot of Xen's linear page-table self map (LINEAR_PT_VIRT_START, 0xffff810000000000). */
 export const L4_LINEAR_PT_SLOT = 258;
 
-/** HYPERVISOR_VIRT_START of a 64-bit guest: 0xffff800000000000 as (lo, hi). */
-export const HYPERVISOR_VIRT_START_64_HI = 0xffff8000 | 0;
-/** HYPERVISOR_VIRT_END: 0xffff880000000000 (hi half; lo is 0). */
-export const HYPERVISOR_VIRT_END_64_HI = 0xffff8800 | 0;
-/** MACH2PHYS_VIRT_START of a 64-bit guest: 0xffff800000000000. */
-export const MACH2PHYS_VIRT_START_64 = 0xffff800000000000n;
-/** MACH2PHYS_VIRT_END of a 64-bit guest: 0xffff804000000000 (256 GiB of 8-byte entries). */
-export const MACH2PHYS_VIRT_END_64 = 0xffff804000000000n;
-/** MACH2PHYS_NR_ENTRIES of a 64-bit guest: 2^35. */
-export const MACH2PHYS_NR_ENTRIES_64 = Number(
-  (MACH2PHYS_VIRT_END_64 - MACH2PHYS_VIRT_START_64) >> 3n,
-);
 /** L3 slots (of the slot-256 L3) the read-only M2P window spans: 256 GiB. */
 export const RO_MPT_L3_SLOTS = 256;
 
@@ -46,13 +41,6 @@ export const PTE_HI_GUEST_KERNEL = 0x100000;
 export const L3_DISALLOW_MASK_64: number = BASE_DISALLOW_MASK;
 /** L4: the base mask. */
 export const L4_DISALLOW_MASK: number = BASE_DISALLOW_MASK;
-
-/** The struct xen_machphys_mapping a 64-bit guest gets from XENMEM_machphys_mapping. */
-export const MACHPHYS_MAPPING_64: Readonly<{ vStart: bigint; vEnd: bigint; maxMfn: bigint }> = {
-  vStart: MACH2PHYS_VIRT_START_64,
-  vEnd: MACH2PHYS_VIRT_END_64,
-  maxMfn: BigInt(MACH2PHYS_NR_ENTRIES_64 - 1),
-};
 
 /**
  * is_guest_l4_slot for a 64-bit guest: every slot outside Xen's 256..271.

@@ -31,12 +31,12 @@ import {
   CB_SYSCALL,
   CB_SYSCALL32,
   type Pv64Vcpu,
-  R11,
-  RCX,
   type Regs64,
-  RFLAGS,
-  RIP,
-  RSP,
+  U_R11,
+  U_RCX,
+  U_RFLAGS,
+  U_RIP,
+  U_RSP,
 } from "./vcpu64.ts";
 
 /** TBF_EXCEPTION. */
@@ -91,8 +91,8 @@ export function createBounceFrame64(
     lo = v.kernelSp[0];
     hi = v.kernelSp[1];
   } else {
-    lo = regs.lo(RSP);
-    hi = regs.hi(RSP);
+    lo = regs.lo(U_RSP);
+    hi = regs.hi(U_RSP);
     regs.cs &= ~3;
   }
   lo = (lo & ~0xf) >>> 0;
@@ -114,24 +114,24 @@ export function createBounceFrame64(
     i++;
   };
   const saved = tb.upcallMask & 0xff;
-  put(regs.lo(RCX), regs.hi(RCX));
-  put(regs.lo(R11), regs.hi(R11));
+  put(regs.lo(U_RCX), regs.hi(U_RCX));
+  put(regs.lo(U_R11), regs.hi(U_R11));
   if (n === 8) put(tb.errorCode >>> 0, 0);
-  put(regs.lo(RIP), regs.hi(RIP));
+  put(regs.lo(U_RIP), regs.hi(U_RIP));
   put(regs.cs & 0xffff, saved);
-  const rf = (regs.lo(RFLAGS) & ~(X86_EFLAGS_IF | X86_EFLAGS_IOPL)) |
+  const rf = (regs.lo(U_RFLAGS) & ~(X86_EFLAGS_IF | X86_EFLAGS_IOPL)) |
     (saved === 0 ? X86_EFLAGS_IF : 0) | (vmAssistIopl ? v.iopl & X86_EFLAGS_IOPL : 0);
   put(rf >>> 0, 0);
-  put(regs.lo(RSP), regs.hi(RSP));
+  put(regs.lo(U_RSP), regs.hi(U_RSP));
   put(regs.ss & 0xffff, 0);
   if (tb.flags & TBF_INTERRUPT) tb.upcallMask = 1;
   regs.viaSyscall = true;
   const clear = EFLAGS_AC | X86_EFLAGS_VM | X86_EFLAGS_RF | X86_EFLAGS_NT | X86_EFLAGS_TF;
-  regs.set(RFLAGS, (regs.lo(RFLAGS) & ~clear) >>> 0, regs.hi(RFLAGS));
+  regs.set(U_RFLAGS, (regs.lo(U_RFLAGS) & ~clear) >>> 0, regs.hi(U_RFLAGS));
   regs.ss = FLAT_KERNEL_SS64;
-  regs.set(RSP, frameBase[0], frameBase[1]);
+  regs.set(U_RSP, frameBase[0], frameBase[1]);
   regs.cs = FLAT_KERNEL_CS64;
-  regs.set(RIP, tb.eipLo, tb.eipHi);
+  regs.set(U_RIP, tb.eipLo, tb.eipHi);
   return n;
 }
 
@@ -157,15 +157,19 @@ export function syscallFromUser64(
   tb.flags = v.vgcFlags & VGCF_syscall_disables_events ? TBF_INTERRUPT : 0;
   tb.errorCode = 0;
   if ((tb.eipLo | tb.eipHi) === 0) {
-    const ripLo = regs.lo(RIP);
-    if (slot === CB_SYSCALL32) regs.set(RIP, (ripLo - 2) >>> 0, regs.hi(RIP));
-    else regs.set(RIP, (ripLo - 2) >>> 0, (ripLo < 2 ? regs.hi(RIP) - 1 : regs.hi(RIP)) >>> 0);
+    const ripLo = regs.lo(U_RIP);
+    if (slot === CB_SYSCALL32) regs.set(U_RIP, (ripLo - 2) >>> 0, regs.hi(U_RIP));
+    else {regs.set(
+        U_RIP,
+        (ripLo - 2) >>> 0,
+        (ripLo < 2 ? regs.hi(U_RIP) - 1 : regs.hi(U_RIP)) >>> 0,
+      );}
     tb.eipLo = udHandler[0];
     tb.eipHi = udHandler[1];
     tb.flags = TBF_EXCEPTION | (udHandler[2] & 4 ? TBF_INTERRUPT : 0);
   }
   const n = createBounceFrame64(v, regs, tb, vmAssistIopl);
-  if (n > 0) regs.set(RFLAGS, (regs.lo(RFLAGS) & ~EFLAGS_DF) >>> 0, regs.hi(RFLAGS));
+  if (n > 0) regs.set(U_RFLAGS, (regs.lo(U_RFLAGS) & ~EFLAGS_DF) >>> 0, regs.hi(U_RFLAGS));
   return n;
 }
 
@@ -175,9 +179,9 @@ export function syscallFromUser64(
  */
 export function returnToGuest64(regs: Regs64): void {
   if (!regs.viaSyscall) return;
-  const top = (regs.hi(RIP) | 0) >> 15;
+  const top = (regs.hi(U_RIP) | 0) >> 15;
   if (top !== 0 && top !== -1) return; // iret path
-  regs.set(RCX, regs.lo(RIP), regs.hi(RIP));
-  const rf = ((regs.lo(RFLAGS) & ~(X86_EFLAGS_IOPL | X86_EFLAGS_VM)) | X86_EFLAGS_IF) >>> 0;
-  regs.set(R11, rf, regs.hi(RFLAGS));
+  regs.set(U_RCX, regs.lo(U_RIP), regs.hi(U_RIP));
+  const rf = ((regs.lo(U_RFLAGS) & ~(X86_EFLAGS_IOPL | X86_EFLAGS_VM)) | X86_EFLAGS_IF) >>> 0;
+  regs.set(U_R11, rf, regs.hi(U_RFLAGS));
 }

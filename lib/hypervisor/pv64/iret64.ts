@@ -8,7 +8,16 @@
  */
 import { X86_EFLAGS_IF, X86_EFLAGS_IOPL, X86_EFLAGS_VM } from "../../abi/xen.ts";
 import { VGCF_in_syscall } from "../../abi/xen64.ts";
-import { type Pv64Vcpu, R11, RAX, RCX, type Regs64, RFLAGS, RIP, RSP } from "./vcpu64.ts";
+import {
+  type Pv64Vcpu,
+  type Regs64,
+  U_R11,
+  U_RAX,
+  U_RCX,
+  U_RFLAGS,
+  U_RIP,
+  U_RSP,
+} from "./vcpu64.ts";
 
 /** Words of struct iret_context: rax, r11, rcx, flags, rip, cs, rflags, rsp, ss. */
 export const IRET_CONTEXT_WORDS = 9;
@@ -39,16 +48,20 @@ export function iret64(
   }
   const rflags = word(6);
   if (vmAssistIopl) v.iopl = rflags & X86_EFLAGS_IOPL;
-  regs.set(RIP, ctx[8], ctx[9]);
+  regs.set(U_RIP, ctx[8], ctx[9]);
   regs.cs = cs | 3;
-  regs.set(RFLAGS, ((rflags & ~(X86_EFLAGS_IOPL | X86_EFLAGS_VM)) | X86_EFLAGS_IF) >>> 0, ctx[13]);
-  regs.set(RSP, ctx[14], ctx[15]);
+  regs.set(
+    U_RFLAGS,
+    ((rflags & ~(X86_EFLAGS_IOPL | X86_EFLAGS_VM)) | X86_EFLAGS_IF) >>> 0,
+    ctx[13],
+  );
+  regs.set(U_RSP, ctx[14], ctx[15]);
   regs.ss = (word(8) & 0xffff) | 3;
   if (!(word(3) & VGCF_in_syscall)) {
     regs.viaSyscall = false;
-    regs.set(R11, ctx[2], ctx[3]);
-    regs.set(RCX, ctx[4], ctx[5]);
+    regs.set(U_R11, ctx[2], ctx[3]);
+    regs.set(U_RCX, ctx[4], ctx[5]);
   }
-  regs.set(RAX, ctx[0], ctx[1]);
+  regs.set(U_RAX, ctx[0], ctx[1]);
   return rflags & X86_EFLAGS_IF ? 0 : 1;
 }

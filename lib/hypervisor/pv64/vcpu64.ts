@@ -7,13 +7,13 @@
 import { FLAT_KERNEL_SS64 } from "../../abi/xen64.ts";
 
 /** Register indexes of {@link Regs64.w} (GPRs in encoding order, then rip and rflags). */
-export const RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7;
+export const U_RAX = 0, U_RCX = 1, U_RDX = 2, U_RBX = 3, U_RSP = 4, U_RBP = 5, U_RSI = 6, U_RDI = 7;
 /** r8..r15 are 8..15. */
-export const R8 = 8, R11 = 11, R15 = 15;
+export const U_R8 = 8, U_R11 = 11, U_R15 = 15;
 /** The instruction pointer. */
-export const RIP = 16;
+export const U_RIP = 16;
 /** RFLAGS. */
-export const RFLAGS = 17;
+export const U_RFLAGS = 17;
 
 /** The guest's user-visible registers at an entry to the hypervisor (cpu_user_regs). */
 export class Regs64 {

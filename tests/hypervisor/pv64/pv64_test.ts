@@ -34,15 +34,15 @@ import {
   CB_SYSCALL,
   CB_SYSCALL32,
   Pv64Vcpu,
-  R11,
-  RAX,
-  RCX,
   Regs64,
-  RFLAGS,
-  RIP,
-  RSP,
   SB_FS,
   SB_GS_USER,
+  U_R11,
+  U_RAX,
+  U_RCX,
+  U_RFLAGS,
+  U_RIP,
+  U_RSP,
 } from "../../../lib/hypervisor/pv64/vcpu64.ts";
 import { TBF_EXCEPTION_ERRCODE, TBF_INTERRUPT } from "../../../lib/hypervisor/traps/bounce.ts";
 
@@ -116,11 +116,11 @@ Deno.test("pv64 set_segment_base: FS, GS kernel/user, GS user selector", () => {
 
 function kernelRegs(): Regs64 {
   const r = new Regs64();
-  r.set(RIP, 0x81001234, 0xffffffff);
-  r.set(RSP, 0x80ffff38, 0xffffffff);
-  r.set(RFLAGS, 0x246, 0);
-  r.set(RCX, 0x11111111, 0x22222222);
-  r.set(R11, 0x33333333, 0x44444444);
+  r.set(U_RIP, 0x81001234, 0xffffffff);
+  r.set(U_RSP, 0x80ffff38, 0xffffffff);
+  r.set(U_RFLAGS, 0x246, 0);
+  r.set(U_RCX, 0x11111111, 0x22222222);
+  r.set(U_R11, 0x33333333, 0x44444444);
   r.cs = 0xe033;
   r.ss = 0xe02b;
   return r;
@@ -142,8 +142,8 @@ Deno.test("pv64 bounce in kernel mode: aligned frame on the current stack, RPL 0
   assert.equal(word(6), 0xffffffff80ffff38n, "the interrupted rsp");
   assert.equal(word(7), 0xe02bn);
   assert.equal(tb.upcallMask, 1, "TBF_INTERRUPT masks events");
-  assert.equal(reg(r, RIP), 0xffffffff81005000n);
-  assert.equal(reg(r, RSP), 0xffffffff80ffff30n - 64n);
+  assert.equal(reg(r, U_RIP), 0xffffffff81005000n);
+  assert.equal(reg(r, U_RSP), 0xffffffff80ffff30n - 64n);
   assert.equal(r.cs, 0xe033);
   assert.equal(r.ss, 0xe02b);
   assert.equal(r.viaSyscall, true);
@@ -154,8 +154,8 @@ Deno.test("pv64 bounce from user mode: toggles to kernel, lands on the stack_swi
   v.kernelMode = false;
   stackSwitch64(v, 0xe02b, 0x80fff000, 0xffffffff);
   const r = kernelRegs();
-  r.set(RSP, 0x7ff0, 0x00007fff);
-  r.set(RFLAGS, 0x40246, 0); // AC set: cleared for the handler
+  r.set(U_RSP, 0x7ff0, 0x00007fff);
+  r.set(U_RFLAGS, 0x40246, 0); // AC set: cleared for the handler
   const tb = tbOf(0xffffffff81006000n, 0, 0, 1);
   assert.equal(createBounceFrame64(v, r, tb), 7);
   assert.equal(v.kernelMode, true);
@@ -164,19 +164,19 @@ Deno.test("pv64 bounce from user mode: toggles to kernel, lands on the stack_swi
   assert.equal(word(4), 0x40046n, "IF cleared in the frame: events were masked");
   assert.equal(word(5), 0x00007fff00007ff0n);
   assert.equal(tb.upcallMask, 1);
-  assert.equal(r.lo(RFLAGS) & (1 << 18), 0);
+  assert.equal(r.lo(U_RFLAGS) & (1 << 18), 0);
 });
 
 Deno.test("pv64 bounce: a stack in Xen's range or no handler crashes the domain", () => {
   const v = new Pv64Vcpu();
   const r = kernelRegs();
-  r.set(RSP, 0x1000, 0xffff8100);
+  r.set(U_RSP, 0x1000, 0xffff8100);
   assert.equal(createBounceFrame64(v, r, tbOf(0x1000n)), BOUNCE_BAD_STACK);
   const r2 = kernelRegs();
   assert.equal(createBounceFrame64(v, r2, tbOf(0n)), BOUNCE_NO_HANDLER);
   // Just below HYPERVISOR_VIRT_START is a valid (if odd) stack.
   const r3 = kernelRegs();
-  r3.set(RSP, 0xfffffff0, 0xffff7fff);
+  r3.set(U_RSP, 0xfffffff0, 0xffff7fff);
   assert.equal(createBounceFrame64(v, r3, tbOf(0x1000n)), 7);
 });
 
@@ -187,21 +187,21 @@ Deno.test("pv64 syscall from user mode: syscall / syscall32 callbacks, #UD witho
   registerCallback64(v, 2, 1, 0x81000100, 0xffffffff);
   const ud = new Uint32Array([0x81000600, 0xffffffff, 4]);
   const r = kernelRegs();
-  r.set(RFLAGS, 0x646, 0); // DF set
+  r.set(U_RFLAGS, 0x646, 0); // DF set
   const tb = tbOf(0n);
   assert.equal(syscallFromUser64(v, r, tb, ud), 7);
-  assert.equal(reg(r, RIP), 0xffffffff81000100n);
+  assert.equal(reg(r, U_RIP), 0xffffffff81000100n);
   assert.equal(tb.flags, TBF_INTERRUPT);
-  assert.equal(r.lo(RFLAGS) & (1 << 10), 0, "DF cleared");
+  assert.equal(r.lo(U_RFLAGS) & (1 << 10), 0, "DF cleared");
   // A 32-bit user process with no syscall32 callback: #UD at the syscall instruction.
   v.kernelMode = false;
   const r32 = kernelRegs();
   r32.cs = 0xe023;
-  r32.set(RIP, 0x08048002, 0);
+  r32.set(U_RIP, 0x08048002, 0);
   const tb32 = tbOf(0n);
   assert.equal(syscallFromUser64(v, r32, tb32, ud), 7);
   assert.equal(word(2), 0x08048000n, "rip in the frame points at the syscall");
-  assert.equal(reg(r32, RIP), 0xffffffff81000600n);
+  assert.equal(reg(r32, U_RIP), 0xffffffff81000600n);
   assert.equal(tb32.flags, TBF_EXCEPTION | TBF_INTERRUPT);
   // With one registered, the 32-bit process gets it.
   registerCallback64(v, 7, 0, 0x81000200, 0xffffffff);
@@ -210,19 +210,19 @@ Deno.test("pv64 syscall from user mode: syscall / syscall32 callbacks, #UD witho
   r32b.cs = 0xe023;
   assert.equal(syscallFromUser64(v, r32b, tbOf(0n), ud), 7);
   assert.equal(v.callbacks[2 * CB_SYSCALL32], 0x81000200);
-  assert.equal(reg(r32b, RIP), 0xffffffff81000200n);
+  assert.equal(reg(r32b, U_RIP), 0xffffffff81000200n);
 });
 
 Deno.test("pv64 return to guest: after a syscall/bounce rcx = rip and r11 = rflags | IF", () => {
   const r = kernelRegs();
   r.viaSyscall = true;
-  r.set(RFLAGS, 0x3046, 0);
+  r.set(U_RFLAGS, 0x3046, 0);
   returnToGuest64(r);
-  assert.equal(reg(r, RCX), reg(r, RIP));
-  assert.equal(reg(r, R11), 0x246n);
+  assert.equal(reg(r, U_RCX), reg(r, U_RIP));
+  assert.equal(reg(r, U_R11), 0x246n);
   const r2 = kernelRegs();
   returnToGuest64(r2);
-  assert.equal(reg(r2, RCX), 0x2222222211111111n, "iret path: untouched");
+  assert.equal(reg(r2, U_RCX), 0x2222222211111111n, "iret path: untouched");
 });
 
 function iretCtx(words: bigint[]): Uint32Array {
@@ -248,12 +248,12 @@ Deno.test("pv64 iret: to user mode needs user tables; VGCF_in_syscall keeps rcx/
   assert.equal(iret64(v, r, ctx, false), IRET_NO_USER_TABLES);
   assert.equal(iret64(v, r, ctx, true), 0, "IF set: events unmasked");
   assert.equal(v.kernelMode, false);
-  assert.equal(reg(r, RAX), 7n);
-  assert.equal(reg(r, RIP), 0x400000n);
-  assert.equal(reg(r, RFLAGS), 0x202n, "IOPL dropped, IF forced");
-  assert.equal(reg(r, RSP), 0x7ffff000n);
-  assert.equal(reg(r, RCX), 0x2222n);
-  assert.equal(reg(r, R11), 0x1111n);
+  assert.equal(reg(r, U_RAX), 7n);
+  assert.equal(reg(r, U_RIP), 0x400000n);
+  assert.equal(reg(r, U_RFLAGS), 0x202n, "IOPL dropped, IF forced");
+  assert.equal(reg(r, U_RSP), 0x7ffff000n);
+  assert.equal(reg(r, U_RCX), 0x2222n);
+  assert.equal(reg(r, U_R11), 0x1111n);
   assert.equal(r.viaSyscall, false);
   // Back in kernel mode, an iret to kernel code (RPL forced to 3) with VGCF_in_syscall.
   const v2 = new Pv64Vcpu();
@@ -274,7 +274,7 @@ Deno.test("pv64 iret: to user mode needs user tables; VGCF_in_syscall keeps rcx/
   assert.equal(v2.kernelMode, true);
   assert.equal(r2.cs, 0xe033);
   assert.equal(r2.ss, 0xe02b);
-  assert.equal(reg(r2, RCX), 0x2222222211111111n, "rcx not restored");
+  assert.equal(reg(r2, U_RCX), 0x2222222211111111n, "rcx not restored");
   assert.equal(r2.viaSyscall, true);
 });
 
@@ -292,11 +292,11 @@ Deno.test("pv64 round trip: user syscall -> bounce -> the kernel's iret gives us
         registerCallback64(v, 2, 0, 0x81000100, 0xffffffff);
         const r = new Regs64();
         const rflags = (flags & 0x3f7fd5) | 0x202; // IF set in user space
-        r.set(RIP, ...split(rip));
-        r.set(RSP, ...split(rsp));
-        r.set(RFLAGS, rflags, 0);
-        r.set(RCX, ...split(rip));
-        r.set(R11, rflags, 0);
+        r.set(U_RIP, ...split(rip));
+        r.set(U_RSP, ...split(rsp));
+        r.set(U_RFLAGS, rflags, 0);
+        r.set(U_RCX, ...split(rip));
+        r.set(U_R11, rflags, 0);
         r.cs = 0xe033;
         r.ss = 0xe02b;
         const tb = tbOf(0n);
@@ -316,13 +316,13 @@ Deno.test("pv64 round trip: user syscall -> bounce -> the kernel's iret gives us
         assert.equal(iret64(v, r, ctx, true), 0);
         returnToGuest64(r);
         assert.equal(v.kernelMode, false);
-        assert.equal(reg(r, RIP), rip);
-        assert.equal(reg(r, RSP), rsp);
+        assert.equal(reg(r, U_RIP), rip);
+        assert.equal(reg(r, U_RSP), rsp);
         assert.equal(r.cs, 0xe033);
-        assert.equal(reg(r, RCX), rip);
+        assert.equal(reg(r, U_RCX), rip);
         const want = (rflags & ~0x3000 & ~(1 << 17)) | 0x200;
-        assert.equal(Number(reg(r, RFLAGS)), want);
-        assert.equal(Number(reg(r, R11)), inSyscall ? want : rflags);
+        assert.equal(Number(reg(r, U_RFLAGS)), want);
+        assert.equal(Number(reg(r, U_R11)), inSyscall ? want : rflags);
       },
     ),
     { numRuns: 200 },

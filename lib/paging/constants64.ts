@@ -14,7 +14,7 @@ export {
   MACH2PHYS_VIRT_END_64,
   MACH2PHYS_VIRT_START_64,
   MACHPHYS_MAPPING_64,
-} from "../abi/xen64.ts";
+} from "../abi/mod.ts";
 
 /** First L4 slot Xen reserves in every 64-bit PV guest's L4 (ROOT_PAGETABLE_FIRST_XEN_SLOT). */
 export const L4_FIRST_XEN_SLOT = 256;

@@ -68,6 +68,8 @@ export {
   mmuUpdateNormalPt64,
   newBaseptr64,
   newUserBaseptr64,
+  setGuestMode64,
+  syncWalker64,
   updateVaMapping64,
 } from "./paging64.ts";
 export { ptwrTarget64, ptwrUpdate64 } from "./ptwr64.ts";
@@ -85,6 +87,7 @@ export {
 } from "./pae_walk.ts";
 export { dropPin, getPageAndType, getPageType, putPageAndType, putPageType } from "./page_type.ts";
 export { PagingDomain, type PagingDomainOptions } from "./paging_domain.ts";
+export { isCanonical as isCanonicalHi, LongModeWalker, WALK_NONCANONICAL } from "./lm_walk.ts";
 export { showPageWalk } from "./show_page_walk.ts";
 export { ptwrCmpxchg, ptwrEmulate, ptwrTarget } from "./ptwr.ts";
 export { updateVaMapping } from "./update_va_mapping.ts";

@@ -8,7 +8,7 @@
 import { _PAGE_PRESENT, L1_DISALLOW_MASK, pteFlags } from "./constants.ts";
 import { isGuestL4Slot, L3_DISALLOW_MASK_64, L4_DISALLOW_MASK } from "./constants64.ts";
 import { L2_DISALLOW_MASK } from "./constants.ts";
-import { EINVAL } from "../abi/errno.ts";
+import { EINVAL } from "../abi/mod.ts";
 import type { MachineFrames } from "./machine_frames.ts";
 import { writeEntry } from "./mod_entry.ts";
 import { getPageFromL1e, putPageFromL1e } from "./validate_pte.ts";

@@ -42,7 +42,7 @@ import {
   UVMF_TLB_FLUSH,
 } from "./constants.ts";
 import { isCanonical, isGuestL4Slot, l1Index, l2Index, l3Index, l4Index } from "./constants64.ts";
-import { EINVAL, ENOSYS } from "../abi/errno.ts";
+import { EINVAL, ENOSYS } from "../abi/mod.ts";
 import { writeEntry } from "./mod_entry.ts";
 import { modL1Entry64, modUpperEntry64 } from "./mod_entry64.ts";
 import { isLockedTable, mmuMachphysUpdate } from "./mmu_update.ts";
@@ -194,8 +194,33 @@ export function newBaseptr64(d: PagingDomain, vcpu: number, mfn: number): number
     if (old !== 0) putPageAndType(f, old);
   }
   if (!d.m2pStrict) setRoMpt(f, mfn, true);
+  syncWalker64(d, vcpu);
   d.flush.flushAll(1 << vcpu);
   return 0;
+}
+
+/**
+ * Points a vcpu's 4-level walker at the base of its current mode (the kernel L4, or the
+ * user L4 in user mode; none loaded: cr3 -1).
+ */
+export function syncWalker64(d: PagingDomain, vcpu: number): void {
+  const w = d.lmWalkers[vcpu];
+  if (w === undefined) return;
+  const base = d.kernelMode[vcpu] ? d.baseMfn[vcpu] : d.userBaseMfn[vcpu];
+  w.cr3 = base === 0 ? -1 : base * 4096;
+}
+
+/**
+ * toggle_guest_mode's page-table half: the vcpu switches between its kernel and user L4
+ * (the walker follows) and its TLB is flushed (Xen keeps global user pages; pvx flushes
+ * all).
+ * @param kernel the mode to enter
+ */
+export function setGuestMode64(d: PagingDomain, vcpu: number, kernel: boolean): void {
+  if (d.kernelMode[vcpu] === (kernel ? 1 : 0)) return;
+  d.kernelMode[vcpu] = kernel ? 1 : 0;
+  syncWalker64(d, vcpu);
+  d.flush.flushAll(1 << vcpu);
 }
 
 /**
@@ -215,6 +240,10 @@ export function newUserBaseptr64(d: PagingDomain, vcpu: number, mfn: number): nu
   }
   d.userBaseMfn[vcpu] = mfn;
   if (old !== 0) putPageAndType(f, old);
+  if (!d.kernelMode[vcpu]) {
+    syncWalker64(d, vcpu);
+    d.flush.flushAll(1 << vcpu);
+  }
   return 0;
 }
 

@@ -14,6 +14,7 @@ import { P2m } from "./p2m.ts";
 import { dropPin, putPageAndType } from "./page_type.ts";
 import { PaeWalker } from "./pae_walk.ts";
 import { asGfn, asMfn } from "../abi/mod.ts";
+import { LongModeWalker } from "./lm_walk.ts";
 
 /** Options of a {@link PagingDomain}. */
 export interface PagingDomainOptions {
@@ -46,6 +47,13 @@ export class PagingDomain {
   readonly pv64: boolean;
   /** Per vcpu of a 64-bit guest: the user-mode L4 of MMUEXT_NEW_USER_BASEPTR, 0 if none. */
   readonly userBaseMfn: Uint32Array;
+  /**
+   * Per vcpu of a 64-bit guest: 1 while the guest kernel runs (TF_kernel_mode), 0 in user
+   * mode; the vcpu's 4-level walker follows the matching base (paging64.ts).
+   */
+  readonly kernelMode: Uint8Array;
+  /** Per vcpu of a 64-bit guest: the 4-level walker its CPU uses (empty for 32-bit). */
+  readonly lmWalkers: LongModeWalker[] = [];
   /** Per vcpu: MMUEXT_SET_LDT linear base. */
   readonly ldtBase: Uint32Array;
   /** Per vcpu: MMUEXT_SET_LDT entry count. */
@@ -78,6 +86,10 @@ export class PagingDomain {
       frames.pv64Domains.set(domid, { m2pStrict: false });
     } else frames.pv64Domains.delete(domid);
     this.userBaseMfn = new Uint32Array(vcpus);
+    this.kernelMode = new Uint8Array(vcpus).fill(1);
+    if (this.pv64) {
+      for (let v = 0; v < vcpus; v++) this.lmWalkers.push(new LongModeWalker(frames.mem));
+    }
     this.p2m = new P2m(opts.maxPfns ?? frames.count);
     this.baseMfn = new Uint32Array(vcpus);
     this.ldtBase = new Uint32Array(vcpus);
@@ -168,6 +180,7 @@ export class PagingDomain {
       this.userBaseMfn[v] = 0;
       putPageAndType(f, user);
     }
+    for (const w of this.lmWalkers) w.cr3 = -1;
     for (let m = 0; m < f.count; m++) {
       if (f.owner[m] === this.domid && f.refs[m] !== 0) dropPin(f, m);
     }

@@ -8,7 +8,7 @@
 
 import { _PAGE_PRESENT, _PAGE_RW, PGT_l1_page_table, pteFrame } from "./constants.ts";
 import { l1Index } from "./constants64.ts";
-import { EINVAL } from "../abi/errno.ts";
+import { EINVAL } from "../abi/mod.ts";
 import { writeEntry } from "./mod_entry.ts";
 import { isLockedTable } from "./mmu_update.ts";
 import { guestL1Mfn64 } from "./paging64.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { PhysMemory } from "../cpu/phys_memory.ts";
+import { PhysMemory } from "../cpu/mod.ts";
 import { _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, MMUEXT_PIN_L4_TABLE, pteFrame } from "./constants.ts";
 import { l1Index, l2Index, l3Index, l4Index } from "./constants64.ts";
 import { MachineFrames } from "./machine_frames.ts";

@@ -31,7 +31,7 @@ import {
   L4_RO_MPT_SLOT,
   PTE_HI_GUEST_KERNEL,
 } from "./constants64.ts";
-import { EINVAL } from "../abi/errno.ts";
+import { EINVAL } from "../abi/mod.ts";
 import type { MachineFrames } from "./machine_frames.ts";
 import { getPageAndType, putPageAndType } from "./page_type.ts";
 import { getPageFromL1e, putPageFromL1e } from "./validate_pte.ts";

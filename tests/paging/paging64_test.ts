@@ -14,8 +14,6 @@ import {
   _PAGE_RW,
   _PAGE_USER,
   DOMID_XEN,
-  EBUSY,
-  EINVAL,
   FLUSH_ALL,
   isCanonical,
   L4_FIRST_XEN_SLOT,
@@ -44,11 +42,14 @@ import {
   PTE_HI_NX,
   pteFrame,
   ptwrUpdate64,
+  setGuestMode64,
   split64,
   updateVaMapping64,
   UVMF_INVLPG,
 } from "../../lib/paging/mod.ts";
 import { makeTestGuest64, softWalk64 } from "../../lib/paging/testing64.ts";
+import { EBUSY, EINVAL } from "../../lib/abi/mod.ts";
+import { ACC_USER, ACC_WRITE } from "../../lib/cpu/platform.ts";
 import { peekEntry, pokeEntry } from "../../lib/paging/testing.ts";
 
 const P = _PAGE_PRESENT, RW = _PAGE_RW, US = _PAGE_USER;
@@ -293,4 +294,37 @@ Deno.test("64-bit: a 32-bit domain on the same host keeps the PAE rules", () => 
   assert.equal(d32.pv64, false);
   assert.equal(g.frames.pv64Domains.has(2), false);
   assert.equal(mmuextOp(d32, 0, MMUEXT_PIN_L4_TABLE, 0), 0, "PIN_L4 is a no-op for 32-bit");
+});
+
+Deno.test("64-bit: the vcpu's 4-level walker follows the kernel/user base and the mode", () => {
+  const g = makeTestGuest64(64, 2048, true);
+  const f = g.frames, d = g.dom;
+  const w = d.lmWalkers[0];
+  assert.equal(w.cr3, g.l4 * 4096);
+  // The guest kernel runs in ring 3: its own pages (USER added by Xen) and the M2P are
+  // reachable with user rights; its page tables are read-only.
+  assert.equal(w.translate64(6 * 4096 + 8, 0, ACC_USER), d.p2m.get(6) * 4096 + 8);
+  assert.equal(w.translate64(0x1000, 0, ACC_USER | ACC_WRITE), -1);
+  const mfn = d.p2m.get(9);
+  const [lo, hi] = split64(0xffff800000000000n + BigInt(mfn) * 8n);
+  const m = w.translate64(lo, hi, ACC_USER);
+  assert.ok(m >= 0);
+  assert.equal(f.mem.dv.getUint32(m, true), 9);
+  // User mode with no user base: nothing is mapped; with one (m2p_strict), no M2P there.
+  setGuestMode64(d, 0, false);
+  assert.equal(w.cr3, -1);
+  const u4 = d.p2m.get(30);
+  // Hypercalls come from kernel mode: back there to build the user L4.
+  setGuestMode64(d, 0, true);
+  assert.equal(updateVaMapping64(d, 0, 30 * 4096, 0, (u4 << 12) | P, 0, 0), 0);
+  assert.equal(mmuUpdate64(d, u4 * 4096 + 0, (g.l3 << 12) | P | RW, 0), 0, "a plain write");
+  assert.equal(mmuextOp64(d, 0, MMUEXT_NEW_USER_BASEPTR, u4), 0);
+  setGuestMode64(d, 0, false);
+  assert.equal(w.cr3, u4 * 4096);
+  assert.equal(w.translate64(6 * 4096, 0, ACC_USER), d.p2m.get(6) * 4096);
+  assert.equal(w.translate64(lo, hi, ACC_USER), -1, "m2p_strict: no M2P in user mode");
+  setGuestMode64(d, 0, true);
+  assert.equal(w.cr3, g.l4 * 4096);
+  assert.equal(d.relinquish(), 0);
+  assert.equal(w.cr3, -1);
 });

@@ -12,10 +12,10 @@
 import { InputError } from "../../errors.ts";
 import { Domain } from "../domain.ts";
 import type { Host } from "../host.ts";
-import { SIF_MOD_START_PFN, X86_EFLAGS_IF } from "../../abi/xen.ts";
-import { FLAT_KERNEL_CS64, FLAT_KERNEL_DS64, FLAT_KERNEL_SS64 } from "../../abi/xen64.ts";
-import { MMUEXT_PIN_L4_TABLE } from "../../paging/constants.ts";
-import { mmuextOp64, newBaseptr64 } from "../../paging/paging64.ts";
+import { SIF_MOD_START_PFN, X86_EFLAGS_IF } from "../../abi/mod.ts";
+import { FLAT_KERNEL_CS64, FLAT_KERNEL_DS64, FLAT_KERNEL_SS64 } from "../../abi/mod.ts";
+import { MMUEXT_PIN_L4_TABLE } from "../../paging/mod.ts";
+import { mmuextOp64, newBaseptr64 } from "../../paging/mod.ts";
 import { canonical, computeLayout64, type DomainLayout64, VADDR_MASK } from "./layout64.ts";
 import { writeInitialPageTables64 } from "./page_tables64.ts";
 import { fillHypercallPage64 } from "./hypercall_page64.ts";

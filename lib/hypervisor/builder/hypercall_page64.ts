@@ -6,8 +6,8 @@
  * its stack). The rest of the page is int3.
  * @module
  */
-import { __HYPERVISOR_iret } from "../../abi/xen.ts";
-import { HYPERCALL_STUB_SIZE } from "../../abi/xen64.ts";
+import { __HYPERVISOR_iret } from "../../abi/mod.ts";
+import { HYPERCALL_STUB_SIZE } from "../../abi/mod.ts";
 
 /**
  * Fills a 4096-byte page with the 64-bit hypercall stubs.

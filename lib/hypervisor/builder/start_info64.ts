@@ -3,8 +3,8 @@
  * "xen-3.0-x86_64"), as start_info_x86_64 fills it.
  * @module
  */
-import { LAYOUT_X86_64 } from "../../abi/guest_layout.ts";
-import { MAX_GUEST_CMDLINE } from "../../abi/layout.ts";
+import { LAYOUT_X86_64 } from "../../abi/mod.ts";
+import { MAX_GUEST_CMDLINE } from "../../abi/mod.ts";
 
 /** The values of a 64-bit start_info (addresses canonical, as bigint). */
 export interface StartInfo64 {

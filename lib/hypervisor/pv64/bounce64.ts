@@ -19,13 +19,13 @@ import {
   X86_EFLAGS_RF,
   X86_EFLAGS_TF,
   X86_EFLAGS_VM,
-} from "../../abi/xen.ts";
+} from "../../abi/mod.ts";
 import {
   FLAT_KERNEL_CS64,
   FLAT_KERNEL_SS64,
   FLAT_RING3_CS32,
   VGCF_syscall_disables_events,
-} from "../../abi/xen64.ts";
+} from "../../abi/mod.ts";
 import { TBF_EXCEPTION_ERRCODE, TBF_INTERRUPT } from "../traps/bounce.ts";
 import {
   CB_SYSCALL,

@@ -4,7 +4,7 @@
  * set_callbacks(event, failsafe, syscall), stack_switch and set_segment_base.
  * @module
  */
-import { EINVAL, ENOSYS } from "../../abi/errno.ts";
+import { EINVAL, ENOSYS } from "../../abi/mod.ts";
 import {
   CALLBACKF_mask_events,
   CALLBACKTYPE_event,
@@ -13,8 +13,8 @@ import {
   CALLBACKTYPE_syscall,
   CALLBACKTYPE_syscall32,
   CALLBACKTYPE_sysenter,
-} from "../../abi/sched.ts";
-import { VGCF_syscall_disables_events } from "../../abi/xen64.ts";
+} from "../../abi/mod.ts";
+import { VGCF_syscall_disables_events } from "../../abi/mod.ts";
 import {
   CB_EVENT,
   CB_FAILSAFE,

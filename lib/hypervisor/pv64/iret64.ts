@@ -6,8 +6,8 @@
  * unless VGCF_in_syscall asks for sysret semantics; the upcall mask follows the saved IF.
  * @module
  */
-import { X86_EFLAGS_IF, X86_EFLAGS_IOPL, X86_EFLAGS_VM } from "../../abi/xen.ts";
-import { VGCF_in_syscall } from "../../abi/xen64.ts";
+import { X86_EFLAGS_IF, X86_EFLAGS_IOPL, X86_EFLAGS_VM } from "../../abi/mod.ts";
+import { VGCF_in_syscall } from "../../abi/mod.ts";
 import {
   type Pv64Vcpu,
   type Regs64,

@@ -4,7 +4,7 @@
  * pairs in typed arrays (no BigInt on these paths): value i at [2i, 2i + 1].
  * @module
  */
-import { FLAT_KERNEL_SS64 } from "../../abi/xen64.ts";
+import { FLAT_KERNEL_SS64 } from "../../abi/mod.ts";
 
 /** Register indexes of {@link Regs64.w} (GPRs in encoding order, then rip and rflags). */
 export const U_RAX = 0, U_RCX = 1, U_RDX = 2, U_RBX = 3, U_RSP = 4, U_RBP = 5, U_RSI = 6, U_RDI = 7;

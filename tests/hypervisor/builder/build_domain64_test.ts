@@ -16,6 +16,7 @@ import { readStartInfo64 } from "../../../lib/hypervisor/builder/start_info64.ts
 import { canonical, VADDR_MASK } from "../../../lib/hypervisor/builder/layout64.ts";
 import { L4_RO_MPT_SLOT, PGT_l4_page_table, PGT_pinned, split64 } from "../../../lib/paging/mod.ts";
 import { softWalk64 } from "../../../lib/paging/testing64.ts";
+import { ACC_USER, ACC_WRITE } from "../../../lib/cpu/platform.ts";
 
 const CACHE = new URL("../../fixtures/cache/inspect/", import.meta.url).pathname;
 const GRUB = CACHE + "grub-x86_64-xen.bin";
@@ -72,6 +73,16 @@ function checkImage(b: BuiltDomain64, pages: number): void {
     assert.equal(softWalk64(f, l4, lo, hi), d.mfnOf(pfn) * 4096, `va ${va.toString(16)}`);
     const table = pfn >= l.pgtables.pfn && pfn < l.pgtables.pfn + l.pgtables.pages;
     assert.equal(softWalk64(f, l4, lo, hi, true, true) >= 0, !table, `rw of pfn ${pfn}`);
+  }
+  // The CPU's 4-level walker (the kernel runs in ring 3) agrees, page by page.
+  const w = d.mm.lmWalkers[0];
+  assert.equal(w.cr3, l4 * 4096);
+  for (let va = l.virtBase; va < l.virtPgtabEnd; va += 4096 * 7) {
+    const [lo, hi] = split64(canonical(va));
+    assert.equal(w.translate64(lo, hi, ACC_USER), softWalk64(f, l4, lo, hi), `lm walk ${va}`);
+    const pfn = (va - l.virtBase) / 4096;
+    const table = pfn >= l.pgtables.pfn && pfn < l.pgtables.pfn + l.pgtables.pages;
+    assert.equal(w.translate64(lo, hi, ACC_USER | ACC_WRITE) >= 0, !table);
   }
   // start_info at rsi, through the guest's tables.
   const si = readStartInfo64(readGuest(b, b.regs.rsi, 4096));

@@ -50,16 +50,6 @@ export function isGuestL4Slot(slot: number): boolean {
   return slot < L4_FIRST_XEN_SLOT || slot > L4_LAST_XEN_SLOT;
 }
 
-/**
- * Whether (lo, hi) is a canonical 48-bit address (bits 47..63 all equal).
- * @param _lo low half (bits 0..31 never matter)
- * @param hi high half
- */
-export function isCanonical(_lo: number, hi: number): boolean {
-  const top = hi >> 15;
-  return top === 0 || top === -1;
-}
-
 /** L4 index (bits 39..47) of a linear address's high half. */
 export function l4Index(hi: number): number {
   return (hi >>> 7) & 511;

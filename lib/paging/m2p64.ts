@@ -13,6 +13,7 @@
 import { InputError } from "../errors.ts";
 import { _PAGE_ACCESSED, _PAGE_PRESENT, _PAGE_USER, DOMID_XEN } from "./constants.ts";
 import type { MachineFrames } from "./machine_frames.ts";
+import { asMfn } from "../abi/mod.ts";
 
 /** Flags of Xen's read-only M2P mappings at every level: present, user, accessed. */
 const RO_FLAGS = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
@@ -62,7 +63,7 @@ export class M2p64 {
     for (let i = 0; i < nTable; i++) put(this.l1Mfns[i >>> 9], i & 511, this.tableMfns[i]);
     for (let i = 0; i < nL1; i++) put(this.l2Mfns[i >>> 9], i & 511, this.l1Mfns[i]);
     for (let i = 0; i < nL2; i++) put(this.l3Mfn, i, this.l2Mfns[i]);
-    for (let m = 0; m < f.count; m++) this.set(m, f.m2p.get(m));
+    for (let m = 0; m < f.count; m++) this.set(m, f.m2p.get(asMfn(m)));
     for (const m of [...this.tableMfns, ...this.l1Mfns, ...this.l2Mfns, this.l3Mfn]) {
       f.mem.noteWrite(m * 4096, 4096);
     }

@@ -87,7 +87,6 @@ export {
 } from "./pae_walk.ts";
 export { dropPin, getPageAndType, getPageType, putPageAndType, putPageType } from "./page_type.ts";
 export { PagingDomain, type PagingDomainOptions } from "./paging_domain.ts";
-export { isCanonical as isCanonicalHi, LongModeWalker, WALK_NONCANONICAL } from "./lm_walk.ts";
 export { showPageWalk } from "./show_page_walk.ts";
 export { ptwrCmpxchg, ptwrEmulate, ptwrTarget } from "./ptwr.ts";
 export { updateVaMapping } from "./update_va_mapping.ts";

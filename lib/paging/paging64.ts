@@ -41,7 +41,8 @@ import {
   UVMF_LOCAL,
   UVMF_TLB_FLUSH,
 } from "./constants.ts";
-import { isCanonical, isGuestL4Slot, l1Index, l2Index, l3Index, l4Index } from "./constants64.ts";
+import { isGuestL4Slot, l1Index, l2Index, l3Index, l4Index } from "./constants64.ts";
+import { isCanonical } from "./lm_walk.ts";
 import { EINVAL, ENOSYS } from "../abi/mod.ts";
 import { writeEntry } from "./mod_entry.ts";
 import { modL1Entry64, modUpperEntry64 } from "./mod_entry64.ts";
@@ -255,7 +256,7 @@ export function newUserBaseptr64(d: PagingDomain, vcpu: number, mfn: number): nu
  *   non-canonical, in Xen's L4 slots, or not mapped down to an L1
  */
 export function guestL1Mfn64(d: PagingDomain, vcpu: number, lo: number, hi: number): number {
-  if (!isCanonical(lo, hi)) return -1;
+  if (!isCanonical(hi)) return -1;
   const s4 = l4Index(hi);
   if (!isGuestL4Slot(s4)) return -1;
   const l4 = d.baseMfn[vcpu];

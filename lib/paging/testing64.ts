@@ -11,6 +11,7 @@ import { l1Index, l2Index, l3Index, l4Index } from "./constants64.ts";
 import { MachineFrames } from "./machine_frames.ts";
 import { mmuextOp64, newBaseptr64 } from "./paging64.ts";
 import { PagingDomain } from "./paging_domain.ts";
+import { asGfn } from "../abi/mod.ts";
 import { pokeEntry } from "./testing.ts";
 
 /** pfns of the 64-bit test guest's tables (L4, L3, L2, L1); data from pfn 4. */
@@ -44,7 +45,7 @@ export function makeTestGuest64(pages = 64, hostFrames = 2048, m2pStrict = false
   const dom = new PagingDomain(frames, 1, { pv64: true });
   dom.m2pStrict = m2pStrict;
   if (dom.populatePhysmap(0, pages) !== 0) throw new Error("populate failed");
-  const m = (pfn: number) => dom.p2m.get(pfn);
+  const m = (pfn: number) => dom.p2m.get(asGfn(pfn));
   const l4 = m(PFN64_L4), l3 = m(PFN64_L3), l2 = m(PFN64_L2), l1 = m(PFN64_L1);
   pokeEntry(frames, l4, 0, (l3 << 12) | _PAGE_PRESENT | _PAGE_RW);
   pokeEntry(frames, l3, 0, (l2 << 12) | _PAGE_PRESENT | _PAGE_RW);

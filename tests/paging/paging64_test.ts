@@ -48,7 +48,7 @@ import {
   UVMF_INVLPG,
 } from "../../lib/paging/mod.ts";
 import { makeTestGuest64, softWalk64 } from "../../lib/paging/testing64.ts";
-import { EBUSY, EINVAL } from "../../lib/abi/mod.ts";
+import { asGfn, EBUSY, EINVAL } from "../../lib/abi/mod.ts";
 import { ACC_USER, ACC_WRITE } from "../../lib/cpu/platform.ts";
 import { peekEntry, pokeEntry } from "../../lib/paging/testing.ts";
 
@@ -72,13 +72,13 @@ Deno.test("64-bit: the guest's tables validate as L4/L3/L2/L1 and gain Xen's bit
   assert.equal(peekEntry(f, g.l1, 5) & 0xfff, P | RW | US);
   assert.equal(hiOf(f, g.l1, 5), PTE_HI_GUEST_KERNEL);
   // Data pages are writable-typed, table pages are not mapped writable.
-  assert.equal(f.type[g.dom.p2m.get(5)], PGT_writable_page);
+  assert.equal(f.type[g.dom.p2m.get(asGfn(5))], PGT_writable_page);
 });
 
 Deno.test("64-bit: a user page (USER set) gains GLOBAL, not GUEST_KERNEL", () => {
   const g = makeTestGuest64();
   const f = g.frames, d = g.dom;
-  const data = d.p2m.get(7);
+  const data = d.p2m.get(asGfn(7));
   assert.equal(updateVaMapping64(d, 0, 0x7000, 0, (data << 12) | P | RW | US, 0, 0), 0);
   assert.equal(peekEntry(f, g.l1, 7) & 0xfff, P | RW | US | _PAGE_GLOBAL);
   assert.equal(hiOf(f, g.l1, 7), 0);
@@ -96,7 +96,7 @@ Deno.test("64-bit: Xen's L4 slots 256..271 are filled by Xen and closed to the g
     assert.equal(peekEntry(f, g.l4, s), 0, `slot ${s}`);
   }
   // mmu_update of a Xen slot: -EINVAL, whatever the value; a guest slot above them works.
-  const l3b = d.p2m.get(20);
+  const l3b = d.p2m.get(asGfn(20));
   pokeEntry(f, l3b, 0, 0);
   for (const s of [256, 258, 271]) {
     assert.equal(mmuUpdate64(d, g.l4 * 4096 + s * 8, 0, 0), -EINVAL, `slot ${s} clear`);
@@ -113,7 +113,7 @@ Deno.test("64-bit: Xen's L4 slots 256..271 are filled by Xen and closed to the g
 Deno.test("64-bit: the read-only M2P is readable at 0xffff800000000000, not writable", () => {
   const g = makeTestGuest64();
   const f = g.frames, d = g.dom;
-  const mfn = d.p2m.get(9);
+  const mfn = d.p2m.get(asGfn(9));
   const [lo, hi] = split64(0xffff800000000000n + BigInt(mfn) * 8n);
   const m = softWalk64(f, g.l4, lo, hi, true, false);
   assert.ok(m >= 0, "M2P entry reachable with user rights");
@@ -138,7 +138,7 @@ Deno.test("64-bit: m2p_strict: L4s are created with the M2P and lose it as user 
   const f = g.frames, d = g.dom;
   assert.notEqual(peekEntry(f, g.l4, L4_RO_MPT_SLOT), 0, "created with the M2P");
   // A second L4 for user mode.
-  const u4 = d.p2m.get(30);
+  const u4 = d.p2m.get(asGfn(30));
   assert.equal(updateVaMapping64(d, 0, 30 * 4096, 0, (u4 << 12) | P, 0, 0), 0);
   assert.equal(mmuextOp64(d, 0, MMUEXT_NEW_USER_BASEPTR, u4), 0);
   assert.equal(f.type[u4], PGT_l4_page_table);
@@ -152,7 +152,7 @@ Deno.test("64-bit: m2p_strict: L4s are created with the M2P and lose it as user 
 Deno.test("64-bit: without m2p_strict a fresh L4 lacks the M2P until it is a kernel base", () => {
   const g = makeTestGuest64();
   const f = g.frames, d = g.dom;
-  const k4 = d.p2m.get(31);
+  const k4 = d.p2m.get(asGfn(31));
   assert.equal(updateVaMapping64(d, 0, 31 * 4096, 0, (k4 << 12) | P, 0, 0), 0);
   assert.equal(mmuextOp64(d, 0, MMUEXT_PIN_L4_TABLE, k4), 0);
   assert.equal(peekEntry(f, k4, L4_RO_MPT_SLOT), 0);
@@ -166,14 +166,14 @@ Deno.test("64-bit: NEW_USER_BASEPTR is refused to a 32-bit domain", () => {
   const g = makeTestGuest64();
   const d32 = new PagingDomain(g.frames, 2, {});
   assert.equal(d32.populatePhysmap(0, 4), 0);
-  assert.equal(mmuextOp(d32, 0, MMUEXT_NEW_USER_BASEPTR, d32.p2m.get(0)), -EINVAL);
-  assert.equal(mmuextOp64(d32, 0, MMUEXT_NEW_USER_BASEPTR, d32.p2m.get(0)), -EINVAL);
+  assert.equal(mmuextOp(d32, 0, MMUEXT_NEW_USER_BASEPTR, d32.p2m.get(asGfn(0))), -EINVAL);
+  assert.equal(mmuextOp64(d32, 0, MMUEXT_NEW_USER_BASEPTR, d32.p2m.get(asGfn(0))), -EINVAL);
 });
 
 Deno.test("64-bit: superpages, cache attributes and bad frames are refused at every level", () => {
   const g = makeTestGuest64();
   const f = g.frames, d = g.dom;
-  const data = d.p2m.get(10);
+  const data = d.p2m.get(asGfn(10));
   // L1: PCD is a cache attribute -> -EINVAL; NX (bit 63) and bits 52..62 are fine.
   assert.equal(mmuUpdate64(d, g.l1 * 4096 + 40 * 8, (data << 12) | P | _PAGE_PCD, 0), -EINVAL);
   assert.equal(mmuUpdate64(d, g.l1 * 4096 + 40 * 8, (data << 12) | P, PTE_HI_NX | 0x7ff00000), 0);
@@ -201,7 +201,7 @@ Deno.test("64-bit: linear page tables: read-only entries onto a table of the sam
   // An L2 entry onto itself.
   assert.equal(mmuUpdate64(d, g.l2 * 4096 + 6 * 8, (g.l2 << 12) | P, 0), 0);
   // A second L3, pinned, named linearly from the first: counts move, one-way rule holds.
-  const l3b = d.p2m.get(21);
+  const l3b = d.p2m.get(asGfn(21));
   assert.equal(updateVaMapping64(d, 0, 21 * 4096, 0, (l3b << 12) | P, 0, 0), 0);
   assert.equal(mmuextOp64(d, 0, MMUEXT_PIN_L3_TABLE, l3b), 0);
   const tc = f.typeCount[l3b];
@@ -226,19 +226,19 @@ Deno.test("64-bit: pins per level; an L2 in use cannot be pinned as an L3", () =
   assert.equal(mmuextOp64(d, 0, MMUEXT_PIN_L3_TABLE, g.l2), -EINVAL, "type conflict");
   assert.equal(mmuextOp64(d, 0, MMUEXT_UNPIN_TABLE, g.l2), 0);
   // A data page mapped writable cannot become an L4.
-  assert.equal(mmuextOp64(d, 0, MMUEXT_PIN_L4_TABLE, d.p2m.get(12)), -EINVAL);
+  assert.equal(mmuextOp64(d, 0, MMUEXT_PIN_L4_TABLE, d.p2m.get(asGfn(12))), -EINVAL);
 });
 
 Deno.test("64-bit: update_va_mapping: canonical checks, upper-half addresses, flushes", () => {
   const g = makeTestGuest64();
   const f = g.frames, d = g.dom;
-  const data = d.p2m.get(11);
+  const data = d.p2m.get(asGfn(11));
   // Non-canonical and hypervisor-range addresses have no guest L1.
   assert.equal(updateVaMapping64(d, 0, 0, 0x8000, (data << 12) | P, 0, 0), -EINVAL);
   const [xlo, xhi] = split64(0xffff800000001000n);
   assert.equal(updateVaMapping64(d, 0, xlo, xhi, (data << 12) | P, 0, 0), -EINVAL);
-  assert.equal(isCanonical(0, 0xffff8000 | 0), true);
-  assert.equal(isCanonical(0, 0x00008000), false);
+  assert.equal(isCanonical(0xffff8000 | 0), true);
+  assert.equal(isCanonical(0x00008000), false);
   // Map the existing L3 at guest slot 511 (kernel space 0xffffff8000000000): the same L1
   // then serves 0xffffff8000000000 + p * 4096.
   assert.equal(mmuUpdate64(d, g.l4 * 4096 + 511 * 8, (g.l3 << 12) | P | RW, 0), 0);
@@ -255,7 +255,7 @@ Deno.test("64-bit: ptwr: a validated store lands adjusted; a bad upper half is r
   const g = makeTestGuest64();
   const f = g.frames, d = g.dom;
   // The L1 is mapped read-only at linear 3 * 4096 (pfn 3): a store of entry 50 there.
-  const data = d.p2m.get(13);
+  const data = d.p2m.get(asGfn(13));
   const va = 3 * 4096 + 50 * 8;
   assert.equal(ptwrUpdate64(d, 0, va, 0, (data << 12) | P | RW, 0, 8), 0);
   assert.equal(peekEntry(f, g.l1, 50) & 0xfff, P | RW | US);
@@ -279,7 +279,7 @@ Deno.test("64-bit: ptwr: a validated store lands adjusted; a bad upper half is r
 Deno.test("64-bit: relinquish unwinds four levels, the user base included", () => {
   const g = makeTestGuest64(64, 2048, true);
   const f = g.frames, d = g.dom;
-  const u4 = d.p2m.get(30);
+  const u4 = d.p2m.get(asGfn(30));
   assert.equal(updateVaMapping64(d, 0, 30 * 4096, 0, (u4 << 12) | P, 0, 0), 0);
   assert.equal(mmuextOp64(d, 0, MMUEXT_NEW_USER_BASEPTR, u4), 0);
   assert.equal(mmuUpdate64(d, g.l4 * 4096 + 300 * 8, (g.l4 << 12) | P, 0), 0);
@@ -303,9 +303,9 @@ Deno.test("64-bit: the vcpu's 4-level walker follows the kernel/user base and th
   assert.equal(w.cr3, g.l4 * 4096);
   // The guest kernel runs in ring 3: its own pages (USER added by Xen) and the M2P are
   // reachable with user rights; its page tables are read-only.
-  assert.equal(w.translate64(6 * 4096 + 8, 0, ACC_USER), d.p2m.get(6) * 4096 + 8);
+  assert.equal(w.translate64(6 * 4096 + 8, 0, ACC_USER), d.p2m.get(asGfn(6)) * 4096 + 8);
   assert.equal(w.translate64(0x1000, 0, ACC_USER | ACC_WRITE), -1);
-  const mfn = d.p2m.get(9);
+  const mfn = d.p2m.get(asGfn(9));
   const [lo, hi] = split64(0xffff800000000000n + BigInt(mfn) * 8n);
   const m = w.translate64(lo, hi, ACC_USER);
   assert.ok(m >= 0);
@@ -313,7 +313,7 @@ Deno.test("64-bit: the vcpu's 4-level walker follows the kernel/user base and th
   // User mode with no user base: nothing is mapped; with one (m2p_strict), no M2P there.
   setGuestMode64(d, 0, false);
   assert.equal(w.cr3, -1);
-  const u4 = d.p2m.get(30);
+  const u4 = d.p2m.get(asGfn(30));
   // Hypercalls come from kernel mode: back there to build the user L4.
   setGuestMode64(d, 0, true);
   assert.equal(updateVaMapping64(d, 0, 30 * 4096, 0, (u4 << 12) | P, 0, 0), 0);
@@ -321,7 +321,7 @@ Deno.test("64-bit: the vcpu's 4-level walker follows the kernel/user base and th
   assert.equal(mmuextOp64(d, 0, MMUEXT_NEW_USER_BASEPTR, u4), 0);
   setGuestMode64(d, 0, false);
   assert.equal(w.cr3, u4 * 4096);
-  assert.equal(w.translate64(6 * 4096, 0, ACC_USER), d.p2m.get(6) * 4096);
+  assert.equal(w.translate64(6 * 4096, 0, ACC_USER), d.p2m.get(asGfn(6)) * 4096);
   assert.equal(w.translate64(lo, hi, ACC_USER), -1, "m2p_strict: no M2P in user mode");
   setGuestMode64(d, 0, true);
   assert.equal(w.cr3, g.l4 * 4096);

@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { asGfn } from "../../lib/abi/mod.ts";
 import {
   _PAGE_PRESENT,
   _PAGE_RW,
@@ -135,7 +136,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 function mfnOf(g: TestGuest64, frame: number): number {
   if (frame === -1) return g.frames.m2p64.l3Mfn;
   if (frame === -2) return g.frames.count + 5;
-  const m = g.dom.p2m.get(frame);
+  const m = g.dom.p2m.get(asGfn(frame));
   return m === 0xffffffff ? g.frames.count + 7 : m;
 }
 

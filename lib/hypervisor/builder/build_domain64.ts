@@ -10,8 +10,8 @@
  * @module
  */
 import { InputError } from "../../errors.ts";
-import { Domain } from "../domain.ts";
-import type { Host } from "../host.ts";
+import { Domain } from "../domain/domain.ts";
+import type { Host } from "../machine/host.ts";
 import { SIF_MOD_START_PFN, X86_EFLAGS_IF } from "../../abi/mod.ts";
 import { FLAT_KERNEL_CS64, FLAT_KERNEL_DS64, FLAT_KERNEL_SS64 } from "../../abi/mod.ts";
 import { MMUEXT_PIN_L4_TABLE } from "../../paging/mod.ts";

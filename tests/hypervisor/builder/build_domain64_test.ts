@@ -6,7 +6,7 @@
  * validation (the builder pins its L4).
  */
 import assert from "node:assert/strict";
-import { Host } from "../../../lib/hypervisor/host.ts";
+import { Host } from "../../../lib/hypervisor/machine/host.ts";
 import {
   buildDomain64,
   type BuiltDomain64,

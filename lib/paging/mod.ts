@@ -62,6 +62,7 @@ export {
 export { modL1Entry, modL2Entry, modL3Entry } from "./mod_entry.ts";
 export { modL1Entry64, modUpperEntry64 } from "./mod_entry64.ts";
 export {
+  addrOk64,
   guestL1Mfn64,
   mmuextOp64,
   mmuUpdate64,
@@ -69,6 +70,7 @@ export {
   newBaseptr64,
   newUserBaseptr64,
   setGuestMode64,
+  setLdt64,
   syncWalker64,
   updateVaMapping64,
 } from "./paging64.ts";

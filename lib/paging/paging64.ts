@@ -26,6 +26,7 @@ import {
   MMUEXT_PIN_L2_TABLE,
   MMUEXT_PIN_L3_TABLE,
   MMUEXT_PIN_L4_TABLE,
+  MMUEXT_SET_LDT,
   MMUEXT_TLB_FLUSH_ALL,
   MMUEXT_TLB_FLUSH_LOCAL,
   MMUEXT_TLB_FLUSH_MULTI,
@@ -139,6 +140,8 @@ export function mmuUpdateNormalPt64(
  * (unpin, flushes, SET_LDT, CLEAR/COPY_PAGE).
  * @param arg1 mfn or linear address (for the linear forms, its low 32 bits: the flush
  *   model keeps page numbers)
+ * @param arg1Hi the high half of a linear arg1 (SET_LDT) when arg1 is only its low half;
+ *   by default arg1 is taken whole (a lower-half address below 2^53)
  */
 export function mmuextOp64(
   d: PagingDomain,
@@ -146,6 +149,7 @@ export function mmuextOp64(
   cmd: number,
   arg1: number,
   arg2 = 0,
+  arg1Hi?: number,
 ): number {
   switch (cmd) {
     case MMUEXT_PIN_L1_TABLE:
@@ -160,6 +164,8 @@ export function mmuextOp64(
       return newBaseptr64(d, vcpu, arg1);
     case MMUEXT_NEW_USER_BASEPTR:
       return newUserBaseptr64(d, vcpu, arg1);
+    case MMUEXT_SET_LDT:
+      return setLdt64(d, vcpu, arg1 >>> 0, arg1Hi ?? Math.floor(arg1 / 0x100000000), arg2);
     case MMUEXT_INVLPG_LOCAL:
     case MMUEXT_INVLPG_MULTI:
     case MMUEXT_INVLPG_ALL:
@@ -177,6 +183,38 @@ export function mmuextOp64(
     default:
       return mmuextOp(d, vcpu, cmd, arg1, arg2);
   }
+}
+
+/**
+ * Whether a 64-bit guest may name the address (hi:lo) (Xen's x86_64 __addr_ok): the lower
+ * canonical half, or at or above HYPERVISOR_VIRT_END (0xffff880000000000).
+ */
+export function addrOk64(hi: number): boolean {
+  const h = hi >>> 0;
+  return h < 0x8000 || h >= 0xffff8800;
+}
+
+/**
+ * MMUEXT_SET_LDT of a 64-bit guest: the base (ignored when ents is 0) must be page aligned
+ * and pass __addr_ok, at most 8192 entries.
+ * @returns 0 or -EINVAL
+ */
+export function setLdt64(
+  d: PagingDomain,
+  vcpu: number,
+  lo: number,
+  hi: number,
+  ents: number,
+): number {
+  const pLo = ents !== 0 ? lo >>> 0 : 0, pHi = ents !== 0 ? hi >>> 0 : 0;
+  if ((pLo & 0xfff) !== 0 || !addrOk64(pHi) || !(ents >= 0 && ents <= 8192)) return -EINVAL;
+  if (d.ldtEnts[vcpu] !== ents || d.ldtBase[vcpu] !== pLo || d.ldtBaseHi[vcpu] !== pHi) {
+    d.ldtBase[vcpu] = pLo;
+    d.ldtBaseHi[vcpu] = pHi;
+    d.ldtEnts[vcpu] = ents;
+    d.flush.flushAll(1 << vcpu);
+  }
+  return 0;
 }
 
 /**

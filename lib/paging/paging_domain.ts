@@ -54,8 +54,10 @@ export class PagingDomain {
   readonly kernelMode: Uint8Array;
   /** Per vcpu of a 64-bit guest: the 4-level walker its CPU uses (empty for 32-bit). */
   readonly lmWalkers: LongModeWalker[] = [];
-  /** Per vcpu: MMUEXT_SET_LDT linear base. */
+  /** Per vcpu: MMUEXT_SET_LDT linear base (its low half for a 64-bit guest). */
   readonly ldtBase: Uint32Array;
+  /** Per vcpu of a 64-bit guest: the high half of the LDT base (setLdt64). */
+  readonly ldtBaseHi: Uint32Array;
   /** Per vcpu: MMUEXT_SET_LDT entry count. */
   readonly ldtEnts: Uint32Array;
   /** Per vcpu: the walker the CPU of that vcpu uses. */
@@ -93,6 +95,7 @@ export class PagingDomain {
     this.p2m = new P2m(opts.maxPfns ?? frames.count);
     this.baseMfn = new Uint32Array(vcpus);
     this.ldtBase = new Uint32Array(vcpus);
+    this.ldtBaseHi = new Uint32Array(vcpus);
     this.ldtEnts = new Uint32Array(vcpus);
     this.walkers = [];
     for (let v = 0; v < vcpus; v++) {

@@ -79,4 +79,8 @@ export class Pv64Vcpu {
   gsUserSel = 0;
   /** The virtual IOPL (architectural_iopl). */
   iopl = 0;
+  /** The virtual IDT (set_trap_table / vcpu_guest_context): per vector (flags << 16) | cs. */
+  readonly trapFlagsCs: Int32Array = new Int32Array(256);
+  /** The virtual IDT: per vector the handler address (lo, hi). */
+  readonly trapAddr: Uint32Array = new Uint32Array(512);
 }

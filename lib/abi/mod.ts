@@ -15,3 +15,5 @@ export * from "./trace.ts";
 export * from "./xen.ts";
 export * from "./xenbus_state.ts";
 export * as xenbus from "./xenbus_state.ts";
+export * from "./guest_layout.ts";
+export * from "./xen64.ts";

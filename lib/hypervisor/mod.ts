@@ -32,6 +32,7 @@ export {
   PT_NOTE,
 } from "./builder/elf.ts";
 export { loadKernelImage } from "./builder/from_elf.ts";
+export { bootRefusal, isPvCapable, NO_LONG_MODE } from "./builder/bootable.ts";
 export type { KernelImage, LoadSegment } from "./builder/kernel_image.ts";
 export { computeLayout, type DomainLayout } from "./builder/layout.ts";
 export {

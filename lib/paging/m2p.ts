@@ -32,6 +32,8 @@ export class M2p {
   readonly l1Count: number;
   /** The table itself: mfn -> pfn (INVALID_M2P_ENTRY when none). A view of machine memory. */
   readonly table: Uint32Array;
+  /** The 64-bit table a 64-bit guest reads (m2p64.ts), kept in step once it exists. */
+  wide: { set(mfn: number, pfn: number): void } | null = null;
   readonly #mem: PhysMemory;
 
   /**
@@ -88,6 +90,7 @@ export class M2p {
    */
   set(mfn: Mfn, pfn: Gfn): void {
     this.table[mfn] = pfn >>> 0;
+    if (this.wide !== null) this.wide.set(mfn, pfn);
     const f = this.firstMfn + (mfn >>> 10);
     if (this.#mem.codeFrame[f] !== 0) this.#mem.noteWrite(f * 4096 + (mfn & 1023) * 4, 4);
   }

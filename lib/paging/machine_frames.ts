@@ -13,6 +13,7 @@ import { EINVAL, ENOMEM } from "../abi/mod.ts";
 import { dropPin } from "./page_type.ts";
 import { M2p } from "./m2p.ts";
 import { asGfn, asMfn } from "../abi/mod.ts";
+import { M2p64 } from "./m2p64.ts";
 
 /**
  * Asked when an L1 entry maps a frame owned by another domain (the grant-table hook).
@@ -75,6 +76,12 @@ export class MachineFrames {
    * ("Bad L1 flags", "Bad type", ...): for the hypervisor's trace and debug log.
    */
   reason = "";
+  /**
+   * Domains whose page tables follow the 64-bit PV rules (validate_pte64.ts), with their
+   * VMASST_TYPE_m2p_strict setting (whether new L4s get the read-only M2P in slot 256).
+   */
+  readonly pv64Domains: Map<number, { m2pStrict: boolean }> = new Map();
+  #m2p64: M2p64 | null = null;
   #free: Int32Array;
   #freeTop = 0;
   /** Per frame: 1 once it was handed out and freed (may hold old data: scrub on reuse). */
@@ -130,6 +137,18 @@ export class MachineFrames {
     this.#free = new Int32Array(n);
     // The stack pops from the top: push in reverse so pool[0] comes out first.
     for (let i = pool.length - 1; i >= 0; i--) this.#free[this.#freeTop++] = pool[i];
+  }
+
+  /**
+   * The 64-bit M2P, created (from free frames, owned by Xen) on first use.
+   * @throws InputError when too few frames are free to create it
+   */
+  get m2p64(): M2p64 {
+    if (this.#m2p64 === null) {
+      this.#m2p64 = new M2p64(this);
+      this.m2p.wide = this.#m2p64;
+    }
+    return this.#m2p64;
   }
 
   /** Number of free frames. */

@@ -16,6 +16,11 @@
  * at MACH2PHYS_VIRT_START; those slots cannot be changed (-EPERM), the L2 cannot be shared
  * or pinned as an ordinary L2 (-EINVAL), and Xen's frames cannot be mapped (-EBUSY).
  *
+ * A 64-bit PV domain (`new PagingDomain(frames, id, { pv64: true })`) follows Xen's
+ * 64-bit rules instead (validate_pte64.ts, paging64.ts, ptwr64.ts): 4-level tables, L4
+ * slots 256..271 Xen's (slot 256 the read-only 64-bit M2P, m2p64.ts), linear page tables
+ * at every level, USER/GUEST_KERNEL added to entries, and kernel/user base pointers.
+ *
  * Beyond Linux's needs, Xen 4.17's defaults are kept: read-only L2 linear page tables
  * (pv-linear-pt), no superpages (PSE -> -EINVAL), cache attributes refused for a domain
  * without I/O rights (-EINVAL). Failing checks leave Xen's gdprintk wording in
@@ -36,10 +41,12 @@
  */
 
 export * from "./constants.ts";
+export * from "./constants64.ts";
 export { FLUSH_ALL, FLUSH_MAX_PAGES, FLUSH_NONE, FLUSH_PAGES, FlushQueue } from "./flush_queue.ts";
 export { guestL1Mfn } from "./guest_l1e.ts";
 export { M2p } from "./m2p.ts";
 export { isCanonical, LongModeWalker, WALK_NONCANONICAL } from "./lm_walk.ts";
+export { M2p64 } from "./m2p64.ts";
 export { type DescriptorCheck, type ForeignMapCheck, MachineFrames } from "./machine_frames.ts";
 export { isLockedTable, mmuMachphysUpdate, mmuUpdate, mmuUpdateNormalPt } from "./mmu_update.ts";
 export {
@@ -53,6 +60,21 @@ export {
   unpinTable,
 } from "./mmuext_op.ts";
 export { modL1Entry, modL2Entry, modL3Entry } from "./mod_entry.ts";
+export { modL1Entry64, modUpperEntry64 } from "./mod_entry64.ts";
+export {
+  addrOk64,
+  guestL1Mfn64,
+  mmuextOp64,
+  mmuUpdate64,
+  mmuUpdateNormalPt64,
+  newBaseptr64,
+  newUserBaseptr64,
+  setGuestMode64,
+  setLdt64,
+  syncWalker64,
+  updateVaMapping64,
+} from "./paging64.ts";
+export { ptwrTarget64, ptwrUpdate64 } from "./ptwr64.ts";
 export { P2m } from "./p2m.ts";
 export {
   PaeWalker,
@@ -72,3 +94,4 @@ export { ptwrCmpxchg, ptwrEmulate, ptwrTarget } from "./ptwr.ts";
 export { updateVaMapping } from "./update_va_mapping.ts";
 export { getPageFromL1e, isGuestL2Slot, putPageFromL1e } from "./validate_pte.ts";
 export { writeEntry } from "./mod_entry.ts";
+export { adjustL1e64, adjustUpperLo64, isGuestSlot64, setRoMpt } from "./validate_pte64.ts";

@@ -20,6 +20,7 @@ import {
 import { EINVAL } from "../abi/mod.ts";
 import type { MachineFrames } from "./machine_frames.ts";
 import { allocPageTable, allocSegdescPage, freePageTable } from "./validate_pte.ts";
+import { allocPageTable64, freePageTable64 } from "./validate_pte64.ts";
 
 /**
  * get_page_type: takes a type reference on `mfn` as `type`, changing the frame's type when
@@ -64,8 +65,11 @@ export function getPageType(
   f.typeCount[mfn] = tc + 1;
   if (f.tflags[mfn] & PGT_validated) return 0;
   f.linear[mfn] = 0;
+  const pv64 = f.pv64Domains.get(f.owner[mfn]);
   const rc = type === PGT_seg_desc_page
     ? allocSegdescPage(f, mfn)
+    : pv64 !== undefined
+    ? allocPageTable64(f, mfn, type, pv64.m2pStrict)
     : allocPageTable(f, mfn, type, want !== 0);
   if (rc === 0) {
     f.tflags[mfn] |= PGT_validated;
@@ -91,7 +95,8 @@ export function putPageType(f: MachineFrames, mfn: number): void {
     const t = f.type[mfn];
     if (t >= PGT_l1_page_table && t <= PGT_l4_page_table && (f.tflags[mfn] & PGT_validated)) {
       f.tflags[mfn] &= ~PGT_validated;
-      freePageTable(f, mfn, t, (f.tflags[mfn] & PGT_pae_xen_l2) !== 0);
+      if (f.pv64Domains.has(f.owner[mfn])) freePageTable64(f, mfn, t);
+      else freePageTable(f, mfn, t, (f.tflags[mfn] & PGT_pae_xen_l2) !== 0);
       f.tflags[mfn] &= ~PGT_pae_xen_l2;
     }
     f.markStale(mfn);

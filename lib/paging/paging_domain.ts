@@ -14,6 +14,7 @@ import { P2m } from "./p2m.ts";
 import { dropPin, putPageAndType } from "./page_type.ts";
 import { PaeWalker } from "./pae_walk.ts";
 import { asGfn, asMfn } from "../abi/mod.ts";
+import { LongModeWalker } from "./lm_walk.ts";
 
 /** Options of a {@link PagingDomain}. */
 export interface PagingDomainOptions {
@@ -23,6 +24,8 @@ export interface PagingDomainOptions {
   vcpus?: number;
   /** Pseudo-physical size limit in frames (default: machine memory size). */
   maxPfns?: number;
+  /** A 64-bit PV guest: 4-level tables under Xen's 64-bit rules (paging64.ts). */
+  pv64?: boolean;
 }
 
 /** The paging state of one domain. */
@@ -35,10 +38,26 @@ export class PagingDomain {
   readonly translated: boolean;
   /** pfn -> mfn. */
   readonly p2m: P2m;
-  /** Per vcpu: mfn of the L3 installed by NEW_BASEPTR (holding a type reference), 0 if none. */
+  /**
+   * Per vcpu: mfn of the root table installed by NEW_BASEPTR (an L3, or a 64-bit guest's
+   * kernel L4), holding a type reference; 0 if none.
+   */
   readonly baseMfn: Uint32Array;
-  /** Per vcpu: MMUEXT_SET_LDT linear base. */
+  /** A 64-bit PV guest (4-level tables, Xen's 64-bit rules). */
+  readonly pv64: boolean;
+  /** Per vcpu of a 64-bit guest: the user-mode L4 of MMUEXT_NEW_USER_BASEPTR, 0 if none. */
+  readonly userBaseMfn: Uint32Array;
+  /**
+   * Per vcpu of a 64-bit guest: 1 while the guest kernel runs (TF_kernel_mode), 0 in user
+   * mode; the vcpu's 4-level walker follows the matching base (paging64.ts).
+   */
+  readonly kernelMode: Uint8Array;
+  /** Per vcpu of a 64-bit guest: the 4-level walker its CPU uses (empty for 32-bit). */
+  readonly lmWalkers: LongModeWalker[] = [];
+  /** Per vcpu: MMUEXT_SET_LDT linear base (its low half for a 64-bit guest). */
   readonly ldtBase: Uint32Array;
+  /** Per vcpu of a 64-bit guest: the high half of the LDT base (setLdt64). */
+  readonly ldtBaseHi: Uint32Array;
   /** Per vcpu: MMUEXT_SET_LDT entry count. */
   readonly ldtEnts: Uint32Array;
   /** Per vcpu: the walker the CPU of that vcpu uses. */
@@ -60,15 +79,43 @@ export class PagingDomain {
     this.frames = frames;
     this.domid = domid;
     this.translated = opts.translated ?? false;
+    this.pv64 = opts.pv64 ?? false;
+    if (this.pv64 && this.translated) {
+      throw new InputError(`Cannot create domain ${domid}: a translated 64-bit PV domain`);
+    }
+    if (this.pv64) {
+      void frames.m2p64; // created (or refused) before the domain exists
+      frames.pv64Domains.set(domid, { m2pStrict: false });
+    } else frames.pv64Domains.delete(domid);
+    this.userBaseMfn = new Uint32Array(vcpus);
+    this.kernelMode = new Uint8Array(vcpus).fill(1);
+    if (this.pv64) {
+      for (let v = 0; v < vcpus; v++) this.lmWalkers.push(new LongModeWalker(frames.mem));
+    }
     this.p2m = new P2m(opts.maxPfns ?? frames.count);
     this.baseMfn = new Uint32Array(vcpus);
     this.ldtBase = new Uint32Array(vcpus);
+    this.ldtBaseHi = new Uint32Array(vcpus);
     this.ldtEnts = new Uint32Array(vcpus);
     this.walkers = [];
     for (let v = 0; v < vcpus; v++) {
       this.walkers.push(new PaeWalker(frames.mem, this.translated ? this.p2m : null));
     }
     this.flush = new FlushQueue(vcpus);
+  }
+
+  /**
+   * VMASST_TYPE_m2p_strict of a 64-bit guest: L4s are created with the read-only M2P in
+   * slot 256 and lose it when installed as a user base (else: created without it, gaining
+   * it when installed as a kernel base).
+   */
+  get m2pStrict(): boolean {
+    return this.frames.pv64Domains.get(this.domid)?.m2pStrict ?? false;
+  }
+
+  set m2pStrict(on: boolean) {
+    const e = this.frames.pv64Domains.get(this.domid);
+    if (e !== undefined) e.m2pStrict = on;
   }
 
   /** Number of vcpus. */
@@ -130,6 +177,13 @@ export class PagingDomain {
       putPageAndType(f, base);
       this.flush.flushAll(1 << v);
     }
+    for (let v = 0; v < this.vcpus; v++) {
+      const user = this.userBaseMfn[v];
+      if (user === 0) continue;
+      this.userBaseMfn[v] = 0;
+      putPageAndType(f, user);
+    }
+    for (const w of this.lmWalkers) w.cr3 = -1;
     for (let m = 0; m < f.count; m++) {
       if (f.owner[m] === this.domid && f.refs[m] !== 0) dropPin(f, m);
     }

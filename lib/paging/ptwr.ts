@@ -36,13 +36,13 @@ export function ptwrTarget(d: PagingDomain, vcpu: number, linear: number): numbe
 }
 
 /** Scratch for the merged value of a sub-entry store (no allocation per emulation). */
-const merged = new Uint32Array(2);
+export const merged: Uint32Array = new Uint32Array(2);
 
 /**
  * Merges a store of `bytes` bytes of (lo, hi) at byte `linear & 7` into the entry
  * (olo, ohi), leaving the result in {@link merged}.
  */
-function mergeStore(
+export function mergeStore(
   linear: number,
   lo: number,
   hi: number,

@@ -7,6 +7,7 @@
 import { type ElfImage, EM_386, EM_X86_64, parseElf, PF_R, PF_W, PF_X } from "../hypervisor/mod.ts";
 import { type ImageLayer, unwrapImage } from "../hypervisor/mod.ts";
 import { readXenNotes, type XenNote, type XenNotes } from "../hypervisor/mod.ts";
+import { bootRefusal } from "../hypervisor/mod.ts";
 
 /** Version of the report schema; bumped on any incompatible change. */
 export const INSPECT_SCHEMA_VERSION = 1;
@@ -124,6 +125,8 @@ export interface InspectReport {
     pae: string;
     loaderMustProvide: string[];
     problems: string[];
+    /** why `pvx boot` refuses this image (the loader's own sentence), or null: it boots it */
+    pvxBootRefusal: string | null;
   };
 }
 
@@ -368,6 +371,7 @@ export function inspectImage(bytes: Uint8Array, path: string): InspectReport {
       pae: b.pae,
       loaderMustProvide: loaderNeeds(elf, x, kind, pvh),
       problems: problemsOf(elf, x, kind),
+      pvxBootRefusal: bootRefusal(elf, x),
     },
   };
 }

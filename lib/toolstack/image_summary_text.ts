@@ -92,5 +92,6 @@ export function renderText(r: InspectReport): string {
   }
   line(b.problems.length > 0 ? "Problems:" : "Problems: none");
   for (const s of b.problems) line(`  ! ${s}`);
+  line(b.pvxBootRefusal === null ? "pvx boot: yes" : `pvx boot: refused: ${b.pvxBootRefusal}`);
   return out.join("\n");
 }

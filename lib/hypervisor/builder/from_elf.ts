@@ -7,7 +7,8 @@
  * @module
  */
 import { InputError } from "../../errors.ts";
-import { EM_386, parseElf, PT_LOAD } from "./elf.ts";
+import { parseElf, PT_LOAD } from "./elf.ts";
+import { bootRefusal } from "./bootable.ts";
 import { readXenNotes } from "./xen_notes.ts";
 import { unwrapImage } from "./unwrap.ts";
 import { bsdSymtabSegment } from "./bsd_symtab.ts";
@@ -25,23 +26,10 @@ export function loadKernelImage(bytes: Uint8Array, name = "image"): KernelImage 
   const fail = (why: string): never => {
     throw new InputError(`Cannot load image "${name}": ${why}`);
   };
-  if (elf.bits !== 32 || elf.machine !== EM_386) {
-    fail(`it is a ${elf.bits}-bit ${elf.machineName} kernel; pvx boots 32-bit PAE PV kernels`);
-  }
   const x = readXenNotes(elf);
-  if (x.source === "none") fail("no Xen notes found");
+  const refusal = bootRefusal(elf, x);
+  if (refusal !== null) fail(refusal);
   const b = x.boot;
-  // libelf's PV check (as `pvx inspect` classifies): a generic/linux loader on xen-3.0
-  const pvCapable = ((x.loader ?? "").startsWith("generic") ||
-    (x.guestOs ?? "").startsWith("linux")) && (x.xenVersion ?? "").startsWith("xen-3.0");
-  if (!pvCapable) {
-    fail(
-      b.phys32Entry !== null
-        ? "a PVH-only kernel (a PVH entry point, no PV loader notes); pvx boots PV kernels"
-        : `not loadable as PV (loader "${x.loader ?? ""}", xen version "${x.xenVersion ?? ""}")`,
-    );
-  }
-  if (b.pae === "no") fail("a non-PAE 32-bit kernel (Xen dropped support for them)");
   const segments: LoadSegment[] = [];
   for (const ph of elf.programHeaders) {
     if (ph.type !== PT_LOAD || ph.memsz === 0n) continue;

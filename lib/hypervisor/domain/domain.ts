@@ -53,8 +53,16 @@ export class Domain {
    * @param maxPages its memory limit in pages
    * @param nrVcpus vcpus (1 by default)
    * @param translated translated paging (XENFEAT_auto_translated_physmap)
+   * @param pv64 a 64-bit PV domain (4-level tables under Xen's 64-bit rules)
    */
-  constructor(host: Host, domid: number, maxPages: number, nrVcpus = 1, translated = false) {
+  constructor(
+    host: Host,
+    domid: number,
+    maxPages: number,
+    nrVcpus = 1,
+    translated = false,
+    pv64 = false,
+  ) {
     this.host = host;
     this.domid = domid;
     this.maxPages = maxPages;
@@ -63,6 +71,7 @@ export class Domain {
       vcpus: nrVcpus,
       maxPfns: maxPages,
       translated,
+      pv64,
     });
     this.p2m = this.mm.p2m;
     for (let i = 0; i < nrVcpus; i++) {

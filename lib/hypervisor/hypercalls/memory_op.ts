@@ -9,12 +9,8 @@
  * @module
  */
 import { EACCES, EFAULT, EINVAL, ENOMEM, ENOSYS, EOPNOTSUPP, EPERM, ESRCH } from "../../abi/mod.ts";
-import {
-  DOMID_SELF,
-  MACH2PHYS_NR_ENTRIES,
-  MACH2PHYS_VIRT_END,
-  MACH2PHYS_VIRT_START,
-} from "../../abi/mod.ts";
+import { DOMID_SELF, guestLayout } from "../../abi/mod.ts";
+import { machphysMapping } from "../pv64/hypercall_args.ts";
 import { INVALID_MFN } from "../../paging/mod.ts";
 import { dropPin } from "../../paging/mod.ts";
 import { TRC_MEM_DECREASE_RESERVATION } from "../../abi/mod.ts";
@@ -110,11 +106,7 @@ export function doMemoryOp(v: Vcpu, cmd: number, arg: number): number {
       return v.access.copyToGuest(arg, new Uint8Array(s.buffer)) ? 0 : -EFAULT;
     }
     case XENMEM_machphys_mapping: {
-      const b = new Uint8Array(12);
-      const dv = new DataView(b.buffer);
-      dv.setUint32(0, MACH2PHYS_VIRT_START, true);
-      dv.setUint32(4, MACH2PHYS_VIRT_END, true);
-      dv.setUint32(8, Math.min(d.host.frames.count, MACH2PHYS_NR_ENTRIES) - 1, true);
+      const b = machphysMapping(guestLayout(d.mm.pv64 ? 64 : 32), d.host.frames.count);
       return v.access.copyToGuest(arg, b) ? 0 : -EFAULT;
     }
     case XENMEM_memory_map: {

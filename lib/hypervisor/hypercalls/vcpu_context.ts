@@ -1,12 +1,12 @@
 /**
- * VCPUOP_initialise for a 32-bit PV vcpu: loads a vcpu_guest_context (x86_32 layout,
- * 2800 bytes) into a vcpu that has not run yet, as arch_set_info_guest does: registers
+ * VCPUOP_initialise for a 32-bit PV vcpu: loads a vcpu_guest_context (x86_32 layout from
+ * lib/abi's LAYOUT_X86_32, 2800 bytes) into a vcpu that has not run yet, as arch_set_info_guest does: registers
  * and selectors, the virtual IDT, LDT and GDT, kernel stack, control and debug
  * registers (cr3 validated as an L3 and installed), callbacks and vm_assist.
  * @module
  */
 import { EEXIST, EFAULT, EINVAL } from "../../abi/mod.ts";
-import { FIRST_RESERVED_GDT_ENTRY } from "../../abi/mod.ts";
+import { FIRST_RESERVED_GDT_ENTRY, LAYOUT_X86_32 } from "../../abi/mod.ts";
 import {
   R_EAX,
   R_EBP,
@@ -30,13 +30,17 @@ import { domainCrash } from "../domain/lifecycle.ts";
 import { fixupGuestSelector } from "../pv/misc_hypercalls.ts";
 import { doSetDebugreg, X86_CR4_DE } from "../pv/misc_hypercalls.ts";
 
+/** The x86_32 layouts this loader reads (lib/abi's per-width table). */
+const CTX = LAYOUT_X86_32.vcpuGuestContext, REGS = LAYOUT_X86_32.cpuUserRegs;
+const TRAP = LAYOUT_X86_32.trapInfo;
 /** sizeof(struct vcpu_guest_context) for x86_32. */
-export const VCPU_GUEST_CONTEXT_SIZE = 2800;
-/** Offsets in vcpu_guest_context (x86_32). */
-const CTX_USER_REGS = 516, CTX_TRAP_CTXT = 584, CTX_LDT_BASE = 2632, CTX_LDT_ENTS = 2636;
-const CTX_GDT_FRAMES = 2640, CTX_GDT_ENTS = 2704, CTX_KERNEL_SS = 2708, CTX_KERNEL_SP = 2712;
-const CTX_CTRLREG = 2716, CTX_DEBUGREG = 2748, CTX_EVENT_CS = 2780, CTX_EVENT_EIP = 2784;
-const CTX_FAILSAFE_CS = 2788, CTX_FAILSAFE_EIP = 2792;
+export const VCPU_GUEST_CONTEXT_SIZE: number = CTX.size;
+const CTX_USER_REGS = CTX.userRegs, CTX_TRAP_CTXT = CTX.trapCtxt, CTX_LDT_BASE = CTX.ldtBase;
+const CTX_LDT_ENTS = CTX.ldtEnts, CTX_GDT_FRAMES = CTX.gdtFrames, CTX_GDT_ENTS = CTX.gdtEnts;
+const CTX_KERNEL_SS = CTX.kernelSs, CTX_KERNEL_SP = CTX.kernelSp, CTX_CTRLREG = CTX.ctrlreg;
+const CTX_DEBUGREG = CTX.debugreg, CTX_EVENT_CS = CTX.eventCallbackCs;
+const CTX_EVENT_EIP = CTX.eventCallbackEip, CTX_FAILSAFE_CS = CTX.failsafeCallbackCs;
+const CTX_FAILSAFE_EIP = CTX.failsafeCallbackEip, CTX_FLAGS = CTX.flags;
 /** VGCF_failsafe_disables_events. */
 const VGCF_failsafe_disables_events = 1 << 3;
 
@@ -79,11 +83,11 @@ export function vcpuInitialise(v: Vcpu, target: Vcpu, arg: number): number {
   target.syncCr3();
   applyFlushes(d);
   for (let i = 0; i < 256; i++) {
-    const off = CTX_TRAP_CTXT + i * 8;
-    const flags = ctx[off + 1];
-    const cs = fixupGuestSelector(s.getUint16(off + 2, true));
+    const off = CTX_TRAP_CTXT + i * TRAP.size;
+    const flags = ctx[off + TRAP.flags];
+    const cs = fixupGuestSelector(s.getUint16(off + TRAP.cs, true));
     target.trapFlagsCs[i] = (flags << 16) | cs;
-    target.trapEip[i] = u(off + 4);
+    target.trapEip[i] = u(off + TRAP.address);
   }
   target.kernelSs = fixupGuestSelector(u(CTX_KERNEL_SS));
   target.kernelSp = u(CTX_KERNEL_SP);
@@ -91,7 +95,7 @@ export function vcpuInitialise(v: Vcpu, target: Vcpu, arg: number): number {
   target.eventEip = u(CTX_EVENT_EIP);
   target.failsafeCs = fixupGuestSelector(u(CTX_FAILSAFE_CS));
   target.failsafeEip = u(CTX_FAILSAFE_EIP);
-  target.failsafeDisablesEvents = (u(512) & VGCF_failsafe_disables_events) !== 0;
+  target.failsafeDisablesEvents = (u(CTX_FLAGS) & VGCF_failsafe_disables_events) !== 0;
   target.guestTs = (u(CTX_CTRLREG) & 8) !== 0;
   // pv_fixup_guest_cr4 (the guest's DE), then the debug registers from their reset
   // values through set_debugreg, whose refusals leave the reset value (as Xen).
@@ -104,18 +108,26 @@ export function vcpuInitialise(v: Vcpu, target: Vcpu, arg: number): number {
   target.loadDebugRegs();
   // Registers and selectors (cpu_user_regs: ebx ecx edx esi edi ebp eax ... eip cs ...).
   // Xen only fixes the selectors' privilege here; they are loaded when the vcpu runs.
-  const regs = [R_EBX, R_ECX, R_EDX, R_ESI, R_EDI, R_EBP, R_EAX];
+  const regs: [number, number][] = [
+    [R_EBX, REGS.ebx],
+    [R_ECX, REGS.ecx],
+    [R_EDX, REGS.edx],
+    [R_ESI, REGS.esi],
+    [R_EDI, REGS.edi],
+    [R_EBP, REGS.ebp],
+    [R_EAX, REGS.eax],
+  ];
   const gpr = new Int32Array(8);
-  regs.forEach((reg, i) => (gpr[reg] = u(CTX_USER_REGS + i * 4) | 0));
+  for (const [reg, off] of regs) gpr[reg] = u(CTX_USER_REGS + off) | 0;
+  const ur = (off: number) => CTX_USER_REGS + off;
   target.pendingContext = {
     gpr,
-    eip: u(CTX_USER_REGS + 32),
-    cs: fixupGuestSelector(s.getUint16(CTX_USER_REGS + 36, true)),
-    eflags: u(CTX_USER_REGS + 40),
-    esp: u(CTX_USER_REGS + 44),
-    ss: fixupGuestSelector(s.getUint16(CTX_USER_REGS + 48, true)),
-    // es ds fs gs
-    segs: [0, 1, 2, 3].map((k) => s.getUint16(CTX_USER_REGS + 52 + k * 4, true)),
+    eip: u(ur(REGS.eip)),
+    cs: fixupGuestSelector(s.getUint16(ur(REGS.cs), true)),
+    eflags: u(ur(REGS.eflags)),
+    esp: u(ur(REGS.esp)),
+    ss: fixupGuestSelector(s.getUint16(ur(REGS.ss), true)),
+    segs: [REGS.es, REGS.ds, REGS.fs, REGS.gs].map((off) => s.getUint16(ur(off), true)),
   };
   target.initialised = true;
   return 0;

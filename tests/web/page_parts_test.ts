@@ -16,6 +16,7 @@ import { XenStore } from "../../lib/hypervisor/xenstore/store.ts";
 import { InputError } from "../../lib/errors.ts";
 import { decodeTrace } from "../../lib/trace/decode.ts";
 import { xtfDir } from "./_xtf.ts";
+import { pvx } from "../_pvx.ts";
 
 /** A terminal widget double: records output, lets the test press keys. */
 class FakeTerm implements TerminalWidget {
@@ -149,9 +150,13 @@ Deno.test("page kernel files: the CLI's one-line errors; the report comes first"
       await Deno.readFile(`${xtf}/pv64/test-pv64-example`),
     );
     strictEqual(k64.kind, "pv64");
+    // the same line as `pvx boot` prints
+    const path = `${xtf}/pv64/test-pv64-example`;
+    const cli = await pvx("boot", path);
+    strictEqual(cli.code, 2);
     strictEqual(
-      k64.problem,
-      'Cannot load image "test-pv64-example": it is a 64-bit x86-64 kernel; pvx boots 32-bit PAE PV kernels',
+      `pvx: ${k64.problem}`,
+      cli.stderr.split("\n")[0].replace(`"${path}"`, '"test-pv64-example"'),
     );
   }
 });

@@ -10,13 +10,7 @@
  * glue's job (README.md in this folder).
  * @module
  */
-import {
-  EINVAL,
-  FIRST_RESERVED_GDT_ENTRY,
-  LAYOUT_X86_64,
-  VGCF_in_kernel,
-  VGCF_syscall_disables_events,
-} from "../../abi/mod.ts";
+import { EINVAL, FIRST_RESERVED_GDT_ENTRY, LAYOUT_X86_64, VGCF_in_kernel } from "../../abi/mod.ts";
 import {
   addrOk64,
   getPageAndType,
@@ -37,8 +31,6 @@ const CTX = LAYOUT_X86_64.vcpuGuestContext, REGS = LAYOUT_X86_64.cpuUserRegs;
 const TRAP = LAYOUT_X86_64.trapInfo;
 /** sizeof(struct vcpu_guest_context) for x86_64. */
 export const VCPU_GUEST_CONTEXT64_SIZE: number = CTX.size;
-/** VGCF_failsafe_disables_events (bit 3). */
-const VGCF_failsafe_disables_events = 1 << 3;
 /** vm_assist bits a 64-bit PV guest may set (NATIVE_VM_ASSIST_VALID): 0-5 low, m2p_strict. */
 const VM_ASSIST_VALID_LO = 0x3f, VM_ASSIST_VALID_HI = 1;
 
@@ -96,7 +88,10 @@ export interface VcpuContext64 {
   callbacks: Uint32Array;
   /** vm_assist (lo, hi). */
   vmAssist: [number, number];
-  /** fs_base, gs_base_kernel, gs_base_user (lo, hi) each, in SB_* order. */
+  /**
+   * fs_base, gs_base_kernel, gs_base_user (lo, hi) each, in SB_* order; a non-null fs or
+   * gs selector zeroes fs_base or gs_base_user, as Xen does.
+   */
   segBase: Uint32Array;
 }
 
@@ -132,8 +127,8 @@ export function decodeVcpuContext64(b: Uint8Array, vcpuId: number): VcpuContext6
     vcpuId === 0 &&
     ((vmAssist[0] & ~VM_ASSIST_VALID_LO) !== 0 || (vmAssist[1] & ~VM_ASSIST_VALID_HI) !== 0)
   ) return -EINVAL;
-  const gdtEnts = lo(CTX.gdtEnts);
-  if (hi(CTX.gdtEnts) !== 0 || gdtEnts > FIRST_RESERVED_GDT_ENTRY) return -EINVAL;
+  const gdtEnts = lo(CTX.gdtEnts); // pv_set_gdt takes an unsigned int: the high half is dropped
+  if (gdtEnts > FIRST_RESERVED_GDT_ENTRY) return -EINVAL;
   const gdtFrames: number[] = [];
   for (let i = 0; i < Math.ceil(gdtEnts / 512); i++) {
     const off = CTX.gdtFrames + i * 8;
@@ -156,6 +151,9 @@ export function decodeVcpuContext64(b: Uint8Array, vcpuId: number): VcpuContext6
     return a;
   };
   const debugreg = regs64([0, 1, 2, 3, 4, 5, 6, 7].map((i) => CTX.debugreg + i * 8));
+  const segBase = regs64(segOffs);
+  if ((sel16(REGS.fs) & ~3) !== 0) segBase.fill(0, 0, 2);
+  if ((sel16(REGS.gs) & ~3) !== 0) segBase.fill(0, 4, 6);
   return {
     flags,
     regs,
@@ -179,7 +177,7 @@ export function decodeVcpuContext64(b: Uint8Array, vcpuId: number): VcpuContext6
     debugreg,
     callbacks: regs64(callbackOffs),
     vmAssist,
-    segBase: regs64(segOffs),
+    segBase,
   };
 }
 
@@ -247,7 +245,7 @@ export function applyVcpuContext64(
   gdt.push(...held);
   pv.kernelMode = (c.flags & VGCF_in_kernel) !== 0;
   setGuestMode64(d, vcpu, pv.kernelMode);
-  pv.vgcFlags = c.flags & (VGCF_syscall_disables_events | VGCF_failsafe_disables_events);
+  pv.vgcFlags = c.flags; // v->arch.vgc_flags = flags
   for (const [i, slot] of [CB_EVENT, CB_FAILSAFE, CB_SYSCALL].entries()) {
     pv.callbacks[2 * slot] = c.callbacks[2 * i];
     pv.callbacks[2 * slot + 1] = c.callbacks[2 * i + 1];

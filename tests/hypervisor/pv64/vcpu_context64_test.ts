@@ -113,6 +113,17 @@ Deno.test({
     assert.deepEqual(c.ldtBase, [0, 0xffffc900]);
     assert.equal(c.ldtEnts, 16);
     assert.deepEqual(c.vmAssist, [4, 1]);
+    // A non-null fs (gs) selector kills fs_base (gs_base_user); gs_base_kernel stays; the
+    // GDT entry count is an unsigned int to pv_set_gdt (its high half is dropped).
+    const k = decodeVcpuContext64(
+      gccContext(
+        GOOD(0) + "c.user_regs.fs = 0xe02b; c.user_regs.gs = 0x10; c.gs_base_kernel = 0x2000;" +
+          "c.gdt_ents = 1UL << 32;",
+      ),
+      0,
+    ) as VcpuContext64;
+    assert.deepEqual([...k.segBase], [0, 0, 0x2000, 0, 0, 0]);
+    assert.deepEqual([k.gdtEnts, k.gdtFrames.length], [0, 0]);
   },
 });
 
@@ -134,6 +145,7 @@ Deno.test({
       "c.ldt_base = 0x1008;", // not page aligned
       "c.ldt_ents = 8193;",
       "c.gdt_ents = 14 * 512 + 1;", // above FIRST_RESERVED_GDT_ENTRY
+      "c.ldt_ents = 1UL << 32;", // an unsigned long, compared whole
       "c.vm_assist = 1 << 6;", // not a valid assist on vcpu 0
       `c.flags &= ~${VGCF_in_kernel};`, // user mode without a user L4
     ];
@@ -171,7 +183,7 @@ Deno.test({
       0xffffffff,
       0x81002000,
     ]);
-    assert.equal(pv.vgcFlags, 1 << 4);
+    assert.equal(pv.vgcFlags, VGCF_in_kernel | (1 << 4), "vgc_flags = flags");
     assert.deepEqual([pv.segBase[2 * SB_GS_USER], pv.segBase[2 * SB_GS_USER + 1]], [
       0x1000,
       0x7f00,

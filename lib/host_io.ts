@@ -12,10 +12,12 @@
  *   Deno: files (lib/toolstack/outputs.ts, recording_file.ts); page: memory, then downloads.
  * - the xenstore socket: a {@link ByteListener} of {@link ByteConn}s; Deno: a unix socket
  *   (lib/toolstack/xenstore_socket.ts); page: none.
+ * - gdb's socket (`--gdb PORT` or `unix:PATH`): a {@link Listen} function giving a
+ *   {@link BoundListener}; Deno: `listenSocket` (lib/toolstack/listen_socket.ts); page: none.
  * - the clock and timers: the web-standard `performance.now` and `setTimeout`, in both.
  *
  * Deno's `FsFile`, `Conn` and `Listener` have these shapes, so the Deno side passes them
- * as they are.
+ * as they are (a {@link BoundListener} adds where it is bound).
  * @module
  */
 
@@ -48,3 +50,18 @@ export interface ByteListener extends AsyncIterable<ByteConn> {
   /** Stops accepting. */
   close(): void;
 }
+
+/** Where a listener is bound: a TCP port on localhost, or a unix socket path. */
+export type ListenAddress = { kind: "tcp"; port: number } | { kind: "unix"; path: string };
+
+/** A listener and where it is bound (TCP: the port chosen when port 0 was asked). */
+export interface BoundListener extends ByteListener {
+  /** Where it listens. */
+  readonly address: ListenAddress;
+}
+
+/**
+ * Listens at an address (TCP on localhost only).
+ * @throws when the address cannot be bound (the caller words the error)
+ */
+export type Listen = (at: ListenAddress) => BoundListener;

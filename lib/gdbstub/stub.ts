@@ -8,6 +8,7 @@
 import type { Machine, RunResult } from "../hypervisor/mod.ts";
 import type { XenStore } from "../hypervisor/mod.ts";
 import type { Tracer } from "../hypervisor/mod.ts";
+import type { Listen } from "../host_io.ts";
 import { type AttachEnd, DomainDebugger } from "./domain_debugger.ts";
 import { GdbSession } from "./session.ts";
 import { GdbListener, parseGdbEndpoint } from "./transport.ts";
@@ -17,6 +18,8 @@ import { TraceRing } from "./trace_ring.ts";
 export interface GdbStubOptions {
   /** `--gdb` value: PORT or unix:PATH. */
   endpoint: string;
+  /** The host's sockets (Deno: `listenSocket` of lib/toolstack/listen_socket.ts). */
+  listen: Listen;
   /** `--gdb-wait`: stop before the first guest instruction until gdb continues. */
   wait?: boolean;
   /** Where the stub's messages go. */
@@ -40,7 +43,7 @@ export class GdbStub {
     const log = o.log ?? ((s: string) => console.error(s));
     this.debugger = new DomainDebugger();
     this.session = new GdbSession(this.debugger, log);
-    this.listener = new GdbListener(parseGdbEndpoint(o.endpoint), this.session, log);
+    this.listener = new GdbListener(parseGdbEndpoint(o.endpoint), o.listen, this.session, log);
     this.debugger.hasClient = () => this.listener.connected;
     this.#wait = o.wait ?? false;
     log(

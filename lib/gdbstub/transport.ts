@@ -1,14 +1,17 @@
 /**
  * Where gdb connects: a TCP port on localhost (`--gdb 1234`) or a unix socket (`--gdb
  * unix:PATH`), one client at a time (a second one is turned away), each served by the
- * {@link GdbSession}. While the domain is paused the stub only awaits the socket.
+ * {@link GdbSession}. While the domain is paused the stub only awaits the socket. The
+ * socket comes from the host through a {@link Listen} (lib/host_io.ts; Deno's is
+ * lib/toolstack/listen_socket.ts).
  * @module
  */
 import { InputError } from "../errors.ts";
+import type { BoundListener, ByteConn, Listen, ListenAddress } from "../host_io.ts";
 import type { Connection, GdbSession, SessionEnd } from "./session.ts";
 
 /** A parsed `--gdb` value. */
-export type GdbEndpoint = { kind: "tcp"; port: number } | { kind: "unix"; path: string };
+export type GdbEndpoint = ListenAddress;
 
 /**
  * Parses `PORT`, `tcp::PORT`, `localhost:PORT` or `unix:PATH`.
@@ -28,8 +31,8 @@ export function parseGdbEndpoint(spec: string): GdbEndpoint {
   return { kind: "tcp", port };
 }
 
-/** Wraps a Deno connection as a {@link Connection}. */
-export function denoConnection(c: Deno.Conn): Connection {
+/** Wraps a host byte stream as a {@link Connection}. */
+export function streamConnection(c: ByteConn): Connection {
   const buf = new Uint8Array(65536);
   let closed = false;
   return {
@@ -65,7 +68,7 @@ export function denoConnection(c: Deno.Conn): Connection {
 
 /** A listening gdb endpoint serving one session. */
 export class GdbListener {
-  readonly #listener: Deno.Listener;
+  readonly #listener: BoundListener;
   readonly #session: GdbSession;
   readonly #log: (line: string) => void;
   #serving: Promise<SessionEnd> | null = null;
@@ -74,14 +77,17 @@ export class GdbListener {
   readonly done: Promise<void>;
 
   /**
-   * Listens (localhost only for TCP).
+   * Listens (localhost only for TCP) through the host's `listen`.
    * @throws InputError when the address cannot be bound
    */
-  constructor(ep: GdbEndpoint, session: GdbSession, log: (line: string) => void) {
+  constructor(
+    ep: GdbEndpoint,
+    listen: Listen,
+    session: GdbSession,
+    log: (line: string) => void,
+  ) {
     try {
-      this.#listener = ep.kind === "tcp"
-        ? Deno.listen({ hostname: "127.0.0.1", port: ep.port })
-        : Deno.listen({ transport: "unix", path: ep.path });
+      this.#listener = listen(ep);
     } catch (e) {
       const where = ep.kind === "tcp" ? `port ${ep.port}` : ep.path;
       throw new InputError(
@@ -95,8 +101,8 @@ export class GdbListener {
 
   /** Where it listens, for the message that tells the user how to connect. */
   get address(): string {
-    const a = this.#listener.addr;
-    return a.transport === "unix" ? `unix:${a.path}` : `localhost:${(a as Deno.NetAddr).port}`;
+    const a = this.#listener.address;
+    return a.kind === "unix" ? `unix:${a.path}` : `localhost:${a.port}`;
   }
 
   /** Whether a client is connected now. */
@@ -106,30 +112,28 @@ export class GdbListener {
 
   /** The TCP port (0 for a unix socket). */
   get port(): number {
-    const a = this.#listener.addr;
-    return a.transport === "tcp" ? (a as Deno.NetAddr).port : 0;
+    const a = this.#listener.address;
+    return a.kind === "tcp" ? a.port : 0;
   }
 
   async #accept(): Promise<void> {
-    for (;;) {
-      let c: Deno.Conn;
-      try {
-        c = await this.#listener.accept();
-      } catch {
-        return; // closed
+    try {
+      for await (const c of this.#listener) {
+        if (this.#serving !== null || this.#session.ended) {
+          c.close(); // one client at a time
+          continue;
+        }
+        this.#log("gdb: client connected");
+        const serving = this.#session.serve(streamConnection(c));
+        this.#serving = serving;
+        serving.then((why) => {
+          this.#serving = null;
+          this.#log(`gdb: session ended (${why})`);
+          if (why === "detached") this.#session.resumeFree();
+        });
       }
-      if (this.#serving !== null || this.#session.ended) {
-        c.close(); // one client at a time
-        continue;
-      }
-      this.#log("gdb: client connected");
-      const serving = this.#session.serve(denoConnection(c));
-      this.#serving = serving;
-      serving.then((why) => {
-        this.#serving = null;
-        this.#log(`gdb: session ended (${why})`);
-        if (why === "detached") this.#session.resumeFree();
-      });
+    } catch {
+      // accepting failed: the listener is closed
     }
   }
 

@@ -10,6 +10,7 @@ import type { Machine, RunResult } from "../hypervisor/mod.ts";
 import type { XenStore } from "../hypervisor/mod.ts";
 import type { Tracer } from "../hypervisor/mod.ts";
 import { GdbStub, runGated } from "../gdbstub/mod.ts";
+import { listenSocket } from "./listen_socket.ts";
 
 /** See the module doc. */
 export class DomainGdb {
@@ -20,7 +21,7 @@ export class DomainGdb {
    * @throws InputError for an endpoint that cannot be bound
    */
   constructor(endpoint: string, wait: boolean, log: (line: string) => void) {
-    this.#stub = GdbStub.start({ endpoint, wait, log });
+    this.#stub = GdbStub.start({ endpoint, listen: listenSocket, wait, log });
   }
 
   /** The tracer a machine of this domain gets (the stub's ring, passing on to `inner`). */

@@ -11,7 +11,7 @@ import { runLoop } from "./fast_loop.ts";
 import { step } from "./interpreter.ts";
 import { DebugUnit } from "./debug_unit.ts";
 import { NO_FOLD, unfoldSegments } from "./seg_fold.ts";
-import { Jit, jitDisabledByEnv } from "./jit/jit.ts";
+import { Jit, type JitOptions } from "./jit/jit.ts";
 import type { PhysMemory } from "./phys_memory.ts";
 import type { PageWalker, Platform } from "./platform.ts";
 
@@ -45,7 +45,7 @@ import { FAULT_LOOP_LIMIT } from "./core.ts";
 export class Cpu extends CpuCore {
   /** Breakpoints, watchpoints and single step (guest DRs and the debugger). */
   override readonly debug: DebugUnit;
-  /** The block compiler (lib/cpu/jit), or null to interpret only (PVX_JIT=0). */
+  /** The block compiler (lib/cpu/jit), or null to interpret only (`pvx boot --no-jit`). */
   override jit: Jit | null;
 
   /**
@@ -53,11 +53,17 @@ export class Cpu extends CpuCore {
    * @param mem machine memory (at most 2 GiB)
    * @param platform receives exceptions, int n, cpuid and rdtsc
    * @param walker linear -> machine translation; null = identity (paging off)
+   * @param jit the block compiler's options, or false to interpret only
    */
-  constructor(mem: PhysMemory, platform: Platform, walker: PageWalker | null) {
+  constructor(
+    mem: PhysMemory,
+    platform: Platform,
+    walker: PageWalker | null,
+    jit: JitOptions | false = {},
+  ) {
     super(mem, platform, walker);
     this.debug = new DebugUnit(this, step);
-    this.jit = jitDisabledByEnv() ? null : new Jit();
+    this.jit = jit === false ? null : new Jit(undefined, jit);
   }
 
   /**

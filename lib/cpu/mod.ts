@@ -5,6 +5,7 @@
  */
 
 export { ATTR_CODE32, ATTR_DATA32, Cpu, CS, DS, ES, FAULT, FS, GS, SS } from "./cpu.ts";
+export type { JitOptions } from "./jit/jit.ts";
 export { instructionLength, lastDecode } from "./decode/length.ts";
 /** The one opcode table (rows per map and mode; see decode/opcode_columns.ts). */
 export * as opcodeTable from "./decode/opcodes.ts";

@@ -25,6 +25,8 @@ import { openConsole, type StdioConsole } from "./terminal.ts";
 import { checkBootOptions } from "./boot_checks.ts";
 import { EndOfInput, type OnEof } from "./end_of_input.ts";
 import { GdbStub } from "../gdbstub/mod.ts";
+import { listenSocket } from "./listen_socket.ts";
+import { jitOptionsFromEnv } from "./jit_env.ts";
 
 export type { BootOptions } from "./options.ts";
 
@@ -41,6 +43,8 @@ export const DEFAULT_GUEST_NAME = "pvx-guest (built in)";
  */
 export async function boot(opts: BootOptions): Promise<number> {
   checkBootOptions(opts);
+  // PVX_JIT / PVX_JIT_DUMP, under the caller's own machine options (--no-jit)
+  opts = { ...opts, machine: { ...jitOptionsFromEnv(), ...opts.machine } };
   if (opts.domains?.length || opts.image?.endsWith(".cfg")) {
     return await runDomains(opts);
   }
@@ -105,7 +109,7 @@ async function bootLoop(
     throw new InputError("Cannot boot: --gdb-wait needs --gdb PORT");
   }
   const gdb = opts.gdb !== undefined
-    ? GdbStub.start({ endpoint: opts.gdb, wait: opts.gdbWait, log })
+    ? GdbStub.start({ endpoint: opts.gdb, listen: listenSocket, wait: opts.gdbWait, log })
     : undefined;
   try {
     // One console for the whole run: input and output survive reboots.

@@ -5,8 +5,10 @@
  * to the code frame, a TLB-independent physical key) and runs them from the run loop's hook.
  * The cache is bounded by a source-size budget; past it every compiled region is dropped.
  *
- * Switch it off with `PVX_JIT=0` in the environment (`pvx boot --no-jit` sets the same)
- * or `cpu.jit = null`. `PVX_JIT_DUMP=DIR` writes each generated region there (debugging).
+ * Switch it off with `cpu.jit = null` (the Cpu constructor's `jit: false`; `pvx boot
+ * --no-jit` or `PVX_JIT=0`). {@link JitOptions.dump} receives each generated region's source
+ * (`PVX_JIT_DUMP=DIR` writes them there). The environment is read by the toolstack
+ * (lib/toolstack/jit_env.ts), never here: this package uses no host API.
  * @module
  */
 import type { CpuCore as Cpu } from "../core.ts";
@@ -95,20 +97,13 @@ export function nopLength(u8: Uint8Array, m: number, room: number): number {
   return n > 0 && n <= room ? n : 0;
 }
 
-/** Whether the environment turns the compiler off (PVX_JIT=0). */
-export function jitDisabledByEnv(): boolean {
-  try {
-    return Deno.env.get("PVX_JIT") === "0";
-  } catch {
-    return false;
-  }
-}
-
-let dumpDir: string | undefined;
-try {
-  dumpDir = Deno.env.get("PVX_JIT_DUMP");
-} catch {
-  dumpDir = undefined;
+/** Options of a CPU's block compiler. */
+export interface JitOptions {
+  /**
+   * Receives each generated region (debugging): a file name (`region_N_ENTRY.js`) and the
+   * function body's JavaScript.
+   */
+  dump?: (name: string, source: string) => void;
 }
 
 /** The compiler of one CPU. */
@@ -128,8 +123,15 @@ export class Jit {
   private cur: JitPage | null = null;
   private readonly hits = new Uint16Array(HIT_SLOTS);
 
-  /** @param hot entries reached this often get compiled (1: at once, for tests) */
-  constructor(private readonly hot: number = HOT) {}
+  private readonly dump: ((name: string, source: string) => void) | undefined;
+
+  /**
+   * @param hot entries reached this often get compiled (1: at once, for tests)
+   * @param opts see {@link JitOptions}
+   */
+  constructor(private readonly hot: number = HOT, opts: JitOptions = {}) {
+    this.dump = opts.dump;
+  }
 
   /**
    * Runs the compiled region at c.eip (the current decoded code page), compiling it once
@@ -235,9 +237,7 @@ export class Jit {
     this.stats.regions++;
     this.stats.insns += r.insns;
     this.stats.sourceChars += r.body.length;
-    if (dumpDir !== undefined) {
-      Deno.writeTextFileSync(`${dumpDir}/region_${this.stats.regions}_${entry}.js`, r.body);
-    }
+    this.dump?.(`region_${this.stats.regions}_${entry}.js`, r.body);
     return factory(r.idx, r.off, r.pos, testCC, getCF, alu, shift, imul2, flushPending, carriedCF);
   }
 }

@@ -10,7 +10,7 @@
  * tools/boot.ts drives it.
  * @module
  */
-import { Cpu } from "../../cpu/mod.ts";
+import { Cpu, type JitOptions } from "../../cpu/mod.ts";
 import { InputError } from "../../errors.ts";
 import { DOMID_SELF, FLAT_KERNEL_DS } from "../../abi/mod.ts";
 import {
@@ -88,8 +88,13 @@ export interface MachineOptions {
    * for this long (host milliseconds). Default: wait for the host forever.
    */
   idleTimeoutMs?: number;
-  /** The block compiler (lib/cpu/jit); false interprets only (`pvx boot --no-jit`). */
+  /**
+   * The block compiler (lib/cpu/jit); false interprets only (`pvx boot --no-jit`,
+   * `PVX_JIT=0`: the toolstack reads the environment, lib/toolstack/jit_env.ts).
+   */
   jit?: boolean;
+  /** Receives each region the block compiler generates (`PVX_JIT_DUMP=DIR` writes them). */
+  jitDump?: JitOptions["dump"];
 }
 
 /** Why {@link Machine.run} returned. */
@@ -218,7 +223,7 @@ export class Machine {
     this.maxInstructions = opts.maxInstructions ?? Infinity;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? Infinity;
     this.slice = opts.sliceInstructions ?? 200_000;
-    this.startVcpus(opts.jit !== false);
+    this.startVcpus(opts.jit === false ? false : { dump: opts.jitDump });
   }
 
   /** The event-channel directory (guest domains and dom0). */
@@ -286,7 +291,7 @@ export class Machine {
   }
 
   /** Pins the initial page tables, creates each vcpu's CPU, loads the boot registers. */
-  private startVcpus(jit: boolean): void {
+  private startVcpus(jit: JitOptions | false): void {
     const d = this.domain;
     const b = this.built;
     const l3 = b.regs.cr3 / 4096;
@@ -299,9 +304,8 @@ export class Machine {
     for (const v of d.vcpus) {
       const platform = new PvPlatform(v);
       const walker = d.mm.walkers[v.id];
-      const cpu = new Cpu(this.host.mem, platform, walker);
+      const cpu = new Cpu(this.host.mem, platform, walker, jit);
       cpu.descriptorTables = new PvDescriptorTables(v);
-      if (!jit) cpu.jit = null;
       this.cpus.push(cpu);
       v.cpu = new CpuAdapter(cpu);
       v.access = new GuestAccess(this.host.mem, walker);

@@ -12,12 +12,7 @@ const LIB = new URL("../../lib/", import.meta.url);
  * Files allowed an exception, each with the reason and the way out. Remove an entry when
  * its file stops calling Deno (the test then fails on the stale entry).
  */
-const PENDING: Record<string, string> = {
-  "cpu/jit/jit.ts": "reads PVX_JIT / PVX_JIT_DUMP (guarded: a host without Deno gets the " +
-    "defaults); the toolstack should pass them as JIT options",
-  "gdbstub/transport.ts": "gdb's TCP/unix listener (the page starts no gdb stub); it should " +
-    "come from lib/toolstack as a listener, as the xenstore socket does",
-};
+const PENDING: Record<string, string> = {};
 
 async function* tsFiles(dir: URL, rel = ""): AsyncGenerator<string> {
   for await (const e of Deno.readDir(dir)) {

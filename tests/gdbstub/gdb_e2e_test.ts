@@ -236,7 +236,7 @@ Deno.test({
         "continue",
       ]);
       assert.match(out, /\* 1 +Thread 1 \(vcpu0 runnable\)/, out);
-      assert.match(out, /  2 +Thread 2 \(vcpu1 offline\)/, out);
+      assert.match(out, / {2}2 +Thread 2 \(vcpu1 offline\)/, out);
       assert.match(
         out,
         /Hardware read watchpoint 1: \*\(int\*\)&tick_period\n\nValue = 10000000/,

@@ -59,6 +59,15 @@ import {
 } from "../decoded_cache.ts";
 import { LF_ADD, LF_DEC, LF_INC, LF_LOGIC, LF_SUB } from "../flags.ts";
 import { Emitter, PK_IMUL, PK_SHIFT, reg } from "./emitter.ts";
+import {
+  F_ALU_AL,
+  F_LEAVE,
+  F_MOV_A_MOFFS,
+  F_MOV_MOFFS_A,
+  F_MOVS,
+  F_RET_IMM,
+  type Form,
+} from "./forms.ts";
 import type { Block, RecordSource } from "./region.ts";
 
 /**
@@ -76,6 +85,9 @@ const ALU: ({ expr: string; lf: number } | null)[] = [
   { expr: "(a - b) | 0", lf: LF_SUB },
   { expr: "a & b", lf: LF_LOGIC },
 ];
+
+/** The packed effective address of a moffs operand: no base, no index, DS. */
+const DS_MOFFS = 0x3088;
 
 /** A generated region: its source and the per-instruction tables the catch uses. */
 export interface RegionSource {
@@ -169,14 +181,14 @@ class Gen extends Emitter {
     this.emit(`case ${label}: {`);
     this.emit(`if (n + ${cnt} > end) { eip = base + ${b.start}; break loop; }`);
     for (let j = 0; j < cnt; j++) {
-      const { off, rec, len } = b.insns[j];
+      const { off, rec, len, form } = b.insns[j];
       const next = off + len;
       this.cur = { k: this.k++, pos: j, next };
       this.offs.push(off);
       this.poss.push(j);
       this.pendingStoreCheck = false;
       this.emit("{");
-      const ended = rec !== 0 && this.insn(rec, cnt);
+      const ended = rec !== 0 ? this.insn(rec, cnt) : form !== undefined && this.form(form, cnt);
       this.emit("}");
       if (ended) {
         this.emit("}");
@@ -456,6 +468,46 @@ class Gen extends Emitter {
         return true;
     }
     throw new Error(`jit: kind ${kind} has no code generator`);
+  }
+
+  /**
+   * Emits a form recognised from the code bytes (forms.ts).
+   * @returns true when it ended the block
+   */
+  private form(f: Form, cnt: number): boolean {
+    switch (f.f) {
+      case F_ALU_AL:
+        this.alu(f.a, this.r8get(0), String(f.i & 255), 8, (r) => this.r8set(0, r));
+        return false;
+      case F_MOV_A_MOFFS:
+        this.emit("let v = 0;");
+        this.lin(DS_MOFFS, f.i, 4, false);
+        this.load(4, "v");
+        this.set(0, "v");
+        return false;
+      case F_MOV_MOFFS_A:
+        this.lin(DS_MOFFS, f.i, 4, true);
+        this.store(4, "r0");
+        return false;
+      case F_LEAVE:
+        this.emit("let v = 0;");
+        this.stackLoad("r5");
+        this.set(4, "(r5 + 4) | 0");
+        this.set(5, "v");
+        return false;
+      case F_RET_IMM:
+        this.flush();
+        this.emit("let v = 0;");
+        this.stackLoad();
+        this.emit("const tg = v >>> 0;");
+        this.emit(`if (tg > csLim) { k = ${this.cur.k}; c.gp(0); }`);
+        this.set(4, `(r4 + ${4 + f.i}) | 0`);
+        this.emit(`n += ${cnt};`);
+        this.emit(this.dynTarget());
+        return true;
+    }
+    this.stringElement(f.f === F_MOVS, f.a); // F_MOVS, F_STOS
+    return false;
   }
 
   /** ALU op `op` on a and b of `sz` bits; `write(r)` stores the result (not for cmp/test). */

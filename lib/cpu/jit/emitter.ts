@@ -269,6 +269,28 @@ export class Emitter {
     this.emit(`${reg(r)} = ${v};`);
   }
 
+  /**
+   * One movs/stos element of `size` bytes (no rep, 32-bit addresses): load from ds:esi
+   * (movs), store at es:edi, then esi/edi step by the direction flag. Registers change
+   * only after both accesses, so a fault at either leaves them as before the instruction.
+   */
+  stringElement(movs: boolean, size: number): void {
+    this.emit("let v = 0;");
+    if (movs) {
+      this.emit("{");
+      this.lin(0x3086, 0, size, false);
+      this.load(size, "v");
+      this.emit("}");
+    } else this.emit(`v = ${size === 1 ? "r0 & 255" : "r0"};`);
+    this.emit("{");
+    this.lin(0x0087, 0, size, true);
+    this.store(size, "v");
+    this.emit("}");
+    this.emit(`const dl = (c.flags & 1024) !== 0 ? ${-size} : ${size};`);
+    if (movs) this.set(6, "(r6 + dl) | 0");
+    this.set(7, "(r7 + dl) | 0");
+  }
+
   /** push of expression `v` (32-bit stack; the region requires SS big). */
   protected push(v: string): void {
     this.segs.add(SS);
@@ -281,10 +303,10 @@ export class Emitter {
     this.set(4, "(r4 - 4) | 0");
   }
 
-  /** `v` = the dword at ss:esp. */
-  protected stackLoad(): void {
+  /** `v` = the dword at ss:`at` (esp unless told). */
+  protected stackLoad(at = "r4"): void {
     this.segs.add(SS);
-    this.emit("let la = r4;");
+    this.emit(`let la = ${at};`);
     this.emit(`if ((la >>> 0) + 3 > g2) { ${this.mayThrow()} la = c.segAddr(2, la, 4, false); }`);
     this.load(4, "v");
   }

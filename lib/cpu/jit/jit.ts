@@ -19,6 +19,7 @@ import { alu } from "../ops/alu.ts";
 import { imul2 } from "../ops/muldiv.ts";
 import { shift } from "../ops/shift.ts";
 import { generate } from "./codegen.ts";
+import { formAt } from "./forms.ts";
 import { carriedCF, flushPending } from "./emitter.ts";
 import { discover, type RecordSource } from "./region.ts";
 
@@ -209,6 +210,7 @@ export class Jit {
         return c.cPage === -1 ? 0 : rec;
       },
       nopLen: (off) => nopLength(c.u8, c.cBase + off, 4096 - off),
+      formAt: (off) => formAt(c.u8, c.cBase + off, 4096 - off),
     };
     const blocks = discover(src, entry);
     if (c.cPage === -1) return null;

@@ -15,6 +15,7 @@ import {
   K_NONE,
   K_RET,
 } from "../decoded_cache.ts";
+import { F_RET_IMM, type Form } from "./forms.ts";
 
 /** Decoded records of one code page (the decoded cache's arrays and an offset lookup). */
 export interface RecordSource {
@@ -28,6 +29,8 @@ export interface RecordSource {
   recAt(off: number): number;
   /** The length of the instruction at `off` when it is a no-op the decoder left generic. */
   nopLen(off: number): number;
+  /** A generic instruction at `off` the compiler recognises itself (forms.ts), or null. */
+  formAt(off: number): Form | null;
 }
 
 /** One instruction of a block. */
@@ -38,6 +41,8 @@ export interface Insn {
   rec: number;
   /** Length in bytes. */
   len: number;
+  /** A form recognised from the code bytes (rec is then 0). */
+  form?: Form;
 }
 
 /** A basic block: straight-line instructions, the last one possibly a control transfer. */
@@ -77,9 +82,16 @@ export function discover(src: RecordSource, entry: number): Block[] {
       if (kind === K_GENERIC) {
         // Padding such as "xchg ax, ax" or "nopw": nothing to run.
         const len = src.nopLen(o);
-        if (len === 0) break;
-        insns.push({ off: o, rec: 0, len });
-        o += len;
+        if (len !== 0) {
+          insns.push({ off: o, rec: 0, len });
+          o += len;
+          continue;
+        }
+        const form = src.formAt(o);
+        if (form === null) break;
+        insns.push({ off: o, rec: 0, len: form.len, form });
+        o += form.len;
+        if (form.f === F_RET_IMM) break;
         continue;
       }
       if (kind === K_NONE || kind === K_END) break;

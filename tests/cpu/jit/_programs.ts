@@ -50,7 +50,7 @@ function memOp(r: Rng, reg: number): number[] {
 /** One random instruction (bytes). */
 export function randomInsn(r: Rng): number[] {
   const d = r.pick(DST), s = r.pick(ANY), alu = r.int(8);
-  switch (r.int(30)) {
+  switch (r.int(32)) {
     case 0:
       return [(alu << 3) | 1, 0xc0 | (s << 3) | d];
     case 1:
@@ -136,9 +136,45 @@ export function randomInsn(r: Rng): number[] {
     case 28:
       // not compiled: bswap, neg, not, mul (the region ends before them)
       return r.pick([[0x0f, 0xc8 + d], [0xf7, 0xd8 | d], [0xf7, 0xd0 | d], [0xf7, 0xe0 | s]]);
+    case 29: {
+      // Forms the compiler reads from the code bytes: string moves/stores (esi/edi into
+      // the data page first), std/cld, leave in a frame, moffs moves of eax.
+      const si = [0x8d, 0x73, r.int(112)], di = [0x8d, 0x7b, r.int(112)];
+      return r.pick([
+        [...si, ...di, 0xa4],
+        [...si, ...di, 0xa5],
+        [...di, 0xaa],
+        [...di, 0xab],
+        [0xfd],
+        [0xfc],
+        [0x55, 0x89, 0xe5, 0x83, 0xec, 0x08, 0xc9], // push ebp; mov ebp, esp; sub esp, 8; leave
+        [0xa1, ...le32(DATA + r.int(120))],
+        [0xa3, ...le32(DATA + r.int(120))],
+      ]);
+    }
+    case 30:
+      // ALU group on AL with imm8 (cmp al, imm8 ...)
+      return [(alu << 3) | 4, r.int(256)];
     default:
-      return [0xe8, 0, 0, 0, 0]; // call SUB (patched by the assembler)
+      return [0x6a, 0x07, 0xe8, 0, 0, 0, 0]; // push 7; call SUB (patched by the assembler)
   }
+}
+
+/** The call site of {@link randomInsn}: push 7; call SUB (SUB ends with ret 4). */
+function isCall(ins: number[]): boolean {
+  return ins.length === 7 && ins[0] === 0x6a && ins[2] === 0xe8;
+}
+
+/** An access through edi (= the bad address): a load, a string store or move, a leave. */
+function faulting(r: Rng): number[] {
+  return r.pick([
+    [0x8b, 0x07], // mov eax, [edi]
+    [0xaa], // stosb
+    [0xab], // stosd
+    [0x89, 0xfe, 0xa4], // mov esi, edi; movsb (the load faults)
+    [0x8d, 0x73, 0x10, 0xa5], // lea esi, [ebx + 16]; movsd (the store faults)
+    [0x89, 0xfd, 0xc9], // mov ebp, edi; leave
+  ]);
 }
 
 /** Options of {@link randomProgram}. */
@@ -158,7 +194,7 @@ export interface ProgramOptions {
 /** A random program: bytes at CODE, initial registers, and the subroutine at SUB. */
 export function randomProgram(r: Rng, o: ProgramOptions): { code: Uint8Array; sub: Uint8Array } {
   const body: number[][] = [];
-  for (let i = 0; i < o.len; i++) body.push(i === o.faultAt ? [0x8b, 0x07] : randomInsn(r));
+  for (let i = 0; i < o.len; i++) body.push(i === o.faultAt ? faulting(r) : randomInsn(r));
   // Self-modifying code: "mov [abs32], eax" into the immediate of a "mov edx, imm32".
   let smcStore = -1, smcTarget = -1;
   if (o.smc && o.len >= 2) {
@@ -190,7 +226,8 @@ export function randomProgram(r: Rng, o: ProgramOptions): { code: Uint8Array; su
   const starts: number[] = [];
   for (const ins of body) {
     starts.push(CODE + out.length);
-    if (ins[0] === 0xe8 && ins.length === 5) {
+    if (isCall(ins)) {
+      out.push(0x6a, 0x07);
       const rel = SUB - (CODE + out.length + 5);
       out.push(0xe8, ...le32(rel));
     } else out.push(...ins);
@@ -209,9 +246,9 @@ export function randomProgram(r: Rng, o: ProgramOptions): { code: Uint8Array; su
   const sub: number[] = [];
   for (let i = 0; i < 3; i++) {
     let ins = randomInsn(r);
-    while (ins[0] === 0xe8) ins = randomInsn(r);
+    while (isCall(ins)) ins = randomInsn(r);
     sub.push(...ins);
   }
-  sub.push(0xc3);
+  sub.push(0xc2, 0x04, 0x00); // ret 4
   return { code: Uint8Array.from(out), sub: Uint8Array.from(sub) };
 }

@@ -36,7 +36,8 @@ function machine(
   m.mem.write(DATA, data);
   const init = new Rng(seed ^ 0x12345);
   for (const reg of [0, 1, 2, 6, 7]) m.cpu.regs[reg] = init.next() | 0;
-  m.cpu.setEflags(init.int(2) ? 0x8d5 : 0x2);
+  // Arithmetic flags set or clear, sometimes DF set (string forms step down).
+  m.cpu.setEflags([0x8d5, 0x2, 0xcd5][init.int(3)]);
   m.cpu.jit = jit ? new Jit(1) : null;
   return m;
 }

@@ -61,6 +61,7 @@ import { LF_ADD, LF_DEC, LF_INC, LF_LOGIC, LF_SUB } from "../flags.ts";
 import { Emitter, PK_IMUL, PK_SHIFT, reg } from "./emitter.ts";
 import {
   F_ALU_AL,
+  F_CALL_M,
   F_LEAVE,
   F_MOV_A_MOFFS,
   F_MOV_MOFFS_A,
@@ -495,6 +496,18 @@ class Gen extends Emitter {
         this.set(4, "(r5 + 4) | 0");
         this.set(5, "v");
         return false;
+      case F_CALL_M:
+        this.flush();
+        this.emit("let v = 0;");
+        this.lin(f.a, f.i, 4, false);
+        this.load(4, "v");
+        this.emit("const tg = v >>> 0;");
+        this.emit(`if (tg > csLim) { k = ${this.cur.k}; c.gp(0); }`);
+        this.push(`(base + ${this.cur.next}) | 0`);
+        this.emit(`n += ${cnt};`);
+        this.emit(`if (c.cPage === -1) { eip = tg; break loop; }`);
+        this.emit(this.dynTarget());
+        return true;
       case F_RET_IMM:
         this.flush();
         this.emit("let v = 0;");

@@ -15,7 +15,7 @@ import {
   K_NONE,
   K_RET,
 } from "../decoded_cache.ts";
-import { F_RET_IMM, type Form } from "./forms.ts";
+import { F_CALL_M, F_RET_IMM, type Form } from "./forms.ts";
 
 /** Decoded records of one code page (the decoded cache's arrays and an offset lookup). */
 export interface RecordSource {
@@ -92,6 +92,10 @@ export function discover(src: RecordSource, entry: number): Block[] {
         insns.push({ off: o, rec: 0, len: form.len, form });
         o += form.len;
         if (form.f === F_RET_IMM) break;
+        if (form.f === F_CALL_M) {
+          queue.push(o); // the return address
+          break;
+        }
         continue;
       }
       if (kind === K_NONE || kind === K_END) break;

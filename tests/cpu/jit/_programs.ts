@@ -150,6 +150,8 @@ export function randomInsn(r: Rng): number[] {
         [0x55, 0x89, 0xe5, 0x83, 0xec, 0x08, 0xc9], // push ebp; mov ebp, esp; sub esp, 8; leave
         [0xa1, ...le32(DATA + r.int(120))],
         [0xa3, ...le32(DATA + r.int(120))],
+        // mov dword [ebx + d], SUB; push 7; call [ebx + d]
+        [0xc7, 0x43, 100, ...le32(SUB), 0x6a, 0x07, 0xff, 0x53, 100],
       ]);
     }
     case 30:
@@ -174,6 +176,7 @@ function faulting(r: Rng): number[] {
     [0x89, 0xfe, 0xa4], // mov esi, edi; movsb (the load faults)
     [0x8d, 0x73, 0x10, 0xa5], // lea esi, [ebx + 16]; movsd (the store faults)
     [0x89, 0xfd, 0xc9], // mov ebp, edi; leave
+    [0xff, 0x17], // call [edi]
   ]);
 }
 

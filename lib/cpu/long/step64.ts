@@ -3,7 +3,7 @@
  * This first slice covers mov (r/m, imm, imm64, movsxd, movzx/movsx), the ALU group
  * (add or adc sbb and sub xor cmp, test, inc dec not neg) at 8/16/32/64 bits with 32-bit
  * results zero-extended, lea (SIB, RIP-relative), push/pop (64-bit), xchg, jmp/jcc/call/
- * ret near, nop and hlt. Everything else raises #UD through the platform.
+ * ret near, leave, setcc/cmovcc, cbw..cqo, nop and hlt. Everything else raises #UD through the platform.
  * @module
  */
 
@@ -17,6 +17,7 @@ import {
   dropStack,
   fetch8,
   fetchImm,
+  getLo,
   jumpRel,
   modrm,
   opSize,
@@ -30,7 +31,7 @@ import {
   writeReg,
   writeRm,
 } from "./decode64.ts";
-import { V } from "./mem64.ts";
+import { read64, V } from "./mem64.ts";
 
 function ud(c: CpuCore): never {
   return c.raise(VEC_UD, -1);
@@ -142,6 +143,18 @@ function twoByte(c: CpuCore): void {
     const d = fetchImm(c, 4);
     if (testCC(c, b & 15)) jumpRel(c, d);
     return;
+  }
+  if ((b & 0xf0) === 0x40) { // cmovcc (a 32-bit cmov zero-extends even when not taken)
+    const size = opSize();
+    modrm(c, 0);
+    readRm(c, size);
+    if (testCC(c, b & 15)) return writeReg(c, D.reg, size, V[0], V[1]);
+    readReg(c, D.reg, size);
+    return writeReg(c, D.reg, size, V[0], V[1]);
+  }
+  if ((b & 0xf0) === 0x90) { // setcc r/m8
+    modrm(c, 0);
+    return writeRm(c, 8, testCC(c, b & 15) ? 1 : 0, 0);
   }
   switch (b) {
     case 0x1f: // nop r/m
@@ -263,6 +276,30 @@ export function step64(c: CpuCore): void {
       modrm(c, 0);
       if (!D.isMem) ud(c);
       return writeReg(c, D.reg, opSize(), D.eaLo, D.eaHi);
+    }
+    case 0x98: { // cbw / cwde / cdqe
+      const size = opSize();
+      const lo = c.regs[0];
+      if (size === 16) return writeReg(c, 0, 16, (lo << 24) >> 24, 0);
+      if (size === 32) return writeReg(c, 0, 32, (lo << 16) >> 16, 0);
+      return writeReg(c, 0, 64, lo, lo >> 31);
+    }
+    case 0x99: { // cwd / cdq / cqo
+      const size = opSize();
+      const sign = size === 64
+        ? c.lm.hi[0] >> 31
+        : size === 32
+        ? c.regs[0] >> 31
+        : (c.regs[0] << 16) >> 31;
+      return writeReg(c, 2, size, sign, sign);
+    }
+    case 0xc9: { // leave: rsp = rbp, pop rbp
+      if (D.o16) ud(c);
+      read64(c, getLo(c, 5), c.lm.hi[5], 8);
+      const lo = V[0], hi = V[1];
+      writeReg(c, 4, 64, getLo(c, 5), c.lm.hi[5]);
+      dropStack(c, 8);
+      return writeReg(c, 5, 64, lo, hi);
     }
     case 0xa8:
     case 0xa9: {

@@ -197,3 +197,26 @@ Deno.test("IA-32e MSRs: wrmsr/rdmsr of STAR..KERNEL_GS_BASE; non-canonical bases
   assert.equal(platform.exceptions[0]?.vector, 13);
   assert.equal(cpu.lm.msr[3], 0);
 });
+
+Deno.test("long mode: cqo/cwde/cdqe, setcc with REX (sil, dil), cmovcc zero-extension, leave", () => {
+  // as --64: mov rax, -5; cqo; mov ebx, 0x80; xor esi, esi; mov edi, 0x1234; cmp ebx, 0x7f;
+  // setg sil; setb dil; mov r8, -1; cmovl r8d, ebx; cmovg r9, rbx; mov eax, 0xff80; cwde;
+  // cdqe; mov rbp, 0x55; push rbp; mov rbp, rsp; sub rsp, 0x20; mov qword ptr [rbp - 8], 7;
+  // mov r10, [rbp - 8]; leave; hlt
+  const { cpu, platform } = machine64(hex(
+    "48c7c0fbffffff4899bb8000000031f6bf3412000083fb7f400f9fc6400f92c749c7c0ffffffff440f4cc3" +
+      "4c0f4fcbb880ff000098489848c7c555000000554889e54883ec2048c745f8070000004c8b55f8c9f4",
+  ));
+  const rsp = getReg(cpu, 4);
+  cpu.run(100);
+  assert.deepEqual(platform.exceptions, []);
+  assert.equal(getReg(cpu, 2), 0xffffffffffffffffn); // cqo of -5
+  assert.equal(getReg(cpu, 6), 1n); // setg sil
+  assert.equal(getReg(cpu, 7), 0x1200n); // setb dil (not below)
+  assert.equal(getReg(cpu, 8), 0xffffffffn); // cmovl r8d not taken still zero-extends
+  assert.equal(getReg(cpu, 9), 0x80n);
+  assert.equal(getReg(cpu, 0), 0xffffffffffffff80n); // cwde then cdqe
+  assert.equal(getReg(cpu, 10), 7n);
+  assert.equal(getReg(cpu, 5), 0x55n); // leave popped rbp
+  assert.equal(getReg(cpu, 4), rsp);
+});

@@ -8,6 +8,8 @@ import { CpuCore, FAULT } from "./core.ts";
 import { EXC_FAULT } from "./platform.ts";
 import { enterHandler, loadSegment } from "./segmentation.ts";
 import { runLoop } from "./fast_loop.ts";
+import { runLong } from "./long/run64.ts";
+import { longModeActive } from "./long/long_state.ts";
 import { step } from "./interpreter.ts";
 import { DebugUnit } from "./debug_unit.ts";
 import { NO_FOLD, unfoldSegments } from "./seg_fold.ts";
@@ -91,6 +93,11 @@ export class Cpu extends CpuCore {
     this.stopRequested = false;
     const start = this.retired;
     const end = start + maxInstructions;
+    // 64-bit code (EFER.LMA with CS.L) runs in its own loop: one test per run() call.
+    if (longModeActive(this.efer, this.segAttr[1])) {
+      runLong(this, end);
+      return this.retired - start;
+    }
     let faults = 0, faultAt = this.retired, faultEip = -1;
     while (this.retired < end && !this.stopRequested) {
       try {

@@ -8,6 +8,7 @@ import type { DescriptorTables } from "./platform.ts";
 import { LF_NONE } from "./flags.ts";
 import { X87State } from "./fpu/x87_state.ts";
 import { SseState } from "./sse/sse_state.ts";
+import { LongState } from "./long/long_state.ts";
 
 const DS = 3;
 
@@ -105,6 +106,8 @@ export class CpuState {
   readonly x87: X87State = new X87State();
   /** SSE state: xmm0-7 and MXCSR (lib/cpu/sse). */
   readonly sse: SseState = new SseState();
+  /** 64-bit register halves and IA-32e MSRs (lib/cpu/long; dormant in 32-bit mode). */
+  readonly lm: LongState = new LongState();
 
   // Per-instruction decode state (see interpreter.ts).
   /** EIP of the instruction being executed. */

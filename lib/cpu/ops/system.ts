@@ -8,6 +8,7 @@
 import type { CpuCore as Cpu } from "../core.ts";
 import { F_ZF, materialize } from "../flags.ts";
 import { VEC_GP, VEC_UD } from "../platform.ts";
+import { canonicalHi, longMsrSlot, M_SFMASK, M_STAR } from "../long/long_state.ts";
 import {
   A_CODE,
   A_DC,
@@ -93,6 +94,12 @@ export function rdmsr(c: Cpu): void {
     rdtsc(c);
     return;
   }
+  const slot = longMsrSlot(idx);
+  if (slot >= 0) {
+    c.regs[0] = c.lm.msr[slot * 2];
+    c.regs[2] = c.lm.msr[slot * 2 + 1];
+    return;
+  }
   const v = c.msrs.get(idx);
   c.regs[0] = v ? v[0] : 0;
   c.regs[2] = v ? v[1] : 0;
@@ -104,6 +111,14 @@ export function wrmsr(c: Cpu): void {
   if (idx === MSR_EFER) {
     c.efer = c.regs[0] & 0xd01;
     c.flushTlb();
+    return;
+  }
+  const slot = longMsrSlot(idx);
+  if (slot >= 0) {
+    // Bases and targets must be canonical; STAR and SFMASK take any value.
+    if (slot !== M_STAR && slot !== M_SFMASK && !canonicalHi(c.regs[2])) c.raise(VEC_GP, 0);
+    c.lm.msr[slot * 2] = c.regs[0];
+    c.lm.msr[slot * 2 + 1] = c.regs[2];
     return;
   }
   c.msrs.set(idx, [c.regs[0], c.regs[2]]);

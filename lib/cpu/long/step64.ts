@@ -3,7 +3,7 @@
  * This first slice covers mov (r/m, imm, imm64, movsxd, movzx/movsx), the ALU group
  * (add or adc sbb and sub xor cmp, test, inc dec not neg) at 8/16/32/64 bits with 32-bit
  * results zero-extended, lea (SIB, RIP-relative), push/pop (64-bit), xchg, jmp/jcc/call/
- * ret near, leave, setcc/cmovcc, cbw..cqo, nop and hlt. Everything else raises #UD through the platform.
+ * ret near, leave, setcc/cmovcc, cbw..cqo, shifts/rotates (shift64.ts), nop and hlt. Everything else raises #UD through the platform.
  * @module
  */
 
@@ -32,6 +32,7 @@ import {
   writeRm,
 } from "./decode64.ts";
 import { read64, V } from "./mem64.ts";
+import { shift } from "./shift64.ts";
 
 function ud(c: CpuCore): never {
   return c.raise(VEC_UD, -1);
@@ -98,6 +99,18 @@ function group3(c: CpuCore, b: number): void {
     alu(c, ALU_SUB, size, 0, 0, lo, hi);
     writeRm(c, size, R[0], R[1]);
   } else ud(c);
+}
+
+/** Group 2 (C0 C1 D0-D3): shifts and rotates by imm8, 1 or CL. */
+function group2(c: CpuCore, b: number): void {
+  const size = (b & 1) === 0 ? 8 : opSize();
+  const imm = b < 0xd0;
+  modrm(c, imm ? 1 : 0);
+  const count = imm ? fetch8(c) : b < 0xd2 ? 1 : getLo(c, 1) & 0xff;
+  readRm(c, size);
+  const lo = V[0];
+  if (shift(c, D.reg & 7, size, lo, V[1], count)) writeRm(c, size, R[0], R[1]);
+  else if (size === 32 && !D.isMem) writeReg(c, D.rm, 32, lo, 0); // count 0 still zero-extends
 }
 
 /** The reg field of the ModRM byte at RIP without consuming it. */
@@ -340,6 +353,13 @@ export function step64(c: CpuCore): void {
       c.halted = true;
       c.stopRequested = true;
       return;
+    case 0xc0:
+    case 0xc1:
+    case 0xd0:
+    case 0xd1:
+    case 0xd2:
+    case 0xd3:
+      return group2(c, b);
     case 0xf6:
     case 0xf7:
       return group3(c, b);

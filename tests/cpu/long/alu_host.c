@@ -1,7 +1,8 @@
 /* Host oracle for tests/cpu/long/alu64_test.ts: runs each ALU instruction on the host CPU
  * and prints "op size a b cf result flags" (hex). With the argument "shift", runs the
  * group 2 shifts/rotates by CL instead (op = ModRM reg field, b = count) for
- * shift64_test.ts. Regenerate with ./generate.sh. */
+ * shift64_test.ts; with "muldiv", mul/imul/div/idiv (and imul r, r/m) for muldiv64_test.ts,
+ * printing "de" where the instruction raises #DE. Regenerate with ./generate.sh. */
 #include <stdint.h>
 #include <stdio.h>
 
@@ -64,6 +65,62 @@ static const uint64_t svals[] = {0, 1, 0x81, 0x8001, 0x80000001, 0xc000000000000
 static const uint64_t counts[] = {0, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 255};
 #define N(A) (sizeof A / sizeof A[0])
 
+/* mul imul div idiv of rdx:rax (ax at 8 bits) by b, and imul r, r/m (op 4). */
+#define MD(NAME, INS, R)                                                                     \
+  static void NAME(uint64_t *a, uint64_t *d, uint64_t b, uint64_t *f) {                  \
+    __asm__ volatile(INS " %" R "[b]\n\tpushfq\n\tpopq %[f]"                                \
+                     : "+a"(*a), "+d"(*d), [f] "=r"(*f) : [b] "r"(b) : "cc");               \
+  }
+#define IM2(NAME, INS, R)                                                                    \
+  static void NAME(uint64_t *a, uint64_t *d, uint64_t b, uint64_t *f) {                  \
+    (void)d;                                                                               \
+    __asm__ volatile(INS " %" R "[b],%" R "[a]\n\tpushfq\n\tpopq %[f]"                      \
+                     : [a] "+r"(*a), [f] "=r"(*f) : [b] "r"(b) : "cc");                     \
+  }
+SIZES(MD, mul, "mul") SIZES(MD, imul1, "imul") SIZES(MD, div, "div") SIZES(MD, idiv, "idiv")
+IM2(imul2_16, "imulw", "w") IM2(imul2_32, "imull", "k") IM2(imul2_64, "imulq", "q")
+typedef void (*mdfn)(uint64_t *, uint64_t *, uint64_t, uint64_t *);
+static const mdfn muldivs[5][4] = {ROW(mul), ROW(imul1), ROW(div), ROW(idiv), {0, imul2_16, imul2_32, imul2_64}};
+static const uint64_t mvals[] = {0, 1, 2, 3, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff,
+                                 0x80000000, 0xffffffff, 0x7fffffffffffffff, 0x8000000000000000,
+                                 0xffffffffffffffff, 0x123456789abcdef0, 0xfffffffffffffffd};
+static const uint64_t dvals[] = {0, 1, 0x8000000000000000, 0xffffffffffffffff, 0x123456789abcdef0};
+
+static int64_t sext(uint64_t v, int s) { return s == 64 ? (int64_t)v : (int64_t)(v << (64 - s)) >> (64 - s); }
+
+/* Whether div (op 2) or idiv (op 3) of d:a by b at s bits raises #DE. */
+static int faults(int op, int s, uint64_t a, uint64_t d, uint64_t b) {
+  uint64_t m = s == 64 ? ~0ull : (1ull << s) - 1;
+  unsigned __int128 n = s == 8 ? (a & 0xffff) : ((unsigned __int128)(d & m) << s) | (a & m);
+  if ((b & m) == 0) return 1;
+  if (op == 2) return n / (b & m) > m;
+  __int128 sn = s == 64 ? (__int128)n : (__int128)sext((uint64_t)n, 2 * s), sd = sext(b, s);
+  if (s == 64 && sd == -1 && n == (unsigned __int128)1 << 127) return 1;
+  __int128 q = sn / sd, lim = (__int128)1 << (s - 1);
+  return q < -lim || q >= lim;
+}
+
+static int muldiv_main(void) {
+  static const int sizes[4] = {8, 16, 32, 64};
+  for (int op = 0; op < 5; op++)
+    for (int s = op == 4 ? 1 : 0; s < 4; s++)
+      for (unsigned i = 0; i < N(mvals); i++)
+        for (unsigned j = 0; j < N(mvals); j++)
+          for (unsigned k = 0; k < (op == 2 || op == 3 ? N(dvals) : 1); k++) {
+            uint64_t a = mvals[i], d = dvals[k] ^ 0x5555, b = mvals[j], f = 0;
+            printf("%d %d %llx %llx %llx ", op, sizes[s], (unsigned long long)a,
+                   (unsigned long long)d, (unsigned long long)b);
+            if (op >= 2 && op < 4 && faults(op, sizes[s], a, d, b)) {
+              printf("de\n");
+              continue;
+            }
+            muldivs[op][s](&a, &d, b, &f);
+            printf("%llx %llx %llx\n", (unsigned long long)a, (unsigned long long)d,
+                   (unsigned long long)(f & 0x801));
+          }
+  return 0;
+}
+
 static int shift_main(void) {
   static const int sizes[4] = {8, 16, 32, 64};
   for (int op = 0; op < 8; op++)
@@ -82,6 +139,7 @@ static int shift_main(void) {
 int main(int argc, char **argv) {
   static const int sizes[4] = {8, 16, 32, 64};
   if (argc > 1 && argv[1][0] == 's') return shift_main();
+  if (argc > 1 && argv[1][0] == 'm') return muldiv_main();
   for (int op = 0; op < 12; op++)
     for (int s = 0; s < 4; s++)
       for (unsigned i = 0; i < NV; i++)

@@ -16,6 +16,7 @@ import {
 } from "../blkfront/mod.ts";
 import { PcapWriter } from "../netfront/mod.ts";
 import type { VirtualSwitch } from "../netfront/mod.ts";
+import { concatBytes } from "../bytes.ts";
 
 const OP_NAMES = [
   "read",
@@ -120,13 +121,6 @@ export class PcapExport {
 
   /** The capture file's bytes. */
   bytes(): Uint8Array {
-    const n = this.#chunks.reduce((a, c) => a + c.length, 0);
-    const out = new Uint8Array(n);
-    let o = 0;
-    for (const c of this.#chunks) {
-      out.set(c, o);
-      o += c.length;
-    }
-    return out;
+    return concatBytes(this.#chunks);
   }
 }

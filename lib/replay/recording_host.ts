@@ -21,6 +21,7 @@ import {
   type StreamConfig,
   utf8,
 } from "./recording_format.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** Receives the bytes of a recording, in order. */
 export type RecordingSink = (bytes: Uint8Array) => void;
@@ -86,13 +87,7 @@ export class MemoryRecordingSink {
   };
   /** Everything written so far, as one array. */
   bytes(): Uint8Array {
-    const out = new Uint8Array(this.#size);
-    let o = 0;
-    for (const c of this.#chunks) {
-      out.set(c, o);
-      o += c.length;
-    }
-    return out;
+    return concatBytes(this.#chunks, this.#size);
   }
 }
 

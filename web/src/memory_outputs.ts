@@ -4,6 +4,7 @@
  * turned into a Blob for download.
  * @module
  */
+import { concatBytes } from "../../lib/bytes.ts";
 
 /** Collects bytes up to `cap`; later bytes are counted as dropped, never kept. */
 export class BoundedChunks {
@@ -35,13 +36,7 @@ export class BoundedChunks {
 
   /** Everything kept, as one array. */
   bytes(): Uint8Array {
-    const out = new Uint8Array(this.#size);
-    let o = 0;
-    for (const c of this.#chunks) {
-      out.set(c, o);
-      o += c.length;
-    }
-    return out;
+    return concatBytes(this.#chunks, this.#size);
   }
 }
 

@@ -14,6 +14,7 @@ import {
   TRC_SCHED_RUNSTATE_CHANGE,
   TRC_TRACE_CPU_CHANGE,
 } from "../../abi/mod.ts";
+import { concatBytes } from "../../bytes.ts";
 
 /** Where finished windows of records go. */
 export type TraceSink = (bytes: Uint8Array) => void;
@@ -147,13 +148,6 @@ export class MemoryTraceSink {
   };
   /** All bytes so far. */
   bytes(): Uint8Array {
-    const n = this.chunks.reduce((a, c) => a + c.length, 0);
-    const out = new Uint8Array(n);
-    let o = 0;
-    for (const c of this.chunks) {
-      out.set(c, o);
-      o += c.length;
-    }
-    return out;
+    return concatBytes(this.chunks);
   }
 }

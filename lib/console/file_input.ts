@@ -6,6 +6,7 @@
  * @module
  */
 import type { ConsoleInput } from "./sinks.ts";
+import { ByteQueue } from "./byte_queue.ts";
 
 /** What {@link FileInput} reads from (Deno.FsFile, Deno.stdin, a test double). */
 export interface SyncReader {
@@ -19,7 +20,7 @@ const CHUNK = 4096;
 export class FileInput implements ConsoleInput {
   readonly #file: SyncReader;
   readonly #close: () => void;
-  #buf = new Uint8Array(0);
+  readonly #buf = new ByteQueue();
   #eof = false;
   #cb: () => void = () => {};
   /** Never resolves: a file has no escape key. */
@@ -41,18 +42,12 @@ export class FileInput implements ConsoleInput {
 
   take(max: number): Uint8Array {
     this.#fill(max);
-    const n = Math.min(max, this.#buf.length);
-    const out = this.#buf.slice(0, n);
-    this.#buf = this.#buf.subarray(n);
-    return out;
+    return this.#buf.take(max);
   }
 
   unread(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
-    const next = new Uint8Array(bytes.length + this.#buf.length);
-    next.set(bytes);
-    next.set(this.#buf, bytes.length);
-    this.#buf = next;
+    this.#buf.prepend(bytes);
     this.#cb();
   }
 
@@ -95,10 +90,7 @@ export class FileInput implements ConsoleInput {
         }
         break;
       }
-      const next = new Uint8Array(this.#buf.length + n);
-      next.set(this.#buf);
-      next.set(chunk.subarray(0, n), this.#buf.length);
-      this.#buf = next;
+      this.#buf.append(chunk.subarray(0, n));
     }
   }
 }

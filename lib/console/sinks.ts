@@ -5,6 +5,7 @@
  * backend as the guest makes room. Terminal modes live in terminal.ts.
  * @module
  */
+import { ByteQueue } from "./byte_queue.ts";
 
 /** Where guest console output goes and host input comes from. */
 export interface ConsoleSink {
@@ -162,7 +163,7 @@ export interface InputPumpOptions {
  * instead of growing a buffer.
  */
 export class InputPump {
-  #buf = new Uint8Array(0);
+  readonly #buf = new ByteQueue();
   #cb: () => void = () => {};
   #room: (() => void) | undefined;
   #stopped = false;
@@ -195,9 +196,7 @@ export class InputPump {
 
   /** Takes up to `max` buffered bytes. */
   take(max: number): Uint8Array {
-    const n = Math.min(max, this.#buf.length);
-    const out = this.#buf.slice(0, n);
-    this.#buf = this.#buf.subarray(n);
+    const out = this.#buf.take(max);
     if (this.#buf.length < this.#opts.maxBuffered && this.#room) {
       const r = this.#room;
       this.#room = undefined;
@@ -224,10 +223,7 @@ export class InputPump {
   /** Puts `bytes` back in front of the buffered input. */
   unread(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
-    const next = new Uint8Array(bytes.length + this.#buf.length);
-    next.set(bytes);
-    next.set(this.#buf, bytes.length);
-    this.#buf = next;
+    this.#buf.prepend(bytes);
     this.#cb();
   }
 
@@ -277,10 +273,7 @@ export class InputPump {
     }
     if (this.#opts.lfToCr) bytes = bytes.map((b) => (b === 0x0a ? 0x0d : b));
     if (bytes.length === 0) return;
-    const next = new Uint8Array(this.#buf.length + bytes.length);
-    next.set(this.#buf);
-    next.set(bytes, this.#buf.length);
-    this.#buf = next;
+    this.#buf.append(bytes);
     this.#cb();
   }
 }

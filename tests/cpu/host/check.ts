@@ -7,6 +7,8 @@
 
 import { f80ToDouble } from "../../../lib/cpu/fpu/f80.ts";
 import type { Case } from "./vectors.ts";
+import type { Cpu } from "../../../lib/cpu/cpu.ts";
+import type { RecordingPlatform } from "../../../lib/cpu/testing.ts";
 
 /** Forms whose results come from JS Math or a 66-bit constant: compared approximately. */
 export const APPROX_X87: ReadonlySet<string> = new Set([
@@ -155,4 +157,28 @@ export class MismatchReport {
   toString(): string {
     return [...this.byForm].map(([k, v]) => `${k}: ${v.n} (${v.first})`).join("\n");
   }
+}
+
+/**
+ * Steps a case's code at `codeAt` (at most 64 instructions) to its end.
+ * @returns "" when it got there with esp back at `stackTop`, else what went wrong
+ */
+export function runToEnd(
+  cpu: Cpu,
+  platform: RecordingPlatform,
+  codeAt: number,
+  length: number,
+  stackTop: number,
+): string {
+  const end = codeAt + length;
+  for (let n = 0; n < 64 && cpu.eip !== end; n++) {
+    cpu.run(1);
+    if (platform.exceptions.length > 0) {
+      const e = platform.exceptions[0];
+      return `exception ${e.vector} (${e.errorCode}) at +${e.eip - codeAt}`;
+    }
+  }
+  if (cpu.eip !== end) return `eip ${cpu.eip.toString(16)} after 64 steps`;
+  if (cpu.regs[4] !== stackTop) return `esp ${(cpu.regs[4] >>> 0).toString(16)}`;
+  return "";
 }

@@ -18,6 +18,7 @@ import {
   EFLAGS_COMPARED,
   MismatchReport,
   outOfScope,
+  runToEnd,
 } from "./check.ts";
 import { type Case, type Form, formBytes, loadVectors, MEM_BASE, sample } from "./vectors.ts";
 
@@ -63,16 +64,8 @@ function runCase(
     cpu.sse.mxcsr = new DataView(xmm.buffer, xmm.byteOffset).getUint32(128, true);
   }
   cpu.eip = CODE_AT;
-  const end = CODE_AT + code.length;
-  for (let n = 0; n < 64 && cpu.eip !== end; n++) {
-    cpu.run(1);
-    if (platform.exceptions.length > 0) {
-      const e = platform.exceptions[0];
-      return `exception ${e.vector} (${e.errorCode}) at +${e.eip - CODE_AT}`;
-    }
-  }
-  if (cpu.eip !== end) return `eip ${cpu.eip.toString(16)} after 64 steps`;
-  if (cpu.regs[4] !== STACK_TOP) return `esp ${(cpu.regs[4] >>> 0).toString(16)}`;
+  const stopped = runToEnd(cpu, platform, CODE_AT, code.length, STACK_TOP);
+  if (stopped) return stopped;
   const buf = mem.u8.subarray(MEM_BASE, MEM_BASE + c.outMem.length);
   // pushf/popf forms expose IF, ID and the reserved bits through EAX: compared above
   let why = checkCommon(c, cpu.regs, cpu.getEflags(), buf, EFLAGS_COMPARED);

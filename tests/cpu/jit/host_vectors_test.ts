@@ -10,7 +10,13 @@ import { Cpu } from "../../../lib/cpu/cpu.ts";
 import { Jit } from "../../../lib/cpu/jit/jit.ts";
 import { PhysMemory } from "../../../lib/cpu/phys_memory.ts";
 import { RecordingPlatform } from "../../../lib/cpu/testing.ts";
-import { checkCommon, EFLAGS_COMPARED, MismatchReport, outOfScope } from "../host/check.ts";
+import {
+  checkCommon,
+  EFLAGS_COMPARED,
+  MismatchReport,
+  outOfScope,
+  runToEnd,
+} from "../host/check.ts";
 import { type Case, formBytes, loadVectors, MEM_BASE, sample } from "../host/vectors.ts";
 
 const CODE_AT = 0x1000;
@@ -40,16 +46,8 @@ function runCase(c: Case, m: ReturnType<typeof makeCpu>, code: Uint8Array): stri
   cpu.regs[4] = STACK_TOP;
   cpu.setEflags(c.inRegs[8]);
   cpu.eip = CODE_AT;
-  const end = CODE_AT + code.length;
-  for (let n = 0; n < 64 && cpu.eip !== end; n++) {
-    cpu.run(1);
-    if (platform.exceptions.length > 0) {
-      const e = platform.exceptions[0];
-      return `exception ${e.vector} (${e.errorCode}) at +${e.eip - CODE_AT}`;
-    }
-  }
-  if (cpu.eip !== end) return `eip ${cpu.eip.toString(16)} after 64 steps`;
-  if (cpu.regs[4] !== STACK_TOP) return `esp ${(cpu.regs[4] >>> 0).toString(16)}`;
+  const stopped = runToEnd(cpu, platform, CODE_AT, code.length, STACK_TOP);
+  if (stopped) return stopped;
   const buf = mem.u8.subarray(MEM_BASE, MEM_BASE + c.outMem.length);
   return checkCommon(c, cpu.regs, cpu.getEflags(), buf, EFLAGS_COMPARED);
 }

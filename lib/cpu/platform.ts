@@ -79,6 +79,14 @@ export interface Platform {
   cpuid(leaf: number, subleaf: number, out: Int32Array): void;
   /** The time-stamp counter now (an integer below 2^53). */
   rdtsc(): number;
+  /**
+   * `syscall` in 64-bit mode, when the platform takes it instead of the CPU (a PV
+   * hypervisor: a 64-bit PV guest runs kernel and user space both at CPL 3, and every
+   * syscall enters Xen). Called with RIP already past the instruction, RCX = that RIP
+   * (both halves), R11 = RFLAGS, and nothing else changed (CS, SS, RFLAGS untouched).
+   * Absent: the CPU performs the architectural syscall (EFER.SCE, STAR, LSTAR, SFMASK).
+   */
+  syscall?(): void;
 }
 
 /** Descriptor-table selector for {@link DescriptorTables.read}: the GDT. */

@@ -21,6 +21,12 @@ export const D = {
   a32: false,
   /** FS/GS override: the LongState.msr slot of its base, or -1. */
   segSlot: -1,
+  /** The last of F2/F3 seen (rep/repne, or an SSE mandatory prefix), or 0. */
+  rep: 0,
+  /** F0 (LOCK) seen. */
+  lock: false,
+  /** The last of 66/F2/F3 seen, or 0: the SSE mandatory prefix as lib/cpu/sse takes it. */
+  mand: 0,
   /** Bytes fetched so far. */
   len: 0,
   /** ModRM: whether the r/m operand is memory. */
@@ -71,6 +77,9 @@ export function prefixes(c: CpuCore): number {
   D.o16 = false;
   D.a32 = false;
   D.segSlot = -1;
+  D.rep = 0;
+  D.lock = false;
+  D.mand = 0;
   D.len = 0;
   for (;;) {
     const b = fetch8(c);
@@ -81,6 +90,7 @@ export function prefixes(c: CpuCore): number {
     switch (b) {
       case 0x66:
         D.o16 = true;
+        D.mand = b;
         break;
       case 0x67:
         D.a32 = true;
@@ -95,9 +105,14 @@ export function prefixes(c: CpuCore): number {
       case 0x2e:
       case 0x36:
       case 0x3e:
+        break;
       case 0xf0:
+        D.lock = true;
+        break;
       case 0xf2:
       case 0xf3:
+        D.rep = b;
+        D.mand = b;
         break;
       default:
         return b;

@@ -36,6 +36,8 @@ import {
 } from "./decode64.ts";
 import { read64, V } from "./mem64.ts";
 import { shift } from "./shift64.ts";
+import { system1, system2 } from "./system64.ts";
+import { fpu1, fpu2 } from "./fpu64.ts";
 
 function ud(c: CpuCore): never {
   return c.raise(VEC_UD, -1);
@@ -292,6 +294,7 @@ function twoByte(c: CpuCore): void {
       return;
     }
   }
+  if (system2(c, b) || fpu2(c, b)) return;
   ud(c);
 }
 
@@ -477,5 +480,6 @@ export function step64(c: CpuCore): void {
     case 0xff:
       return group5(c, b);
   }
+  if (system1(c, b) || fpu1(c, b)) return;
   ud(c);
 }

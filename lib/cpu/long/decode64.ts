@@ -7,7 +7,7 @@
  */
 
 import type { CpuCore } from "../core.ts";
-import { VEC_GP } from "../platform.ts";
+import { VEC_GP, VEC_SS } from "../platform.ts";
 import { A_FETCH, read64, V, write64, xlate64 } from "./mem64.ts";
 import { canonicalHi } from "./long_state.ts";
 
@@ -21,6 +21,10 @@ export const D = {
   a32: false,
   /** FS/GS override: the LongState.msr slot of its base, or -1. */
   segSlot: -1,
+  /** The last segment override (ES=0 CS SS DS FS GS), or -1. */
+  sreg: -1,
+  /** The memory operand is in SS (RSP/RBP base or ss:): a non-canonical address is #SS(0). */
+  ss: false,
   /** The last of F2/F3 seen (rep/repne, or an SSE mandatory prefix), or 0. */
   rep: 0,
   /** F0 (LOCK) seen. */
@@ -77,6 +81,7 @@ export function prefixes(c: CpuCore): number {
   D.o16 = false;
   D.a32 = false;
   D.segSlot = -1;
+  D.sreg = -1;
   D.rep = 0;
   D.lock = false;
   D.mand = 0;
@@ -97,14 +102,18 @@ export function prefixes(c: CpuCore): number {
         break;
       case 0x64:
         D.segSlot = 4; // M_FS_BASE
+        D.sreg = 4;
         break;
       case 0x65:
         D.segSlot = 5; // M_GS_BASE
+        D.sreg = 5;
         break;
       case 0x26:
       case 0x2e:
       case 0x36:
       case 0x3e:
+        D.segSlot = -1; // ES CS SS DS: base 0 (the last override counts)
+        D.sreg = (b >> 3) & 3;
         break;
       case 0xf0:
         D.lock = true;
@@ -186,13 +195,16 @@ export function modrm(c: CpuCore, immLen: number): void {
   D.isMem = true;
   D.eaLo = 0;
   D.eaHi = 0;
-  let disp32 = mod === 2;
+  let disp32 = mod === 2, stackBase = false;
   if (rm3 === 4) {
     const sib = fetch8(c);
     const scale = sib >> 6, idx = ((sib >> 3) & 7) | ((rex & 2) << 2);
     const base = (sib & 7) | ((rex & 1) << 3);
     if ((base & 7) === 5 && mod === 0) disp32 = true;
-    else eaAdd(getLo(c, base), c.lm.hi[base]);
+    else {
+      eaAdd(getLo(c, base), c.lm.hi[base]);
+      stackBase = base === 4 || base === 5;
+    }
     if (idx !== 4) {
       const lo = getLo(c, idx), hi = c.lm.hi[idx];
       if (scale === 0) eaAdd(lo, hi);
@@ -205,11 +217,14 @@ export function modrm(c: CpuCore, immLen: number): void {
     eaAdd(d, d >> 31);
     eaAdd(immLen, 0);
     if (D.a32) D.eaHi = 0;
+    D.ss = D.sreg === 2;
     return;
   } else {
     const r = rm3 | ((rex & 1) << 3);
     eaAdd(getLo(c, r), c.lm.hi[r]);
+    stackBase = r === 5;
   }
+  D.ss = D.sreg === 2 || (stackBase && D.sreg < 0);
   if (mod === 1) {
     const d = fetchImm(c, 1);
     eaAdd(d, d >> 31);
@@ -230,7 +245,7 @@ function linear(c: CpuCore): void {
     const b = (linLo >>> 0) + (c.lm.msr[s * 2] >>> 0);
     linLo = b | 0;
     linHi = (linHi + c.lm.msr[s * 2 + 1] + (b > 0xffffffff ? 1 : 0)) | 0;
-  }
+  } else if (D.ss && !canonicalHi(linHi)) c.raise(VEC_SS, 0);
 }
 
 /** Reads the r/m operand (decoded by {@link modrm}) into V. */
@@ -262,20 +277,38 @@ export function jumpRel(c: CpuCore, d: number): void {
   setRip(c, s | 0, (c.lm.ripHi + (s < 0 ? -1 : s > 0xffffffff ? 1 : 0)) | 0);
 }
 
-/** Pushes a 64-bit value (RSP changes only after the write succeeds). */
-export function push64(c: CpuCore, lo: number, hi: number): void {
-  const s = (c.regs[4] >>> 0) - 8;
+/** Raises #SS(0) when a stack address with high half `hi` is not canonical. */
+export function stackCheck(c: CpuCore, hi: number): void {
+  if (!canonicalHi(hi)) c.raise(VEC_SS, 0);
+}
+
+/** Pushes `bytes` (2 or 8) of (lo, hi) (RSP changes only after the write succeeds). */
+export function pushN(c: CpuCore, lo: number, hi: number, bytes: number): void {
+  const s = (c.regs[4] >>> 0) - bytes;
   const nlo = s | 0, nhi = (c.lm.hi[4] + (s < 0 ? -1 : 0)) | 0;
+  if (!canonicalHi(nhi)) c.raise(VEC_SS, 0);
   V[0] = lo;
   V[1] = hi;
-  write64(c, nlo, nhi, 8);
+  write64(c, nlo, nhi, bytes);
   c.regs[4] = nlo;
   c.lm.hi[4] = nhi;
 }
 
+/** Pushes a 64-bit value (RSP changes only after the write succeeds). */
+export function push64(c: CpuCore, lo: number, hi: number): void {
+  pushN(c, lo, hi, 8);
+}
+
+/** Reads `bytes` (2 or 8) at RSP into V (RSP unchanged: call {@link dropStack}). */
+export function peekN(c: CpuCore, bytes: number): void {
+  const hi = c.lm.hi[4];
+  if (!canonicalHi(hi)) c.raise(VEC_SS, 0);
+  read64(c, c.regs[4], hi, bytes);
+}
+
 /** Reads the 64-bit value at RSP into V (RSP unchanged: call {@link dropStack}). */
 export function peek64(c: CpuCore): void {
-  read64(c, c.regs[4], c.lm.hi[4], 8);
+  peekN(c, 8);
 }
 
 /** RSP += n. */

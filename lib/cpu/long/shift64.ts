@@ -150,3 +150,80 @@ export function shift(
   c.flags = fl;
   return true;
 }
+
+const P32 = 4294967296, P48 = 281474976710656;
+
+/**
+ * shld (`left`) or shrd of the destination (dLo, dHi) with bits from (sLo, sHi) at `size`
+ * bits by `count` (unmasked), result in {@link R}. 16-bit counts of 17..31 shift the
+ * 48-bit funnel dst:src:src as the host CPU does (the SDM leaves them undefined). OF is
+ * CF XOR MSB (shld) or MSB XOR the next bit (shrd), as for count 1; AF is set.
+ * @returns false when the masked count is 0 (nothing changes)
+ */
+export function shiftDouble(
+  c: CpuCore,
+  left: boolean,
+  size: number,
+  dLo: number,
+  dHi: number,
+  sLo: number,
+  sHi: number,
+  count: number,
+): boolean {
+  const n = count & (size === 64 ? 63 : 31);
+  if (n === 0) return false;
+  let cf: number;
+  if (size === 64) {
+    if (left) {
+      shl64(dLo, dHi, n);
+      const a0 = R[0], a1 = R[1];
+      shr64(sLo, sHi, 64 - n, false);
+      R[0] |= a0;
+      R[1] |= a1;
+      cf = bit(dLo, dHi, 64 - n);
+    } else {
+      shr64(dLo, dHi, n, false);
+      const a0 = R[0], a1 = R[1];
+      shl64(sLo, sHi, 64 - n);
+      R[0] |= a0;
+      R[1] |= a1;
+      cf = bit(dLo, dHi, n - 1);
+    }
+  } else if (size === 32) {
+    R[1] = 0;
+    if (left) {
+      R[0] = (dLo << n) | (sLo >>> (32 - n));
+      cf = (dLo >>> (32 - n)) & 1;
+    } else {
+      R[0] = (dLo >>> n) | (sLo << (32 - n));
+      cf = (dLo >>> (n - 1)) & 1;
+    }
+  } else {
+    const d = dLo & 0xffff, s = sLo & 0xffff;
+    R[1] = 0;
+    if (left) {
+      const x = (d * P32 + s * 65536 + s) * 2 ** n;
+      R[0] = Math.floor(x / P32) % 65536;
+      cf = Math.floor(x / P48) % 2;
+    } else {
+      const v = s * P32 + s * 65536 + d;
+      R[0] = Math.floor(v / 2 ** n) % 65536;
+      cf = Math.floor(v / 2 ** (n - 1)) % 2;
+    }
+  }
+  let fl = c.flags;
+  if (c.lfOp !== LF_NONE) {
+    fl = materialize(c);
+    c.lfOp = LF_NONE;
+  }
+  const top = size - 1, msb = bit(R[0], R[1], top);
+  const of = left ? cf ^ msb : msb ^ bit(R[0], R[1], top - 1);
+  fl &= ~(F_CF | F_OF | F_SF | F_ZF | F_PF | F_AF);
+  fl |= F_AF | PARITY[R[0] & 0xff];
+  if (cf) fl |= F_CF;
+  if (of) fl |= F_OF;
+  if (msb) fl |= F_SF;
+  if (R[0] === 0 && R[1] === 0) fl |= F_ZF;
+  c.flags = fl;
+  return true;
+}

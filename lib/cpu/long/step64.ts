@@ -1,18 +1,20 @@
 /**
  * The 64-bit interpreter: executes one instruction in 64-bit mode (EFER.LMA and CS.L).
- * This first slice covers mov (r/m, imm, imm64, movsxd, movzx/movsx), the ALU group
- * (add or adc sbb and sub xor cmp, test, inc dec not neg) at 8/16/32/64 bits with 32-bit
- * results zero-extended, lea (SIB, RIP-relative), push/pop (64-bit), xchg, jmp/jcc/call/
- * ret near, leave, setcc/cmovcc, cbw..cqo, shifts/rotates (shift64.ts), mul/imul/div/idiv
- * (muldiv64.ts), nop and hlt. Everything else raises #UD through the platform.
+ * Decodes here: mov (r/m, imm, imm64, moffs, movsxd, movzx/movsx), the ALU group at
+ * 8/16/32/64 bits with 32-bit results zero-extended, lea, xchg, jmp/jcc/call/ret near,
+ * loop/jrcxz, setcc/cmovcc, cbw..cqo, xlat, hint nops, hlt; and dispatches to
+ * shift64.ts (group 2), muldivop64.ts (mul/div/imul), string64.ts (movs..scas with rep),
+ * bit64.ts (bt*, bsf/bsr, popcnt, bswap, shld/shrd), atomic64.ts (xadd, cmpxchg,
+ * cmpxchg8b/16b, the LOCK #UD rule), stack64.ts (push/pop forms, pushf/popf, enter/
+ * leave), flags64.ts (lahf/sahf, clc..std). Opcodes not decoded here go to system64.ts
+ * and fpu64.ts, then #UD; the opcodes invalid in 64-bit mode raise #UD directly.
  * @module
  */
 
 import type { CpuCore } from "../core.ts";
 import { testCC } from "../flags.ts";
-import { F_ARITH, F_CF, F_OF, LF_NONE, materialize } from "../flags.ts";
-import { VEC_DE, VEC_GP, VEC_UD } from "../platform.ts";
-import { div128, mul128, P, REM } from "./muldiv64.ts";
+import { VEC_GP, VEC_UD } from "../platform.ts";
+import { imulReg, mulDiv } from "./muldivop64.ts";
 import { alu, ALU_DEC, ALU_INC, R } from "./alu64.ts";
 import { ALU_AND, ALU_CMP, ALU_SUB } from "../ops/alu.ts";
 import {
@@ -27,6 +29,7 @@ import {
   peek64,
   prefixes,
   push64,
+  pushN,
   readReg,
   readRm,
   resetFetch,
@@ -34,8 +37,13 @@ import {
   writeReg,
   writeRm,
 } from "./decode64.ts";
-import { read64, V } from "./mem64.ts";
+import { V } from "./mem64.ts";
 import { shift } from "./shift64.ts";
+import { string64 } from "./string64.ts";
+import { bitScan, bswap, btImm, btReg, popcnt, shiftDoubleOp } from "./bit64.ts";
+import { checkLock, cmpxchg, group9, xadd } from "./atomic64.ts";
+import { enter, leave, popf, popRm, pushf, pushImm, pushPopReg } from "./stack64.ts";
+import { flagOp } from "./flags64.ts";
 import { system1, system2 } from "./system64.ts";
 import { fpu1, fpu2 } from "./fpu64.ts";
 
@@ -106,107 +114,6 @@ function group3(c: CpuCore, b: number): void {
   } else mulDiv(c, sub, size, V[0], V[1]);
 }
 
-/** Sign- or zero-extends (lo, hi) at size to 64 bits into V. */
-function extend(size: number, lo: number, hi: number, signed: boolean): void {
-  if (size === 64) {
-    V[0] = lo;
-    V[1] = hi;
-  } else {
-    const sh = 32 - size;
-    V[0] = signed ? (lo << sh) >> sh : size === 32 ? lo : (lo << sh) >>> sh;
-    V[1] = signed ? V[0] >> 31 : 0;
-  }
-}
-
-/** Whether the product in P overflows `size` bits (CF = OF of mul and imul). */
-function productOverflows(size: number, signed: boolean): boolean {
-  if (size === 64) {
-    const ext = signed ? P[1] >> 31 : 0;
-    return P[2] !== ext || P[3] !== ext;
-  }
-  if (size === 32) return P[1] !== (signed ? P[0] >> 31 : 0);
-  const sh = 32 - size;
-  return P[0] !== (signed ? (P[0] << sh) >> sh : (P[0] << sh) >>> sh);
-}
-
-/** Sets CF and OF to `v`, the other arithmetic flags (undefined here) cleared. */
-function setCarryOverflow(c: CpuCore, v: boolean): void {
-  let fl = c.lfOp !== LF_NONE ? materialize(c) : c.flags;
-  c.lfOp = LF_NONE;
-  fl &= ~F_ARITH;
-  if (v) fl |= F_CF | F_OF;
-  c.flags = fl;
-}
-
-/** F6/F7 /4../7: mul, imul, div, idiv of rDX:rAX (AX for 8 bits) by (lo, hi). */
-function mulDiv(c: CpuCore, sub: number, size: number, lo: number, hi: number): void {
-  const signed = (sub & 1) === 1;
-  extend(size, lo, hi, signed);
-  const bLo = V[0], bHi = V[1];
-  if (sub < 6) {
-    readReg(c, 0, size);
-    extend(size, V[0], V[1], signed);
-    mul128(V[0], V[1], bLo, bHi, signed);
-    setCarryOverflow(c, productOverflows(size, signed));
-    if (size === 8) return writeReg(c, 0, 16, P[0], 0);
-    if (size === 16) {
-      writeReg(c, 0, 16, P[0], 0);
-      return writeReg(c, 2, 16, P[0] >>> 16, 0);
-    }
-    if (size === 32) {
-      writeReg(c, 0, 32, P[0], 0);
-      return writeReg(c, 2, 32, P[1], 0);
-    }
-    writeReg(c, 0, 64, P[0], P[1]);
-    return writeReg(c, 2, 64, P[2], P[3]);
-  }
-  // The dividend as 128 bits: AX, DX:AX, EDX:EAX or RDX:RAX.
-  let n0: number, n1: number, n2: number, n3: number;
-  readReg(c, 0, size === 8 ? 16 : size);
-  const aLo = V[0], aHi = V[1];
-  if (size === 64) {
-    readReg(c, 2, 64);
-    n0 = aLo;
-    n1 = aHi;
-    n2 = V[0];
-    n3 = V[1];
-  } else {
-    let lo32 = aLo, hi32 = 0;
-    if (size === 8) lo32 = signed ? (aLo << 16) >> 16 : aLo;
-    else {
-      readReg(c, 2, size);
-      if (size === 16) lo32 = (V[0] << 16) | aLo;
-      else hi32 = V[0];
-    }
-    if (size !== 32) hi32 = signed ? lo32 >> 31 : 0;
-    n0 = lo32;
-    n1 = hi32;
-    n2 = n3 = signed ? hi32 >> 31 : 0;
-  }
-  if (!div128(n0, n1, n2, n3, bLo, bHi, size, signed)) c.raise(VEC_DE, -1);
-  if (size === 8) return writeReg(c, 0, 16, (P[0] & 0xff) | ((REM[0] & 0xff) << 8), 0);
-  writeReg(c, 0, size, P[0], P[1]);
-  writeReg(c, 2, size, REM[0], REM[1]);
-}
-
-/** imul r, r/m (0F AF) and imul r, r/m, imm (69, 6B). */
-function imulReg(c: CpuCore, immBytes: number): void {
-  const size = opSize();
-  modrm(c, immBytes);
-  const imm = immBytes > 0 ? fetchImm(c, immBytes) : 0;
-  readRm(c, size);
-  extend(size, V[0], V[1], true);
-  const mLo = V[0], mHi = V[1];
-  if (immBytes > 0) extend(size, imm, imm >> 31, true);
-  else {
-    readReg(c, D.reg, size);
-    extend(size, V[0], V[1], true);
-  }
-  mul128(mLo, mHi, V[0], V[1], true);
-  setCarryOverflow(c, productOverflows(size, true));
-  writeReg(c, D.reg, size, P[0], P[1]);
-}
-
 /** Group 2 (C0 C1 D0-D3): shifts and rotates by imm8, 1 or CL. */
 function group2(c: CpuCore, b: number): void {
   const size = (b & 1) === 0 ? 8 : opSize();
@@ -229,8 +136,15 @@ function peekReg(c: CpuCore): number {
   return (m >> 3) & 7;
 }
 
-/** Group 4/5 (FE FF): inc dec, and for FF call/jmp/push r/m (64-bit). */
-function group5(c: CpuCore, b: number): void {
+/**
+ * Group 4/5 (FE FF): inc dec, and for FF call/jmp near (64-bit) and push r/m (16-bit with
+ * 0x66). Returns false for FF /3 /5 (far call/jmp: system64.ts) without consuming ModRM.
+ */
+function group5(c: CpuCore, b: number): boolean {
+  if (b === 0xff) {
+    const r = peekReg(c);
+    if (r === 3 || r === 5) return false;
+  }
   modrm(c, 0);
   const sub = D.reg & 7;
   if (sub < 2) {
@@ -238,22 +152,66 @@ function group5(c: CpuCore, b: number): void {
     readRm(c, size);
     alu(c, sub === 0 ? ALU_INC : ALU_DEC, size, V[0], V[1], 0, 0);
     writeRm(c, size, R[0], R[1]);
+    return true;
+  }
+  if (b === 0xfe || sub === 7) ud(c);
+  if (sub === 6 && D.o16 && (D.rex & 8) === 0) {
+    readRm(c, 16);
+    pushN(c, V[0], 0, 2);
+    return true;
+  }
+  readRm(c, 64);
+  const lo = V[0], hi = V[1];
+  if (sub === 6) push64(c, lo, hi);
+  else if (sub === 2) {
+    const rl = c.eip, rh = c.lm.ripHi;
+    setRip(c, lo, hi);
+    push64(c, rl, rh);
+  } else setRip(c, lo, hi);
+  return true;
+}
+
+/** A0-A3: mov al/rAX to or from a 64-bit absolute address (32-bit with 0x67). */
+function moffs(c: CpuCore, b: number): void {
+  const size = (b & 1) === 0 ? 8 : opSize();
+  D.eaLo = fetchImm(c, 4);
+  D.eaHi = D.a32 ? 0 : fetchImm(c, 4);
+  D.isMem = true;
+  D.ss = D.sreg === 2;
+  if (b < 0xa2) {
+    readRm(c, size);
+    return writeReg(c, 0, size, V[0], V[1]);
+  }
+  readReg(c, 0, size);
+  writeRm(c, size, V[0], V[1]);
+}
+
+/** D7: xlat (AL = [rBX + AL]). */
+function xlat(c: CpuCore): void {
+  const s = (c.regs[3] >>> 0) + (c.regs[0] & 0xff);
+  D.eaLo = s | 0;
+  D.eaHi = D.a32 ? 0 : (c.lm.hi[3] + (s > 0xffffffff ? 1 : 0)) | 0;
+  D.isMem = true;
+  D.ss = D.sreg === 2;
+  readRm(c, 8);
+  writeReg(c, 0, 8, V[0], 0);
+}
+
+/** E0-E3: loopne, loope, loop, jrcxz (RCX, or ECX with 0x67). */
+function loop(c: CpuCore, b: number): void {
+  const d = fetchImm(c, 1);
+  let lo = c.regs[1], hi = D.a32 ? 0 : c.lm.hi[1];
+  if (b === 0xe3) {
+    if (lo === 0 && hi === 0) jumpRel(c, d);
     return;
   }
-  if (b === 0xfe) ud(c);
-  if (sub === 2 || sub === 4 || sub === 6) {
-    readRm(c, 64);
-    const lo = V[0], hi = V[1];
-    if (sub === 6) return push64(c, lo, hi);
-    if (sub === 2) {
-      const rl = c.eip, rh = c.lm.ripHi;
-      setRip(c, lo, hi);
-      push64(c, rl, rh);
-      return;
-    }
-    return setRip(c, lo, hi);
-  }
-  ud(c);
+  if (lo === 0) hi = D.a32 ? 0 : (hi - 1) | 0;
+  lo = (lo - 1) | 0;
+  const zf = testCC(c, 4);
+  const go = (lo !== 0 || hi !== 0) && (b === 0xe2 || (b === 0xe1) === zf);
+  if (go) jumpRel(c, d);
+  c.regs[1] = lo;
+  c.lm.hi[1] = hi;
 }
 
 function twoByte(c: CpuCore): void {
@@ -294,6 +252,45 @@ function twoByte(c: CpuCore): void {
       return;
     }
   }
+  switch (b) {
+    case 0x0d: // prefetch/prefetchw: hints
+    case 0x18:
+    case 0x19:
+    case 0x1a:
+    case 0x1b:
+    case 0x1c:
+    case 0x1d:
+    case 0x1e:
+      modrm(c, 0);
+      return;
+    case 0xa3:
+    case 0xab:
+    case 0xb3:
+    case 0xbb:
+      return btReg(c, b);
+    case 0xba:
+      return btImm(c);
+    case 0xbc:
+    case 0xbd:
+      return bitScan(c, b);
+    case 0xb8:
+      return popcnt(c);
+    case 0xa4:
+    case 0xa5:
+    case 0xac:
+    case 0xad:
+      return shiftDoubleOp(c, b);
+    case 0xb0:
+    case 0xb1:
+      return cmpxchg(c, b);
+    case 0xc0:
+    case 0xc1:
+      return xadd(c, b);
+    case 0xc7:
+      if (group9(c)) return;
+      break;
+  }
+  if (b >= 0xc8 && b < 0xd0) return bswap(c, b);
   if (system2(c, b) || fpu2(c, b)) return;
   ud(c);
 }
@@ -302,23 +299,13 @@ function twoByte(c: CpuCore): void {
 export function step64(c: CpuCore): void {
   resetFetch();
   const b = prefixes(c);
+  if (D.lock) checkLock(c, b);
   if (b < 0x40) {
     if (b === 0x0f) return twoByte(c);
     if ((b & 7) < 6) return aluForm(c, b >> 3, b & 7);
     return ud(c); // segment pushes/pops, BCD: invalid in 64-bit mode
   }
-  if (b >= 0x50 && b < 0x60) {
-    if (D.o16) ud(c); // 16-bit push/pop: not in this slice
-    const r = (b & 7) | ((D.rex & 1) << 3);
-    if (b < 0x58) {
-      readReg(c, r, 64);
-      return push64(c, V[0], V[1]);
-    }
-    peek64(c);
-    const lo = V[0], hi = V[1];
-    dropStack(c, 8);
-    return writeReg(c, r, 64, lo, hi);
-  }
+  if (b >= 0x50 && b < 0x60) return pushPopReg(c, b);
   if (b >= 0x70 && b < 0x80) {
     const d = fetchImm(c, 1);
     if (testCC(c, b & 15)) jumpRel(c, d);
@@ -356,11 +343,61 @@ export function step64(c: CpuCore): void {
     case 0x6b:
       return imulReg(c, 1);
     case 0x68:
-    case 0x6a: {
-      if (D.o16) ud(c);
-      const imm = fetchImm(c, b === 0x68 ? 4 : 1);
-      return push64(c, imm, imm >> 31);
-    }
+    case 0x6a:
+      return pushImm(c, b);
+    case 0x8f:
+      return popRm(c);
+    case 0x9c:
+      return pushf(c);
+    case 0x9d:
+      return popf(c);
+    case 0x9e:
+    case 0x9f:
+    case 0xf5:
+    case 0xf8:
+    case 0xf9:
+    case 0xfc:
+    case 0xfd:
+      flagOp(c, b);
+      return;
+    case 0xa0:
+    case 0xa1:
+    case 0xa2:
+    case 0xa3:
+      return moffs(c, b);
+    case 0xa4:
+    case 0xa5:
+    case 0xa6:
+    case 0xa7:
+    case 0xaa:
+    case 0xab:
+    case 0xac:
+    case 0xad:
+    case 0xae:
+    case 0xaf:
+      return string64(c, b);
+    case 0xc8:
+      return enter(c);
+    case 0xd7:
+      return xlat(c);
+    case 0xe0:
+    case 0xe1:
+    case 0xe2:
+    case 0xe3:
+      return loop(c, b);
+    case 0x60: // pusha popa bound, the far forms, les/lds (VEX), into, aam aad salc:
+    case 0x61: // invalid in 64-bit mode
+    case 0x62:
+    case 0x82:
+    case 0x9a:
+    case 0xc4:
+    case 0xc5:
+    case 0xce:
+    case 0xd4:
+    case 0xd5:
+    case 0xd6:
+    case 0xea:
+      return ud(c);
     case 0x80:
     case 0x81:
     case 0x83:
@@ -419,14 +456,8 @@ export function step64(c: CpuCore): void {
         : (c.regs[0] << 16) >> 31;
       return writeReg(c, 2, size, sign, sign);
     }
-    case 0xc9: { // leave: rsp = rbp, pop rbp
-      if (D.o16) ud(c);
-      read64(c, getLo(c, 5), c.lm.hi[5], 8);
-      const lo = V[0], hi = V[1];
-      writeReg(c, 4, 64, getLo(c, 5), c.lm.hi[5]);
-      dropStack(c, 8);
-      return writeReg(c, 5, 64, lo, hi);
-    }
+    case 0xc9:
+      return leave(c);
     case 0xa8:
     case 0xa9: {
       const size = b === 0xa8 ? 8 : opSize();
@@ -478,7 +509,8 @@ export function step64(c: CpuCore): void {
       return group3(c, b);
     case 0xfe:
     case 0xff:
-      return group5(c, b);
+      if (group5(c, b)) return;
+      break;
   }
   if (system1(c, b) || fpu1(c, b)) return;
   ud(c);

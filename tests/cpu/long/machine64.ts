@@ -9,8 +9,8 @@ import type { Cpu } from "../../../lib/cpu/mod.ts";
 import { ATTR_L, EFER_LMA } from "../../../lib/cpu/long/long_state.ts";
 
 /** A flat machine in 64-bit mode with `code` at 0x1000 and RSP at the top of memory. */
-export function machine64(code: Uint8Array): FlatMachine {
-  const m = flatMachine(code, 0x1000, 256);
+export function machine64(code: Uint8Array, frames = 256): FlatMachine {
+  const m = flatMachine(code, 0x1000, frames);
   m.cpu.efer |= EFER_LMA;
   m.cpu.segAttr[1] |= ATTR_L;
   return m;

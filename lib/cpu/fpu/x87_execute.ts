@@ -63,6 +63,7 @@ export function x87Execute(
       if ((st.sw & SW_ES) !== 0) bus.raise(FPU_VEC_MF, -1);
       latchPointers(st, opcode, modrm);
       st.fdp = linear;
+      st.fdpHi = st.dataHi;
     } else unlatchPointers(st);
     execMem(bus, st, opcode, reg, linear);
     return;
@@ -84,12 +85,14 @@ function latchPointers(st: X87State, opcode: number, modrm: number): void {
   st.fop = ((opcode & 7) << 8) | modrm;
   st.lastFip = st.fip;
   st.lastFcs = st.fcs;
+  st.lastFipHi = st.fipHi;
 }
 
 /** A control instruction leaves the last-instruction pointers as they were. */
 function unlatchPointers(st: X87State): void {
   st.fip = st.lastFip;
   st.fcs = st.lastFcs;
+  st.fipHi = st.lastFipHi;
 }
 
 /** FWAIT (9B): raises #MF when an unmasked x87 exception is pending. */

@@ -42,6 +42,14 @@ export class X87State {
   lastFip = 0;
   /** See {@link lastFip}. */
   lastFcs = 0;
+  /** 64-bit mode: bits 63..32 of {@link fip} (set by the core with fip; 0 in 32-bit mode). */
+  fipHi = 0;
+  /** Bits 63..32 of {@link lastFip}. */
+  lastFipHi = 0;
+  /** 64-bit mode: bits 63..32 of {@link fdp}. */
+  fdpHi = 0;
+  /** 64-bit mode: bits 63..32 of the current memory operand's address (set by the core). */
+  dataHi = 0;
 
   /** Resets as FNINIT does. */
   init(): void {
@@ -56,6 +64,7 @@ export class X87State {
       this.fds =
         0;
     this.lastFip = this.lastFcs = 0;
+    this.fipHi = this.lastFipHi = this.fdpHi = 0;
   }
 
   /** The architectural status word (with TOP). */

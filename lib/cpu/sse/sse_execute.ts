@@ -121,7 +121,7 @@ function storeMem(
 }
 
 /** Merges the operation's flags into MXCSR; #XM for an unmasked one (no write-back). */
-function commitFlags(bus: CpuBus, x: SseState): void {
+export function commitFlags(bus: CpuBus, x: SseState): void {
   const f = ieee.flags & 0x3f;
   ieee.flags = 0;
   if (f === 0) return;
@@ -141,7 +141,8 @@ function commit(bus: CpuBus, x: SseState, d: number): void {
  * @param x the SSE state
  * @param prefix the mandatory prefix in effect: 0, 0x66, 0xF2 or 0xF3
  * @param op2 the opcode byte after 0F
- * @param modrm the ModRM byte
+ * @param modrm the ModRM byte; in 64-bit mode bit 8 carries REX.R (reg += 8) and bit 9
+ *   REX.B (register rm += 8), reaching xmm8-15 (and GPRs 8-15 in `bus.regs`)
  * @param linear the memory operand's linear address (ignored for register forms)
  * @param imm8 the immediate byte for forms that have one
  * @returns false when the form is not implemented (the core raises #UD)
@@ -155,7 +156,8 @@ export function sseExecute(
   linear: number,
   imm8: number,
 ): boolean {
-  const reg = (modrm >> 3) & 7, rm = modrm & 7, isReg = modrm >= 0xc0;
+  const reg = ((modrm >> 3) & 7) | ((modrm >> 5) & 8), rm = (modrm & 7) | ((modrm >> 6) & 8);
+  const isReg = (modrm & 0xc0) === 0xc0;
   const kind = kindOf(prefix);
   const i32 = x.i32;
   ieee.flags = 0;
@@ -402,9 +404,10 @@ function integerForms(
     case 0x72:
     case 0x73: {
       if (prefix !== 0x66 || !isReg) return false;
-      if (op2 === 0x73 && (reg === 3 || reg === 7)) byteShift(x, rm, imm8, reg === 7);
-      else if (reg === SH_SRL || reg === SH_SLL || (reg === SH_SRA && op2 !== 0x73)) {
-        shiftOp(x, reg, op2 === 0x71 ? 16 : op2 === 0x72 ? 32 : 64, rm, imm8);
+      const sub = reg & 7; // an opcode extension: REX.R does not apply
+      if (op2 === 0x73 && (sub === 3 || sub === 7)) byteShift(x, rm, imm8, sub === 7);
+      else if (sub === SH_SRL || sub === SH_SLL || (sub === SH_SRA && op2 !== 0x73)) {
+        shiftOp(x, sub, op2 === 0x71 ? 16 : op2 === 0x72 ? 32 : 64, rm, imm8);
       } else return false;
       x.copy(rm, XMM_TMP);
       return true;

@@ -8,6 +8,7 @@
  */
 
 import {
+  applyRounding64,
   arith64,
   EXC_DE,
   EXC_IE,
@@ -429,4 +430,50 @@ export function cvtFromGpr(x: SseState, d: number, v: number, double: boolean): 
   x.copy(XMM_TMP, d);
   if (double) x.f64[2 * XMM_TMP] = v | 0;
   else x.f32[T] = roundToF32(v | 0, 0, x.rc);
+}
+
+const TWO32 = 4294967296, TWO63 = 9223372036854775808;
+
+/** The 64-bit integer result of {@link cvtToGpr64}: [lo, hi]. */
+export const Q64: Int32Array = new Int32Array(2);
+
+/**
+ * cvt(t)ss2si / cvt(t)sd2si with a 64-bit destination (REX.W): lane 0 of register s to
+ * int64 in {@link Q64}; the indefinite 0x8000000000000000 with IE for NaN and values
+ * out of range, PE when inexact.
+ */
+export function cvtToGpr64(x: SseState, s: number, double: boolean, chop: boolean): void {
+  const rc = chop ? RC_CHOP : x.rc;
+  const nan = double ? isNan64(x.u32[4 * s + 1], x.u32[4 * s]) : isNan32(x.i32[4 * s]);
+  const before = ieee.flags;
+  const r = nan ? NaN : roundIntegral(double ? in64(x, 2 * s, false) : f32Lane(x, 4 * s), rc);
+  if (!(r >= -TWO63 && r < TWO63)) {
+    ieee.flags = before | EXC_IE;
+    Q64[0] = 0;
+    Q64[1] = 0x80000000 | 0;
+    return;
+  }
+  const hi = Math.floor(r / TWO32);
+  Q64[0] = (r - hi * TWO32) | 0;
+  Q64[1] = hi | 0;
+}
+
+/**
+ * cvtsi2ss / cvtsi2sd from a 64-bit integer (REX.W): (lo, hi) into lane 0 of XMM_TMP (a
+ * copy of d), rounded per MXCSR.RC with PE when inexact.
+ */
+export function cvtFromGpr64(
+  x: SseState,
+  d: number,
+  lo: number,
+  hi: number,
+  double: boolean,
+): void {
+  x.copy(XMM_TMP, d);
+  const a = (hi | 0) * TWO32, b = lo >>> 0;
+  const s = a + b; // round to nearest once; err = the exact remainder
+  const bb = s - a;
+  const err = (a - (s - bb)) + (b - bb);
+  if (double) x.f64[2 * XMM_TMP] = applyRounding64(s, err, x.rc);
+  else x.f32[T] = roundToF32(s, err, x.rc);
 }

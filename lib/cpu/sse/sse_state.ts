@@ -1,13 +1,14 @@
 /**
- * SSE/SSE2 register state: xmm0-7 in one ArrayBuffer with typed views per lane width,
- * two scratch registers (memory operand, result), and MXCSR.
+ * SSE/SSE2 register state: xmm0-15 in one ArrayBuffer with typed views per lane width,
+ * two scratch registers (memory operand, result), and MXCSR. 32-bit code addresses only
+ * xmm0-7; xmm8-15 are reached through REX.R/REX.B in 64-bit mode.
  * @module
  */
 
 /** Index of the scratch register that holds a memory source operand. */
-export const XMM_MEM = 8;
+export const XMM_MEM = 16;
 /** Index of the scratch register results are built in before write-back. */
-export const XMM_TMP = 9;
+export const XMM_TMP = 17;
 
 /** MXCSR reset value: all exceptions masked, round to nearest. */
 export const MXCSR_DEFAULT = 0x1f80;
@@ -21,8 +22,8 @@ export const MXCSR_MM = 0x20000;
 
 /** The SSE state of one vcpu. */
 export class SseState {
-  /** xmm0-7, then the two scratch registers: 16 bytes each. */
-  readonly buffer: ArrayBuffer = new ArrayBuffer(160);
+  /** xmm0-15, then the two scratch registers: 16 bytes each. */
+  readonly buffer: ArrayBuffer = new ArrayBuffer(288);
   /** Byte lanes. */
   readonly u8: Uint8Array = new Uint8Array(this.buffer);
   /** Signed byte lanes. */
@@ -53,7 +54,7 @@ export class SseState {
     return (this.mxcsr >> 13) & 3;
   }
 
-  /** Copies register `src` (0..9) into `dst`. */
+  /** Copies register `src` (0..17) into `dst`. */
   copy(dst: number, src: number): void {
     const d = dst * 4, s = src * 4, r = this.i32;
     r[d] = r[s];

@@ -168,6 +168,7 @@ export class CpuCore extends CpuMemory implements CpuBus {
   /** Drops all cached translations (CR3 load). */
   flushTlb(): void {
     this.tlb.flushAll();
+    this.tlb64.flushAll();
     this.dataFillMax = -1;
     this.fPage = -1;
     this.cPage = -1;
@@ -178,9 +179,21 @@ export class CpuCore extends CpuMemory implements CpuBus {
     this.flushTlb();
   }
 
-  /** Drops the translations of one linear page. */
+  /**
+   * Drops the translations of one linear page. The 64-bit TLB is flushed whole: a 32-bit
+   * linear address does not say which 4 GiB window of a 64-bit space it meant.
+   */
   invlpg(linear: number): void {
     this.tlb.flushPage(linear);
+    if (!this.tlb64.empty) this.tlb64.flushAll();
+    this.fPage = -1;
+    this.cPage = -1;
+  }
+
+  /** Drops the translations of the 64-bit linear page hi:lo (invlpg in 64-bit mode). */
+  invlpg64(lo: number, hi: number): void {
+    this.tlb64.flushPage(lo, hi);
+    if (hi === 0) this.tlb.flushPage(lo);
     this.fPage = -1;
     this.cPage = -1;
   }
@@ -283,7 +296,10 @@ export class CpuCore extends CpuMemory implements CpuBus {
     // Write entries (of every CPU over this memory) must not cover code frames, so that
     // writes there take the slow path and drop the decoded code.
     if (becomesCode) {
-      for (const c of cpusOver.get(this.mem) ?? [this]) c.tlb.flushKind(K_WRITE);
+      for (const c of cpusOver.get(this.mem) ?? [this]) {
+        c.tlb.flushKind(K_WRITE);
+        if (!c.tlb64.empty) c.tlb64.flushKind(K_WRITE);
+      }
     }
     this.cPage = eip >>> 12;
     this.cBase = m - (eip & 4095);

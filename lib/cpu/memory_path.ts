@@ -19,6 +19,7 @@ import {
   VEC_SS,
 } from "./platform.ts";
 import { K_FETCH, K_READ, K_WRITE, Tlb } from "./tlb.ts";
+import { Tlb64 } from "./tlb64.ts";
 import { SC_BASE0, SC_BIG, SC_DOWN, SC_FLAT, SC_R, SC_VALID, SC_W } from "./seg_check.ts";
 import { CpuState } from "./cpu_state.ts";
 import { ARM_DATA_BITS, type DebugHooks, NO_DEBUG } from "./debug_hooks.ts";
@@ -43,6 +44,8 @@ export class CpuMemory extends CpuState {
   readonly walker: PageWalker | null;
   /** The TLB. */
   readonly tlb: Tlb = new Tlb();
+  /** The TLB of 64-bit linear addresses (lib/cpu/long/mem64.ts), flushed with {@link tlb}. */
+  readonly tlb64: Tlb64 = new Tlb64();
   /** Current read/write/fetch tables (for the current privilege). */
   tRd: Int32Array;
   /** Write table for the current privilege. */

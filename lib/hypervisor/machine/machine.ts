@@ -207,7 +207,9 @@ export class Machine {
       debug: opts.debug,
     });
     const scratch = new Int32Array(2);
-    this.host.frames.descriptorCheck = (_owner, lo, hi) => checkDescriptor(lo, hi, scratch);
+    const frames = this.host.frames;
+    frames.descriptorCheck = (owner, lo, hi) =>
+      checkDescriptor(lo, hi, scratch, frames.pv64Domains.has(owner));
     installGrantMapCheck(this.host);
     const kernel = opts.image instanceof Uint8Array
       ? loadPvKernel(opts.image, opts.imageName ?? "image")

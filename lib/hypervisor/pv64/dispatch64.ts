@@ -8,7 +8,6 @@
 import { ENOSYS } from "../../abi/mod.ts";
 import { hypercallArg32, TRC_PV_HYPERCALL_V2 } from "../../abi/mod.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
-import { reloadDataSegments } from "../traps/failsafe.ts";
 import { ARGS64 } from "./hypercalls64.ts";
 import { addrOf } from "./guest_access64.ts";
 import { HYPERCALL_TABLE64 } from "./table64.ts";
@@ -51,8 +50,7 @@ export function pvHypercall64(v: Vcpu): void {
   if (v.skipReturn) v.skipReturn = false;
   else if (rc < 0) c.setReg(0, rc | 0, -1);
   else c.setReg(0, rc >>> 0, Math.floor(rc / 4294967296));
-  if (v.segmentsDirty) {
-    v.segmentsDirty = false;
-    reloadDataSegments(v);
-  }
+  // Xen leaves the loaded selectors of the running vcpu alone after set_gdt/SET_LDT (they
+  // are reloaded, with the failsafe callback, at its next context switch)
+  v.segmentsDirty = false;
 }

@@ -171,6 +171,7 @@ export function doIret64(v: Vcpu): number {
   regs.viaSyscall = true;
   const iopl = (d.vmAssist & (1 << VMASST_TYPE_architectural_iopl)) !== 0;
   const mask = iret64(p, regs, ctx, d.mm.userBaseMfn[v.id] !== 0, iopl);
+  if (iopl) v.iopl = (p.iopl >>> 12) & 3;
   if (mask === IRET_NO_USER_TABLES) {
     domainCrash(d, "iret: return to user mode without user page tables");
     return 0;

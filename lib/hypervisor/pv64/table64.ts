@@ -8,7 +8,6 @@
  * @module
  */
 import * as X from "../../abi/mod.ts";
-import { ENOSYS } from "../../abi/mod.ts";
 import type { HypercallFn } from "../hypercalls/types.ts";
 import { HYPERCALL_TABLE } from "../hypercalls/table.ts";
 import { doUpdateDescriptor } from "../hypercalls/descriptors.ts";
@@ -31,7 +30,6 @@ import { doMulticall64 } from "./multicall64.ts";
 export const HYPERCALL_TABLE64: (HypercallFn | undefined)[] = HYPERCALL_TABLE.slice();
 
 const T = HYPERCALL_TABLE64;
-const none: HypercallFn = () => -ENOSYS;
 T[X.__HYPERVISOR_set_trap_table] = (v, a1) => doSetTrapTable64(v, a1);
 T[X.__HYPERVISOR_stack_switch] = (v, a1) => doStackSwitch64(v, a1);
 T[X.__HYPERVISOR_set_callbacks] = (v) => doSetCallbacks64(v);
@@ -49,5 +47,3 @@ T[X.__HYPERVISOR_update_descriptor] = (v) =>
 // set_debugreg(reg, value): the value's low half (pvx's debug registers are 32-bit)
 T[X.__HYPERVISOR_set_debugreg] = (v, a1) => doSetDebugreg(v, a1, ARGS64[2]);
 T[X.__HYPERVISOR_get_debugreg] = (v, a1) => doGetDebugreg(v, a1);
-// the 32-bit-only compat entries
-T[X.__HYPERVISOR_set_gdt] = none;

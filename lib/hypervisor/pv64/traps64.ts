@@ -135,6 +135,7 @@ export function bounce64(
   tb.upcallMask = upcallMask(v);
   const wasKernel = p.kernelMode;
   const iopl = (v.domain.vmAssist & (1 << VMASST_TYPE_architectural_iopl)) !== 0;
+  p.iopl = (v.iopl & 3) << 12;
   const n = createBounceFrame64(p, r, tb, iopl);
   return finishBounce(v, r, n, wasKernel);
 }
@@ -149,6 +150,7 @@ export function bounceWith(
   tb.upcallMask = upcallMask(v);
   const wasKernel = p.kernelMode;
   const iopl = (v.domain.vmAssist & (1 << VMASST_TYPE_architectural_iopl)) !== 0;
+  p.iopl = (v.iopl & 3) << 12;
   return finishBounce(v, regs, build(tb, iopl), wasKernel);
 }
 

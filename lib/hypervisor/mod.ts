@@ -31,8 +31,8 @@ export {
   PT_LOAD,
   PT_NOTE,
 } from "./builder/elf.ts";
-export { loadKernelImage } from "./builder/from_elf.ts";
-export { bootRefusal, isPvCapable, NO_LONG_MODE } from "./builder/bootable.ts";
+export { loadKernelImage, loadPvKernel } from "./builder/from_elf.ts";
+export { bootRefusal, isPvCapable } from "./builder/bootable.ts";
 export type { KernelImage, LoadSegment } from "./builder/kernel_image.ts";
 export { computeLayout, type DomainLayout } from "./builder/layout.ts";
 export {

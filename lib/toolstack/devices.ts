@@ -74,7 +74,7 @@ export async function attachDevices(
   opts: AttachOptions = {},
 ): Promise<AttachedDevices> {
   const d = m.domain;
-  const b = m.built;
+  const b = m.bootInfo;
   const frames = m.host.frames;
   const tracer = m.host.tracer;
   const store = new XenStore();

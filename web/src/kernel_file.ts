@@ -8,7 +8,7 @@
 import { InputError } from "../../lib/errors.ts";
 import { inspectImage } from "../../lib/toolstack/image_summary.ts";
 import { renderText } from "../../lib/toolstack/image_summary_text.ts";
-import { loadKernelImage } from "../../lib/hypervisor/builder/from_elf.ts";
+import { loadPvKernel } from "../../lib/hypervisor/builder/from_elf.ts";
 import { unwrapImage } from "../../lib/hypervisor/builder/unwrap.ts";
 
 /** The largest image the page reads (the CLI's decompression limit). */
@@ -73,7 +73,7 @@ export function examineKernel(name: string, bytes: Uint8Array): KernelChoice {
   const text = renderText(report);
   const kind = report.boot.kind;
   try {
-    loadKernelImage(bytes, name);
+    loadPvKernel(bytes, name);
   } catch (e) {
     if (e instanceof InputError) return { name, bytes, kind, text, problem: e.message };
     throw e;

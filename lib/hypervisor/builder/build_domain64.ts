@@ -6,7 +6,7 @@
  * arch_setup_bootlate's pin, and arch_set_info_guest), and returns the registers vcpu 0
  * starts with (rsi = start_info).
  *
- * The domain cannot run yet: pvx boot refuses 64-bit kernels until the CPU runs long mode.
+ * machine/start64.ts starts its vcpus in long mode.
  * @module
  */
 import { InputError } from "../../errors.ts";

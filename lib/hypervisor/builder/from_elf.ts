@@ -13,6 +13,29 @@ import { readXenNotes } from "./xen_notes.ts";
 import { unwrapImage } from "./unwrap.ts";
 import { bsdSymtabSegment } from "./bsd_symtab.ts";
 import type { KernelImage, LoadSegment } from "./kernel_image.ts";
+import { type KernelImage64, loadKernelImage64 } from "./kernel_image64.ts";
+import { EM_X86_64 } from "./elf.ts";
+
+/**
+ * Loads a PV kernel of either width: a 64-bit x86-64 one for the 64-bit builder, else a
+ * 32-bit PAE one (both checked by the same {@link bootRefusal}).
+ * @throws InputError when the image is not a bootable PV kernel
+ */
+export function loadPvKernel(bytes: Uint8Array, name = "image"): KernelImage | KernelImage64 {
+  const { elf: elfBytes } = unwrapImage(bytes, { name });
+  const elf = parseElf(elfBytes, name);
+  if (elf.bits === 64 && elf.machine === EM_X86_64) {
+    const refusal = bootRefusal(elf, readXenNotes(elf));
+    if (refusal !== null) throw new InputError(`Cannot load image "${name}": ${refusal}`);
+    return loadKernelImage64(bytes, name);
+  }
+  return loadKernelImage(bytes, name);
+}
+
+/** Whether a loaded kernel is a 64-bit one. */
+export function isKernel64(k: KernelImage | KernelImage64): k is KernelImage64 {
+  return typeof k.entry === "bigint";
+}
 
 /**
  * Loads a PV kernel image.
@@ -27,7 +50,7 @@ export function loadKernelImage(bytes: Uint8Array, name = "image"): KernelImage 
     throw new InputError(`Cannot load image "${name}": ${why}`);
   };
   const x = readXenNotes(elf);
-  const refusal = bootRefusal(elf, x);
+  const refusal = elf.bits === 64 ? "a 64-bit kernel (use loadPvKernel)" : bootRefusal(elf, x);
   if (refusal !== null) fail(refusal);
   const b = x.boot;
   const segments: LoadSegment[] = [];

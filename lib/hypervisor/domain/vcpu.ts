@@ -7,6 +7,8 @@
 import type { CpuPort } from "../machine/cpu_port.ts";
 import type { GuestAccess } from "../pv/guest_access.ts";
 import type { Domain } from "./domain.ts";
+import type { Pv64Vcpu } from "../pv64/vcpu64.ts";
+import type { CpuAdapter64 } from "../machine/cpu_adapter64.ts";
 import { FLAT_KERNEL_CS, FLAT_KERNEL_SS } from "../../abi/mod.ts";
 import { VCPU_INFO_SIZE, VI_ARCH_CR2, VI_UPCALL_MASK } from "../../abi/mod.ts";
 import { RUNSTATE_blocked, RUNSTATE_running } from "../../abi/mod.ts";
@@ -176,6 +178,10 @@ export class Vcpu {
   pendingContext: PendingContext | null = null;
   /** Nesting guard of multicall. */
   inMulticall = false;
+  /** A 64-bit domain's vcpu: Xen's 64-bit PV state (null for 32-bit). */
+  pv64: Pv64Vcpu | null = null;
+  /** A 64-bit domain's vcpu: the CPU's long-mode port (null for 32-bit). */
+  cpu64: CpuAdapter64 | null = null;
 
   /**
    * @param domain the owner

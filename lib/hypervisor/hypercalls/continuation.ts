@@ -12,6 +12,8 @@ import type { Vcpu } from "../domain/vcpu.ts";
 export const PREEMPT_BATCH = 4096;
 
 const ARG_REGS = [R_EBX, R_ECX, R_EDX, R_ESI, R_EDI, R_EBP];
+/** A 64-bit guest's argument registers: rdi, rsi, rdx, r10, r8, r9. */
+const ARG_REGS64 = [7, 6, 2, 10, 8, 9];
 
 /**
  * Whether a batch should stop here to continue later: not inside a multicall (whose
@@ -26,6 +28,21 @@ export function shouldPreempt(v: Vcpu, done: number): boolean {
  * The handler's return value is then ignored.
  */
 export function createContinuation(v: Vcpu, nr: number, ...args: number[]): void {
+  const c = v.cpu64;
+  if (c !== null) {
+    // syscall is 2 bytes too; arguments are signed canonical numbers (guest_access64.ts)
+    c.setReg(0, nr, 0);
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i], hi = Math.floor(a / 4294967296);
+      c.setReg(ARG_REGS64[i], (a - hi * 4294967296) >>> 0, hi | 0);
+    }
+    const lo = v.cpu.eip >>> 0;
+    if (lo < 2) c.ripHi = c.ripHi - 1;
+    v.cpu.eip = (lo - 2) >>> 0;
+    v.skipReturn = true;
+    v.cpu.stop();
+    return;
+  }
   const r = v.cpu.gpr;
   r[R_EAX] = nr;
   for (let i = 0; i < args.length; i++) r[ARG_REGS[i]] = args[i] | 0;

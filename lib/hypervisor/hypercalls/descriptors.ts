@@ -17,15 +17,20 @@ export function doSetGdt(v: Vcpu, frameList: number, entries: number): number {
   entries = entries >>> 0;
   if (entries > FIRST_RESERVED_GDT_ENTRY) return -EINVAL;
   const nr = Math.ceil(entries / 512);
-  const list = new Uint8Array(nr * 4);
+  const d = v.domain;
+  // the frame list holds unsigned longs: 8 bytes each for a 64-bit guest
+  const step = d.mm.pv64 ? 8 : 4;
+  const list = new Uint8Array(nr * step);
   if (!v.access.copyFromGuest(frameList, list)) return -EFAULT;
   const dv = new DataView(list.buffer);
-  const d = v.domain;
   const f = d.host.frames;
   const taken: number[] = [];
   for (let i = 0; i < nr; i++) {
-    const mfn = d.mm.gfnToMfn(dv.getUint32(i * 4, true)); // a pfn when translated
-    if (mfn >= f.count || getPageAndType(f, mfn, PGT_seg_desc_page, d.domid) !== 0) {
+    const mfn = d.mm.gfnToMfn(dv.getUint32(i * step, true)); // a pfn when translated
+    if (
+      (step === 8 && dv.getUint32(i * 8 + 4, true) !== 0) || mfn >= f.count ||
+      getPageAndType(f, mfn, PGT_seg_desc_page, d.domid) !== 0
+    ) {
       for (const m of taken) putPageAndType(f, m);
       return -EINVAL;
     }
@@ -50,8 +55,8 @@ export function doUpdateDescriptor(
   descHi: number,
 ): number {
   if ((paLo & 7) !== 0 || paHi !== 0) return -EINVAL;
-  if (!checkDescriptor(descLo, descHi, scratch)) return -EINVAL;
   const d = v.domain;
+  if (!checkDescriptor(descLo, descHi, scratch, d.mm.pv64)) return -EINVAL;
   const f = d.host.frames;
   const mfn = d.mm.gfnToMfn(paLo >>> 12); // a guest-physical address when translated
   if (mfn >= f.count || !f.getPage(mfn, d.domid)) return -EINVAL;

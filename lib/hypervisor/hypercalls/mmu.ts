@@ -19,13 +19,17 @@ import {
   UVMF_LOCAL,
 } from "../../abi/mod.ts";
 import { mmuUpdate } from "../../paging/mod.ts";
-import { mmuextOp } from "../../paging/mod.ts";
+import { mmuextOp, mmuextOp64, mmuUpdate64 } from "../../paging/mod.ts";
 import { updateVaMapping } from "../../paging/mod.ts";
 import { translatedMmuUpdate, translatedNewBaseptr } from "../pv/mmu_translated.ts";
 import { TRC_PVX_MMU_UPDATE } from "../../abi/mod.ts";
 import { applyFlushes } from "../machine/flush.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
 import { createContinuation, shouldPreempt } from "./continuation.ts";
+import { addrOf } from "../pv64/guest_access64.ts";
+
+/** sizeof(struct mmuext_op) for a 64-bit guest. */
+const MMUEXT_OP_SIZE_64 = 24;
 import { __HYPERVISOR_mmu_update, __HYPERVISOR_mmuext_op } from "../../abi/mod.ts";
 
 /** MMU_UPDATE_PREEMPTED: set in count by a continuation (pdone then accumulates). */
@@ -94,6 +98,8 @@ export function doMmuUpdate(
     const ptr = ptrHi * 2 ** 32 + ptrLo;
     rc = d.mm.translated
       ? translatedMmuUpdate(d, ptr, valLo, valHi)
+      : d.mm.pv64
+      ? mmuUpdate64(d.mm, ptr, valLo, valHi, owner)
       : mmuUpdate(d.mm, ptr, valLo, valHi, owner);
     if (t.on) t.rec(TRC_PVX_MMU_UPDATE, 5, ptrLo, ptrHi, valLo, valHi, rc, 0);
     if (rc !== 0) break;
@@ -116,9 +122,13 @@ export function doMmuextOp(
   const preempted = (count & MMU_UPDATE_PREEMPTED) !== 0;
   count = count & 0x7fffffff;
   const doneBefore = preempted && pdone !== 0 ? v.access.readU32(pdone) : 0;
-  const op = new Uint8Array(MMUEXT_OP_SIZE);
-  const dv = new DataView(op.buffer);
   const d = v.domain;
+  // struct mmuext_op: 12 bytes for a 32-bit guest, 24 (arg1 and arg2 8-byte aligned
+  // unions of unsigned long / handles) for a 64-bit one
+  const pv64 = d.mm.pv64;
+  const size = pv64 ? MMUEXT_OP_SIZE_64 : MMUEXT_OP_SIZE;
+  const op = new Uint8Array(size);
+  const dv = new DataView(op.buffer);
   let rc = 0;
   let i = 0;
   for (; i < count; i++) {
@@ -130,23 +140,24 @@ export function doMmuextOp(
       createContinuation(
         v,
         __HYPERVISOR_mmuext_op,
-        uops + i * MMUEXT_OP_SIZE,
+        uops + i * size,
         rest,
         pdone,
         foreigndom,
       );
       return 0;
     }
-    if (!v.access.copyFromGuest(uops + i * MMUEXT_OP_SIZE, op)) {
+    if (!v.access.copyFromGuest(uops + i * size, op)) {
       rc = -EFAULT;
       break;
     }
     const cmd = dv.getUint32(0, true);
-    const arg1 = dv.getUint32(4, true);
-    let arg2 = dv.getUint32(8, true);
+    const arg1 = dv.getUint32(pv64 ? 8 : 4, true);
+    const arg1Hi = pv64 ? dv.getUint32(12, true) : 0;
+    let arg2 = dv.getUint32(pv64 ? 16 : 8, true);
     if (cmd === MMUEXT_TLB_FLUSH_MULTI || cmd === MMUEXT_INVLPG_MULTI) {
       // arg2 is a guest pointer to the vcpu bitmap.
-      arg2 = v.access.readU32(arg2);
+      arg2 = v.access.readU32(pv64 ? addrOf(arg2, dv.getUint32(20, true)) : arg2);
       if (v.access.fault) {
         rc = -EFAULT;
         break;
@@ -154,6 +165,8 @@ export function doMmuextOp(
     }
     rc = d.mm.translated && cmd === MMUEXT_NEW_BASEPTR
       ? translatedNewBaseptr(d, v.id, arg1)
+      : pv64
+      ? mmuextOp64(d.mm, v.id, cmd, arg1Hi === 0 ? arg1 : addrOf(arg1, arg1Hi), arg2, arg1Hi)
       : mmuextOp(d.mm, v.id, cmd, arg1, arg2);
     if (cmd === MMUEXT_SET_LDT) v.segmentsDirty = true;
     if (rc !== 0) break;

@@ -27,8 +27,11 @@ import { GuestAccess } from "../pv/guest_access.ts";
 import { type ConsoleSink, Host } from "./host.ts";
 import type { Domain } from "../domain/domain.ts";
 import { buildDomain, type BuiltDomain } from "../builder/build_domain.ts";
-import { loadKernelImage } from "../builder/from_elf.ts";
+import { isKernel64, loadPvKernel } from "../builder/from_elf.ts";
 import type { KernelImage } from "../builder/kernel_image.ts";
+import type { KernelImage64 } from "../builder/kernel_image64.ts";
+import { buildDomain64, type BuiltDomain64 } from "../builder/build_domain64.ts";
+import { startVcpus64 } from "./start64.ts";
 import { EventChannels } from "../evtchn/channels.ts";
 import { SharedInfoView } from "../evtchn/shared_info_view.ts";
 import { mmuextOp, newBaseptr } from "../../paging/mod.ts";
@@ -49,7 +52,7 @@ import { getPageAndType, PGT_writable_page, putPageAndType } from "../../paging/
 /** Options of a {@link Machine}. */
 export interface MachineOptions {
   /** The kernel image file (ELF, possibly gzip/bzImage-wrapped), or a parsed kernel. */
-  image: Uint8Array | KernelImage;
+  image: Uint8Array | KernelImage | KernelImage64;
   /** Its name, for messages. */
   imageName?: string;
   /** Guest memory in MiB (default 64). */
@@ -147,8 +150,10 @@ export class Machine {
   readonly host: Host;
   /** The guest. */
   readonly domain: Domain;
-  /** What the builder made. */
-  readonly built: BuiltDomain;
+  /** What the 32-bit builder made (null for a 64-bit domain: see {@link built64}). */
+  readonly built32: BuiltDomain | null;
+  /** What the 64-bit builder made (null for a 32-bit domain). */
+  readonly built64: BuiltDomain64 | null;
   /** The CPUs, per vcpu. */
   readonly cpus: Cpu[] = [];
   /** Slice-boundary work (the device host), when devices are attached. */
@@ -202,22 +207,32 @@ export class Machine {
       debug: opts.debug,
     });
     const scratch = new Int32Array(2);
-    this.host.frames.descriptorCheck = (_owner, lo, hi) => checkDescriptor(lo, hi, scratch);
+    const frames = this.host.frames;
+    frames.descriptorCheck = (owner, lo, hi) =>
+      checkDescriptor(lo, hi, scratch, frames.pv64Domains.has(owner));
     installGrantMapCheck(this.host);
     const kernel = opts.image instanceof Uint8Array
-      ? loadKernelImage(opts.image, opts.imageName ?? "image")
+      ? loadPvKernel(opts.image, opts.imageName ?? "image")
       : opts.image;
-    this.built = buildDomain(this.host, {
+    const common = {
       domid: opts.domid ?? 1,
       pages,
-      kernel,
       ramdisk: opts.ramdisk,
       cmdline: opts.cmdline,
       vcpus,
-      allocUnbound: (d, remote) => this.evtchnOf(d).allocUnbound(DOMID_SELF, remote),
-      translated: opts.translated,
-    });
-    this.domain = this.built.domain;
+      allocUnbound: (d: Domain, remote: number) =>
+        this.evtchnOf(d).allocUnbound(DOMID_SELF, remote),
+    };
+    if (isKernel64(kernel)) {
+      if (opts.translated) throw new InputError("Cannot boot a translated 64-bit PV domain");
+      this.built32 = null;
+      this.built64 = buildDomain64(this.host, { ...common, kernel });
+      this.domain = this.built64.domain;
+    } else {
+      this.built64 = null;
+      this.built32 = buildDomain(this.host, { ...common, kernel, translated: opts.translated });
+      this.domain = this.built32.domain;
+    }
     this.evtchnOf(this.domain);
     this.gnttabOf(this.domain);
     this.maxInstructions = opts.maxInstructions ?? Infinity;
@@ -290,8 +305,24 @@ export class Machine {
     return d.evtchn;
   }
 
+  /** What the 32-bit builder made. @throws Error for a 64-bit domain */
+  get built(): BuiltDomain {
+    if (this.built32 === null) throw new Error("a 64-bit domain: see Machine.built64");
+    return this.built32;
+  }
+
+  /** The store and console pages and ports the builder set up (either width). */
+  get bootInfo(): BuiltDomain | BuiltDomain64 {
+    return this.built32 ?? this.built64!;
+  }
+
   /** Pins the initial page tables, creates each vcpu's CPU, loads the boot registers. */
   private startVcpus(jit: JitOptions | false): void {
+    if (this.built64 !== null) {
+      this.cpus.push(...startVcpus64(this.host, this.built64, jit));
+      this.countRetired();
+      return;
+    }
     const d = this.domain;
     const b = this.built;
     const l3 = b.regs.cr3 / 4096;
@@ -323,7 +354,11 @@ export class Machine {
       d.vcpus[i].online = false;
       d.vcpus[i].initialised = false;
     }
-    // Guest time counts every vcpu's retired instructions.
+    this.countRetired();
+  }
+
+  /** Guest time counts every vcpu's retired instructions. */
+  private countRetired(): void {
     const cpus = this.cpus;
     this.host.clock.retired = cpus.length === 1 ? () => cpus[0].retired : () => {
       let n = 0;

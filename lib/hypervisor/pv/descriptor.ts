@@ -17,7 +17,7 @@ const SEG_P = 1 << 15, SEG_S = 1 << 12, SEG_DPL = 3 << 13, SEG_L = 1 << 21, SEG_
  * @param out receives the fixed-up lo and hi
  * @returns false when the descriptor is not allowed
  */
-export function checkDescriptor(lo: number, hi: number, out: Int32Array): boolean {
+export function checkDescriptor(lo: number, hi: number, out: Int32Array, pv64 = false): boolean {
   let a = lo | 0, b = hi | 0;
   if (!(b & SEG_P)) {
     out[0] = a;
@@ -25,10 +25,12 @@ export function checkDescriptor(lo: number, hi: number, out: Int32Array): boolea
     return true;
   }
   let dpl = (b >>> 13) & 3;
-  if (dpl < 1) dpl = 1;
+  // __fixup_guest_selector: a 64-bit guest's kernel runs in ring 3, a 32-bit one's in 1
+  if (pv64) dpl = 3;
+  else if (dpl < 1) dpl = 1;
   b = (b & ~SEG_DPL) | (dpl << 13);
   if (b & SEG_S) {
-    if (b & SEG_L) return false;
+    if (!pv64 && (b & SEG_L)) return false;
     out[0] = a;
     out[1] = b;
     return true;
@@ -72,6 +74,31 @@ export function xenReservedDescriptor(index: number): readonly [number, number] 
       return [0x0000ffff, 0x00cffa00]; // ring-3 code, flat
     case 6:
       return [0x0000ffff, 0x00cff200]; // ring-3 data, flat
+    default:
+      return null;
+  }
+}
+
+/**
+ * Xen's reserved GDT entries of a 64-bit PV guest, by entry index: 0xe008 ring-0 code
+ * (64-bit), 0xe010 ring-0 data, 0xe023 ring-3 code (compatibility), 0xe02b ring-3 data,
+ * 0xe033 ring-3 code (64-bit, L=1), 0xe038 ring-0 code (compatibility).
+ * @returns [lo, hi], or null for a reserved entry that is empty
+ */
+export function xenReservedDescriptor64(index: number): readonly [number, number] | null {
+  switch (index - FIRST_RESERVED_GDT_ENTRY) {
+    case 1:
+      return [0x0000ffff, 0x00af9b00];
+    case 2:
+      return [0x0000ffff, 0x00cf9300];
+    case 4:
+      return [0x0000ffff, 0x00cffb00];
+    case 5:
+      return [0x0000ffff, 0x00cff300];
+    case 6:
+      return [0x0000ffff, 0x00affb00];
+    case 7:
+      return [0x0000ffff, 0x00cf9b00];
     default:
       return null;
   }

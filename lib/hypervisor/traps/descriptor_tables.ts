@@ -9,7 +9,11 @@
 import { ACC_READ, type DescriptorTables, TABLE_GDT } from "../../cpu/mod.ts";
 import { FIRST_RESERVED_GDT_ENTRY } from "../../abi/mod.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
-import { checkDescriptor, xenReservedDescriptor } from "../pv/descriptor.ts";
+import {
+  checkDescriptor,
+  xenReservedDescriptor,
+  xenReservedDescriptor64,
+} from "../pv/descriptor.ts";
 
 /** The GDT holds 16 pages of 512 entries (FIRST_RESERVED_GDT_PAGE + 2 for Xen). */
 const GDT_LIMIT_ENTRIES = FIRST_RESERVED_GDT_ENTRY + 512;
@@ -32,7 +36,7 @@ export class PvDescriptorTables implements DescriptorTables {
     if (table === TABLE_GDT) {
       if (index >= GDT_LIMIT_ENTRIES) return false;
       if (index >= FIRST_RESERVED_GDT_ENTRY) {
-        const x = xenReservedDescriptor(index);
+        const x = v.pv64 !== null ? xenReservedDescriptor64(index) : xenReservedDescriptor(index);
         out[0] = x ? x[0] : 0;
         out[1] = x ? x[1] : 0;
         return true;
@@ -55,7 +59,7 @@ export class PvDescriptorTables implements DescriptorTables {
       lo = this.u32[m >>> 2];
       hi = this.u32[(m >>> 2) + 1];
     }
-    if (!checkDescriptor(lo, hi, out)) out[0] = out[1] = 0;
+    if (!checkDescriptor(lo, hi, out, v.pv64 !== null)) out[0] = out[1] = 0;
     return true;
   }
 

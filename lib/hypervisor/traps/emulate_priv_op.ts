@@ -38,6 +38,8 @@ const MSR_PERF_CAPABILITIES = 0x345;
 const PLATFORM_INFO_CPUID_FAULTING = 0x80000000;
 /** EFER.NXE as a 32-bit PV guest sees it. */
 const GUEST_EFER = 0x800;
+/** EFER as a 64-bit PV guest sees it: SCE, LME, LMA, NXE. */
+const GUEST_EFER_64 = 0xd01;
 
 const insn = new Uint8Array(16);
 const cpuidOut = new Int32Array(4);
@@ -51,13 +53,13 @@ function injectUd(v: Vcpu): boolean {
 
 /** Whether the guest's privilege allows IOPL-sensitive instructions (iopl_ok). */
 export function ioplOk(v: Vcpu): boolean {
-  const kernel = v.cpu.cpl !== 3;
+  const kernel = v.pv64 !== null ? v.pv64.kernelMode : v.cpu.cpl !== 3;
   const cpl = kernel ? (v.domain.vmAssist & (1 << VMASST_TYPE_architectural_iopl) ? 0 : 1) : 3;
   return cpl <= v.iopl;
 }
 
 /** guest_io_okay: IOPL, else the guest's I/O bitmap (a clear bit permits). */
-function ioOkay(v: Vcpu, port: number, bytes: number): boolean {
+export function ioOkay(v: Vcpu, port: number, bytes: number): boolean {
   if (ioplOk(v)) return true;
   if (port + bytes > v.iobitmapPorts) return false;
   for (let p = port; p < port + bytes; p++) {
@@ -286,73 +288,92 @@ function emulate0f(
           return false;
       }
     }
-    case 0x30: { // wrmsr
-      const msr = r[R_ECX] >>> 0;
-      const lo = r[R_EAX] >>> 0, hi = r[R_EDX] >>> 0;
-      // Writes of the value already there are accepted (EFER, DEBUGCTL).
-      if (msr === MSR_EFER && lo === GUEST_EFER && hi === 0) return done(i);
-      if (msr === MSR_DEBUGCTL && lo === 0 && hi === 0) return done(i);
-      if (msr === MSR_MISC_FEATURES_ENABLES && (lo & ~1) === 0 && hi === 0) {
-        v.cpuidFaulting = lo === 1;
-        cpu.cpuidFaulting = v.cpuidFaulting;
-        return done(i);
-      }
-      return false;
-    }
+    case 0x30: // wrmsr
+      return pvWrmsr(v, r[R_ECX] >>> 0, r[R_EAX] >>> 0, r[R_EDX] >>> 0) ? done(i) : false;
     case 0xa2: { // cpuid with faulting on: the kernel's is emulated
       pvCpuid(r[R_EAX] >>> 0, r[R_ECX] >>> 0, cpuidOut);
       for (let k = 0; k < 4; k++) r[[R_EAX, R_EBX, R_ECX, R_EDX][k]] = cpuidOut[k];
       return done(i);
     }
     case 0x32: { // rdmsr
-      const msr = r[R_ECX] >>> 0;
-      let lo = 0, hi = 0;
-      switch (msr) {
-        case MSR_TSC: {
-          const tsc = d.host.clock.tsc();
-          lo = tsc % 2 ** 32;
-          hi = Math.floor(tsc / 2 ** 32);
-          break;
-        }
-        case MSR_PLATFORM_ID:
-          break;
-        case MSR_MISC_ENABLE:
-          lo = 0x1; // fast strings
-          break;
-        case MSR_EFER:
-          lo = GUEST_EFER;
-          break;
-        case MSR_DEBUGCTL:
-          break;
-        case MSR_PLATFORM_INFO:
-          lo = PLATFORM_INFO_CPUID_FAULTING;
-          break;
-        case MSR_MISC_FEATURES_ENABLES:
-          lo = v.cpuidFaulting ? 1 : 0;
-          break;
-        case MSR_FEATURE_CONTROL: // Intel: locked, no VMX outside SMX
-          lo = 1;
-          break;
-        case MSR_APIC_BASE: // what Linux PV guests read: enabled, default base, BSP on vcpu 0
-          lo = 0xfee00800 | (v.id === 0 ? 0x100 : 0);
-          break;
-        case MSR_CR_PAT: // XEN_MSR_PAT
-          lo = 0x00070406;
-          hi = 0x0501;
-          break;
-        case MSR_PERF_STATUS: // read-as-zero for a domU (no cpufreq control)
-        case MSR_PERF_CTL:
-        case MSR_THERM_STATUS:
-        case MSR_PERF_CAPABILITIES:
-          break;
-        default:
-          return false;
-      }
-      r[R_EAX] = lo | 0;
-      r[R_EDX] = hi | 0;
+      if (!pvRdmsr(v, r[R_ECX] >>> 0, msrOut)) return false;
+      r[R_EAX] = msrOut[0] | 0;
+      r[R_EDX] = msrOut[1] | 0;
       return done(i);
     }
     default:
       return false;
   }
+}
+
+const msrOut = new Uint32Array(2);
+
+/**
+ * guest_rdmsr's answers for a PV domU (Xen's PV subset, an Intel policy).
+ * @param out receives (lo, hi)
+ * @returns false for an MSR a PV guest may not read (#GP)
+ */
+export function pvRdmsr(v: Vcpu, msr: number, out: Uint32Array): boolean {
+  let lo = 0, hi = 0;
+  switch (msr) {
+    case MSR_TSC: {
+      const tsc = v.domain.host.clock.tsc();
+      lo = tsc % 2 ** 32;
+      hi = Math.floor(tsc / 2 ** 32);
+      break;
+    }
+    case MSR_PLATFORM_ID:
+      break;
+    case MSR_MISC_ENABLE:
+      lo = 0x1; // fast strings
+      break;
+    case MSR_EFER:
+      lo = v.pv64 !== null ? GUEST_EFER_64 : GUEST_EFER;
+      break;
+    case MSR_DEBUGCTL:
+      break;
+    case MSR_PLATFORM_INFO:
+      lo = PLATFORM_INFO_CPUID_FAULTING;
+      break;
+    case MSR_MISC_FEATURES_ENABLES:
+      lo = v.cpuidFaulting ? 1 : 0;
+      break;
+    case MSR_FEATURE_CONTROL: // Intel: locked, no VMX outside SMX
+      lo = 1;
+      break;
+    case MSR_APIC_BASE: // what Linux PV guests read: enabled, default base, BSP on vcpu 0
+      lo = 0xfee00800 | (v.id === 0 ? 0x100 : 0);
+      break;
+    case MSR_CR_PAT: // XEN_MSR_PAT
+      lo = 0x00070406;
+      hi = 0x0501;
+      break;
+    case MSR_PERF_STATUS: // read-as-zero for a domU (no cpufreq control)
+    case MSR_PERF_CTL:
+    case MSR_THERM_STATUS:
+    case MSR_PERF_CAPABILITIES:
+      break;
+    default:
+      return false;
+  }
+  out[0] = lo >>> 0;
+  out[1] = hi >>> 0;
+  return true;
+}
+
+/**
+ * guest_wrmsr's accepted writes for a PV domU: the value already there (EFER,
+ * DEBUGCTL), and MISC_FEATURES_ENABLES.CPUID_FAULTING.
+ * @returns false for a write Xen refuses (#GP)
+ */
+export function pvWrmsr(v: Vcpu, msr: number, lo: number, hi: number): boolean {
+  const efer = v.pv64 !== null ? GUEST_EFER_64 : GUEST_EFER;
+  if (msr === MSR_EFER && lo === efer && hi === 0) return true;
+  if (msr === MSR_DEBUGCTL && lo === 0 && hi === 0) return true;
+  if (msr === MSR_MISC_FEATURES_ENABLES && (lo & ~1) === 0 && hi === 0) {
+    v.cpuidFaulting = lo === 1;
+    v.cpu.cpuidFaulting = v.cpuidFaulting;
+    return true;
+  }
+  return false;
 }

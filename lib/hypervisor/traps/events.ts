@@ -9,6 +9,7 @@ import { VI_UPCALL_MASK, VI_UPCALL_PENDING } from "../../abi/mod.ts";
 import { TRC_PVX_UPCALL } from "../../abi/mod.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
 import { createBounceFrame, TBF_INTERRUPT } from "./bounce.ts";
+import { deliverEvents64 } from "../pv64/traps64.ts";
 
 /** TRAP_nmi. */
 const TRAP_NMI = 2;
@@ -56,6 +57,7 @@ export function checkWake(v: Vcpu): boolean {
  * @returns true when a bounce was made
  */
 export function deliverEvents(v: Vcpu): boolean {
+  if (v.pv64 !== null) return deliverEvents64(v);
   if (v.blocked || !v.online || v.domain.isShutdown) return false;
   const u8 = v.domain.host.mem.u8;
   if (v.nmiPending && v.trapEip[TRAP_NMI] !== 0) {

@@ -36,28 +36,28 @@ builtin_archive:
   .fill 20, 1, 0
   .long f_fuzz - builtin_archive, f_fuzz_end - f_fuzz
   .balign 4
-f_sh: .incbin "build/user/sh.elf"
+f_sh: .incbin "sh.elf"
 f_sh_end:
   .balign 4
-f_hello: .incbin "build/user/hello.elf"
+f_hello: .incbin "hello.elf"
 f_hello_end:
   .balign 4
-f_spin: .incbin "build/user/spin.elf"
+f_spin: .incbin "spin.elf"
 f_spin_end:
   .balign 4
 f_motd: .incbin "user/files/motd"
 f_motd_end:
   .balign 4
-f_fpu: .incbin "build/user/fpu.elf"
+f_fpu: .incbin "fpu.elf"
 f_fpu_end:
   .balign 4
-f_fpuchild: .incbin "build/user/fpuchild.elf"
+f_fpuchild: .incbin "fpuchild.elf"
 f_fpuchild_end:
   .balign 4
-f_segv: .incbin "build/user/segv.elf"
+f_segv: .incbin "segv.elf"
 f_segv_end:
   .balign 4
-f_fuzz: .incbin "build/user/fuzz.elf"
+f_fuzz: .incbin "fuzz.elf"
 f_fuzz_end:
   .balign 4
   .globl builtin_archive_end

@@ -9,24 +9,58 @@
 #define NULL ((void *)0)
 #define PAGE_SIZE 4096u
 #define PAGE_SHIFT 12
+#ifdef __x86_64__
+#define VIRT_BASE 0xFFFFFFFF80000000ul /* the top 2 GiB: -mcmodel=kernel */
+#define PT_LEVELS 4
+#define UTS_MACHINE "x86_64"
+#define XEN_CAPS_WANT "x86_64"
+#define mb() __asm__ volatile("lock; addl $0,0(%%rsp)" ::: "memory")
+#else
 #define VIRT_BASE 0xC0000000u
+#define PT_LEVELS 3
+#define UTS_MACHINE "i686"
+#define XEN_CAPS_WANT "x86_32p"
+#define mb() __asm__ volatile("lock; addl $0,0(%%esp)" ::: "memory")
+#endif
+#define USER_SPACE_END 0x40000000ul /* user space: the first GiB, in both widths */
 #define __pa(v) ((ulong)(v) - VIRT_BASE)
 #define __va(p) ((void *)((ulong)(p) + VIRT_BASE))
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define barrier() __asm__ volatile("" ::: "memory")
-#define mb() __asm__ volatile("lock; addl $0,0(%%esp)" ::: "memory")
 typedef __builtin_va_list va_list;
 #define va_start(a, b) __builtin_va_start(a, b)
 #define va_end(a) __builtin_va_end(a)
 #define va_arg(a, t) __builtin_va_arg(a, t)
 
-/* register frame built by the entry stubs (head.S) */
+/* register frame built by the entry stubs (arch/head.S, arch/x86_64/head.S) */
+#ifdef __x86_64__
+struct regs {
+  ulong r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+  ulong vector, error;
+  ulong rip, cs, rflags, rsp, ss; /* cs bits 32-39: Xen's saved upcall mask */
+};
+#define REG_IP(r) ((r)->rip)
+#define REG_CS_MASK_SHIFT 32
+/* Linux x86_64 system calls: number in rax, arguments in rdi, rsi, rdx, r10, r8, r9 */
+#define SC_NR(r) ((r)->rax)
+#define SC_ARG(r, i) ((i) == 0 ? (r)->rdi : (i) == 1 ? (r)->rsi : (i) == 2 ? (r)->rdx \
+                      : (i) == 3 ? (r)->r10 : (i) == 4 ? (r)->r8 : (r)->r9)
+#define SC_RET(r) ((r)->rax)
+#else
 struct regs {
   u32 ebx, ecx, edx, esi, edi, ebp, eax;
   u32 ds, es, fs, gs;
   u32 vector, error;
   u32 eip, cs, eflags, esp, ss; /* esp/ss only when entered from ring 3 */
 };
+#define REG_IP(r) ((r)->eip)
+#define REG_CS_MASK_SHIFT 16
+/* Linux i386 system calls: number in eax, arguments in ebx, ecx, edx, esi, edi, ebp */
+#define SC_NR(r) ((r)->eax)
+#define SC_ARG(r, i) ((i) == 0 ? (r)->ebx : (i) == 1 ? (r)->ecx : (i) == 2 ? (r)->edx \
+                      : (i) == 3 ? (r)->esi : (i) == 4 ? (r)->edi : (r)->ebp)
+#define SC_RET(r) ((r)->eax)
+#endif
 #define VECTOR_EVENT 256
 
 /* globals */
@@ -70,10 +104,11 @@ void free_page(void *p);
 ulong free_page_count(void);
 int map_frame_at(void *va, ulong mfn, u32 flags);
 u64 *pte_of(ulong va); /* pointer to the (read-only) L1 entry mapping va, or NULL */
-u64 l3_machine(void);
+u64 *pt_entry(ulong va, int level); /* the level-`level` entry for va (1 = L1), or NULL */
+void *table_va(u64 entry);          /* the kernel address of the table an entry points to */
 extern ulong mm_l1_added, mm_pages_mapped;
-extern u64 *kernel_l3;
-extern ulong kernel_l3_mfn;
+extern u64 *kernel_top; /* the top-level table: the L3 (PAE) or the L4 (x86_64) */
+extern ulong kernel_top_mfn;
 
 /* traps.c */
 void traps_init(void);
@@ -159,15 +194,18 @@ static inline u64 rdtsc(void) {
   __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
   return ((u64)hi << 32) | lo;
 }
-static inline int test_bit(int nr, volatile ulong *a) { return (a[nr >> 5] >> (nr & 31)) & 1; }
+/* bit nr of an array of ulongs (32 or 64 bits each, as Xen's event channel words) */
+static inline int test_bit(int nr, volatile ulong *a) {
+  return (a[nr / BITS_PER_LONG] >> (nr % BITS_PER_LONG)) & 1;
+}
 static inline void set_bit(int nr, volatile ulong *a) {
-  __asm__ volatile("lock btsl %1,%0" : "+m"(a[nr >> 5]) : "Ir"(nr & 31) : "memory");
+  __asm__ volatile("lock bts %1,%0" : "+m"(a[nr / BITS_PER_LONG]) : "r"((ulong)(nr % BITS_PER_LONG)) : "memory");
 }
 static inline void clear_bit(int nr, volatile ulong *a) {
-  __asm__ volatile("lock btrl %1,%0" : "+m"(a[nr >> 5]) : "Ir"(nr & 31) : "memory");
+  __asm__ volatile("lock btr %1,%0" : "+m"(a[nr / BITS_PER_LONG]) : "r"((ulong)(nr % BITS_PER_LONG)) : "memory");
 }
 static inline ulong xchg(volatile ulong *p, ulong v) {
-  __asm__ volatile("xchgl %0,%1" : "+r"(v), "+m"(*p) : : "memory");
+  __asm__ volatile("xchg %0,%1" : "+r"(v), "+m"(*p) : : "memory");
   return v;
 }
 #endif

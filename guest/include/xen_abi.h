@@ -1,7 +1,10 @@
 /*
- * xen_abi.h: pvx-guest's own freestanding definitions of the Xen PV ABI (x86_32 PAE).
- * Numbers and layouts follow Xen's public headers (xen.h, arch-x86/xen-x86_32.h,
- * event_channel.h, grant_table.h, memory.h, sched.h, vcpu.h, io/ring headers).
+ * xen_abi.h: pvx-guest's own freestanding definitions of the Xen PV ABI, for x86_32 PAE
+ * and x86_64 (__x86_64__). Numbers and layouts follow Xen's public headers (xen.h,
+ * arch-x86/xen-x86_32.h, arch-x86/xen-x86_64.h, event_channel.h, grant_table.h,
+ * memory.h, sched.h, vcpu.h, callback.h, io/ring headers). Structures are written with
+ * ulong (= xen_ulong_t, xen_pfn_t) and natural alignment so one definition has the
+ * layout of either ABI; the few that differ are under #ifdef __x86_64__.
  */
 #ifndef PVX_XEN_ABI_H
 #define PVX_XEN_ABI_H
@@ -15,7 +18,8 @@ typedef short s16;
 typedef int s32;
 typedef long long s64;
 typedef unsigned long ulong;
-typedef unsigned int size_t;
+typedef unsigned long size_t;
+#define BITS_PER_LONG (8 * (int)sizeof(ulong))
 
 /* hypercall numbers (xen.h) */
 #define __HYPERVISOR_set_trap_table 0
@@ -34,6 +38,7 @@ typedef unsigned int size_t;
 #define __HYPERVISOR_grant_table_op 20
 #define __HYPERVISOR_vm_assist 21
 #define __HYPERVISOR_iret 23
+#define __HYPERVISOR_set_segment_base 25 /* x86_64 only */
 #define __HYPERVISOR_vcpu_op 24
 #define __HYPERVISOR_mmuext_op 26
 #define __HYPERVISOR_sched_op 29
@@ -41,13 +46,31 @@ typedef unsigned int size_t;
 #define __HYPERVISOR_event_channel_op 32
 #define __HYPERVISOR_physdev_op 33
 
+#ifdef __x86_64__
+/* segment selectors (arch-x86/xen-x86_64.h): kernel and user both run in ring 3 */
+#define FLAT_KERNEL_CS 0xe033
+#define FLAT_KERNEL_DS 0x0000
+#define FLAT_KERNEL_SS 0xe02b
+#define FLAT_USER_CS 0xe033
+#define FLAT_USER_DS 0x0000
+#define FLAT_USER_SS 0xe02b
+#define HYPERVISOR_VIRT_START 0xFFFF800000000000ul
+#define MACH2PHYS_VIRT_START 0xFFFF800000000000ul
+#define SEGBASE_FS 0
+#define SEGBASE_GS_USER 1
+#define SEGBASE_GS_KERNEL 2
+#define VGCF_in_syscall (1 << 8)
+#else
 /* segment selectors (arch-x86/xen-x86_32.h) */
 #define FLAT_KERNEL_CS 0xe019
 #define FLAT_KERNEL_DS 0xe021
+#define FLAT_KERNEL_SS FLAT_KERNEL_DS
 #define FLAT_USER_CS 0xe02b
 #define FLAT_USER_DS 0xe033
+#define FLAT_USER_SS FLAT_USER_DS
 #define HYPERVISOR_VIRT_START 0xF5800000u
 #define MACH2PHYS_VIRT_START 0xF5800000u
+#endif
 #define FIRST_RESERVED_GDT_ENTRY 14 /* FIRST_RESERVED_GDT_PAGE 14 * 512 entries */
 #define FIRST_RESERVED_GDT_PAGE 14
 
@@ -86,17 +109,19 @@ struct mmu_update { u64 ptr; u64 val; };
 #define MMUEXT_PIN_L1_TABLE 0
 #define MMUEXT_PIN_L2_TABLE 1
 #define MMUEXT_PIN_L3_TABLE 2
+#define MMUEXT_PIN_L4_TABLE 3
 #define MMUEXT_UNPIN_TABLE 4
 #define MMUEXT_NEW_BASEPTR 5
 #define MMUEXT_TLB_FLUSH_LOCAL 6
 #define MMUEXT_INVLPG_LOCAL 7
 #define MMUEXT_SET_LDT 13
-struct mmuext_op { u32 cmd; u32 arg1; u32 arg2; };
+#define MMUEXT_NEW_USER_BASEPTR 15 /* x86_64 only */
+struct mmuext_op { u32 cmd; ulong arg1; ulong arg2; };
 #define UVMF_NONE 0
 #define UVMF_TLB_FLUSH 1
 #define UVMF_INVLPG 2
 
-/* PAE page-table entry bits */
+/* page-table entry bits (PAE and x86_64 entries are both 64-bit) */
 #define _PAGE_PRESENT 0x001
 #define _PAGE_RW 0x002
 #define _PAGE_USER 0x004
@@ -106,6 +131,7 @@ struct mmuext_op { u32 cmd; u32 arg1; u32 arg2; };
 #define PTE_KERNEL_RO (_PAGE_PRESENT | _PAGE_ACCESSED)
 #define PTE_USER (PTE_KERNEL | _PAGE_USER)
 #define PTE_TABLE (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY)
+#define PTE_MFN(e) ((ulong)(((e) & 0x000FFFFFFFFFF000ull) >> 12)) /* address bits 12..51 */
 
 /* memory_op */
 #define XENMEM_increase_reservation 0
@@ -170,7 +196,14 @@ struct vcpu_set_periodic_timer { u64 period_ns; };
 #define CALLBACKOP_register 0
 #define CALLBACKTYPE_event 0
 #define CALLBACKTYPE_failsafe 1
+#define CALLBACKTYPE_syscall 2 /* x86_64 only */
+#ifdef __x86_64__
+struct callback_register { u16 type; u16 flags; ulong address; };
+#define CALLBACK(type, addr) {type, 0, (ulong)(addr)}
+#else
 struct callback_register { u16 type; u16 flags; ulong cs; ulong eip; };
+#define CALLBACK(type, addr) {type, 0, FLAT_KERNEL_CS, (ulong)(addr)}
+#endif
 
 /* grant tables (v1) */
 #define GNTTABOP_map_grant_ref 0
@@ -229,17 +262,24 @@ struct vcpu_info {
   u16 pad;
   ulong evtchn_pending_sel;
   ulong cr2;
+#ifdef __x86_64__
+  ulong arch_pad[1]; /* arch_vcpu_info: cr2, pad */
+#else
   ulong arch_pad[5];
+#endif
   struct vcpu_time_info time;
 };
 
 struct shared_info {
   struct vcpu_info vcpu_info[32];
-  ulong evtchn_pending[32];
-  ulong evtchn_mask[32];
+  ulong evtchn_pending[BITS_PER_LONG > 32 ? 64 : 32]; /* sizeof(xen_ulong_t) * 8 words */
+  ulong evtchn_mask[BITS_PER_LONG > 32 ? 64 : 32];
   u32 wc_version;
   u32 wc_sec;
   u32 wc_nsec;
+#ifdef __x86_64__
+  u32 wc_sec_hi;
+#endif
 };
 
 /* io/console.h */
@@ -283,7 +323,13 @@ struct sring_hdr { u32 req_prod, req_event, rsp_prod, rsp_event; u8 pad[48]; };
 #define XenbusStateClosing 5
 #define XenbusStateClosed 6
 
-/* io/blkif.h, x86_32 layout (64-bit fields 4-byte aligned, as gcc -m32 lays them out) */
+/* io/blkif.h: the x86_32 layout (64-bit fields 4-byte aligned, as gcc -m32 lays them out:
+   108-byte requests) or the x86_64 one (natural alignment: 112 bytes) */
+#ifdef __x86_64__
+#define BLKIF_PROTOCOL "x86_64-abi"
+#else
+#define BLKIF_PROTOCOL "x86_32-abi"
+#endif
 #define BLKIF_OP_READ 0
 #define BLKIF_OP_WRITE 1
 #define BLKIF_OP_FLUSH_DISKCACHE 3
@@ -298,7 +344,7 @@ struct blkif_request {
   struct blkif_request_segment seg[BLKIF_MAX_SEGMENTS_PER_REQUEST];
 };
 struct blkif_response { u64 id; u8 operation; u8 pad; s16 status; };
-#define BLK_RING_SIZE 32 /* (4096 - 64) / 108 rounded down to a power of two */
+#define BLK_RING_SIZE 32 /* (4096 - 64) / 108 or 112, rounded down to a power of two */
 
 /* io/netif.h */
 #define NETTXF_csum_blank 1

@@ -47,9 +47,9 @@ int balloon_in(ulong n, ulong *pfns) {
     mc[0] = (struct multicall_entry){__HYPERVISOR_mmu_update, 0, {(ulong)m2p, n, 0, DOMID_SELF}};
     for (ulong i = 0; i < n; i++) {
       u64 pte = ((u64)frames[i] << PAGE_SHIFT) | PTE_KERNEL;
-      mc[1 + i] = (struct multicall_entry){__HYPERVISOR_update_va_mapping, 0,
-                                           {(ulong)__va(pfns[i] << PAGE_SHIFT), (u32)pte,
-                                            (u32)(pte >> 32), UVMF_INVLPG}};
+      mc[1 + i] = (struct multicall_entry){
+          __HYPERVISOR_update_va_mapping, 0,
+          MC_UPDATE_VA_MAPPING(__va(pfns[i] << PAGE_SHIFT), pte, UVMF_INVLPG)};
     }
     if (HYPERVISOR_multicall(mc, 1 + n) != 0) return -4;
     for (ulong i = 0; i <= n; i++)

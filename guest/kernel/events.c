@@ -1,7 +1,7 @@
 /*
- * events.c: event channels (2-level ABI). The upcall scans vcpu_info pending_sel, then
- * shared_info pending & ~mask, clearing each pending bit before calling the port's
- * handler. Masking follows the ABI: unmask re-raises a pending port by setting
+ * events.c: event channels (2-level ABI, words of 32 or 64 ports as xen_ulong_t). The
+ * upcall scans vcpu_info pending_sel, then shared_info pending & ~mask, clearing each
+ * pending bit before calling the port's handler. Masking follows the ABI: unmask re-raises a pending port by setting
  * pending_sel and upcall_pending, and any hypercall makes Xen deliver it.
  */
 #include "kernel.h"
@@ -32,12 +32,12 @@ void evtchn_do_upcall(struct regs *r) {
     barrier();
     ulong sel = xchg(&v->evtchn_pending_sel, 0);
     while (sel) {
-      int l1 = __builtin_ctz(sel);
+      int l1 = __builtin_ctzl(sel);
       sel &= sel - 1;
       ulong bits;
       while ((bits = shared->evtchn_pending[l1] & ~shared->evtchn_mask[l1])) {
-        int b = __builtin_ctz(bits);
-        u32 port = l1 * 32 + b;
+        int b = __builtin_ctzl(bits);
+        u32 port = (u32)(l1 * BITS_PER_LONG + b);
         clear_bit(port, shared->evtchn_pending);
         stat_events++;
         if (port < ARRAY_SIZE(evtchn_hits)) evtchn_hits[port]++;
@@ -53,7 +53,7 @@ void unmask_evtchn(u32 port) {
   clear_bit(port, shared->evtchn_mask);
   barrier();
   if (test_bit(port, shared->evtchn_pending)) {
-    set_bit(port / 32, &vcpu()->evtchn_pending_sel);
+    set_bit((int)port / BITS_PER_LONG, &vcpu()->evtchn_pending_sel);
     vcpu()->evtchn_upcall_pending = 1;
     if (!vcpu()->evtchn_upcall_mask) HYPERVISOR_xen_version(0, 0);
   }
@@ -89,7 +89,7 @@ int notify_remote(u32 port) {
 }
 
 void events_init(void) {
-  for (int i = 0; i < 32; i++) shared->evtchn_mask[i] = ~0ul;
+  for (unsigned i = 0; i < ARRAY_SIZE(shared->evtchn_mask); i++) shared->evtchn_mask[i] = ~0ul;
   local_irq_enable();
 }
 

@@ -99,7 +99,7 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap) {
     case 'u': put_num(&o, ll >= 2 ? va_arg(ap, u64) : va_arg(ap, ulong), 10, 0, width, pad, 0); break;
     case 'x': put_num(&o, ll >= 2 ? va_arg(ap, u64) : va_arg(ap, ulong), 16, 0, width, pad, 0); break;
     case 'X': put_num(&o, ll >= 2 ? va_arg(ap, u64) : va_arg(ap, ulong), 16, 0, width, pad, 1); break;
-    case 'p': put(&o, '0'); put(&o, 'x'); put_num(&o, va_arg(ap, ulong), 16, 0, 8, '0', 0); break;
+    case 'p': put(&o, '0'); put(&o, 'x'); put_num(&o, va_arg(ap, ulong), 16, 0, 2 * sizeof(void *), '0', 0); break;
     case 'c': put(&o, (char)va_arg(ap, int)); break;
     case 's': {
       const char *s = va_arg(ap, const char *);

@@ -3,6 +3,8 @@
  * (translated), a bitmap page allocator, and the kernel's linear map of every pfn at
  * VIRT_BASE + pfn * 4 KiB: the boot mapping is extended with new L1 tables, each filled,
  * made read-only, pinned (MMUEXT_PIN_L1_TABLE) and installed with one batched mmu_update.
+ * The tables are PAE (3 levels, the L3 at pt_base) or x86_64 (4 levels, the L4 at
+ * pt_base); both have 512 64-bit entries per table, so one walk serves both.
  */
 #include "kernel.h"
 
@@ -10,14 +12,18 @@
 static volatile ulong *m2p_table = (volatile ulong *)MACH2PHYS_VIRT_START;
 static ulong m2p_max_mfn = ~0ul;
 #define M2P m2p_table
+#ifdef __x86_64__
+#define L2_LIMIT 512u /* the kernel's L2 maps VIRT_BASE..VIRT_BASE + 1 GiB */
+#else
 #define L2_LIMIT ((HYPERVISOR_VIRT_START - VIRT_BASE) >> 21) /* kernel L2 slots below Xen */
+#endif
 
 ulong *p2m;
 ulong nr_pages;
-u64 *kernel_l3;
-ulong kernel_l3_mfn;
+u64 *kernel_top;
+ulong kernel_top_mfn;
 ulong mm_l1_added, mm_pages_mapped;
-static u64 *kernel_l2; /* slot 3 L2: maps VIRT_BASE.. */
+static u64 *kernel_l2; /* the L2 that maps VIRT_BASE.. */
 static ulong used_map[MAX_PFNS / 32];
 static ulong mapped_pfns; /* pfns [0, mapped_pfns) are in the linear map */
 static ulong alloc_hint, free_count;
@@ -33,19 +39,19 @@ u64 virt_to_machine(const void *v) {
   return ((u64)pfn_to_mfn(pa >> PAGE_SHIFT) << PAGE_SHIFT) | (pa & (PAGE_SIZE - 1));
 }
 
-static void *table_va(u64 entry) {
-  return __va(mfn_to_pfn((ulong)(entry >> PAGE_SHIFT) & 0xffffff) << PAGE_SHIFT);
+void *table_va(u64 entry) { return __va(mfn_to_pfn(PTE_MFN(entry)) << PAGE_SHIFT); }
+
+u64 *pt_entry(ulong va, int level) {
+  u64 *t = kernel_top;
+  for (int l = PT_LEVELS;; l--) {
+    u64 *e = &t[(va >> (PAGE_SHIFT + 9 * (l - 1))) & 511];
+    if (l == level) return e;
+    if (!(*e & _PAGE_PRESENT)) return NULL;
+    t = table_va(*e);
+  }
 }
 
-u64 *pte_of(ulong va) {
-  u64 l3e = kernel_l3[va >> 30];
-  if (!(l3e & _PAGE_PRESENT)) return NULL;
-  u64 *l2 = table_va(l3e);
-  u64 l2e = l2[(va >> 21) & 511];
-  if (!(l2e & _PAGE_PRESENT)) return NULL;
-  u64 *l1 = table_va(l2e);
-  return &l1[(va >> 12) & 511];
-}
+u64 *pte_of(ulong va) { return pt_entry(va, 1); }
 
 int map_frame_at(void *va, ulong mfn, u32 flags) {
   u64 pte = mfn ? ((u64)mfn << PAGE_SHIFT) | flags : 0;
@@ -94,8 +100,6 @@ void free_page(void *p) {
 
 ulong free_page_count(void) { return free_count; }
 
-u64 l3_machine(void) { return (u64)kernel_l3_mfn << PAGE_SHIFT; }
-
 /* make a page read-only in the linear map (before it becomes a page table) */
 static int make_ro(void *p) {
   return map_frame_at(p, pfn_to_mfn(__pa(p) >> PAGE_SHIFT), PTE_KERNEL_RO);
@@ -111,9 +115,11 @@ void mm_init(void) {
   p2m = (ulong *)start_info->mfn_list;
   nr_pages = start_info->nr_pages;
   if (nr_pages > MAX_PFNS) nr_pages = MAX_PFNS;
-  kernel_l3 = (u64 *)start_info->pt_base;
-  kernel_l3_mfn = pfn_to_mfn(__pa(kernel_l3) >> PAGE_SHIFT);
-  kernel_l2 = table_va(kernel_l3[3]);
+  kernel_top = (u64 *)start_info->pt_base;
+  kernel_top_mfn = pfn_to_mfn(__pa(kernel_top) >> PAGE_SHIFT);
+  u64 *l2e = pt_entry(VIRT_BASE, 2);
+  if (!l2e) panic("mm: the boot tables do not map VIRT_BASE");
+  kernel_l2 = l2e - ((VIRT_BASE >> 21) & 511);
 
   /* how far the boot mapping reaches */
   ulong pfn = 0;

@@ -9,7 +9,7 @@
 
 static ulong ballooned[64];
 
-static int user_buf(ulong p, ulong n) { return p < 0x40000000u && n <= 0x40000000u - p; }
+static int user_buf(ulong p, ulong n) { return p < USER_SPACE_END && n <= USER_SPACE_END - p; }
 
 long pvx_syscall(u32 nr, ulong a, ulong b) {
   switch (nr) {

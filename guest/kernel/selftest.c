@@ -22,7 +22,7 @@
   } while (0)
 
 static char why[160];
-extern volatile ulong fixup_eip;
+extern volatile ulong fixup_ip;
 extern volatile u32 last_fault_vector;
 extern char xen_extra[], xen_caps[];
 extern ulong xen_ver, xen_features;
@@ -32,12 +32,22 @@ static __attribute__((aligned(4096))) char window2[4096];
 /* write to p; returns 1 if it faulted (the fault handler skips to the fixup) */
 static int probe_write(volatile u32 *p, u32 v) {
   int before = fault_seen;
-  __asm__ volatile("movl $1f, fixup_eip\n\t"
+#ifdef __x86_64__
+  __asm__ volatile("leaq 1f(%%rip), %%rax\n\t"
+                   "movq %%rax, fixup_ip(%%rip)\n\t"
                    "movl %1, (%0)\n\t"
-                   "1: movl $0, fixup_eip"
+                   "1: movq $0, fixup_ip(%%rip)"
+                   :
+                   : "r"(p), "r"(v)
+                   : "rax", "memory");
+#else
+  __asm__ volatile("movl $1f, fixup_ip\n\t"
+                   "movl %1, (%0)\n\t"
+                   "1: movl $0, fixup_ip"
                    :
                    : "r"(p), "r"(v)
                    : "memory");
+#endif
   return fault_seen != before;
 }
 
@@ -49,6 +59,81 @@ static u64 make_desc(u32 base, u32 limit, u32 dpl) {
   return ((u64)hi << 32) | lo;
 }
 
+#ifdef __x86_64__
+static volatile ulong fs_a = 0x1122334455667788ul, gs_b = 0x99aabbccddeeff00ul;
+
+/*
+ * x86_64: a 64-bit kernel cannot reach its (upper-half) data through a 32-bit descriptor
+ * base, so fs and gs bases come from set_segment_base (SEGBASE_FS, SEGBASE_GS_KERNEL);
+ * the GDT and LDT are installed and their descriptors loaded into fs (selector read back).
+ */
+static int t_descriptor_tables(void) {
+  u32 before = stat_traps[3];
+  __asm__ volatile("int3");
+  CHECK(stat_traps[3] == before + 1, "int3 did not reach the trap table");
+  u64 *gdt = alloc_page();
+  CHECK(gdt, "no page for a GDT");
+  gdt[1] = make_desc(0, 3, 3);
+  ulong mfn = pfn_to_mfn(__pa(gdt) >> PAGE_SHIFT);
+  CHECK(map_frame_at(gdt, mfn, PTE_KERNEL_RO) == 0, "cannot make the GDT page read-only");
+  ulong frames[1] = {mfn};
+  long rc = HYPERVISOR_set_gdt(frames, 16);
+  CHECK(rc == 0, "set_gdt returned %ld", rc);
+  rc = HYPERVISOR_update_descriptor(((u64)mfn << PAGE_SHIFT) + 2 * 8, make_desc(0, 3, 3));
+  CHECK(rc == 0, "update_descriptor returned %ld", rc);
+  CHECK(gdt[2] != 0, "update_descriptor did not write the entry");
+  ulong sel;
+  __asm__ volatile("movl %1, %%fs\n\t"
+                   "movl %%fs, %%eax\n\t"
+                   "movl %%eax, %k0\n\t"
+                   "xorl %%eax, %%eax\n\t"
+                   "movl %%eax, %%fs"
+                   : "=&r"(sel)
+                   : "r"(0x13)
+                   : "rax", "memory");
+  CHECK((sel & 0xffff) == 0x13, "fs holds %lx after loading GDT selector 0x13", sel & 0xffff);
+  gdt_reload();
+  rc = HYPERVISOR_set_segment_base(SEGBASE_FS, (ulong)&fs_a);
+  CHECK(rc == 0, "set_segment_base(FS) returned %ld", rc);
+  rc = HYPERVISOR_set_segment_base(SEGBASE_GS_KERNEL, (ulong)&gs_b);
+  CHECK(rc == 0, "set_segment_base(GS_KERNEL) returned %ld", rc);
+  ulong va, vb;
+  __asm__ volatile("movq %%fs:0, %0\n\t"
+                   "movq %%gs:0, %1"
+                   : "=&r"(va), "=&r"(vb)
+                   :
+                   : "memory");
+  HYPERVISOR_set_segment_base(SEGBASE_FS, 0);
+  HYPERVISOR_set_segment_base(SEGBASE_GS_KERNEL, 0);
+  CHECK(va == fs_a, "fs:0 read %lx, want %lx", va, fs_a);
+  CHECK(vb == gs_b, "gs:0 read %lx, want %lx", vb, gs_b);
+  CHECK(HYPERVISOR_set_segment_base(SEGBASE_FS, 0x0000800000000000ul) != 0,
+        "set_segment_base accepted a non-canonical base");
+  /* an LDT (MMUEXT_SET_LDT) with one descriptor, loaded into fs = 0x0f (TI, RPL 3) */
+  u64 *ldt = alloc_page();
+  CHECK(ldt, "no page for an LDT");
+  ldt[1] = make_desc(0, 3, 3);
+  CHECK(map_frame_at(ldt, pfn_to_mfn(__pa(ldt) >> PAGE_SHIFT), PTE_KERNEL_RO) == 0,
+        "cannot make the LDT page read-only");
+  struct mmuext_op lop = {MMUEXT_SET_LDT, (ulong)ldt, 2};
+  rc = HYPERVISOR_mmuext_op(&lop, 1, NULL, DOMID_SELF);
+  CHECK(rc == 0, "MMUEXT_SET_LDT returned %ld", rc);
+  __asm__ volatile("movl %1, %%fs\n\t"
+                   "movl %%fs, %%eax\n\t"
+                   "movl %%eax, %k0\n\t"
+                   "xorl %%eax, %%eax\n\t"
+                   "movl %%eax, %%fs"
+                   : "=&r"(sel)
+                   : "r"(0x0f)
+                   : "rax", "memory");
+  CHECK((sel & 0xffff) == 0x0f, "fs holds %lx after loading LDT selector 0x0f", sel & 0xffff);
+  lop.arg1 = 0, lop.arg2 = 0;
+  CHECK(HYPERVISOR_mmuext_op(&lop, 1, NULL, DOMID_SELF) == 0, "clearing the LDT failed");
+  return 0;
+}
+#endif
+
+#ifndef __x86_64__
 static volatile u32 tls_a = 0x11223344, tls_b = 0x55667788;
 
 static int t_descriptor_tables(void) {
@@ -102,26 +187,31 @@ static int t_descriptor_tables(void) {
   CHECK(HYPERVISOR_mmuext_op(&lop, 1, NULL, DOMID_SELF) == 0, "clearing the LDT failed");
   return 0;
 }
+#endif
 
 static int t_privileged_registers(void) {
   ulong cr0, cr3;
   HYPERVISOR_fpu_taskswitch(1);
-  __asm__ volatile("movl %%cr0, %0" : "=r"(cr0));
+  __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
   CHECK(cr0 & 8, "cr0.TS clear after fpu_taskswitch(1) (cr0 %lx)", cr0);
   int nm = fpu_nm_count;
   __asm__ volatile("fninit");
   CHECK(fpu_nm_count == nm + 1, "no #NM on the first FPU use with TS set");
-  __asm__ volatile("movl %%cr0, %0" : "=r"(cr0));
+  __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
   CHECK(!(cr0 & 8), "cr0.TS still set after the #NM handler (cr0 %lx)", cr0);
   __asm__ volatile("fninit; fld1; fstp %%st(0)" ::: "memory");
   CHECK(fpu_nm_count == nm + 1, "a second #NM with TS clear");
   HYPERVISOR_fpu_taskswitch(1);
   __asm__ volatile("clts");
-  __asm__ volatile("movl %%cr0, %0" : "=r"(cr0));
+  __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
   CHECK(!(cr0 & 8), "clts did not clear TS");
-  __asm__ volatile("movl %%cr3, %0" : "=r"(cr3));
-  ulong l3 = current_l3_mfn();
-  ulong want = (l3 << 12) | (l3 >> 20);
+  __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+  ulong top = current_top_mfn();
+#ifdef __x86_64__
+  ulong want = top << 12; /* xen_pfn_to_cr3 */
+#else
+  ulong want = (top << 12) | (top >> 20);
+#endif
   CHECK(cr3 == want, "cr3 %lx, want %lx", cr3, want);
   u32 a, b, c, d;
   __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "0"(0), "2"(0));
@@ -140,7 +230,7 @@ static int t_mmu(void) {
   CHECK(map_frame_at(window, mfn, PTE_KERNEL) == 0, "update_va_mapping refused an alias");
   *(volatile u32 *)window = 0xC0FFEE01;
   CHECK(p[0] == 0xC0FFEE01, "the alias does not reach the same frame");
-  CHECK(((*pte_of((ulong)window)) >> 12 & 0xffffff) == mfn, "L1 entry does not hold the mfn");
+  CHECK(PTE_MFN(*pte_of((ulong)window)) == mfn, "L1 entry does not hold the mfn");
   /* a read-only mapping faults on write */
   CHECK(map_frame_at(window, mfn, PTE_KERNEL_RO) == 0, "read-only remap refused");
   CHECK(probe_write((volatile u32 *)window, 5), "write through a read-only mapping did not fault");
@@ -148,14 +238,14 @@ static int t_mmu(void) {
         window);
   CHECK(p[0] == 0xC0FFEE01, "the read-only page changed");
   ulong cr2;
-  __asm__ volatile("movl %%cr2, %0" : "=r"(cr2));
+  __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
   CHECK(cr2 == (ulong)window, "mov from cr2 gave %lx, want %p", cr2, window);
   /* multicall: two update_va_mappings in one batch */
   struct multicall_entry mc[2] = {
       {__HYPERVISOR_update_va_mapping, 0,
-       {(ulong)window, (u32)(((u64)mfn << 12) | PTE_KERNEL), 0, UVMF_INVLPG}},
+       MC_UPDATE_VA_MAPPING(window, ((u64)mfn << 12) | PTE_KERNEL, UVMF_INVLPG)},
       {__HYPERVISOR_update_va_mapping, 0,
-       {(ulong)window2, (u32)(((u64)mfn << 12) | PTE_KERNEL), 0, UVMF_INVLPG}},
+       MC_UPDATE_VA_MAPPING(window2, ((u64)mfn << 12) | PTE_KERNEL, UVMF_INVLPG)},
   };
   CHECK(HYPERVISOR_multicall(mc, 2) == 0 && mc[0].result == 0 && mc[1].result == 0,
         "multicall of update_va_mapping failed (%ld, %ld)", (long)mc[0].result,
@@ -280,12 +370,18 @@ static void ev_handler(u32 port, struct regs *r) { (void)port, (void)r, ev_count
 static int t_event_channels(void) {
   /* the callbacks again, through callback_op this time */
   extern char hypervisor_callback[], failsafe_callback[];
-  struct callback_register cb = {CALLBACKTYPE_event, 0, FLAT_KERNEL_CS, (ulong)hypervisor_callback};
+  struct callback_register cb = CALLBACK(CALLBACKTYPE_event, hypervisor_callback);
   long rc = HYPERVISOR_callback_op(CALLBACKOP_register, &cb);
   CHECK(rc == 0, "callback_op register event returned %ld", rc);
-  cb = (struct callback_register){CALLBACKTYPE_failsafe, 0, FLAT_KERNEL_CS, (ulong)failsafe_callback};
+  cb = (struct callback_register)CALLBACK(CALLBACKTYPE_failsafe, failsafe_callback);
   rc = HYPERVISOR_callback_op(CALLBACKOP_register, &cb);
   CHECK(rc == 0, "callback_op register failsafe returned %ld", rc);
+#ifdef __x86_64__
+  extern char syscall_callback[];
+  cb = (struct callback_register)CALLBACK(CALLBACKTYPE_syscall, syscall_callback);
+  rc = HYPERVISOR_callback_op(CALLBACKOP_register, &cb);
+  CHECK(rc == 0, "callback_op register syscall returned %ld", rc);
+#endif
   struct evtchn_bind_ipi ipi = {0, 0};
   rc = HYPERVISOR_event_channel_op(EVTCHNOP_bind_ipi, &ipi);
   CHECK(rc == 0, "bind_ipi returned %ld", rc);
@@ -392,8 +488,8 @@ static int t_version(void) {
   CHECK(strlen(xen_caps) > 0, "empty capabilities");
   int ok = 0;
   for (const char *s = xen_caps; *s; s++)
-    if (!strncmp(s, "x86_32p", 7)) ok = 1;
-  CHECK(ok, "capabilities \"%s\" lack x86_32p", xen_caps);
+    if (!strncmp(s, XEN_CAPS_WANT, strlen(XEN_CAPS_WANT))) ok = 1;
+  CHECK(ok, "capabilities \"%s\" lack %s", xen_caps, XEN_CAPS_WANT);
   CHECK(HYPERVISOR_xen_version(XENVER_pagesize, NULL) == 4096, "page size not 4096");
   return 0;
 }

@@ -1,7 +1,9 @@
 /*
- * syscall.c: int 0x80 system calls with Linux i386 numbers and convention (eax = number,
- * ebx, ecx, edx, esi, edi, ebp = arguments, eax = result or -errno), plus a few pvx
- * calls (numbers from 0x1000, documented in guest/README.md) for the shell.
+ * syscall.c: system calls. x86_32: int 0x80 with Linux i386 numbers and convention (eax =
+ * number, ebx, ecx, edx, esi, edi, ebp = arguments); x86_64: the syscall instruction
+ * (Xen's syscall callback) with Linux x86_64 numbers (rax; rdi, rsi, rdx, r10, r8, r9),
+ * translated to the i386 numbers the one dispatcher below uses. Result or -errno in
+ * eax / rax. Plus a few pvx calls (numbers from 0x1000, documented in guest/README.md).
  */
 #include "kernel.h"
 #include "user.h"
@@ -48,8 +50,34 @@
 #define SYS_set_robust_list 311
 #define SYS_getrandom 355
 #define SYS_openat 295
+#define SYS_arch_prctl 384 /* x86_64 only (i386's number, for the table below) */
 #define ENOTTY 25
 #define ESRCH 3
+
+#ifdef __x86_64__
+/* Linux x86_64 numbers -> the i386 numbers above (0 = not implemented) */
+static const struct { u16 x64, i386; } x64_calls[] = {
+    {0, SYS_read},          {1, SYS_write},          {2, SYS_open},
+    {3, SYS_close},         {9, SYS_mmap2},          {10, SYS_mprotect},
+    {11, SYS_munmap},       {12, SYS_brk},           {16, SYS_ioctl},
+    {20, SYS_writev},       {35, SYS_nanosleep},     {39, SYS_getpid},
+    {60, SYS_exit},         {63, SYS_uname},         {89, SYS_readlink},
+    {96, SYS_gettimeofday}, {97, SYS_ugetrlimit},    {99, SYS_sysinfo},
+    {102, SYS_getuid32},    {104, SYS_getgid32},     {107, SYS_geteuid32},
+    {108, SYS_getegid32},   {110, SYS_getppid},      {158, SYS_arch_prctl},
+    {169, SYS_reboot},      {201, SYS_time},         {218, SYS_set_tid_address},
+    {228, SYS_clock_gettime}, {231, SYS_exit_group}, {257, SYS_openat},
+    {273, SYS_set_robust_list}, {318, SYS_getrandom},
+};
+static ulong native_nr(ulong nr) {
+  if (nr >= 0x1000) return nr; /* pvx calls */
+  for (unsigned i = 0; i < ARRAY_SIZE(x64_calls); i++)
+    if (x64_calls[i].x64 == nr) return x64_calls[i].i386;
+  return 0;
+}
+#else
+static ulong native_nr(ulong nr) { return nr; }
+#endif
 
 volatile u32 stat_syscalls;
 extern char xen_extra[];
@@ -57,7 +85,7 @@ extern ulong xen_ver;
 struct file { const char *data; size_t size, pos; int used; };
 static struct file files[8];
 
-static int user_range(ulong p, ulong n) { return p < 0x40000000u && n <= 0x40000000u - p; }
+static int user_range(ulong p, ulong n) { return p < USER_SPACE_END && n <= USER_SPACE_END - p; }
 
 static long sys_read(int fd, char *buf, ulong n) {
   if (!user_range((ulong)buf, n)) return -EFAULT;
@@ -132,7 +160,7 @@ static long sys_uname(char *u) {
   put_field(u + 65, node);
   put_field(u + 130, "1.0");
   put_field(u + 195, ver);
-  put_field(u + 260, "i686");
+  put_field(u + 260, UTS_MACHINE);
   put_field(u + 325, "(none)");
   return 0;
 }
@@ -167,7 +195,7 @@ static long sys_set_thread_area(u32 *u) {
 
 static long sys_writev(int fd, const ulong *iov, ulong n) {
   if (fd != 1 && fd != 2) return -EBADF;
-  if (n > 1024 || !user_range((ulong)iov, n * 8)) return -EFAULT;
+  if (n > 1024 || !user_range((ulong)iov, n * 2 * sizeof(ulong))) return -EFAULT;
   long total = 0;
   for (ulong i = 0; i < n; i++) {
     if (!user_range(iov[2 * i], iov[2 * i + 1])) return -EFAULT;
@@ -187,13 +215,13 @@ int syscall_dispatch(struct regs *r) {
   stat_syscalls++;
   if (ctx_save(&proc.uctx)) {
     proc.uaccess = 0;
-    r->eax = (u32)-EFAULT;
+    SC_RET(r) = (ulong)-EFAULT;
     return 0;
   }
   proc.uaccess = 1;
-  ulong a = r->ebx, b = r->ecx, c = r->edx;
+  ulong a = SC_ARG(r, 0), b = SC_ARG(r, 1), c = SC_ARG(r, 2), nr = native_nr(SC_NR(r));
   long ret;
-  switch (r->eax) {
+  switch (nr) {
   case SYS_exit:
   case SYS_exit_group: user_exit((int)(a & 0xff));
   case SYS_read: ret = sys_read((int)a, (char *)b, c); break;
@@ -213,7 +241,7 @@ int syscall_dispatch(struct regs *r) {
     break;
   case SYS_time: {
     ulong t = (ulong)wallclock_sec();
-    if (a && user_range(a, 4)) *(ulong *)a = t;
+    if (a && user_range(a, sizeof(ulong))) *(ulong *)a = t;
     ret = (long)t;
     break;
   }
@@ -225,7 +253,7 @@ int syscall_dispatch(struct regs *r) {
     ret = sys_mmap(args[0], args[1], args[2], args[3], (long)args[4]);
     break;
   }
-  case SYS_mmap2: ret = sys_mmap(a, b, c, r->esi, (long)r->edi); break;
+  case SYS_mmap2: ret = sys_mmap(a, b, c, SC_ARG(r, 3), (long)SC_ARG(r, 4)); break;
   case SYS_munmap: ret = 0; break; /* pages stay until exit */
   case SYS_uname: ret = sys_uname((char *)a); break;
   case SYS_sysinfo: {
@@ -242,7 +270,7 @@ int syscall_dispatch(struct regs *r) {
   }
   case SYS_nanosleep: {
     ulong *ts = (ulong *)a;
-    if (!user_range(a, 8)) { ret = -EFAULT; break; }
+    if (!user_range(a, 2 * sizeof(ulong))) { ret = -EFAULT; break; }
     if (ts[1] >= 1000000000u) { ret = -EINVAL; break; }
     block_until(monotonic_ns() + (u64)ts[0] * 1000000000ull + ts[1]);
     ret = 0;
@@ -250,7 +278,7 @@ int syscall_dispatch(struct regs *r) {
   }
   case SYS_clock_gettime: {
     ulong *ts = (ulong *)b;
-    if (!user_range(b, 8)) { ret = -EFAULT; break; }
+    if (!user_range(b, 2 * sizeof(ulong))) { ret = -EFAULT; break; }
     u64 ns = monotonic_ns();
     if (a == 0) ns += (u64)shared->wc_sec * 1000000000ull + shared->wc_nsec; /* REALTIME */
     ts[0] = (ulong)(ns / 1000000000ull);
@@ -262,7 +290,7 @@ int syscall_dispatch(struct regs *r) {
   case SYS_getppid: ret = proc_depth > 1 ? (long)(curproc - 1)->pid : 0; break;
   case SYS_gettimeofday: {
     ulong *tv = (ulong *)a;
-    if (!user_range(a, 8)) { ret = -EFAULT; break; }
+    if (!user_range(a, 2 * sizeof(ulong))) { ret = -EFAULT; break; }
     u64 ns = monotonic_ns() + (u64)shared->wc_sec * 1000000000ull + shared->wc_nsec;
     tv[0] = (ulong)(ns / 1000000000ull);
     tv[1] = (ulong)(ns % 1000000000ull / 1000);
@@ -274,7 +302,7 @@ int syscall_dispatch(struct regs *r) {
   case SYS_writev: ret = sys_writev((int)a, (const ulong *)b, c); break;
   case SYS_ugetrlimit: {
     ulong *rl = (ulong *)b;
-    if (!user_range(b, 8)) { ret = -EFAULT; break; }
+    if (!user_range(b, 2 * sizeof(ulong))) { ret = -EFAULT; break; }
     rl[0] = a == 3 ? USER_STACK_PAGES * PAGE_SIZE : ~0ul; /* RLIMIT_STACK */
     rl[1] = ~0ul;
     ret = 0;
@@ -284,6 +312,14 @@ int syscall_dispatch(struct regs *r) {
   case SYS_set_thread_area: ret = sys_set_thread_area((u32 *)a); break;
   case SYS_set_tid_address: ret = (long)proc.pid; break;
   case SYS_set_robust_list: ret = 0; break;
+#ifdef __x86_64__
+  case SYS_arch_prctl: /* ARCH_SET_FS (0x1002) only: the fs base, kept across switches */
+    if (a != 0x1002) { ret = -EINVAL; break; }
+    if (b >= USER_SPACE_END) { ret = -EPERM; break; }
+    ret = HYPERVISOR_set_segment_base(SEGBASE_FS, b) ? -EINVAL : 0;
+    if (!ret) proc.fs_base = b;
+    break;
+#endif
   case SYS_getrandom: {
     u8 *p = (u8 *)a;
     if (!user_range(a, b)) { ret = -EFAULT; break; }
@@ -302,9 +338,9 @@ int syscall_dispatch(struct regs *r) {
     ret = -EINVAL;
     break;
   default:
-    ret = r->eax >= 0x1000 ? pvx_syscall(r->eax, a, b) : -ENOSYS;
+    ret = nr >= 0x1000 ? pvx_syscall((u32)nr, a, b) : -ENOSYS;
   }
   proc.uaccess = 0;
-  r->eax = (u32)ret;
+  SC_RET(r) = (ulong)ret;
   return 0;
 }

@@ -1,6 +1,20 @@
 /* libc.c: system call wrappers and formatting for the user programs. */
 #include "ulib.h"
 
+#ifdef __x86_64__
+long syscall6(long nr, long a, long b, long c, long d, long e, long f) {
+  long r;
+  register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
+  register long r9 __asm__("r9") = f;
+  __asm__ volatile("syscall"
+                   : "=a"(r)
+                   : "0"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return r;
+}
+long syscall3(long nr, long a, long b, long c) { return syscall6(nr, a, b, c, 0, 0, 0); }
+#else
 long syscall3(long nr, long a, long b, long c) {
   long r;
   __asm__ volatile("int $0x80" : "=a"(r) : "0"(nr), "b"(a), "c"(b), "d"(c) : "memory");
@@ -14,6 +28,7 @@ long syscall6(long nr, long a, long b, long c, long d, long e, long f) {
                    : "memory");
   return r;
 }
+#endif
 void exit(int s) {
   for (;;) syscall3(SYS_exit, s, 0, 0);
 }
@@ -94,7 +109,7 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap) {
     } else {
       v = va_arg(ap, unsigned long);
     }
-    char t[16];
+    char t[24];
     int n = 0;
     do t[n++] = "0123456789abcdef"[v % base], v /= base; while (v);
     if (neg) t[n++] = '-';

@@ -1,9 +1,10 @@
-/* ulib.h: the user programs' tiny libc (Linux i386 system calls via int 0x80). */
+/* ulib.h: the user programs' tiny libc (Linux system calls: i386 via int 0x80, x86_64 via
+   syscall). */
 #ifndef PVX_ULIB_H
 #define PVX_ULIB_H
 typedef unsigned int u32;
 typedef unsigned long long u64;
-typedef unsigned int size_t;
+typedef unsigned long size_t;
 typedef __builtin_va_list va_list;
 #define va_start(a, b) __builtin_va_start(a, b)
 #define va_end(a) __builtin_va_end(a)
@@ -12,6 +13,24 @@ typedef __builtin_va_list va_list;
 
 long syscall3(long nr, long a, long b, long c);
 long syscall6(long nr, long a, long b, long c, long d, long e, long f);
+#ifdef __x86_64__
+#define SYS_exit 60
+#define SYS_read 0
+#define SYS_write 1
+#define SYS_open 2
+#define SYS_close 3
+#define SYS_time 201
+#define SYS_getpid 39
+#define SYS_brk 12
+#define SYS_reboot 169
+#define SYS_sysinfo 99
+#define SYS_uname 63
+#define SYS_nanosleep 35
+#define SYS_mmap2 9 /* mmap: the same arguments for an anonymous mapping */
+#define SYS_clock_gettime 228
+#define UTS_MACHINE "x86_64"
+#define KERNEL_BASE 0xFFFFFFFF80000000ul
+#else
 #define SYS_exit 1
 #define SYS_read 3
 #define SYS_write 4
@@ -26,6 +45,9 @@ long syscall6(long nr, long a, long b, long c, long d, long e, long f);
 #define SYS_nanosleep 162
 #define SYS_mmap2 192
 #define SYS_clock_gettime 265
+#define UTS_MACHINE "i686"
+#define KERNEL_BASE 0xC0000000ul
+#endif
 #define PVX_stats 0x1000
 #define PVX_balloon 0x1001
 #define PVX_selftest 0x1002

@@ -1,6 +1,6 @@
 /**
- * The committed guest image is what its sources build: a clean `make` of a copy of
- * guest/ reproduces guest/pvx-guest.elf byte for byte, where gcc -m32 is present and gcc
+ * The committed guest images are what their sources build: a clean `make` of a copy of
+ * guest/ reproduces guest/pvx-guest.elf and guest/pvx-guest64.elf byte for byte, where gcc -m32 is present and gcc
  * and ld are the versions recorded in guest/TOOLCHAIN (other versions emit other code).
  * @module
  */
@@ -30,7 +30,7 @@ async function haveToolchain(): Promise<boolean> {
 async function copyTree(src: string, dst: string): Promise<void> {
   await Deno.mkdir(dst, { recursive: true });
   for await (const e of Deno.readDir(src)) {
-    if (e.name === "build" || e.name === "pvx-guest.elf") continue;
+    if (["build", "build64", "pvx-guest.elf", "pvx-guest64.elf"].includes(e.name)) continue;
     if (e.isDirectory) await copyTree(`${src}/${e.name}`, `${dst}/${e.name}`);
     else if (e.isFile) await Deno.copyFile(`${src}/${e.name}`, `${dst}/${e.name}`);
   }
@@ -47,7 +47,8 @@ async function sameToolchain(): Promise<boolean> {
 const toolchain = await haveToolchain() && await sameToolchain();
 
 Deno.test({
-  name: "make -C guest reproduces the committed pvx-guest.elf when built in another directory",
+  name:
+    "make -C guest reproduces the committed pvx-guest.elf and pvx-guest64.elf when built in another directory",
   ignore: !toolchain,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "pvx-guest-" });
@@ -55,11 +56,13 @@ Deno.test({
       await copyTree(GUEST, `${dir}/guest`);
       const r = await run("make", ["-s", "-C", `${dir}/guest`]);
       assert(r.success, new TextDecoder().decode(r.stderr));
-      const built = await Deno.readFile(`${dir}/guest/pvx-guest.elf`);
-      const committed = await Deno.readFile(`${GUEST}/pvx-guest.elf`);
-      deepStrictEqual(built.length, committed.length, "image size differs: rebuild guest/");
-      const first = built.findIndex((b, i) => b !== committed[i]);
-      deepStrictEqual(first, -1, `images differ from byte ${first}: run "deno task guest"`);
+      for (const name of ["pvx-guest.elf", "pvx-guest64.elf"]) {
+        const built = await Deno.readFile(`${dir}/guest/${name}`);
+        const committed = await Deno.readFile(`${GUEST}/${name}`);
+        deepStrictEqual(built.length, committed.length, `${name} size differs: rebuild guest/`);
+        const first = built.findIndex((b, i) => b !== committed[i]);
+        deepStrictEqual(first, -1, `${name} differs from byte ${first}: run "deno task guest"`);
+      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

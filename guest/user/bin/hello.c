@@ -14,7 +14,7 @@ int main(int argc, char **argv) {
   check(write(1, "hello from user mode\n", 21) == 21, "write");
   check(getpid() > 0, "getpid");
   struct utsname u;
-  check(uname(&u) == 0 && !strcmp(u.sysname, "pvx") && !strcmp(u.machine, "i686"), "uname");
+  check(uname(&u) == 0 && !strcmp(u.sysname, "pvx") && !strcmp(u.machine, UTS_MACHINE), "uname");
   char *heap = sbrk(8192);
   check(heap != (void *)-1, "brk");
   if (heap != (void *)-1) {
@@ -34,7 +34,7 @@ int main(int argc, char **argv) {
   char buf[16];
   check(fd >= 3 && read(fd, buf, 3) == 3 && close(fd) == 0, "open/read/close");
   check(syscall3(9999, 0, 0, 0) == -38, "ENOSYS");
-  check(write(1, (void *)0xC0000000u, 4) == -14, "EFAULT on a kernel address");
+  check(write(1, (void *)KERNEL_BASE, 4) == -14, "EFAULT on a kernel address");
   check(write(1, (void *)0x1000, 4) == -14, "EFAULT on an unmapped user address");
   check(read(0, (void *)0x2000, 0) == 0, "read of 0 bytes");
   check(uname((struct utsname *)0x3000) == -14, "EFAULT on uname to an unmapped address");

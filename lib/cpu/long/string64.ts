@@ -85,39 +85,93 @@ function source(c: CpuCore): void {
   }
 }
 
+/**
+ * The pages the current instruction reads its source from and reads or writes its
+ * destination in (machine base, or -1): a rep translates each page once, as a TLB would.
+ */
+let sPage = -1, sHi = 0, sBase = -1, dPage = -1, dHi = 0, dBase = -1;
+
+/** Reads `bytes` at the source (srcLo, srcHi) into V through the source page cache. */
+function readSrc(c: CpuCore, bytes: number): void {
+  const off = srcLo & 0xfff;
+  if (off + bytes > 4096) return read64(c, srcLo, srcHi, bytes);
+  if ((srcLo & ~0xfff) !== sPage || srcHi !== sHi || sBase < 0) {
+    sBase = xlate64(c, srcLo, srcHi, A_READ) - off;
+    sPage = srcLo & ~0xfff;
+    sHi = srcHi;
+  }
+  load(c, sBase + off, bytes);
+}
+
+/** Reads (`write` false) or writes V at the destination RDI through the destination cache. */
+function accessDst(c: CpuCore, bytes: number, write: boolean): void {
+  const off = diLo & 0xfff;
+  if (off + bytes > 4096) {
+    return write ? write64(c, diLo, diHi, bytes) : read64(c, diLo, diHi, bytes);
+  }
+  if ((diLo & ~0xfff) !== dPage || diHi !== dHi || dBase < 0) {
+    dBase = xlate64(c, diLo, diHi, write ? A_WRITE : A_READ) - off;
+    dPage = diLo & ~0xfff;
+    dHi = diHi;
+  }
+  const m = dBase + off;
+  if (!write) return load(c, m, bytes);
+  const dv = c.dv;
+  if (bytes === 1) c.u8[m] = V[0];
+  else if (bytes === 2) dv.setUint16(m, V[0], true);
+  else if (bytes === 4) dv.setInt32(m, V[0], true);
+  else {
+    dv.setInt32(m, V[0], true);
+    dv.setInt32(m + 4, V[1], true);
+  }
+  noteWrite(c, m);
+}
+
+function load(c: CpuCore, m: number, bytes: number): void {
+  const dv = c.dv;
+  V[1] = 0;
+  if (bytes === 1) V[0] = c.u8[m];
+  else if (bytes === 2) V[0] = dv.getUint16(m, true);
+  else if (bytes === 4) V[0] = dv.getInt32(m, true);
+  else {
+    V[0] = dv.getInt32(m, true);
+    V[1] = dv.getInt32(m + 4, true);
+  }
+}
+
 /** One element of `kind` at `bytes` bytes; returns true when a repe/repne must stop. */
 function element(c: CpuCore, kind: number, size: number, bytes: number, delta: number): boolean {
   switch (kind) {
     case MOVS:
       source(c);
-      read64(c, srcLo, srcHi, bytes);
-      write64(c, diLo, diHi, bytes);
+      readSrc(c, bytes);
+      accessDst(c, bytes, true);
       advanceSi(c, delta);
       advanceDi(c, delta);
       return false;
     case STOS:
       readReg(c, 0, size);
-      write64(c, diLo, diHi, bytes);
+      accessDst(c, bytes, true);
       advanceDi(c, delta);
       return false;
     case LODS:
       source(c);
-      read64(c, srcLo, srcHi, bytes);
+      readSrc(c, bytes);
       writeReg(c, 0, size, V[0], V[1]);
       advanceSi(c, delta);
       return false;
     case CMPS: {
       source(c);
-      read64(c, srcLo, srcHi, bytes);
+      readSrc(c, bytes);
       const aLo = V[0], aHi = V[1];
-      read64(c, diLo, diHi, bytes);
+      accessDst(c, bytes, false);
       alu(c, ALU_CMP, size, aLo, aHi, V[0], V[1]);
       advanceSi(c, delta);
       advanceDi(c, delta);
       return true;
     }
     default: { // SCAS
-      read64(c, diLo, diHi, bytes);
+      accessDst(c, bytes, false);
       const bLo = V[0], bHi = V[1];
       readReg(c, 0, size);
       alu(c, ALU_CMP, size, V[0], V[1], bLo, bHi);
@@ -169,13 +223,17 @@ function bulk(c: CpuCore, kind: number, size: number, bytes: number): number {
     const dm = xlate64(c, diLo, diHi, A_WRITE);
     readReg(c, 0, size);
     const lo = V[0], hi = V[1];
-    if (bytes === 1) u8.fill(lo & 0xff, dm, dm + room);
-    else if (bytes === 2) { for (let i = 0; i < room; i++) dv.setUint16(dm + i * 2, lo, true); }
-    else if (bytes === 4) { for (let i = 0; i < room; i++) dv.setInt32(dm + i * 4, lo, true); }
+    const n = room * bytes;
+    if (bytes === 1) u8.fill(lo & 0xff, dm, dm + n);
     else {
-      for (let i = 0; i < room; i++) {
-        dv.setInt32(dm + i * 8, lo, true);
-        dv.setInt32(dm + i * 8 + 4, hi, true);
+      // One element, then doubling copies of what is written.
+      if (bytes === 2) dv.setUint16(dm, lo, true);
+      else dv.setInt32(dm, lo, true);
+      if (bytes === 8) dv.setInt32(dm + 4, hi, true);
+      for (let done = bytes; done < n;) {
+        const k = done < n - done ? done : n - done;
+        u8.copyWithin(dm + done, dm, dm + k);
+        done += k;
       }
     }
     noteWrite(c, dm);
@@ -194,6 +252,8 @@ export function string64(c: CpuCore, b: number): void {
   const bytes = size >> 3;
   const delta = (c.flags & F_DF) !== 0 ? -bytes : bytes;
   loadRegs(c);
+  sBase = -1;
+  dBase = -1;
   const rep = D.rep;
   if (rep === 0) {
     element(c, kind, size, bytes, delta);

@@ -8,8 +8,10 @@ import { CpuCore, FAULT } from "./core.ts";
 import { EXC_FAULT } from "./platform.ts";
 import { enterHandler, loadSegment } from "./segmentation.ts";
 import { runLoop } from "./fast_loop.ts";
-import { runLong } from "./long/run64.ts";
-import { longModeActive } from "./long/long_state.ts";
+import { CompatWalker, runLongMode } from "./long/compat.ts";
+import { EFER_LMA } from "./long/long_state.ts";
+import { enterHandler64 } from "./long/far64.ts";
+import { deliver64 } from "./long/deliver64.ts";
 import { step } from "./interpreter.ts";
 import { DebugUnit } from "./debug_unit.ts";
 import { NO_FOLD, unfoldSegments } from "./seg_fold.ts";
@@ -64,6 +66,7 @@ export class Cpu extends CpuCore {
     jit: JitOptions | false = {},
   ) {
     super(mem, platform, walker);
+    if (walker instanceof CompatWalker) walker.lm = this.lm;
     this.debug = new DebugUnit(this, step);
     this.jit = jit === false ? null : new Jit(undefined, jit);
   }
@@ -86,6 +89,34 @@ export class Cpu extends CpuCore {
   }
 
   /**
+   * Enters 64-bit or compatibility code: loads CS and SS with their checks (SS may be null
+   * for 64-bit code below ring 3), CPL from the code selector, RIP (canonical for 64-bit
+   * code, inside the limit for compatibility code) and RSP. Nothing changes on failure.
+   * @returns 0, or the fault vector (error code in {@link excCode})
+   */
+  enterHandler64(
+    cs: number,
+    ripLo: number,
+    ripHi: number,
+    ss: number,
+    rspLo: number,
+    rspHi: number,
+  ): number {
+    return enterHandler64(this, cs, ripLo, ripHi, ss, rspLo, rspHi);
+  }
+
+  /**
+   * Delivers an exception or interrupt through the long-mode IDT as the hardware does
+   * (16-byte gates, IST, TSS.RSP0-2, the 16-byte-aligned frame): for a platform that
+   * runs a native long-mode kernel (tests; a PV platform bounces instead).
+   * @param kind EXC_* as passed to Platform.exception (RIP is then where that leaves it)
+   * @returns 0, or the vector of the fault met while delivering (error code in {@link excCode})
+   */
+  deliver64(vector: number, errorCode: number, kind: number): number {
+    return deliver64(this, vector, errorCode, kind);
+  }
+
+  /**
    * Runs up to `maxInstructions` instructions, or until {@link stop}.
    * @returns instructions retired by this call
    */
@@ -93,9 +124,10 @@ export class Cpu extends CpuCore {
     this.stopRequested = false;
     const start = this.retired;
     const end = start + maxInstructions;
-    // 64-bit code (EFER.LMA with CS.L) runs in its own loop: one test per run() call.
-    if (longModeActive(this.efer, this.segAttr[1])) {
-      runLong(this, end);
+    // IA-32e mode (64-bit and compatibility code) runs in its own loops: one test per
+    // run() call, none per instruction in the 32-bit loops.
+    if ((this.efer & EFER_LMA) !== 0) {
+      runLongMode(this, end, this.unfold);
       return this.retired - start;
     }
     let faults = 0, faultAt = this.retired, faultEip = -1;
@@ -125,6 +157,9 @@ export class Cpu extends CpuCore {
     }
     return this.retired - start;
   }
+
+  /** {@link unfoldedStep} as a bound function (for compatibility mode's loop). */
+  private readonly unfold = (): boolean => this.unfoldedStep();
 
   /**
    * Re-runs the instruction whose data access hit the folded segment limit with every

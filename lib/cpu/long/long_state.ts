@@ -21,6 +21,8 @@ export const MSR_FS_BASE = 0xc0000100;
 export const MSR_GS_BASE = 0xc0000101;
 /** IA32_KERNEL_GS_BASE (swapped with GS_BASE by swapgs). */
 export const MSR_KERNEL_GS_BASE = 0xc0000102;
+/** IA32_TSC_AUX (ECX of rdtscp; 32 bits). */
+export const MSR_TSC_AUX = 0xc0000103;
 
 /** EFER bits. */
 export const EFER_SCE = 0x1, EFER_LME = 0x100, EFER_LMA = 0x400, EFER_NXE = 0x800;
@@ -31,6 +33,8 @@ export const ATTR_L = 0x2000;
 export const M_STAR = 0, M_LSTAR = 1, M_CSTAR = 2, M_SFMASK = 3;
 /** FS, GS and KERNEL_GS base slots. */
 export const M_FS_BASE = 4, M_GS_BASE = 5, M_KERNEL_GS_BASE = 6;
+/** TSC_AUX slot (hi always 0). */
+export const M_TSC_AUX = 7;
 
 /** Translates 64-bit linear addresses (lib/paging's LongModeWalker fits it). */
 export interface LongWalker {
@@ -55,8 +59,27 @@ export class LongState {
   ripHi = 0;
   /** Bits 63..32 of CR2 (bits 31..0 are `cr2`). */
   cr2Hi = 0;
-  /** STAR, LSTAR, CSTAR, SFMASK, FS_BASE, GS_BASE, KERNEL_GS_BASE as lo/hi pairs. */
-  readonly msr: Int32Array = new Int32Array(14);
+  /** STAR, LSTAR, CSTAR, SFMASK, FS_BASE, GS_BASE, KERNEL_GS_BASE, TSC_AUX as lo/hi pairs. */
+  readonly msr: Int32Array = new Int32Array(16);
+  /**
+   * `segBase[FS]` and `segBase[GS]` as last reconciled with FS_BASE/GS_BASE (msr64.ts
+   * `syncSegBases`): tells which side a 32-bit segment load or an MSR write changed.
+   */
+  readonly segSeen: Int32Array = new Int32Array(2);
+  /** Bits 63..32 of CR3 (bits 31..0 are `cr3`). */
+  cr3Hi = 0;
+  /** CR8 (task priority, 4 bits). */
+  cr8 = 0;
+  /** Bits 63..32 of DR0..DR3 (breakpoint addresses). */
+  readonly drHi: Int32Array = new Int32Array(4);
+  /** Bits 63..32 of the GDTR, IDTR, LDTR and TR bases (IA-32e: 16-byte system descriptors). */
+  gdtBaseHi = 0;
+  /** Bits 63..32 of the IDTR base. */
+  idtBaseHi = 0;
+  /** Bits 63..32 of the LDTR base. */
+  ldtBaseHi = 0;
+  /** Bits 63..32 of the TR base. */
+  trBaseHi = 0;
   /** The 4-level walker for 64-bit accesses; null = linear is machine (below 4 GiB). */
   walker: LongWalker | null = null;
 }
@@ -78,12 +101,14 @@ export function longMsrSlot(index: number): number {
       return M_GS_BASE;
     case MSR_KERNEL_GS_BASE:
       return M_KERNEL_GS_BASE;
+    case MSR_TSC_AUX:
+      return M_TSC_AUX;
     default:
       return -1;
   }
 }
 
-/** Whether the CPU executes 64-bit code: EFER.LMA and CS.L (compatibility mode is not modelled). */
+/** Whether the CPU executes 64-bit code: EFER.LMA and CS.L (EFER.LMA alone: compatibility mode). */
 export function longModeActive(efer: number, csAttr: number): boolean {
   return (efer & EFER_LMA) !== 0 && (csAttr & ATTR_L) !== 0;
 }

@@ -1,36 +1,123 @@
 /**
- * The 64-bit run loop: `Cpu.run` enters it once per call when EFER.LMA and CS.L are set,
- * so the 32-bit loops carry no per-instruction mode test. A faulting instruction leaves
- * RIP at its start (the instructions of step64.ts commit registers only after their last
- * memory access) and is reported to the platform as in 32-bit mode.
+ * The 64-bit run loop: `Cpu.run` enters it (through compat.ts's `runLongMode`) while
+ * EFER.LMA and CS.L are set, so the 32-bit loops carry no per-instruction mode test. A
+ * faulting instruction leaves RIP at its start (the instructions of step64.ts commit
+ * registers only after their last memory access) and is reported to the platform as in
+ * 32-bit mode. With EFLAGS.TF or an armed debug unit each instruction goes through
+ * {@link checkedStep64}: instruction breakpoints on DR0-3 (64-bit addresses, faults,
+ * suppressed by RF) and the single-step trap (DR6.BS), reported as the 32-bit loop does.
+ * The loop returns when CS.L clears (a far transfer, iretq or sysret to compatibility
+ * code, or the platform loading such a CS).
  * @module
  */
 
 import { type CpuCore, FAULT, FAULT_LOOP_LIMIT } from "../core.ts";
-import { EXC_FAULT } from "../platform.ts";
-import { materialize } from "../flags.ts";
-import { LF_NONE } from "../flags.ts";
+import { EXC_FAULT, EXC_TRAP, VEC_DB, VEC_UD } from "../platform.ts";
+import { F_RF, F_TF, LF_NONE, materialize } from "../flags.ts";
+import { DR6_BS, mergeDr6 } from "../debug_unit.ts";
 import { step64 } from "./step64.ts";
+import { ATTR_L } from "./long_state.ts";
+import { SYS } from "./system64.ts";
+import { syncSegBases } from "./msr64.ts";
+import { D, fetch8, modrm, prefixes, resetFetch } from "./decode64.ts";
+import { callFar64, jmpFar64 } from "./far64.ts";
+
+const CS = 1;
+/** `dbgArmed` bit of guest instruction breakpoints (debug_unit.ts ARM_GUEST_EXEC). */
+const ARM_GUEST_EXEC = 1;
+
+/** DR6 bits of the enabled instruction breakpoints at RIP (lo, hi). */
+function execHits(c: CpuCore, lo: number, hi: number): number {
+  const dr7 = c.dr[7];
+  let hits = 0;
+  for (let i = 0; i < 4; i++) {
+    if (((dr7 >>> (i * 2)) & 3) === 0 || ((dr7 >>> (16 + i * 4)) & 3) !== 0) continue;
+    if (c.dr[i] === lo && c.lm.drHi[i] === hi) hits |= 1 << i;
+  }
+  return hits;
+}
 
 /**
- * Runs 64-bit code until `end` retired instructions, a stop, or mode leaves 64-bit.
- * @returns nothing; `c.retired` counts
+ * One instruction with the debug checks around it: an instruction breakpoint is a fault
+ * before it (unless RF), a single step a trap after it (not after int n / int3 / int1,
+ * which enter their handler with TF clear); RF clears after a retired instruction.
  */
-export function runLong(c: CpuCore, end: number): void {
+export function checkedStep64(c: CpuCore): void {
+  const flags0 = c.flags;
+  if ((c.dbgArmed & ARM_GUEST_EXEC) !== 0 && (flags0 & F_RF) === 0) {
+    const hits = execHits(c, c.eip, c.lm.ripHi);
+    if (hits !== 0) {
+      c.dr[6] = mergeDr6(c.dr[6], hits);
+      c.report(VEC_DB, -1, EXC_FAULT);
+      return;
+    }
+  }
+  SYS.softInt = false;
+  step64(c);
+  c.retired++;
+  if ((flags0 & F_RF) !== 0) c.flags &= ~F_RF;
+  if ((flags0 & F_TF) !== 0 && !SYS.softInt) {
+    c.dr[6] = mergeDr6(c.dr[6], DR6_BS);
+    c.report(VEC_DB, -1, EXC_TRAP);
+  }
+}
+
+/**
+ * Far jmp/call through memory (FF /5, FF /3): step64's group 5 raises #UD for them, so
+ * a #UD is retried here (only then, off the hot path).
+ * @returns whether the instruction was one of them and retired
+ */
+function retryFar(c: CpuCore): boolean {
+  resetFetch();
+  if (prefixes(c) !== 0xff) return false;
+  const lo = c.eip, hi = c.lm.ripHi, len = D.len;
+  const sub = (fetch8(c) >> 3) & 7;
+  c.eip = lo;
+  c.lm.ripHi = hi;
+  D.len = len;
+  if (sub !== 3 && sub !== 5) return false;
+  modrm(c, 0);
+  if (sub === 3) callFar64(c);
+  else jmpFar64(c);
+  return true;
+}
+
+/**
+ * Runs 64-bit code until `end` retired instructions, a stop, or CS.L clears.
+ * @returns true when it returned because CS.L cleared (the caller switches loops)
+ */
+export function runLong(c: CpuCore, end: number): boolean {
   if (c.lfOp !== LF_NONE) {
     c.flags = materialize(c);
     c.lfOp = LF_NONE;
   }
+  syncSegBases(c);
   let faults = 0, faultAt = -1, faultLo = 0, faultHi = 0;
   while (c.retired < end && !c.stopRequested) {
+    if ((c.segAttr[CS] & ATTR_L) === 0) return true;
     const lo = c.eip, hi = c.lm.ripHi;
     try {
-      step64(c);
-      c.retired++;
+      if ((c.flags & F_TF) !== 0 || c.dbgArmed !== 0) checkedStep64(c);
+      else {
+        step64(c);
+        c.retired++;
+      }
     } catch (e) {
       if (e !== FAULT) throw e;
       c.eip = lo;
       c.lm.ripHi = hi;
+      if (c.excVector === VEC_UD) {
+        try {
+          if (retryFar(c)) {
+            c.retired++;
+            continue;
+          }
+        } catch (e2) {
+          if (e2 !== FAULT) throw e2;
+        }
+        c.eip = lo;
+        c.lm.ripHi = hi;
+      }
       if (c.retired !== faultAt || lo !== faultLo || hi !== faultHi) {
         faultAt = c.retired;
         faultLo = lo;
@@ -38,7 +125,9 @@ export function runLong(c: CpuCore, end: number): void {
         faults = 0;
       } else faults++;
       c.platform.exception(c.excVector, c.excCode, EXC_FAULT);
-      if (faults >= FAULT_LOOP_LIMIT) return;
+      syncSegBases(c);
+      if (faults >= FAULT_LOOP_LIMIT) return false;
     }
   }
+  return false;
 }

@@ -8,7 +8,7 @@
 import type { CpuCore as Cpu } from "../core.ts";
 import { F_ZF, materialize } from "../flags.ts";
 import { VEC_GP, VEC_UD } from "../platform.ts";
-import { canonicalHi, longMsrSlot, M_SFMASK, M_STAR } from "../long/long_state.ts";
+import { readLongMsr, writeLongMsr } from "../long/msr64.ts";
 import {
   A_CODE,
   A_DC,
@@ -28,6 +28,7 @@ export const MSR_EFER = 0xc0000080;
 export const MSR_TSC = 0x10;
 
 const cpuidOut = new Int32Array(4);
+const msrOut = new Int32Array(2);
 
 /** Raises #GP(0) unless CPL is 0. */
 export function requireCpl0(c: Cpu): void {
@@ -85,19 +86,13 @@ export function drIndex(c: Cpu, n: number): number {
 /** rdmsr: ECX -> EDX:EAX; unknown MSRs read as 0. */
 export function rdmsr(c: Cpu): void {
   const idx = c.regs[1] >>> 0;
-  if (idx === MSR_EFER) {
-    c.regs[0] = c.efer;
-    c.regs[2] = 0;
-    return;
-  }
   if (idx === MSR_TSC) {
     rdtsc(c);
     return;
   }
-  const slot = longMsrSlot(idx);
-  if (slot >= 0) {
-    c.regs[0] = c.lm.msr[slot * 2];
-    c.regs[2] = c.lm.msr[slot * 2 + 1];
+  if (readLongMsr(c, idx, msrOut)) {
+    c.regs[0] = msrOut[0];
+    c.regs[2] = msrOut[1];
     return;
   }
   const v = c.msrs.get(idx);
@@ -105,22 +100,10 @@ export function rdmsr(c: Cpu): void {
   c.regs[2] = v ? v[1] : 0;
 }
 
-/** wrmsr: EDX:EAX -> MSR[ECX]. */
+/** wrmsr: EDX:EAX -> MSR[ECX] (EFER and the IA-32e MSRs with their checks, long/msr64.ts). */
 export function wrmsr(c: Cpu): void {
   const idx = c.regs[1] >>> 0;
-  if (idx === MSR_EFER) {
-    c.efer = c.regs[0] & 0xd01;
-    c.flushTlb();
-    return;
-  }
-  const slot = longMsrSlot(idx);
-  if (slot >= 0) {
-    // Bases and targets must be canonical; STAR and SFMASK take any value.
-    if (slot !== M_STAR && slot !== M_SFMASK && !canonicalHi(c.regs[2])) c.raise(VEC_GP, 0);
-    c.lm.msr[slot * 2] = c.regs[0];
-    c.lm.msr[slot * 2 + 1] = c.regs[2];
-    return;
-  }
+  if (writeLongMsr(c, idx, c.regs[0], c.regs[2])) return;
   c.msrs.set(idx, [c.regs[0], c.regs[2]]);
 }
 

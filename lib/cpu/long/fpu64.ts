@@ -17,7 +17,7 @@ import { sseExecuteWide } from "../sse/sse_wide.ts";
 import { fxrstor, FXS_64, FXS_64W, fxsave, ldmxcsr, stmxcsr } from "../sse/fxsave.ts";
 import { Bus64 } from "./bus64.ts";
 import { D, fetch8, getLo, modrm, readReg, writeReg, writeRm } from "./decode64.ts";
-import { read64, V } from "./mem64.ts";
+import { A_WRITE, read64, V, xlate64 } from "./mem64.ts";
 
 let bus: Bus64 | null = null;
 
@@ -113,6 +113,40 @@ const GPR_IO = (() => {
   return t;
 })();
 
+/**
+ * Per `0F xx`: the bytes an SSE store form writes to memory (0: not a store; 1: movss/
+ * movsd/movups by prefix, 2: movd or movq by REX.W), for the page check before writing.
+ */
+const STORE = (() => {
+  const t = new Uint8Array(256);
+  t[0x11] = 1;
+  t[0x13] = t[0x17] = t[0xd6] = 8;
+  t[0x29] =
+    t[0x2b] =
+    t[0x7f] =
+    t[0xe7] =
+      16;
+  t[0x7e] = 2;
+  return t;
+})();
+
+/**
+ * A store that may cross a page: both pages must be writable before a byte changes (the
+ * units write dword by dword), so the last byte's page is checked first.
+ */
+function probeStore(c: CpuCore, b: Bus64, op: number, lin: number, prefix: number): void {
+  let n = STORE[op];
+  if (n === 1) n = prefix === 0xf3 ? 4 : prefix === 0xf2 ? 8 : 16;
+  else if (n === 2) {
+    if (prefix !== 0x66) return; // F3 0F 7E is a load
+    n = (D.rex & 8) !== 0 ? 8 : 4;
+  }
+  if (n === 0 || (lin & 0xfff) + n <= 4096) return;
+  xlate64(c, lin | 0, b.hi, A_WRITE);
+  const next = lin - (lin & 0xfff) + 0x1000; // the second page's first byte (CR2 if it faults)
+  xlate64(c, next | 0, next >= 0x100000000 ? (b.hi + 1) | 0 : b.hi, A_WRITE);
+}
+
 /** The SSE/SSE2 forms of `0F op` (SSE_OPCODE_MAP). */
 function sse(c: CpuCore, op: number, info: number): void {
   modrm(c, (info & 2) !== 0 ? 1 : 0);
@@ -123,6 +157,7 @@ function sse(c: CpuCore, op: number, info: number): void {
   if ((c.cr0 & 8) !== 0) c.raise(VEC_NM, -1);
   // F2/F3 select the form over 66 (the last of F2/F3 wins), as the 32-bit decoder does.
   const prefix = D.rep !== 0 ? D.rep : D.o16 ? 0x66 : 0;
+  if (D.isMem) probeStore(c, b, op, lin, prefix);
   const reg = D.reg, rm = D.rm;
   const mb = (D.isMem ? 0 : 0xc0) | ((reg & 7) << 3) | (rm & 7) | ((reg & 8) << 5) |
     ((rm & 8) << 6);

@@ -52,6 +52,8 @@ export const EVTCHNSTAT_ipi = 5;
  * xen_ulong_t (32 words of 32 bits).
  */
 export const EVTCHN_2L_NR_CHANNELS_32 = 1024;
+/** Ports of the 2-level ABI for a 64-bit guest (64 words of 64 bits). */
+export const EVTCHN_2L_NR_CHANNELS_64 = 4096;
 /** Bits per pending/mask word for a 32-bit guest (BITS_PER_EVTCHN_WORD). */
 export const BITS_PER_EVTCHN_WORD_32 = 32;
 

@@ -2,20 +2,28 @@
  * XTF, Xen's own test suite, run as a user would: `pvx boot test-ENV-NAME.cfg` for every
  * xl config of each environment, reading the console's `Test result:` line. Each
  * configuration must end as Xen 4.17 in its default configuration ends it: SUCCESS, or
- * SKIP where Xen would skip too (the reason is in EXPECTED_SKIPS and README.md).
+ * SKIP where Xen would skip too (the reason is in EXPECTED_SKIPS and README.md). A
+ * configuration pvx does not pass yet is listed in KNOWN_FAILURES with its reason and
+ * reported as ignored, never as passed.
  * @module
  */
 import assert from "node:assert/strict";
 import { pvx } from "../_pvx.ts";
 import { xtfDir } from "./_xtf_dir.ts";
 
-/** The XTF environments pvx boots (pv64 joins when 64-bit PV guests do). */
-const ENVIRONMENTS = ["pv32pae"];
+/** The XTF environments pvx boots. */
+const ENVIRONMENTS = ["pv32pae", "pv64"];
 
-/** Tests Xen 4.17 skips in its default configuration, and why. */
+/** Tests Xen 4.17 skips in its default configuration (on pvx's CPU), and why. */
 const EXPECTED_SKIPS: Record<string, string> = {
   argo: "Argo is compiled out of Xen by default (CONFIG_ARGO=n, and argo=1 on Xen's command line)",
+  "pv-fsgsbase": "the CPU offers no FSGSBASE (Xen skips it on such hardware)",
+  "xsa-167": "Xen removed PV superpages in 4.10",
+  "xsa-444": "DBEXT is an AMD feature and pvx's CPU is an Intel one (Xen skips it there)",
 };
+
+/** Configurations pvx does not pass yet, and why (reported as ignored). */
+const KNOWN_FAILURES: Record<string, string> = {};
 
 const dir = xtfDir();
 
@@ -39,6 +47,11 @@ for (const env of ENVIRONMENTS) {
     const test = name.replace(`test-${env}-`, "").replace(/~.*$/, "");
     const skip = EXPECTED_SKIPS[test];
     const want = skip ? "SKIP" : "SUCCESS";
+    const known = KNOWN_FAILURES[name];
+    if (known) {
+      Deno.test({ name: `XTF ${name} (ignored: known failure: ${known})`, ignore: true, fn() {} });
+      continue;
+    }
     Deno.test(`XTF ${name}: ${want}${skip ? ` (${skip})` : ""}`, async () => {
       const r = await pvx("boot", `${dir.path}/${env}/${cfg}`);
       const results = [...r.stdout.matchAll(/Test result: (\w+)/g)].map((m) => m[1]);

@@ -170,7 +170,7 @@ export function buildDomain64(host: Host, opts: BuildOptions64): BuiltDomain64 {
   mem.write(mfnOf(layout.startInfoPfn) * 4096, siPage);
 
   const si = d.sharedInfo();
-  host.clock.writeWallclock(si);
+  host.clock.writeWallclock(si, 64);
   for (const v of d.vcpus) host.clock.writeVcpuTime(si, v.id);
 
   // arch_setup_bootlate pins the L4; arch_set_info_guest installs it as the kernel base.

@@ -7,6 +7,7 @@
 import { VI_ARCH_CR2, VI_UPCALL_MASK, VI_UPCALL_PENDING } from "../../abi/mod.ts";
 import { R_EAX, R_EBP, R_EBX, R_ECX, R_EDI, R_EDX, R_ESI, R_ESP } from "../machine/cpu_port.ts";
 import type { Vcpu } from "./vcpu.ts";
+import { formatCrashDump64 } from "../pv64/crash_dump64.ts";
 
 const hex8 = (n: number) => (n >>> 0).toString(16).padStart(8, "0");
 const hex4 = (n: number) => (n & 0xffff).toString(16).padStart(4, "0");
@@ -18,6 +19,7 @@ const hex4 = (n: number) => (n & 0xffff).toString(16).padStart(4, "0");
  * @returns the lines, without trailing newline
  */
 export function formatCrashDump(v: Vcpu, stackWords = 16): string {
+  if (v.cpu64 !== null) return formatCrashDump64(v, stackWords / 2);
   const c = v.cpu;
   const r = c.gpr;
   const d = v.domain;

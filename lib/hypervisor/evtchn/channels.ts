@@ -25,6 +25,7 @@ import {
   ECS_UNBOUND,
   ECS_VIRQ,
   EVTCHN_2L_NR_CHANNELS_32,
+  EVTCHN_2L_NR_CHANNELS_64,
   EVTCHNOP_alloc_unbound,
   EVTCHNOP_bind_interdomain,
   EVTCHNOP_bind_ipi,
@@ -94,7 +95,10 @@ export interface EventChannelsOptions {
   directory: EvtchnDirectory;
   /** A control domain (dom0) may name other domains; a domU may not (-EPERM). */
   privileged?: boolean;
-  /** Port limit (default and maximum: 1024, the 2-level limit for 32-bit guests). */
+  /**
+   * Port limit (default and maximum: the 2-level limit, 1024 for 32-bit guests, 4096 for
+   * 64-bit ones).
+   */
   maxPorts?: number;
   /** Trace sink. */
   tracer?: Tracer;
@@ -164,8 +168,10 @@ export class EventChannels {
 
   /** @param o see {@link EventChannelsOptions} */
   constructor(o: EventChannelsOptions) {
-    const max = o.maxPorts ?? EVTCHN_2L_NR_CHANNELS_32;
-    if (!Number.isInteger(max) || max < 2 || max > EVTCHN_2L_NR_CHANNELS_32) {
+    // EVTCHN_2L_NR_CHANNELS: a bit per bit of the selector's words (1024, or 4096 for 64)
+    const limit = o.shared.width === 64 ? EVTCHN_2L_NR_CHANNELS_64 : EVTCHN_2L_NR_CHANNELS_32;
+    const max = o.maxPorts ?? limit;
+    if (!Number.isInteger(max) || max < 2 || max > limit) {
       throw new RangeError(`Cannot create event channels: bad port limit ${max}`);
     }
     this.domid = o.domid;

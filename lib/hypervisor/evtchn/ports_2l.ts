@@ -18,7 +18,7 @@ import type { SharedInfoView } from "./shared_info_view.ts";
 export function evtchn2lSetPending(si: SharedInfoView, vcpu: number, port: number): number {
   if (si.testAndSetPending(port)) return SET_ALREADY_PENDING;
   if (si.isMasked(port)) return SET_PENDING;
-  if (si.testAndSetPendingSel(vcpu, port >>> 5)) return SET_PENDING;
+  if (si.testAndSetPendingSel(vcpu, port >>> si.selShift)) return SET_PENDING;
   return markEventsPending(si, vcpu) ? SET_PENDING_KICK : SET_PENDING;
 }
 
@@ -37,7 +37,7 @@ export const SET_PENDING_KICK = 2;
 export function evtchn2lUnmask(si: SharedInfoView, vcpu: number, port: number): boolean {
   if (!si.testAndClearMask(port)) return false;
   if (!si.isPending(port)) return false;
-  if (si.testAndSetPendingSel(vcpu, port >>> 5)) return false;
+  if (si.testAndSetPendingSel(vcpu, port >>> si.selShift)) return false;
   return markEventsPending(si, vcpu);
 }
 

@@ -1,6 +1,8 @@
 /**
- * The event-channel words of an x86_32 shared_info page and of each vcpu_info, read and
- * written in place in machine memory (public/xen.h, arch-x86/xen.h, xen-x86_32.h).
+ * The event-channel words of a shared_info page and of each vcpu_info, read and written
+ * in place in machine memory (public/xen.h, arch-x86/xen.h, xen-x86_32.h, xen-x86_64.h):
+ * the bitmaps are the same bits in either width (little-endian), their offsets and the
+ * selector's width (a bit per 32- or 64-bit word of the bitmap) follow the guest's.
  * @module
  */
 import type { PhysMemory } from "../../cpu/mod.ts";
@@ -25,6 +27,12 @@ export const SHARED_INFO_EVTCHN_MASK = 2176;
 export const SHARED_INFO_SIZE_32 = 2344;
 /** Words in evtchn_pending / evtchn_mask for x86_32 (sizeof(xen_ulong_t) * 8). */
 export const EVTCHN_WORDS_32 = 32;
+/** offsetof(struct vcpu_info, evtchn_pending_sel) for x86_64 (xen_ulong_t = 8 bytes). */
+export const VCPU_INFO_PENDING_SEL_64 = 8;
+/** offsetof(struct shared_info, evtchn_pending) for x86_64. */
+export const SHARED_INFO_EVTCHN_PENDING_64 = 2048;
+/** offsetof(struct shared_info, evtchn_mask) for x86_64. */
+export const SHARED_INFO_EVTCHN_MASK_64 = 2560;
 
 /**
  * A domain's shared_info event words (pending and mask bitmaps) and its vcpus'
@@ -42,6 +50,11 @@ export class SharedInfoView {
   readonly pendingIdx: number;
   /** Int32 index of evtchn_mask[0]. */
   readonly maskIdx: number;
+  /** The guest's word width (32 or 64). */
+  readonly width: 32 | 64;
+  /** log2 of the bits per bitmap word: a port's selector bit is port >>> selShift. */
+  readonly selShift: number;
+  readonly #selOff: number;
   readonly #i32: Int32Array;
   readonly #u8: Uint8Array;
   /** Per vcpu: machine address of its vcpu_info, or -1 when it has none. */
@@ -51,8 +64,9 @@ export class SharedInfoView {
    * @param mem machine memory
    * @param mfn the shared_info frame
    * @param maxVcpus how many vcpus the domain has
+   * @param width the guest's width (x86_32 layout by default)
    */
-  constructor(mem: PhysMemory, mfn: number, maxVcpus: number) {
+  constructor(mem: PhysMemory, mfn: number, maxVcpus: number, width: 32 | 64 = 32) {
     assert(Number.isInteger(mfn) && mfn >= 0 && mfn < mem.frames, `bad shared_info mfn ${mfn}`);
     assert(Number.isInteger(maxVcpus) && maxVcpus >= 1, `bad vcpu count ${maxVcpus}`);
     this.mem = mem;
@@ -60,8 +74,13 @@ export class SharedInfoView {
     this.#i32 = new Int32Array(mem.buffer);
     this.#u8 = mem.u8;
     const base = mfn * PAGE_SIZE;
-    this.pendingIdx = (base + SHARED_INFO_EVTCHN_PENDING) / 4;
-    this.maskIdx = (base + SHARED_INFO_EVTCHN_MASK) / 4;
+    this.width = width;
+    this.selShift = width === 64 ? 6 : 5;
+    this.#selOff = width === 64 ? VCPU_INFO_PENDING_SEL_64 : VCPU_INFO_PENDING_SEL;
+    const w64 = width === 64;
+    this.pendingIdx = (base + (w64 ? SHARED_INFO_EVTCHN_PENDING_64 : SHARED_INFO_EVTCHN_PENDING)) /
+      4;
+    this.maskIdx = (base + (w64 ? SHARED_INFO_EVTCHN_MASK_64 : SHARED_INFO_EVTCHN_MASK)) / 4;
     this.#vcpuInfo = new Float64Array(maxVcpus).fill(-1);
     for (let v = 0; v < maxVcpus && v < XEN_LEGACY_MAX_VCPUS; v++) {
       this.#vcpuInfo[v] = base + v * VCPU_INFO_SIZE;
@@ -163,28 +182,31 @@ export class SharedInfoView {
     this.mem.noteWrite(a + 1, 1);
   }
 
-  /** A vcpu's evtchn_pending_sel (unsigned). */
+  /** A vcpu's evtchn_pending_sel (unsigned; its low half for a 64-bit guest). */
   pendingSel(vcpu: number): number {
     const a = this.vcpuInfoMaddr(vcpu);
-    return a < 0 ? 0 : this.#i32[(a + VCPU_INFO_PENDING_SEL) / 4] >>> 0;
+    return a < 0 ? 0 : this.#i32[(a + this.#selOff) / 4] >>> 0;
   }
 
   /** Atomically reads and zeroes a vcpu's evtchn_pending_sel (the guest's xchg). */
   takePendingSel(vcpu: number): number {
     const a = this.vcpuInfoMaddr(vcpu);
     if (a < 0) return 0;
-    const i = (a + VCPU_INFO_PENDING_SEL) / 4;
+    const i = (a + this.#selOff) / 4;
     const old = this.#i32[i] >>> 0;
     this.#i32[i] = 0;
-    this.mem.noteWrite(a + VCPU_INFO_PENDING_SEL, 4);
+    this.mem.noteWrite(a + this.#selOff, 4);
     return old;
   }
 
-  /** Sets bit `bit` of a vcpu's evtchn_pending_sel. @returns whether it was already set */
+  /**
+   * Sets bit `bit` (0..31, or 0..63 for a 64-bit guest) of a vcpu's evtchn_pending_sel.
+   * @returns whether it was already set
+   */
   testAndSetPendingSel(vcpu: number, bit: number): boolean {
     const a = this.vcpuInfoMaddr(vcpu);
     if (a < 0) return true;
-    return this.#testAndSet((a + VCPU_INFO_PENDING_SEL) / 4, 1 << bit);
+    return this.#testAndSet((a + this.#selOff) / 4 + (bit >>> 5), 1 << (bit & 31));
   }
 
   #testAndSet(idx: number, bit: number): boolean {

@@ -35,6 +35,15 @@ interface Batch {
   run(gt: GrantTable, s: DataView, v: Vcpu): void;
 }
 
+/**
+ * A u64 host address: an upper-half virtual address of a 64-bit guest becomes its signed
+ * canonical number (guest_access64.ts); anything else its value.
+ */
+function hostAddr(s: DataView, off: number): number {
+  const hi = s.getUint32(off + 4, true);
+  return hi >= 0xffff8000 ? addrOf(s.getUint32(off, true), hi) : u64(s, off);
+}
+
 const mapOut = new MapGrantResult();
 const copyOp = new GnttabCopyOp();
 
@@ -48,7 +57,7 @@ const BATCHES = new Map<number, Batch>([
         s.getUint16(16, true),
         s.getUint32(12, true),
         s.getUint32(8, true),
-        u64(s, 0),
+        hostAddr(s, 0),
         mapOut,
       );
       s.setInt16(18, st, true);
@@ -63,14 +72,18 @@ const BATCHES = new Map<number, Batch>([
     // host_addr u64, dev_bus_addr u64, handle, status i16
     size: 24,
     run(gt, s) {
-      s.setInt16(20, gnttabUnmapGrantRef(gt, s.getUint32(16, true), u64(s, 0), u64(s, 8)), true);
+      s.setInt16(
+        20,
+        gnttabUnmapGrantRef(gt, s.getUint32(16, true), hostAddr(s, 0), u64(s, 8)),
+        true,
+      );
     },
   }],
   [GNTTABOP_unmap_and_replace, {
     // host_addr u64, new_addr u64, handle, status i16
     size: 24,
     run(gt, s) {
-      const st = gnttabUnmapGrantRef(gt, s.getUint32(16, true), u64(s, 0), 0, u64(s, 8));
+      const st = gnttabUnmapGrantRef(gt, s.getUint32(16, true), hostAddr(s, 0), 0, hostAddr(s, 8));
       s.setInt16(20, st, true);
     },
   }],
@@ -104,6 +117,8 @@ const BATCHES = new Map<number, Batch>([
     },
   }],
 ]);
+
+import { addrOf } from "../pv64/guest_access64.ts";
 
 /** do_grant_table_op(cmd, uop, count). */
 export function doGrantTableOp(v: Vcpu, cmd: number, uop: number, count: number): number {
@@ -155,18 +170,23 @@ export function doGrantTableOp(v: Vcpu, cmd: number, uop: number, count: number)
   if (count !== 1) return -EINVAL;
   switch (cmd) {
     case GNTTABOP_setup_table: {
-      // dom u16, pad, nr_frames, status i16, pad, frame_list handle
-      const buf = new Uint8Array(16);
+      // dom u16, pad, nr_frames, status i16, pad, frame_list handle (of xen_pfn_t: 4
+      // bytes at 12 for a 32-bit guest, 8 bytes at 16 for a 64-bit one)
+      const w = v.pv64 !== null ? 8 : 4;
+      const buf = new Uint8Array(w === 8 ? 24 : 16);
       if (!v.access.copyFromGuest(uop, buf)) return -EFAULT;
       const s = new DataView(buf.buffer);
       const r = gt.setupTable(s.getUint16(0, true), s.getUint32(4, true));
       if (typeof r === "number") s.setInt16(8, r, true);
       else {
         s.setInt16(8, 0, true);
-        const list = new Uint8Array(r.length * 4);
+        const list = new Uint8Array(r.length * w);
         const ldv = new DataView(list.buffer);
-        r.forEach((mfn, i) => ldv.setUint32(i * 4, mfn, true));
-        if (!v.access.copyToGuest(s.getUint32(12, true), list)) s.setInt16(8, -5, true); // bad_virt_addr
+        r.forEach((mfn, i) => ldv.setUint32(i * w, mfn, true));
+        const to = w === 8
+          ? addrOf(s.getUint32(16, true), s.getUint32(20, true))
+          : s.getUint32(12, true);
+        if (!v.access.copyToGuest(to, list)) s.setInt16(8, -5, true); // bad_virt_addr
       }
       return v.access.copyToGuest(uop, buf) ? 0 : -EFAULT;
     }
@@ -207,6 +227,7 @@ export function doGrantTableOp(v: Vcpu, cmd: number, uop: number, count: number)
       const buf = new Uint8Array(12);
       if (!v.access.copyFromGuest(uop, buf)) return -EFAULT;
       const s = new DataView(buf.buffer);
+      // (the frame list handle is at 8 in both widths)
       s.setInt16(6, gt.getStatusFrames(s.getUint16(4, true), s.getUint32(0, true)), true);
       return v.access.copyToGuest(uop, buf) ? 0 : -EFAULT;
     }

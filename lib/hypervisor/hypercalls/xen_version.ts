@@ -42,6 +42,9 @@ export { XEN_CAPABILITIES, XEN_CHANGESET, XEN_EXTRAVERSION, XEN_MAJOR, XEN_MINOR
 export const FEATURES_SUBMAP0 = (1 << XENFEAT_mmu_pt_update_preserve_ad) |
   (1 << XENFEAT_pae_pgdir_above_4gb);
 
+/** XENVER_capabilities of a 64-bit domain. */
+export const XEN_CAPABILITIES_64 = "xen-3.0-x86_64 xen-3.0-x86_32p";
+
 /** do_xen_version(cmd, arg). */
 export function doXenVersion(v: Vcpu, cmd: number, arg: number): number {
   const put = (bytes: Uint8Array) => (v.access.copyToGuest(arg, bytes) ? 0 : -EFAULT);
@@ -60,10 +63,13 @@ export function doXenVersion(v: Vcpu, cmd: number, arg: number): number {
       return put(b);
     }
     case XENVER_capabilities:
-      return put(cStringBytes(XEN_CAPABILITIES, 1024));
+      // a 64-bit domain hears of both PV widths (arch_get_xen_caps of a 64-bit Xen)
+      return put(cStringBytes(v.pv64 !== null ? XEN_CAPABILITIES_64 : XEN_CAPABILITIES, 1024));
     case XENVER_changeset:
       return put(cStringBytes(XEN_CHANGESET, 64));
     case XENVER_platform_parameters: {
+      // xen_platform_parameters_t { xen_ulong_t virt_start }: 8 bytes for a 64-bit guest
+      if (v.pv64 !== null) return put(new Uint8Array([0, 0, 0, 0, 0, 0x80, 0xff, 0xff]));
       const b = new Uint8Array(4);
       new DataView(b.buffer).setUint32(0, HYPERVISOR_VIRT_START, true);
       return put(b);

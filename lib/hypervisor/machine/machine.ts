@@ -286,7 +286,12 @@ export class Machine {
     if (d.evtchn) return d.evtchn;
     d.evtchn = new EventChannels({
       domid: d.domid,
-      shared: new SharedInfoView(this.host.mem, d.sharedInfoMfn, d.vcpus.length),
+      shared: new SharedInfoView(
+        this.host.mem,
+        d.sharedInfoMfn,
+        d.vcpus.length,
+        d.mm.pv64 ? 64 : 32,
+      ),
       hooks: { kick: () => {} }, // wake-ups are checked at every boundary
       directory: this.directory,
       tracer: this.host.tracer,

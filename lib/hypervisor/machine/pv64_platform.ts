@@ -151,7 +151,7 @@ export class Pv64Platform implements Platform {
     }
     const t = v.domain.host.tracer;
     if (t.on) t.rec(TRC_PV_FORCED_INVALID_OP, 1, lo, 0, 0, 0, 0, 0);
-    pvCpuid(c.lo(0), c.lo(1), this.out);
+    pvCpuid(c.lo(0), c.lo(1), this.out, 64);
     c.setReg(0, this.out[0] >>> 0, 0);
     c.setReg(3, this.out[1] >>> 0, 0);
     c.setReg(1, this.out[2] >>> 0, 0);
@@ -163,7 +163,7 @@ export class Pv64Platform implements Platform {
 
   /** @inheritdoc */
   cpuid(leaf: number, subleaf: number, out: Int32Array): void {
-    pvCpuid(leaf, subleaf, out);
+    pvCpuid(leaf, subleaf, out, 64);
   }
 
   /** @inheritdoc */

@@ -8,7 +8,8 @@
  * @module
  */
 import type { Mfn } from "../../abi/mod.ts";
-import { guestL1Mfn } from "../../paging/mod.ts";
+import { guestL1Mfn, guestL1Mfn64, PTE_HI_GUEST_KERNEL } from "../../paging/mod.ts";
+import { hiOf, loOf } from "../pv64/guest_access64.ts";
 import { isLockedTable } from "../../paging/mod.ts";
 import { writeEntry } from "../../paging/mod.ts";
 import { putPageFromL1e } from "../../paging/mod.ts";
@@ -30,7 +31,7 @@ import type { Host } from "../machine/host.ts";
 import { applyFlushes } from "../machine/flush.ts";
 import { asMfn } from "../../abi/mod.ts";
 
-const P = 1, RW = 2, US = 4, A = 0x20, D = 0x40;
+const P = 1, RW = 2, US = 4, A = 0x20, D = 0x40, G = 0x100;
 
 /** The L1 entry a host address names: [l1 mfn, slot], or null when it is not usable. */
 function locate(d: Domain, hostAddr: number, flags: number): [number, number] | null {
@@ -40,6 +41,10 @@ function locate(d: Domain, hostAddr: number, flags: number): [number, number] | 
     if (hostAddr % 8 !== 0 || hostAddr >= f.count * 4096) return null;
     l1 = Math.floor(hostAddr / 4096);
     slot = (hostAddr % 4096) / 8;
+  } else if (d.mm.pv64) {
+    // a signed canonical address (guest_access64.ts)
+    l1 = guestL1Mfn64(d.mm, 0, loOf(hostAddr), hiOf(hostAddr));
+    slot = (loOf(hostAddr) >>> 12) & 511;
   } else {
     if (hostAddr >= 0xf5800000) return null;
     l1 = guestL1Mfn(d.mm, 0, hostAddr);
@@ -69,9 +74,13 @@ export function pvGrantHostMapper(d: Domain): GrantHostMapper {
       }
       const i = l1 * 1024 + slot * 2;
       const olo = f.u32[i], ohi = f.u32[i + 1];
-      const lo = mfn * 4096 + P + A + D + (write ? RW : 0) +
-        ((flags & GNTMAP_application_map) ? US : 0);
-      writeEntry(f, l1, slot, lo >>> 0, 0);
+      const user = (flags & GNTMAP_application_map) !== 0;
+      const lo = mfn * 4096 + P + A + D + (write ? RW : 0) + (user ? US : 0);
+      // adjust_guest_l1e of a 64-bit guest: kernel pages become user pages marked as the
+      // kernel's, user pages global
+      if (d.mm.pv64) {
+        writeEntry(f, l1, slot, (lo | US | (user ? G : 0)) >>> 0, user ? 0 : PTE_HI_GUEST_KERNEL);
+      } else writeEntry(f, l1, slot, lo >>> 0, 0);
       putPageFromL1e(f, olo, ohi);
       flushMapping(d, hostAddr, flags);
       return GNTST_okay;
@@ -82,7 +91,7 @@ export function pvGrantHostMapper(d: Domain): GrantHostMapper {
       const [l1, slot] = at;
       const i = l1 * 1024 + slot * 2;
       const olo = f.u32[i], ohi = f.u32[i + 1];
-      if (!(olo & P) || Math.floor(olo / 4096) !== mfn || ohi & 0xfffff) {
+      if (!(olo & P) || Math.floor(olo / 4096) !== mfn || ohi & 0xfffff & ~PTE_HI_GUEST_KERNEL) {
         return GNTST_general_error; // "PTE entry %lx for address %lx doesn't match frame"
       }
       if (newAddr !== 0) {
@@ -105,6 +114,7 @@ export function pvGrantHostMapper(d: Domain): GrantHostMapper {
 /** Drops the stale translation of a changed mapping on every vcpu. */
 function flushMapping(d: Domain, hostAddr: number, flags: number): void {
   if (flags & GNTMAP_contains_pte) d.mm.flush.flushAll(d.mm.flush.allMask);
+  else if (hostAddr !== hostAddr >>> 0) d.mm.flush.flushAll(d.mm.flush.allMask);
   else d.mm.flush.invlpg(d.mm.flush.allMask, hostAddr >>> 0);
   applyFlushes(d);
 }

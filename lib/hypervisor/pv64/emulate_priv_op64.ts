@@ -248,7 +248,7 @@ function emulate0f64(
       return done(i);
     }
     case 0xa2: { // cpuid with faulting on: the kernel's is emulated
-      pvCpuid(c.lo(0), c.lo(1), cpuidOut);
+      pvCpuid(c.lo(0), c.lo(1), cpuidOut, 64);
       c.setReg(0, cpuidOut[0] >>> 0, 0);
       c.setReg(3, cpuidOut[1] >>> 0, 0);
       c.setReg(1, cpuidOut[2] >>> 0, 0);

@@ -170,6 +170,8 @@ export function injectException64(
   const p = v.pv64!, d = v.domain;
   const t = d.host.tracer;
   if (vector === 14) {
+    // the hardware's U/S bit is always set (CPL 3): the guest sees its own mode's
+    errorCode = p.kernelMode ? errorCode & ~4 : errorCode | 4;
     const mem = d.host.mem, at = v.vcpuInfoMaddr + VI.archCr2;
     mem.dv.setUint32(at, cr2Lo >>> 0, true);
     mem.dv.setUint32(at + 4, cr2Hi >>> 0, true);

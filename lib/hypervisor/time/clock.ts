@@ -13,6 +13,7 @@
  * @module
  */
 import {
+  LAYOUT_X86_64,
   SI_ARCH_WC_SEC_HI,
   SI_WC_NSEC,
   SI_WC_SEC,
@@ -144,15 +145,22 @@ export class GuestClock {
   /**
    * Writes the wallclock (time of boot) into a shared_info page, version-protected.
    * @param dv a DataView on the shared_info page
+   * @param width the guest's width (the fields' offsets differ)
    */
-  writeWallclock(dv: DataView): void {
-    const ver = dv.getUint32(SI_WC_VERSION, true);
+  writeWallclock(dv: DataView, width: 32 | 64 = 32): void {
+    // x86_32: wc_* at 2304, wc_sec_hi in arch_shared_info; x86_64: wc_* at 3072 with
+    // wc_sec_hi beside them (LAYOUT_X86_64)
+    const L = LAYOUT_X86_64.sharedInfo;
+    const at = width === 64
+      ? [L.wcVersion, L.wcSec, L.wcNsec, L.wcSecHi]
+      : [SI_WC_VERSION, SI_WC_SEC, SI_WC_NSEC, SI_ARCH_WC_SEC_HI];
+    const ver = dv.getUint32(at[0], true);
     const odd = (ver + 1) | 1;
-    dv.setUint32(SI_WC_VERSION, odd >>> 0, true);
-    dv.setUint32(SI_WC_SEC, this.wallStartSec >>> 0, true);
-    dv.setUint32(SI_WC_NSEC, this.wallStartNsec, true);
-    dv.setUint32(SI_ARCH_WC_SEC_HI, Math.floor(this.wallStartSec / 2 ** 32), true);
-    dv.setUint32(SI_WC_VERSION, (odd + 1) >>> 0, true);
+    dv.setUint32(at[0], odd >>> 0, true);
+    dv.setUint32(at[1], this.wallStartSec >>> 0, true);
+    dv.setUint32(at[2], this.wallStartNsec, true);
+    dv.setUint32(at[3], Math.floor(this.wallStartSec / 2 ** 32), true);
+    dv.setUint32(at[0], (odd + 1) >>> 0, true);
   }
 }
 

@@ -112,8 +112,9 @@ export function prefixes(c: CpuCore): number {
       case 0x2e:
       case 0x36:
       case 0x3e:
-        D.segSlot = -1; // ES CS SS DS: base 0 (the last override counts)
-        D.sreg = (b >> 3) & 3;
+        // ES CS SS DS: base 0, and ignored after FS/GS in 64-bit mode (FS/GS keep
+        // priority, as iced-x86 and the hardware decode it)
+        if (D.segSlot < 0) D.sreg = (b >> 3) & 3;
         break;
       case 0xf0:
         D.lock = true;

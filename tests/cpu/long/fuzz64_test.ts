@@ -113,6 +113,32 @@ function repString(code: Uint8Array): boolean {
   return false;
 }
 
+let fresh: Cpu | null = null;
+
+/** A CPU as `sandbox()` makes it, before it runs anything. */
+function pristine(): Cpu {
+  if (fresh === null) fresh = sandbox().cpu;
+  return fresh;
+}
+
+/** Copies numbers, booleans and small typed arrays from `src` into `dst`, recursing into units. */
+function restore(dst: object, src: object, depth: number): void {
+  const d = dst as Record<string, unknown>, s = src as Record<string, unknown>;
+  for (const k of Object.keys(s)) {
+    const v = s[k], w = d[k];
+    if (typeof v === "number" || typeof v === "boolean") {
+      const desc = Object.getOwnPropertyDescriptor(dst, k);
+      if (desc?.writable) d[k] = v;
+    } else if (ArrayBuffer.isView(v) && ArrayBuffer.isView(w) && v.byteLength <= 4096) {
+      new Uint8Array(w.buffer, w.byteOffset, w.byteLength).set(
+        new Uint8Array(v.buffer, v.byteOffset, v.byteLength),
+      );
+    } else if (depth < 1 && v !== null && typeof v === "object" && !ArrayBuffer.isView(v) && w) {
+      if (k !== "platform" && k !== "mem" && k !== "walker") restore(w as object, v, depth + 1);
+    }
+  }
+}
+
 function reset(m: Machine64): Machine64 {
   const cpu = m.cpu;
   m.mem.u8.fill(0);
@@ -125,9 +151,9 @@ function reset(m: Machine64): Machine64 {
   cpu.efer = EFER;
   cpu.setSegmentRaw(1, 0x08, 0, -1, CS_ATTR);
   for (const s of [0, 2, 3, 4, 5]) cpu.setSegmentRaw(s, 0x10, 0, -1, DS_ATTR);
-  cpu.lm.msr.fill(0);
-  cpu.x87.init(); // x87/SSE are reachable in 64-bit mode: nothing may carry over
-  cpu.sse.reset();
+  // Programs reach system state too (lgdt, mov dr, x87, MSRs...): every scalar and small
+  // register array of the CPU and its units goes back to a fresh CPU's value.
+  restore(cpu, pristine(), 0);
   cpu.cr2 = 0;
   cpu.lm.cr2Hi = 0;
   cpu.halted = false;

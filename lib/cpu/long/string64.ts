@@ -188,9 +188,9 @@ function rewind(c: CpuCore): void {
   if (s < 0) c.lm.ripHi = (c.lm.ripHi - 1) | 0;
 }
 
+/** A write at machine address m: drops decoded code in its frame (xlate64 did at the miss). */
 function noteWrite(c: CpuCore, m: number): void {
-  const mfn = m >>> 12;
-  if (c.mem.codeFrame[mfn] !== 0) c.mem.onCodeWrite(mfn);
+  if (c.mem.codeFrame[m >>> 12] !== 0) c.mem.noteWrite(m, 1);
 }
 
 /**

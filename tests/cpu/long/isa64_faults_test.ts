@@ -281,3 +281,11 @@ Deno.test("long mode: pop [rsp+8] addresses with the incremented RSP; push/pop 1
   assert.equal(getReg(m.cpu, 0), 0x11n, "pop rax");
   assert.equal(getReg(m.cpu, 4), top, "66 50 / 66 58 balanced");
 });
+
+Deno.test("long mode: rep stosb over the next instructions runs the new bytes", () => {
+  // rep stosb (rdi = 0x1002, rcx = 2, al = 0x90) turns the ud2 after it into two nops.
+  const m = run("f3aa0f0b", [[0, 0x90n], [7, 0x1002n], [1, 2n]]);
+  assert.deepEqual(m.platform.exceptions, []);
+  assert.ok(m.cpu.halted);
+  assert.equal(getRip(m.cpu), 0x1005n);
+});

@@ -174,11 +174,20 @@ __asm__(
     "1: ud2\n"
     "3: .long 0\n .word 0\n"
     "4: .long 0\n .word 0\n"
+    /* 32: iretd in compatibility mode at the same level: SS:ESP not popped. */
+    "case_32:\n"
+    "  lea rax, [rip + 1f]\n  push 0x23\n  push rax\n  rex.w lret\n"
+    ".code32\n"
+    "1: mov eax, 0x2b\n  mov ds, eax\n  call 2f\n"
+    "2: pop ebx\n  add ebx, 3f - 2b\n  mov esi, esp\n"
+    "  push 0x2b\n  push 0x21e800\n  push 0x203\n  push 0x23\n  push ebx\n  iretd\n"
+    "3: mov edi, esp\n  ud2\n"
+    ".code64\n"
     ".globl cases_end\n"
     "cases_end:\n"
     ".att_syntax prefix\n");
 
-#define NCASES 32
+#define NCASES 33
 extern const uint8_t cases_start[], cases_end[];
 
 /* Entry: rdi = the 17 values (rax..r15, rflags), rsi = code. Never returns. */
@@ -230,7 +239,7 @@ static void initial(uint64_t *r) {
 /* The case labels (symbols of the asm block above). */
 #define L(n) extern const uint8_t case_##n[];
 L(0) L(1) L(2) L(3) L(4) L(5) L(6) L(7) L(8) L(9) L(10) L(11) L(12) L(13) L(14) L(15) L(16)
-L(17) L(18) L(19) L(20) L(21) L(22) L(23) L(24) L(25) L(26) L(27) L(28) L(29) L(30) L(31)
+L(17) L(18) L(19) L(20) L(21) L(22) L(23) L(24) L(25) L(26) L(27) L(28) L(29) L(30) L(31) L(32)
 #undef L
 
 int main(void) {
@@ -238,7 +247,7 @@ int main(void) {
       case_0,  case_1,  case_2,  case_3,  case_4,  case_5,  case_6,  case_7,
       case_8,  case_9,  case_10, case_11, case_12, case_13, case_14, case_15,
       case_16, case_17, case_18, case_19, case_20, case_21, case_22, case_23,
-      case_24, case_25, case_26, case_27, case_28, case_29, case_30, case_31, cases_end};
+      case_24, case_25, case_26, case_27, case_28, case_29, case_30, case_31, case_32, cases_end};
   uint8_t *mem = mmap((void *)BASE, 0x20000, PROT_READ | PROT_WRITE | PROT_EXEC,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   if (mem != (void *)BASE) {

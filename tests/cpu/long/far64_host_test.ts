@@ -1,14 +1,14 @@
 /**
  * The host CPU as oracle for what ring 3 sees of the system side of IA-32e mode:
  * `far64_host.c` (gcc -m64, Linux's GDT: 0x23 compat code, 0x2b data, 0x33 64-bit code,
- * 0x10/0x18 ring 0) ran 32 position-independent cases at 0x200000 and recorded, at the
+ * 0x10/0x18 ring 0) ran 33 position-independent cases at 0x200000 and recorded, at the
  * first trap, the vector, error code, RIP, CS, RFLAGS, CR2 and the 16 GPRs
  * (`far64_host.txt`; regenerate with generate.sh). Here pvx runs the same bytes at the same
  * address with the same registers (DS/ES/FS/GS null, as Linux leaves them) and must agree:
  * far transfers between 64-bit and compatibility code (lret, ljmp m16:32, lcall, iretq,
  * iretd), segment register moves, the #GP/#UD/#BP/#DB of privileged and invalid
  * instructions at CPL 3, #GP with selector error codes, #PF from compatibility code, and
- * a null DS faulting in compatibility mode.
+ * a null DS faulting in compatibility mode, iretd in compatibility mode (no SS:ESP pop).
  * @module
  */
 

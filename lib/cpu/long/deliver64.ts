@@ -31,8 +31,8 @@ import { readAt, V, writeBelow } from "./operands64.ts";
 
 const CS = 1, SS = 2;
 
-/** Reads 8 bytes of the TSS at `off` into V; #TS(TR) beyond its limit. */
-function tssRead(c: CpuCore, off: number, ext: number): void {
+/** Reads 8 bytes of the TSS at `off` into V; #TS(TR | ext) beyond its limit. */
+export function tssRead(c: CpuCore, off: number, ext: number): void {
   if (off + 7 > (c.trLimit >>> 0)) c.raise(VEC_TS, (c.trSel & 0xfffc) | ext);
   readAt(c, c.trBase, c.lm.trBaseHi, off, 8);
 }

@@ -18,7 +18,7 @@
  */
 
 import assert from "node:assert/strict";
-import { EXC_FAULT } from "../../../lib/cpu/mod.ts";
+import { DR6_DEFAULT, DR7_DEFAULT, EXC_FAULT } from "../../../lib/cpu/mod.ts";
 import type { Cpu } from "../../../lib/cpu/mod.ts";
 import { longModeActive } from "../../../lib/cpu/long/long_state.ts";
 import { type Machine64, machine64Paged, PTE_RW, PTE_US, Tables64 } from "./sandbox64.ts";
@@ -128,6 +128,38 @@ function reset(m: Machine64): Machine64 {
   cpu.lm.msr.fill(0);
   cpu.x87.init(); // x87/SSE are reachable in 64-bit mode: nothing may carry over
   cpu.sse.reset();
+  // So are rdtsc (the recording platform answers from the retired count) and the system
+  // registers (lgdt/lidt, ltr/lldt, mov crN/drN, CR8, TSC_AUX, FS/GS bases).
+  cpu.retired = 0;
+  cpu.gdtBase =
+    cpu.idtBase =
+    cpu.ldtSel =
+    cpu.ldtBase =
+    cpu.ldtLimit =
+      0;
+  cpu.trSel =
+    cpu.trBase =
+    cpu.trLimit =
+    cpu.cr3 =
+      0;
+  cpu.gdtLimit = 0xffff;
+  cpu.idtLimit = 0x3ff;
+  cpu.cr0 = 0x31;
+  cpu.cr4 = 0x600;
+  cpu.dr.fill(0);
+  cpu.dr[6] = DR6_DEFAULT | 0;
+  cpu.dr[7] = DR7_DEFAULT;
+  cpu.debug.refresh();
+  const lm = cpu.lm;
+  lm.segSeen.fill(0);
+  lm.drHi.fill(0);
+  lm.cr3Hi =
+    lm.cr8 =
+    lm.gdtBaseHi =
+    lm.idtBaseHi =
+    lm.ldtBaseHi =
+    lm.trBaseHi =
+      0;
   cpu.cr2 = 0;
   cpu.lm.cr2Hi = 0;
   cpu.halted = false;

@@ -314,3 +314,28 @@ Deno.test("mov cr4 clearing PAE in IA-32e mode: #GP(0)", () => {
   ]]);
   assert.equal(m.cpu.cr4 & 0x20, 0x20);
 });
+
+Deno.test("invlpg of a higher-half page drops its cached translation (a changed PTE is seen after it)", () => {
+  // movabs rax, 0xffff800000400000; mov rbx, [rax]; mov rcx, [rax]; invlpg [rax];
+  // mov rdx, [rax]; hlt
+  const m = sysMachine(hex("48b8000040000080ffff488b18488b080f0138488b10f4"));
+  const w = new LongModeWalker(m.mem);
+  const e = (at: number, to: number) => m.mem.dv.setUint32(at, to | 7, true);
+  e(0x40000, 0x43000); // identity 4 KiB pages below 0x40000 for the code
+  e(0x43000, 0x44000);
+  e(0x44000, 0x45000);
+  for (let i = 0; i < 64; i++) e(0x45000 + i * 8, i * 4096);
+  e(0x40000 + 256 * 8, 0x41000); // 0xffff8000_00400000 -> frame 0x50
+  e(0x41000, 0x42000);
+  e(0x42000 + 2 * 8, 0x46000);
+  e(0x46000, 0x50000);
+  m.mem.dv.setUint32(0x50000, 0x50, true);
+  m.mem.dv.setUint32(0x51000, 0x51, true);
+  w.cr3 = 0x40000;
+  m.cpu.lm.walker = w;
+  m.cpu.run(2);
+  e(0x46000, 0x51000); // remap without a flush: the TLB still has frame 0x50
+  m.cpu.run(10);
+  assert.deepEqual(m.platform.exceptions, []);
+  assert.deepEqual([getReg(m.cpu, 3), getReg(m.cpu, 1), getReg(m.cpu, 2)], [0x50n, 0x50n, 0x51n]);
+});

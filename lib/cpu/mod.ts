@@ -10,6 +10,7 @@ export { instructionLength, lastDecode } from "./decode/length.ts";
 /** The one opcode table (rows per map and mode; see decode/opcode_columns.ts). */
 export * as opcodeTable from "./decode/opcodes.ts";
 export { Tlb64 } from "./tlb64.ts";
+export { CompatWalker } from "./long/compat.ts";
 export {
   ArrayDescriptorTables,
   descriptor,

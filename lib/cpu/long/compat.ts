@@ -6,8 +6,8 @@
  * 64-bit loop as soon as CS.L is set. Compatibility code translates its 32-bit linear
  * addresses through the 4-level walker: a CPU for a long-mode guest is created with a
  * {@link CompatWalker} (bound to the CPU's `lm.walker` by the Cpu constructor). Also:
- * `syscall` in compatibility mode (AMD; the 32-bit decoder has it as #UD, so a #UD there
- * is looked at again), CR2's high half cleared on a compatibility-mode #PF, and
+ * `syscall` (AMD) and `rdtscp` in compatibility mode (the 32-bit decoder has them as #UD,
+ * so a #UD there is looked at again), CR2's high half cleared on a compatibility-mode #PF, and
  * FS_BASE/GS_BASE reconciled with the 32-bit segment bases at each switch.
  * @module
  */
@@ -20,7 +20,7 @@ import { checkedStep } from "../debug_unit.ts";
 import { ATTR_L, EFER_LMA, type LongState } from "./long_state.ts";
 import { runLong } from "./run64.ts";
 import { syncSegBases } from "./msr64.ts";
-import { syscall } from "./syscall64.ts";
+import { rdtscp, syscall } from "./syscall64.ts";
 
 const CS = 1;
 
@@ -44,25 +44,31 @@ export class CompatWalker implements PageWalker {
 }
 
 /**
- * `syscall` (0F 05, after legacy prefixes) at CS:EIP in compatibility mode, which the
- * 32-bit decoder rejected with #UD. EIP is at the instruction.
- * @returns whether it was one (then performed, or its own fault raised)
+ * `syscall` (0F 05) and `rdtscp` (0F 01 F9) at CS:EIP in compatibility mode, after legacy
+ * prefixes: the 32-bit decoder rejects both with #UD (they do not exist in legacy mode
+ * there), so a #UD is looked at again here, off the hot path. EIP is at the instruction.
+ * @returns whether it was one of them (then performed, or its own fault raised)
  */
-function compatSyscall(c: CpuCore): boolean {
+function compatRetry(c: CpuCore): boolean {
   const user = c.cpl === 3;
   const base = c.segBase[CS];
-  for (let i = 0; i < 14; i++) {
+  for (let i = 0; i < 13; i++) {
     const b = c.tryFetch8((base + c.eip + i) | 0, user);
     if (c.faulted) return false;
     if (b === 0x66 || b === 0x67 || b === 0xf2 || b === 0xf3 || b === 0xf0) continue;
     if ((b & 0xe7) === 0x26 || b === 0x64 || b === 0x65) continue;
-    if (b !== 0x0f || c.tryFetch8((base + c.eip + i + 1) | 0, user) !== 0x05 || c.faulted) {
-      return false;
-    }
+    if (b !== 0x0f) return false;
+    const b2 = c.tryFetch8((base + c.eip + i + 1) | 0, user);
+    if (c.faulted) return false;
+    const b3 = b2 === 0x01 ? c.tryFetch8((base + c.eip + i + 2) | 0, user) : 0;
+    if (c.faulted) return false;
+    const len = b2 === 0x05 ? 2 : b2 === 0x01 && b3 === 0xf9 ? 3 : 0;
+    if (len === 0) return false;
     const eip = c.eip;
-    c.eip = (eip + i + 2) >>> 0;
+    c.eip = (eip + i + len) >>> 0;
     try {
-      syscall(c, true);
+      if (len === 2) syscall(c, true);
+      else rdtscp(c);
     } catch (e) {
       c.eip = eip;
       throw e;
@@ -106,7 +112,7 @@ export function runCompat(c: CpuCore, end: number, unfold: () => boolean): boole
       if (c.foldFault && unfold()) continue;
       if (c.excVector === VEC_UD) {
         try {
-          if (compatSyscall(c)) {
+          if (compatRetry(c)) {
             c.retired++;
             continue;
           }

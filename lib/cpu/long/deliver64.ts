@@ -3,7 +3,8 @@
  * IDT gate (interrupt or trap gate, DPL checked for software interrupts), a 64-bit code
  * segment target at the same or an inner level, the stack from TSS.RSPn on a privilege
  * change or TSS.ISTn when the gate names one, aligned down to 16 bytes, and the frame
- * SS, RSP, RFLAGS, CS, RIP (and the error code) always pushed as 8-byte values; TF, NT,
+ * SS, RSP, RFLAGS (RF set for a fault), CS, RIP (and the error code) always pushed as
+ * 8-byte values; TF, NT,
  * RF (and IF through an interrupt gate) cleared, SS null at the new level on a change.
  * The CPU never calls it itself (every event goes to `Platform.exception`); a platform
  * that runs a native long-mode kernel (the tests, a future non-PV user) calls it there.
@@ -12,7 +13,16 @@
 
 import type { CpuCore } from "../core.ts";
 import { FAULT } from "../core.ts";
-import { EXC_INT3, EXC_INTO, EXC_SOFTINT, VEC_GP, VEC_NP, VEC_TS } from "../platform.ts";
+import {
+  EXC_FAULT,
+  EXC_INT3,
+  EXC_INTO,
+  EXC_SOFTINT,
+  VEC_DB,
+  VEC_GP,
+  VEC_NP,
+  VEC_TS,
+} from "../platform.ts";
 import { F_IF, F_NT, F_RF, F_TF, F_VM, getEflagsOf, setEflagsOf } from "../flags.ts";
 import {
   A_CODE,
@@ -31,8 +41,8 @@ import { readAt, V, writeBelow } from "./operands64.ts";
 
 const CS = 1, SS = 2;
 
-/** Reads 8 bytes of the TSS at `off` into V; #TS(TR) beyond its limit. */
-function tssRead(c: CpuCore, off: number, ext: number): void {
+/** Reads 8 bytes of the TSS at `off` into V; #TS(TR | ext) beyond its limit. */
+export function tssRead(c: CpuCore, off: number, ext: number): void {
   if (off + 7 > (c.trLimit >>> 0)) c.raise(VEC_TS, (c.trSel & 0xfffc) | ext);
   readAt(c, c.trBase, c.lm.trBaseHi, off, 8);
 }
@@ -81,9 +91,12 @@ function deliver(c: CpuCore, vector: number, errorCode: number, kind: number): v
   // The frame, written with the new level's rights.
   c.cpl = newCpl;
   const fl = getEflagsOf(c);
+  // A fault's saved RFLAGS has RF set (the return re-runs the instruction without a
+  // second instruction-breakpoint #DB), except for that #DB itself.
+  const saved = kind === EXC_FAULT && vector !== VEC_DB ? fl | F_RF : fl;
   writeBelow(c, spLo, spHi, 8, 8, c.segSel[SS], 0);
   writeBelow(c, spLo, spHi, 16, 8, c.regs[4], c.lm.hi[4]);
-  writeBelow(c, spLo, spHi, 24, 8, fl, 0);
+  writeBelow(c, spLo, spHi, 24, 8, saved, 0);
   writeBelow(c, spLo, spHi, 32, 8, c.segSel[CS], 0);
   writeBelow(c, spLo, spHi, 40, 8, c.eip, c.lm.ripHi);
   let size = 40;

@@ -1,7 +1,7 @@
 /**
  * Segment loads and far transfers in 64-bit mode (SDM vol. 2 MOV/POP Sreg, JMP/CALL/RET
  * far, IRET; vol. 3 §5.8): mov to/from Sreg, push/pop fs/gs, lfs/lgs/lss, jmp/call far
- * through memory (FF /5, FF /3), ret far (CB/CA), iret/iretq, each able to land in 64-bit
+ * through memory (FF /5, FF /3; call gates in gate64.ts), ret far (CB/CA), iret/iretq, each able to land in 64-bit
  * code (CS.L: canonical target) or in compatibility code (CS.L = 0: a 32-bit target
  * inside the limit), at the same level or (ret, iret) at an outer one. Every check and
  * every stack read happens before the first register changes. Loading FS/GS with a
@@ -27,6 +27,7 @@ import { loadFlags } from "../ops/far.ts";
 import { D, modrm, opSize, readRm, writeReg, writeRm } from "./decode64.ts";
 import { ATTR_L, canonicalHi } from "./long_state.ts";
 import { segLoaded } from "./msr64.ts";
+import { throughGate } from "./gate64.ts";
 import { eaLinear, L, readAt, rspMinus, rspPlus, stackRead, V, writeBelow } from "./operands64.ts";
 import { FAULT } from "../core.ts";
 
@@ -139,8 +140,10 @@ function farPointer(c: CpuCore, n: number): number {
 export function jmpFar64(c: CpuCore): void {
   const n = opSize() >> 3;
   const sel = farPointer(c, n);
+  const tLo = T[0], tHi = T[1];
+  if (throughGate(c, sel, false)) return;
   checkCodeSegment(c, sel, 1);
-  targetOf(c, sel, T[0], T[1]);
+  targetOf(c, sel, tLo, tHi);
   commitCs(c, (sel & 0xfffc) | c.cpl);
 }
 
@@ -148,8 +151,10 @@ export function jmpFar64(c: CpuCore): void {
 export function callFar64(c: CpuCore): void {
   const n = opSize() >> 3;
   const sel = farPointer(c, n);
+  const tLo0 = T[0], tHi0 = T[1];
+  if (throughGate(c, sel, true)) return;
   checkCodeSegment(c, sel, 1);
-  targetOf(c, sel, T[0], T[1]);
+  targetOf(c, sel, tLo0, tHi0);
   const lo = c.desc[0], hi = c.desc[1], tLo = T[0], tHi = T[1];
   const sp = c.regs[4], spHi = c.lm.hi[4];
   writeBelow(c, sp, spHi, n, n, c.segSel[CS], 0);

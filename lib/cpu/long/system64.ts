@@ -142,12 +142,13 @@ function movCr(c: CpuCore, b: number): void {
     writeCr(c, 3, lo);
     return;
   }
-  // CR0, CR4, CR8: bits 63..32 (and CR8 bits 31..4) are reserved; paging stays on.
+  // CR0, CR4, CR8: bits 63..32 (and CR8 bits 31..4) are reserved; in IA-32e mode
+  // CR0.PG, CR0.PE and CR4.PAE stay set.
   if (hi !== 0 || (n === 8 && (lo & ~15) !== 0)) c.raise(VEC_GP, 0);
+  if (n === 0 && (lo & 0x80000001) !== 0x80000001) c.raise(VEC_GP, 0);
+  if (n === 4 && (lo & 0x20) === 0) c.raise(VEC_GP, 0);
   if (n === 8) c.lm.cr8 = lo;
-  else if (n === 0 && (lo & 0x80000001) !== 0x80000001 && (c.cr0 & 0x80000000) !== 0) {
-    c.raise(VEC_GP, 0);
-  } else writeCr(c, n, lo);
+  else writeCr(c, n, lo);
 }
 
 /** mov to/from DRn (0F 21, 0F 23): 64-bit operands; DR8-15 #UD; DR6/DR7 bits 63..32 #GP. */

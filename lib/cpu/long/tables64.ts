@@ -154,10 +154,10 @@ function lmsw(c: CpuCore, v: number): void {
 }
 
 /**
- * invlpg of a 64-bit linear address: the CPU's TLB entries for that page. The 32-bit TLB
- * (used in compatibility mode) holds pages below 4 GiB only, so it is flushed when the
- * address is there; a non-canonical address is a no-op, as on the hardware.
+ * invlpg of a 64-bit linear address: the core's invalidation of that page (the 64-bit TLB
+ * and, below 4 GiB, the 32-bit one of compatibility mode); a non-canonical address is a
+ * no-op, as on the hardware.
  */
 export function invlpg64(c: CpuCore, lo: number, hi: number): void {
-  if (canonicalHi(hi)) c.invlpg(lo);
+  if (canonicalHi(hi)) c.invlpg64(lo, hi);
 }

@@ -111,3 +111,12 @@ Deno.test("FS_BASE written in 64-bit code is compat code's fs: base; a compat mo
   assert.equal(getReg(m.cpu, 0), 0x5000n, "rdmsr FS_BASE after the compat load");
   assert.equal(getReg(m.cpu, 6), 0x5555aaaa5555aaaan);
 });
+
+Deno.test("rdtscp in compatibility code (#UD in the 32-bit decoder) runs: ECX = TSC_AUX", () => {
+  const m = sysMachine(hex("0f01f90f0b"));
+  toUser(m, true);
+  m.cpu.lm.msr[14] = 0x2a; // TSC_AUX
+  m.cpu.run(10);
+  assert.deepEqual(m.platform.exceptions.map((e) => [e.vector, e.eip]), [[6, 0x1003]]);
+  assert.equal(m.cpu.regs[1], 0x2a);
+});

@@ -104,3 +104,57 @@ Deno.test("iretq faults before any change: non-canonical RIP #GP(0), RPL below C
   assert.deepEqual(u.platform.exceptions.map((e) => [e.vector, e.errorCode]), [[13, 0x10]]);
   assert.ok(rsp > 0n);
 });
+
+/** Appends a 16-byte 64-bit call gate to the GDT (two entries). */
+function callGate(dt: { gdt: [number, number][] }, target: number, off: number, dpl: number) {
+  dt.gdt.push([(target << 16) | (off & 0xffff), (off & 0xffff0000) | 0x8000 | (dpl << 13) | 0xc00]);
+  dt.gdt.push([0, 0]);
+}
+
+Deno.test("call gate: lcall from ring 3 to ring 0 on TSS.RSP0 (SS, RSP, CS, RIP pushed), rex.w lret back", () => {
+  // lcall [rip+p]; ud2; p: .long 0; .word 0x63
+  const m = sysMachine(hex("ff1d020000000f0b000000006300"));
+  m.mem.write(0x3000, hex("4989e748cb")); // mov r15, rsp; rex.w lret
+  callGate(m.dt, SEL.kcs, 0x3000, 3); // 0x60
+  callGate(m.dt, SEL.kcs, 0x3000, 0); // 0x70
+  m.cpu.trSel = SEL.tss;
+  m.cpu.trBase = 0x7000;
+  m.cpu.trLimit = 0x67;
+  m.mem.dv.setBigUint64(0x7004, 0xa008n, true); // RSP0
+  m.cpu.setSegmentRaw(1, SEL.ucs64, 0, -1, 0xa0fb);
+  m.cpu.setSegmentRaw(2, SEL.uss, 0, -1, 0xc0f3);
+  setReg(m.cpu, 4, 0x40000n);
+  let inKernel: number[] = [];
+  m.platform.onException = () => m.cpu.stop();
+  m.cpu.run(2); // lcall, mov r15, rsp
+  inKernel = [m.cpu.cpl, m.cpu.sel(1), m.cpu.sel(2)];
+  m.cpu.run(100);
+  assert.deepEqual(inKernel, [0, SEL.kcs, 0]);
+  assert.equal(getReg(m.cpu, 15), 0xa008n - 32n, "no alignment for a call gate");
+  const q = (a: number) => m.mem.dv.getBigUint64(a, true);
+  assert.deepEqual([q(0xa000), q(0x9ff8), q(0x9ff0), q(0x9fe8)], [0x2bn, 0x40000n, 0x33n, 0x1006n]);
+  assert.deepEqual(m.platform.exceptions.map((e) => [e.vector, e.eip]), [[6, 0x1006]]);
+  assert.deepEqual([m.cpu.cpl, m.cpu.sel(1), m.cpu.sel(2)], [3, SEL.ucs64, SEL.uss]);
+  assert.equal(getReg(m.cpu, 4), 0x40000n);
+  // Through the DPL-0 gate from ring 3: #GP(0x70).
+  const g = sysMachine(hex("ff1d020000000f0b000000007300"));
+  callGate(g.dt, SEL.kcs, 0x3000, 3);
+  callGate(g.dt, SEL.kcs, 0x3000, 0);
+  g.cpu.setSegmentRaw(1, SEL.ucs64, 0, -1, 0xa0fb);
+  g.cpu.run(10);
+  assert.deepEqual(g.platform.exceptions.map((e) => [e.vector, e.errorCode]), [[13, 0x70]]);
+});
+
+Deno.test("call gate: ljmp through a gate at the same level", () => {
+  // ljmp [rip+p]; p: .long 0; .word 0x70
+  const m = sysMachine(hex("ff2d00000000000000007000"));
+  m.mem.write(0x3000, hex("ffc0f4")); // inc eax; hlt
+  callGate(m.dt, SEL.kcs, 0x3000, 3);
+  callGate(m.dt, SEL.kcs, 0x3000, 0);
+  const rsp = getReg(m.cpu, 4);
+  m.cpu.run(10);
+  assert.deepEqual(m.platform.exceptions, []);
+  assert.equal(m.cpu.regs[0], 1);
+  assert.equal(getReg(m.cpu, 4), rsp);
+  assert.equal(m.cpu.sel(1), SEL.kcs);
+});

@@ -18,7 +18,7 @@
  */
 
 import assert from "node:assert/strict";
-import { EXC_FAULT } from "../../../lib/cpu/mod.ts";
+import { DR6_DEFAULT, DR7_DEFAULT, EXC_FAULT } from "../../../lib/cpu/mod.ts";
 import type { Cpu } from "../../../lib/cpu/mod.ts";
 import { longModeActive } from "../../../lib/cpu/long/long_state.ts";
 import { type Machine64, machine64Paged, PTE_RW, PTE_US, Tables64 } from "./sandbox64.ts";
@@ -97,7 +97,6 @@ function mapPages(m: Machine64): void {
   m.tables.map(LOW_PAGE, 0, LOW_FRAME, PTE_RW | PTE_US, true);
 }
 
-/** Puts a used sandbox back to its fresh state: memory, tables, TLB, CPU state. */
 /** Whether the bytes start with a rep-prefixed string instruction (legacy prefixes, REX). */
 function repString(code: Uint8Array): boolean {
   let rep = false;
@@ -139,6 +138,7 @@ function restore(dst: object, src: object, depth: number): void {
   }
 }
 
+/** Puts a used sandbox back to its fresh state: memory, tables, TLB, CPU state. */
 function reset(m: Machine64): Machine64 {
   const cpu = m.cpu;
   m.mem.u8.fill(0);
@@ -154,6 +154,7 @@ function reset(m: Machine64): Machine64 {
   // Programs reach system state too (lgdt, mov dr, x87, MSRs...): every scalar and small
   // register array of the CPU and its units goes back to a fresh CPU's value.
   restore(cpu, pristine(), 0);
+  cpu.debug.refresh(); // the debug unit's armed state follows the restored DR7
   cpu.cr2 = 0;
   cpu.lm.cr2Hi = 0;
   cpu.halted = false;

@@ -5,9 +5,14 @@
  * @module
  */
 
-import { ArrayDescriptorTables, descriptor, type FlatMachine } from "../../../lib/cpu/mod.ts";
+import {
+  ArrayDescriptorTables,
+  descriptor,
+  type FlatMachine,
+  flatMachine,
+} from "../../../lib/cpu/mod.ts";
 import { ATTR_L, EFER_LMA, EFER_SCE } from "../../../lib/cpu/long/long_state.ts";
-import { machine64, setReg } from "./machine64.ts";
+import { setReg } from "./machine64.ts";
 
 /** Attribute words: 64-bit code DPL 0/3, 32-bit code DPL 0/3, data DPL 0/3. */
 export const K_CS64 = 0xa09b, U_CS64 = 0xa0fb, U_CS32 = 0xc0fb, K_CS32 = 0xc09b;
@@ -33,9 +38,16 @@ export const SEL = {
 /** The TSS address in {@link sysMachine}. */
 export const TSS_AT = 0x7000;
 
-/** A long-mode machine at CPL 0 (CS 0x10, SS 0x18), EFER.SCE, STAR for 0x10/0x20. */
-export function sysMachine(code: Uint8Array): FlatMachine & { dt: ArrayDescriptorTables } {
-  const m = machine64(code);
+/**
+ * A long-mode machine at CPL 0 (CS 0x10, SS 0x18), EFER.SCE, STAR for 0x10/0x20, `code`
+ * at `at` (RIP there), RSP at the top of `frames` frames of memory.
+ */
+export function sysMachine(
+  code: Uint8Array,
+  at = 0x1000,
+  frames = 256,
+): FlatMachine & { dt: ArrayDescriptorTables } {
+  const m = flatMachine(code, at, frames);
   const dt = new ArrayDescriptorTables();
   const d = (base: number, limit: number, attrs: number) =>
     dt.gdt.push(descriptor(base, limit, attrs));

@@ -11,6 +11,7 @@ import { EXC_FAULT, EXC_INT3, EXC_SOFTINT, EXC_TRAP, hex } from "../../../lib/cp
 import { getReg, getRip, setReg } from "./machine64.ts";
 import { SEL, sysMachine, toUser } from "./sys_machine.ts";
 import { ATTR_L, EFER_SCE, M_FS_BASE, M_GS_BASE } from "../../../lib/cpu/long/long_state.ts";
+import { LongModeWalker } from "../../../lib/paging/mod.ts";
 
 // user (0x1000): mov eax, 0x1234; syscall; mov ebx, eax; ud2
 const USER = hex("b8341200000f0589c30f0b");
@@ -264,4 +265,77 @@ Deno.test("an instruction breakpoint on a 64-bit address: #DB fault before it, R
   assert.equal(m.cpu.dr[6] & 1, 1);
   assert.equal(m.cpu.regs[0], 3);
   assert.ok(m.cpu.halted);
+});
+
+Deno.test("#PF from 64-bit code at a higher-half address: CR2 in both halves, error code", () => {
+  // movabs rax, 0xffff800000400000; mov rbx, [rax]
+  const m = sysMachine(hex("48b8000040000080ffff488b18"));
+  const w = new LongModeWalker(m.mem);
+  // PML4[256] -> PDPT -> PD with nothing present at 0x400000: a not-present read.
+  const e = (at: number, to: number) => m.mem.dv.setUint32(at, to | 7, true);
+  e(0x40000 + 256 * 8, 0x41000);
+  e(0x41000, 0x42000);
+  e(0x40000, 0x43000); // the low half for the code: identity 4 KiB pages below 0x40000
+  e(0x43000, 0x44000);
+  e(0x44000, 0x45000);
+  for (let i = 0; i < 64; i++) e(0x45000 + i * 8, i * 4096);
+  w.cr3 = 0x40000;
+  m.cpu.lm.walker = w;
+  toUser(m);
+  m.cpu.run(10);
+  const x = m.platform.exceptions[0];
+  assert.deepEqual([x.vector, x.errorCode, x.eip, x.cr2], [14, 4, 0x100a, 0x400000]);
+  assert.equal(m.cpu.lm.cr2Hi, 0xffff8000 | 0);
+  assert.equal(getReg(m.cpu, 0), 0xffff800000400000n);
+});
+
+Deno.test("lldt of a 16-byte LDT descriptor (base bits 63..32), sldt", () => {
+  // mov eax, 0x60; lldt ax; sldt ebx; hlt
+  const m = sysMachine(hex("b8600000000f00d00f00c3f4"));
+  m.dt.gdt.push([0x12340fff, 0x56008200 | 0x78], [0xffff8000 | 0, 0]); // LDT at 0x..78561234
+  m.cpu.run(10);
+  assert.deepEqual(m.platform.exceptions, []);
+  assert.equal(m.cpu.ldtSel, 0x60);
+  assert.equal(m.cpu.ldtBase >>> 0, 0x56781234);
+  assert.equal(m.cpu.lm.ldtBaseHi >>> 0, 0xffff8000);
+  assert.equal(m.cpu.ldtLimit, 0xfff);
+  assert.equal(getReg(m.cpu, 3), 0x60n);
+});
+
+Deno.test("mov cr4 clearing PAE in IA-32e mode: #GP(0)", () => {
+  // mov rax, cr4; and eax, ~0x20; mov cr4, rax
+  const m = sysMachine(hex("0f20e083e0df0f22e0"));
+  m.cpu.cr4 |= 0x20;
+  m.cpu.run(10);
+  assert.deepEqual(m.platform.exceptions.map((e) => [e.vector, e.errorCode, e.eip]), [[
+    13,
+    0,
+    0x1006,
+  ]]);
+  assert.equal(m.cpu.cr4 & 0x20, 0x20);
+});
+
+Deno.test("invlpg of a higher-half page drops its cached translation (a changed PTE is seen after it)", () => {
+  // movabs rax, 0xffff800000400000; mov rbx, [rax]; mov rcx, [rax]; invlpg [rax];
+  // mov rdx, [rax]; hlt
+  const m = sysMachine(hex("48b8000040000080ffff488b18488b080f0138488b10f4"));
+  const w = new LongModeWalker(m.mem);
+  const e = (at: number, to: number) => m.mem.dv.setUint32(at, to | 7, true);
+  e(0x40000, 0x43000); // identity 4 KiB pages below 0x40000 for the code
+  e(0x43000, 0x44000);
+  e(0x44000, 0x45000);
+  for (let i = 0; i < 64; i++) e(0x45000 + i * 8, i * 4096);
+  e(0x40000 + 256 * 8, 0x41000); // 0xffff8000_00400000 -> frame 0x50
+  e(0x41000, 0x42000);
+  e(0x42000 + 2 * 8, 0x46000);
+  e(0x46000, 0x50000);
+  m.mem.dv.setUint32(0x50000, 0x50, true);
+  m.mem.dv.setUint32(0x51000, 0x51, true);
+  w.cr3 = 0x40000;
+  m.cpu.lm.walker = w;
+  m.cpu.run(2);
+  e(0x46000, 0x51000); // remap without a flush: the TLB still has frame 0x50
+  m.cpu.run(10);
+  assert.deepEqual(m.platform.exceptions, []);
+  assert.deepEqual([getReg(m.cpu, 3), getReg(m.cpu, 1), getReg(m.cpu, 2)], [0x50n, 0x50n, 0x51n]);
 });

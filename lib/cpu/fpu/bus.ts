@@ -29,7 +29,10 @@
  * names. `x87Fwait(bus, st)` serves 9B (fwait).
  *
  * The core decodes, computes `linear` and the instruction length, checks CR0.TS/EM (#NM)
- * and CR4.OSFXSR before calling. The units raise #MF(16), #XM(19), #GP(13) and #UD(6)
+ * and CR4.OSFXSR before calling. In 64-bit mode the core is lib/cpu/long/fpu64.ts: it
+ * passes a `Bus64` (lib/cpu/long/bus64.ts) whose `linear` is the address's unsigned low
+ * half (the adapter holds the high half and carries into it past 2^32), sets REX.R/REX.B
+ * in bits 8/9 of the SSE ModRM, and gives fxsave/fxrstor their 64-bit formats. The units raise #MF(16), #XM(19), #GP(13) and #UD(6)
  * through {@link CpuBus.raise}; memory accessors may throw the core's fault sentinel on
  * #PF/#GP, and the units never catch exceptions, so a faulting store leaves state as the
  * instruction found it wherever the unit reads all operands before writing.

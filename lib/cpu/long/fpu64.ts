@@ -57,6 +57,85 @@ function peekModrm(c: CpuCore): number {
   return m;
 }
 
+/**
+ * Bytes an x87 memory form stores, by (opcode - D8) * 8 + reg (0: not a store): the
+ * page check before writing, as for the SSE stores.
+ */
+const X87_STORE = new Uint8Array([
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0, // D8
+  0,
+  0,
+  4,
+  4,
+  0,
+  0,
+  28,
+  2, // D9: fst(p) m32, fnstenv, fnstcw
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0, // DA
+  0,
+  4,
+  4,
+  4,
+  0,
+  0,
+  0,
+  10, // DB: fisttp/fist/fistp m32, fstp m80
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0, // DC
+  0,
+  8,
+  8,
+  8,
+  0,
+  0,
+  108,
+  2, // DD: fisttp m64, fst(p) m64, fnsave, fnstsw
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0, // DE
+  0,
+  2,
+  2,
+  2,
+  0,
+  0,
+  10,
+  8, // DF: fisttp/fist/fistp m16, fbstp, fistp m64
+]);
+
+/** Checks both pages of a store that crosses one (the second page's start is CR2). */
+function probeCross(c: CpuCore, b: Bus64, lin: number, n: number): void {
+  if (n === 0 || (lin & 0xfff) + n <= 4096) return;
+  xlate64(c, lin | 0, b.hi, A_WRITE);
+  const next = lin - (lin & 0xfff) + 0x1000;
+  xlate64(c, next | 0, next >= 0x100000000 ? (b.hi + 1) | 0 : b.hi, A_WRITE);
+}
+
 /** x87 escape D8..DF: #NM when CR0.EM or CR0.TS, then the x87 unit. */
 function x87(c: CpuCore, op: number): void {
   // The instruction's start: RIP less the bytes fetched so far (prefixes and opcode).
@@ -72,6 +151,7 @@ function x87(c: CpuCore, op: number): void {
   if (D.isMem) {
     lin = operand(c, b);
     st.dataHi = b.hi;
+    probeCross(c, b, lin, X87_STORE[(op - 0xd8) * 8 + ((m >> 3) & 7)]);
   }
   b.regs[0] = c.regs[0];
   x87Execute(b, st, op, m, lin);
@@ -141,10 +221,7 @@ function probeStore(c: CpuCore, b: Bus64, op: number, lin: number, prefix: numbe
     if (prefix !== 0x66) return; // F3 0F 7E is a load
     n = (D.rex & 8) !== 0 ? 8 : 4;
   }
-  if (n === 0 || (lin & 0xfff) + n <= 4096) return;
-  xlate64(c, lin | 0, b.hi, A_WRITE);
-  const next = lin - (lin & 0xfff) + 0x1000; // the second page's first byte (CR2 if it faults)
-  xlate64(c, next | 0, next >= 0x100000000 ? (b.hi + 1) | 0 : b.hi, A_WRITE);
+  probeCross(c, b, lin, n);
 }
 
 /** The SSE/SSE2 forms of `0F op` (SSE_OPCODE_MAP). */

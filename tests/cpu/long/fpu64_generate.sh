@@ -10,5 +10,6 @@ sed 's/\[ebx/[rbx/g' ../host/forms_sse.h > "$tmp/forms_sse.h"
 gcc -O1 -m64 -no-pie -w -I. -DFORMS_X87="\"$tmp/forms_x87.h\"" -DFORMS_SSE="\"$tmp/forms_sse.h\"" \
   -Wl,--defsym,mem_base_sym=0x200000 -o "$tmp/fpu64_host" fpu64_host.c
 "$tmp/fpu64_host" fpu64_forms.json | gzip -9n > fpu64_host.bin.gz
+if command -v deno >/dev/null; then deno fmt -q fpu64_forms.json; fi
 grep -m1 "model name" /proc/cpuinfo | sed 's/.*: //' > fpu64_host_cpu.txt
 rm -rf "$tmp"

@@ -113,6 +113,16 @@ Deno.test("long mode SSE: #PF sets both CR2 halves; operands crossing 2^32 carry
   assert.equal(vec(m), 14, "the page above 2^32 unmapped");
   assert.deepEqual([m.cpu.cr2 >>> 0, m.cpu.lm.cr2Hi], [0, 1], "CR2 = 2^32");
   assert.equal(m.mem.u8[0x10ff8], 0x10, "nothing written below 2^32 before the fault");
+  // fstp qword [rbx] at 2^32 - 4: the same check for x87 stores
+  m = run("d9 e8 dd 1b", (m) => {
+    w.pages.delete("1:0");
+    setup(m);
+    setReg(m.cpu, 3, 0xfffffffcn);
+  });
+  w.map(1, 0, 0x20000);
+  assert.equal(vec(m), 14, "fstp m64 across into an unmapped page");
+  assert.deepEqual([m.cpu.cr2 >>> 0, m.cpu.lm.cr2Hi], [0, 1]);
+  assert.equal(m.mem.u8[0x10ffc], 0x14, "nothing written below 2^32 before the fault");
   // fxsave64 at 2^32 - 256: crosses into the page above 2^32
   m = run("48 0f ae 83 08 ff ff ff", (m) => {
     setup(m);

@@ -332,13 +332,15 @@ function gprs(cpu: Cpu): number[] {
   return v;
 }
 
+const LEGACY = [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3];
+
 /** Whether `b` starts with a rep-prefixed string instruction (ins, outs, movs ... scas). */
 function repString(b: Uint8Array): boolean {
   let i = 0, rep = false;
   for (; i < b.length; i++) {
     const x = b[i];
     if (x === 0xf2 || x === 0xf3) rep = true;
-    else if (!PREFIXES.includes(x) && (x & 0xf0) !== 0x40) break;
+    else if (!LEGACY.includes(x) && (x & 0xf0) !== 0x40) break;
   }
   const op = b[i];
   return rep && ((op >= 0xa4 && op <= 0xa7) || (op >= 0xaa && op <= 0xaf) || (op & 0xfc) === 0x6c);

@@ -10,9 +10,13 @@
 import process from "node:process";
 import { machine32, machine64Flat, machine64Kernel, runFor } from "./cpu64/machines.ts";
 
-/** Prints MIPS for each machine (n from CPU64_BENCH_N, default 20M). */
+/**
+ * Prints MIPS for each machine (n from CPU64_BENCH_N, default 20M; CPU64_BENCH_ONLY=text
+ * keeps the machines whose name contains it, e.g. "kernel").
+ */
 function report(): void {
   const n = Number(Deno.env.get("CPU64_BENCH_N") ?? 20_000_000);
+  const only = Deno.env.get("CPU64_BENCH_ONLY") ?? "";
   for (
     const [name, make] of [
       ["-m32 32-bit flat", machine32],
@@ -20,6 +24,7 @@ function report(): void {
       ["-m64 64-bit kernel 4-level", machine64Kernel],
     ] as const
   ) {
+    if (!name.includes(only)) continue;
     const cpu = make();
     runFor(cpu, 3_000_000); // warm up the JIT
     const t0 = performance.now();

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { pvx } from "../_pvx.ts";
 import { xtfDir } from "./_xtf_dir.ts";
+import { cpu64Gap } from "./_cpu64_probe.ts";
 
 /** The XTF environments pvx boots. */
 const ENVIRONMENTS = ["pv32pae", "pv64"];
@@ -23,7 +24,19 @@ const EXPECTED_SKIPS: Record<string, string> = {
 };
 
 /** Configurations pvx does not pass yet, and why (reported as ignored). */
-const KNOWN_FAILURES: Record<string, string> = {};
+const KNOWN_FAILURES: Record<string, string> = {
+  "test-pv64-debug-regs":
+    "the 64-bit CPU loop checks instruction breakpoints and TF, not data breakpoints",
+  "test-pv64-xsa-260": "the 64-bit CPU loop checks no data breakpoints (the #DB never comes)",
+  "test-pv64-memop-seg": "the 64-bit CPU picks #SS/#GP for a non-canonical access by the " +
+    "segment (the hardware: #SS for an %rsp/%rbp base whatever the override, #GP otherwise)",
+  "test-pv64-xsa-255": "grant table v2 (GNTTABOP_set_version 2) is not implemented",
+  "test-pv64-xsa-316": "pvx's dom0 (the device host) has an empty grant table, so mapping " +
+    "its ref 8 fails with GNTST_bad_gntref before the entry check Xen makes",
+};
+
+/** A whole environment pvx cannot run yet, and why (its configurations are ignored). */
+const ENV_GAPS: Record<string, string | null> = { pv64: cpu64Gap() };
 
 const dir = xtfDir();
 
@@ -47,7 +60,7 @@ for (const env of ENVIRONMENTS) {
     const test = name.replace(`test-${env}-`, "").replace(/~.*$/, "");
     const skip = EXPECTED_SKIPS[test];
     const want = skip ? "SKIP" : "SUCCESS";
-    const known = KNOWN_FAILURES[name];
+    const known = ENV_GAPS[env] ?? KNOWN_FAILURES[name];
     if (known) {
       Deno.test({ name: `XTF ${name} (ignored: known failure: ${known})`, ignore: true, fn() {} });
       continue;

@@ -101,18 +101,21 @@ export class Vcpu {
   }
 
   /**
-   * The 44-byte vcpu_runstate_info (i386): state, state_entry_time, time[4].
+   * The vcpu_runstate_info: state, state_entry_time, time[4] (44 bytes for i386, 48 for
+   * x86_64).
    * @returns the bytes
    */
   runstateInfo(): Uint8Array {
-    const b = new Uint8Array(44);
+    // x86_64 aligns the u64 fields: 48 bytes, state_entry_time at 8
+    const at = this.pv64 !== null ? 8 : 4;
+    const b = new Uint8Array(at + 40);
     const dv = new DataView(b.buffer);
     dv.setInt32(0, this.runstate, true);
-    putU64(dv, 4, this.runstateEntryNs);
+    putU64(dv, at, this.runstateEntryNs);
     const now = this.domain.host.clock.nowNs();
     for (let i = 0; i < 4; i++) {
       const extra = i === this.runstate ? Math.max(0, now - this.runstateEntryNs) : 0;
-      putU64(dv, 12 + i * 8, this.runstateTimeNs[i] + extra);
+      putU64(dv, at + 8 + i * 8, this.runstateTimeNs[i] + extra);
     }
     return b;
   }

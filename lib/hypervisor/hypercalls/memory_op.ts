@@ -16,7 +16,9 @@ import { dropPin } from "../../paging/mod.ts";
 import { TRC_MEM_DECREASE_RESERVATION } from "../../abi/mod.ts";
 import type { Domain } from "../domain/domain.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
-import { readStruct } from "./_guest.ts";
+import { readStruct, u64 } from "./_guest.ts";
+import { addrOf } from "../pv64/guest_access64.ts";
+import { LAYOUT_X86_64 } from "../../abi/mod.ts";
 import { SI_ARCH_MAX_PFN } from "../../abi/mod.ts";
 import { createContinuation, shouldPreempt } from "./continuation.ts";
 import { translatedAddToPhysmap } from "./physmap_translated.ts";
@@ -48,8 +50,51 @@ export const MEMOP_CMD_MASK = (1 << MEMOP_EXTENT_SHIFT) - 1;
 const XENMEMF_populate_on_demand = 1 << 16;
 /** The largest extent order a domU may ask for (CONFIG_DOMU_MAX_ORDER). */
 export const DOMU_MAX_ORDER = 9;
-/** sizeof(struct xen_memory_reservation) for i386. */
-const RESERVATION_SIZE = 20;
+/** struct xen_memory_reservation: offsets and extent size for one guest width. */
+interface Resv {
+  size: number;
+  list: number;
+  nr: number;
+  order: number;
+  flags: number;
+  domid: number;
+  /** Bytes per extent_start entry (xen_pfn_t). */
+  ent: number;
+}
+/** i386: 20 bytes of 4-byte fields. */
+const RESV_32: Resv = { size: 20, list: 0, nr: 4, order: 8, flags: 12, domid: 16, ent: 4 };
+/** x86_64: the handle and nr_extents are 8 bytes; 32 bytes in all. */
+const RESV_64: Resv = { size: 32, list: 0, nr: 8, order: 16, flags: 20, domid: 24, ent: 8 };
+
+/** The reservation layout of the calling vcpu's width. */
+function resvOf(v: Vcpu): Resv {
+  return v.pv64 !== null ? RESV_64 : RESV_32;
+}
+
+/** A guest word (4 or 8 bytes) at `off` of s as a number (exact below 2^53). */
+function word(s: DataView, off: number, bytes: number): number {
+  return bytes === 8 ? u64(s, off) : s.getUint32(off, true);
+}
+
+/** A guest pointer (4 or 8 bytes) at `off` of s (a signed canonical number for 64-bit). */
+function ptr(s: DataView, off: number, bytes: number): number {
+  return bytes === 8
+    ? addrOf(s.getUint32(off, true), s.getUint32(off + 4, true))
+    : s.getUint32(off, true);
+}
+
+/** Reads an extent entry (xen_pfn_t); a 64-bit one above 2^32 reads as -1. Sets fault. */
+function readEnt(v: Vcpu, at: number, bytes: number): number {
+  const lo = v.access.readU32(at);
+  if (v.access.fault || bytes === 4) return lo;
+  const hi = v.access.readU32(at + 4);
+  return hi !== 0 ? -1 : lo;
+}
+
+/** Writes an extent entry (zero-extended to 8 bytes for a 64-bit guest). */
+function writeEnt(v: Vcpu, at: number, bytes: number, val: number): boolean {
+  return v.access.writeU32(at, val) && (bytes === 4 || v.access.writeU32(at + 4, 0));
+}
 /** E820_RAM. */
 const E820_RAM = 1;
 
@@ -85,8 +130,8 @@ export function doMemoryOp(v: Vcpu, cmd: number, arg: number): number {
       if (op === XENMEM_current_reservation) return t.totPages;
       if (op === XENMEM_maximum_reservation) return t.maxPages;
       // PV guests publish nr_pfns in shared_info.arch.max_pfn (arch_get_max_pfn).
-      return ((t.sharedInfoMfn >= 0 ? t.sharedInfo().getUint32(SI_ARCH_MAX_PFN, true) : 0) || 1) -
-        1;
+      const at = t.mm.pv64 ? LAYOUT_X86_64.sharedInfo.archMaxPfn : SI_ARCH_MAX_PFN;
+      return ((t.sharedInfoMfn >= 0 ? t.sharedInfo().getUint32(at, true) : 0) || 1) - 1;
     }
     case XENMEM_machphys_mfn_list:
     case XENMEM_machphys_compat_mfn_list: {
@@ -112,7 +157,9 @@ export function doMemoryOp(v: Vcpu, cmd: number, arg: number): number {
     case XENMEM_memory_map: {
       // xen_memory_map { nr_entries u32, buffer handle }: the toolstack's one-entry map
       // (xc_domain_set_memmap_limit): RAM from 0 to the domain's maximum.
-      const s = readStruct(v, arg, 8);
+      // (x86_64: the buffer handle at 8, 16 bytes in all)
+      const w = v.pv64 !== null ? 8 : 4;
+      const s = readStruct(v, arg, 2 * w);
       if (!s) return -EFAULT;
       const nr = Math.min(s.getUint32(0, true), 1);
       const e = new Uint8Array(20);
@@ -121,7 +168,7 @@ export function doMemoryOp(v: Vcpu, cmd: number, arg: number): number {
       edv.setUint32(8, bytes % 2 ** 32, true);
       edv.setUint32(12, Math.floor(bytes / 2 ** 32), true);
       edv.setUint32(16, E820_RAM, true);
-      if (nr > 0 && !v.access.copyToGuest(s.getUint32(4, true), e)) return -EFAULT;
+      if (nr > 0 && !v.access.copyToGuest(ptr(s, w, w), e)) return -EFAULT;
       s.setUint32(0, nr, true);
       return v.access.copyToGuest(arg, new Uint8Array(s.buffer)) ? 0 : -EFAULT;
     }
@@ -172,16 +219,17 @@ export function doMemoryOp(v: Vcpu, cmd: number, arg: number): number {
 
 /** increase_reservation / decrease_reservation / populate_physmap. */
 function reservation(v: Vcpu, op: number, start: number, arg: number): number {
-  const s = readStruct(v, arg, RESERVATION_SIZE);
+  const R = resvOf(v), E = R.ent;
+  const s = readStruct(v, arg, R.size);
   if (!s) return -EFAULT;
-  const list = s.getUint32(0, true);
-  const nr = s.getUint32(4, true);
-  const order = s.getUint32(8, true);
-  const memFlags = s.getUint32(12, true);
+  const list = ptr(s, R.list, E);
+  const nr = word(s, R.nr, E);
+  const order = s.getUint32(R.order, true);
+  const memFlags = s.getUint32(R.flags, true);
   if (start >= nr) return start;
-  if (list !== 0 && !v.access.accessOk(list, nr * 4)) return start;
+  if (list !== 0 && !v.access.accessOk(list, nr * E)) return start;
   if (order > DOMU_MAX_ORDER) return start;
-  const t = targetDomain(v, s.getUint16(16, true));
+  const t = targetDomain(v, s.getUint16(R.domid, true));
   if (typeof t === "number") return t;
   const addressBits = memFlags & 0xff;
   if (addressBits !== 0 && addressBits <= 12) return start;
@@ -193,10 +241,10 @@ function reservation(v: Vcpu, op: number, start: number, arg: number): number {
       createContinuation(v, 12, op | (i << MEMOP_EXTENT_SHIFT), arg); // __HYPERVISOR_memory_op
       return 0;
     }
-    const slot = list + i * 4;
+    const slot = list + i * E;
     if (op === XENMEM_decrease_reservation) {
-      const gmfn = v.access.readU32(slot);
-      if (v.access.fault) return i;
+      const gmfn = readEnt(v, slot, E);
+      if (v.access.fault || gmfn < 0) return i;
       for (let j = 0; j < 1 << order; j++) {
         // A translated guest names pfns.
         const mfn = d.mm.translated ? d.mfnOf(gmfn + j) : gmfn + j;
@@ -214,8 +262,8 @@ function reservation(v: Vcpu, op: number, start: number, arg: number): number {
     if (d.totPages + n > d.maxPages) return i;
     let gpfn = 0;
     if (op === XENMEM_populate_physmap) {
-      gpfn = v.access.readU32(slot);
-      if (v.access.fault) return i;
+      gpfn = readEnt(v, slot, E);
+      if (v.access.fault || gpfn < 0) return i;
       if (gpfn + n > d.p2m.maxPfns || gpfn % n !== 0) return i;
     }
     const mfn = order === 0
@@ -231,7 +279,7 @@ function reservation(v: Vcpu, op: number, start: number, arg: number): number {
     }
     // A translated guest's list keeps its pfns (Xen copies mfns back to PV guests only).
     const copyBack = list !== 0 && !(d.mm.translated && op === XENMEM_populate_physmap);
-    if (copyBack && !v.access.writeU32(slot, mfn)) {
+    if (copyBack && !writeEnt(v, slot, E, mfn)) {
       for (let j = 0; j < n; j++) f.releaseAllocation(mfn + j, d.domid, (m) => dropPin(f, m));
       return i;
     }
@@ -257,37 +305,42 @@ export function guestRemovePage(d: Domain, mfn: number): boolean {
  * (order 0 on both sides), recording progress in nr_exchanged.
  */
 function exchange(v: Vcpu, arg: number): number {
-  // xen_memory_exchange: in (20 bytes), out (20 bytes), nr_exchanged u32
-  const s = readStruct(v, arg, 44);
+  // xen_memory_exchange: in, out (reservations), nr_exchanged (a word)
+  const R = resvOf(v), E = R.ent, O = R.size, DONE = 2 * R.size;
+  const s = readStruct(v, arg, DONE + E);
   if (!s) return -EFAULT;
-  const inList = s.getUint32(0, true), inNr = s.getUint32(4, true), inOrder = s.getUint32(8, true);
-  const outList = s.getUint32(20, true), outNr = s.getUint32(24, true);
-  const outOrder = s.getUint32(28, true);
-  let done = s.getUint32(40, true);
+  const inList = ptr(s, R.list, E), inNr = word(s, R.nr, E), inOrder = s.getUint32(R.order, true);
+  const outList = ptr(s, O + R.list, E), outNr = word(s, O + R.nr, E);
+  const outOrder = s.getUint32(O + R.order, true);
+  let done = word(s, DONE, E);
   if (done > inNr) return -EINVAL;
-  if (!v.access.accessOk(inList, inNr * 4) || !v.access.accessOk(outList, outNr * 4)) {
+  if (!v.access.accessOk(inList, inNr * E) || !v.access.accessOk(outList, outNr * E)) {
     return -EFAULT;
   }
   if (inOrder > 30 || outOrder > 30 || inNr * 2 ** inOrder !== outNr * 2 ** outOrder) {
     return -EINVAL;
   }
   if (inOrder > DOMU_MAX_ORDER || outOrder > DOMU_MAX_ORDER) return -EPERM;
-  const t = targetDomain(v, s.getUint16(16, true));
+  const t = targetDomain(v, s.getUint16(R.domid, true));
   if (typeof t === "number") return t;
-  if (s.getUint16(36, true) !== s.getUint16(16, true)) return -EINVAL;
+  if (s.getUint16(O + R.domid, true) !== s.getUint16(R.domid, true)) return -EINVAL;
   const d = t;
   const f = d.host.frames;
   let rc = 0;
   if (inOrder !== 0 || outOrder !== 0) return exchangeExtents(v, d, s, arg, done);
   for (; rc === 0 && done < inNr; done++) {
-    const gmfn = v.access.readU32(inList + done * 4);
+    const gmfn = readEnt(v, inList + done * E, E);
     if (v.access.fault) {
       rc = -EFAULT;
       break;
     }
-    const gpfn = v.access.readU32(outList + done * 4);
+    const gpfn = readEnt(v, outList + done * E, E);
     if (v.access.fault) {
       rc = -EFAULT;
+      break;
+    }
+    if (gmfn < 0 || gpfn < 0) {
+      rc = -EINVAL;
       break;
     }
     // The page given up must be a plain page of ours with no other user (steal_page).
@@ -302,15 +355,20 @@ function exchange(v: Vcpu, arg: number): number {
     }
     guestRemovePage(d, gmfn);
     f.m2p.set(asMfn(mfn), asGfn(gpfn));
-    if (!v.access.writeU32(outList + done * 4, mfn)) {
+    if (!writeEnt(v, outList + done * E, E, mfn)) {
       rc = -EFAULT;
       done++;
       break;
     }
   }
-  s.setUint32(40, done, true);
-  if (!v.access.copyToGuest(arg + 40, new Uint8Array(s.buffer, 40, 4))) return -EFAULT;
-  return rc;
+  return putDone(v, s, arg, DONE, E, done) ? rc : -EFAULT;
+}
+
+/** Writes nr_exchanged back (a 4- or 8-byte word at `off`). */
+function putDone(v: Vcpu, s: DataView, arg: number, off: number, E: number, done: number) {
+  s.setUint32(off, done, true);
+  if (E === 8) s.setUint32(off + 4, 0, true);
+  return v.access.copyToGuest(arg + off, new Uint8Array(s.buffer, off, E));
 }
 
 /**
@@ -320,8 +378,9 @@ function exchange(v: Vcpu, arg: number): number {
  */
 function exchangeExtents(v: Vcpu, d: Domain, s: DataView, arg: number, done: number): number {
   const f = d.host.frames;
-  const inList = s.getUint32(0, true), inNr = s.getUint32(4, true), inOrder = s.getUint32(8, true);
-  const outList = s.getUint32(20, true), outOrder = s.getUint32(28, true);
+  const R = resvOf(v), E = R.ent, O = R.size;
+  const inList = ptr(s, R.list, E), inNr = word(s, R.nr, E), inOrder = s.getUint32(R.order, true);
+  const outList = ptr(s, O + R.list, E), outOrder = s.getUint32(O + R.order, true);
   const chunk = 2 ** Math.max(inOrder, outOrder);
   const inPer = chunk / 2 ** inOrder, outPer = chunk / 2 ** outOrder;
   let rc = 0;
@@ -329,8 +388,9 @@ function exchangeExtents(v: Vcpu, d: Domain, s: DataView, arg: number, done: num
     // Check the whole chunk first (steal_page for each input page).
     const ins: number[] = [];
     for (let k = 0; k < inPer && rc === 0; k++) {
-      const base = v.access.readU32(inList + (done + k) * 4);
+      const base = readEnt(v, inList + (done + k) * E, E);
       if (v.access.fault) rc = -EFAULT;
+      else if (base < 0) rc = -EINVAL;
       for (let j = 0; rc === 0 && j < 2 ** inOrder; j++) {
         const m = base + j;
         if (!d.owns(m) || d.xenShared.has(m) || f.refs[m] !== 1 || f.typeCount[m]) rc = -EINVAL;
@@ -358,15 +418,13 @@ function exchangeExtents(v: Vcpu, d: Domain, s: DataView, arg: number, done: num
     for (const m of ins) guestRemovePage(d, m);
     const outDone = (done / inPer) * outPer;
     for (let k = 0; k < outPer; k++) {
-      const gpfn = v.access.readU32(outList + (outDone + k) * 4);
+      const gpfn = readEnt(v, outList + (outDone + k) * E, E);
       for (let j = 0; j < 2 ** outOrder; j++) {
         f.m2p.set(asMfn(outs[k] + j), asGfn((gpfn + j) >>> 0));
       }
-      if (!v.access.writeU32(outList + (outDone + k) * 4, outs[k])) rc = -EFAULT;
+      if (!writeEnt(v, outList + (outDone + k) * E, E, outs[k])) rc = -EFAULT;
     }
     done += inPer;
   }
-  s.setUint32(40, done, true);
-  if (!v.access.copyToGuest(arg + 40, new Uint8Array(s.buffer, 40, 4))) return -EFAULT;
-  return rc;
+  return putDone(v, s, arg, 2 * O, E, done) ? rc : -EFAULT;
 }

@@ -21,6 +21,7 @@ import { domainShutdown } from "../domain/lifecycle.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
 import { readStruct, u64 } from "./_guest.ts";
 import { TIMER_OFF } from "../domain/vcpu.ts";
+import { addrOf } from "../pv64/guest_access64.ts";
 
 /** Most ports SCHEDOP_poll accepts. */
 const MAX_POLL_PORTS = 128;
@@ -105,11 +106,14 @@ export function doSchedOpCompat(v: Vcpu, cmd: number, arg: number): number {
 
 /** SCHEDOP_poll: sched_poll { ports, nr_ports, timeout (u64) }. */
 function schedPoll(v: Vcpu, arg: number): number {
-  const s = readStruct(v, arg, 16);
+  // sched_poll { ports handle, nr_ports u32, timeout u64 }: 16 bytes for a 32-bit guest,
+  // 24 for a 64-bit one (8-byte handle, timeout at 16)
+  const w64 = v.pv64 !== null;
+  const s = readStruct(v, arg, w64 ? 24 : 16);
   if (!s) return -EFAULT;
-  const portsVa = s.getUint32(0, true);
-  const nr = s.getUint32(4, true);
-  const timeout = u64(s, 8);
+  const portsVa = w64 ? addrOf(s.getUint32(0, true), s.getUint32(4, true)) : s.getUint32(0, true);
+  const nr = s.getUint32(w64 ? 8 : 4, true);
+  const timeout = u64(s, w64 ? 16 : 8);
   if (nr > MAX_POLL_PORTS) return -EINVAL;
   const list = new Uint8Array(nr * 4);
   if (!v.access.copyFromGuest(portsVa, list)) return -EFAULT;

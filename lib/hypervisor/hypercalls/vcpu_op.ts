@@ -3,6 +3,7 @@
  * (mirrors common_vcpu_op of xen/common/domain.c and arch_do_vcpu_op for PV).
  * @module
  */
+import { loadPendingContext64, vcpuInitialise64 } from "../pv64/vcpu_op64.ts";
 import { EFAULT, EINVAL, ENOENT, ENOSYS, ETIME } from "../../abi/mod.ts";
 import {
   RUNSTATE_offline,
@@ -41,10 +42,10 @@ export function doVcpuOp(v: Vcpu, cmd: number, vcpuid: number, arg: number): num
   const now = d.host.clock.nowNs();
   switch (cmd) {
     case VCPUOP_initialise:
-      return vcpuInitialise(v, target, arg);
+      return v.pv64 !== null ? vcpuInitialise64(v, target, arg) : vcpuInitialise(v, target, arg);
     case VCPUOP_up:
       if (!target.initialised) return -EINVAL;
-      if (!loadPendingContext(target)) return 0;
+      if (!(v.pv64 !== null ? loadPendingContext64(target) : loadPendingContext(target))) return 0;
       if (!target.online) target.setRunstate(RUNSTATE_running);
       target.online = true;
       return 0;

@@ -18,7 +18,8 @@ import {
   VEC_UD,
 } from "../../cpu/mod.ts";
 import { TRC_PV_FORCED_INVALID_OP, TRC_PV_MATH_STATE_RESTORE } from "../../abi/mod.ts";
-import { X86_EFLAGS_TF } from "../../abi/mod.ts";
+import { FLAT_RING3_CS64, FLAT_RING3_SS64, X86_EFLAGS_TF } from "../../abi/mod.ts";
+import { S_CS, S_SS } from "./cpu_port.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
 import { pvCpuid } from "../traps/cpuid_policy.ts";
 import { pvHypercall64 } from "../pv64/dispatch64.ts";
@@ -46,7 +47,12 @@ export class Pv64Platform implements Platform {
 
   /** @inheritdoc */
   syscall(): void {
-    const v = this.v;
+    const v = this.v, c = v.cpu64!;
+    // lstar_enter records FLAT_KERNEL_CS64/SS64 (FLAT_USER_*, the same selectors) as the
+    // guest's cs and ss whatever they were, and sysret returns on them
+    if (v.cpu.getSeg(S_CS) !== FLAT_RING3_CS64 || v.cpu.getSeg(S_SS) !== FLAT_RING3_SS64) {
+      c.enter64(FLAT_RING3_CS64, v.cpu.eip, c.ripHi, FLAT_RING3_SS64, c.lo(4), c.hi(4));
+    }
     if (v.pv64!.kernelMode) {
       pvHypercall64(v);
       deliverEvents64(v);

@@ -49,9 +49,16 @@ export class PvDescriptorTables implements DescriptorTables {
     } else {
       const ents = v.domain.mm.ldtEnts[v.id];
       if (index >= ents) return false;
-      const linear = v.domain.mm.ldtBase[v.id] + index * 8;
-      const walker = v.domain.mm.walkers[v.id];
-      const m = walker.translate(linear, ACC_READ);
+      const mm = v.domain.mm;
+      const linear = mm.ldtBase[v.id] + index * 8;
+      // a 64-bit guest's LDT: its 64-bit base through the 4-level walker
+      const m = mm.pv64
+        ? mm.lmWalkers[v.id].translate64(
+          linear >>> 0,
+          (mm.ldtBaseHi[v.id] + (linear > 0xffffffff ? 1 : 0)) | 0,
+          ACC_READ,
+        )
+        : mm.walkers[v.id].translate(linear, ACC_READ);
       if (m < 0 || (m & 7) !== 0) {
         out[0] = out[1] = 0;
         return true;

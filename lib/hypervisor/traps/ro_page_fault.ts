@@ -18,7 +18,7 @@ const insn = new Uint8Array(16);
 const current = new Uint32Array(2);
 
 /** Length of a ModRM operand (modrm byte, SIB, displacement) for 32-bit addressing. */
-function modrmLength(b: Uint8Array, i: number): number {
+export function modrmLength(b: Uint8Array, i: number): number {
   const modrm = b[i];
   const mod = modrm >>> 6, rm = modrm & 7;
   let n = 1;

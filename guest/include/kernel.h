@@ -80,18 +80,18 @@ int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 char *strcpy(char *d, const char *s);
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
-int snprintf(char *buf, size_t size, const char *fmt, ...);
+int snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 ulong strtoul(const char *s, const char **end, int base);
 
 /* console.c */
-void printk(const char *fmt, ...);
+void printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void console_write(const char *s, size_t n);
 void console_ring_init(void);
 int console_ring_active(void);
 int console_read(char *buf, size_t n);
 int console_ring_drain(u64 timeout_ns);
 void poweroff(int reason) __attribute__((noreturn));
-void panic(const char *fmt, ...) __attribute__((noreturn));
+void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 /* mm.c */
 ulong pfn_to_mfn(ulong pfn);

@@ -131,6 +131,11 @@ struct mmuext_op { u32 cmd; ulong arg1; ulong arg2; };
 #define PTE_KERNEL_RO (_PAGE_PRESENT | _PAGE_ACCESSED)
 #define PTE_USER (PTE_KERNEL | _PAGE_USER)
 #define PTE_TABLE (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY)
+#ifdef __x86_64__
+#define PTE_XEN_ADJUSTED (_PAGE_USER | (1ull << 52)) /* _PAGE_GUEST_KERNEL: pte bit 52 */
+#else
+#define PTE_XEN_ADJUSTED 0ull
+#endif
 #define PTE_MFN(e) ((ulong)(((e) & 0x000FFFFFFFFFF000ull) >> 12)) /* address bits 12..51 */
 
 /* memory_op */

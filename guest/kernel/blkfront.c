@@ -34,7 +34,7 @@ int blkfront_init(void) {
   if (ref < 0 || port < 0) return -3;
   blk.port = (u32)port;
   if (xenbus_printf(d->fe, "ring-ref", "%d", ref) || xenbus_printf(d->fe, "event-channel", "%d", port) ||
-      xenbus_printf(d->fe, "protocol", "x86_32-abi") ||
+      xenbus_printf(d->fe, "protocol", BLKIF_PROTOCOL) ||
       xenbus_printf(d->fe, "state", "%d", XenbusStateInitialised))
     return -4;
   if (xenbus_wait_state(d, XenbusStateConnected, 2000000000ull)) return -5;

@@ -91,14 +91,16 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap) {
     while (*fmt >= '0' && *fmt <= '9') width = width * 10 + (*fmt++ - '0');
     while (*fmt == 'l') { ll++; fmt++; }
     switch (*fmt) {
+    /* the argument's width follows the l's: int, long or long long (not the same on x86_64) */
     case 'd': {
-      s64 v = ll >= 2 ? va_arg(ap, s64) : va_arg(ap, long);
+      s64 v = ll >= 2 ? va_arg(ap, s64) : ll ? va_arg(ap, long) : va_arg(ap, int);
       put_num(&o, v < 0 ? (u64)-v : (u64)v, 10, v < 0, width, pad, 0);
       break;
     }
-    case 'u': put_num(&o, ll >= 2 ? va_arg(ap, u64) : va_arg(ap, ulong), 10, 0, width, pad, 0); break;
-    case 'x': put_num(&o, ll >= 2 ? va_arg(ap, u64) : va_arg(ap, ulong), 16, 0, width, pad, 0); break;
-    case 'X': put_num(&o, ll >= 2 ? va_arg(ap, u64) : va_arg(ap, ulong), 16, 0, width, pad, 1); break;
+#define UARG() (ll >= 2 ? va_arg(ap, u64) : ll ? va_arg(ap, ulong) : va_arg(ap, unsigned))
+    case 'u': put_num(&o, UARG(), 10, 0, width, pad, 0); break;
+    case 'x': put_num(&o, UARG(), 16, 0, width, pad, 0); break;
+    case 'X': put_num(&o, UARG(), 16, 0, width, pad, 1); break;
     case 'p': put(&o, '0'); put(&o, 'x'); put_num(&o, va_arg(ap, ulong), 16, 0, 2 * sizeof(void *), '0', 0); break;
     case 'c': put(&o, (char)va_arg(ap, int)); break;
     case 's': {

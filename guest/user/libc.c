@@ -93,7 +93,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap) {
     char pad = ' ';
     if (*fmt == '0') pad = '0', fmt++;
     while (*fmt >= '0' && *fmt <= '9') width = width * 10 + (*fmt++ - '0');
-    if (*fmt == 'l') fmt++;
+    int l = *fmt == 'l';
+    if (l) fmt++;
     if (*fmt == 's') {
       const char *s = va_arg(ap, const char *);
       while (*s) put(buf, size, &o, *s++);
@@ -103,11 +104,11 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap) {
     unsigned long v;
     int neg = 0, base = *fmt == 'x' ? 16 : 10;
     if (*fmt == 'd') {
-      long s = va_arg(ap, long);
+      long s = l ? va_arg(ap, long) : va_arg(ap, int);
       neg = s < 0;
       v = neg ? -(unsigned long)s : (unsigned long)s;
     } else {
-      v = va_arg(ap, unsigned long);
+      v = l ? va_arg(ap, unsigned long) : va_arg(ap, unsigned);
     }
     char t[24];
     int n = 0;

@@ -8,9 +8,11 @@
  * {rcx, r11, [error], rip, cs | upcall_mask << 32, rflags, rsp, ss} (cs with RPL 0 when
  * the kernel was interrupted, 3 when user mode was). The stubs pop rcx and r11 back,
  * build a struct regs (include/kernel.h) and call trap_dispatch(); every return goes
- * through HYPERVISOR_iret with a struct iret_context {rax, r11, rcx, flags, rip, cs,
- * rflags, rsp, ss}, which returns to user mode (toggling to the user page tables) when cs
- * has RPL 3, and sets the upcall mask from the saved IF.
+ * through HYPERVISOR_iret: the guest pushes flags below {rip, cs, rflags, rsp, ss} and
+ * jumps to the iret stub, which pushes rcx, r11 and rax, completing a struct
+ * iret_context {rax, r11, rcx, flags, rip, cs, rflags, rsp, ss}. It returns to user mode
+ * (toggling to the user page tables) when cs has RPL 3, and sets the upcall mask from
+ * the saved IF.
  */
 #define __HYPERVISOR_iret 23
 #define FLAT_USER_CS 0xe033
@@ -154,9 +156,7 @@ ret_from_trap:
   addq $16, %rsp /* vector, error: rip, cs, rflags, rsp, ss remain */
 hypervisor_iret:
   pushq $0       /* flags: not VGCF_in_syscall, so rcx and r11 come back too */
-  pushq %rcx
-  pushq %r11
-  jmp hypercall_page + __HYPERVISOR_iret * 32 /* the stub pushes rax */
+  jmp hypercall_page + __HYPERVISOR_iret * 32 /* the stub pushes rcx, r11, rax */
 
 /*
  * Failsafe callback: Xen could not load a segment register on the way back to the guest;

@@ -7,6 +7,7 @@
 import { EFAULT, EINVAL, ENOSYS, EPERM } from "../../abi/mod.ts";
 import {
   XENFEAT_auto_translated_physmap,
+  XENFEAT_gnttab_map_avail_bits,
   XENFEAT_mmu_pt_update_preserve_ad,
   XENFEAT_pae_pgdir_above_4gb,
   XENVER_build_id,
@@ -37,10 +38,13 @@ export { XEN_CAPABILITIES, XEN_CHANGESET, XEN_EXTRAVERSION, XEN_MAJOR, XEN_MINOR
 /**
  * XENVER_get_features submap 0: only what pvx honours. mmu_update implements
  * MMU_PT_UPDATE_PRESERVE_AD; a PAE page directory may live in any frame (all machine
- * memory is below 4 GiB, and pvx never copies it down as 32-bit Xen did).
+ * memory is below 4 GiB, and pvx never copies it down as 32-bit Xen did); a grant
+ * host mapping carries the GNTMAP_guest_avail bits into the PTE's available bits
+ * (gnttab_map_avail_bits, which Linux 6.1 requires of a PV hypervisor). highmem_assist
+ * (MMUEXT_CLEAR_PAGE/COPY_PAGE) is left out: pvx does not implement those.
  */
 export const FEATURES_SUBMAP0 = (1 << XENFEAT_mmu_pt_update_preserve_ad) |
-  (1 << XENFEAT_pae_pgdir_above_4gb);
+  (1 << XENFEAT_pae_pgdir_above_4gb) | (1 << XENFEAT_gnttab_map_avail_bits);
 
 /** XENVER_capabilities of a 64-bit domain. */
 export const XEN_CAPABILITIES_64 = "xen-3.0-x86_64 xen-3.0-x86_32p";

@@ -25,6 +25,8 @@ export const GUEST_CR0 = 0x80050033;
 export const GUEST_CR4 = 0x620;
 /** MSRs a PV guest may read, with their values. */
 const MSR_TSC = 0x10, MSR_PLATFORM_ID = 0x17, MSR_MISC_ENABLE = 0x1a0;
+/** IA32_UCODE_REV (AMD: PATCHLEVEL): Xen gives a domU 0 and ignores a write of 0. */
+const MSR_UCODE_REV = 0x8b;
 const MSR_EFER = 0xc0000080;
 /** MSR_DEBUGCTL (reads as zero: no LBR/BTF for a PV guest), MSR_INTEL_PLATFORM_INFO. */
 const MSR_DEBUGCTL = 0x1d9, MSR_PLATFORM_INFO = 0xce;
@@ -323,6 +325,7 @@ export function pvRdmsr(v: Vcpu, msr: number, out: Uint32Array): boolean {
       break;
     }
     case MSR_PLATFORM_ID:
+    case MSR_UCODE_REV:
       break;
     case MSR_MISC_ENABLE:
       lo = 0x1; // fast strings
@@ -370,6 +373,7 @@ export function pvWrmsr(v: Vcpu, msr: number, lo: number, hi: number): boolean {
   const efer = v.pv64 !== null ? GUEST_EFER_64 : GUEST_EFER;
   if (msr === MSR_EFER && lo === efer && hi === 0) return true;
   if (msr === MSR_DEBUGCTL && lo === 0 && hi === 0) return true;
+  if (msr === MSR_UCODE_REV && lo === 0 && hi === 0) return true; // the "read the revision" write
   if (msr === MSR_MISC_FEATURES_ENABLES && (lo & ~1) === 0 && hi === 0) {
     v.cpuidFaulting = lo === 1;
     v.cpu.cpuidFaulting = v.cpuidFaulting;

@@ -14,7 +14,17 @@ import { F_ZF, LF_NONE, materialize } from "../flags.ts";
 import { VEC_GP, VEC_UD } from "../platform.ts";
 import { ALU_ADD, ALU_CMP } from "../ops/alu.ts";
 import { alu, R } from "./alu64.ts";
-import { D, fetch8, modrm, opSize, readReg, readRm, writeReg, writeRm } from "./decode64.ts";
+import {
+  D,
+  fetch8,
+  modrm,
+  opSize,
+  readReg,
+  readRm,
+  stackCheck,
+  writeReg,
+  writeRm,
+} from "./decode64.ts";
 import { A_WRITE, read64, V, write64, xlate64 } from "./mem64.ts";
 
 /** 0F C0/C1: xadd r/m, reg. */
@@ -59,7 +69,7 @@ function linearOf(c: CpuCore): void {
     const t = (lo >>> 0) + (c.lm.msr[s * 2] >>> 0);
     lo = t | 0;
     hi = (hi + c.lm.msr[s * 2 + 1] + (t > 0xffffffff ? 1 : 0)) | 0;
-  }
+  } else if (D.ss) stackCheck(c, hi);
   LIN[0] = lo;
   LIN[1] = hi;
 }

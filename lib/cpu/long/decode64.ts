@@ -23,7 +23,7 @@ export const D = {
   segSlot: -1,
   /** The last segment override (ES=0 CS SS DS FS GS), or -1. */
   sreg: -1,
-  /** The memory operand is in SS (RSP/RBP base or ss:): a non-canonical address is #SS(0). */
+  /** The memory operand is a stack access (RSP/RBP base, no FS/GS): non-canonical is #SS(0). */
   ss: false,
   /** The last of F2/F3 seen (rep/repne, or an SSE mandatory prefix), or 0. */
   rep: 0,
@@ -218,14 +218,16 @@ export function modrm(c: CpuCore, immLen: number): void {
     eaAdd(d, d >> 31);
     eaAdd(immLen, 0);
     if (D.a32) D.eaHi = 0;
-    D.ss = D.sreg === 2;
+    D.ss = false;
     return;
   } else {
     const r = rm3 | ((rex & 1) << 3);
     eaAdd(getLo(c, r), c.lm.hi[r]);
     stackBase = r === 5;
   }
-  D.ss = D.sreg === 2 || (stackBase && D.sreg < 0);
+  // ES/CS/SS/DS overrides are ignored in 64-bit mode: the base register alone makes an
+  // access a stack access (not R12/R13), unless FS/GS override it (XTF memop-seg agrees).
+  D.ss = stackBase && D.segSlot < 0;
   if (mod === 1) {
     const d = fetchImm(c, 1);
     eaAdd(d, d >> 31);

@@ -2,12 +2,13 @@
  * The multiply and divide instructions of the 64-bit interpreter: F6/F7 /4../7 (mul, imul,
  * div, idiv of rDX:rAX, #DE on a zero divisor or a quotient out of range) and imul r, r/m
  * (0F AF) / imul r, r/m, imm (69, 6B), on the 128-bit routines of muldiv64.ts. CF and OF
- * are set from the product; the other arithmetic flags are cleared.
+ * are set from the product; the flags the SDM leaves undefined follow the host CPU (AMD), as
+ * the 32-bit path: mul/imul keep SF ZF AF PF, div/idiv clear SF ZF PF and set AF.
  * @module
  */
 
 import type { CpuCore } from "../core.ts";
-import { F_ARITH, F_CF, F_OF, LF_NONE, materialize } from "../flags.ts";
+import { F_AF, F_ARITH, F_CF, F_OF, LF_NONE, materialize } from "../flags.ts";
 import { VEC_DE } from "../platform.ts";
 import { div128, mul128, P, REM } from "./muldiv64.ts";
 import { D, fetchImm, modrm, opSize, readReg, readRm, writeReg } from "./decode64.ts";
@@ -36,13 +37,20 @@ function productOverflows(size: number, signed: boolean): boolean {
   return P[0] !== (signed ? (P[0] << sh) >> sh : (P[0] << sh) >>> sh);
 }
 
-/** Sets CF and OF to `v`, the other arithmetic flags (undefined here) cleared. */
+/** Sets CF and OF to `v`; SF ZF AF PF (undefined) stay as they were, as on the host (AMD). */
 function setCarryOverflow(c: CpuCore, v: boolean): void {
   let fl = c.lfOp !== LF_NONE ? materialize(c) : c.flags;
   c.lfOp = LF_NONE;
-  fl &= ~F_ARITH;
+  fl &= ~(F_CF | F_OF);
   if (v) fl |= F_CF | F_OF;
   c.flags = fl;
+}
+
+/** After div/idiv (every flag undefined): SF ZF PF cleared, AF set, CF OF kept (the host). */
+function divFlags(c: CpuCore): void {
+  const fl = c.lfOp !== LF_NONE ? materialize(c) : c.flags;
+  c.lfOp = LF_NONE;
+  c.flags = (fl & ~(F_ARITH & ~(F_CF | F_OF))) | F_AF;
 }
 
 /** F6/F7 /4../7: mul, imul, div, idiv of rDX:rAX (AX for 8 bits) by (lo, hi). */
@@ -91,6 +99,7 @@ export function mulDiv(c: CpuCore, sub: number, size: number, lo: number, hi: nu
     n2 = n3 = signed ? hi32 >> 31 : 0;
   }
   if (!div128(n0, n1, n2, n3, bLo, bHi, size, signed)) c.raise(VEC_DE, -1);
+  divFlags(c);
   if (size === 8) return writeReg(c, 0, 16, (P[0] & 0xff) | ((REM[0] & 0xff) << 8), 0);
   writeReg(c, 0, size, P[0], P[1]);
   writeReg(c, 2, size, REM[0], REM[1]);

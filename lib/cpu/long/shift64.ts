@@ -61,7 +61,6 @@ export function shift(
   const m = size === 32 ? -1 : size === 16 ? 0xffff : 0xff;
   const lo = wide ? aLo : aLo & m, hi = wide ? aHi : 0;
   const top = size - 1;
-  const msbA = bit(lo, hi, top);
   let cf = 0, of = 0;
   if (op < 4) {
     // Rotates: only CF and OF change.
@@ -114,7 +113,8 @@ export function shift(
       R[0] = l;
       R[1] = wide ? h : 0;
       cf = cy;
-      of = op === 2 ? bit(l, h, top) ^ cy : msbA ^ (fl & F_CF);
+      // rcr: MSB XOR the next bit of the result (= the SDM's rule for a count of 1).
+      of = op === 2 ? bit(l, h, top) ^ cy : bit(l, h, top) ^ bit(l, h, top - 1);
     }
     fl &= ~(F_CF | F_OF);
   } else {
@@ -139,8 +139,11 @@ export function shift(
     }
     if (!wide) R[1] = 0;
     const msb = bit(R[0], R[1], top);
-    of = op === 5 ? msbA : op === 7 ? 0 : msb ^ cf;
-    fl &= ~(F_CF | F_OF | F_SF | F_ZF | F_PF | F_AF);
+    // shr/sar: MSB XOR the next bit of the result (the SDM's rule for a count of 1; the
+    // host's for larger counts); AF is set, as the host does.
+    of = op === 4 || op === 6 ? msb ^ cf : msb ^ bit(R[0], R[1], top - 1);
+    fl &= ~(F_CF | F_OF | F_SF | F_ZF | F_PF);
+    fl |= F_AF;
     if (msb) fl |= F_SF;
     if (R[0] === 0 && R[1] === 0) fl |= F_ZF;
     fl |= PARITY[R[0] & 0xff];
@@ -157,7 +160,8 @@ const P32 = 4294967296, P48 = 281474976710656;
  * shld (`left`) or shrd of the destination (dLo, dHi) with bits from (sLo, sHi) at `size`
  * bits by `count` (unmasked), result in {@link R}. 16-bit counts of 17..31 shift the
  * 48-bit funnel dst:src:src as the host CPU does (the SDM leaves them undefined). OF is
- * CF XOR MSB (shld) or MSB XOR the next bit (shrd), as for count 1; AF is set.
+ * CF XOR MSB (shld; CF for 16-bit counts of 16 and more) or MSB XOR the next bit (shrd),
+ * the SDM's rule for count 1 and the host's for larger counts; AF is set.
  * @returns false when the masked count is 0 (nothing changes)
  */
 export function shiftDouble(
@@ -217,7 +221,8 @@ export function shiftDouble(
     c.lfOp = LF_NONE;
   }
   const top = size - 1, msb = bit(R[0], R[1], top);
-  const of = left ? cf ^ msb : msb ^ bit(R[0], R[1], top - 1);
+  // 16-bit shld by 16 or more: OF = CF on the host (AMD).
+  const of = left ? (size === 16 && n >= 16 ? cf : cf ^ msb) : msb ^ bit(R[0], R[1], top - 1);
   fl &= ~(F_CF | F_OF | F_SF | F_ZF | F_PF | F_AF);
   fl |= F_AF | PARITY[R[0] & 0xff];
   if (cf) fl |= F_CF;

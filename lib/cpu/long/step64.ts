@@ -177,7 +177,7 @@ function moffs(c: CpuCore, b: number): void {
   D.eaLo = fetchImm(c, 4);
   D.eaHi = D.a32 ? 0 : fetchImm(c, 4);
   D.isMem = true;
-  D.ss = D.sreg === 2;
+  D.ss = false;
   if (b < 0xa2) {
     readRm(c, size);
     return writeReg(c, 0, size, V[0], V[1]);
@@ -192,7 +192,7 @@ function xlat(c: CpuCore): void {
   D.eaLo = s | 0;
   D.eaHi = D.a32 ? 0 : (c.lm.hi[3] + (s > 0xffffffff ? 1 : 0)) | 0;
   D.isMem = true;
-  D.ss = D.sreg === 2;
+  D.ss = false;
   readRm(c, 8);
   writeReg(c, 0, 8, V[0], 0);
 }

@@ -16,4 +16,5 @@ gcc -O1 -m64 -no-pie -fno-pic -Wall -o "$tmp/harness64" harness64.c
 if command -v deno >/dev/null; then deno fmt -q forms64.json; fi
 gcc -O1 -m64 -no-pie -fno-pic -Wall -o "$tmp/far64_host" far64_host.c
 "$tmp/far64_host" > far64_host.txt
+grep -m1 "model name" /proc/cpuinfo | sed 's/.*: //' > host64_cpu.txt
 rm -rf "$tmp"

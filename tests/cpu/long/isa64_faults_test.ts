@@ -199,9 +199,12 @@ Deno.test("long mode: non-canonical stack addresses raise #SS(0), other memory #
   assert.deepEqual(fault("c9", [[5, bad]]), { vector: VEC_SS, code: 0 }); // leave
   assert.deepEqual(fault("488b4500", [[5, bad]]), { vector: VEC_SS, code: 0 }); // [rbp]
   assert.deepEqual(fault("488b0424", [[4, bad]]), { vector: VEC_SS, code: 0 }); // [rsp]
-  assert.deepEqual(fault("368b03", [[3, bad]]), { vector: VEC_SS, code: 0 }); // ss:[rbx]
+  assert.deepEqual(fault("368b03", [[3, bad]]), { vector: VEC_GP, code: 0 }); // ss:[rbx]
   assert.deepEqual(fault("488b03", [[3, bad]]), { vector: VEC_GP, code: 0 }); // [rbx]
-  assert.deepEqual(fault("3e488b4500", [[5, bad]]), { vector: VEC_GP, code: 0 }); // ds:[rbp]
+  assert.deepEqual(fault("480fc70c24", [[4, bad]]), { vector: VEC_SS, code: 0 }); // cmpxchg16b [rsp]
+  assert.deepEqual(fault("0fa30424", [[4, bad]]), { vector: VEC_SS, code: 0 }); // bt [rsp], eax
+  assert.deepEqual(fault("3e488b4500", [[5, bad]]), { vector: VEC_SS, code: 0 }); // ds:[rbp]
+  assert.deepEqual(fault("64488b4500", [[5, bad]]), { vector: VEC_GP, code: 0 }); // fs:[rbp]
   assert.deepEqual(fault("498b4500", [[13, bad]]), { vector: VEC_GP, code: 0 }); // [r13]
   const { cpu } = run("50", [[4, bad + 8n]]);
   assert.equal(getReg(cpu, 4), bad + 8n, "RSP unchanged");

@@ -138,8 +138,10 @@ function movCr(c: CpuCore, b: number): void {
     return;
   }
   if (n === 3) {
+    const w = c.lm.walker;
+    if (w !== null && w.cr3 !== undefined) w.cr3 = hi === 0 ? lo & ~0xfff : -1;
     c.lm.cr3Hi = hi;
-    writeCr(c, 3, lo);
+    writeCr(c, 3, lo); // flushes the TLBs
     return;
   }
   // CR0, CR4, CR8: bits 63..32 (and CR8 bits 31..4) are reserved; in IA-32e mode

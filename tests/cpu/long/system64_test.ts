@@ -339,3 +339,37 @@ Deno.test("invlpg of a higher-half page drops its cached translation (a changed 
   assert.deepEqual(m.platform.exceptions, []);
   assert.deepEqual([getReg(m.cpu, 3), getReg(m.cpu, 1), getReg(m.cpu, 2)], [0x50n, 0x50n, 0x51n]);
 });
+
+Deno.test("mov cr3 in 64-bit mode points the 4-level walker at the new PML4 and flushes", () => {
+  // movabs rax, 0xffff800000400000; mov rbx, [rax]; mov ecx, 0x60000; mov cr3, rcx;
+  // mov rdx, [rax]; hlt
+  const m = sysMachine(hex("48b8000040000080ffff488b18b9000006000f22d9488b10f4"));
+  const e = (at: number, to: number) => m.mem.dv.setUint32(at, to | 7, true);
+  // Two address spaces sharing the low identity map, 0xffff8000_00400000 on frames 0x50/0x51.
+  for (
+    const [pml4, pd, pt, frame] of [[0x40000, 0x42000, 0x46000, 0x50000], [
+      0x60000,
+      0x62000,
+      0x66000,
+      0x51000,
+    ]]
+  ) {
+    e(pml4, 0x43000);
+    e(pml4 + 256 * 8, pd - 0x1000);
+    e(pd - 0x1000, pd);
+    e(pd + 2 * 8, pt);
+    e(pt, frame);
+  }
+  e(0x43000, 0x44000);
+  e(0x44000, 0x45000);
+  for (let i = 0; i < 64; i++) e(0x45000 + i * 8, i * 4096);
+  m.mem.dv.setUint32(0x50000, 0x50, true);
+  m.mem.dv.setUint32(0x51000, 0x51, true);
+  const w = new LongModeWalker(m.mem);
+  w.cr3 = 0x40000;
+  m.cpu.lm.walker = w;
+  m.cpu.run(10);
+  assert.deepEqual(m.platform.exceptions, []);
+  assert.equal(w.cr3, 0x60000);
+  assert.deepEqual([getReg(m.cpu, 3), getReg(m.cpu, 2)], [0x50n, 0x51n]);
+});

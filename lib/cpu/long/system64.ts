@@ -20,10 +20,10 @@ import { iret64, loadFarPointer64, movSreg, pushPopFsGs, retFar64 } from "./far6
 import { syscall, sysret } from "./syscall64.ts";
 import { group6, group7, larLsl } from "./tables64.ts";
 import { cpl0 } from "./operands64.ts";
+import { SYS } from "./sys_flags.ts";
 import { ioString } from "./io64.ts";
 
-/** Set when the instruction just run was int n / int3 / int1 (no single-step trap after it). */
-export const SYS = { softInt: false };
+export { SYS };
 
 const msrOut = new Int32Array(2);
 

@@ -47,6 +47,12 @@ export interface LongWalker {
   pfErrorCode: number;
   /** Why the last translation failed (3 = non-canonical). */
   lastFault: number;
+  /**
+   * The PML4's machine address, when the walker has one the CPU may load: `mov cr3` in
+   * 64-bit mode writes it (a native long-mode kernel switching address spaces). A PV
+   * walker is driven by the hypervisor instead (`mov cr3` is #GP(0) at CPL 3 there).
+   */
+  cr3?: number;
 }
 
 /** The 64-bit half of the register file and the IA-32e MSRs. */

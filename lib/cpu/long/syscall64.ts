@@ -24,6 +24,7 @@ import {
   M_TSC_AUX,
 } from "./long_state.ts";
 import { syncSegBases } from "./msr64.ts";
+import { SYS } from "./sys_flags.ts";
 
 const CS = 1, SS = 2;
 
@@ -48,6 +49,8 @@ export function syscall(c: CpuCore, compat: boolean): void {
   c.lm.rlo[3] = fl; // R11
   h[11] = 0;
   if (p.syscall !== undefined) {
+    // The platform took the instruction over: it also decides about a TF trap.
+    SYS.softInt = true;
     p.syscall();
     syncSegBases(c);
     return;

@@ -20,10 +20,10 @@ import { iret64, loadFarPointer64, movSreg, pushPopFsGs, retFar64 } from "./far6
 import { syscall, sysret } from "./syscall64.ts";
 import { group6, group7, larLsl } from "./tables64.ts";
 import { cpl0 } from "./operands64.ts";
+import { SYS } from "./sys_flags.ts";
 import { ioString } from "./io64.ts";
 
-/** Set when the instruction just run was int n / int3 / int1 (no single-step trap after it). */
-export const SYS = { softInt: false };
+export { SYS };
 
 const msrOut = new Int32Array(2);
 
@@ -138,8 +138,10 @@ function movCr(c: CpuCore, b: number): void {
     return;
   }
   if (n === 3) {
+    const w = c.lm.walker;
+    if (w !== null && w.cr3 !== undefined) w.cr3 = hi === 0 ? lo & ~0xfff : -1;
     c.lm.cr3Hi = hi;
-    writeCr(c, 3, lo);
+    writeCr(c, 3, lo); // flushes the TLBs
     return;
   }
   // CR0, CR4, CR8: bits 63..32 (and CR8 bits 31..4) are reserved; in IA-32e mode

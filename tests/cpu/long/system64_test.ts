@@ -339,3 +339,61 @@ Deno.test("invlpg of a higher-half page drops its cached translation (a changed 
   assert.deepEqual(m.platform.exceptions, []);
   assert.deepEqual([getReg(m.cpu, 3), getReg(m.cpu, 1), getReg(m.cpu, 2)], [0x50n, 0x50n, 0x51n]);
 });
+
+Deno.test("mov cr3 in 64-bit mode points the 4-level walker at the new PML4 and flushes", () => {
+  // movabs rax, 0xffff800000400000; mov rbx, [rax]; mov ecx, 0x60000; mov cr3, rcx;
+  // mov rdx, [rax]; hlt
+  const m = sysMachine(hex("48b8000040000080ffff488b18b9000006000f22d9488b10f4"));
+  const e = (at: number, to: number) => m.mem.dv.setUint32(at, to | 7, true);
+  // Two address spaces sharing the low identity map, 0xffff8000_00400000 on frames 0x50/0x51.
+  for (
+    const [pml4, pd, pt, frame] of [[0x40000, 0x42000, 0x46000, 0x50000], [
+      0x60000,
+      0x62000,
+      0x66000,
+      0x51000,
+    ]]
+  ) {
+    e(pml4, 0x43000);
+    e(pml4 + 256 * 8, pd - 0x1000);
+    e(pd - 0x1000, pd);
+    e(pd + 2 * 8, pt);
+    e(pt, frame);
+  }
+  e(0x43000, 0x44000);
+  e(0x44000, 0x45000);
+  for (let i = 0; i < 64; i++) e(0x45000 + i * 8, i * 4096);
+  m.mem.dv.setUint32(0x50000, 0x50, true);
+  m.mem.dv.setUint32(0x51000, 0x51, true);
+  const w = new LongModeWalker(m.mem);
+  w.cr3 = 0x40000;
+  m.cpu.lm.walker = w;
+  m.cpu.run(10);
+  assert.deepEqual(m.platform.exceptions, []);
+  assert.equal(w.cr3, 0x60000);
+  assert.deepEqual([getReg(m.cpu, 3), getReg(m.cpu, 2)], [0x50n, 0x51n]);
+});
+
+Deno.test("a Linux-style syscall path: LSTAR entry with swapgs, per-CPU stack through gs:, sysretq", () => {
+  // Kernel: wrmsr LSTAR = entry, SFMASK = TF|IF, KERNEL_GS_BASE = 0x6000; iretq to user.
+  // entry: swapgs; mov gs:[8], rsp; mov rsp, gs:[0]; push rcx; push r11; add rax, 100;
+  //   pop r11; pop rcx; mov rsp, gs:[8]; swapgs; sysretq
+  // user: mov eax, 5; syscall; mov ebx, eax; mov eax, 7; syscall; ud2
+  const m = sysMachine(hex(
+    "b9820000c0488d053400000031d20f30b9840000c0b8000300000f30b9020100c0b8006000000f30" +
+      "6a2b680000040068020200006a33488d05310000005048cf0f01f865488924250800000065488b24" +
+      "25000000005141534883c064415b5965488b2425080000000f01f8480f07b8050000000f0589c3" +
+      "b8070000000f050f0b",
+  ));
+  m.mem.dv.setBigUint64(0x6000, 0x9000n, true); // per-CPU: the kernel stack top
+  m.cpu.run(200);
+  assert.deepEqual(m.platform.exceptions.map((e) => [e.vector, e.eip]), [[6, 0x107e]]);
+  assert.equal(getReg(m.cpu, 3), 105n);
+  assert.equal(getReg(m.cpu, 0), 107n);
+  assert.deepEqual([m.cpu.cpl, m.cpu.sel(1), m.cpu.sel(2)], [3, 0x33, 0x2b]);
+  assert.equal(getReg(m.cpu, 4), 0x40000n);
+  assert.equal(m.mem.dv.getBigUint64(0x6008, true), 0x40000n, "user RSP saved at gs:[8]");
+  assert.equal(m.mem.dv.getBigUint64(0x9000 - 8, true), 0x107en, "RCX pushed on the kernel stack");
+  assert.equal(m.cpu.lm.msr[M_GS_BASE * 2], 0, "user GS_BASE back");
+  assert.equal(m.cpu.lm.msr[M_GS_BASE * 2 + 2], 0x6000, "KERNEL_GS_BASE back");
+});

@@ -120,12 +120,40 @@ const BATCHES = new Map<number, Batch>([
 
 import { addrOf } from "../pv64/guest_access64.ts";
 
+/**
+ * The batched operations whose structures differ for a 64-bit guest (a xen_pfn_t is 8
+ * bytes): gnttab_copy (40 bytes: source at 0, dest at 16, len at 32, flags at 34, status
+ * at 36) and gnttab_transfer (24 bytes: mfn, domid at 8, ref at 12, status at 16).
+ */
+const BATCHES64 = new Map<number, Batch>([
+  [GNTTABOP_copy, {
+    size: 40,
+    run(gt, s) {
+      copyOp.srcRef = s.getUint32(0, true);
+      copyOp.srcDom = s.getUint16(8, true);
+      copyOp.srcOffset = s.getUint16(10, true);
+      copyOp.dstRef = s.getUint32(16, true);
+      copyOp.dstDom = s.getUint16(24, true);
+      copyOp.dstOffset = s.getUint16(26, true);
+      copyOp.len = s.getUint16(32, true);
+      copyOp.flags = s.getUint16(34, true);
+      s.setInt16(36, gnttabCopy(gt, copyOp), true);
+    },
+  }],
+  [GNTTABOP_transfer, {
+    size: 24,
+    run(gt, s) {
+      s.setInt16(16, gnttabTransfer(gt, s.getUint32(0, true)), true);
+    },
+  }],
+]);
+
 /** do_grant_table_op(cmd, uop, count). */
 export function doGrantTableOp(v: Vcpu, cmd: number, uop: number, count: number): number {
   const gt = v.domain.gnttab;
   if ((count | 0) < 0) return -EINVAL;
   if (!gt) return -ENOSYS;
-  const batch = BATCHES.get(cmd);
+  const batch = (v.pv64 !== null ? BATCHES64.get(cmd) : undefined) ?? BATCHES.get(cmd);
   if (batch) {
     const buf = new Uint8Array(batch.size);
     const s = new DataView(buf.buffer);

@@ -23,6 +23,7 @@ import {
 } from "../../abi/mod.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
 import { readStruct } from "./_guest.ts";
+import { addrOf } from "../pv64/guest_access64.ts";
 
 /** Physical IRQs a PV domU has (nr_pirqs with no devices: the 32 extra_domU_irqs). */
 export const DOMU_NR_PIRQS = 32;
@@ -39,11 +40,15 @@ export function doPhysdevOp(v: Vcpu, cmd: number, arg: number): number {
       return 0;
     }
     case PHYSDEVOP_set_iobitmap: {
-      const s = readStruct(v, arg, 8); // bitmap va, nr_ports
+      // bitmap handle, nr_ports: 8 bytes, or 16 with a 64-bit guest's 8-byte handle
+      const w64 = v.pv64 !== null;
+      const s = readStruct(v, arg, w64 ? 16 : 8);
       if (!s) return -EFAULT;
-      const nr = s.getUint32(4, true);
+      const nr = s.getUint32(w64 ? 8 : 4, true);
       if (nr > 65536) return -EINVAL;
-      v.iobitmapVa = s.getUint32(0, true);
+      v.iobitmapVa = w64
+        ? addrOf(s.getUint32(0, true), s.getUint32(4, true))
+        : s.getUint32(0, true);
       v.iobitmapPorts = nr;
       return 0;
     }

@@ -98,7 +98,7 @@ export class Pv64Platform implements Platform {
         injectException64(v, VEC_GP, errorCode);
         return;
       case VEC_UD:
-        if (this.forcedCpuid() || this.syscallShim()) return;
+        if (this.forcedCpuid()) return;
         injectException64(v, VEC_UD, -1);
         return;
       case VEC_NM: {
@@ -122,25 +122,6 @@ export class Pv64Platform implements Platform {
       default:
         injectException64(v, vector, errorCode);
     }
-  }
-
-  /**
-   * Until lib/cpu/long executes `syscall` itself (it then calls {@link syscall} and no
-   * #UD comes here for it): a #UD on `0f 05` is taken as the syscall it is, with the
-   * architectural rcx/r11 writes first.
-   */
-  private syscallShim(): boolean {
-    const v = this.v, c = v.cpu64!;
-    const lo = v.cpu.eip >>> 0, hi = c.ripHi;
-    const b = this.prefix.subarray(0, 2);
-    if (!v.access.copyFromGuest(addrOf(lo, hi), b) || b[0] !== 0x0f || b[1] !== 0x05) {
-      return false;
-    }
-    advance(v, 2);
-    c.setReg(1, v.cpu.eip >>> 0, c.ripHi);
-    c.setReg(11, v.cpu.eflags >>> 0, 0);
-    this.syscall();
-    return true;
   }
 
   /** The forced-emulation prefix at rip: emulates cpuid and skips the 7 bytes. */

@@ -183,7 +183,8 @@ export function injectException64(
   }
   const lo = p.trapAddr[2 * vector], hi = p.trapAddr[2 * vector + 1];
   if ((lo | hi) === 0) {
-    const rip = v.cpu64!.ripHi.toString(16) + (v.cpu.eip >>> 0).toString(16).padStart(8, "0");
+    const rip = (v.cpu64!.ripHi >>> 0).toString(16) +
+      (v.cpu.eip >>> 0).toString(16).padStart(8, "0");
     domainCrash(
       d,
       `unhandled trap ${vector}` +

@@ -187,6 +187,8 @@ int ramdisk_load_disk(void);
 
 /* selftest.c */
 int selftest_run(void);
+/* an unexpected kernel trap while an area runs: that area FAILs (does not return), else returns */
+void selftest_unexpected_trap(struct regs *r, const char *name);
 
 /* misc */
 static inline u64 rdtsc(void) {

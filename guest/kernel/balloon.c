@@ -9,18 +9,29 @@
 #define INVALID_MFN (~0ul)
 ulong balloon_pages;
 
+/* undoes balloon_out's first `n` pages after a failure (mapped again, freed) */
+static void balloon_undo(ulong n, ulong *pfns) {
+  for (ulong i = 0; i < n; i++) {
+    void *p = __va(pfns[i] << PAGE_SHIFT);
+    if (!translated) map_frame_at(p, pfn_to_mfn(pfns[i]), PTE_KERNEL);
+    free_page(p);
+  }
+}
+
 int balloon_out(ulong n, ulong *pfns) {
   static ulong frames[64];
   if (n > ARRAY_SIZE(frames)) return -1;
   for (ulong i = 0; i < n; i++) {
     void *p = alloc_page();
-    if (!p) return -1;
+    if (!p) return balloon_undo(i, pfns), -1;
     pfns[i] = __pa(p) >> PAGE_SHIFT;
     frames[i] = translated ? pfns[i] : pfn_to_mfn(pfns[i]);
-    if (!translated && map_frame_at(p, 0, 0) != 0) return -2;
+    if (!translated && map_frame_at(p, 0, 0) != 0) return balloon_undo(i + 1, pfns), -2;
   }
   struct xen_memory_reservation r = {frames, n, 0, 0, DOMID_SELF};
   long rc = HYPERVISOR_memory_op(XENMEM_decrease_reservation, &r);
+  /* none given back (a partial success keeps its pages out of use: their frames are gone) */
+  if (rc == 0) return balloon_undo(n, pfns), -3;
   if (rc != (long)n) return -3;
   if (!translated)
     for (ulong i = 0; i < n; i++) p2m[pfns[i]] = INVALID_MFN;

@@ -56,6 +56,7 @@ static const char *const names[] = {
 
 static void die(struct regs *r) {
   const char *n = r->vector < ARRAY_SIZE(names) ? names[r->vector] : "trap";
+  selftest_unexpected_trap(r, n); /* a selftest area was running: it FAILs, the next runs */
 #ifdef __x86_64__
   printk("\n*** %s (vector %lu) error %lx at %lx cs %lx rflags %lx rsp %lx cr2 %lx\n", n,
          r->vector, r->error, r->rip, r->cs & 0xffff, r->rflags, r->rsp,

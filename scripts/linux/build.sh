@@ -4,7 +4,8 @@
 #                             xen-blkfront, xen-netfront, ext4 (+ jbd2, mbcache, crc16, crc32c)
 #   busybox-static            /bin/busybox (amd64, static), unmodified
 # Nothing is installed on the host: apt-get download + dpkg-deb -x into the output folder.
-# Output (default tests/fixtures/cache/linux, git-ignored): vmlinuz, initrd.img, root.img (ext4).
+# Output (default tests/fixtures/cache/linux, git-ignored): vmlinuz, initrd.img, root.img (ext4),
+# System.map (from the kernel's kallsyms; scripts/linux/kallsyms.ts).
 # Idempotent: packages already downloaded are reused.
 #   usage: scripts/linux/build.sh [OUTDIR]
 set -euo pipefail
@@ -69,6 +70,12 @@ chmod 0755 "$root/init" "$root/bin/busybox"
 (cd "$root" && find . -print0 | LC_ALL=C sort -z |
   cpio --null -o -H newc --owner=0:0 --reproducible --quiet) | gzip -9 -n >"$out/initrd.img"
 
+# Debian's System.map is a stub (the real one is in the -dbg package): rebuild one from the
+# kernel's own kallsyms table, to name the RIPs of crash dumps and stops.
+if command -v deno >/dev/null; then
+  deno run -A scripts/linux/kallsyms.ts "$out/vmlinuz" >"$out/System.map.tmp" && mv "$out/System.map.tmp" "$out/System.map"
+fi
+
 # A small ext4 disk for xvda (written by the guest; recreated only when absent).
 if [ ! -f "$out/root.img" ]; then
   mkdir -p "$work/disk"
@@ -78,4 +85,5 @@ fi
 echo "kernel:  $out/vmlinuz ($kpkg)"
 echo "ramdisk: $out/initrd.img (busybox-static; modules: ${order[*]})"
 echo "disk:    $out/root.img (ext4)"
+echo "symbols: $out/System.map"
 echo "boot:    deno task pvx boot $out/vmlinuz --ramdisk $out/initrd.img --cmdline console=hvc0 --memory 512 --disk $out/root.img --net bridge=xenbr0"

@@ -280,3 +280,24 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  ...needs("grub64's boot to grub> is deterministic: same instruction count, same bytes", NO_GRUB),
+  async fn() {
+    const image = await Deno.readFile(GRUB);
+    const once = async () => {
+      const sink = new MemorySink(1 << 20, 1 << 18);
+      const m = new Machine({ image, memoryMiB: 64, console: sink });
+      const devices = await attachDevices(m, { sink });
+      // a fixed budget past the prompt (~24 M): a stop on the sink's text would depend on
+      // when the host drains it
+      const r = await m.run(undefined, 26_000_000);
+      await devices.detach();
+      await sink.close();
+      return { n: r.instructions, text: sink.text(), ns: m.host.clock.nowNs() };
+    };
+    const a = await once(), b = await once();
+    assert.match(a.text, /grub> /);
+    assert.deepEqual(a, b);
+  },
+});

@@ -79,7 +79,15 @@ export function pvGrantHostMapper(d: Domain): GrantHostMapper {
       // adjust_guest_l1e of a 64-bit guest: kernel pages become user pages marked as the
       // kernel's, user pages global
       if (d.mm.pv64) {
-        writeEntry(f, l1, slot, (lo | US | (user ? G : 0)) >>> 0, user ? 0 : PTE_HI_GUEST_KERNEL);
+        // grant_to_pte_flags: the _GNTMAP_guest_avail bits (16..) go to _PAGE_AVAIL (9..11)
+        const avail = ((flags >>> 16) & 7) << 9;
+        writeEntry(
+          f,
+          l1,
+          slot,
+          (lo | US | avail | (user ? G : 0)) >>> 0,
+          user ? 0 : PTE_HI_GUEST_KERNEL,
+        );
       } else writeEntry(f, l1, slot, lo >>> 0, 0);
       putPageFromL1e(f, olo, ohi);
       flushMapping(d, hostAddr, flags);

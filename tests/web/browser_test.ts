@@ -23,7 +23,6 @@ import { xtfDir } from "./_xtf.ts";
 import { pvx } from "../_pvx.ts";
 
 const have = haveChromium();
-const root = new URL("../../", import.meta.url).pathname;
 
 Deno.test({
   name: `web page in headless chromium${have ? "" : " (ignored: /usr/bin/chromium missing)"}`,
@@ -183,27 +182,17 @@ Deno.test({
           await b.eval<string>("pvxPage.error"),
           /^Cannot load image "huge.bin": .* limit$/,
         );
-        // a 64-bit kernel: XTF's pv64 example (tiny), else Debian's grub-x86_64-xen
+        // a 64-bit kernel (XTF's pv64 example) is no bad file: its report, and no error
         const xtf64 = xtfDir();
-        const pv64 = xtf64
-          ? `${xtf64}/pv64/test-pv64-example`
-          : `${root}tests/fixtures/cache/inspect/grub-x86_64-xen.bin`;
-        if (await exists(pv64)) {
+        const pv64 = xtf64 ? `${xtf64}/pv64/test-pv64-example` : "";
+        if (pv64 !== "" && await exists(pv64)) {
           await b.eval("pvxPage.error = ''");
           await b.setFiles("#kernel-file", [pv64]);
-          await b.waitFor("pvxPage.error !== ''", "an error");
-          const expected = (await cliError(pv64)).replace(/^pvx: /, "");
-          assertMatch(expected, /64-bit/);
-          assertEquals(await b.eval<string>("pvxPage.error"), expected);
-          // the report is still shown, and Boot refuses with the same line
-          assertMatch(
-            await b.eval<string>("document.getElementById('inspect').textContent"),
-            /pv64/,
+          await b.waitFor(
+            "document.getElementById('inspect').textContent.includes('pv64')",
+            "the pv64 report",
           );
-          await b.eval("pvxPage.error = ''");
-          await b.click("#boot");
-          await b.waitFor("pvxPage.error !== ''", "the refusal");
-          assertEquals(await b.eval<string>("pvxPage.error"), expected);
+          assertEquals(await b.eval<string>("pvxPage.error"), "");
         }
       } finally {
         await Deno.remove(dir, { recursive: true });

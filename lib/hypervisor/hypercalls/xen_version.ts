@@ -8,6 +8,7 @@ import { EFAULT, EINVAL, ENOSYS, EPERM } from "../../abi/mod.ts";
 import {
   XENFEAT_auto_translated_physmap,
   XENFEAT_gnttab_map_avail_bits,
+  XENFEAT_highmem_assist,
   XENFEAT_mmu_pt_update_preserve_ad,
   XENFEAT_pae_pgdir_above_4gb,
   XENVER_build_id,
@@ -38,13 +39,19 @@ export { XEN_CAPABILITIES, XEN_CHANGESET, XEN_EXTRAVERSION, XEN_MAJOR, XEN_MINOR
 /**
  * XENVER_get_features submap 0: only what pvx honours. mmu_update implements
  * MMU_PT_UPDATE_PRESERVE_AD; a PAE page directory may live in any frame (all machine
- * memory is below 4 GiB, and pvx never copies it down as 32-bit Xen did); a grant
- * host mapping carries the GNTMAP_guest_avail bits into the PTE's available bits
- * (gnttab_map_avail_bits, which Linux 6.1 requires of a PV hypervisor). highmem_assist
- * (MMUEXT_CLEAR_PAGE/COPY_PAGE) is left out: pvx does not implement those.
+ * memory is below 4 GiB, and pvx never copies it down as 32-bit Xen did).
  */
 export const FEATURES_SUBMAP0 = (1 << XENFEAT_mmu_pt_update_preserve_ad) |
-  (1 << XENFEAT_pae_pgdir_above_4gb) | (1 << XENFEAT_gnttab_map_avail_bits);
+  (1 << XENFEAT_pae_pgdir_above_4gb);
+
+/**
+ * Submap 0 of a 64-bit domain adds what Xen gives every PV guest and pvx honours there:
+ * highmem_assist (MMUEXT_CLEAR_PAGE / COPY_PAGE) and gnttab_map_avail_bits (a grant
+ * mapping's _GNTMAP_guest_avail bits land in the PTE's available bits), which Linux
+ * requires of a PV hypervisor.
+ */
+export const FEATURES_SUBMAP0_64 = (FEATURES_SUBMAP0 | (1 << XENFEAT_highmem_assist) |
+  (1 << XENFEAT_gnttab_map_avail_bits)) & ~(1 << XENFEAT_pae_pgdir_above_4gb);
 
 /** XENVER_capabilities of a 64-bit domain. */
 export const XEN_CAPABILITIES_64 = "xen-3.0-x86_64 xen-3.0-x86_32p";
@@ -84,7 +91,8 @@ export function doXenVersion(v: Vcpu, cmd: number, arg: number): number {
       const idx = s.getUint32(0, true);
       if (idx !== 0) return -EINVAL;
       const tr = v.domain.mm.translated ? 1 << XENFEAT_auto_translated_physmap : 0;
-      s.setUint32(4, (FEATURES_SUBMAP0 | tr) >>> 0, true);
+      const base = v.pv64 !== null ? FEATURES_SUBMAP0_64 : FEATURES_SUBMAP0;
+      s.setUint32(4, (base | tr) >>> 0, true);
       return v.access.copyToGuest(arg, new Uint8Array(s.buffer)) ? 0 : -EFAULT;
     }
     case XENVER_pagesize:

@@ -55,9 +55,6 @@ function locate(d: Domain, hostAddr: number, flags: number): [number, number] | 
   return [l1, slot];
 }
 
-/** _GNTMAP_guest_avail0: the first of the grant flags a guest keeps in the PTE. */
-const GNTMAP_GUEST_AVAIL_SHIFT = 16;
-
 /**
  * The host mapper of one PV domain.
  * @param d the domain whose page tables receive the mappings
@@ -78,14 +75,19 @@ export function pvGrantHostMapper(d: Domain): GrantHostMapper {
       const i = l1 * 1024 + slot * 2;
       const olo = f.u32[i], ohi = f.u32[i + 1];
       const user = (flags & GNTMAP_application_map) !== 0;
-      // grant_to_pte_flags: GNTMAP_guest_avail0.. (bits 16-18) land in the PTE's
-      // available bits 9-11 (XENFEAT_gnttab_map_avail_bits)
-      const avail = ((flags >>> GNTMAP_GUEST_AVAIL_SHIFT) << 9) & 0xe00;
-      const lo = mfn * 4096 + P + A + D + (write ? RW : 0) + (user ? US : 0) + avail;
+      const lo = mfn * 4096 + P + A + D + (write ? RW : 0) + (user ? US : 0);
       // adjust_guest_l1e of a 64-bit guest: kernel pages become user pages marked as the
       // kernel's, user pages global
       if (d.mm.pv64) {
-        writeEntry(f, l1, slot, (lo | US | (user ? G : 0)) >>> 0, user ? 0 : PTE_HI_GUEST_KERNEL);
+        // grant_to_pte_flags: the _GNTMAP_guest_avail bits (16..) go to _PAGE_AVAIL (9..11)
+        const avail = ((flags >>> 16) & 7) << 9;
+        writeEntry(
+          f,
+          l1,
+          slot,
+          (lo | US | avail | (user ? G : 0)) >>> 0,
+          user ? 0 : PTE_HI_GUEST_KERNEL,
+        );
       } else writeEntry(f, l1, slot, lo >>> 0, 0);
       putPageFromL1e(f, olo, ohi);
       flushMapping(d, hostAddr, flags);

@@ -159,27 +159,9 @@ const AREAS = [
  * matches is reported ignored with the symptom, and the expected Xen 4.17 behaviour.
  */
 const SYMPTOMS: { area: string; match: RegExp; why: string }[] = [
-  {
-    area: "descriptor tables",
-    match: /unexpected general protection \(vector 13, error c\)/,
-    why: "pvx: MMUEXT_SET_LDT(linear_addr = an upper-half kernel page, nr_ents 2) returns 0, " +
-      "but loading fs with LDT selector 0x0f raises #GP(0x0c): traps/descriptor_tables.ts reads " +
-      "a 64-bit vcpu's LDT through the 32-bit walker with the base's low half (ldtBaseHi " +
-      "unused), so the descriptor reads as null; Xen 4.17 loads the present DPL-3 data descriptor",
-  },
-  {
-    area: "memory reservation",
-    match: /decrease_reservation path failed \(-3\)/,
-    why: "pvx: XENMEM_decrease_reservation from a 64-bit guest returns -ESRCH: it reads the " +
-      "x86_32 xen_memory_reservation (domid at 16, x86_64 has it at 24); Xen 4.17 returns 4",
-  },
-  {
-    area: "schedule",
-    match: /SCHEDOP_poll returned -22/,
-    why: "pvx: SCHEDOP_poll from a 64-bit guest returns -EINVAL: it reads the x86_32 " +
-      "sched_poll (nr_ports at 4, x86_64 has ports as 8 bytes, nr_ports at 8, timeout at " +
-      "16); Xen 4.17 returns 0 at the timeout",
-  },
+  // None today. Until main d6c3eb5 this held three, all fixed in pvx since: MMUEXT_SET_LDT's
+  // LDT read through the 32-bit walker (#GP loading an LDT selector), and XENMEM_*_reservation
+  // and SCHEDOP_poll reading the x86_32 structure layouts.
 ];
 
 /** Real time after which a guest that gave no verdict is crashed (a hung wait). */

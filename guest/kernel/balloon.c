@@ -30,8 +30,9 @@ int balloon_out(ulong n, ulong *pfns) {
   }
   struct xen_memory_reservation r = {frames, n, 0, 0, DOMID_SELF};
   long rc = HYPERVISOR_memory_op(XENMEM_decrease_reservation, &r);
-  /* none given back (a partial success keeps its pages out of use: their frames are gone) */
-  if (rc == 0) return balloon_undo(n, pfns), -3;
+  /* none given back (an error, or 0 done): undo; a partial success keeps its pages out of
+     use, as their frames are gone */
+  if (rc <= 0) return balloon_undo(n, pfns), -3;
   if (rc != (long)n) return -3;
   if (!translated)
     for (ulong i = 0; i < n; i++) p2m[pfns[i]] = INVALID_MFN;

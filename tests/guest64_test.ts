@@ -283,3 +283,35 @@ Deno.test({
     deepStrictEqual(code, 0, text);
   },
 });
+
+Deno.test({
+  name: `a 32-bit and a 64-bit pvx-guest ping each other in one pvx boot --domain A --domain B${
+    refusal === null ? "" : ` (ignored: pvx boot refuses it: ${refusal})`
+  }`,
+  ignore: refusal !== null,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "pvx-mixed-" });
+    try {
+      const guest32 = new URL("../guest/pvx-guest.elf", import.meta.url).pathname;
+      const cfg = (name: string, kernel: string, extra: string) =>
+        `name = "${name}"\nkernel = "${kernel}"\nmemory = 16\nextra = "${extra}"\n` +
+        `vif = [ 'bridge=xenbr0' ]\n`;
+      await Deno.writeTextFile(`${dir}/a.cfg`, cfg("a64", IMAGE, "ip=10.0.0.3 netserve=3"));
+      await Deno.writeTextFile(`${dir}/b.cfg`, cfg("b32", guest32, "ip=10.0.0.2 ping=10.0.0.3,3"));
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", CLI, "boot", "--domain", `${dir}/a.cfg`, "--domain", `${dir}/b.cfg`],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+      assert(out.includes("a64 | pvx-guest: booting (xen-3.0-x86_64)"), out);
+      assert(out.includes("b32 | pvx-guest: booting (xen-3.0-x86_32p)"), out);
+      assert(out.includes("b32 | ping: 3 of 3 replies"), out);
+      assert(/a64 \| netserve: answered 3 echo requests/.test(out), out);
+      deepStrictEqual(r.code, 0, out);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

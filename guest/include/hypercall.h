@@ -30,7 +30,6 @@ extern volatile u32 stat_hypercalls;
   })
 /* a 64-bit hypercall argument: one register */
 #define HC_U64(v) (ulong)(v)
-#define HC_U64_PAD 0
 #else
 #define _hypercall5(nr, a1, a2, a3, a4, a5)                                           \
   ({                                                                                 \

@@ -400,6 +400,9 @@ export function group15(c: Cpu): void {
   fpuDispatch.fxop(c, o, c.segAddr(c.eaSeg, c.eaOff, 1, o === 0 || o === 3));
 }
 
+/** DS, the default segment of maskmovdqu's destination. */
+const SEG_DS = 3;
+
 /** The SSE/SSE2 escape (and the MMX forms sharing its opcodes). */
 export function sse(c: Cpu, op: number): void {
   const info = INFO[opIndex(MODE_LEGACY, MAP_0F, op)];
@@ -408,6 +411,9 @@ export function sse(c: Cpu, op: number): void {
   if (modrm < 0xc0) {
     decodeEA(c, modrm);
     lin = c.segAddr(c.eaSeg, c.eaOff, 1, false);
+  } else if (op === 0xf7 && c.ssePrefix === 0x66) {
+    // maskmovdqu: the implicit destination DS:eDI (a segment override applies)
+    lin = c.segAddr(c.segOv >= 0 ? c.segOv : SEG_DS, c.a16 ? c.r16[14] : c.regs[7], 16, true);
   }
   const imm = immKind(info) === I_B ? c.fb() : 0;
   if ((c.cr0 & 4) !== 0 || (c.cr4 & 0x200) === 0) c.raise(VEC_UD, -1);

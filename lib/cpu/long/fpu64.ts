@@ -47,6 +47,13 @@ function operand(c: CpuCore, b: Bus64): number {
   return lo >>> 0;
 }
 
+/** maskmovdqu's implicit destination: RDI (EDI with 67) plus an FS/GS base. */
+function maskmovDest(c: CpuCore, b: Bus64): number {
+  D.eaLo = getLo(c, 7);
+  D.eaHi = D.a32 ? 0 : c.lm.hi[7];
+  return operand(c, b);
+}
+
 /** The ModRM byte at RIP without consuming it. */
 function peekModrm(c: CpuCore): number {
   const lo = c.eip, hi = c.lm.ripHi, len = D.len;
@@ -228,7 +235,8 @@ function probeStore(c: CpuCore, b: Bus64, op: number, lin: number, prefix: numbe
 function sse(c: CpuCore, op: number, info: number): void {
   modrm(c, (info & 2) !== 0 ? 1 : 0);
   const b = busOf(c);
-  const lin = D.isMem ? operand(c, b) : 0;
+  let lin = D.isMem ? operand(c, b) : 0;
+  if (!D.isMem && op === 0xf7 && D.o16 && D.rep === 0) lin = maskmovDest(c, b);
   const imm = (info & 2) !== 0 ? fetch8(c) : 0;
   if (D.lock || (c.cr0 & 4) !== 0 || (c.cr4 & 0x200) === 0) ud(c);
   if ((c.cr0 & 8) !== 0) c.raise(VEC_NM, -1);

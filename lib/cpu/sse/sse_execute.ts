@@ -420,6 +420,13 @@ function integerForms(
       if (prefix !== 0x66 || !isReg) return false;
       bus.regs[reg] = x.u16[rm * 8 + (imm8 & 7)];
       return true;
+    case 0xf7: { // maskmovdqu xmm, xmm: `linear` is DS:rDI (the core computes it)
+      if (prefix !== 0x66 || !isReg) return false;
+      for (let i = 0; i < 16; i++) {
+        if ((x.u8[rm * 16 + i] & 0x80) !== 0) bus.write8(linear + i, x.u8[reg * 16 + i]);
+      }
+      return true;
+    }
     case 0xd7: { // pmovmskb r32, xmm
       if (prefix !== 0x66 || !isReg) return false;
       let m = 0;

@@ -8,7 +8,7 @@
 
 import type { CpuCore } from "../core.ts";
 import { VEC_GP, VEC_SS } from "../platform.ts";
-import { A_FETCH, read64, V, write64, xlate64 } from "./mem64.ts";
+import { fetchAddr64, read64, V, write64 } from "./mem64.ts";
 import { canonicalHi } from "./long_state.ts";
 
 /** The decoded prefixes and ModRM of the current instruction. */
@@ -45,26 +45,49 @@ export const D = {
   eaHi: 0,
 };
 
-let fPage = -1, fPageHi = 0, fBase = 0;
+/**
+ * The fetch window: the code page (linear fPageHi:fPage) of the last fetch and its
+ * machine base, kept across instructions while it cannot be stale: same core and TLB,
+ * same `tlb64.epoch` (bumped by every flush: CR3 loads, invlpg, the walker's flush
+ * requests) and same CPL (the fetch tables are per privilege). Code bytes are read from
+ * memory at each fetch, so writes to the page (self-modifying code) are seen at once.
+ */
+let fPage = -1, fPageHi = 0, fBase = 0, fEpoch = -1, fCpl = -1;
+let fTlb: object | null = null;
 
-/** Forgets the cached code page (call at each instruction start). */
-export function resetFetch(): void {
+/** Starts an instruction: drops the fetch window when it may be stale. */
+export function resetFetch(c: CpuCore): void {
+  const t = c.tlb64;
+  if (t !== fTlb || t.epoch !== fEpoch || c.cpl !== fCpl) {
+    fPage = -1;
+    fTlb = t;
+    fEpoch = t.epoch;
+    fCpl = c.cpl;
+  }
+}
+
+/** Forgets the fetch window (mode switches, faults). */
+export function dropFetch(): void {
   fPage = -1;
+  fTlb = null;
+}
+
+function refetch(c: CpuCore, lo: number, hi: number): void {
+  const page = lo & ~0xfff;
+  fBase = fetchAddr64(c, page, hi);
+  fPage = page;
+  fPageHi = hi;
 }
 
 /** Fetches the next code byte at RIP and advances RIP. */
 export function fetch8(c: CpuCore): number {
   if (++D.len > 15) c.raise(VEC_GP, 0);
-  const lo = c.eip, hi = c.lm.ripHi;
-  const page = lo & ~0xfff;
-  if (page !== fPage || hi !== fPageHi) {
-    fBase = xlate64(c, page, hi, A_FETCH);
-    fPage = page;
-    fPageHi = hi;
-  }
+  const lo = c.eip;
+  if ((lo & ~0xfff) !== fPage || c.lm.ripHi !== fPageHi) refetch(c, lo, c.lm.ripHi);
   const b = c.u8[fBase + (lo & 0xfff)];
-  c.eip = (lo + 1) | 0;
-  if (c.eip === 0) c.lm.ripHi = (hi + 1) | 0;
+  const n = (lo + 1) | 0;
+  c.eip = n;
+  if (n === 0) c.lm.ripHi = (c.lm.ripHi + 1) | 0;
   return b;
 }
 
@@ -75,19 +98,34 @@ export function fetchImm(c: CpuCore, n: number): number {
   return fetch8(c) | (fetch8(c) << 8) | (fetch8(c) << 16) | (fetch8(c) << 24);
 }
 
-/** Reads prefixes; returns the opcode byte (D holds the prefixes). */
+/** Prefix bytes of 64-bit mode (REX 40-4F included). */
+const PFX = new Uint8Array(256);
+for (const b of [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3]) PFX[b] = 1;
+for (let b = 0x40; b < 0x50; b++) PFX[b] = 1;
+
+/** Whether D holds prefixes of an earlier instruction (then they are cleared first). */
+let dirty = true;
+
+/**
+ * Reads prefixes; returns the opcode byte (D holds the prefixes, D.len counts from 0).
+ */
 export function prefixes(c: CpuCore): number {
-  D.rex = 0;
-  D.o16 = false;
-  D.a32 = false;
-  D.segSlot = -1;
-  D.sreg = -1;
-  D.rep = 0;
-  D.lock = false;
-  D.mand = 0;
   D.len = 0;
-  for (;;) {
-    const b = fetch8(c);
+  if (dirty) {
+    D.rex = 0;
+    D.o16 = false;
+    D.a32 = false;
+    D.segSlot = -1;
+    D.sreg = -1;
+    D.rep = 0;
+    D.lock = false;
+    D.mand = 0;
+    dirty = false;
+  }
+  const b0 = fetch8(c);
+  if (PFX[b0] === 0) return b0;
+  dirty = true;
+  for (let b = b0;; b = fetch8(c)) {
     if ((b & 0xf0) === 0x40) {
       D.rex = b;
       continue;

@@ -19,7 +19,7 @@ import { step64 } from "./step64.ts";
 import { ATTR_L } from "./long_state.ts";
 import { SYS } from "./system64.ts";
 import { syncSegBases } from "./msr64.ts";
-import { D, fetch8, modrm, prefixes, resetFetch } from "./decode64.ts";
+import { D, dropFetch, fetch8, modrm, prefixes, resetFetch } from "./decode64.ts";
 import { callFar64, jmpFar64 } from "./far64.ts";
 
 const CS = 1;
@@ -68,7 +68,7 @@ export function checkedStep64(c: CpuCore): void {
  * @returns whether the instruction was one of them and retired
  */
 function retryFar(c: CpuCore): boolean {
-  resetFetch();
+  resetFetch(c);
   if (prefixes(c) !== 0xff) return false;
   const lo = c.eip, hi = c.lm.ripHi, len = D.len;
   const sub = (fetch8(c) >> 3) & 7;
@@ -92,6 +92,7 @@ export function runLong(c: CpuCore, end: number): boolean {
     c.lfOp = LF_NONE;
   }
   syncSegBases(c);
+  dropFetch();
   let faults = 0, faultAt = -1, faultLo = 0, faultHi = 0;
   while (c.retired < end && !c.stopRequested) {
     if ((c.segAttr[CS] & ATTR_L) === 0) return true;
@@ -126,6 +127,7 @@ export function runLong(c: CpuCore, end: number): boolean {
       } else faults++;
       c.platform.exception(c.excVector, c.excCode, EXC_FAULT);
       syncSegBases(c);
+      dropFetch();
       if (faults >= FAULT_LOOP_LIMIT) return false;
     }
   }

@@ -297,7 +297,7 @@ function twoByte(c: CpuCore): void {
 
 /** Executes one instruction at RIP in 64-bit mode (faults throw FAULT via `c.raise`). */
 export function step64(c: CpuCore): void {
-  resetFetch();
+  resetFetch(c);
   const b = prefixes(c);
   if (D.lock) checkLock(c, b);
   if (b < 0x40) {

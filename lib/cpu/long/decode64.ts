@@ -93,6 +93,18 @@ export function fetch8(c: CpuCore): number {
 
 /** Fetches an immediate of 1, 2 or 4 bytes, sign-extended to int32. */
 export function fetchImm(c: CpuCore, n: number): number {
+  const lo = c.eip, off = lo & 0xfff;
+  // Inside the fetch window and the 15-byte limit (not ending at the page's last byte,
+  // so RIP's low half cannot wrap): one load.
+  if (
+    off + n < 4096 && (lo & ~0xfff) === fPage && c.lm.ripHi === fPageHi && D.len + n <= 15
+  ) {
+    D.len += n;
+    c.eip = (lo + n) | 0;
+    const m = fBase + off;
+    if (n === 4) return c.dv.getInt32(m, true);
+    return n === 1 ? (c.u8[m] << 24) >> 24 : c.dv.getInt16(m, true);
+  }
   if (n === 1) return (fetch8(c) << 24) >> 24;
   if (n === 2) return ((fetch8(c) | (fetch8(c) << 8)) << 16) >> 16;
   return fetch8(c) | (fetch8(c) << 8) | (fetch8(c) << 16) | (fetch8(c) << 24);

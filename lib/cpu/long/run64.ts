@@ -96,7 +96,7 @@ export function runLong(c: CpuCore, end: number): boolean {
   let faults = 0, faultAt = -1, faultLo = 0, faultHi = 0;
   while (c.retired < end && !c.stopRequested) {
     if ((c.segAttr[CS] & ATTR_L) === 0) return true;
-    const lo = c.eip, hi = c.lm.ripHi;
+    const lo = c.eip, hi = c.lm.ripHi, fl = c.flags;
     try {
       if ((c.flags & F_TF) !== 0 || c.dbgArmed !== 0) checkedStep64(c);
       else {
@@ -107,6 +107,9 @@ export function runLong(c: CpuCore, end: number): boolean {
       if (e !== FAULT) throw e;
       c.eip = lo;
       c.lm.ripHi = hi;
+      // A faulting instruction leaves RFLAGS as it found them (read-modify-write forms
+      // compute the flags before their write faults; adc/sbb/rcl/rcr re-read CF)
+      c.flags = fl;
       if (c.excVector === VEC_UD) {
         try {
           if (retryFar(c)) {

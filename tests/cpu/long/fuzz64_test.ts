@@ -456,9 +456,7 @@ Deno.test(`fuzz64: ${ONE ? `program ${ONE}` : `${PROGRAMS} random programs`} in 
 });
 
 Deno.test({
-  name: "fuzz64: faults leave RFLAGS unchanged (ignored: step64's ALU forms set the flags " +
-    "before a faulting memory write, e.g. 28 76 1c sub [rsi+0x1c], dh)",
-  ignore: true,
+  name: "fuzz64: faults leave RFLAGS unchanged",
   fn() {
     assert.deepEqual(flagFaults, []);
   },

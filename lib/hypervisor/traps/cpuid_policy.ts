@@ -4,7 +4,9 @@
  * hides from PV guests cleared (APIC, MTRR, PSE, PGE, VME, DS, ACPI, MONITOR, SEP), the
  * hypervisor bit set, and Xen's leaves at 0x40000000. The domain's width matters as in
  * Xen 4.17: a 32-bit PV domain does not see LM (nor, on an Intel vendor string, SYSCALL),
- * nor the features only 64-bit mode implements here (CX16, POPCNT, LAHF_LM, RDTSCP).
+ * nor the features only 64-bit mode implements here (CX16, LAHF_LM, RDTSCP). POPCNT is
+ * not offered: 64-bit mode executes it, but a 64-bit domain's compatibility-mode processes
+ * run on the 32-bit decoder, which lacks it.
  * MMX is not offered: the CPU does not model the MMX registers (0F 77 and the MMX forms
  * raise #UD); SSE3/SSSE3 and later are not implemented either.
  * @module
@@ -16,8 +18,8 @@ export const LEAF1_EDX = (1 << 0) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 8) | 
   (1 << 19) | (1 << 24) | (1 << 25) | (1 << 26);
 /** Leaf 1 ECX for 32-bit domains: the hypervisor bit only. */
 export const LEAF1_ECX = 1 << 31;
-/** Leaf 1 ECX for 64-bit domains: CX16 (cmpxchg16b), POPCNT, hypervisor. */
-export const LEAF1_ECX_64 = LEAF1_ECX | (1 << 13) | (1 << 23);
+/** Leaf 1 ECX for 64-bit domains: CX16 (cmpxchg16b), hypervisor. */
+export const LEAF1_ECX_64 = LEAF1_ECX | (1 << 13);
 /** Leaf 0x80000001 EDX for 32-bit domains: NX. */
 export const EXT1_EDX = 1 << 20;
 /** Leaf 0x80000001 EDX for 64-bit domains: SYSCALL, NX, RDTSCP, LM. */

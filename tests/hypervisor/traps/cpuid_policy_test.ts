@@ -81,7 +81,6 @@ const ONLY64: Feature[] = [
     bit: 13,
     probe: EBX_8000 + "48 0f c7 0b",
   },
-  { name: "POPCNT", leaf: 1, reg: 2, bit: 23, probe: "f3 48 0f b8 c3" },
   { name: "LAHF_LM", leaf: 0x80000001, reg: 2, bit: 0, probe: "9f 9e" },
   { name: "SYSCALL", leaf: 0x80000001, reg: 3, bit: 11, probe: "0f 05" },
   { name: "RDTSCP", leaf: 0x80000001, reg: 3, bit: 27, probe: "0f 01 f9" },
@@ -169,7 +168,6 @@ for (const width of [32, 64] as const) {
  * Ignored, with the reason, while the 32-bit interpreter lacks them.
  */
 const COMPAT: { name: string; probe: string }[] = [
-  { name: "POPCNT", probe: "f3 0f b8 c3" },
   { name: "RDTSCP", probe: "0f 01 f9" },
   { name: "LAHF_LM", probe: "9f 9e" },
   { name: "CX8", probe: EBX_8000 + "0f c7 0b" },

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CpuCore as Cpu } from "../core.ts";
+import { type CpuCore as Cpu, DS } from "../core.ts";
 import { getZF, materialize, testCC } from "../flags.ts";
 import { alu, ALU_ADD, ALU_CMP } from "../ops/alu.ts";
 import { bitOp, bitScan } from "../ops/bit.ts";
@@ -400,9 +400,6 @@ export function group15(c: Cpu): void {
   fpuDispatch.fxop(c, o, c.segAddr(c.eaSeg, c.eaOff, 1, o === 0 || o === 3));
 }
 
-/** DS, the default segment of maskmovdqu's destination. */
-const SEG_DS = 3;
-
 /** The SSE/SSE2 escape (and the MMX forms sharing its opcodes). */
 export function sse(c: Cpu, op: number): void {
   const info = INFO[opIndex(MODE_LEGACY, MAP_0F, op)];
@@ -413,7 +410,7 @@ export function sse(c: Cpu, op: number): void {
     lin = c.segAddr(c.eaSeg, c.eaOff, 1, false);
   } else if (op === 0xf7 && c.ssePrefix === 0x66) {
     // maskmovdqu: the implicit destination DS:eDI (a segment override applies)
-    lin = c.segAddr(c.segOv >= 0 ? c.segOv : SEG_DS, c.a16 ? c.r16[14] : c.regs[7], 16, true);
+    lin = c.segAddr(c.segOv >= 0 ? c.segOv : DS, c.a16 ? c.r16[14] : c.regs[7], 16, true);
   }
   const imm = immKind(info) === I_B ? c.fb() : 0;
   if ((c.cr0 & 4) !== 0 || (c.cr4 & 0x200) === 0) c.raise(VEC_UD, -1);

@@ -17,9 +17,10 @@ import {
   VEC_PF,
   VEC_UD,
 } from "../../cpu/mod.ts";
-import { TRC_PV_FORCED_INVALID_OP, TRC_PV_MATH_STATE_RESTORE } from "../../abi/mod.ts";
+import { TRC_PV_FORCED_INVALID_OP } from "../../abi/mod.ts";
 import { FLAT_RING3_CS64, FLAT_RING3_SS64, X86_EFLAGS_TF } from "../../abi/mod.ts";
 import { S_CS, S_SS } from "./cpu_port.ts";
+import { deviceNotAvailable, isForcedCpuid } from "./pv_platform.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
 import { pvCpuid } from "../traps/cpuid_policy.ts";
 import { pvHypercall64 } from "../pv64/dispatch64.ts";
@@ -28,9 +29,6 @@ import { syscallFromUser64 } from "../pv64/bounce64.ts";
 import { emulatePrivilegedOp64 } from "../pv64/emulate_priv_op64.ts";
 import { addrOf } from "../pv64/guest_access64.ts";
 import { ptwrPageFault64 } from "../pv64/ro_page_fault64.ts";
-
-/** ud2; .ascii "xen" — Xen's forced-emulation prefix, followed by cpuid (0f a2). */
-const FORCED_PREFIX = [0x0f, 0x0b, 0x78, 0x65, 0x6e, 0x0f, 0xa2];
 
 /** Platform of one 64-bit vcpu. */
 export class Pv64Platform implements Platform {
@@ -101,18 +99,9 @@ export class Pv64Platform implements Platform {
         if (this.forcedCpuid()) return;
         injectException64(v, VEC_UD, -1);
         return;
-      case VEC_NM: {
-        const t = v.domain.host.tracer;
-        if (v.guestTs) {
-          v.guestTs = false;
-          cpu.ts = false;
-          injectException64(v, VEC_NM, -1);
-        } else {
-          if (t.on) t.rec(TRC_PV_MATH_STATE_RESTORE, 0, 0, 0, 0, 0, 0, 0);
-          cpu.ts = false;
-        }
+      case VEC_NM:
+        if (deviceNotAvailable(v)) injectException64(v, VEC_NM, -1);
         return;
-      }
       case VEC_PF: {
         const lo = cpu.cr2 >>> 0, hi = v.cpu64!.cr2Hi;
         if (ptwrPageFault64(v, lo, hi, errorCode)) return;
@@ -129,7 +118,7 @@ export class Pv64Platform implements Platform {
     const v = this.v, c = v.cpu64!;
     const lo = v.cpu.eip >>> 0, hi = c.ripHi;
     if (!v.access.copyFromGuest(addrOf(lo, hi), this.prefix)) return false;
-    for (let i = 0; i < 7; i++) if (this.prefix[i] !== FORCED_PREFIX[i]) return false;
+    if (!isForcedCpuid(this.prefix)) return false;
     if (v.cpuidFaulting && !v.pv64!.kernelMode) {
       // CPUID faulting: #GP at the cpuid itself (after the signature)
       advance(v, 5);

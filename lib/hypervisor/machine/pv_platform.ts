@@ -28,7 +28,31 @@ import { deliverEvents } from "../traps/events.ts";
 import { ptwrPageFault } from "../traps/ro_page_fault.ts";
 
 /** ud2; .ascii "xen" — Xen's forced-emulation prefix, followed by cpuid (0f a2). */
+/** ud2; .ascii "xen" — Xen's forced-emulation prefix, followed by cpuid (0f a2). */
 const FORCED_PREFIX = [0x0f, 0x0b, 0x78, 0x65, 0x6e, 0x0f, 0xa2];
+
+/** Whether the 7 bytes at the faulting instruction are the forced-emulation cpuid. */
+export function isForcedCpuid(bytes: Uint8Array): boolean {
+  for (let i = 0; i < 7; i++) if (bytes[i] !== FORCED_PREFIX[i]) return false;
+  return true;
+}
+
+/**
+ * do_device_not_available: with the guest's virtual TS set, TS is cleared and the #NM is
+ * the guest's to handle; otherwise it was pvx's lazy FPU switch and the instruction
+ * simply runs again.
+ * @returns whether the #NM goes to the guest
+ */
+export function deviceNotAvailable(v: Vcpu): boolean {
+  v.cpu.ts = false;
+  if (v.guestTs) {
+    v.guestTs = false;
+    return true;
+  }
+  const t = v.domain.host.tracer;
+  if (t.on) t.rec(TRC_PV_MATH_STATE_RESTORE, 0, 0, 0, 0, 0, 0, 0);
+  return false;
+}
 
 /** Platform of one vcpu. */
 export class PvPlatform implements Platform {
@@ -83,19 +107,9 @@ export class PvPlatform implements Platform {
         if (this.forcedCpuid()) return;
         injectException(v, VEC_UD, -1);
         return;
-      case VEC_NM: {
-        const t = v.domain.host.tracer;
-        if (v.guestTs) {
-          // do_device_not_available: the guest's TS is cleared as the #NM is delivered.
-          v.guestTs = false;
-          cpu.ts = false;
-          injectException(v, VEC_NM, -1);
-        } else {
-          if (t.on) t.rec(TRC_PV_MATH_STATE_RESTORE, 0, 0, 0, 0, 0, 0, 0);
-          cpu.ts = false;
-        }
+      case VEC_NM:
+        if (deviceNotAvailable(v)) injectException(v, VEC_NM, -1);
         return;
-      }
       case VEC_PF:
         if (ptwrPageFault(v, cpu.cr2, errorCode)) return;
         injectException(v, VEC_PF, errorCode, cpu.cr2);
@@ -110,7 +124,7 @@ export class PvPlatform implements Platform {
     const v = this.v;
     const eip = v.cpu.eip >>> 0;
     if (!v.access.copyFromGuest(eip, this.prefix)) return false;
-    for (let i = 0; i < 7; i++) if (this.prefix[i] !== FORCED_PREFIX[i]) return false;
+    if (!isForcedCpuid(this.prefix)) return false;
     if (v.cpuidFaulting && v.cpu.cpl === 3) {
       // CPUID faulting: #GP at the cpuid itself (after the signature) instead of emulation.
       v.cpu.eip = (eip + 5) >>> 0;

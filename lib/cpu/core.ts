@@ -52,6 +52,14 @@ export class CpuCore extends CpuMemory implements CpuBus {
   readonly dcache: DecodedCache;
   /** The block compiler (lib/cpu/jit, installed by cpu.ts), or null to interpret only. */
   jit: RegionRunner<CpuCore> | null = null;
+  /**
+   * The block compiler for 64-bit code, or null to interpret only. lib/cpu/long/run64.ts
+   * calls `run` at loop heads (after a backward transfer within the same RIP high half)
+   * when neither TF nor the debug unit is armed. A region keeps RIP, RFLAGS and `retired`
+   * exact: on a fault it leaves them as they were before the faulting instruction and
+   * rethrows FAULT (c.excVector/excCode set); the run loop reports it.
+   */
+  jit64: RegionRunner<CpuCore> | null = null;
 
   /**
    * Creates a CPU in flat 32-bit protected mode at CPL 0.

@@ -94,8 +94,29 @@ export function runLong(c: CpuCore, end: number): boolean {
   syncSegBases(c);
   dropFetch();
   let faults = 0, faultAt = -1, faultLo = 0, faultHi = 0;
+  let loopHead = true; // where a run starts is an entry too
   while (c.retired < end && !c.stopRequested) {
     if ((c.segAttr[CS] & ATTR_L) === 0) return true;
+    const jit = c.jit64;
+    if (loopHead && jit !== null && (c.flags & F_TF) === 0 && c.dbgArmed === 0) {
+      // Block compiler hook (core.ts `jit64`): a compiled region runs from this loop head.
+      loopHead = false;
+      let ran = 0;
+      try {
+        ran = jit.run(c, end);
+      } catch (e) {
+        if (e !== FAULT) throw e;
+        // The region left RIP, RFLAGS and `retired` at the faulting instruction.
+        c.platform.exception(c.excVector, c.excCode, EXC_FAULT);
+        syncSegBases(c);
+        dropFetch();
+        continue;
+      }
+      if (ran !== 0) {
+        dropFetch();
+        continue;
+      }
+    }
     const lo = c.eip, hi = c.lm.ripHi, fl = c.flags;
     try {
       if ((c.flags & F_TF) !== 0 || c.dbgArmed !== 0) checkedStep64(c);
@@ -103,6 +124,8 @@ export function runLong(c: CpuCore, end: number): boolean {
         step64(c);
         c.retired++;
       }
+      // A backward transfer (same high half) lands on a loop head.
+      if ((c.eip >>> 0) < (lo >>> 0) && c.lm.ripHi === hi) loopHead = true;
     } catch (e) {
       if (e !== FAULT) throw e;
       c.eip = lo;

@@ -124,6 +124,14 @@ export const GNTTAB_RESERVED_XENSTORE = 1;
 export const GRANT_ENTRY_V1_SIZE = 8;
 /** v1 entries per 4 KiB frame. */
 export const GRANT_ENTRIES_PER_FRAME_V1 = 512;
+/** sizeof(grant_entry_v2_t): header, then the full_page / sub_page / transitive union. */
+export const GRANT_ENTRY_V2_SIZE = 16;
+/** v2 entries per 4 KiB frame. */
+export const GRANT_ENTRIES_PER_FRAME_V2 = 256;
+/** grant_status_t (u16) entries per v2 status frame. */
+export const GRANT_STATUS_PER_FRAME = 2048;
+/** XENMAPSPACE_grant_table index bit naming a v2 status frame (XENMAPIDX_grant_table_status). */
+export const XENMAPIDX_grant_table_status = 0x80000000;
 /** Frames a table starts with (Xen's INITIAL_NR_GRANT_FRAMES). */
 export const INITIAL_NR_GRANT_FRAMES = 1;
 /** Default frame limit of a domain (libxl's max_grant_frames default). */

@@ -112,17 +112,21 @@ export class HypervisorDeviceHost implements DeviceHost {
         },
       },
     });
+    // dom0's table has the one (empty) frame every Xen domain starts with, in a private
+    // page: its entries grant nothing, so a guest naming them gets Xen's entry check.
+    let dom0Frame = 0;
     this.dom0Gnttab = new GrantTable({
       domid: DOM0,
       mem: o.mem,
+      tableMem: new PhysMemory(1),
       privileged: true,
-      initialFrames: 0,
+      initialFrames: 1,
       maxMaptrackFrames: o.maxMaptrackFrames,
       directory,
       tracer: this.#tracer,
       hooks: {
         gfnToMfn: () => -1,
-        allocFrame: () => -1,
+        allocFrame: () => dom0Frame--,
         // The backend's "host mapping" is the view mapGrant returns.
         hostMapper: { create: () => GNTST_okay, replace: () => GNTST_okay },
       },
@@ -193,6 +197,10 @@ export class HypervisorDeviceHost implements DeviceHost {
           !Number.isInteger(offset) || offset < 0 || len > 0xffff || offset + len > PAGE_SIZE
         ) {
           st = GNTST_bad_copy_arg;
+        } else if (
+          offset < rgt.actStart[gref] || offset + len > rgt.actStart[gref] + rgt.actLength[gref]
+        ) {
+          st = GNTST_general_error; // outside a v2 sub-page grant's window
         } else {
           const a = mfn * PAGE_SIZE + offset;
           if (toGuest) this.#mem.write(a, buf);

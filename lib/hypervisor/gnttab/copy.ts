@@ -22,9 +22,13 @@ import {
   GNTST_okay,
   GNTST_permission_denied,
   GNTTABOP_copy,
+  GTF_sub_page,
+  GTF_transitive,
+  GTF_type_mask,
   TRC_PVX_GNTTAB_COPY,
 } from "../../abi/mod.ts";
-import { clearUnpinned, setStatusV1 } from "./_status.ts";
+import { clearUnpinned, fixupStatusForPin, setStatus } from "./_status.ts";
+import { grantedMfn } from "./map.ts";
 import type { GrantTable } from "./table.ts";
 import { asGfn } from "../../abi/mod.ts";
 
@@ -48,44 +52,106 @@ export class GnttabCopyOp {
   flags = 0;
 }
 
+const W_PINS = GNTPIN_devw_mask | GNTPIN_hstw_mask;
+
 /**
  * acquire_grant_for_copy: pins grant `ref` of `rgt` for domain `ldomid` (a read pin,
- * or a write pin when `readonly` is false) and sets the in-use bits.
+ * or a write pin when `readonly` is false) and sets the in-use bits. A v2 sub-page
+ * grant records its window (actStart/actLength); a v2 transitive grant (when
+ * `allowTransitive`) pins the grant it names in turn, one level deep, for `rgt`'s domain.
  * @returns the granted machine frame (>= 0), or GNTST_bad_gntref, GNTST_general_error
- *   (wrong type/domain, read-only, pinned by another domain), GNTST_bad_page
+ *   (wrong type/domain, read-only, pinned by another domain, bad transitive grant),
+ *   GNTST_bad_page
  */
 export function acquireGrantForCopy(
   rgt: GrantTable,
   ref: number,
   ldomid: number,
   readonly: boolean,
+  allowTransitive = true,
 ): number {
   if (!rgt.validRef(ref)) return GNTST_bad_gntref;
   const pin = rgt.pin[ref];
   if (pin !== 0 && (rgt.actDomid[ref] !== ldomid || (pin & GNTPIN_overflow) !== 0)) {
     return GNTST_general_error;
   }
-  if (pin === 0 || (!readonly && (pin & (GNTPIN_devw_mask | GNTPIN_hstw_mask)) === 0)) {
-    const st = setStatusV1(rgt, ref, ldomid, readonly, false);
-    if (st !== GNTST_okay) return st;
+  const v2 = rgt.version === 2;
+  const first = pin === 0 || (!readonly && (pin & W_PINS) === 0);
+  if (v2 && (rgt.entryFlags(ref) & GTF_type_mask) === GTF_transitive) {
+    if (first) {
+      const st = setStatus(rgt, ref, ldomid, readonly, false);
+      if (st !== GNTST_okay) return st;
+    }
+    const tdom = rgt.entryTransDomid(ref), tref = rgt.entryTransGref(ref);
+    const td = allowTransitive && tdom !== rgt.domid ? rgt.directory.gnttab(tdom) : undefined;
+    // not allowed here, self-referential, or naming no domain
+    if (!td) return unpinFail(rgt, ref, readonly, GNTST_general_error);
+    const mfn = acquireGrantForCopy(td, tref, rgt.domid, readonly, false);
+    if (mfn < 0) {
+      fixupStatusForPin(rgt, ref);
+      return mfn;
+    }
     if (pin === 0) {
-      const mfn = rgt.hooks.gfnToMfn(asGfn(rgt.entryFrame(ref)));
-      if (!(mfn >= 0 && mfn < rgt.mem.frames)) {
-        clearUnpinned(rgt, ref, readonly);
-        return GNTST_bad_page;
-      }
+      rgt.actDomid[ref] = ldomid;
+      rgt.actStart[ref] = td.actStart[tref];
+      rgt.actLength[ref] = td.actLength[tref];
+      rgt.actTransDom[ref] = tdom;
+      rgt.actTransRef[ref] = tref;
+      rgt.actMfn[ref] = mfn;
+      rgt.actSubPage[ref] = 1; // never mapped
+    } else if (
+      rgt.actMfn[ref] !== mfn || rgt.actTransDom[ref] !== tdom || rgt.actTransRef[ref] !== tref
+    ) {
+      // The entry changed under its pin. Xen retries the copy (ERESTART), which with
+      // nothing else running would retry forever: pvx fails this element instead.
+      releaseGrantForCopy(td, tref, readonly);
+      fixupStatusForPin(rgt, ref);
+      return GNTST_general_error;
+    }
+  } else if (first) {
+    const st = setStatus(rgt, ref, ldomid, readonly, false);
+    if (st !== GNTST_okay) return st;
+    const sub = v2 && (rgt.entryFlags(ref) & GTF_sub_page) !== 0;
+    const mfn = grantedMfn(rgt, rgt.entryFrame(ref));
+    if (mfn < 0) return unpinFail(rgt, ref, readonly, GNTST_bad_page);
+    if (pin === 0) {
       rgt.actDomid[ref] = ldomid;
       rgt.actMfn[ref] = mfn;
+      rgt.actSubPage[ref] = sub ? 1 : 0;
+      rgt.actStart[ref] = sub ? rgt.entrySubPageOff(ref) : 0;
+      rgt.actLength[ref] = sub ? rgt.entrySubPageLen(ref) : PAGE_SIZE;
+      rgt.actTransDom[ref] = rgt.domid;
+      rgt.actTransRef[ref] = ref;
     }
   }
   rgt.pin[ref] += readonly ? GNTPIN_hstr_inc : GNTPIN_hstw_inc;
   return rgt.actMfn[ref];
 }
 
-/** release_grant_for_copy: drops the pin {@link acquireGrantForCopy} took. */
+/** The unlock_out_clear tail: the bits follow the pins again; returns `st`. */
+function unpinFail(rgt: GrantTable, ref: number, readonly: boolean, st: number): number {
+  clearUnpinned(rgt, ref, readonly);
+  return st;
+}
+
+/**
+ * release_grant_for_copy: drops the pin {@link acquireGrantForCopy} took (and the one on
+ * the grant a transitive entry leads to).
+ */
 export function releaseGrantForCopy(rgt: GrantTable, ref: number, readonly: boolean): void {
   rgt.pin[ref] -= readonly ? GNTPIN_hstr_inc : GNTPIN_hstw_inc;
   clearUnpinned(rgt, ref, readonly);
+  const tdom = rgt.actTransDom[ref];
+  if (tdom !== rgt.domid) {
+    const td = rgt.directory.gnttab(tdom);
+    if (td) releaseGrantForCopy(td, rgt.actTransRef[ref], readonly);
+  }
+}
+
+/** Whether a copy of `len` bytes at `off` stays inside a pinned grant's window. */
+function inWindow(gt: GrantTable, ref: number, off: number, len: number): boolean {
+  const start = gt.actStart[ref];
+  return off >= start && off + len <= start + gt.actLength[ref];
 }
 
 /** Resolves a copy end's domain (gnttab_copy_lock_domain). */
@@ -98,7 +164,8 @@ function copyDomain(lgt: GrantTable, dom: number, isGref: boolean): GrantTable |
 /**
  * One GNTTABOP_copy element issued by `lgt`'s domain. Sources are pinned read-only,
  * destinations writable; a frame (not a grant) must be the caller's own. Bounds are
- * checked after both ends are claimed, as Xen does.
+ * checked after both ends are claimed, as Xen does: the page first (GNTST_bad_copy_arg),
+ * then a sub-page grant's window (GNTST_general_error).
  * @returns GNTST_okay, GNTST_permission_denied (a frame of another domain),
  *   GNTST_bad_domain, GNTST_bad_gntref, GNTST_general_error, GNTST_bad_page,
  *   GNTST_bad_copy_arg (offset + len beyond the page); nothing is copied on failure
@@ -138,6 +205,11 @@ export function gnttabCopy(lgt: GrantTable, op: GnttabCopyOp): number {
       so < 0 || doff < 0 || len < 0 || so + len > PAGE_SIZE || doff + len > PAGE_SIZE
     ) {
       st = GNTST_bad_copy_arg;
+    } else if (
+      (srcGref && !inWindow(sd, op.srcRef, so, len)) ||
+      (dstGref && !inWindow(dd, op.dstRef, doff, len))
+    ) {
+      st = GNTST_general_error; // "copy source/dest out of bounds" (sub-page grants)
     } else {
       const mem = lgt.mem;
       const s = smfn * PAGE_SIZE + so, d = dmfn * PAGE_SIZE + doff;

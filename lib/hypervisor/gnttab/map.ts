@@ -35,7 +35,7 @@ import {
   TRC_MEM_PAGE_GRANT_UNMAP,
 } from "../../abi/mod.ts";
 import { INVALID_MAPTRACK_HANDLE } from "./maptrack.ts";
-import { clearUnpinned, setStatusV1 } from "./_status.ts";
+import { clearUnpinned, setStatus } from "./_status.ts";
 import type { GrantTable } from "./table.ts";
 import { asGfn, asMfn } from "../../abi/mod.ts";
 
@@ -52,6 +52,16 @@ export class MapGrantResult {
   devBusAddr = 0;
   /** The machine frame mapped. */
   mfn = -1;
+}
+
+/**
+ * get_paged_frame: the machine frame a granting domain names in an entry (any u64 value
+ * from the guest), or -1 when it names none of its frames (GNTST_bad_page).
+ */
+export function grantedMfn(rgt: GrantTable, frame: number): number {
+  if (!(frame >= 0 && frame <= 0xffffffff)) return -1;
+  const mfn = rgt.hooks.gfnToMfn(asGfn(frame));
+  return mfn >= 0 && mfn < rgt.mem.frames ? mfn : -1;
 }
 
 function pinIncrement(flags: number): number {
@@ -105,25 +115,35 @@ export function gnttabMapGrantRef(
   const ld = lgt.domid;
   const ro = (flags & GNTMAP_readonly) !== 0;
   const pin = rgt.pin[ref];
-  if (pin !== 0 && (rgt.actDomid[ref] !== ld || (pin & GNTPIN_overflow) !== 0)) {
+  // (a sub-page or transitive grant pinned by a copy is never mapped)
+  if (
+    pin !== 0 &&
+    (rgt.actDomid[ref] !== ld || (pin & GNTPIN_overflow) !== 0 || rgt.actSubPage[ref] !== 0)
+  ) {
     lgt.maptrack.put(handle);
     return fail(GNTST_general_error);
   }
   if (pin === 0 || (!ro && (pin & (GNTPIN_hstw_mask | GNTPIN_devw_mask)) === 0)) {
-    const st = setStatusV1(rgt, ref, ld, ro, true);
+    const st = setStatus(rgt, ref, ld, ro, true);
     if (st !== GNTST_okay) {
       lgt.maptrack.put(handle);
       return fail(st);
     }
     if (pin === 0) {
-      const mfn = rgt.hooks.gfnToMfn(asGfn(rgt.entryFrame(ref)));
-      if (!(mfn >= 0 && mfn < rgt.mem.frames)) {
+      // v2: full_page.frame, whatever the entry's kind (as Xen reads it)
+      const mfn = grantedMfn(rgt, rgt.entryFrame(ref));
+      if (mfn < 0) {
         clearUnpinned(rgt, ref, ro);
         lgt.maptrack.put(handle);
         return fail(GNTST_bad_page);
       }
       rgt.actDomid[ref] = ld;
       rgt.actMfn[ref] = mfn;
+      rgt.actStart[ref] = 0;
+      rgt.actLength[ref] = PAGE_SIZE;
+      rgt.actSubPage[ref] = 0;
+      rgt.actTransDom[ref] = rgt.domid;
+      rgt.actTransRef[ref] = ref;
     }
   }
   const inc = pinIncrement(flags);

@@ -1,7 +1,8 @@
 /**
- * Grant tables v1 as a hypervisor model: per-domain {@link GrantTable}s (shared frames of
- * grant_entry_v1_t, active pins, the domain's maptrack), map/unmap with handles, copy,
- * and the table-level commands. Models take decoded values, never guest pointers, and
+ * Grant tables as a hypervisor model: per-domain {@link GrantTable}s (shared frames of
+ * grant_entry_v1_t, or of grant_entry_v2_t with status frames after set_version 2;
+ * active pins; the domain's maptrack), map/unmap with handles, copy (v2 sub-page and
+ * transitive grants included), and the table-level commands. Models take decoded values, never guest pointers, and
  * return a GNTST_* status, a value, or a negative Xen errno as each command does.
  *
  * What the hypervisor core provides (passed in):
@@ -26,7 +27,7 @@
  * map_grant_ref -> {@link gnttabMapGrantRef}, unmap_grant_ref ->
  * {@link gnttabUnmapGrantRef}, unmap_and_replace -> the same with `newAddr`, setup_table
  * -> `table.setupTable`, query_size -> `table.querySize`, set_version ->
- * `table.setVersion` (always write back version 1), get_version -> `table.getVersion`,
+ * `table.setVersion` (then write back `table.version`), get_version -> `table.getVersion`,
  * get_status_frames -> `table.getStatusFrames`, swap_grant_ref -> `table.swapGrantRef`,
  * copy -> {@link gnttabCopy}, transfer -> {@link gnttabTransfer}, cache_flush ->
  * {@link gnttabCacheFlush}, dump_table -> -ENOSYS.
@@ -86,7 +87,10 @@ export {
   GNTTABOP_unmap_and_replace,
   GNTTABOP_unmap_grant_ref,
   GRANT_ENTRIES_PER_FRAME_V1,
+  GRANT_ENTRIES_PER_FRAME_V2,
   GRANT_ENTRY_V1_SIZE,
+  GRANT_ENTRY_V2_SIZE,
+  GRANT_STATUS_PER_FRAME,
   GTF_accept_transfer,
   GTF_invalid,
   GTF_PAT,
@@ -111,6 +115,7 @@ export {
   TRC_PVX_GNTTAB,
   TRC_PVX_GNTTAB_COPY,
   TRC_PVX_GNTTAB_FAIL,
+  XENMAPIDX_grant_table_status,
 } from "../../abi/mod.ts";
 export {
   type GnttabDirectory,
@@ -119,7 +124,9 @@ export {
   type GrantHostMapper,
   GrantTable,
   type GrantTableOptions,
+  statusFramesFor,
 } from "./table.ts";
+export { setGrantVersion } from "./version.ts";
 export { INVALID_MAPTRACK_HANDLE, Maptrack } from "./maptrack.ts";
 export {
   gnttabMapGrantRef,

@@ -1,12 +1,12 @@
 /**
- * A domain's grant table (v1): the shared frames holding grant_entry_v1_t entries, the
- * active (pinned) state of each entry, the domain's own maptrack, and the table-level
- * operations (setup_table, query_size, get/set_version, get_status_frames, swap_grant_ref);
- * mirrors the table half of xen/common/grant_table.c.
+ * A domain's grant table: the shared frames holding grant_entry_v1_t (version 1) or
+ * grant_entry_v2_t entries (version 2, with its grant_status_t status frames), the active
+ * (pinned) state of each entry, the domain's own maptrack, and the table-level operations
+ * (setup_table, query_size, get/set_version, get_status_frames, swap_grant_ref); mirrors
+ * the table half of xen/common/grant_table.c. The version switch itself is in version.ts.
  * @module
  */
-import type { Gfn, Mfn } from "../../abi/mod.ts";
-import { EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH } from "../../abi/mod.ts";
+import { EBUSY, EINVAL, ENOMEM, EPERM, ESRCH } from "../../abi/mod.ts";
 import type { PhysMemory } from "../../cpu/mod.ts";
 import { PAGE_SIZE } from "../../abi/mod.ts";
 import { NULL_TRACER, type Tracer } from "../trace/tracer.ts";
@@ -28,85 +28,29 @@ import {
   GNTTABOP_swap_grant_ref,
   GRANT_ENTRIES_PER_FRAME_V1,
   GRANT_ENTRY_V1_SIZE,
+  GRANT_ENTRY_V2_SIZE,
+  GRANT_STATUS_PER_FRAME,
   INITIAL_NR_GRANT_FRAMES,
   INVALID_GFN_32,
   MAPTRACK_PER_PAGE,
   TRC_PVX_GNTTAB_FAIL,
+  XENMAPIDX_grant_table_status,
 } from "../../abi/mod.ts";
 import { Maptrack } from "./maptrack.ts";
+import type { GnttabDirectory, GnttabDomainHooks, GrantTableOptions } from "./hooks.ts";
+import { setGrantVersion } from "./version.ts";
 
-/**
- * Host (page-table) mappings of granted frames for GNTMAP_host_map, implemented by the
- * core/paging for a PV guest (create_grant_host_mapping / replace_grant_host_mapping).
- */
-export interface GrantHostMapper {
-  /**
-   * Installs a mapping of `mfn` at `hostAddr` (a virtual address, or the machine address
-   * of a PTE with GNTMAP_contains_pte), read-only with GNTMAP_readonly.
-   * @returns GNTST_okay or a GNTST_* error
-   */
-  create(hostAddr: number, mfn: Mfn, flags: number): number;
-  /**
-   * Removes the mapping of `mfn` at `hostAddr` (replacing it by the one at `newAddr`
-   * when non-zero, for unmap_and_replace).
-   * @returns GNTST_okay or a GNTST_* error
-   */
-  replace(hostAddr: number, mfn: Mfn, newAddr: number, flags: number): number;
+/** Status frames a v2 table of `frames` grant frames has (grant_to_status_frames). */
+export function statusFramesFor(frames: number): number {
+  return Math.ceil((frames * PAGE_SIZE / GRANT_ENTRY_V2_SIZE) / GRANT_STATUS_PER_FRAME);
 }
 
-/** What a grant table needs from its domain (the hypervisor core implements it). */
-export interface GnttabDomainHooks {
-  /**
-   * A frame number as this domain names it (in its grant entries and copy ops: the mfn
-   * for a PV guest, the gfn for a translated one) -> the machine frame it owns, or -1
-   * (Xen's get_paged_frame failing: GNTST_bad_page).
-   */
-  gfnToMfn(gfn: Gfn): number;
-  /**
-   * Whether the domain's frame may be written through a grant (get_page_type
-   * PGT_writable_page: false for page-table and descriptor frames). Default: true.
-   */
-  canWrite?(mfn: number): boolean;
-  /** Allocates a frame for the table (shared writable with this domain); -1 when none. */
-  allocFrame(): number;
-  /** GNTMAP_host_map into this domain's page tables; absent: GNTST_general_error. */
-  hostMapper?: GrantHostMapper;
-  /** Xen crashes a domain that unmaps a handle of a vanished domain. Optional. */
-  crash?(reason: string): void;
-}
-
-/** Finds other domains' grant tables. */
-export interface GnttabDirectory {
-  /** The grant table of `domid`, or undefined when no such domain exists. */
-  gnttab(domid: number): GrantTable | undefined;
-}
-
-/** Construction options of {@link GrantTable}. */
-export interface GrantTableOptions {
-  /** This domain's id. */
-  domid: number;
-  /** Machine memory. */
-  mem: PhysMemory;
-  /** Domain services. */
-  hooks: GnttabDomainHooks;
-  /** Other domains. */
-  directory: GnttabDirectory;
-  /** A control domain may name other domains (setup_table, query_size ...). */
-  privileged?: boolean;
-  /** Translated guest: setup_table reports gfns placed by XENMAPSPACE_grant_table. */
-  translated?: boolean;
-  /** Frame limit (default 32). */
-  maxFrames?: number;
-  /** Frames allocated at once (default 1, Xen's INITIAL_NR_GRANT_FRAMES; 0 for dom0). */
-  initialFrames?: number;
-  /** Maptrack frame limit (default 1024, 256 handles each). */
-  maxMaptrackFrames?: number;
-  /** Trace sink. */
-  tracer?: Tracer;
-  /** Debug lines for rejected operations (gdprintk); none by default. */
-  debug?: (msg: string) => void;
-}
-
+export type {
+  GnttabDirectory,
+  GnttabDomainHooks,
+  GrantHostMapper,
+  GrantTableOptions,
+} from "./hooks.ts";
 /** GNTTABOP_* names, for debug lines. */
 const OP_NAMES = [
   "map_grant_ref",
@@ -132,12 +76,14 @@ export interface GnttabSize {
   maxNrFrames: number;
 }
 
-/** One domain's grant table and maptrack (v1 only). */
+/** One domain's grant table and maptrack (version 1 or 2). */
 export class GrantTable {
   /** This domain's id. */
   readonly domid: number;
   /** Machine memory. */
   readonly mem: PhysMemory;
+  /** Memory holding the table's frames (shared and status). */
+  readonly tableMem: PhysMemory;
   /** Domain services. */
   readonly hooks: GnttabDomainHooks;
   /** Other domains. */
@@ -160,8 +106,25 @@ export class GrantTable {
   readonly actDomid: Uint16Array;
   /** Active entries: the machine frame pinned. */
   readonly actMfn: Int32Array;
+  /** Active entries: the first byte the grant covers (sub-page grants). */
+  readonly actStart: Uint16Array;
+  /** Active entries: the bytes the grant covers (PAGE_SIZE but for sub-page grants). */
+  readonly actLength: Uint16Array;
+  /** Active entries: 1 for a sub-page or transitive grant (never mapped). */
+  readonly actSubPage: Uint8Array;
+  /** Active entries: the domain a transitive grant leads to (this domain's id if none). */
+  readonly actTransDom: Int32Array;
+  /** Active entries: the grant reference in {@link actTransDom}. */
+  readonly actTransRef: Uint32Array;
   readonly #frames: number[] = [];
   readonly #frameGfn: number[] = [];
+  readonly #status: number[] = [];
+  readonly #statusGfn: number[] = [];
+  #version = 1;
+  /** log2 of the entries per frame (9 for v1, 8 for v2). */
+  #shift = 9;
+  /** Entry size (8 for v1, 16 for v2). */
+  #esize = GRANT_ENTRY_V1_SIZE;
 
   /** @param o see {@link GrantTableOptions} */
   constructor(o: GrantTableOptions) {
@@ -171,6 +134,7 @@ export class GrantTable {
     }
     this.domid = o.domid;
     this.mem = o.mem;
+    this.tableMem = o.tableMem ?? o.mem;
     this.hooks = o.hooks;
     this.directory = o.directory;
     this.privileged = o.privileged ?? false;
@@ -185,6 +149,11 @@ export class GrantTable {
     this.pin = new Uint32Array(n);
     this.actDomid = new Uint16Array(n);
     this.actMfn = new Int32Array(n).fill(-1);
+    this.actStart = new Uint16Array(n);
+    this.actLength = new Uint16Array(n);
+    this.actSubPage = new Uint8Array(n);
+    this.actTransDom = new Int32Array(n).fill(o.domid);
+    this.actTransRef = new Uint32Array(n);
     const initial = o.initialFrames ?? INITIAL_NR_GRANT_FRAMES;
     if (initial > 0 && this.growTo(initial) < 0) {
       throw new RangeError(`Cannot create grant table for d${o.domid}: out of frames`);
@@ -196,14 +165,19 @@ export class GrantTable {
     return this.#frames.length;
   }
 
-  /** Number of grant entries (nr_grant_entries). */
+  /** Number of grant entries (nr_grant_entries: 512 a frame in v1, 256 in v2). */
   get nrEntries(): number {
-    return this.#frames.length * GRANT_ENTRIES_PER_FRAME_V1;
+    return this.#frames.length << this.#shift;
   }
 
-  /** The grant-table version (always 1). */
+  /** The grant-table version in force (1 or 2). */
   get version(): number {
-    return 1;
+    return this.#version;
+  }
+
+  /** Current number of status frames (0 in v1). */
+  get nrStatusFrames(): number {
+    return this.#status.length;
   }
 
   /** Machine frame of table frame `idx`. */
@@ -216,41 +190,86 @@ export class GrantTable {
     return this.#frames;
   }
 
+  /** The machine frames of the v2 status frames, in order. */
+  statusMfns(): readonly number[] {
+    return this.#status;
+  }
+
   /** The gfn where a translated guest placed frame `idx` (INVALID_GFN_32 if nowhere). */
   frameGfn(idx: number): number {
     return this.#frameGfn[idx] ?? INVALID_GFN_32;
   }
 
+  /** The gfn where a translated guest placed status frame `idx` (INVALID_GFN_32 if nowhere). */
+  statusGfn(idx: number): number {
+    return this.#statusGfn[idx] ?? INVALID_GFN_32;
+  }
+
+  /** Allocates one zeroed table frame. @returns its mfn, or -1 */
+  #alloc(): number {
+    const mfn = this.hooks.allocFrame();
+    if (!(Number.isInteger(mfn) && mfn >= 0 && mfn < this.tableMem.frames)) return -1;
+    this.tableMem.u8.fill(0, mfn * PAGE_SIZE, (mfn + 1) * PAGE_SIZE);
+    this.tableMem.noteWrite(mfn * PAGE_SIZE, PAGE_SIZE);
+    return mfn;
+  }
+
   /**
-   * gnttab_grow_table: allocates frames up to `n` (zeroed).
-   * @returns 0, -EINVAL (beyond the limit) or -ENOMEM
+   * gnttab_grow_table: allocates shared frames up to `n` (at least one) and, in v2, the
+   * status frames they need (all zeroed).
+   * @returns 0, -EINVAL (beyond the limit) or -ENOMEM (nothing allocated then)
    */
   growTo(n: number): number {
     if (n > this.maxFrames) return -EINVAL;
-    const added: number[] = [];
-    while (this.#frames.length + added.length < n) {
-      const mfn = this.hooks.allocFrame();
-      if (!(mfn >= 0 && mfn < this.mem.frames)) {
-        return -ENOMEM; // the core owns the frames it handed out; none is recorded here
-      }
-      added.push(mfn);
+    if (n < INITIAL_NR_GRANT_FRAMES) n = INITIAL_NR_GRANT_FRAMES;
+    const shared: number[] = [];
+    const status: number[] = [];
+    const wantStatus = this.#version === 2 ? statusFramesFor(n) : 0;
+    let ok = true;
+    while (ok && this.#frames.length + shared.length < n) {
+      const mfn = this.#alloc();
+      if (mfn < 0) ok = false;
+      else shared.push(mfn);
     }
-    for (const mfn of added) {
-      this.mem.u8.fill(0, mfn * PAGE_SIZE, (mfn + 1) * PAGE_SIZE);
-      this.mem.noteWrite(mfn * PAGE_SIZE, PAGE_SIZE);
+    while (ok && this.#status.length + status.length < wantStatus) {
+      const mfn = this.#alloc();
+      if (mfn < 0) ok = false;
+      else status.push(mfn);
+    }
+    if (!ok) {
+      for (const mfn of [...shared, ...status]) this.hooks.freeFrame?.(mfn);
+      return -ENOMEM;
+    }
+    for (const mfn of shared) {
       this.#frames.push(mfn);
       this.#frameGfn.push(INVALID_GFN_32);
+    }
+    for (const mfn of status) {
+      this.#status.push(mfn);
+      this.#statusGfn.push(INVALID_GFN_32);
     }
     return 0;
   }
 
   /**
    * gnttab_map_frame for XENMAPSPACE_grant_table: grows the table to hold frame `idx`
+   * (a status frame when the table is v2 and `idx` has XENMAPIDX_grant_table_status)
    * when needed and records where the guest placed it (the core updates the p2m).
    * @returns the frame's mfn, or -EINVAL
    */
   mapFrame(idx: number, gfn: number): number {
     if (!Number.isInteger(idx) || idx < 0) return -EINVAL;
+    if (this.#version === 2 && idx >= XENMAPIDX_grant_table_status) {
+      const s = idx - XENMAPIDX_grant_table_status;
+      if (s >= this.#status.length) {
+        const need = Math.ceil((s + 1) * GRANT_STATUS_PER_FRAME * GRANT_ENTRY_V2_SIZE / PAGE_SIZE);
+        if (need > this.maxFrames || this.growTo(need) < 0 || s >= this.#status.length) {
+          return -EINVAL;
+        }
+      }
+      this.#statusGfn[s] = gfn;
+      return this.#status[s];
+    }
     if (idx >= this.#frames.length && (idx >= this.maxFrames || this.growTo(idx + 1) < 0)) {
       return -EINVAL;
     }
@@ -258,35 +277,133 @@ export class GrantTable {
     return this.#frames[idx];
   }
 
+  /**
+   * gnttab_populate_status_frames (set_version 1 -> 2): the status frames the current
+   * shared frames need.
+   * @returns 0 or -ENOMEM (nothing allocated then)
+   */
+  populateStatus(): number {
+    const status: number[] = [];
+    while (this.#status.length + status.length < statusFramesFor(this.#frames.length)) {
+      const mfn = this.#alloc();
+      if (mfn < 0) {
+        for (const m of status) this.hooks.freeFrame?.(m);
+        return -ENOMEM;
+      }
+      status.push(mfn);
+    }
+    for (const mfn of status) {
+      this.#status.push(mfn);
+      this.#statusGfn.push(INVALID_GFN_32);
+    }
+    return 0;
+  }
+
+  /**
+   * gnttab_unpopulate_status_frames (set_version 2 -> 1): frees the status frames unless
+   * one is still referenced (a guest mapping of it: XSA-255), in which case none is
+   * freed. A translated domain's frames leave its p2m first; one still referenced then
+   * crashes the domain, as in Xen.
+   * @returns 0 or -EBUSY
+   */
+  unpopulateStatus(): number {
+    const h = this.hooks;
+    if (this.translated) {
+      this.#status.forEach((mfn, i) => {
+        const gfn = this.#statusGfn[i];
+        if (gfn !== INVALID_GFN_32) h.unplaceFrame?.(gfn, mfn);
+        this.#statusGfn[i] = INVALID_GFN_32;
+      });
+    }
+    const busy = this.#status.findIndex((mfn) => h.frameBusy?.(mfn) ?? false);
+    if (busy >= 0) {
+      if (this.translated) h.crash?.(`grant status frame ${busy} still in use`);
+      return -EBUSY;
+    }
+    for (const mfn of this.#status) h.freeFrame?.(mfn);
+    this.#status.length = 0;
+    this.#statusGfn.length = 0;
+    return 0;
+  }
+
+  /** Zeroes every shared frame (set_version: no crud left from the old layout). */
+  clearShared(): void {
+    for (const mfn of this.#frames) {
+      this.tableMem.u8.fill(0, mfn * PAGE_SIZE, (mfn + 1) * PAGE_SIZE);
+      this.tableMem.noteWrite(mfn * PAGE_SIZE, PAGE_SIZE);
+    }
+  }
+
+  /** Switches the entry layout (set_version's last step). */
+  switchVersion(version: 1 | 2): void {
+    this.#version = version;
+    this.#shift = version === 2 ? 8 : 9;
+    this.#esize = version === 2 ? GRANT_ENTRY_V2_SIZE : GRANT_ENTRY_V1_SIZE;
+  }
+
   // ---- entry access ----
 
-  /** Machine address of entry `ref` (ref < nrEntries). */
+  /** Address of entry `ref` in {@link tableMem} (ref < nrEntries). */
   entryMaddr(ref: number): number {
-    return this.#frames[ref >>> 9] * PAGE_SIZE + (ref & 511) * GRANT_ENTRY_V1_SIZE;
+    const mask = (1 << this.#shift) - 1;
+    return this.#frames[ref >>> this.#shift] * PAGE_SIZE + (ref & mask) * this.#esize;
   }
-  /** Entry flags (u16). */
+  /** Entry header flags (u16). */
   entryFlags(ref: number): number {
-    return this.mem.dv.getUint16(this.entryMaddr(ref), true);
+    return this.tableMem.dv.getUint16(this.entryMaddr(ref), true);
   }
-  /** Entry domid (u16). */
+  /** Entry header domid (u16). */
   entryDomid(ref: number): number {
-    return this.mem.dv.getUint16(this.entryMaddr(ref) + 2, true);
+    return this.tableMem.dv.getUint16(this.entryMaddr(ref) + 2, true);
   }
-  /** Entry frame (u32). */
+  /**
+   * Entry frame: v1's u32 frame; v2's u64 full_page.frame (sub_page.frame is the same
+   * field), exact below 2^53 and beyond any valid frame above.
+   */
   entryFrame(ref: number): number {
-    return this.mem.dv.getUint32(this.entryMaddr(ref) + 4, true);
+    const a = this.entryMaddr(ref), dv = this.tableMem.dv;
+    if (this.#version === 1) return dv.getUint32(a + 4, true);
+    return dv.getUint32(a + 8, true) + dv.getUint32(a + 12, true) * 2 ** 32;
   }
-  /** Sets bits in an entry's flags (Xen's in-use bits). */
-  setEntryFlags(ref: number, bits: number): void {
-    const a = this.entryMaddr(ref);
-    this.mem.dv.setUint16(a, this.mem.dv.getUint16(a, true) | bits, true);
-    this.mem.noteWrite(a, 2);
+  /** v2 sub_page.page_off (u16). */
+  entrySubPageOff(ref: number): number {
+    return this.tableMem.dv.getUint16(this.entryMaddr(ref) + 4, true);
   }
-  /** Clears bits in an entry's flags (gnttab_clear_flags). */
-  clearEntryFlags(ref: number, bits: number): void {
-    const a = this.entryMaddr(ref);
-    this.mem.dv.setUint16(a, this.mem.dv.getUint16(a, true) & ~bits, true);
-    this.mem.noteWrite(a, 2);
+  /** v2 sub_page.length (u16). */
+  entrySubPageLen(ref: number): number {
+    return this.tableMem.dv.getUint16(this.entryMaddr(ref) + 6, true);
+  }
+  /** v2 transitive.trans_domid (u16). */
+  entryTransDomid(ref: number): number {
+    return this.tableMem.dv.getUint16(this.entryMaddr(ref) + 4, true);
+  }
+  /** v2 transitive.gref (u32). */
+  entryTransGref(ref: number): number {
+    return this.tableMem.dv.getUint32(this.entryMaddr(ref) + 8, true);
+  }
+  /**
+   * Address of the u16 holding entry `ref`'s GTF_reading / GTF_writing: the entry's
+   * flags in v1, its grant_status_t in a status frame in v2.
+   */
+  statusMaddr(ref: number): number {
+    if (this.#version === 1) return this.entryMaddr(ref);
+    return this.#status[ref >>> 11] * PAGE_SIZE + (ref & (GRANT_STATUS_PER_FRAME - 1)) * 2;
+  }
+  /** The in-use word of entry `ref` (v1: its flags; v2: its status). */
+  statusFlags(ref: number): number {
+    return this.tableMem.dv.getUint16(this.statusMaddr(ref), true);
+  }
+  /** Sets Xen's in-use bits of an entry. */
+  setStatusBits(ref: number, bits: number): void {
+    const a = this.statusMaddr(ref), dv = this.tableMem.dv;
+    dv.setUint16(a, dv.getUint16(a, true) | bits, true);
+    this.tableMem.noteWrite(a, 2);
+  }
+  /** Clears in-use bits of an entry (gnttab_clear_flags). */
+  clearStatusBits(ref: number, bits: number): void {
+    const a = this.statusMaddr(ref), dv = this.tableMem.dv;
+    dv.setUint16(a, dv.getUint16(a, true) & ~bits, true);
+    this.tableMem.noteWrite(a, 2);
   }
 
   /** Whether `ref` is an entry of this table. */
@@ -321,7 +438,9 @@ export class GrantTable {
     if (!Number.isInteger(nrFrames) || nrFrames < 0 || nrFrames > t.maxFrames) {
       return this.fail(GNTTABOP_setup_table, nrFrames, GNTST_general_error);
     }
-    if (nrFrames > t.nrFrames && t.growTo(nrFrames) < 0) {
+    const grow = nrFrames > t.nrFrames ||
+      (t.version === 2 && statusFramesFor(nrFrames) > t.nrStatusFrames);
+    if (grow && t.growTo(nrFrames) < 0) {
       return this.fail(GNTTABOP_setup_table, nrFrames, GNTST_general_error);
     }
     const out: number[] = [];
@@ -341,14 +460,13 @@ export class GrantTable {
   }
 
   /**
-   * GNTTABOP_set_version: pvx offers v1 only, answering as Xen with gnttab=max-ver:1.
-   * The version to write back is always {@link version} (1).
-   * @returns 0 for 1, -ENOSYS for 2, -EINVAL otherwise
+   * GNTTABOP_set_version (version.ts). The version to write back is {@link version}.
+   * @returns 0, -EINVAL (not 1 or 2), -EBUSY (entries past the reserved ones in use, or a
+   *   status frame still mapped), -ERANGE (a reserved entry v1 cannot hold), -ENOMEM
    */
   setVersion(version: number): number {
-    if (version !== 1 && version !== 2) return this.fail(GNTTABOP_set_version, version, -EINVAL);
-    if (version === 2) return this.fail(GNTTABOP_set_version, version, -ENOSYS);
-    return 0;
+    const rc = setGrantVersion(this, version);
+    return rc < 0 ? this.fail(GNTTABOP_set_version, version, rc) : rc;
   }
 
   /**
@@ -363,16 +481,23 @@ export class GrantTable {
   }
 
   /**
-   * GNTTABOP_get_status_frames: a v1 table has no status frames.
-   * @returns GNTST_okay for 0 frames, else GNTST_general_error (or bad_domain/denied)
+   * GNTTABOP_get_status_frames: the first `nrFrames` status frames of `dom`'s table
+   * (mfns for a PV guest, the gfns of XENMAPSPACE_grant_table for a translated one).
+   * @returns the frame list, or GNTST_bad_domain, GNTST_permission_denied,
+   *   GNTST_general_error (more frames asked than the table has: a v1 table has none)
    */
-  getStatusFrames(dom: number, nrFrames: number): number {
+  getStatusFrames(dom: number, nrFrames: number): number[] | number {
     const t = this.resolve(dom);
     if (t === "missing") return this.fail(GNTTABOP_get_status_frames, dom, GNTST_bad_domain);
     if (t === "denied") return this.fail(GNTTABOP_get_status_frames, dom, GNTST_permission_denied);
-    return nrFrames === 0
-      ? GNTST_okay
-      : this.fail(GNTTABOP_get_status_frames, nrFrames, GNTST_general_error);
+    if (!Number.isInteger(nrFrames) || nrFrames < 0 || nrFrames > t.nrStatusFrames) {
+      return this.fail(GNTTABOP_get_status_frames, nrFrames, GNTST_general_error);
+    }
+    const out: number[] = [];
+    for (let i = 0; i < nrFrames; i++) {
+      out.push(t.translated ? t.statusGfn(i) : t.statusMfns()[i]);
+    }
+    return out;
   }
 
   /**
@@ -385,12 +510,21 @@ export class GrantTable {
     if (refA === refB) return GNTST_okay;
     if (this.pin[refA] !== 0) return this.fail(GNTTABOP_swap_grant_ref, refA, GNTST_eagain);
     if (this.pin[refB] !== 0) return this.fail(GNTTABOP_swap_grant_ref, refB, GNTST_eagain);
+    const m = this.tableMem, n = this.#esize;
     const a = this.entryMaddr(refA), b = this.entryMaddr(refB);
-    const tmp = this.mem.u8.slice(a, a + GRANT_ENTRY_V1_SIZE);
-    this.mem.u8.copyWithin(a, b, b + GRANT_ENTRY_V1_SIZE);
-    this.mem.u8.set(tmp, b);
-    this.mem.noteWrite(a, GRANT_ENTRY_V1_SIZE);
-    this.mem.noteWrite(b, GRANT_ENTRY_V1_SIZE);
+    const tmp = m.u8.slice(a, a + n);
+    m.u8.copyWithin(a, b, b + n);
+    m.u8.set(tmp, b);
+    m.noteWrite(a, n);
+    m.noteWrite(b, n);
+    if (this.#version === 2) {
+      const sa = this.statusMaddr(refA), sb = this.statusMaddr(refB);
+      const st = m.dv.getUint16(sa, true);
+      m.dv.setUint16(sa, m.dv.getUint16(sb, true), true);
+      m.dv.setUint16(sb, st, true);
+      m.noteWrite(sa, 2);
+      m.noteWrite(sb, 2);
+    }
     return GNTST_okay;
   }
 

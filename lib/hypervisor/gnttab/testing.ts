@@ -8,7 +8,7 @@ import { PhysMemory } from "../../cpu/mod.ts";
 import { PAGE_SIZE } from "../../abi/mod.ts";
 import { EventChannels } from "../evtchn/channels.ts";
 import { SharedInfoView } from "../evtchn/shared_info_view.ts";
-import { GTF_permit_access, GTF_readonly } from "../../abi/mod.ts";
+import { GTF_permit_access, GTF_readonly, GTF_sub_page, GTF_transitive } from "../../abi/mod.ts";
 import { type GrantHostMapper, GrantTable } from "./table.ts";
 
 /** One domain of a {@link TestWorld}. */
@@ -49,6 +49,8 @@ export class TestWorld {
   readonly kicks: string[] = [];
   /** Frames that may not be written through grants (page tables, say). */
   readonly readOnlyFrames = new Set<number>();
+  /** Table frames the guest still maps (a status frame in use: set_version -EBUSY). */
+  readonly busyFrames = new Set<number>();
   #next = 1;
 
   /** @param frames machine frames */
@@ -98,6 +100,10 @@ export class TestWorld {
         gfnToMfn: (gfn) => (this.ownerOf(gfn) === domid ? gfn : -1),
         canWrite: (mfn) => !this.readOnlyFrames.has(mfn),
         allocFrame: () => this.allocFrame(domid),
+        frameBusy: (mfn) => this.busyFrames.has(mfn),
+        freeFrame: (mfn) => {
+          if (this.owner[mfn] === domid) this.owner[mfn] = -1;
+        },
         hostMapper: o.hostMapper,
       },
     });
@@ -122,6 +128,37 @@ export class TestWorld {
     this.mem.dv.setUint16(a, flags, true);
     this.mem.dv.setUint16(a + 2, toDom, true);
     this.mem.dv.setUint32(a + 4, frame, true);
+  }
+
+  /**
+   * Writes v2 entry `ref` of `domid` as a guest does: a full-page grant of `frame`, or
+   * with `sub` a sub-page one, or with `trans` a transitive one (flags last).
+   */
+  grantV2(
+    domid: number,
+    ref: number,
+    frame: number,
+    toDom: number,
+    o: { readonly?: boolean; sub?: [number, number]; trans?: [number, number] } = {},
+  ): void {
+    const t = this.domains.get(domid)!.gnttab;
+    const a = t.entryMaddr(ref), dv = this.mem.dv;
+    dv.setUint16(a + 2, toDom, true);
+    let flags = GTF_permit_access;
+    if (o.trans) {
+      flags = GTF_transitive;
+      dv.setUint16(a + 4, o.trans[0], true);
+      dv.setUint32(a + 8, o.trans[1], true);
+    } else {
+      if (o.sub) {
+        flags |= GTF_sub_page;
+        dv.setUint16(a + 4, o.sub[0], true);
+        dv.setUint16(a + 6, o.sub[1], true);
+      }
+      dv.setUint32(a + 8, frame % 2 ** 32, true);
+      dv.setUint32(a + 12, Math.floor(frame / 2 ** 32), true);
+    }
+    dv.setUint16(a, flags | (o.readonly ? GTF_readonly : 0), true);
   }
 
   /** A live view of a frame. */

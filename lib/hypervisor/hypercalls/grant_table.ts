@@ -6,6 +6,7 @@
  * @module
  */
 import { EFAULT, EINVAL, ENOSYS } from "../../abi/mod.ts";
+import { GNTST_bad_virt_addr, GNTST_okay } from "../../abi/mod.ts";
 import {
   GNTTABOP_cache_flush,
   GNTTABOP_copy,
@@ -237,7 +238,7 @@ export function doGrantTableOp(v: Vcpu, cmd: number, uop: number, count: number)
       if (!v.access.copyFromGuest(uop, buf)) return -EFAULT;
       const s = new DataView(buf.buffer);
       const rc = gt.setVersion(s.getUint32(0, true));
-      s.setUint32(0, 1, true); // the version in force goes back in every case
+      s.setUint32(0, gt.version, true); // the version in force goes back in every case
       if (!v.access.copyToGuest(uop, buf)) return -EFAULT;
       return rc;
     }
@@ -250,16 +251,33 @@ export function doGrantTableOp(v: Vcpu, cmd: number, uop: number, count: number)
       s.setUint32(4, rc, true);
       return v.access.copyToGuest(uop, buf) ? 0 : -EFAULT;
     }
-    case GNTTABOP_get_status_frames: {
-      // nr_frames, dom u16, status i16, frame_list handle
-      const buf = new Uint8Array(12);
-      if (!v.access.copyFromGuest(uop, buf)) return -EFAULT;
-      const s = new DataView(buf.buffer);
-      // (the frame list handle is at 8 in both widths)
-      s.setInt16(6, gt.getStatusFrames(s.getUint16(4, true), s.getUint32(0, true)), true);
-      return v.access.copyToGuest(uop, buf) ? 0 : -EFAULT;
-    }
+    case GNTTABOP_get_status_frames:
+      return getStatusFrames(v, gt, uop);
     default:
       return -ENOSYS;
   }
+}
+
+/**
+ * GNTTABOP_get_status_frames: nr_frames u32, dom u16, status i16, then the frame_list
+ * handle (of uint64_t in both widths: a 4-byte handle at 8 for a 32-bit guest, an 8-byte
+ * one for a 64-bit guest). Only the status goes back into the structure.
+ */
+function getStatusFrames(v: Vcpu, gt: GrantTable, uop: number): number {
+  const wide = v.pv64 !== null;
+  const buf = new Uint8Array(wide ? 16 : 12);
+  if (!v.access.copyFromGuest(uop, buf)) return -EFAULT;
+  const s = new DataView(buf.buffer);
+  const r = gt.getStatusFrames(s.getUint16(4, true), s.getUint32(0, true));
+  let status = typeof r === "number" ? r : GNTST_okay;
+  if (typeof r !== "number" && r.length > 0) {
+    const list = new Uint8Array(r.length * 8);
+    const ldv = new DataView(list.buffer);
+    r.forEach((f, i) => ldv.setUint32(i * 8, f, true)); // frames < 2^32: high half 0
+    const to = wide ? addrOf(s.getUint32(8, true), s.getUint32(12, true)) : s.getUint32(8, true);
+    if (!v.access.copyToGuest(to, list)) status = GNTST_bad_virt_addr;
+  }
+  const st = new Uint8Array(2);
+  new DataView(st.buffer).setInt16(0, status, true);
+  return v.access.copyToGuest(uop + 6, st) ? 0 : -EFAULT;
 }

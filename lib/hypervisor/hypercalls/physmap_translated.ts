@@ -14,8 +14,6 @@ import { asGfn, asMfn } from "../../abi/mod.ts";
 export const XENMAPSPACE_shared_info = 0;
 /** XENMAPSPACE_grant_table. */
 export const XENMAPSPACE_grant_table = 1;
-/** XENMAPIDX_grant_table_status (status frames are grant table v2 only). */
-const XENMAPIDX_grant_table_status = 0x80000000;
 
 /**
  * Puts machine frame `mfn` at `gpfn`: the RAM page there goes back (guest_remove_page),
@@ -58,7 +56,8 @@ export function translatedAddToPhysmap(
     if (idx !== 0) return -EINVAL;
     mfn = d.sharedInfoMfn;
   } else if (space === XENMAPSPACE_grant_table) {
-    if (!gnttab || (idx & XENMAPIDX_grant_table_status) !== 0) return -EINVAL;
+    // (idx with XENMAPIDX_grant_table_status names a v2 status frame: mapFrame sorts it)
+    if (!gnttab) return -EINVAL;
     mfn = gnttab.mapFrame(idx, gpfn);
     if (mfn < 0) return mfn;
   } else {
@@ -66,4 +65,16 @@ export function translatedAddToPhysmap(
   }
   placeFrame(d, mfn, gpfn);
   return 0;
+}
+
+/**
+ * Takes a Xen frame (a v2 status frame going away) out of a translated domain's p2m at
+ * `gfn` when it is still there (guest_physmap_remove_page).
+ */
+export function unplaceXenFrame(d: Domain, gfn: number, mfn: number): void {
+  if (gfn >= d.p2m.maxPfns || d.p2m.get(asGfn(gfn)) !== mfn) return;
+  d.p2m.set(asGfn(gfn), asMfn(INVALID_MFN));
+  d.host.frames.m2p.set(asMfn(mfn), asGfn(0xffffffff));
+  d.mm.flush.flushAll(d.mm.flush.allMask);
+  applyFlushes(d);
 }

@@ -44,6 +44,7 @@ import { fireDueTimers, nextDeadline } from "../time/timers.ts";
 import { formatCrashDump } from "../domain/crash_dump.ts";
 import { domainCrash } from "../domain/lifecycle.ts";
 import { installGrantMapCheck, pvGrantHostMapper } from "../pv/grant_table.ts";
+import { unplaceXenFrame } from "../hypercalls/physmap_translated.ts";
 import type { Tracer } from "../trace/tracer.ts";
 import type { EvtchnDirectory } from "../evtchn/channels.ts";
 import { type GnttabDirectory, GrantTable } from "../gnttab/table.ts";
@@ -274,6 +275,12 @@ export class Machine {
           if (mfn >= 0) d.xenShared.add(mfn);
           return mfn < 0 ? -1 : mfn;
         },
+        // a v2 status frame: mapped or typed beyond its allocation reference -> in use
+        frameBusy: (mfn) => f.refs[mfn] > 1 || f.typeCount[mfn] !== 0,
+        freeFrame: (mfn) => {
+          if (d.xenShared.delete(mfn)) f.releaseAllocation(mfn, d.domid, () => {});
+        },
+        unplaceFrame: (gfn, mfn) => unplaceXenFrame(d, gfn, mfn),
         crash: (why) => domainCrash(d, why),
         hostMapper: pvGrantHostMapper(d),
       },

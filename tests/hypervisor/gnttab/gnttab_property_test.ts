@@ -194,7 +194,7 @@ Deno.test("grant tables keep pins, in-use bits and maptracks consistent under ra
           }
           case "setro": {
             const t = doms.get(o.d)!.gnttab;
-            if (!(t.entryFlags(o.ref) & GTF_writing)) t.setEntryFlags(o.ref, GTF_readonly);
+            if (!(t.entryFlags(o.ref) & GTF_writing)) t.setStatusBits(o.ref, GTF_readonly); // v1: the flags word
             break;
           }
           case "map": {

@@ -6,7 +6,7 @@
  * @module
  */
 import { EFAULT, EINVAL, ENOSYS } from "../../abi/mod.ts";
-import { GNTST_bad_virt_addr, GNTST_okay } from "../../abi/mod.ts";
+import { GNTST_bad_virt_addr, GNTST_okay, HYPERVISOR_VIRT_START } from "../../abi/mod.ts";
 import {
   GNTTABOP_cache_flush,
   GNTTABOP_copy,
@@ -198,27 +198,8 @@ export function doGrantTableOp(v: Vcpu, cmd: number, uop: number, count: number)
   }
   if (count !== 1) return -EINVAL;
   switch (cmd) {
-    case GNTTABOP_setup_table: {
-      // dom u16, pad, nr_frames, status i16, pad, frame_list handle (of xen_pfn_t: 4
-      // bytes at 12 for a 32-bit guest, 8 bytes at 16 for a 64-bit one)
-      const w = v.pv64 !== null ? 8 : 4;
-      const buf = new Uint8Array(w === 8 ? 24 : 16);
-      if (!v.access.copyFromGuest(uop, buf)) return -EFAULT;
-      const s = new DataView(buf.buffer);
-      const r = gt.setupTable(s.getUint16(0, true), s.getUint32(4, true));
-      if (typeof r === "number") s.setInt16(8, r, true);
-      else {
-        s.setInt16(8, 0, true);
-        const list = new Uint8Array(r.length * w);
-        const ldv = new DataView(list.buffer);
-        r.forEach((mfn, i) => ldv.setUint32(i * w, mfn, true));
-        const to = w === 8
-          ? addrOf(s.getUint32(16, true), s.getUint32(20, true))
-          : s.getUint32(12, true);
-        if (!v.access.copyToGuest(to, list)) s.setInt16(8, -5, true); // bad_virt_addr
-      }
-      return v.access.copyToGuest(uop, buf) ? 0 : -EFAULT;
-    }
+    case GNTTABOP_setup_table:
+      return setupTable(v, gt, uop);
     case GNTTABOP_query_size: {
       // dom u16, pad, nr_frames, max_nr_frames, status i16
       const buf = new Uint8Array(16);
@@ -259,25 +240,72 @@ export function doGrantTableOp(v: Vcpu, cmd: number, uop: number, count: number)
 }
 
 /**
+ * compat_handle_okay of a 32-bit guest's array of `nr` elements of `size` bytes: it must
+ * lie below the hypervisor's area (HYPERVISOR_COMPAT_VIRT_START), or the call is -EFAULT.
+ */
+function compatArrayOkay(ptr: number, nr: number, size: number): boolean {
+  return nr < Math.floor(0xffffffff / size) && ptr + nr * size <= HYPERVISOR_VIRT_START;
+}
+
+/**
+ * GNTTABOP_setup_table: dom u16, pad, nr_frames u32, status i16, pad, then the
+ * frame_list handle of xen_pfn_t (a 64-bit guest: 8-byte frames, handle at 16; a 32-bit
+ * one: 4-byte frames, handle at 12, through Xen's compat layer, which refuses a list
+ * beyond its address space with -EFAULT and ignores faults writing the frames).
+ */
+function setupTable(v: Vcpu, gt: GrantTable, uop: number): number {
+  const wide = v.pv64 !== null;
+  const buf = new Uint8Array(wide ? 24 : 16);
+  if (!v.access.copyFromGuest(uop, buf)) return -EFAULT;
+  const s = new DataView(buf.buffer);
+  const nr = s.getUint32(4, true);
+  const to = wide ? addrOf(s.getUint32(16, true), s.getUint32(20, true)) : s.getUint32(12, true);
+  if (!wide && !compatArrayOkay(to, nr, 4)) return -EFAULT;
+  const r = gt.setupTable(s.getUint16(0, true), nr);
+  s.setInt16(8, typeof r === "number" ? r : GNTST_okay, true);
+  if (typeof r !== "number") {
+    const w = wide ? 8 : 4;
+    const list = new Uint8Array(r.length * w);
+    const ldv = new DataView(list.buffer);
+    r.forEach((mfn, i) => ldv.setUint32(i * w, mfn, true));
+    if (wide && !v.access.copyToGuest(to, list)) s.setInt16(8, GNTST_bad_virt_addr, true);
+    if (!wide) writeEach(v, to, list, 4);
+  }
+  return v.access.copyToGuest(uop, buf) ? 0 : -EFAULT;
+}
+
+/** Copies `list` element by element, ignoring faults (__copy_to_compat_offset). */
+function writeEach(v: Vcpu, to: number, list: Uint8Array, size: number): void {
+  for (let off = 0; off < list.length; off += size) {
+    v.access.copyToGuest(to + off, list.subarray(off, off + size));
+  }
+}
+
+/**
  * GNTTABOP_get_status_frames: nr_frames u32, dom u16, status i16, then the frame_list
- * handle (of uint64_t in both widths: a 4-byte handle at 8 for a 32-bit guest, an 8-byte
- * one for a 64-bit guest). Only the status goes back into the structure.
+ * handle of uint64_t (8 bytes at 8 for a 64-bit guest: a fault writing the frames is
+ * GNTST_bad_virt_addr, and only the status goes back; 4 bytes at 8 for a 32-bit guest:
+ * the compat layer's -EFAULT for a list beyond its address space, faults on the frames
+ * ignored, the whole structure written back).
  */
 function getStatusFrames(v: Vcpu, gt: GrantTable, uop: number): number {
   const wide = v.pv64 !== null;
   const buf = new Uint8Array(wide ? 16 : 12);
   if (!v.access.copyFromGuest(uop, buf)) return -EFAULT;
   const s = new DataView(buf.buffer);
-  const r = gt.getStatusFrames(s.getUint16(4, true), s.getUint32(0, true));
+  const nr = s.getUint32(0, true);
+  const to = wide ? addrOf(s.getUint32(8, true), s.getUint32(12, true)) : s.getUint32(8, true);
+  if (!wide && !compatArrayOkay(to, nr, 8)) return -EFAULT;
+  const r = gt.getStatusFrames(s.getUint16(4, true), nr);
   let status = typeof r === "number" ? r : GNTST_okay;
   if (typeof r !== "number" && r.length > 0) {
     const list = new Uint8Array(r.length * 8);
     const ldv = new DataView(list.buffer);
     r.forEach((f, i) => ldv.setUint32(i * 8, f, true)); // frames < 2^32: high half 0
-    const to = wide ? addrOf(s.getUint32(8, true), s.getUint32(12, true)) : s.getUint32(8, true);
-    if (!v.access.copyToGuest(to, list)) status = GNTST_bad_virt_addr;
+    if (!wide) writeEach(v, to, list, 8);
+    else if (!v.access.copyToGuest(to, list)) status = GNTST_bad_virt_addr;
   }
-  const st = new Uint8Array(2);
-  new DataView(st.buffer).setInt16(0, status, true);
-  return v.access.copyToGuest(uop + 6, st) ? 0 : -EFAULT;
+  s.setInt16(6, status, true);
+  if (!wide) return v.access.copyToGuest(uop, buf) ? 0 : -EFAULT;
+  return v.access.copyToGuest(uop + 6, buf.subarray(6, 8)) ? 0 : -EFAULT;
 }

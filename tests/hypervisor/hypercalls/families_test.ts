@@ -247,6 +247,9 @@ Deno.test("grant_table_op v2 from a 32-bit guest: set/get_version, get_status_fr
     { nr: 20, args: [9, { at: "gsf2" }, 1], name: "get_status_frames 2" },
     { nr: 20, args: [9, { at: "gsf" }, 2], name: "get_status_frames count 2" },
     { nr: 20, args: [8, { at: "v3" }, 1], name: "set_version 3" },
+    { nr: 20, args: [9, { at: "gsfHole" }, 1], name: "frame list in the hypervisor hole" },
+    { nr: 20, args: [9, { at: "gsfHuge" }, 1], name: "2^31 frames" },
+    { nr: 20, args: [9, { at: "gsfUnmapped" }, 1], name: "frame list unmapped" },
     { nr: 18, args: [0, 8, { at: "list" }], name: "print the frame list" },
     { nr: 18, args: [0, 12, { at: "gsf" }] },
     { nr: 18, args: [0, 12, { at: "gsf2" }] },
@@ -260,8 +263,23 @@ Deno.test("grant_table_op v2 from a 32-bit guest: set/get_version, get_status_fr
     gsf2: [2, 0x7ff0, { at: "list" }],
     list: words(0xdead, 0xbeef),
     v3: words(3),
+    // the compat layer: a list beyond the guest's space is -EFAULT; faults writing an
+    // unmapped one are ignored (status stays GNTST_okay)
+    gsfHole: [1, 0x7ff0, HOLE],
+    gsfHuge: [0x80000000, 0x7ff0, { at: "list" }],
+    gsfUnmapped: [1, 0x7ff0, UNMAPPED],
   });
-  assert.deepEqual(results.slice(0, 6), [0, 0, 0, 0, -E.EINVAL, -E.EINVAL]);
+  assert.deepEqual(results.slice(0, 9), [
+    0,
+    0,
+    0,
+    0,
+    -E.EINVAL,
+    -E.EINVAL,
+    -E.EFAULT,
+    -E.EFAULT,
+    0,
+  ]);
   const dv = new DataView(output.buffer, output.byteOffset, 44);
   const status = machine.domain.gnttab!.statusMfns();
   assert.equal(status.length, 1);

@@ -25,9 +25,6 @@ const EXPECTED_SKIPS: Record<string, string> = {
 
 /** Configurations pvx does not pass yet, and why (reported as ignored). */
 const KNOWN_FAILURES: Record<string, string> = {
-  "test-pv64-debug-regs":
-    "the 64-bit CPU loop checks instruction breakpoints and TF, not data breakpoints",
-  "test-pv64-xsa-260": "the 64-bit CPU loop checks no data breakpoints (the #DB never comes)",
   "test-pv64-xsa-255": "grant table v2 (GNTTABOP_set_version 2) is not implemented",
   "test-pv64-xsa-316": "pvx's dom0 (the device host) has an empty grant table, so mapping " +
     "its ref 8 fails with GNTST_bad_gntref before the entry check Xen makes",

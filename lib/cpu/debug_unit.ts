@@ -16,6 +16,13 @@
  * block. When armed, every instruction goes through {@link checkedStep} (the interpreter
  * with the checks around it) and the TLB keeps no read/write entry for a watched page, so
  * every data access there reaches {@link DebugUnit.dataAccess} through the CPU's slow path.
+ * In 64-bit mode the same checks run around the 64-bit interpreter ({@link DebugUnit.step64},
+ * called by lib/cpu/long/watch64.ts, which also feeds the 64-bit memory path's accesses to
+ * `dataAccess`).
+ *
+ * Addresses are linear "keys": a 32-bit linear address as is, a 64-bit one as its bits
+ * 47..0 (`(hi & 0xffff) * 2^32 + lo`, exact in a double; a canonical address is the sign
+ * extension of bit 47, see {@link linearKey}), so one comparison serves both modes.
  * @module
  */
 
@@ -24,6 +31,7 @@ import { ARM_DATA_BITS, type DebugHooks, DR6_DEFAULT, DR7_DEFAULT } from "./debu
 import { F_RF, F_TF } from "./flags.ts";
 import { EXC_FAULT, EXC_TRAP, VEC_DB } from "./platform.ts";
 import { K_WRITE } from "./tlb.ts";
+import { longModeActive } from "./long/long_state.ts";
 
 /** DR6 B0..B3: breakpoint n matched. */
 export const DR6_B0 = 1, DR6_B1 = 2, DR6_B2 = 4, DR6_B3 = 8;
@@ -52,9 +60,9 @@ export type WatchKind = "w" | "r" | "a";
 export interface DebugStop {
   /** A debugger breakpoint, a watchpoint, or the end of a stepOnce. */
   kind: "break" | "watch" | "step";
-  /** Linear address of the instruction the CPU stopped at (the next one to run). */
+  /** Linear address (key) of the instruction the CPU stopped at (the next one to run). */
   linear: number;
-  /** For a watchpoint: the watched linear address that was accessed. */
+  /** For a watchpoint: the watched linear address (key) that was accessed. */
   dataAddress?: number;
 }
 
@@ -62,6 +70,29 @@ interface Watch {
   linear: number;
   len: number;
   kind: WatchKind;
+}
+
+/**
+ * The key of linear address hi:lo (bits 47..0 as a number below 2^48): a 32-bit linear
+ * address (hi 0) is itself. Two canonical addresses have the same key only if equal.
+ */
+export function linearKey(lo: number, hi: number): number {
+  return (hi & 0xffff) * 4294967296 + (lo >>> 0);
+}
+
+/** A debugger address (unsigned 32-bit, or a key) as a key; negative int32 are unsigned. */
+function asKey(linear: number): number {
+  return linear < 0 ? linear >>> 0 : linear % 281474976710656;
+}
+
+/** The hooks of the 64-bit interpreter for {@link DebugUnit.step64} (lib/cpu/long/watch64.ts). */
+export interface Step64Hooks {
+  /** Executes one 64-bit instruction at RIP (throws FAULT with RIP at it). */
+  exec(c: Cpu): void;
+  /** Whether the instruction just run entered a handler as int n does, or was a platform syscall. */
+  softInt(): boolean;
+  /** Whether the instruction that started at hi:lo was `mov ss` (it holds a #DB). */
+  movSs(c: Cpu, lo: number, hi: number): boolean;
 }
 
 /** Bytes covered by a DR7 LEN field (0: 1, 1: 2, 2: 8, 3: 4). */
@@ -112,8 +143,8 @@ export class DebugUnit implements DebugHooks {
   private resumeAt = -1;
   /** stepOnce armed: 1 before the instruction, 2 once it ran (stop at the next boundary). */
   private stepState = 0;
-  /** Guest data breakpoints: addresses, lengths, whether writes only. */
-  private readonly gAddr = new Int32Array(4);
+  /** Guest data breakpoints: addresses (keys), lengths, whether writes only. */
+  private readonly gAddr = new Float64Array(4);
   private readonly gLen = new Int32Array(4);
   private readonly gWriteOnly = new Uint8Array(4);
   private gMask = 0;
@@ -133,15 +164,15 @@ export class DebugUnit implements DebugHooks {
 
   // ---- debugger API ------------------------------------------------------------------
 
-  /** Stops before executing the instruction at `linear` (CS base + EIP). */
+  /** Stops before executing the instruction at `linear` (CS base + EIP, or a 64-bit key). */
   addBreakpoint(linear: number): void {
-    this.breaks.add(linear >>> 0);
+    this.breaks.add(asKey(linear));
     this.refresh();
   }
 
   /** @returns whether a breakpoint was there */
   removeBreakpoint(linear: number): boolean {
-    const had = this.breaks.delete(linear >>> 0);
+    const had = this.breaks.delete(asKey(linear));
     this.refresh();
     return had;
   }
@@ -149,14 +180,14 @@ export class DebugUnit implements DebugHooks {
   /** Stops after an instruction that reads ("r"), writes ("w") or does either ("a") a byte of [linear, linear+len). */
   addWatchpoint(linear: number, len: number, kind: WatchKind): void {
     if (len < 1 || len > 1 << 20) throw new RangeError(`watchpoint length ${len}`);
-    this.watches.push({ linear: linear >>> 0, len, kind });
+    this.watches.push({ linear: asKey(linear), len, kind });
     this.refresh();
   }
 
   /** @returns whether such a watchpoint existed */
   removeWatchpoint(linear: number, len: number, kind: WatchKind): boolean {
     const i = this.watches.findIndex((w) =>
-      w.linear === linear >>> 0 && w.len === len && w.kind === kind
+      w.linear === asKey(linear) && w.len === len && w.kind === kind
     );
     if (i >= 0) this.watches.splice(i, 1);
     this.refresh();
@@ -197,7 +228,7 @@ export class DebugUnit implements DebugHooks {
       if (rw === 0) armed |= ARM_GUEST_EXEC;
       else if (rw !== 2) {
         const len = DR_LEN[(dr7 >>> (18 + i * 4)) & 3];
-        this.gAddr[i] = c.dr[i] & ~(len - 1);
+        this.gAddr[i] = linearKey(c.dr[i] & ~(len - 1), c.lm.drHi[i]);
         this.gLen[i] = len;
         this.gWriteOnly[i] = rw === 1 ? 1 : 0;
         gm |= 1 << i;
@@ -212,7 +243,7 @@ export class DebugUnit implements DebugHooks {
     // Pages of data breakpoints and watchpoints keep no TLB entry.
     const pages = new Set<number>();
     for (let i = 0; i < 4; i++) {
-      if ((gm >>> i) & 1) addPages(pages, this.gAddr[i] >>> 0, this.gLen[i]);
+      if ((gm >>> i) & 1) addPages(pages, this.gAddr[i], this.gLen[i]);
     }
     for (const w of this.watches) addPages(pages, w.linear, w.len);
     let same = pages.size === this.pages.size;
@@ -233,15 +264,16 @@ export class DebugUnit implements DebugHooks {
   /**
    * A data access of the running instruction reached the CPU's slow path (the CPU calls
    * this only while ARM_DATA is set).
+   * @param linear the linear address (32-bit, or a 64-bit key: {@link linearKey})
    * @param kind K_READ or K_WRITE
    */
   dataAccess(linear: number, len: number, kind: number): void {
-    const lin = linear >>> 0;
+    const lin = linear < 0 ? linear >>> 0 : linear;
     const write = kind === K_WRITE;
     const gm = this.gMask;
     for (let i = 0; i < 4; i++) {
       if (((gm >>> i) & 1) === 0 || (this.gWriteOnly[i] !== 0 && !write)) continue;
-      const a = this.gAddr[i] >>> 0;
+      const a = this.gAddr[i];
       if (lin < a + this.gLen[i] && a < lin + len) this.pending |= 1 << i;
     }
     for (const w of this.watches) {
@@ -255,9 +287,38 @@ export class DebugUnit implements DebugHooks {
   /** Runs one instruction with every armed check around it (see {@link checkedStep}). */
   step(): void {
     const c = this.c;
+    this.run((c.segBase[1] + c.eip) >>> 0, c.eip >>> 0, 0, null);
+  }
+
+  /**
+   * Runs one 64-bit instruction at RIP with every armed check around it, as {@link step}
+   * does in 32-bit mode: RIP and the debug registers are 64-bit (keys), `mov ss` holds a
+   * #DB (`pop ss` does not exist), a platform syscall drops it as int n does. A fault
+   * throws FAULT with RIP at the instruction (run64.ts puts the registers back).
+   */
+  step64(h: Step64Hooks): void {
+    const c = this.c;
+    this.run(linearKey(c.eip, c.lm.ripHi), c.eip, c.lm.ripHi, h);
+  }
+
+  /** The linear address (key) of the next instruction, in the CPU's mode now. */
+  private pc(): number {
+    const c = this.c;
+    return longModeActive(c.efer, c.segAttr[1])
+      ? linearKey(c.eip, c.lm.ripHi)
+      : (c.segBase[1] + c.eip) >>> 0;
+  }
+
+  /**
+   * The checked step of both modes.
+   * @param lin the instruction's linear address (key)
+   * @param lo EIP, or RIP's low half
+   * @param hi RIP's high half (64-bit mode)
+   * @param h the 64-bit hooks, or null for the 32-bit interpreter
+   */
+  private run(lin: number, lo: number, hi: number, h: Step64Hooks | null): void {
+    const c = this.c;
     const armed = c.dbgArmed;
-    const eip = c.eip >>> 0;
-    const lin = (c.segBase[1] + eip) >>> 0;
     // Debugger: a finished step, or a breakpoint here (unless resuming from it).
     if (this.stepState === 2) {
       this.stepState = 0;
@@ -278,7 +339,7 @@ export class DebugUnit implements DebugHooks {
         c.report(VEC_DB, -1, EXC_FAULT);
         if (this.stepState === 1) {
           this.stepState = 0;
-          this.stopFor("step", (c.segBase[1] + c.eip) >>> 0);
+          this.stopFor("step", this.pc());
           this.refresh();
         }
         return;
@@ -289,12 +350,15 @@ export class DebugUnit implements DebugHooks {
     const held = this.held;
     this.held = 0;
     this.csBase = c.segBase[1];
-    // The interpreter's contract (see fast_loop.ts): a fault throws with EIP rolled back.
-    c.eipStart = eip;
-    c.espStart = c.regs[4];
-    c.inStep = true;
     try {
-      this.exec(c);
+      if (h === null) {
+        // The interpreter's contract (see fast_loop.ts): a fault throws with EIP rolled back.
+        c.eipStart = lo;
+        c.espStart = c.regs[4];
+        c.inStep = true;
+        this.exec(c);
+        c.inStep = false;
+      } else h.exec(c);
     } catch (e) {
       // A fault: the data hits and a held #DB are lost (Xen ignores a #DB raised in its
       // own context while delivering the fault); a debugger step stops at the handler.
@@ -303,21 +367,28 @@ export class DebugUnit implements DebugHooks {
       if (held !== 0) this.refresh();
       throw e;
     }
-    c.inStep = false;
     c.retired++;
     this.resumeAt = -1;
     if ((flags0 & F_RF) !== 0) c.flags &= ~F_RF;
     let bits = this.pending;
     this.pending = 0;
-    const op = (flags0 & F_TF) !== 0 || bits !== 0 || held !== 0 ? this.opcode(eip) : 0;
-    // int n / int3 / into / int1 enter a handler with TF clear: no single-step trap after
-    // them, and a #DB held by mov ss fires in the handler's (Xen's) context, where Xen
-    // ignores it.
-    const softInt = op === 0xcc || op === 0xcd || op === 0xce || op === 0xf1;
+    const look = (flags0 & F_TF) !== 0 || bits !== 0 || held !== 0;
+    let softInt: boolean, movSs: boolean;
+    if (h === null) {
+      const op = look ? this.opcode(lo) : 0;
+      // int n / int3 / into / int1 enter a handler with TF clear: no single-step trap after
+      // them, and a #DB held by mov ss fires in the handler's (Xen's) context, where Xen
+      // ignores it.
+      softInt = op === 0xcc || op === 0xcd || op === 0xce || op === 0xf1;
+      movSs = op === 0x17 || op === 0x8e02;
+    } else {
+      softInt = h.softInt();
+      movSs = look && h.movSs(c, lo, hi);
+    }
     if ((flags0 & F_TF) !== 0 && !softInt) bits |= DR6_BS;
     const watch = this.watchHit;
     this.watchHit = -1;
-    if (op === 0x17 || op === 0x8e02) {
+    if (movSs) {
       // mov ss / pop ss: a #DB is held until after the next instruction.
       this.held = bits | held;
     } else {
@@ -327,7 +398,7 @@ export class DebugUnit implements DebugHooks {
         c.report(VEC_DB, -1, EXC_TRAP);
       }
     }
-    const next = (c.segBase[1] + c.eip) >>> 0;
+    const next = this.pc();
     if (watch >= 0) this.stopFor("watch", next, watch);
     if (this.stepState === 1) {
       this.stepState = 0;
@@ -336,14 +407,14 @@ export class DebugUnit implements DebugHooks {
     if (held !== 0 || this.held !== 0 || (armed & ARM_STEP) !== 0) this.refresh();
   }
 
-  /** DR6 bits of the enabled instruction breakpoints at `lin`. */
+  /** DR6 bits of the enabled instruction breakpoints at `lin` (a key). */
   private execHits(lin: number): number {
     const c = this.c;
     const dr7 = c.dr[7];
     let hits = 0;
     for (let i = 0; i < 4; i++) {
       if (((dr7 >>> (i * 2)) & 3) === 0 || ((dr7 >>> (16 + i * 4)) & 3) !== 0) continue;
-      if (c.dr[i] >>> 0 === lin) hits |= 1 << i;
+      if (linearKey(c.dr[i], c.lm.drHi[i]) === lin) hits |= 1 << i;
     }
     return hits;
   }
@@ -371,14 +442,13 @@ export class DebugUnit implements DebugHooks {
   }
 
   private stopFor(kind: DebugStop["kind"], linear: number, dataAddress?: number): void {
-    this.debugStop = dataAddress === undefined
-      ? { kind, linear }
-      : { kind, linear, dataAddress: dataAddress >>> 0 };
+    this.debugStop = dataAddress === undefined ? { kind, linear } : { kind, linear, dataAddress };
     this.c.stop();
   }
 }
 
 function addPages(pages: Set<number>, linear: number, len: number): void {
+  if (linear >= 4294967296) return; // 64-bit: the 64-bit path checks every access
   const first = linear >>> 12, last = ((linear + len - 1) >>> 0) >>> 12;
   for (let p = first; p !== ((last + 1) & 0xfffff); p = (p + 1) & 0xfffff) {
     pages.add(p);

@@ -37,6 +37,7 @@ export {
   DR6_DEFAULT,
   DR7_DEFAULT,
   ioBreakpointHits,
+  linearKey,
   mergeDr6,
 } from "./debug_unit.ts";
 export type { DebugStop, WatchKind } from "./debug_unit.ts";

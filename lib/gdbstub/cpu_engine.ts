@@ -1,7 +1,8 @@
 /**
  * gdb's breakpoints, watchpoints and steps over the CPUs' debug units
  * (lib/cpu/debug_unit.ts): points are armed in every vcpu's unit (the guest sees no byte
- * and no debug register change); a unit that hits stops its CPU, and the run loop's owner
+ * and no debug register change) at 32-bit linear addresses, or in a 64-bit domain at
+ * canonical 64-bit ones (the unit's keys: bits 47..0, `linearKey`); a unit that hits stops its CPU, and the run loop's owner
  * ends the machine's run at that slice boundary ({@link anyStop}) and takes the stop
  * ({@link takeStop}). A step is one stepOnce of one vcpu alone: timers and event upcalls
  * wait (a step over a hypercall is one step, a step never wanders into an upcall) and a
@@ -20,13 +21,32 @@ const WHY = { w: "watch", r: "rwatch", a: "awatch" } as const;
 /** See the module doc. */
 export class CpuDebugEngine {
   readonly #m: Machine;
-  /** The points as gdb set them: [type, linear, len]. */
+  /** The points as gdb set them: [type, linear key, len]. */
   #points: Array<[number, number, number]> = [];
   #last = 0;
+  readonly #long: boolean;
 
-  /** @param m the machine */
-  constructor(m: Machine) {
+  /**
+   * @param m the machine
+   * @param long whether its vcpus run 64-bit code (addresses are 64-bit)
+   */
+  constructor(m: Machine, long = false) {
     this.#m = m;
+    this.#long = long;
+  }
+
+  /** The unit's key of a gdb address, or -1 when the mode cannot reach it. */
+  #key(addr: bigint): number {
+    if (!this.#long) return addr >= 0n && addr <= 0xffffffffn ? Number(addr) : -1;
+    const top = addr >> 47n;
+    if (addr < 0n || (top !== 0n && top !== 0x1ffffn)) return -1; // not canonical
+    return Number(addr & 0xffffffffffffn);
+  }
+
+  /** The gdb address of a unit's key (sign-extended from bit 47 in 64-bit mode). */
+  #addr(key: number): bigint {
+    const a = BigInt(key);
+    return this.#long && key >= 2 ** 47 ? a | 0xffff000000000000n : a;
   }
 
   /** The vcpu that stopped or stepped last. */
@@ -36,10 +56,11 @@ export class CpuDebugEngine {
 
   /**
    * Arms a breakpoint (BP_SW, BP_HW) or a watchpoint (WP_WRITE, WP_READ, WP_ACCESS).
-   * @returns false for another type
+   * @returns false for another type, or an address the mode cannot reach
    */
-  insert(type: number, linear: number, len: number): boolean {
-    linear >>>= 0;
+  insert(type: number, addr: bigint, len: number): boolean {
+    const linear = this.#key(addr);
+    if (linear < 0) return false;
     if (type === BP_SW || type === BP_HW) {
       for (const c of this.#m.cpus) c.debug.addBreakpoint(linear);
     } else if (type === WP_WRITE || type === WP_READ || type === WP_ACCESS) {
@@ -50,8 +71,8 @@ export class CpuDebugEngine {
   }
 
   /** Disarms one; false when it was not armed. */
-  remove(type: number, linear: number, len: number): boolean {
-    linear >>>= 0;
+  remove(type: number, addr: bigint, len: number): boolean {
+    const linear = this.#key(addr);
     const i = this.#points.findIndex(([t, a, l]) => t === type && a === linear && l === len);
     if (i < 0) return false;
     this.#points.splice(i, 1);
@@ -100,7 +121,8 @@ export class CpuDebugEngine {
     const d = s.dataAddress ?? 0;
     const w = this.#points.find(([t, a, l]) => t >= WP_WRITE && d >= a && d < a + l);
     const kind = w ? KIND[w[0] as 2 | 3 | 4] : "w";
-    return { kind: "stopped", vcpu: i, signal: SIGTRAP, why: WHY[kind], dataAddress: BigInt(d) };
+    const dataAddress = this.#addr(d);
+    return { kind: "stopped", vcpu: i, signal: SIGTRAP, why: WHY[kind], dataAddress };
   }
 
   /**

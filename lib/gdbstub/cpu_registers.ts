@@ -1,7 +1,8 @@
 /**
  * Register access by gdb name over a lib/cpu `Cpu` in 32-bit mode (the i386 table of
  * registers.ts): GPRs, eip, eflags, selectors, x87 (st0-7 as 80-bit values, the full tag
- * word, last instruction/operand pointers), xmm0-7, mxcsr, fs_base/gs_base. Selector
+ * word, last instruction/operand pointers), xmm0-7 (xmm8-15 for the x86-64 table's
+ * cpu_registers64.ts), mxcsr, fs_base/gs_base. Selector
  * writes are refused (a debugger cannot load a descriptor the guest did not).
  * @module
  */
@@ -88,8 +89,8 @@ export class Cpu32Registers implements RegisterAccess {
       dv.setUint16(8, f80Out[2], true);
       return b;
     }
-    if (/^xmm[0-7]$/.test(name)) {
-      const i = Number(name[3]);
+    if (/^xmm([0-9]|1[0-5])$/.test(name)) {
+      const i = Number(name.slice(3));
       return c.sse.u8.slice(i * 16, i * 16 + 16);
     }
     return null;
@@ -158,8 +159,8 @@ export class Cpu32Registers implements RegisterAccess {
       );
       return true;
     }
-    if (/^xmm[0-7]$/.test(name) && b.length === 16) {
-      c.sse.u8.set(b, Number(name[3]) * 16);
+    if (/^xmm([0-9]|1[0-5])$/.test(name) && b.length === 16) {
+      c.sse.u8.set(b, Number(name.slice(3)) * 16);
       return true;
     }
     return false;

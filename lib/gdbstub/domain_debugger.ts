@@ -47,7 +47,7 @@ export class DomainDebugger implements DebugTarget {
   /** Puts a machine (built, devices attached, not running) under the debugger. */
   attach(m: Machine, ctx: Omit<MonitorContext, "machine"> = {}): void {
     const t = new MachineTarget(m);
-    for (const [type, addr, len] of this.#points) t.engine.insert(type, Number(addr), len);
+    for (const [type, addr, len] of this.#points) t.engine.insert(type, addr, len);
     this.#cur = t;
     this.#ctx = { ...ctx, machine: m };
     this.#crashShown = false;
@@ -176,8 +176,7 @@ export class DomainDebugger implements DebugTarget {
   }
 
   insertPoint(type: number, addr: bigint, len: number): boolean {
-    if (addr > 0xffffffffn || this.#cur === null) return false;
-    if (!this.#cur.engine.insert(type, Number(addr), len)) return false;
+    if (this.#cur === null || !this.#cur.engine.insert(type, addr, len)) return false;
     this.#points.push([type, addr, len]);
     return true;
   }
@@ -186,7 +185,7 @@ export class DomainDebugger implements DebugTarget {
     const i = this.#points.findIndex(([t, a, l]) => t === type && a === addr && l === len);
     if (i < 0) return false;
     this.#points.splice(i, 1);
-    this.#cur?.engine.remove(type, Number(addr), len);
+    this.#cur?.engine.remove(type, addr, len);
     return true;
   }
 

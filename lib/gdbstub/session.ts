@@ -130,6 +130,10 @@ export class GdbSession {
     const dec = new PacketDecoder(MAX_PACKET);
     let reading = conn.read();
     let waitingStop = false;
+    // The last packet handled, until the client acknowledges what it got back: gdb sends a
+    // packet again when our '+' is late (a busy stub), and answering both copies would put
+    // every later reply one packet behind (gdb: "Remote replied unexpectedly to ...").
+    let unacked: string | null = null;
     for (;;) {
       const running: Promise<StopEvent> | null = this.#running as Promise<StopEvent> | null;
       const got = running
@@ -154,7 +158,10 @@ export class GdbSession {
       }
       reading = conn.read();
       for (const ev of dec.push(bytes)) {
-        if (ev.kind === "ack") continue;
+        if (ev.kind === "ack") {
+          unacked = null;
+          continue;
+        }
         if (ev.kind === "nack") {
           if (this.#lastSent && !this.#noAck) await conn.write(this.#lastSent);
           continue;
@@ -174,6 +181,11 @@ export class GdbSession {
           continue;
         }
         if (!this.#noAck) await conn.write(ACK);
+        if (!this.#noAck) {
+          const text = latin1(ev.payload);
+          if (text === unacked) continue; // a retransmission: acknowledged, already answered
+          unacked = text;
+        }
         if (this.#running !== null) {
           // out of order: a packet while the target runs (all-stop allows only Ctrl-C)
           await this.#send(E_BUSY);

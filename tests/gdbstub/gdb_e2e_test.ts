@@ -2,12 +2,14 @@
  * Debian's gdb in batch mode against `pvx boot --gdb 0 --gdb-wait` running pvx's own
  * guest (guest/pvx-guest.elf keeps its symbols): break on a kernel function by name,
  * continue, backtrace, print a variable, stepi, watch a variable change, delete, and
- * continue to poweroff.
+ * continue to poweroff. The same against the 64-bit guest (guest/pvx-guest64.elf): gdb
+ * sees an amd64 target and 64-bit kernel addresses.
  */
 import assert from "node:assert/strict";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const ELF = `${ROOT}guest/pvx-guest.elf`;
+const ELF64 = `${ROOT}guest/pvx-guest64.elf`;
 const haveGdb = (() => {
   try {
     return new Deno.Command("gdb", { args: ["--version"], stdout: "null", stderr: "null" })
@@ -48,10 +50,10 @@ async function startPvx(
   return { child, port, err: () => text };
 }
 
-async function gdbBatch(port: number, commands: string[]): Promise<string> {
+async function gdbBatch(port: number, commands: string[], elf = ELF): Promise<string> {
   const args = ["-nx", "-batch", "-ex", "set pagination off", "-ex", `target remote :${port}`];
   for (const c of commands) args.push("-ex", c);
-  args.push(ELF);
+  args.push(elf);
   const out = await new Deno.Command("gdb", { args, stdout: "piped", stderr: "piped" }).output();
   const dec = new TextDecoder();
   return dec.decode(out.stdout) + dec.decode(out.stderr);
@@ -251,6 +253,109 @@ Deno.test({
       assert.match(out, /Switching to thread 2/, out);
       assert.match(out, /exited normally/, out);
       assert.equal((await child.status).code, 0, err());
+    } finally {
+      try {
+        child.kill();
+      } catch {
+        // already ended
+      }
+      await child.status;
+    }
+  },
+});
+
+Deno.test({
+  name: "gdb e2e 64-bit: amd64 registers, break by name, kernel memory, stepi, watch, kill" +
+    (haveGdb ? "" : " (ignored: gdb missing)"),
+  ignore: !haveGdb,
+  sanitizeResources: false,
+  fn: async () => {
+    const { child, port, err } = await startPvx([ELF64, "--cmdline", "selftest"]);
+    try {
+      const out = await gdbBatch(port, [
+        "show architecture",
+        "info registers rip",
+        "break selftest_run",
+        "continue",
+        "bt",
+        "info registers rip",
+        "x/gx &tick_period",
+        "print (int)stat_ticks",
+        "stepi",
+        "print/x $pc",
+        "watch *(int*)&stat_ticks",
+        "continue",
+        "delete",
+        "print/x $rsp",
+        "print $r15 == $r15",
+        "kill",
+      ], ELF64);
+      assert.match(out, /currently "?i386:x86-64"?/, out);
+      assert.match(out, /rip +0xffffffff80000000 +0xffffffff80000000 <_(text|start)>/, out); // the first instruction
+      const bp = /Breakpoint 1, (0xffffffff[0-9a-f]{8}) in selftest_run \(\)/.exec(out);
+      assert.ok(bp, out);
+      assert.match(out, /#1 +0xffffffff[0-9a-f]{8} in start_kernel \(\)/, out);
+      assert.match(out, new RegExp(`rip +${bp[1]} +${bp[1]} <selftest_run>`), out);
+      assert.match(out, /<tick_period>:\s+0x0000000000989680\n/, out); // 10000000 ns
+      const ticks = /\$1 = (\d+)\n/.exec(out);
+      assert.ok(ticks, out);
+      const after = /\$2 = (0x[0-9a-f]+)/.exec(out);
+      assert.ok(after, out);
+      const d = BigInt(after[1]) - BigInt(bp[1]);
+      assert.ok(d > 0n && d < 16n, out); // one instruction further
+      const n = Number(ticks[1]);
+      assert.match(
+        out,
+        new RegExp(
+          `Hardware watchpoint 2: \\*\\(int\\*\\)&stat_ticks\n\nOld value = ${n}\nNew value = ${
+            n + 1
+          }`,
+        ),
+        out,
+      );
+      assert.match(out, /\$3 = 0xffffffff8[0-9a-f]{7}\n/, out); // a kernel stack
+      assert.match(out, /\$4 = 1\n/, out);
+      assert.match(out, /\[Inferior 1 \(Remote target\) killed\]/, out);
+      await child.status;
+      assert.match(err(), /gdb killed the domain/);
+    } finally {
+      try {
+        child.kill();
+      } catch {
+        // already ended
+      }
+      await child.status;
+    }
+  },
+});
+
+Deno.test({
+  name: "gdb e2e 64-bit: a read watchpoint, a hardware breakpoint, detach runs to poweroff" +
+    (haveGdb ? "" : " (ignored: gdb missing)"),
+  ignore: !haveGdb,
+  sanitizeResources: false,
+  fn: async () => {
+    const { child, port, err } = await startPvx([ELF64, "--cmdline", "selftest"]);
+    try {
+      const out = await gdbBatch(port, [
+        "rwatch *(int*)&tick_period",
+        "continue",
+        "delete",
+        "hbreak poweroff",
+        "continue",
+        "info registers rip",
+        "detach",
+      ], ELF64);
+      assert.match(
+        out,
+        /Hardware read watchpoint 1: \*\(int\*\)&tick_period\n\nValue = 10000000/,
+        out,
+      );
+      assert.match(out, /Breakpoint 2, 0xffffffff[0-9a-f]{8} in poweroff \(\)/, out);
+      assert.match(out, /rip +0xffffffff80[0-9a-f]{6} +0xffffffff80[0-9a-f]{6} <poweroff>/, out);
+      const st = await child.status;
+      assert.equal(st.code, 0, err()); // the selftest ran on to poweroff
+      assert.match(err(), /session ended \(detached\)/);
     } finally {
       try {
         child.kill();

@@ -289,3 +289,26 @@ Deno.test("session: random packets never throw and always get a reply", async ()
   // every packet is answered (a packet sent before a stop reply gets E10, then the stop)
   assert.ok(p.replies.length >= sent, `${p.replies.length} replies to ${sent} packets`);
 });
+
+Deno.test("session: a packet sent again before our reply is acknowledged is answered once", async () => {
+  // gdb 13 resends qSupported when a busy stub acknowledges late: answering both copies
+  // put every later reply one behind ("Remote replied unexpectedly to 'vMustReplyEmpty'")
+  const t = new FakeTarget();
+  const s = new GdbSession(t);
+  const p = new Pipe();
+  const done = s.serve(p);
+  p.packet("qSupported:swbreak+;xmlRegisters=i386");
+  p.packet("qSupported:swbreak+;xmlRegisters=i386");
+  p.send("+");
+  p.packet("vMustReplyEmpty");
+  p.send("+");
+  p.packet("qC");
+  p.send("+"); // the client got QC1: asking again is a new question
+  p.packet("qC");
+  p.send(null);
+  assert.equal(await done, "disconnected");
+  assert.equal(p.replies.length, 4, JSON.stringify(p.replies));
+  assert.match(p.replies[0], /^PacketSize=/);
+  assert.deepEqual(p.replies.slice(1), ["", "QC1", "QC1"]);
+  assert.equal(p.acks, 5); // every packet, the copy included, is acknowledged
+});

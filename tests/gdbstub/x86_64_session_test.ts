@@ -1,7 +1,7 @@
 /**
- * The x86-64 register layer through the protocol (no 64-bit guest runs yet): a fake
- * 64-bit target's registers as gdb's `g`, `p` and `P` packets carry them, and 64-bit
- * addresses in memory and breakpoint packets.
+ * The x86-64 register layer through the protocol: a fake 64-bit target's registers as
+ * gdb's `g`, `p` and `P` packets carry them, and 64-bit addresses in memory and breakpoint
+ * packets (x86_64_machine_test.ts and gdb_e2e_test.ts run the real 64-bit guest).
  */
 import assert from "node:assert/strict";
 import { type Connection, GdbSession } from "../../lib/gdbstub/session.ts";

@@ -24,11 +24,7 @@ const EXPECTED_SKIPS: Record<string, string> = {
 };
 
 /** Configurations pvx does not pass yet, and why (reported as ignored). */
-const KNOWN_FAILURES: Record<string, string> = {
-  "test-pv64-debug-regs":
-    "the 64-bit CPU loop checks instruction breakpoints and TF, not data breakpoints",
-  "test-pv64-xsa-260": "the 64-bit CPU loop checks no data breakpoints (the #DB never comes)",
-};
+const KNOWN_FAILURES: Record<string, string> = {};
 
 /** A whole environment pvx cannot run yet, and why (its configurations are ignored). */
 const ENV_GAPS: Record<string, string | null> = { pv64: cpu64Gap() };

@@ -19,6 +19,8 @@ import type { CpuCore } from "../core.ts";
 import { VEC_GP, VEC_PF } from "../platform.ts";
 import { TLB64_HASH, TLB64_MASK, TLB64_SHIFT, TLB64_TABLE } from "../tlb64.ts";
 import { canonicalHi } from "./long_state.ts";
+import { ARM_DATA_BITS } from "../debug_hooks.ts";
+import { watch64 } from "./watch64.ts";
 
 /** Access bits (the #PF error-code bits). */
 export const A_READ = 0, A_WRITE = 2, A_USER = 4, A_FETCH = 16;
@@ -101,6 +103,7 @@ export function fetchAddr64(c: CpuCore, lo: number, hi: number): number {
 
 /** Reads `size` (1, 2, 4, 8) bytes at hi:lo into {@link V} (zero-extended). */
 export function read64(c: CpuCore, lo: number, hi: number, size: number): void {
+  if ((c.dbgArmed & ARM_DATA_BITS) !== 0) watch64(c, lo, hi, size, K_READ); // data breakpoints (watch64.ts)
   const o = lo & 4095;
   if (o + size <= 4096) {
     const e = c.tlb64.e;
@@ -136,6 +139,7 @@ export function read64(c: CpuCore, lo: number, hi: number, size: number): void {
 
 /** Writes the low `size` bytes of {@link V} at hi:lo. */
 export function write64(c: CpuCore, lo: number, hi: number, size: number): void {
+  if ((c.dbgArmed & ARM_DATA_BITS) !== 0) watch64(c, lo, hi, size, K_WRITE); // data breakpoints (watch64.ts)
   const o = lo & 4095;
   if (o + size <= 4096) {
     const e = c.tlb64.e;

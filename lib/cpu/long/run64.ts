@@ -4,63 +4,25 @@
  * faulting instruction leaves RIP at its start (the instructions of step64.ts commit
  * registers only after their last memory access) and is reported to the platform as in
  * 32-bit mode. With EFLAGS.TF or an armed debug unit each instruction goes through
- * {@link checkedStep64}: instruction breakpoints on DR0-3 (64-bit addresses, faults,
- * suppressed by RF) and the single-step trap (DR6.BS), reported as the 32-bit loop does.
+ * watch64.ts `checkedStep64` (the debug unit's checks: DR0-3 instruction and data
+ * breakpoints at 64-bit addresses, the single-step trap, the mov ss shadow, the
+ * debugger's points and steps), reported as the 32-bit loop does.
  * The loop returns when CS.L clears (a far transfer, iretq or sysret to compatibility
  * code, or the platform loading such a CS).
  * @module
  */
 
 import { type CpuCore, FAULT, FAULT_LOOP_LIMIT } from "../core.ts";
-import { EXC_FAULT, EXC_TRAP, VEC_DB, VEC_UD } from "../platform.ts";
-import { F_RF, F_TF, LF_NONE, materialize } from "../flags.ts";
-import { DR6_BS, mergeDr6 } from "../debug_unit.ts";
+import { EXC_FAULT, VEC_UD } from "../platform.ts";
+import { F_TF, LF_NONE, materialize } from "../flags.ts";
 import { step64 } from "./step64.ts";
 import { ATTR_L } from "./long_state.ts";
-import { SYS } from "./system64.ts";
+import { checkedStep64 } from "./watch64.ts";
 import { syncSegBases } from "./msr64.ts";
 import { D, dropFetch, fetch8, modrm, prefixes, resetFetch } from "./decode64.ts";
 import { callFar64, jmpFar64 } from "./far64.ts";
 
 const CS = 1;
-/** `dbgArmed` bit of guest instruction breakpoints (debug_unit.ts ARM_GUEST_EXEC). */
-const ARM_GUEST_EXEC = 1;
-
-/** DR6 bits of the enabled instruction breakpoints at RIP (lo, hi). */
-function execHits(c: CpuCore, lo: number, hi: number): number {
-  const dr7 = c.dr[7];
-  let hits = 0;
-  for (let i = 0; i < 4; i++) {
-    if (((dr7 >>> (i * 2)) & 3) === 0 || ((dr7 >>> (16 + i * 4)) & 3) !== 0) continue;
-    if (c.dr[i] === lo && c.lm.drHi[i] === hi) hits |= 1 << i;
-  }
-  return hits;
-}
-
-/**
- * One instruction with the debug checks around it: an instruction breakpoint is a fault
- * before it (unless RF), a single step a trap after it (not after int n / int3 / int1,
- * which enter their handler with TF clear); RF clears after a retired instruction.
- */
-export function checkedStep64(c: CpuCore): void {
-  const flags0 = c.flags;
-  if ((c.dbgArmed & ARM_GUEST_EXEC) !== 0 && (flags0 & F_RF) === 0) {
-    const hits = execHits(c, c.eip, c.lm.ripHi);
-    if (hits !== 0) {
-      c.dr[6] = mergeDr6(c.dr[6], hits);
-      c.report(VEC_DB, -1, EXC_FAULT);
-      return;
-    }
-  }
-  SYS.softInt = false;
-  step64(c);
-  c.retired++;
-  if ((flags0 & F_RF) !== 0) c.flags &= ~F_RF;
-  if ((flags0 & F_TF) !== 0 && !SYS.softInt) {
-    c.dr[6] = mergeDr6(c.dr[6], DR6_BS);
-    c.report(VEC_DB, -1, EXC_TRAP);
-  }
-}
 
 /**
  * Far jmp/call through memory (FF /5, FF /3): step64's group 5 raises #UD for them, so

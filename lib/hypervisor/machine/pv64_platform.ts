@@ -18,7 +18,10 @@ import {
   VEC_UD,
 } from "../../cpu/mod.ts";
 import { TRC_PV_FORCED_INVALID_OP } from "../../abi/mod.ts";
-import { FLAT_RING3_CS64, FLAT_RING3_SS64, X86_EFLAGS_TF } from "../../abi/mod.ts";
+import { FLAT_RING3_CS32, FLAT_RING3_CS64, FLAT_RING3_SS64, X86_EFLAGS_TF } from "../../abi/mod.ts";
+
+/** CS.L (descriptor bit 53) in the CPU's segment attributes. */
+const ATTR_L = 0x2000;
 import { S_CS, S_SS } from "./cpu_port.ts";
 import { deviceNotAvailable, isForcedCpuid } from "./pv_platform.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
@@ -47,9 +50,11 @@ export class Pv64Platform implements Platform {
   syscall(): void {
     const v = this.v, c = v.cpu64!;
     // lstar_enter records FLAT_KERNEL_CS64/SS64 (FLAT_USER_*, the same selectors) as the
-    // guest's cs and ss whatever they were, and sysret returns on them
-    if (v.cpu.getSeg(S_CS) !== FLAT_RING3_CS64 || v.cpu.getSeg(S_SS) !== FLAT_RING3_SS64) {
-      c.enter64(FLAT_RING3_CS64, v.cpu.eip, c.ripHi, FLAT_RING3_SS64, c.lo(4), c.hi(4));
+    // guest's cs and ss whatever they were, and sysret returns on them; cstar_enter (a
+    // compatibility-mode syscall) records FLAT_USER_CS32/SS32
+    const cs = (c.cpu.segAttr[S_CS] & ATTR_L) !== 0 ? FLAT_RING3_CS64 : FLAT_RING3_CS32;
+    if (v.cpu.getSeg(S_CS) !== cs || v.cpu.getSeg(S_SS) !== FLAT_RING3_SS64) {
+      c.enter64(cs, v.cpu.eip, c.ripHi, FLAT_RING3_SS64, c.lo(4), c.hi(4));
     }
     if (v.pv64!.kernelMode) {
       pvHypercall64(v);

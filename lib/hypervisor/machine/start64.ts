@@ -6,7 +6,7 @@
  * L=1) with rsp on the boot stack and rsi = start_info.
  * @module
  */
-import { Cpu, type JitOptions } from "../../cpu/mod.ts";
+import { CompatWalker, Cpu, type JitOptions } from "../../cpu/mod.ts";
 import { InputError } from "../../errors.ts";
 import type { BuiltDomain64 } from "../builder/build_domain64.ts";
 import { PvDescriptorTables } from "../traps/descriptor_tables.ts";
@@ -32,7 +32,8 @@ export function startVcpus64(host: Host, b: BuiltDomain64, jit: JitOptions | fal
   const cpus: Cpu[] = [];
   for (const v of d.vcpus) {
     const walker = d.mm.lmWalkers[v.id];
-    const cpu = new Cpu(host.mem, new Pv64Platform(v), d.mm.walkers[v.id], jit);
+    // compatibility-mode code translates through the 4-level walker (compat.ts)
+    const cpu = new Cpu(host.mem, new Pv64Platform(v), new CompatWalker(), jit);
     cpu.lm.walker = walker;
     cpu.descriptorTables = new PvDescriptorTables(v);
     cpus.push(cpu);

@@ -25,7 +25,7 @@ import {
   type TrapBounce64,
 } from "./bounce64.ts";
 import { CB_EVENT, CB_NMI, Regs64, U_RIP } from "./vcpu64.ts";
-import { addrOf } from "./guest_access64.ts";
+import { addrOf, hex64 } from "./guest_access64.ts";
 
 const VI = LAYOUT_X86_64.vcpuInfo;
 
@@ -88,8 +88,7 @@ function finishBounce(v: Vcpu, regs: Regs64, words: number, wasKernel: boolean):
   if (!v.access.copyToGuest(at, frameBytes.subarray(0, words * 8))) {
     domainCrash(
       d,
-      `fault while writing a bounce frame at 0x${frameBase[1].toString(16)}` +
-        `${frameBase[0].toString(16).padStart(8, "0")}`,
+      `fault while writing a bounce frame at 0x${hex64(frameBase[0], frameBase[1])}`,
     );
     return false;
   }
@@ -183,17 +182,12 @@ export function injectException64(
   }
   const lo = p.trapAddr[2 * vector], hi = p.trapAddr[2 * vector + 1];
   if ((lo | hi) === 0) {
-    const rip = (v.cpu64!.ripHi >>> 0).toString(16) +
-      (v.cpu.eip >>> 0).toString(16).padStart(8, "0");
+    const rip = hex64(v.cpu.eip, v.cpu64!.ripHi);
     domainCrash(
       d,
       `unhandled trap ${vector}` +
         (errorCode >= 0 ? ` (error code 0x${errorCode.toString(16)})` : "") +
-        (vector === 14
-          ? ` at address 0x${(cr2Hi >>> 0).toString(16)}${
-            (cr2Lo >>> 0).toString(16).padStart(8, "0")
-          }`
-          : "") +
+        (vector === 14 ? ` at address 0x${hex64(cr2Lo, cr2Hi)}` : "") +
         ` (rip 0x${rip})`,
     );
     return false;

@@ -14,7 +14,7 @@ import { setGuestMode64 } from "../../paging/mod.ts";
 import { domainCrash } from "../domain/lifecycle.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
 import { applyFlushes } from "../machine/flush.ts";
-import { TBF_EXCEPTION_ERRCODE, TBF_INTERRUPT } from "../traps/bounce.ts";
+import { TBF_EXCEPTION_ERRCODE, TBF_FAILSAFE, TBF_INTERRUPT } from "../traps/bounce.ts";
 import {
   BOUNCE_BAD_STACK,
   createBounceFrame64,
@@ -24,7 +24,7 @@ import {
   TBF_EXCEPTION,
   type TrapBounce64,
 } from "./bounce64.ts";
-import { CB_EVENT, CB_NMI, Regs64, U_RIP } from "./vcpu64.ts";
+import { CB_EVENT, CB_FAILSAFE, CB_NMI, Regs64, U_RIP } from "./vcpu64.ts";
 import { addrOf, hex64 } from "./guest_access64.ts";
 
 const VI = LAYOUT_X86_64.vcpuInfo;
@@ -36,7 +36,7 @@ const HAS_ERRCODE = (1 << 8) | (1 << 10) | (1 << 11) | (1 << 12) | (1 << 13) | (
 /** Scratch registers of a bounce (one bounce at a time). */
 export const scratchRegs: Regs64 = new Regs64();
 const tb: TrapBounce64 = { flags: 0, errorCode: 0, eipLo: 0, eipHi: 0, upcallMask: 0 };
-const frameBytes = new Uint8Array(64);
+const frameBytes = new Uint8Array(96);
 const frameU32 = new Uint32Array(frameBytes.buffer);
 
 /**
@@ -129,6 +129,7 @@ export function bounce64(
   if (regs === null) v.cpu64!.save(r);
   tb.flags = flags;
   tb.errorCode = errorCode;
+  tb.segs = (flags & TBF_FAILSAFE) !== 0 ? failsafeSegs(v) : undefined;
   tb.eipLo = lo;
   tb.eipHi = hi;
   tb.upcallMask = upcallMask(v);
@@ -138,6 +139,34 @@ export function bounce64(
   const n = createBounceFrame64(p, r, tb, iopl);
   return finishBounce(v, r, n, wasKernel);
 }
+
+/** The loaded ds, es, fs, gs selectors (the failsafe frame's). */
+function failsafeSegs(v: Vcpu): number[] {
+  const c = v.cpu;
+  return [c.getSeg(3), c.getSeg(0), c.getSeg(4), c.getSeg(5)];
+}
+
+/**
+ * The failsafe callback (Xen's iretq fixup): the return to the guest faulted on its
+ * selectors, so the guest's failsafe handler gets `regs` (the context that did not load)
+ * in an 11-word frame with ds, es, fs, gs; without a failsafe callback the domain crashes.
+ * @param why the crash reason when there is no failsafe callback
+ * @returns false when the domain crashed
+ */
+export function failsafeBounce64(v: Vcpu, regs: Regs64, why: string): boolean {
+  const p = v.pv64!;
+  const lo = p.callbacks[2 * CB_FAILSAFE], hi = p.callbacks[2 * CB_FAILSAFE + 1];
+  if ((lo | hi) === 0) {
+    domainCrash(v.domain, `${why}, and no failsafe callback`);
+    return false;
+  }
+  const flags = TBF_FAILSAFE |
+    ((p.vgcFlags & VGCF_FAILSAFE_DISABLES_EVENTS) !== 0 ? TBF_INTERRUPT : 0);
+  return bounce64(v, lo, hi, flags, 0, regs);
+}
+
+/** VGCF_failsafe_disables_events. */
+const VGCF_FAILSAFE_DISABLES_EVENTS = 1 << 3;
 
 /** The bounce of a prepared TrapBounce64 (syscall from user mode). */
 export function bounceWith(

@@ -9,7 +9,8 @@
  */
 import { LAYOUT_X86_64 } from "../../abi/mod.ts";
 import { VMASST_TYPE_architectural_iopl, X86_EFLAGS_IF } from "../../abi/mod.ts";
-import { TRC_PV_PAGE_FAULT, TRC_PV_TRAP, TRC_PVX_BOUNCE, TRC_PVX_UPCALL } from "../../abi/mod.ts";
+import { TRC_64_FLAG, TRC_PV_PAGE_FAULT, TRC_PV_TRAP } from "../../abi/mod.ts";
+import { TRC_PVX_BOUNCE, TRC_PVX_UPCALL } from "../../abi/mod.ts";
 import { setGuestMode64 } from "../../paging/mod.ts";
 import { domainCrash } from "../domain/lifecycle.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
@@ -204,10 +205,24 @@ export function injectException64(
     mem.dv.setUint32(at, cr2Lo >>> 0, true);
     mem.dv.setUint32(at + 4, cr2Hi >>> 0, true);
     mem.noteWrite(at, 8);
-    if (t.on) t.rec(TRC_PV_PAGE_FAULT, 3, v.cpu.eip, cr2Lo, errorCode, 0, 0, 0);
+    // Xen's x86_64 record: {rip, addr} as 64-bit words, then the error code
+    if (t.on) {
+      t.rec(
+        TRC_PV_PAGE_FAULT | TRC_64_FLAG,
+        5,
+        v.cpu.eip,
+        v.cpu64!.ripHi,
+        cr2Lo,
+        cr2Hi,
+        errorCode,
+        0,
+      );
+    }
   } else if (t.on) {
+    // {rip (64-bit), trapnr:15 use_error_code:1 error_code:16}
     const ec = errorCode >= 0 ? (1 << 15) | ((errorCode & 0xffff) << 16) : 0;
-    t.rec(TRC_PV_TRAP, 2, v.cpu.eip, ((vector & 0x7fff) | ec) >>> 0, 0, 0, 0, 0);
+    const packed = ((vector & 0x7fff) | ec) >>> 0;
+    t.rec(TRC_PV_TRAP | TRC_64_FLAG, 3, v.cpu.eip, v.cpu64!.ripHi, packed, 0, 0, 0);
   }
   const lo = p.trapAddr[2 * vector], hi = p.trapAddr[2 * vector + 1];
   if ((lo | hi) === 0) {

@@ -6,12 +6,14 @@
  * hypercall to user mode), random 64-bit registers (pointers into the kernel's pages, its
  * page tables, the hypercall page, Xen's range, the M2P, non-canonical), optionally a trap
  * table whose handlers re-enter the random code or iret back, set_callbacks, a user L4
- * and the virtual IOPL. Whatever happens, pvx never throws and the run ends cleanly.
+ * and the virtual IOPL. Whatever happens, pvx never throws, the run ends cleanly and
+ * another domain's frames keep their owner and bytes.
  * 150 kernels by default, 5,000 under PVX_FUZZ=full.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Machine } from "../../../lib/hypervisor/machine/machine.ts";
+import { Domain } from "../../../lib/hypervisor/domain/domain.ts";
 import { BASE, kernel64, le32 } from "../pv64/_kernel64.ts";
 
 const RUNS = Deno.env.get("PVX_FUZZ") === "full" ? 5000 : 150;
@@ -259,7 +261,21 @@ Deno.test("random 64-bit guest-kernel code never makes pvx throw", async () => {
       const d = m.domain, v = d.vcpus[0];
       const mfn = new Uint8Array(le32(d.mm.baseMfn[0]));
       assert.ok(v.access.copyToGuest(DATA + 16, mfn));
+      // a second domain whose frames must not change
+      const victim = new Domain(m.host, 7, 16);
+      const mfns: number[] = [];
+      for (let pfn = 0; pfn < 16; pfn++) {
+        victim.populate(pfn);
+        mfns.push(victim.mfnOf(pfn));
+        m.host.mem.u8.fill(0xa5 ^ pfn, mfns[pfn] * 4096, mfns[pfn] * 4096 + 4096);
+      }
       const r = await m.run();
+      for (let pfn = 0; pfn < 16; pfn++) {
+        const mfn = mfns[pfn];
+        assert.ok(m.host.frames.isOwnedBy(mfn, 7), `victim frame ${mfn} lost`);
+        const page = m.host.mem.u8.subarray(mfn * 4096, mfn * 4096 + 4096);
+        assert.ok(page.every((b) => b === (0xa5 ^ pfn)), `victim frame ${mfn} changed`);
+      }
       const key = r.reason === "crash"
         ? `crash: ${d.crashReason.replace(/0x[0-9a-f]+/g, "N")}`
         : r.reason;

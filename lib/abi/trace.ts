@@ -66,7 +66,13 @@ export const TRC_PV_PAGE_FAULT = TRC_PV_ENTRY + 4;
 export const TRC_PV_FORCED_INVALID_OP = TRC_PV_ENTRY + 5;
 export const TRC_PV_EMULATE_PRIVOP = TRC_PV_ENTRY + 6;
 export const TRC_PV_MATH_STATE_RESTORE = TRC_PV_ENTRY + 8;
+export const TRC_PV_PTWR_EMULATION = TRC_PV_ENTRY + 11;
 export const TRC_PV_PTWR_EMULATION_PAE = TRC_PV_ENTRY + 12;
+/**
+ * Or'ed into a PV event of a 64-bit guest whose record carries 64-bit addresses as
+ * (lo, hi) word pairs (Xen's trace.h; not on TRC_PV_HYPERCALL_V2).
+ */
+export const TRC_64_FLAG = 0x100;
 export const TRC_PV_HYPERCALL_V2 = TRC_PV_ENTRY + 13;
 export const TRC_PV_HYPERCALL_SUBCALL = TRC_PV_SUBCALL + 14;
 /** Mask of the argument-presence bits in TRC_PV_HYPERCALL_V2's first word. */
@@ -153,6 +159,11 @@ export const EVENT_NAMES: ReadonlyMap<number, string> = new Map<number, string>(
   [TRC_PV_EMULATE_PRIVOP, "pv_emulate_privop"],
   [TRC_PV_MATH_STATE_RESTORE, "pv_math_state_restore"],
   [TRC_PV_PTWR_EMULATION_PAE, "pv_ptwr_emulation_pae"],
+  [TRC_PV_TRAP | TRC_64_FLAG, "pv_trap64"],
+  [TRC_PV_PAGE_FAULT | TRC_64_FLAG, "pv_page_fault64"],
+  [TRC_PV_FORCED_INVALID_OP | TRC_64_FLAG, "pv_forced_invalid_op64"],
+  [TRC_PV_EMULATE_PRIVOP | TRC_64_FLAG, "pv_emulate_privop64"],
+  [TRC_PV_PTWR_EMULATION | TRC_64_FLAG, "pv_ptwr_emulation64"],
   [TRC_PV_HYPERCALL_V2, "pv_hypercall"],
   [TRC_PV_HYPERCALL_SUBCALL, "pv_hypercall_subcall"],
   [TRC_PVX_EVTCHN_SEND, "pvx_evtchn_send"],

@@ -8,14 +8,17 @@ import {
   EVENT_NAMES,
   HYPERCALL_NAMES,
   TRAP_NAMES,
+  TRC_64_FLAG,
   TRC_LOST_RECORDS,
   TRC_MEM_PAGE_GRANT_MAP,
   TRC_MEM_PAGE_GRANT_UNMAP,
   TRC_PV_EMULATE_PRIVOP,
+  TRC_PV_FORCED_INVALID_OP,
   TRC_PV_HYPERCALL_SUBCALL,
   TRC_PV_HYPERCALL_V2,
   TRC_PV_HYPERCALL_V2_ARG_MASK,
   TRC_PV_PAGE_FAULT,
+  TRC_PV_PTWR_EMULATION,
   TRC_PV_TRAP,
   TRC_PVX_BOUNCE,
   TRC_PVX_EVTCHN_FAIL,
@@ -43,6 +46,9 @@ const RUNSTATES = ["running", "runnable", "blocked", "offline"];
 const RING_NAMES = ["?", "console", "xenstore", "vbd", "vif-tx", "vif-rx"];
 
 const hex = (v: number) => "0x" + (v >>> 0).toString(16).padStart(8, "0");
+/** A 64-bit address of a TRC_64_FLAG record, from its (lo, hi) words. */
+const hex64 = (lo: number, hi: number) =>
+  "0x" + (hi >>> 0).toString(16).padStart(8, "0") + (lo >>> 0).toString(16).padStart(8, "0");
 
 /** The event's name, or `unknown_0x...` for ids pvx does not know. */
 export function eventName(event: number): string {
@@ -115,10 +121,23 @@ export function describe(r: TraceRecord): Fields {
       if (hasEc) f.error_code = d[1] >>> 16;
       return f;
     }
+    case TRC_PV_TRAP | TRC_64_FLAG: {
+      const trapnr = d[2] & 0x7fff;
+      const f: Fields = { rip: hex64(d[0], d[1]), trap: trapName(trapnr), vector: trapnr };
+      if ((d[2] >>> 15) & 1) f.error_code = d[2] >>> 16;
+      return f;
+    }
     case TRC_PV_PAGE_FAULT:
       return { eip: hex(d[0]), addr: hex(d[1]), error_code: d[2] };
+    case TRC_PV_PAGE_FAULT | TRC_64_FLAG:
+      return { rip: hex64(d[0], d[1]), addr: hex64(d[2], d[3]), error_code: d[4] };
     case TRC_PV_EMULATE_PRIVOP:
       return { eip: hex(d[0]) };
+    case TRC_PV_EMULATE_PRIVOP | TRC_64_FLAG:
+    case TRC_PV_FORCED_INVALID_OP | TRC_64_FLAG:
+      return { rip: hex64(d[0], d[1]) };
+    case TRC_PV_PTWR_EMULATION | TRC_64_FLAG:
+      return { pte: hex64(d[0], d[1]), addr: hex64(d[2], d[3]), rip: hex64(d[4], d[5]) };
     case TRC_MEM_PAGE_GRANT_MAP:
     case TRC_MEM_PAGE_GRANT_UNMAP:
       return { dom: d[0] ?? 0 };

@@ -8,6 +8,7 @@ import type { TraceRecord } from "./decode.ts";
 import { eventName, hypercallName, hypercallOp, trapName } from "./describe.ts";
 import {
   eventClass,
+  TRC_64_FLAG,
   TRC_PV_HYPERCALL,
   TRC_PV_HYPERCALL_SUBCALL,
   TRC_PV_HYPERCALL_V2,
@@ -102,6 +103,8 @@ export class SummaryBuilder {
       bump(s.bySubcall, hypercallName(hypercallOp(r)), cycles, 1);
     } else if (r.event === TRC_PV_TRAP) {
       bump(s.byTrap, trapName(r.data[1] & 0x7fff), cycles, 1);
+    } else if (r.event === (TRC_PV_TRAP | TRC_64_FLAG)) {
+      bump(s.byTrap, trapName(r.data[2] & 0x7fff), cycles, 1);
     }
   }
 

@@ -1,6 +1,7 @@
 /**
- * Acceptance: `pvx boot --record-rings` of pvx's own guest (selftest) with a disk and a
- * vif, then `pvx replay` of the recording: zero divergences on the console, vbd and vif.
+ * Acceptance: `pvx boot --record-rings` of pvx's own guest (selftest), 32-bit and 64-bit,
+ * with a disk and a vif, then `pvx replay` of the recording: zero divergences on the
+ * console, vbd and vif.
  * @module
  */
 import assert from "node:assert/strict";
@@ -9,9 +10,17 @@ import { replayRecording as replay, type ReplayReport } from "../../lib/toolstac
 import { MemorySink } from "../../lib/console/testing.ts";
 import { parseRecording } from "../../lib/replay/recording_format.ts";
 
-const IMAGE = new URL("../../guest/pvx-guest.elf", import.meta.url).pathname;
+const GUESTS = [
+  { name: "a selftest boot", elf: "pvx-guest.elf", banner: /booting \(xen-3\.0-x86_32p\)/ },
+  { name: "a 64-bit selftest boot", elf: "pvx-guest64.elf", banner: /booting \(xen-3\.0-x86_64\)/ },
+];
 
-Deno.test("a selftest boot recorded with --record-rings (disk and vif) replays with zero divergences", async () => {
+for (const g of GUESTS) {
+  Deno.test(`${g.name} recorded with --record-rings (disk and vif) replays with zero divergences`, () =>
+    recordAndReplay(new URL(`../../guest/${g.elf}`, import.meta.url).pathname, g.banner));
+}
+
+async function recordAndReplay(IMAGE: string, banner: RegExp): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "pvx-bootrec-" });
   try {
     const img = new Uint8Array(1 << 20);
@@ -31,6 +40,7 @@ Deno.test("a selftest boot recorded with --record-rings (disk and vif) replays w
     });
     await sink.close();
     const text = sink.text();
+    assert.match(text, banner, "the guest names its ABI");
     assert.match(text, /^PASS block I\/O$/m, text);
     assert.match(text, /^PASS network I\/O$/m, text);
     const rec = parseRecording(await Deno.readFile(`${dir}/boot.rec`));
@@ -69,4 +79,4 @@ Deno.test("a selftest boot recorded with --record-rings (disk and vif) replays w
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-});
+}

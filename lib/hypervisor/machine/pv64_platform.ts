@@ -17,7 +17,7 @@ import {
   VEC_PF,
   VEC_UD,
 } from "../../cpu/mod.ts";
-import { TRC_PV_FORCED_INVALID_OP } from "../../abi/mod.ts";
+import { TRC_64_FLAG, TRC_PV_FORCED_INVALID_OP } from "../../abi/mod.ts";
 import { FLAT_RING3_CS32, FLAT_RING3_CS64, FLAT_RING3_SS64, X86_EFLAGS_TF } from "../../abi/mod.ts";
 
 /** CS.L (descriptor bit 53) in the CPU's segment attributes. */
@@ -131,7 +131,7 @@ export class Pv64Platform implements Platform {
       return true;
     }
     const t = v.domain.host.tracer;
-    if (t.on) t.rec(TRC_PV_FORCED_INVALID_OP, 1, lo, 0, 0, 0, 0, 0);
+    if (t.on) t.rec(TRC_PV_FORCED_INVALID_OP | TRC_64_FLAG, 2, lo, hi, 0, 0, 0, 0);
     pvCpuid(c.lo(0), c.lo(1), this.out, 64);
     c.setReg(0, this.out[0] >>> 0, 0);
     c.setReg(3, this.out[1] >>> 0, 0);

@@ -24,9 +24,11 @@ import {
   FLAT_KERNEL_CS64,
   FLAT_KERNEL_SS64,
   FLAT_RING3_CS32,
+  FLAT_RING3_CS64,
+  FLAT_RING3_SS64,
   VGCF_syscall_disables_events,
 } from "../../abi/mod.ts";
-import { TBF_EXCEPTION_ERRCODE, TBF_INTERRUPT } from "../traps/bounce.ts";
+import { TBF_EXCEPTION_ERRCODE, TBF_FAILSAFE, TBF_INTERRUPT } from "../traps/bounce.ts";
 import {
   CB_SYSCALL,
   CB_SYSCALL32,
@@ -57,10 +59,12 @@ export interface TrapBounce64 {
   eipHi: number;
   /** In: the vcpu's evtchn_upcall_mask; out: its value after the bounce. */
   upcallMask: number;
+  /** With TBF_FAILSAFE: the loaded ds, es, fs, gs selectors the frame carries. */
+  segs?: number[];
 }
 
 /** The frame words (u64 as (lo, hi)), lowest address first. */
-export const frameWords: Uint32Array = new Uint32Array(16);
+export const frameWords: Uint32Array = new Uint32Array(24);
 /** The frame's address (lo, hi). */
 export const frameBase: Uint32Array = new Uint32Array(2);
 
@@ -76,7 +80,8 @@ export const BOUNCE_NO_HANDLER = -2;
  * stack_switch stack; in kernel mode on the current stack, with CS's RPL cleared in the
  * frame to tell the guest it interrupted its kernel.
  * @param vmAssistIopl VMASST_TYPE_architectural_iopl is on (the frame carries v.iopl)
- * @returns the number of frame words (7, or 8 with an error code), or
+ * With TBF_FAILSAFE (the failsafe callback) ds, es, fs, gs follow r11 in the frame.
+ * @returns the number of frame words (7, 8 with an error code, 11 failsafe), or
  *   BOUNCE_BAD_STACK / BOUNCE_NO_HANDLER (crash the domain)
  */
 export function createBounceFrame64(
@@ -102,7 +107,8 @@ export function createBounceFrame64(
     (h < 0xffff8800 || (h === 0xffff8800 && lo < 64));
   if (inXen) return BOUNCE_BAD_STACK;
   if ((tb.eipLo | tb.eipHi) === 0) return BOUNCE_NO_HANDLER;
-  const n = tb.flags & TBF_EXCEPTION_ERRCODE ? 8 : 7;
+  const failsafe = (tb.flags & TBF_FAILSAFE) !== 0;
+  const n = (tb.flags & TBF_EXCEPTION_ERRCODE ? 8 : 7) + (failsafe ? 4 : 0);
   const sub = n * 8;
   frameBase[0] = (lo - sub) >>> 0;
   frameBase[1] = (lo < sub ? hi - 1 : hi) >>> 0;
@@ -116,7 +122,8 @@ export function createBounceFrame64(
   const saved = tb.upcallMask & 0xff;
   put(regs.lo(U_RCX), regs.hi(U_RCX));
   put(regs.lo(U_R11), regs.hi(U_R11));
-  if (n === 8) put(tb.errorCode >>> 0, 0);
+  if (failsafe) { for (let k = 0; k < 4; k++) put((tb.segs?.[k] ?? 0) & 0xffff, 0); }
+  if (tb.flags & TBF_EXCEPTION_ERRCODE) put(tb.errorCode >>> 0, 0);
   put(regs.lo(U_RIP), regs.hi(U_RIP));
   put(regs.cs & 0xffff, saved);
   const rf = (regs.lo(U_RFLAGS) & ~(X86_EFLAGS_IF | X86_EFLAGS_IOPL)) |
@@ -175,12 +182,16 @@ export function syscallFromUser64(
 
 /**
  * The return to the guest (restore_all_guest): after a syscall or bounce, with a
- * canonical rip, the sysret path leaves rcx = rip and r11 = (rflags & ~(IOPL|VM)) | IF.
+ * canonical rip, the sysret path leaves rcx = rip and r11 = (rflags & ~(IOPL|VM)) | IF,
+ * and the guest lands on the flat selectors sysret loads whatever cs/ss said
+ * (sysretl for FLAT_USER_CS32, sysretq otherwise).
  */
 export function returnToGuest64(regs: Regs64): void {
   if (!regs.viaSyscall) return;
   const top = (regs.hi(U_RIP) | 0) >> 15;
   if (top !== 0 && top !== -1) return; // iret path
+  regs.cs = regs.cs === FLAT_RING3_CS32 ? FLAT_RING3_CS32 : FLAT_RING3_CS64;
+  regs.ss = FLAT_RING3_SS64;
   regs.set(U_RCX, regs.lo(U_RIP), regs.hi(U_RIP));
   const rf = ((regs.lo(U_RFLAGS) & ~(X86_EFLAGS_IOPL | X86_EFLAGS_VM)) | X86_EFLAGS_IF) >>> 0;
   regs.set(U_R11, rf, regs.hi(U_RFLAGS));

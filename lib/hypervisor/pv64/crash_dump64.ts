@@ -6,7 +6,7 @@
  */
 import { LAYOUT_X86_64 } from "../../abi/mod.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
-import { addrOf } from "./guest_access64.ts";
+import { addrOf, hex64 } from "./guest_access64.ts";
 
 const VI = LAYOUT_X86_64.vcpuInfo;
 const NAMES = [
@@ -30,8 +30,7 @@ const NAMES = [
 /** Display order, as Xen prints them. */
 const ORDER = [0, 3, 1, 2, 6, 7, 5, 4, 8, 9, 10, 11, 12, 13, 14, 15];
 
-const hex16 = (hi: number, lo: number) =>
-  (hi >>> 0).toString(16).padStart(8, "0") + (lo >>> 0).toString(16).padStart(8, "0");
+const hex16 = (hi: number, lo: number) => hex64(lo, hi);
 const hex4 = (n: number) => (n & 0xffff).toString(16).padStart(4, "0");
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 import { ENOSYS } from "../../abi/mod.ts";
-import { hypercallArg32, TRC_PV_HYPERCALL_V2 } from "../../abi/mod.ts";
+import { TRC_PV_HYPERCALL_V2 } from "../../abi/mod.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
 import { ARGS64 } from "./hypercalls64.ts";
 import { addrOf } from "./guest_access64.ts";
@@ -15,8 +15,32 @@ import { HYPERCALL_TABLE64 } from "./table64.ts";
 /** rdi, rsi, rdx, r10, r8, r9. */
 const ARG_REGS = [7, 6, 2, 10, 8, 9];
 
-const TRACE_ARGS5 = hypercallArg32(0) | hypercallArg32(1) | hypercallArg32(2) |
-  hypercallArg32(3) | hypercallArg32(4);
+/** The packed argument words of one trace record. */
+const traceWords = new Uint32Array(5);
+
+/**
+ * TRC_PV_HYPERCALL_V2 of a 64-bit guest (no TRC_64_FLAG, as trace.h says): the op, then
+ * the first arguments in order, each as one word (32-bit: its high half is 0) or as a
+ * (lo, hi) pair marked 64-bit, as many as fit in the record's five argument words.
+ */
+function traceHypercall64(v: Vcpu, nr: number, A: Uint32Array): void {
+  let op = nr & 0xfffff, w = 0;
+  for (let i = 0; i < 5; i++) {
+    const lo = A[2 * i], hi = A[2 * i + 1];
+    if (hi === 0) {
+      if (w + 1 > 5) break;
+      traceWords[w++] = lo;
+      op |= 1 << (20 + 2 * i);
+    } else {
+      if (w + 2 > 5) break;
+      traceWords[w++] = lo;
+      traceWords[w++] = hi;
+      op |= 2 << (20 + 2 * i);
+    }
+  }
+  const W = traceWords;
+  v.domain.host.tracer.rec(TRC_PV_HYPERCALL_V2, 1 + w, op >>> 0, W[0], W[1], W[2], W[3], W[4]);
+}
 
 /**
  * Runs the hypercall the vcpu's registers describe and stores the result in rax.
@@ -31,9 +55,7 @@ export function pvHypercall64(v: Vcpu): void {
   }
   const A = ARGS64;
   const t = v.domain.host.tracer;
-  if (t.on) {
-    t.rec(TRC_PV_HYPERCALL_V2, 6, (nr & 0xfffff) | TRACE_ARGS5, A[0], A[2], A[4], A[6], A[8]);
-  }
+  if (t.on) traceHypercall64(v, nr, A);
   const fn = nrHi === 0 && nr < HYPERCALL_TABLE64.length ? HYPERCALL_TABLE64[nr] : undefined;
   v.skipReturn = false;
   const rc = fn

@@ -8,7 +8,7 @@
  * reads give all ones). Anything else returns false and the #GP is bounced.
  * @module
  */
-import { ENODEV, TRC_PV_EMULATE_PRIVOP } from "../../abi/mod.ts";
+import { ENODEV, TRC_64_FLAG, TRC_PV_EMULATE_PRIVOP } from "../../abi/mod.ts";
 import { LAYOUT_X86_64 } from "../../abi/mod.ts";
 import { VEC_UD } from "../../cpu/mod.ts";
 import { newBaseptr64 } from "../../paging/mod.ts";
@@ -66,7 +66,7 @@ export function emulatePrivilegedOp64(v: Vcpu): boolean {
   if (i >= len) return false;
   const op = insn[i++];
   const t = v.domain.host.tracer;
-  if (t.on) t.rec(TRC_PV_EMULATE_PRIVOP, 1, ripLo, 0, 0, 0, 0, 0);
+  if (t.on) t.rec(TRC_PV_EMULATE_PRIVOP | TRC_64_FLAG, 2, ripLo, ripHi, 0, 0, 0, 0);
   const done = (n: number) => {
     const lo = ripLo + n;
     if (lo > 0xffffffff) c.ripHi = ripHi + 1;

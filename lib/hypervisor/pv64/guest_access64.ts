@@ -34,6 +34,14 @@ export function hiOf(va: number): number {
   return Math.floor(va / TWO32) | 0;
 }
 
+/**
+ * A 64-bit value (lo, hi halves) as 16 unsigned hex digits, as Xen prints addresses
+ * (`%016lx`).
+ */
+export function hex64(lo: number, hi: number): string {
+  return (hi >>> 0).toString(16).padStart(8, "0") + (lo >>> 0).toString(16).padStart(8, "0");
+}
+
 /** A walker that never translates (the 32-bit slot of a 64-bit vcpu's access). */
 const NO_WALKER: PageWalker = {
   translate: () => -1,

@@ -38,8 +38,8 @@ import {
 } from "./callbacks64.ts";
 import { iret64, IRET_CONTEXT_WORDS, IRET_NO_USER_TABLES } from "./iret64.ts";
 import { returnToGuest64 } from "./bounce64.ts";
-import { addrOf } from "./guest_access64.ts";
-import { scratchRegs, setKernelMode64 } from "./traps64.ts";
+import { addrOf, hex64 } from "./guest_access64.ts";
+import { failsafeBounce64, scratchRegs, setKernelMode64 } from "./traps64.ts";
 import { SB_GS_KERNEL, SB_GS_USER, U_RSP } from "./vcpu64.ts";
 
 /** The raw (lo, hi) halves of the current hypercall's six arguments. */
@@ -164,7 +164,7 @@ export function doIret64(v: Vcpu): number {
   const ctx = new Uint32Array(IRET_CONTEXT_WORDS * 2);
   const sp = addrOf(regs.lo(U_RSP), regs.hi(U_RSP));
   if (!v.access.copyFromGuest(sp, new Uint8Array(ctx.buffer))) {
-    domainCrash(d, `iret: cannot read the frame at 0x${sp.toString(16)}`);
+    domainCrash(d, `iret: cannot read the frame at 0x${hex64(regs.lo(U_RSP), regs.hi(U_RSP))}`);
     return 0;
   }
   const wasKernel = p.kernelMode;
@@ -181,16 +181,17 @@ export function doIret64(v: Vcpu): number {
     p.kernelMode = wasKernel;
     setKernelMode64(v, to);
   }
+  v.setUpcallMask(mask !== 0);
   returnToGuest64(regs);
   regs.w[34] |= 0x200;
   if (c.load(regs) !== 0) {
-    domainCrash(
-      d,
+    // Xen's iretq to the guest faults: the failsafe callback gets the context
+    failsafeBounce64(
+      v,
+      regs,
       `iret: bad return selectors cs=0x${regs.cs.toString(16)} ss=0x${regs.ss.toString(16)}`,
     );
-    return 0;
   }
-  v.setUpcallMask(mask !== 0);
   return 0;
 }
 

@@ -54,7 +54,7 @@ export function doMulticall64(
       }
       if (!v.access.copyFromGuest(va, entry)) return -EFAULT;
       const op = dv.getUint32(0, true), opHi = dv.getUint32(4, true);
-      if (t.on) t.rec(TRC_PV_HYPERCALL_SUBCALL, 1, op, 0, 0, 0, 0, 0);
+      if (t.on) t.rec(TRC_PV_HYPERCALL_SUBCALL, 1, op & 0xfffff, 0, 0, 0, 0, 0);
       for (let k = 0; k < 12; k++) ARGS64[k] = dv.getUint32(16 + 4 * k, true);
       const a = (k: number) => addrOf(ARGS64[2 * k], ARGS64[2 * k + 1]);
       const fn = opHi === 0 && op < table.length ? table[op] : undefined;

@@ -9,7 +9,7 @@
  * @module
  */
 import { ptwrTarget64, ptwrUpdate64 } from "../../paging/mod.ts";
-import { TRC_PV_PTWR_EMULATION_PAE } from "../../abi/mod.ts";
+import { TRC_64_FLAG, TRC_PV_PTWR_EMULATION } from "../../abi/mod.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
 import { applyFlushes } from "../machine/flush.ts";
 import { modrmLength } from "../traps/ro_page_fault.ts";
@@ -220,7 +220,8 @@ export function ptwrPageFault64(v: Vcpu, lo: number, hi: number, errorCode: numb
   if (t.on) {
     const e = table * 1024 + ((lo & 4095) >>> 3) * 2;
     const u32 = d.host.frames.u32;
-    t.rec(TRC_PV_PTWR_EMULATION_PAE, 4, u32[e], u32[e + 1], lo, ripLo, 0, 0);
+    // Xen's x86_64 record: {pte, addr, rip} as 64-bit words
+    t.rec(TRC_PV_PTWR_EMULATION | TRC_64_FLAG, 6, u32[e], u32[e + 1], lo, hi, ripLo, ripHi);
   }
   const n = ripLo + i;
   if (n > 0xffffffff) c.ripHi = ripHi + 1;

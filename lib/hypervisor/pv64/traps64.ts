@@ -9,12 +9,13 @@
  */
 import { LAYOUT_X86_64 } from "../../abi/mod.ts";
 import { VMASST_TYPE_architectural_iopl, X86_EFLAGS_IF } from "../../abi/mod.ts";
-import { TRC_PV_PAGE_FAULT, TRC_PV_TRAP, TRC_PVX_BOUNCE, TRC_PVX_UPCALL } from "../../abi/mod.ts";
+import { TRC_64_FLAG, TRC_PV_PAGE_FAULT, TRC_PV_TRAP } from "../../abi/mod.ts";
+import { TRC_PVX_BOUNCE, TRC_PVX_UPCALL } from "../../abi/mod.ts";
 import { setGuestMode64 } from "../../paging/mod.ts";
 import { domainCrash } from "../domain/lifecycle.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
 import { applyFlushes } from "../machine/flush.ts";
-import { TBF_EXCEPTION_ERRCODE, TBF_INTERRUPT } from "../traps/bounce.ts";
+import { TBF_EXCEPTION_ERRCODE, TBF_FAILSAFE, TBF_INTERRUPT } from "../traps/bounce.ts";
 import {
   BOUNCE_BAD_STACK,
   createBounceFrame64,
@@ -24,8 +25,8 @@ import {
   TBF_EXCEPTION,
   type TrapBounce64,
 } from "./bounce64.ts";
-import { CB_EVENT, CB_NMI, Regs64, U_RIP } from "./vcpu64.ts";
-import { addrOf } from "./guest_access64.ts";
+import { CB_EVENT, CB_FAILSAFE, CB_NMI, Regs64, U_RIP } from "./vcpu64.ts";
+import { addrOf, hex64 } from "./guest_access64.ts";
 
 const VI = LAYOUT_X86_64.vcpuInfo;
 
@@ -36,7 +37,7 @@ const HAS_ERRCODE = (1 << 8) | (1 << 10) | (1 << 11) | (1 << 12) | (1 << 13) | (
 /** Scratch registers of a bounce (one bounce at a time). */
 export const scratchRegs: Regs64 = new Regs64();
 const tb: TrapBounce64 = { flags: 0, errorCode: 0, eipLo: 0, eipHi: 0, upcallMask: 0 };
-const frameBytes = new Uint8Array(64);
+const frameBytes = new Uint8Array(96);
 const frameU32 = new Uint32Array(frameBytes.buffer);
 
 /**
@@ -88,8 +89,7 @@ function finishBounce(v: Vcpu, regs: Regs64, words: number, wasKernel: boolean):
   if (!v.access.copyToGuest(at, frameBytes.subarray(0, words * 8))) {
     domainCrash(
       d,
-      `fault while writing a bounce frame at 0x${frameBase[1].toString(16)}` +
-        `${frameBase[0].toString(16).padStart(8, "0")}`,
+      `fault while writing a bounce frame at 0x${hex64(frameBase[0], frameBase[1])}`,
     );
     return false;
   }
@@ -130,6 +130,7 @@ export function bounce64(
   if (regs === null) v.cpu64!.save(r);
   tb.flags = flags;
   tb.errorCode = errorCode;
+  tb.segs = (flags & TBF_FAILSAFE) !== 0 ? failsafeSegs(v) : undefined;
   tb.eipLo = lo;
   tb.eipHi = hi;
   tb.upcallMask = upcallMask(v);
@@ -139,6 +140,34 @@ export function bounce64(
   const n = createBounceFrame64(p, r, tb, iopl);
   return finishBounce(v, r, n, wasKernel);
 }
+
+/** The loaded ds, es, fs, gs selectors (the failsafe frame's). */
+function failsafeSegs(v: Vcpu): number[] {
+  const c = v.cpu;
+  return [c.getSeg(3), c.getSeg(0), c.getSeg(4), c.getSeg(5)];
+}
+
+/**
+ * The failsafe callback (Xen's iretq fixup): the return to the guest faulted on its
+ * selectors, so the guest's failsafe handler gets `regs` (the context that did not load)
+ * in an 11-word frame with ds, es, fs, gs; without a failsafe callback the domain crashes.
+ * @param why the crash reason when there is no failsafe callback
+ * @returns false when the domain crashed
+ */
+export function failsafeBounce64(v: Vcpu, regs: Regs64, why: string): boolean {
+  const p = v.pv64!;
+  const lo = p.callbacks[2 * CB_FAILSAFE], hi = p.callbacks[2 * CB_FAILSAFE + 1];
+  if ((lo | hi) === 0) {
+    domainCrash(v.domain, `${why}, and no failsafe callback`);
+    return false;
+  }
+  const flags = TBF_FAILSAFE |
+    ((p.vgcFlags & VGCF_FAILSAFE_DISABLES_EVENTS) !== 0 ? TBF_INTERRUPT : 0);
+  return bounce64(v, lo, hi, flags, 0, regs);
+}
+
+/** VGCF_failsafe_disables_events. */
+const VGCF_FAILSAFE_DISABLES_EVENTS = 1 << 3;
 
 /** The bounce of a prepared TrapBounce64 (syscall from user mode). */
 export function bounceWith(
@@ -176,24 +205,33 @@ export function injectException64(
     mem.dv.setUint32(at, cr2Lo >>> 0, true);
     mem.dv.setUint32(at + 4, cr2Hi >>> 0, true);
     mem.noteWrite(at, 8);
-    if (t.on) t.rec(TRC_PV_PAGE_FAULT, 3, v.cpu.eip, cr2Lo, errorCode, 0, 0, 0);
+    // Xen's x86_64 record: {rip, addr} as 64-bit words, then the error code
+    if (t.on) {
+      t.rec(
+        TRC_PV_PAGE_FAULT | TRC_64_FLAG,
+        5,
+        v.cpu.eip,
+        v.cpu64!.ripHi,
+        cr2Lo,
+        cr2Hi,
+        errorCode,
+        0,
+      );
+    }
   } else if (t.on) {
+    // {rip (64-bit), trapnr:15 use_error_code:1 error_code:16}
     const ec = errorCode >= 0 ? (1 << 15) | ((errorCode & 0xffff) << 16) : 0;
-    t.rec(TRC_PV_TRAP, 2, v.cpu.eip, ((vector & 0x7fff) | ec) >>> 0, 0, 0, 0, 0);
+    const packed = ((vector & 0x7fff) | ec) >>> 0;
+    t.rec(TRC_PV_TRAP | TRC_64_FLAG, 3, v.cpu.eip, v.cpu64!.ripHi, packed, 0, 0, 0);
   }
   const lo = p.trapAddr[2 * vector], hi = p.trapAddr[2 * vector + 1];
   if ((lo | hi) === 0) {
-    const rip = (v.cpu64!.ripHi >>> 0).toString(16) +
-      (v.cpu.eip >>> 0).toString(16).padStart(8, "0");
+    const rip = hex64(v.cpu.eip, v.cpu64!.ripHi);
     domainCrash(
       d,
       `unhandled trap ${vector}` +
         (errorCode >= 0 ? ` (error code 0x${errorCode.toString(16)})` : "") +
-        (vector === 14
-          ? ` at address 0x${(cr2Hi >>> 0).toString(16)}${
-            (cr2Lo >>> 0).toString(16).padStart(8, "0")
-          }`
-          : "") +
+        (vector === 14 ? ` at address 0x${hex64(cr2Lo, cr2Hi)}` : "") +
         ` (rip 0x${rip})`,
     );
     return false;

@@ -7,6 +7,7 @@
  */
 import { EFAULT, EINVAL, ENOSYS } from "../../abi/mod.ts";
 import { GNTST_bad_virt_addr, GNTST_okay, HYPERVISOR_VIRT_START } from "../../abi/mod.ts";
+import { guestLayout } from "../../abi/mod.ts";
 import {
   GNTTABOP_cache_flush,
   GNTTABOP_copy,
@@ -255,20 +256,22 @@ function compatArrayOkay(ptr: number, nr: number, size: number): boolean {
  */
 function setupTable(v: Vcpu, gt: GrantTable, uop: number): number {
   const wide = v.pv64 !== null;
-  const buf = new Uint8Array(wide ? 24 : 16);
+  const G = guestLayout(wide ? 64 : 32).gnttabSetupTable;
+  const buf = new Uint8Array(G.size);
   if (!v.access.copyFromGuest(uop, buf)) return -EFAULT;
   const s = new DataView(buf.buffer);
-  const nr = s.getUint32(4, true);
-  const to = wide ? addrOf(s.getUint32(16, true), s.getUint32(20, true)) : s.getUint32(12, true);
+  const nr = s.getUint32(G.nrFrames, true);
+  const h = G.frameList;
+  const to = wide ? addrOf(s.getUint32(h, true), s.getUint32(h + 4, true)) : s.getUint32(h, true);
   if (!wide && !compatArrayOkay(to, nr, 4)) return -EFAULT;
-  const r = gt.setupTable(s.getUint16(0, true), nr);
-  s.setInt16(8, typeof r === "number" ? r : GNTST_okay, true);
+  const r = gt.setupTable(s.getUint16(G.dom, true), nr);
+  s.setInt16(G.status, typeof r === "number" ? r : GNTST_okay, true);
   if (typeof r !== "number") {
-    const w = wide ? 8 : 4;
+    const w = wide ? 8 : 4; // xen_pfn_t
     const list = new Uint8Array(r.length * w);
     const ldv = new DataView(list.buffer);
     r.forEach((mfn, i) => ldv.setUint32(i * w, mfn, true));
-    if (wide && !v.access.copyToGuest(to, list)) s.setInt16(8, GNTST_bad_virt_addr, true);
+    if (wide && !v.access.copyToGuest(to, list)) s.setInt16(G.status, GNTST_bad_virt_addr, true);
     if (!wide) writeEach(v, to, list, 4);
   }
   return v.access.copyToGuest(uop, buf) ? 0 : -EFAULT;
@@ -290,13 +293,15 @@ function writeEach(v: Vcpu, to: number, list: Uint8Array, size: number): void {
  */
 function getStatusFrames(v: Vcpu, gt: GrantTable, uop: number): number {
   const wide = v.pv64 !== null;
-  const buf = new Uint8Array(wide ? 16 : 12);
+  const G = guestLayout(wide ? 64 : 32).gnttabGetStatusFrames;
+  const buf = new Uint8Array(G.size);
   if (!v.access.copyFromGuest(uop, buf)) return -EFAULT;
   const s = new DataView(buf.buffer);
-  const nr = s.getUint32(0, true);
-  const to = wide ? addrOf(s.getUint32(8, true), s.getUint32(12, true)) : s.getUint32(8, true);
+  const nr = s.getUint32(G.nrFrames, true);
+  const h = G.frameList;
+  const to = wide ? addrOf(s.getUint32(h, true), s.getUint32(h + 4, true)) : s.getUint32(h, true);
   if (!wide && !compatArrayOkay(to, nr, 8)) return -EFAULT;
-  const r = gt.getStatusFrames(s.getUint16(4, true), nr);
+  const r = gt.getStatusFrames(s.getUint16(G.dom, true), nr);
   let status = typeof r === "number" ? r : GNTST_okay;
   if (typeof r !== "number" && r.length > 0) {
     const list = new Uint8Array(r.length * 8);
@@ -305,7 +310,7 @@ function getStatusFrames(v: Vcpu, gt: GrantTable, uop: number): number {
     if (!wide) writeEach(v, to, list, 8);
     else if (!v.access.copyToGuest(to, list)) status = GNTST_bad_virt_addr;
   }
-  s.setInt16(6, status, true);
+  s.setInt16(G.status, status, true);
   if (!wide) return v.access.copyToGuest(uop, buf) ? 0 : -EFAULT;
-  return v.access.copyToGuest(uop + 6, buf.subarray(6, 8)) ? 0 : -EFAULT;
+  return v.access.copyToGuest(uop + G.status, buf.subarray(G.status, G.status + 2)) ? 0 : -EFAULT;
 }

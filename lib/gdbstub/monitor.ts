@@ -5,6 +5,7 @@
  * @module
  */
 import type { Machine } from "../hypervisor/mod.ts";
+import type { PagingDomain } from "../paging/mod.ts";
 import type { XenStore } from "../hypervisor/mod.ts";
 import { showPageWalk } from "../paging/mod.ts";
 import { INVALID_MFN } from "../paging/mod.ts";
@@ -34,7 +35,7 @@ const HELP = [
   "pvx monitor commands:",
   "  help                 this list",
   "  info                 the domain: id, memory, vcpus, shutdown state, instructions",
-  "  vcpus                per vcpu: state, cpl, eip, cr3, upcall pending/mask, timers",
+  "  vcpus                per vcpu: state, cpl, eip (rip), cr3, upcall pending/mask, timers",
   "  evtchn               bound event channels: port, kind, peer, vcpu, pending, masked",
   "  grants [N]           grant entries in use (first N, default 64)",
   "  pagewalk VA          the page walk of a guest virtual address on this vcpu",
@@ -44,6 +45,9 @@ const HELP = [
 ].join("\n");
 
 const hex = (n: number) => "0x" + (n >>> 0).toString(16);
+/** hi:lo as 0x + 16 hex digits. */
+const hex64 = (lo: number, hi: number) =>
+  "0x" + (hi >>> 0).toString(16).padStart(8, "0") + (lo >>> 0).toString(16).padStart(8, "0");
 
 /**
  * Runs a monitor command.
@@ -73,7 +77,8 @@ export function runMonitor(ctx: MonitorContext, vcpu: number, line: string): str
         const pending = u8[v.vcpuInfoMaddr];
         const mask = u8[v.vcpuInfoMaddr + 1];
         const state = !v.online ? "offline" : v.blocked ? "blocked" : "runnable";
-        return `vcpu${v.id}: ${state} cpl ${c.cpl} eip ${hex(c.eip)} cr3 ${hex(v.cr3)} ` +
+        const pc = d.mm.pv64 ? `rip ${hex64(c.eip, c.lm.ripHi)}` : `eip ${hex(c.eip)}`;
+        return `vcpu${v.id}: ${state} cpl ${c.cpl} ${pc} cr3 ${hex(v.cr3)} ` +
           `upcall pending ${pending} mask ${mask} singleshot ${v.singleshotNs} ` +
           `periodic ${v.periodicPeriodNs}`;
       }).join("\n");
@@ -82,6 +87,7 @@ export function runMonitor(ctx: MonitorContext, vcpu: number, line: string): str
     case "grants":
       return grantLines(m, args[0] ? Number(args[0]) : 64).join("\n") || "no grant entries in use";
     case "pagewalk": {
+      if (d.mm.pv64) return pageWalk64(d.mm, Math.min(vcpu, d.vcpus.length - 1), args[0] ?? "");
       const va = Number.parseInt(args[0] ?? "", 16);
       if (!Number.isFinite(va) || va < 0 || va > 0xffffffff) return "usage: pagewalk VA (hex)";
       return showPageWalk(d.mm, Math.min(vcpu, d.vcpus.length - 1), va).join("\n");
@@ -170,4 +176,43 @@ function storeTree(s: XenStore, path: string, depth: number, out: string[]): voi
   const name = depth === 0 ? path : path.slice(path.lastIndexOf("/") + 1);
   out.push(`${"  ".repeat(depth)}${name} = ${JSON.stringify(v ?? "")}`);
   for (const k of kids ?? []) storeTree(s, path === "/" ? `/${k}` : `${path}/${k}`, depth + 1, out);
+}
+
+/**
+ * The 4-level walk of a 64-bit address on a 64-bit vcpu (the base its walker uses now),
+ * one line per level as Xen's show_page_walk prints it; read-only.
+ */
+function pageWalk64(mm: PagingDomain, vcpu: number, text: string): string {
+  const t = text.replace(/^0x/i, "");
+  if (!/^[0-9a-f]{1,16}$/i.test(t)) return "usage: pagewalk VA (hex)";
+  const va = BigInt("0x" + t);
+  const w = mm.lmWalkers[vcpu];
+  const cr3 = w?.cr3 ?? -1;
+  const out = [
+    `Pagetable walk from ${hex64(Number(va & 0xffffffffn), Number(va >> 32n))} ` +
+    `(d${mm.domid}v${vcpu}, cr3 ${cr3 < 0 ? "none" : hex(cr3)})`,
+  ];
+  const top = va >> 47n;
+  if (top !== 0n && top !== 0x1ffffn) return [...out, "  not canonical"].join("\n");
+  if (cr3 < 0) return out.join("\n");
+  const f = mm.frames;
+  let frame = Math.floor(cr3 / 4096);
+  for (let level = 4; level >= 1; level--) {
+    if (frame >= f.count) {
+      out.push(` L${level} table frame ${hex(frame)} is not RAM`);
+      break;
+    }
+    const slot = Number((va >> BigInt(12 + 9 * (level - 1))) & 511n);
+    const lo = f.u32[frame * 1024 + slot * 2], hi = f.u32[frame * 1024 + slot * 2 + 1];
+    const next = (lo >>> 12) + (hi & 0xfffff) * 0x100000;
+    out.push(
+      ` L${level}[0x${slot.toString(16).padStart(3, "0")}] = ${hex64(lo, hi)} mfn ${hex(next)}`,
+    );
+    if (!(lo & 1)) {
+      out.push("  not present");
+      break;
+    }
+    frame = next;
+  }
+  return out.join("\n");
 }

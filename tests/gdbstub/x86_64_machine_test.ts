@@ -54,6 +54,11 @@ function elfBytes(elf: Uint8Array, vaddr: bigint, len: number): Uint8Array {
   throw new Error(`0x${vaddr.toString(16)} is in no PT_LOAD`);
 }
 
+/** A qRcmd packet (gdb's `monitor` command). */
+function rcmd(cmd: string): string {
+  return "qRcmd," + [...enc.encode(cmd)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** Sends packets (no-ack mode first) and collects the replies. */
 async function ask(t: DomainDebugger, packets: string[]): Promise<string[]> {
   const replies: string[] = [];
@@ -107,6 +112,9 @@ Deno.test({
       `m${entry.toString(16)},10`,
       "m7fffffff0000,8",
       "m800000000000,8", // not canonical
+      rcmd("vcpus"),
+      rcmd(`pagewalk ${entry.toString(16)}`),
+      rcmd("pagewalk 800000000000"),
     ]);
     assert.match(r[1], /<architecture>i386:x86-64<\/architecture>/);
     assert.equal(r[2].length, gLayout(X86_64).size * 2);
@@ -117,6 +125,21 @@ Deno.test({
     );
     assert.equal(r[5], "E0e");
     assert.equal(r[6], "E0e");
+    const text = (h: string) =>
+      dec.decode(Uint8Array.from(h.match(/../g)!.map((x) => parseInt(x, 16))));
+    assert.match(text(r[7]), new RegExp(`vcpu0: runnable cpl 3 rip 0x${entry.toString(16)} `));
+    const walk = text(r[8]).split("\n");
+    assert.match(
+      walk[0],
+      new RegExp(`^Pagetable walk from 0x${entry.toString(16)} \\(d\\d+v0, cr3 0x`),
+    );
+    assert.deepEqual(walk.slice(1, 5).map((l) => l.slice(0, 10)), [
+      " L4[0x1ff]",
+      " L3[0x1fe]",
+      " L2[0x000]",
+      " L1[0x000]",
+    ]);
+    assert.match(text(r[9]), /not canonical/);
 
     // a software breakpoint at a kernel function
     assert.ok(dbg.insertPoint(BP_SW, sym("selftest_run"), 1));

@@ -3,7 +3,8 @@
  * too) with random 64-bit arguments in rdi rsi rdx r10 r8 r9 (raw words, small and
  * negative numbers, pointers into guest scratch pages full of random bytes, pointers into
  * Xen's range, the read-only M2P, non-canonical and kernel upper-half addresses) entered
- * through the platform's `syscall` from guest kernel mode never throw inside pvx and never
+ * through the platform's `syscall` from guest kernel mode, each batch followed by a short
+ * run of the domain from wherever the calls left it, never throw inside pvx and never
  * change a byte or the ownership of another domain's memory. 20,000 calls by default,
  * 200,000 under PVX_FUZZ=full.
  */
@@ -18,6 +19,8 @@ import { BASE, kernel64 } from "../pv64/_kernel64.ts";
 const FULL = Deno.env.get("PVX_FUZZ") === "full";
 const RUNS = FULL ? 2000 : 200;
 const CALLS_PER_RUN = 100;
+/** Instructions the domain runs after each batch of calls. */
+const RUN_INSTRUCTIONS = 5000;
 const SEED = Number(Deno.env.get("PVX_FUZZ_SEED") ?? 42);
 const SCRATCH = BASE + 0x10000; // 16 scratch pages inside the kernel's initial mapping
 const SCRATCH_PAGES = 16;
@@ -88,11 +91,12 @@ const nr = fc.oneof(
  * One 8-byte word of a struct in scratch memory: raw, or built at run time from the
  * domains' frames (kind 1: a PTE of a victim frame, 2: a PTE of one of the guest's own
  * frames, 3: the machine address of one of the guest's frames with an mmu_update command
- * in its low bits, 4: a victim mfn, 5: an own pfn, 6: a scratch pointer).
+ * in its low bits, 4: a victim mfn, 5: an own pfn, 6: a scratch pointer, 7: a small
+ * number (a command, a count, a hypercall number), 8: a domid: self, the victim, DOMID_SELF).
  */
 const structWord = fc.oneof(
   fc.tuple(fc.constant(0), u32, u32),
-  fc.tuple(fc.integer({ min: 1, max: 6 }), u32, fc.constantFrom(0, 1, 3, 7, 0x63, 0x67, 0x27)),
+  fc.tuple(fc.integer({ min: 1, max: 8 }), u32, fc.constantFrom(0, 1, 3, 7, 0x63, 0x67, 0x27)),
 );
 const call = fc.record({
   nr,
@@ -138,53 +142,68 @@ function materialize(rig: Rig, words: [number, number, number][]): void {
     } else if (kind === 6) {
       lo = SCRATCH + (a % (SCRATCH_PAGES * 4096));
       hi = 0;
+    } else if (kind === 7) {
+      lo = a % 48;
+      hi = 0;
+    } else if (kind === 8) {
+      lo = [own.domid, rig.victim.domid, 0x7ff0][a % 3];
+      hi = 0;
     }
     fillWords[2 * i] = lo;
     fillWords[2 * i + 1] = hi;
   }
 }
 
-Deno.test("random 64-bit hypercalls never throw and never touch another domain's memory", () => {
+Deno.test("random 64-bit hypercalls never throw and never touch another domain's memory", async () => {
   let rig = setup();
   let calls = 0, ok = 0, rigs = 1;
-  fc.assert(
-    fc.property(fc.array(call, { minLength: CALLS_PER_RUN, maxLength: CALLS_PER_RUN }), (batch) => {
-      // A guest that unmapped its scratch pages or its own tables gets a fresh domain (once
-      // the old one's victim checked out), so the calls keep reaching the handlers' parsing.
-      let v = rig.m.domain.vcpus[0];
-      if (!v.pv64!.kernelMode) setKernelMode64(v, true);
-      if (!v.access.copyToGuest(SCRATCH, probe)) {
-        checkVictim(rig);
-        rig = setup();
-        rigs++;
-        v = rig.m.domain.vcpus[0];
-      }
-      const d = rig.m.domain, c = v.cpu64!;
-      const platform = new Pv64Platform(v);
-      for (const k of batch) {
-        // Random struct contents in a scratch page, written as the guest would.
+  const ends = new Map<string, number>();
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(call, { minLength: CALLS_PER_RUN, maxLength: CALLS_PER_RUN }),
+      async (batch) => {
+        // A guest that unmapped its scratch pages or its own tables, or crashed, gets a fresh
+        // domain (once the old one's victim checked out), so the calls keep reaching the
+        // handlers' parsing.
+        let v = rig.m.domain.vcpus[0];
         if (!v.pv64!.kernelMode) setKernelMode64(v, true);
-        materialize(rig, k.fill);
-        v.access.copyToGuest(SCRATCH + k.page * 4096 + k.at * 64, fillBytes);
-        c.setReg(0, k.nr[0], k.nr[1]);
-        const here = SCRATCH + k.page * 4096 + k.at * 64;
-        for (let i = 0; i < 6; i++) {
-          const [lo, hi] = k.args[i];
-          if (hi === HERE) c.setReg(ARG_REGS[i], here + lo, 0);
-          else c.setReg(ARG_REGS[i], lo, hi);
+        if (rig.m.domain.isShutdown || !v.access.copyToGuest(SCRATCH, probe)) {
+          checkVictim(rig);
+          rig = setup();
+          rigs++;
+          v = rig.m.domain.vcpus[0];
         }
-        platform.syscall();
-        calls++;
-        if (c.hi(0) === 0 && c.lo(0) === 0) ok++;
-        // Keep the guest alive and runnable so later calls still reach the handlers.
-        d.shutdownReason = -1;
-        d.shutdownCode = -1;
-        v.blocked = false;
-      }
-    }),
+        const d = rig.m.domain, c = v.cpu64!;
+        const platform = new Pv64Platform(v);
+        for (const k of batch) {
+          // Random struct contents in a scratch page, written as the guest would.
+          if (!v.pv64!.kernelMode) setKernelMode64(v, true);
+          materialize(rig, k.fill);
+          v.access.copyToGuest(SCRATCH + k.page * 4096 + k.at * 64, fillBytes);
+          c.setReg(0, k.nr[0], k.nr[1]);
+          const here = SCRATCH + k.page * 4096 + k.at * 64;
+          for (let i = 0; i < 6; i++) {
+            const [lo, hi] = k.args[i];
+            if (hi === HERE) c.setReg(ARG_REGS[i], here + lo, 0);
+            else c.setReg(ARG_REGS[i], lo, hi);
+          }
+          platform.syscall();
+          calls++;
+          if (c.hi(0) === 0 && c.lo(0) === 0) ok++;
+          // Keep the guest alive and runnable so later calls still reach the handlers.
+          d.shutdownReason = -1;
+          d.shutdownCode = -1;
+          v.blocked = false;
+        }
+        // Then the vcpus run from wherever the calls left them (a random trap table,
+        // callbacks, vcpu 1 brought up on a random context, a changed stack or mode...).
+        const r = await rig.m.run(undefined, RUN_INSTRUCTIONS);
+        ends.set(r.reason, (ends.get(r.reason) ?? 0) + 1);
+      },
+    ),
     { numRuns: RUNS, seed: SEED },
   );
-  if (Deno.env.get("PVX_FUZZ_VERBOSE")) console.log({ calls, ok, rigs });
+  if (Deno.env.get("PVX_FUZZ_VERBOSE")) console.log({ calls, ok, rigs, ends: [...ends] });
   assert.equal(calls, RUNS * CALLS_PER_RUN);
   assert.ok(ok > CALLS_PER_RUN, `${ok} calls succeeded`);
   assert.ok(rigs < RUNS, `${rigs} domains`);

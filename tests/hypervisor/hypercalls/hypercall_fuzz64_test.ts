@@ -6,7 +6,9 @@
  * through the platform's `syscall` from guest kernel mode, each batch followed by a short
  * run of the domain from wherever the calls left it, never throw inside pvx and never
  * change a byte or the ownership of another domain's memory. 20,000 calls by default,
- * 200,000 under PVX_FUZZ=full.
+ * 200,000 under PVX_FUZZ=full. Also: vcpu 1 initialised and brought up on a valid x86_64
+ * vcpu_guest_context with up to four fields mutated (60 contexts, 1,000 under full), then
+ * run. PVX_FUZZ_SEED=N picks another seed, PVX_FUZZ_VERBOSE=1 prints the outcomes.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -208,4 +210,93 @@ Deno.test("random 64-bit hypercalls never throw and never touch another domain's
   assert.ok(ok > CALLS_PER_RUN, `${ok} calls succeeded`);
   assert.ok(rigs < RUNS, `${rigs} domains`);
   checkVictim(rig);
+});
+
+/** vcpu_guest_context (x86_64) offsets: user_regs fields, then the context's own. */
+const CTX = {
+  flags: 512,
+  rip: 520 + 128,
+  cs: 520 + 136,
+  rflags: 520 + 144,
+  rsp: 520 + 152,
+  ss: 520 + 160,
+  ds: 520 + 176,
+  fs: 520 + 184,
+  gs: 520 + 192,
+  trap6: 720 + 6 * 16, // trap_ctxt[6]: vector, flags, cs, address
+  ldtBase: 4816,
+  ldtEnts: 4824,
+  gdtFrame0: 4832,
+  gdtEnts: 4960,
+  kernelSs: 4968,
+  kernelSp: 4976,
+  cr1: 4984 + 8,
+  cr3: 4984 + 24,
+  dr7: 5048 + 56,
+  event: 5112,
+  failsafe: 5120,
+  syscall: 5128,
+  vmAssist: 5136,
+  fsBase: 5144,
+  gsKernel: 5152,
+  gsUser: 5160,
+};
+const CTX_SIZE = 5168;
+const FIELDS = Object.values(CTX);
+
+const mutation = fc.record({
+  field: fc.integer({ min: 0, max: FIELDS.length - 1 }),
+  value: word,
+  /** a value built from the domain's frames instead (kind 1..8 of structWord) */
+  framed: fc.option(structWord, { nil: undefined }),
+});
+
+Deno.test("vcpu 1 brought up on a mutated 64-bit vcpu_guest_context runs without escaping", async () => {
+  const ends = new Map<string, number>();
+  let up = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.array(mutation, { maxLength: 4 }), async (muts) => {
+      const rig = setup();
+      const d = rig.m.domain, v = d.vcpus[0], c = v.cpu64!;
+      // a valid context: vcpu 0's tables, a stack and the jmp-to-self at BASE
+      const ctx = new Uint8Array(CTX_SIZE), dv = new DataView(ctx.buffer);
+      const stack = SCRATCH + 0xf000;
+      dv.setUint32(CTX.flags, 1 << 2, true); // VGCF_in_kernel
+      dv.setUint32(CTX.rip, BASE, true);
+      dv.setUint16(CTX.cs, 0xe033, true);
+      dv.setUint32(CTX.rflags, 0x200, true);
+      dv.setUint32(CTX.rsp, stack, true);
+      dv.setUint16(CTX.ss, 0xe02b, true);
+      dv.setUint16(CTX.kernelSs, 0xe02b, true);
+      dv.setUint32(CTX.kernelSp, stack, true);
+      dv.setUint32(CTX.cr3, d.mm.baseMfn[0] * 4096, true); // a PV cr3 holds the L4's mfn
+      for (const mu of muts) {
+        let [lo, hi] = mu.value;
+        if (hi === HERE) [lo, hi] = [SCRATCH + lo, 0];
+        if (mu.framed) {
+          materialize(rig, Array(8).fill(mu.framed));
+          [lo, hi] = [fillWords[0], fillWords[1]];
+        }
+        dv.setUint32(FIELDS[mu.field], lo, true);
+        dv.setUint32(FIELDS[mu.field] + 4, hi, true);
+      }
+      assert.ok(v.access.copyToGuest(SCRATCH, ctx));
+      const platform = new Pv64Platform(v);
+      const vcpuOp = (cmd: number) => {
+        c.setReg(0, 24, 0);
+        c.setReg(7, cmd, 0);
+        c.setReg(6, 1, 0);
+        c.setReg(2, SCRATCH, 0);
+        platform.syscall();
+        return c.lo(0) | 0;
+      };
+      if (vcpuOp(0) === 0 && vcpuOp(1) === 0) up++;
+      const r = await rig.m.run(undefined, RUN_INSTRUCTIONS);
+      ends.set(r.reason, (ends.get(r.reason) ?? 0) + 1);
+      checkVictim(rig);
+    }),
+    { numRuns: FULL ? 1000 : 60, seed: SEED },
+  );
+  if (Deno.env.get("PVX_FUZZ_VERBOSE")) console.log({ up, ends: [...ends] });
+  assert.ok(up > 0, "some contexts are accepted");
 });

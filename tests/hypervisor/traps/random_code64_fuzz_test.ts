@@ -68,6 +68,19 @@ function encode(c: Chunk, at: number, codeLen: number): number[] {
         0x05, // mov $23,%eax; syscall
       ];
     }
+    case 6: // vcpu_op(VCPUOP_initialise or VCPUOP_up, 1, a context in the scratch pages)
+      return [
+        0xbf,
+        ...le32(c.n & 1), // mov $cmd,%edi
+        0xbe,
+        ...le32(1), // mov $1,%esi
+        0xba,
+        ...le32(SCRATCH + ((c.n >>> 1) % (END - SCRATCH - 0x1000))), // mov $ctx,%edx
+        0xb8,
+        ...le32(24),
+        0x0f,
+        0x05, // mov $24,%eax; syscall
+      ];
     default:
       return c.bytes;
   }
@@ -144,7 +157,7 @@ const chunk: fc.Arbitrary<Chunk> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc.record({
-      kind: fc.integer({ min: 1, max: 5 }),
+      kind: fc.integer({ min: 1, max: 6 }),
       bytes: fc.constant([] as number[]),
       n: fc.nat(),
     }),
@@ -178,6 +191,7 @@ type Kernel = {
   callbacks: boolean;
   user: boolean;
   handlerAt: number[];
+  scratchSeed: number;
 };
 
 function build(k: Kernel): { bytes: Uint8Array; codeLen: number } {
@@ -207,6 +221,12 @@ function build(k: Kernel): { bytes: Uint8Array; codeLen: number } {
     t.setUint16(i * 16 + 2, 0xe033, true);
     t.setUint32(i * 16 + 8, to, true);
   });
+  // scratch pages of pseudo-random bytes (vcpu contexts, structs), a quarter left zero
+  let seed = k.scratchSeed;
+  for (let i = SCRATCH - BASE; i < END - BASE - 0x1000; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    img[i] = (seed >>> 30) === 0 ? 0 : seed >>> 24;
+  }
   const dv = new DataView(img.buffer, DATA - BASE);
   dv.setUint32(0, 1, true); // iopl 1
   dv.setUint32(8, 15, true); // MMUEXT_NEW_USER_BASEPTR; mfn at +16 filled in by the test
@@ -242,6 +262,7 @@ const kernel: fc.Arbitrary<Kernel> = fc.record({
   callbacks: fc.boolean(),
   user: fc.boolean(),
   handlerAt: fc.array(fc.nat(), { minLength: 4, maxLength: 4 }),
+  scratchSeed: fc.nat(),
 });
 
 Deno.test("random 64-bit guest-kernel code never makes pvx throw", async () => {
@@ -254,6 +275,7 @@ Deno.test("random 64-bit guest-kernel code never makes pvx throw", async () => {
       const m = new Machine({
         image,
         memoryMiB: 4,
+        vcpus: 2,
         maxInstructions: 10_000,
         sliceInstructions: 2_500,
       });

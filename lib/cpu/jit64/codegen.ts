@@ -33,7 +33,6 @@ import {
   I_INCDEC,
   I_JCC,
   I_JMP,
-  I_JMP_M,
   I_LEA,
   I_MOV_MI,
   I_MOV_MR,

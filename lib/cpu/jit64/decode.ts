@@ -315,8 +315,9 @@ export function decodeAt(u8: Uint8Array, base: number, off: number): Insn | null
     case 0xd1: {
       if (!modrm(b, i, rex)) return null;
       i.sub = i.reg & 7;
-      if (i.sub !== 4 && i.sub !== 5 && i.sub !== 7) return null;
-      i.size = (op & 1) === 0 ? 8 : size;
+      // shl shr sar at 32 and 64 bits (8-bit counts up to 31 exceed the operand)
+      if ((i.sub !== 4 && i.sub !== 5 && i.sub !== 7) || (op & 1) === 0) return null;
+      i.size = size;
       if (op < 0xd0) {
         if (!imm(b, i, 1)) return null;
       } else i.imm = 1;

@@ -108,7 +108,7 @@ export class Emitter {
   protected addr(i: Insn): void {
     const terms: string[] = [];
     let his: string[] = [];
-    let disp = i.disp;
+    const disp = i.disp;
     if (i.base === RIP) {
       this.emit(`const s = (bLo >>> 0) + ${i.disp};`);
       this.emit(`let al = s | 0, ah = (bHi + (s < 0 ? -1 : s > 4294967295 ? 1 : 0)) | 0;`);

@@ -53,8 +53,13 @@ export function state64(cpu: Cpu): State64 {
 }
 
 /** Switches the 64-bit compiler on (compiling at the first loop head) or off. */
-export function setJit64(cpu: Cpu, on: boolean, hot = 1): Jit64 | null {
-  const j = on ? new Jit64(hot) : null;
+export function setJit64(
+  cpu: Cpu,
+  on: boolean,
+  hot = 1,
+  dump?: (name: string, source: string) => void,
+): Jit64 | null {
+  const j = on ? new Jit64(hot, { dump }) : null;
   cpu.jit64 = j;
   cpu.jit = null;
   return j;

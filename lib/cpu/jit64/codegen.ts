@@ -50,19 +50,9 @@ import {
   I_XCHG,
   type Insn,
 } from "./decode.ts";
-import {
-  cfExpr,
-  condExpr,
-  P_ADC,
-  P_ADD,
-  P_DEC,
-  P_INC,
-  P_LOGIC,
-  P_SBB,
-  P_SUB,
-} from "./flags_gen.ts";
+import { P_ADC, P_ADD, P_DEC, P_INC, P_LOGIC, P_SBB, P_SUB } from "./flags_gen.ts";
 import { type Block, defs, liveness, liveOut, successors, uses } from "./region.ts";
-import { Emitter } from "./emitter.ts";
+import { Emitter, pagePlus } from "./emitter.ts";
 import { TLB64_TABLE } from "../tlb64.ts";
 
 /** A generated region: its source and the tables the code and its catch use. */
@@ -118,7 +108,7 @@ class Gen extends Emitter {
         `const sb${g} = c.lm.msr[${g * 2}], sh${g} = c.lm.msr[${g * 2 + 1}];`
       ),
       regs.length > 0 ? `let ${load.join(", ")};` : "",
-      "let fl = c.flags, fa0 = 0, fa1 = 0, fb0 = 0, fb1 = 0, fr0 = 0, fr1 = 0, fc = 0;",
+      "let fl = c.flags, pk = 0, fa0 = 0, fa1 = 0, fb0 = 0, fb1 = 0, fr0 = 0, fr1 = 0, fc = 0;",
       "let n = c.retired, k = 0, pc = 0, xl = 0, xh = 0, dirty = false;",
       "const n0 = n;",
       "if (n + CNT[0] > end) return 0;",
@@ -156,7 +146,7 @@ class Gen extends Emitter {
 
   private block(b: Block, label: number): string {
     this.out = [];
-    this.pend = null;
+    this.carried();
     this.cnt = b.insns.length;
     // Flags live after each instruction.
     const s = successors(b, this.labels);
@@ -207,7 +197,7 @@ class Gen extends Emitter {
     }
     const b = this.blocks[l];
     this.emit(`if (n + ${b.insns.length} > end) { ${this.exitCode(t)} }`);
-    if (b.liveIn !== 0) this.emit(this.matCode());
+    if (b.liveIn !== 0) this.emit(this.carryCode());
     this.emit(`pc = ${l}; continue loop;`);
   }
 
@@ -224,14 +214,14 @@ class Gen extends Emitter {
 
   /** Declares `tl`, `th`: a target outside the page (#GP(0) when not canonical). */
   private farTarget(t: number): void {
-    this.emit(`const s = (bLo >>> 0) + ${t};`);
-    this.emit(`const tl = s | 0, th = (bHi + (s < 0 ? -1 : s > 4294967295 ? 1 : 0)) | 0;`);
+    this.emit(`let tl = 0, th = 0; ${pagePlus("tl", "th", t)}`);
     this.emit(`if (${CANON_BAD("th")}) { ${this.mayThrow()} gp(c); }`);
   }
 
   /** Continues at the dynamic target (tl, th), already checked and retired. */
   private dispatch(): void {
     this.flush();
+    this.emit("pk = 0;");
     this.emit("if (!dirty && th === bHi && (tl & -4096) === bLo) {");
     this.emit("const l = IDX[tl & 4095];");
     this.emit("if (l >= 0 && n + CNT[l] <= end) { pc = l; continue loop; } }");
@@ -281,15 +271,23 @@ class Gen extends Emitter {
       return;
     }
     const sub = op === A_SUB || op === A_CMP || op === A_SBB;
-    const c = op === A_ADC || op === A_SBB ? ` ${sub ? "-" : "+"} ${ci}` : "";
+    const withC = op === A_ADC || op === A_SBB;
+    const c = withC ? ` ${sub ? "-" : "+"} ${ci}` : "";
     if (size !== 64) {
       this.emit(`const r0 = (a0 ${sub ? "-" : "+"} b0${c}) | 0, r1 = 0;`);
     } else if (sub) {
-      this.emit(`const s0 = (a0 >>> 0) - (b0 >>> 0)${c};`);
-      this.emit("const r0 = s0 | 0, r1 = (a1 - b1 - (s0 < 0 ? 1 : 0)) | 0;");
+      // borrow out of the low half: a < b, or a == b with a borrow in
+      const bw = withC
+        ? `((a0 >>> 0) < (b0 >>> 0) || (${ci} !== 0 && a0 === b0) ? 1 : 0)`
+        : "((a0 >>> 0) < (b0 >>> 0) ? 1 : 0)";
+      this.emit(`const r0 = (a0 - b0${c}) | 0, r1 = (a1 - b1 - ${bw}) | 0;`);
     } else {
-      this.emit(`const s0 = (a0 >>> 0) + (b0 >>> 0)${c};`);
-      this.emit("const r0 = s0 | 0, r1 = (a1 + b1 + (s0 > 4294967295 ? 1 : 0)) | 0;");
+      // carry out of the low half: r < a, or r == a with a carry in
+      const cy = withC
+        ? `((r0 >>> 0) < (a0 >>> 0) || (${ci} !== 0 && r0 === a0) ? 1 : 0)`
+        : "((r0 >>> 0) < (a0 >>> 0) ? 1 : 0)";
+      this.emit(`const r0 = (a0 + b0${c}) | 0;`);
+      this.emit(`const r1 = (a1 + b1 + ${cy}) | 0;`);
     }
   }
 
@@ -297,7 +295,7 @@ class Gen extends Emitter {
   private aluTail(i: Insn, live: number, toRm: boolean): void {
     const op = i.sub, size = i.size;
     const carry = op === A_ADC || op === A_SBB;
-    if (carry) this.emit(`const ci = ${cfExpr(this.pend)};`);
+    if (carry) this.emit(`const ci = ${this.cf()};`);
     this.aluResult(op, size, "ci");
     if (op !== A_CMP && op !== A_TEST) {
       if (toRm) this.writeRm(i, size, "r0", "r1");
@@ -397,7 +395,7 @@ class Gen extends Emitter {
       }
       case I_CMOV:
         this.readRm(i, size);
-        this.emit(`if (${condExpr(this.pend, i.cc)}) {`);
+        this.emit(`if (${this.cond(i.cc)}) {`);
         this.rset(i.reg, size, i.rex, "a0", "a1");
         if (size === 32) {
           this.emit("} else {");
@@ -407,7 +405,7 @@ class Gen extends Emitter {
         return false;
       case I_SETCC:
         if (i.mem) this.addr(i);
-        this.emit(`const v = ${condExpr(this.pend, i.cc)} ? 1 : 0;`);
+        this.emit(`const v = ${this.cond(i.cc)} ? 1 : 0;`);
         this.writeRm(i, 8, "v", "0");
         return false;
       case I_CDQE:
@@ -437,7 +435,7 @@ class Gen extends Emitter {
         this.emit("let al = l4, ah = h4;");
         this.load(8, true, "a0", "a1");
         this.emit(
-          "{ const s = (l4 >>> 0) + 8; l4 = s | 0; h4 = (h4 + (s > 4294967295 ? 1 : 0)) | 0; }",
+          "l4 = (l4 + 8) | 0; h4 = (h4 + ((l4 >>> 0) < 8 ? 1 : 0)) | 0;",
         );
         this.written.add(4);
         this.rset(i.reg, 64, true, "a0", "a1");
@@ -453,8 +451,7 @@ class Gen extends Emitter {
     this.used.add(4);
     this.written.add(4);
     this.emit(`const pv0 = ${vl}, pv1 = ${vh};`);
-    this.emit("const s = (l4 >>> 0) - 8;");
-    this.emit("let al = s | 0, ah = (h4 + (s < 0 ? -1 : 0)) | 0;");
+    this.emit("let al = (l4 - 8) | 0, ah = (h4 - ((l4 >>> 0) < 8 ? 1 : 0)) | 0;");
     this.store(8, true, "pv0", "pv1");
     this.emit("l4 = al; h4 = ah;");
   }
@@ -492,7 +489,7 @@ class Gen extends Emitter {
     const next = i.off + i.len;
     switch (i.kind) {
       case I_JCC:
-        this.emit(`if (${condExpr(this.pend, i.cc)}) {`);
+        this.emit(`if (${this.cond(i.cc)}) {`);
         this.jumpTo(i.target);
         this.emit("}");
         this.emit(`n += ${this.cnt};`);
@@ -522,7 +519,7 @@ class Gen extends Emitter {
         this.load(8, true, "tl", "th");
         this.emit(`if (${CANON_BAD("th")}) { ${this.mayThrow()} gp(c); }`);
         this.emit(
-          "{ const s = (l4 >>> 0) + 8; l4 = s | 0; h4 = (h4 + (s > 4294967295 ? 1 : 0)) | 0; }",
+          "l4 = (l4 + 8) | 0; h4 = (h4 + ((l4 >>> 0) < 8 ? 1 : 0)) | 0;",
         );
         this.emit(`n += ${this.cnt};`);
         this.dispatch();

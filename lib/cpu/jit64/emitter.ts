@@ -12,7 +12,7 @@
  */
 import { TLB64_HASH, TLB64_MASK, TLB64_SHIFT } from "../tlb64.ts";
 import { type Insn, RIP } from "./decode.ts";
-import { materialize, type Pend } from "./flags_gen.ts";
+import { cfExpr, condExpr, materialize, P_DYN, type Pend, pkCode } from "./flags_gen.ts";
 
 /** The low / high half local of GPR r. */
 export function lo(r: number): string {
@@ -41,6 +41,11 @@ export class Emitter {
     this.out.push(s);
   }
 
+  /** {@link emit} for the module's helpers. */
+  line(s: string): void {
+    this.out.push(s);
+  }
+
   // ---- flags ---------------------------------------------------------------------------
 
   /** Source storing the pending producer in `fl` (empty when none). */
@@ -52,6 +57,29 @@ export class Emitter {
   protected flush(): void {
     if (this.pend !== null) this.emit(materialize(this.pend));
     this.pend = null;
+  }
+
+  /** The block starts with the producer carried in `pk`. */
+  protected carried(): void {
+    this.pend = { kind: P_DYN, size: 0 };
+  }
+
+  /** Source handing the pending producer to the next block through `pk`. */
+  protected carryCode(): string {
+    if (this.pend !== null && this.pend.kind === P_DYN) return "";
+    return `pk = ${pkCode(this.pend)};`;
+  }
+
+  /** Condition `cc` as a boolean expression (a carried producer is stored first). */
+  protected cond(cc: number): string {
+    if (this.pend !== null && this.pend.kind === P_DYN) this.flush();
+    return condExpr(this.pend, cc);
+  }
+
+  /** CF as 0/1 (a carried producer is stored first). */
+  protected cf(): string {
+    if (this.pend !== null && this.pend.kind === P_DYN) this.flush();
+    return cfExpr(this.pend);
   }
 
   /** Prefix of a slow path that may throw: pending flags stored, k set. */
@@ -104,52 +132,36 @@ export class Emitter {
 
   // ---- memory --------------------------------------------------------------------------
 
-  /** Declares `al`, `ah`: the linear address of the memory operand of `i`. */
+  /** Declares `al`, `ah`: the linear address of the memory operand of `i` (int32 only). */
   protected addr(i: Insn): void {
-    const terms: string[] = [];
-    let his: string[] = [];
-    const disp = i.disp;
     if (i.base === RIP) {
-      this.emit(`const s = (bLo >>> 0) + ${i.disp};`);
-      this.emit(`let al = s | 0, ah = (bHi + (s < 0 ? -1 : s > 4294967295 ? 1 : 0)) | 0;`);
+      this.emit(`let al = 0, ah = 0; ${pagePlus("al", "ah", i.disp)}`);
     } else {
+      const parts: [string, string][] = [];
       if (i.base >= 0) {
         this.used.add(i.base);
-        terms.push(`(l${i.base} >>> 0)`);
-        his.push(`h${i.base}`);
+        parts.push([`l${i.base}`, `h${i.base}`]);
       }
       if (i.index >= 0) {
         const x = i.index, sc = i.scale;
         this.used.add(x);
-        if (sc === 0) {
-          terms.push(`(l${x} >>> 0)`);
-          his.push(`h${x}`);
-        } else {
-          terms.push(`((l${x} << ${sc}) >>> 0)`);
-          his.push(`((h${x} << ${sc}) | (l${x} >>> ${32 - sc}))`);
-        }
+        parts.push(
+          sc === 0
+            ? [`l${x}`, `h${x}`]
+            : [`(l${x} << ${sc})`, `((h${x} << ${sc}) | (l${x} >>> ${32 - sc}))`],
+        );
       }
-      if (terms.length === 1 && disp === 0 && (i.base >= 0 || i.scale === 0)) {
-        const r = i.base >= 0 ? i.base : i.index;
-        this.emit(`let al = l${r}, ah = h${r};`);
+      if (parts.length === 0) {
+        this.emit(`let al = ${i.disp}, ah = ${i.disp >> 31};`);
       } else {
-        if (disp !== 0 || terms.length === 0) {
-          terms.push(String(disp >>> 0));
-          if (disp < 0) his.push("-1");
-        }
-        if (his.length === 0) his = ["0"];
-        this.emit(`const s = ${terms.join(" + ")};`);
-        const carry = terms.length > 2 ? "((s / 4294967296) | 0)" : "(s > 4294967295 ? 1 : 0)";
-        this.emit(`let al = s | 0, ah = (${his.join(" + ")} + ${carry}) | 0;`);
+        this.emit(`let al = ${parts[0][0]}, ah = ${parts[0][1]};`);
+        if (parts.length > 1) addTo(this, parts[1][0], parts[1][1]);
+        if (i.disp !== 0) addTo(this, String(i.disp), String(i.disp >> 31));
       }
     }
     if (i.seg >= 0) {
       this.segs.add(i.seg);
-      const g = i.seg;
-      this.emit(
-        `{ const t = (al >>> 0) + (sb${g} >>> 0); al = t | 0; ` +
-          `ah = (ah + sh${g} + (t > 4294967295 ? 1 : 0)) | 0; }`,
-      );
+      addTo(this, `sb${i.seg}`, `sh${i.seg}`);
     }
   }
 
@@ -204,4 +216,22 @@ export class Emitter {
     );
     this.stores = true;
   }
+}
+
+/** Emits (al, ah) += (lo, hi) with int32 operations (the carry from an unsigned compare). */
+function addTo(e: Emitter, lo: string, hi: string): void {
+  e.line(
+    `{ const t = (al + ${lo}) | 0; ah = (ah + ${hi} + ((t >>> 0) < (al >>> 0) ? 1 : 0)) | 0; al = t; }`,
+  );
+}
+
+/**
+ * Source setting (lo, hi) to the linear address of page offset `t` (any int32: outside
+ * the page too), from the page base (bLo, bHi), with int32 operations.
+ */
+export function pagePlus(lo: string, hi: string, t: number): string {
+  const carry = t >= 0
+    ? `((${lo} >>> 0) < (bLo >>> 0) ? 1 : 0)`
+    : `((${lo} >>> 0) > (bLo >>> 0) ? -1 : 0)`;
+  return `${lo} = (bLo + ${t}) | 0; ${hi} = (bHi + ${carry}) | 0;`;
 }

@@ -9,7 +9,8 @@
  * @module
  */
 
-/** Pending producer kinds. */
+/** Pending producer kinds; P_DYN: the producer carried in from another block (`pk`). */
+export const P_DYN = 0;
 export const P_ADD = 1, P_SUB = 2, P_LOGIC = 3, P_INC = 4, P_DEC = 5, P_ADC = 6, P_SBB = 7;
 
 /** A flag producer whose flags are not yet in `fl`. */
@@ -89,8 +90,19 @@ function ofBit(p: Pend): string {
   return b === 31 ? `(${x} >>> 31)` : `((${x} >> 7) & 1)`;
 }
 
-/** The statement storing producer `p` in `fl`. */
+/** The `pk` code of a static producer (0: `fl` is current). */
+export function pkCode(p: Pend | null): number {
+  if (p === null) return 0;
+  return p.kind | ((p.size === 8 ? 1 : p.size === 32 ? 2 : 3) << 3);
+}
+
+/** The statement storing producer `p` in `fl` (a call: materializing is off the hot path). */
 export function materialize(p: Pend): string {
+  const code = p.kind === P_DYN ? "pk" : String(pkCode(p));
+  return `fl = flagsOf(${code}, fl, fa0, fa1, fb0, fb1, fr0, fr1, fc);`;
+}
+
+function staticMaterialize(p: Pend): string {
   const cf = p.kind === P_INC || p.kind === P_DEC ? "(fl & 1)" : `(${cfBool(p)} ? 1 : 0)`;
   const af = p.kind === P_LOGIC ? "" : " | ((fa0 ^ fb0 ^ fr0) & 16)";
   const of = p.kind === P_LOGIC ? "" : ` | (${ofBit(p)} << 11)`;
@@ -162,4 +174,33 @@ export function condExpr(p: Pend | null, cc: number): string {
 export function cfExpr(p: Pend | null): string {
   if (p === null || p.kind === P_INC || p.kind === P_DEC) return "(fl & 1)";
   return `(${cfBool(p)} ? 1 : 0)`;
+}
+
+/** EFLAGS from a carried producer: `pk` (see {@link pkCode}), the flags and its operands. */
+export type FlagsOf = (
+  pk: number,
+  fl: number,
+  fa0: number,
+  fa1: number,
+  fb0: number,
+  fb1: number,
+  fr0: number,
+  fr1: number,
+  fc: number,
+) => number;
+
+/** Builds {@link FlagsOf} from the same expressions the regions use inline. */
+export function makeFlagsOf(parity: Uint8Array): FlagsOf {
+  const cases: string[] = [];
+  for (let kind = P_ADD; kind <= P_SBB; kind++) {
+    for (const size of [8, 32, 64]) {
+      const p = { kind, size };
+      cases.push(`case ${pkCode(p)}: ${staticMaterialize(p)} return fl;`);
+    }
+  }
+  return new Function(
+    "PARITY",
+    `"use strict"; return function flagsOf(pk, fl, fa0, fa1, fb0, fb1, fr0, fr1, fc) {
+switch (pk) {\n${cases.join("\n")}\n}\nreturn fl;\n};`,
+  )(parity) as FlagsOf;
 }

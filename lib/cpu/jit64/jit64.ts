@@ -17,6 +17,7 @@ import type { CpuCore } from "../core.ts";
 import { cpusOver } from "../core.ts";
 import { K_WRITE } from "../tlb.ts";
 import { PARITY } from "../flags.ts";
+import { makeFlagsOf } from "./flags_gen.ts";
 import { V } from "../long/mem64.ts";
 import { generate } from "./codegen.ts";
 import { discover } from "./region.ts";
@@ -30,9 +31,10 @@ export const HOT = 64;
 /** Total generated source kept before everything is dropped (characters). */
 export const SOURCE_BUDGET = 32 << 20;
 /** A region is judged on its first PROBE_RUNS runs: on average at least MIN_RUN each. */
-export const PROBE_RUNS = 256, MIN_RUN = 8;
+export const PROBE_RUNS = 256, MIN_RUN = 1;
 
 const NONE: RegionFn = () => 0;
+const flagsOf = makeFlagsOf(PARITY);
 const HIT_SLOTS = 1 << 16;
 
 interface Entry {
@@ -44,7 +46,8 @@ interface Entry {
 /** The regions compiled from one machine frame, valid while `arr` is its decoded index. */
 interface Page {
   arr: Int32Array;
-  entries: Map<number, Entry>;
+  /** Per page offset: its compiled entry. */
+  entries: (Entry | undefined)[];
 }
 
 /** Counters of a {@link Jit64}. */
@@ -85,7 +88,8 @@ export class Jit64 {
     ran: 0,
     retired: 0,
   };
-  private pages = new Map<number, Page>();
+  /** Per machine frame: its compiled regions (sparse). */
+  private pages: (Page | undefined)[] = [];
   private readonly hits = new Uint16Array(HIT_SLOTS);
   private readonly dump: ((name: string, source: string) => void) | undefined;
 
@@ -108,13 +112,8 @@ export class Jit64 {
       const m = c.tlb64.lookup(c.cpl === 3 ? 5 : 4, lo, hi);
       if (m < 0) break;
       const mfn = m >>> 12, off = lo & 4095;
-      const arr = c.dcache.pages[mfn];
-      let p = this.pages.get(mfn);
-      if (p !== undefined && p.arr !== arr) {
-        this.pages.delete(mfn);
-        p = undefined;
-      }
-      let e = p?.entries.get(off);
+      const p = this.pages[mfn];
+      let e = p !== undefined && p.arr === c.dcache.pages[mfn] ? p.entries[off] : undefined;
       if (e === undefined) {
         const h = (Math.imul(mfn, 0x9e3779b1) ^ off) & (HIT_SLOTS - 1);
         if (++this.hits[h] < this.hot) break;
@@ -144,7 +143,7 @@ export class Jit64 {
 
   /** Forgets every compiled region. */
   flush(): void {
-    this.pages.clear();
+    this.pages = [];
     this.stats.sourceChars = 0;
   }
 
@@ -163,13 +162,13 @@ export class Jit64 {
 
   private compile(c: CpuCore, mfn: number, off: number): Entry {
     const arr = this.codeArray(c, mfn);
-    let p = this.pages.get(mfn);
+    let p = this.pages[mfn];
     if (p === undefined || p.arr !== arr) {
-      p = { arr, entries: new Map() };
-      this.pages.set(mfn, p);
+      p = { arr, entries: new Array(4096) };
+      this.pages[mfn] = p;
     }
     const e: Entry = { fn: NONE, calls: 0, insns: 0 };
-    p.entries.set(off, e);
+    p.entries[off] = e;
     const blocks = discover(c.u8, mfn * 4096, off);
     if (blocks.length === 0) {
       this.stats.refused++;
@@ -179,7 +178,7 @@ export class Jit64 {
     if (this.stats.sourceChars + r.body.length > SOURCE_BUDGET) {
       this.flush();
       this.stats.flushes++;
-      this.pages.set(mfn, p);
+      this.pages[mfn] = p;
     }
     const factory = new Function(
       "IDX",
@@ -194,13 +193,28 @@ export class Jit64 {
       "wr",
       "gp",
       "shiftFlags",
+      "flagsOf",
       `"use strict"; return function region64(c, end) {\n${r.body}\n};`,
     ) as Factory;
     this.stats.regions++;
     this.stats.insns += r.insns;
     this.stats.sourceChars += r.body.length;
     this.dump?.(`region64_${this.stats.regions}_${mfn.toString(16)}_${off}.js`, r.body);
-    e.fn = factory(r.idx, r.cnt, r.off, r.pos, mfn, arr, V, PARITY, rd, wr, gp, shiftFlags);
+    e.fn = factory(
+      r.idx,
+      r.cnt,
+      r.off,
+      r.pos,
+      mfn,
+      arr,
+      V,
+      PARITY,
+      rd,
+      wr,
+      gp,
+      shiftFlags,
+      flagsOf,
+    );
     return e;
   }
 }

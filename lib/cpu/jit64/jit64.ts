@@ -120,7 +120,15 @@ export class Jit64 {
         this.hits[h] = 0;
         e = this.compile(c, mfn, off);
       }
-      const ran = e.fn(c, end);
+      const before = c.retired;
+      let ran = 0;
+      try {
+        ran = e.fn(c, end);
+      } catch (x) {
+        // a fault: the instructions before it retired (stats only; the loop reports it)
+        if (c.retired !== before) this.account(e, c.retired - before);
+        throw x;
+      }
       if (ran === 0) break;
       this.account(e, ran);
       total += ran;

@@ -82,8 +82,9 @@ class Gen extends Emitter {
   private readonly labels = new Map<number, number>();
   private readonly offs: number[] = [];
   private readonly poss: number[] = [];
-  /** The current block's instruction count. */
+  /** The current block's instruction count and label. */
   private cnt = 0;
+  private label = 0;
 
   constructor(private readonly blocks: Block[]) {
     super();
@@ -148,6 +149,7 @@ class Gen extends Emitter {
     this.out = [];
     this.carried();
     this.cnt = b.insns.length;
+    this.label = label;
     // Flags live after each instruction.
     const s = successors(b, this.labels);
     const after: number[] = new Array(this.cnt);
@@ -189,7 +191,7 @@ class Gen extends Emitter {
   }
 
   /** Continues at page offset `t` (inside the page or its end): a block or an exit. */
-  private edge(t: number): void {
+  private edge(t: number, last = true): void {
     const l = this.labels.get(t);
     if (l === undefined) {
       this.emit(this.exitCode(t));
@@ -198,14 +200,15 @@ class Gen extends Emitter {
     const b = this.blocks[l];
     this.emit(`if (n + ${b.insns.length} > end) { ${this.exitCode(t)} }`);
     if (b.liveIn !== 0) this.emit(this.carryCode());
-    this.emit(`pc = ${l}; continue loop;`);
+    // The next case: fall into it (no dispatch) when this is the end of the case.
+    if (!last || l !== this.label + 1) this.emit(`pc = ${l}; continue loop;`);
   }
 
   /** Continues at a static target offset of the page, or outside it (#GP if not canonical). */
-  private jumpTo(t: number): void {
+  private jumpTo(t: number, last = true): void {
     if (t >= 0 && t < 4096) {
       this.emit(`n += ${this.cnt};`);
-      this.edge(t);
+      this.edge(t, last);
       return;
     }
     this.farTarget(t);
@@ -490,7 +493,7 @@ class Gen extends Emitter {
     switch (i.kind) {
       case I_JCC:
         this.emit(`if (${this.cond(i.cc)}) {`);
-        this.jumpTo(i.target);
+        this.jumpTo(i.target, false);
         this.emit("}");
         this.emit(`n += ${this.cnt};`);
         this.edge(next);

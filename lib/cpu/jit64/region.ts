@@ -133,10 +133,14 @@ export function discover(u8: Uint8Array, base: number, entry: number): Block[] {
       o += i.len;
       if (isBranch(i)) {
         const k = i.kind;
+        // The fall-through is discovered next (its label follows: codegen falls into it),
+        // a call's target before its return address.
+        if (k === I_JCC || k === I_CALL_M) queue.unshift(o);
         if ((k === I_JCC || k === I_JMP || k === I_CALL) && i.target >= 0 && i.target < 4096) {
-          queue.push(i.target);
+          if (k === I_JCC) queue.push(i.target);
+          else queue.unshift(i.target);
         }
-        if (k === I_JCC || k === I_CALL || k === I_CALL_M) queue.push(o); // fall-through / return
+        if (k === I_CALL) queue.splice(1, 0, o); // the return address, after the callee
         break;
       }
     }

@@ -27,11 +27,11 @@ import { gp, rd, shiftFlags, wr } from "./runtime.ts";
 export type RegionFn = (c: CpuCore, end: number) => number;
 
 /** Loop heads reached this often get compiled. */
-export const HOT = 64;
+export const HOT64 = 64;
 /** Total generated source kept before everything is dropped (characters). */
-export const SOURCE_BUDGET = 32 << 20;
-/** A region is judged on its first PROBE_RUNS runs: on average at least MIN_RUN each. */
-export const PROBE_RUNS = 256, MIN_RUN = 1;
+export const SOURCE_BUDGET64 = 32 << 20;
+/** A region is judged on its first PROBE_RUNS64 runs: on average at least MIN_RUN64 each. */
+export const PROBE_RUNS64 = 256, MIN_RUN64 = 1;
 
 const NONE: RegionFn = () => 0;
 const flagsOf = makeFlagsOf(PARITY);
@@ -97,7 +97,7 @@ export class Jit64 {
    * @param hot loop heads reached this often get compiled (1: at once, for tests)
    * @param opts see {@link Jit64Options}
    */
-  constructor(private readonly hot: number = HOT, opts: Jit64Options = {}) {
+  constructor(private readonly hot: number = HOT64, opts: Jit64Options = {}) {
     this.dump = opts.dump;
   }
 
@@ -140,10 +140,10 @@ export class Jit64 {
   private account(e: Entry, ran: number): void {
     this.stats.runs++;
     this.stats.ran += ran;
-    if (e.calls >= PROBE_RUNS) return;
+    if (e.calls >= PROBE_RUNS64) return;
     e.calls++;
     e.insns += ran;
-    if (e.calls === PROBE_RUNS && e.insns < MIN_RUN * PROBE_RUNS) {
+    if (e.calls === PROBE_RUNS64 && e.insns < MIN_RUN64 * PROBE_RUNS64) {
       e.fn = NONE;
       this.stats.retired++;
     }
@@ -183,7 +183,7 @@ export class Jit64 {
       return e;
     }
     const r = generate(blocks);
-    if (this.stats.sourceChars + r.body.length > SOURCE_BUDGET) {
+    if (this.stats.sourceChars + r.body.length > SOURCE_BUDGET64) {
       this.flush();
       this.stats.flushes++;
       this.pages[mfn] = p;

@@ -43,7 +43,7 @@ export interface Block {
 }
 
 /** Most blocks and instructions in one region. */
-export const MAX_BLOCKS = 16, MAX_BLOCK_INSNS = 64;
+export const MAX_BLOCKS64 = 16, MAX_BLOCK_INSNS64 = 64;
 
 /** The six arithmetic flags (CF PF AF ZF SF OF as in EFLAGS). */
 export const ALL = 0x8d5;
@@ -120,13 +120,13 @@ export function discover(u8: Uint8Array, base: number, entry: number): Block[] {
   const blocks: Block[] = [];
   const seen = new Set<number>();
   const queue = [entry];
-  while (queue.length > 0 && blocks.length < MAX_BLOCKS) {
+  while (queue.length > 0 && blocks.length < MAX_BLOCKS64) {
     const start = queue.shift()!;
     if (seen.has(start)) continue;
     seen.add(start);
     const insns: Insn[] = [];
     let o = start;
-    while (insns.length < MAX_BLOCK_INSNS && o < 4096) {
+    while (insns.length < MAX_BLOCK_INSNS64 && o < 4096) {
       const i = decodeAt(u8, base, o);
       if (i === null) break;
       insns.push(i);

@@ -30,6 +30,7 @@ import {
   I_CDQE,
   I_CMOV,
   I_CQO,
+  I_IMUL,
   I_INCDEC,
   I_JCC,
   I_JMP,
@@ -366,6 +367,9 @@ class Gen extends Emitter {
       case I_SHIFT:
         this.shift(i, live);
         return false;
+      case I_IMUL:
+        this.imul(i, live);
+        return false;
       case I_MOV_MR:
         if (i.mem) this.addr(i);
         this.writeRm(i, size, this.rget(i.reg, size, i.rex), this.rgetHi(i.reg, size));
@@ -457,6 +461,23 @@ class Gen extends Emitter {
     this.emit("let al = (l4 - 8) | 0, ah = (h4 - ((l4 >>> 0) < 8 ? 1 : 0)) | 0;");
     this.store(8, true, "pv0", "pv1");
     this.emit("l4 = al; h4 = ah;");
+  }
+
+  /** imul r, r/m (, imm): CF = OF = the signed product overflowed; other flags kept. */
+  private imul(i: Insn, live: number): void {
+    const size = i.size;
+    this.readRm(i, size);
+    if (i.sub === 1) this.emit(`const b0 = ${i.imm}, b1 = ${i.imm >> 31};`);
+    else {this.emit(
+        `const b0 = ${this.rget(i.reg, size, i.rex)}, b1 = ${this.rgetHi(i.reg, size)};`,
+      );}
+    if (size === 32) {
+      this.emit("const r0 = Math.imul(a0, b0), r1 = 0, ov = a0 * b0 !== r0;");
+    } else this.emit("const ov = imul64(a0, a1, b0, b1) !== 0, r0 = IM[0], r1 = IM[1];");
+    this.rset(i.reg, size, i.rex, "r0", "r1");
+    if ((live & ~0x801) !== 0) this.flush(); // the other flags stay: the earlier producer's
+    if (live !== 0) this.emit("fl = (fl & -2050) | (ov ? 2049 : 0);");
+    this.pend = null;
   }
 
   /** shl/shr/sar by a constant count at 32 or 64 bits (flags through shiftFlags). */

@@ -11,7 +11,7 @@ export const I_ALU_MR = 1, I_ALU_RM = 2, I_ALU_MI = 3, I_MOV_MR = 4, I_MOV_RM = 
 export const I_MOV_MI = 6, I_LEA = 7, I_MOVX = 8, I_INCDEC = 9, I_NOTNEG = 10, I_SHIFT = 11;
 export const I_PUSH = 12, I_POP = 13, I_PUSH_I = 14, I_JCC = 15, I_JMP = 16, I_CALL = 17;
 export const I_RET = 18, I_CMOV = 19, I_SETCC = 20, I_NOP = 21, I_CDQE = 22, I_CQO = 23;
-export const I_XCHG = 24, I_JMP_M = 25, I_CALL_M = 26, I_MOV_RI = 27;
+export const I_XCHG = 24, I_JMP_M = 25, I_CALL_M = 26, I_MOV_RI = 27, I_IMUL = 28;
 
 /** ALU sub-operations (group 1 order), and test (an `and` without write-back). */
 export const A_ADD = 0, A_OR = 1, A_ADC = 2, A_SBB = 3, A_AND = 4, A_SUB = 5, A_XOR = 6;
@@ -254,6 +254,13 @@ export function decodeAt(u8: Uint8Array, base: number, off: number): Insn | null
       i.sub = 32;
       i.signed = true;
       return done(b, i);
+    case 0x69:
+    case 0x6b:
+      if (!modrm(b, i, rex) || !imm(b, i, op === 0x6b ? 1 : 4)) return null;
+      i.kind = I_IMUL;
+      i.size = size;
+      i.sub = 1; // the immediate is the second factor
+      return done(b, i);
     case 0x68:
     case 0x6a:
       if (!imm(b, i, op === 0x6a ? 1 : 4)) return null;
@@ -390,6 +397,12 @@ function twoByte(b: Bytes, i: Insn, rex: number, size: number): Insn | null {
     i.cc = op & 15;
     i.kind = op < 0x90 ? I_CMOV : I_SETCC;
     i.size = op < 0x90 ? size : 8;
+    return done(b, i);
+  }
+  if (op === 0xaf) {
+    if (!modrm(b, i, rex)) return null;
+    i.kind = I_IMUL;
+    i.size = size;
     return done(b, i);
   }
   if (op === 0xb6 || op === 0xb7 || op === 0xbe || op === 0xbf) {

@@ -21,7 +21,7 @@ import { makeFlagsOf } from "./flags_gen.ts";
 import { V } from "../long/mem64.ts";
 import { generate } from "./codegen.ts";
 import { discover } from "./region.ts";
-import { gp, rd, shiftFlags, wr } from "./runtime.ts";
+import { gp, IM, imul64, rd, shiftFlags, wr } from "./runtime.ts";
 
 /** A compiled region: runs from RIP; returns the instructions it retired (0: none). */
 export type RegionFn = (c: CpuCore, end: number) => number;
@@ -202,6 +202,8 @@ export class Jit64 {
       "gp",
       "shiftFlags",
       "flagsOf",
+      "imul64",
+      "IM",
       `"use strict"; return function region64(c, end) {\n${r.body}\n};`,
     ) as Factory;
     this.stats.regions++;
@@ -222,6 +224,8 @@ export class Jit64 {
       gp,
       shiftFlags,
       flagsOf,
+      imul64,
+      IM,
     );
     return e;
   }

@@ -16,6 +16,7 @@ import {
   I_CALL,
   I_CALL_M,
   I_CMOV,
+  I_IMUL,
   I_INCDEC,
   I_JCC,
   I_JMP,
@@ -111,6 +112,8 @@ export function defs(i: Insn): number {
       return i.sub === 3 ? ALL : 0;
     case I_SHIFT:
       return i.imm !== 0 ? ALL : 0;
+    case I_IMUL:
+      return CF | OF;
   }
   return 0;
 }

@@ -78,3 +78,48 @@ export function shiftFlags(
   if (rlo === 0 && h === 0) fl |= F_ZF;
   return fl | PARITY[rlo & 0xff];
 }
+
+/** The low 64 bits of the last {@link imul64} product: [lo, hi]. */
+export const IM: Int32Array = new Int32Array(2);
+const LA = new Float64Array(4), LB = new Float64Array(4), LP = new Float64Array(8);
+
+/**
+ * Signed 64 x 64-bit multiply of (a0, a1) by (b0, b1) on 16-bit limbs (no BigInt): the low
+ * 64 bits go to {@link IM}.
+ * @returns 1 when the signed product does not fit in 64 bits (imul's CF and OF), else 0
+ */
+export function imul64(a0: number, a1: number, b0: number, b1: number): number {
+  LA[0] = a0 & 0xffff;
+  LA[1] = a0 >>> 16;
+  LA[2] = a1 & 0xffff;
+  LA[3] = a1 >>> 16;
+  LB[0] = b0 & 0xffff;
+  LB[1] = b0 >>> 16;
+  LB[2] = b1 & 0xffff;
+  LB[3] = b1 >>> 16;
+  LP.fill(0);
+  for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) LP[i + j] += LA[i] * LB[j];
+  let carry = 0;
+  for (let k = 0; k < 8; k++) {
+    const v = LP[k] + carry;
+    LP[k] = v % 65536;
+    carry = Math.floor(v / 65536);
+  }
+  const lo = LP[0] + LP[1] * 65536, hi = LP[2] + LP[3] * 65536;
+  let h0 = (LP[4] + LP[5] * 65536) | 0, h1 = (LP[6] + LP[7] * 65536) | 0;
+  // signed: the unsigned high half minus b for a < 0, minus a for b < 0
+  if (a1 < 0) {
+    const t = (h0 - b0) | 0;
+    h1 = (h1 - b1 - ((h0 >>> 0) < (b0 >>> 0) ? 1 : 0)) | 0;
+    h0 = t;
+  }
+  if (b1 < 0) {
+    const t = (h0 - a0) | 0;
+    h1 = (h1 - a1 - ((h0 >>> 0) < (a0 >>> 0) ? 1 : 0)) | 0;
+    h0 = t;
+  }
+  IM[0] = lo | 0;
+  IM[1] = hi | 0;
+  const ext = IM[1] >> 31;
+  return h0 !== ext || h1 !== ext ? 1 : 0;
+}

@@ -235,9 +235,16 @@ function insn(r: Rng): Enc {
         imm(e, r, 4);
       }
       break;
-    case 22: // forms the compiler refuses
-      e.body.push(0x0f, r.pick([0xaf, 0xa3, 0xbc]));
-      modrm(r, e, reg);
+    case 22: // imul, and forms the compiler refuses
+      if (r.below(2) === 0) {
+        const op = r.pick([0x69, 0x6b]);
+        e.body.push(op);
+        modrm(r, e, reg);
+        imm(e, r, op === 0x69 ? 4 : 1);
+      } else {
+        e.body.push(0x0f, r.pick([0xaf, 0xaf, 0xa3, 0xbc]));
+        modrm(r, e, reg);
+      }
       break;
     default:
       e.body.push(0xff);

@@ -32,7 +32,12 @@ export const ATTR_DATA32 = 0xc093;
 export const FAULT_LOOP_LIMIT = 10_000;
 
 /** The CPUs sharing each machine memory (vcpus of one host). */
-const cpusOver = new WeakMap<PhysMemory, CpuCore[]>();
+const cpusSharing = new WeakMap<PhysMemory, CpuCore[]>();
+
+/** The CPUs over machine memory `mem` (whose write entries must not cover code frames). */
+export function cpusOver(mem: PhysMemory): readonly CpuCore[] {
+  return cpusSharing.get(mem) ?? [];
+}
 
 /**
  * The core of one x86 CPU (see {@link Cpu} in cpu.ts for the whole CPU). Starts in flat 32-bit protected mode at CPL 0 (all segments base 0, limit
@@ -71,11 +76,11 @@ export class CpuCore extends CpuMemory implements CpuBus {
     super(mem, platform, walker);
     this.dcache = new DecodedCache(mem);
     // Every CPU over this memory drops its decoded code when a code frame is written.
-    let peers = cpusOver.get(mem);
+    let peers = cpusSharing.get(mem);
     if (peers === undefined) {
       const list: CpuCore[] = [];
       peers = list;
-      cpusOver.set(mem, list);
+      cpusSharing.set(mem, list);
       mem.onCodeWrite = (mfn) => {
         for (const c of list) c.dcache.dropPage(mfn);
       };
@@ -304,7 +309,7 @@ export class CpuCore extends CpuMemory implements CpuBus {
     // Write entries (of every CPU over this memory) must not cover code frames, so that
     // writes there take the slow path and drop the decoded code.
     if (becomesCode) {
-      for (const c of cpusOver.get(this.mem) ?? [this]) {
+      for (const c of cpusSharing.get(this.mem) ?? [this]) {
         c.tlb.flushKind(K_WRITE);
         if (!c.tlb64.empty) c.tlb64.flushKind(K_WRITE);
       }

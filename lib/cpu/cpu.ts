@@ -16,6 +16,7 @@ import { step } from "./interpreter.ts";
 import { DebugUnit } from "./debug_unit.ts";
 import { NO_FOLD, unfoldSegments } from "./seg_fold.ts";
 import { Jit, type JitOptions } from "./jit/jit.ts";
+import { Jit64 } from "./jit64/jit64.ts";
 import type { PhysMemory } from "./phys_memory.ts";
 import type { PageWalker, Platform } from "./platform.ts";
 
@@ -51,6 +52,8 @@ export class Cpu extends CpuCore {
   override readonly debug: DebugUnit;
   /** The block compiler (lib/cpu/jit), or null to interpret only (`pvx boot --no-jit`). */
   override jit: Jit | null;
+  /** The block compiler for 64-bit code (lib/cpu/jit64), null with `jit: false`. */
+  override jit64: Jit64 | null;
 
   /**
    * Creates a CPU in flat 32-bit protected mode at CPL 0.
@@ -69,6 +72,7 @@ export class Cpu extends CpuCore {
     if (walker instanceof CompatWalker) walker.lm = this.lm;
     this.debug = new DebugUnit(this, step);
     this.jit = jit === false ? null : new Jit(undefined, jit);
+    this.jit64 = jit === false ? null : new Jit64(undefined, jit);
   }
 
   /**

@@ -21,6 +21,7 @@ import { checkedStep64 } from "./watch64.ts";
 import { syncSegBases } from "./msr64.ts";
 import { D, dropFetch, fetch8, modrm, prefixes, resetFetch } from "./decode64.ts";
 import { callFar64, jmpFar64 } from "./far64.ts";
+import { FAST64, FAST_GENERIC, FAST_LOOP, runFast64 } from "./fast64.ts";
 
 const CS = 1;
 
@@ -57,6 +58,7 @@ export function runLong(c: CpuCore, end: number): boolean {
   dropFetch();
   let faults = 0, faultAt = -1, faultLo = 0, faultHi = 0;
   let loopHead = true; // where a run starts is an entry too
+  let generic = false, inFast = false;
   while (c.retired < end && !c.stopRequested) {
     if ((c.segAttr[CS] & ATTR_L) === 0) return true;
     const jit = c.jit64;
@@ -79,10 +81,20 @@ export function runLong(c: CpuCore, end: number): boolean {
         continue;
       }
     }
-    const lo = c.eip, hi = c.lm.ripHi, fl = c.flags;
+    let lo = c.eip, hi = c.lm.ripHi, fl = c.flags;
     try {
       if ((c.flags & F_TF) !== 0 || c.dbgArmed !== 0) checkedStep64(c);
-      else {
+      else if (FAST64.enabled && !generic) {
+        // The decoded-instruction loop (fast64.ts); it leaves a fault's RIP and RFLAGS
+        // at the faulting instruction.
+        inFast = true;
+        const r = runFast64(c, end, jit !== null);
+        inFast = false;
+        if (r === FAST_LOOP) loopHead = true;
+        else if (r === FAST_GENERIC) generic = true;
+        continue;
+      } else {
+        generic = false;
         step64(c);
         c.retired++;
       }
@@ -90,6 +102,12 @@ export function runLong(c: CpuCore, end: number): boolean {
       if ((c.eip >>> 0) < (lo >>> 0) && c.lm.ripHi === hi) loopHead = true;
     } catch (e) {
       if (e !== FAULT) throw e;
+      if (inFast) {
+        inFast = false;
+        lo = c.eip;
+        hi = c.lm.ripHi;
+        fl = c.flags;
+      }
       c.eip = lo;
       c.lm.ripHi = hi;
       // A faulting instruction leaves RFLAGS as it found them (read-modify-write forms

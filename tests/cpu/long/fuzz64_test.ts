@@ -106,7 +106,7 @@ function reset(m: Machine64): Machine64 {
   const cpu = m.cpu;
   const t = template ??= sandbox().cpu;
   m.mem.u8.fill(0);
-  m.mem.noteWrite(0, m.mem.u8.length); // drops compiled code (lib/cpu/jit64)
+  m.mem.noteWrite(0, m.mem.u8.length); // drops decoded and compiled code (fast64, jit64)
   const tables = new Tables64(m.mem, TABLES, TABLE_FRAMES);
   const fresh = { ...m, tables };
   mapPages(fresh);

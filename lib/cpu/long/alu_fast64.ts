@@ -1,0 +1,147 @@
+/**
+ * The ALU of the 64-bit fast loop (fast64.ts): add or adc sbb and sub xor cmp and test
+ * at 32 and 64 bits with the flags computed eagerly and inline (the same values as
+ * alu64.ts's `alu`, which adc/sbb and the 8-bit forms still use), and inc/dec.
+ * Results: the low half is returned, the high half left in {@link R}[1].
+ * @module
+ */
+
+import type { CpuCore } from "../core.ts";
+import { F_ARITH, F_CF, F_OF, PARITY } from "../flags.ts";
+import { alu, ALU_DEC, ALU_INC, R } from "./alu64.ts";
+
+/** Operation numbers: the ALU group's (0..7) and test. */
+export const OP_ADD = 0, OP_OR = 1, OP_ADC = 2, OP_SBB = 3, OP_AND = 4, OP_SUB = 5;
+export const OP_XOR = 6, OP_CMP = 7, OP_TEST = 8;
+
+/** SF ZF PF of a 32-bit result, and the flags outside the arithmetic six. */
+function szp32(c: CpuCore, r: number): number {
+  return (c.flags & ~F_ARITH) | ((r >>> 24) & 0x80) | (r === 0 ? 0x40 : 0) | PARITY[r & 0xff];
+}
+
+/** SF ZF PF of a 64-bit result (lo, hi), and the flags outside the arithmetic six. */
+function szp64(c: CpuCore, lo: number, hi: number): number {
+  return (c.flags & ~F_ARITH) | ((hi >>> 24) & 0x80) | ((lo | hi) === 0 ? 0x40 : 0) |
+    PARITY[lo & 0xff];
+}
+
+/** `a op b` at 32 bits (op 0..8); sets the flags, returns the result (R[1] = 0). */
+export function alu32(c: CpuCore, op: number, a: number, b: number): number {
+  let r = 0;
+  switch (op) {
+    case OP_ADD:
+      r = (a + b) | 0;
+      c.flags = szp32(c, r) | ((r >>> 0) < (a >>> 0) ? F_CF : 0) |
+        ((((a ^ r) & (b ^ r)) >>> 20) & F_OF) | ((a ^ b ^ r) & 0x10);
+      break;
+    case OP_SUB:
+    case OP_CMP:
+      r = (a - b) | 0;
+      c.flags = szp32(c, r) | ((a >>> 0) < (b >>> 0) ? F_CF : 0) |
+        ((((a ^ b) & (a ^ r)) >>> 20) & F_OF) | ((a ^ b ^ r) & 0x10);
+      break;
+    case OP_AND:
+    case OP_TEST:
+      r = a & b;
+      c.flags = szp32(c, r);
+      break;
+    case OP_OR:
+      r = a | b;
+      c.flags = szp32(c, r);
+      break;
+    case OP_XOR:
+      r = a ^ b;
+      c.flags = szp32(c, r);
+      break;
+    default:
+      alu(c, op, 32, a, 0, b, 0);
+      return R[0];
+  }
+  R[1] = 0;
+  return r;
+}
+
+/** `a op b` at 64 bits (op 0..8); sets the flags, returns the low half (high in R[1]). */
+export function alu64(
+  c: CpuCore,
+  op: number,
+  al: number,
+  ah: number,
+  bl: number,
+  bh: number,
+): number {
+  let rl = 0, rh = 0;
+  switch (op) {
+    case OP_ADD: {
+      rl = (al + bl) | 0;
+      const carry = (rl >>> 0) < (al >>> 0) ? 1 : 0;
+      rh = (ah + bh + carry) | 0;
+      const cf = carry !== 0 ? (rh >>> 0) <= (ah >>> 0) : (rh >>> 0) < (ah >>> 0);
+      c.flags = szp64(c, rl, rh) | (cf ? F_CF : 0) | ((((ah ^ rh) & (bh ^ rh)) >>> 20) & F_OF) |
+        ((al ^ bl ^ rl) & 0x10);
+      break;
+    }
+    case OP_SUB:
+    case OP_CMP: {
+      rl = (al - bl) | 0;
+      const borrow = (al >>> 0) < (bl >>> 0) ? 1 : 0;
+      rh = (ah - bh - borrow) | 0;
+      const cf = borrow !== 0 ? (ah >>> 0) <= (bh >>> 0) : (ah >>> 0) < (bh >>> 0);
+      c.flags = szp64(c, rl, rh) | (cf ? F_CF : 0) | ((((ah ^ bh) & (ah ^ rh)) >>> 20) & F_OF) |
+        ((al ^ bl ^ rl) & 0x10);
+      break;
+    }
+    case OP_AND:
+    case OP_TEST:
+      rl = al & bl;
+      rh = ah & bh;
+      c.flags = szp64(c, rl, rh);
+      break;
+    case OP_OR:
+      rl = al | bl;
+      rh = ah | bh;
+      c.flags = szp64(c, rl, rh);
+      break;
+    case OP_XOR:
+      rl = al ^ bl;
+      rh = ah ^ bh;
+      c.flags = szp64(c, rl, rh);
+      break;
+    default:
+      alu(c, op, 64, al, ah, bl, bh);
+      return R[0];
+  }
+  R[1] = rh;
+  return rl;
+}
+
+/** `a op b` at 8 bits through alu64.ts (test as and); returns the result. */
+export function alu8(c: CpuCore, op: number, a: number, b: number): number {
+  alu(c, op === OP_TEST ? OP_AND : op, 8, a, 0, b, 0);
+  return R[0];
+}
+
+/** inc (`delta` 1) or dec (-1) at 32 or 64 bits: CF kept; returns the low half (high in R[1]). */
+export function incDec(c: CpuCore, delta: number, size: number, lo: number, hi: number): number {
+  if (size === 8) {
+    alu(c, delta > 0 ? ALU_INC : ALU_DEC, 8, lo, 0, 0, 0);
+    return R[0];
+  }
+  const rl = (lo + delta) | 0;
+  let rh = 0, of = 0;
+  const keep = c.flags & (~F_ARITH | F_CF);
+  if (size === 64) {
+    rh = delta > 0 ? (rl === 0 ? (hi + 1) | 0 : hi) : (lo === 0 ? (hi - 1) | 0 : hi);
+    if (delta > 0) of = rh === (0x80000000 | 0) && rl === 0 ? F_OF : 0;
+    else of = rh === 0x7fffffff && rl === -1 ? F_OF : 0;
+    c.flags = keep | ((rh >>> 24) & 0x80) | ((rl | rh) === 0 ? 0x40 : 0) | PARITY[rl & 0xff] |
+      of | ((lo ^ rl) & 0x10);
+  } else {
+    if (delta > 0) of = rl === (0x80000000 | 0) ? F_OF : 0;
+    else of = rl === 0x7fffffff ? F_OF : 0;
+    c.flags = keep | ((rl >>> 24) & 0x80) | (rl === 0 ? 0x40 : 0) | PARITY[rl & 0xff] | of |
+      ((lo ^ rl) & 0x10);
+  }
+  R[1] = rh;
+  return rl;
+}

@@ -9,7 +9,7 @@ import type { CpuCore } from "../core.ts";
 import { F_CF, F_OF } from "../flags.ts";
 import { mul128, P } from "./muldiv64.ts";
 import { IMUL_IMM, IMUL_MEM } from "./decode_fast64.ts";
-import { ea, getR, load, set32, set64, vHi } from "./mem_fast64.ts";
+import { ea, L, load, vHi } from "./mem_fast64.ts";
 
 /**
  * Runs a K_IMUL record: destination `a`, source register or packed operand `b` with
@@ -31,24 +31,26 @@ export function imul(
     sl = load(c, size >> 3, b);
     sh = vHi;
   } else {
-    sl = getR(c, b);
+    sl = L[b];
     sh = c.lm.hi[b];
   }
   let ml = imm, mh = imm >> 31;
   if ((j & IMUL_IMM) === 0) {
-    ml = getR(c, a);
+    ml = L[a];
     mh = c.lm.hi[a];
   }
   let over = false;
   if (size === 32) {
     const lo = Math.imul(sl, ml);
     over = sl * ml !== lo; // the double product is exact whenever it fits in int32
-    set32(c, a, lo);
+    L[a] = lo;
+    c.lm.hi[a] = 0;
   } else {
     mul128(sl, sh, ml, mh, true);
     const ext = P[1] >> 31;
     over = P[2] !== ext || P[3] !== ext;
-    set64(c, a, P[0], P[1]);
+    L[a] = P[0];
+    c.lm.hi[a] = P[1];
   }
   c.flags = (c.flags & ~(F_CF | F_OF)) | (over ? F_CF | F_OF : 0);
 }

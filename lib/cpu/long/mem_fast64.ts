@@ -1,5 +1,5 @@
 /**
- * Operands of the 64-bit fast loop (fast64.ts): GPR access by REX-resolved number, the
+ * Operands of the 64-bit fast loop (fast64.ts): the GPR low halves as one array, the
  * effective address of a packed memory operand (decode_fast64.ts), and loads/stores that
  * hit the 64-bit TLB inline (an access inside one page whose translation is cached) and
  * otherwise take mem64.ts's `read64`/`write64` (misses, page crossings, code frames,
@@ -14,40 +14,41 @@ import { canonicalHi } from "./long_state.ts";
 import { read64, V, write64 } from "./mem64.ts";
 import { EA_NONE, EA_RIP, EA_SS } from "./decode_fast64.ts";
 
-/** Low half of GPR r (0..15). */
-export function getR(c: CpuCore, r: number): number {
-  return r < 8 ? c.regs[r] : c.lm.rlo[r - 8];
+/**
+ * The low halves of the 16 GPRs while the fast loop runs (RAX..RDI live in `c.regs`,
+ * R8-R15 in `lm.rlo` otherwise): one array indexed by register number. {@link loadRegs}
+ * at entry and after anything else ran (step64), {@link storeRegs} before anything else
+ * runs and at every exit (faults included). The high halves stay in `lm.hi`.
+ */
+export const L: Int32Array = new Int32Array(16);
+
+/** Copies the GPR low halves of `c` into {@link L}. */
+export function loadRegs(c: CpuCore): void {
+  const g = c.regs, x = c.lm.rlo;
+  for (let i = 0; i < 8; i++) {
+    L[i] = g[i];
+    L[i + 8] = x[i];
+  }
 }
 
-/** Sets the low half of GPR r (the high half is left alone). */
-export function setR(c: CpuCore, r: number, v: number): void {
-  if (r < 8) c.regs[r] = v;
-  else c.lm.rlo[r - 8] = v;
-}
-
-/** Writes a 32-bit result to GPR r (zero-extended). */
-export function set32(c: CpuCore, r: number, v: number): void {
-  if (r < 8) c.regs[r] = v;
-  else c.lm.rlo[r - 8] = v;
-  c.lm.hi[r] = 0;
-}
-
-/** Writes a 64-bit value to GPR r. */
-export function set64(c: CpuCore, r: number, lo: number, hi: number): void {
-  if (r < 8) c.regs[r] = lo;
-  else c.lm.rlo[r - 8] = lo;
-  c.lm.hi[r] = hi;
+/** Copies {@link L} back into the GPR low halves of `c`. */
+export function storeRegs(c: CpuCore): void {
+  const g = c.regs, x = c.lm.rlo;
+  for (let i = 0; i < 8; i++) {
+    g[i] = L[i];
+    x[i] = L[i + 8];
+  }
 }
 
 /** 8-bit register code r (0..15 low bytes, 16..19 AH..BH). */
-export function get8(c: CpuCore, r: number): number {
-  return r < 16 ? getR(c, r) & 0xff : (c.regs[r - 16] >> 8) & 0xff;
+export function get8(r: number): number {
+  return r < 16 ? L[r] & 0xff : (L[r - 16] >> 8) & 0xff;
 }
 
 /** Writes 8-bit register code r (the other bits are kept). */
-export function set8(c: CpuCore, r: number, v: number): void {
-  if (r < 16) setR(c, r, (getR(c, r) & ~0xff) | (v & 0xff));
-  else c.regs[r - 16] = (c.regs[r - 16] & ~0xff00) | ((v & 0xff) << 8);
+export function set8(r: number, v: number): void {
+  if (r < 16) L[r] = (L[r] & ~0xff) | (v & 0xff);
+  else L[r - 16] = (L[r - 16] & ~0xff00) | ((v & 0xff) << 8);
 }
 
 /** The effective (linear) address of the last {@link ea}: low and high halves. */
@@ -85,14 +86,14 @@ export function ea(c: CpuCore, b: number, d: number, len: number): void {
   }
   const base = b & 31;
   if (base !== EA_NONE) {
-    s = (lo >>> 0) + (getR(c, base) >>> 0);
+    s = (lo >>> 0) + (L[base] >>> 0);
     hi = (hi + h[base] + (s > 0xffffffff ? 1 : 0)) | 0;
     lo = s | 0;
   }
   const idx = (b >> 5) & 31;
   if (idx !== EA_NONE) {
     const sc = (b >> 10) & 3;
-    let il = getR(c, idx), ih = h[idx];
+    let il = L[idx], ih = h[idx];
     if (sc !== 0) {
       ih = (ih << sc) | (il >>> (32 - sc));
       il <<= sc;

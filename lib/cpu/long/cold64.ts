@@ -73,7 +73,7 @@ function writeExt(c: CpuCore, r: number, v: number, mode: number, size: number):
 
 /** Runs record `r` (kind `k`, instruction length `len`) of the cold kinds. */
 export function cold(c: CpuCore, dc: Dcache64, r: number, k: number, len: number): void {
-  const a = dc.a[r], b = dc.b[r], d = dc.d[r], i = dc.i[r], j = dc.j[r];
+  const a = dc.ka[r] >> 16, b = dc.b[r], d = dc.d[r], i = dc.i[r], j = dc.j[r];
   const H = c.lm.hi;
   switch (k) {
     case 28: { // K_MOVX_R

@@ -23,12 +23,8 @@ const cachesOver = new WeakMap<PhysMemory, Dcache64[]>();
 
 /** Decoded 64-bit records and the per-frame offset indexes of one CPU. */
 export class Dcache64 {
-  /** Record kind (decode_fast64.ts K_*; 0 = none). */
-  readonly kind: Uint8Array = new Uint8Array(CAP);
-  /** Instruction length. */
-  readonly len: Uint8Array = new Uint8Array(CAP);
-  /** Operands (per kind: register numbers, operation, size, condition). */
-  readonly a: Int32Array = new Int32Array(CAP);
+  /** Record kind (decode_fast64.ts K_*) | instruction length << 8 | operand `a` << 16. */
+  readonly ka: Int32Array = new Int32Array(CAP);
   /** Second register, or the packed memory operand (decode_fast64.ts EA_*). */
   readonly b: Int32Array = new Int32Array(CAP);
   /** Displacement. */
@@ -96,10 +92,20 @@ export class Dcache64 {
     return p;
   }
 
-  /** Allocates a record; when the pool is full everything is dropped first. */
-  alloc(): number {
-    if (this.next >= CAP) this.dropAll();
-    return this.next++;
+  /** Makes room for `n` consecutive records (dropping everything when the pool is full). */
+  reserve(n: number): void {
+    if (this.next + n >= CAP) this.dropAll();
+  }
+
+  /** Appends a record (after {@link reserve}); returns its index. */
+  put(kind: number, len: number, a: number, b: number, d: number, i: number, j: number): number {
+    const r = this.next++;
+    this.ka[r] = kind | (len << 8) | (a << 16);
+    this.b[r] = b;
+    this.d[r] = d;
+    this.i[r] = i;
+    this.j[r] = j;
+    return r;
   }
 
   /** Drops one frame's records (it was written). */

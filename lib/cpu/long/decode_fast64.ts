@@ -24,6 +24,10 @@ export const K_JCC = 23, K_JMP_R = 24, K_CALL_R = 25, K_JMP_M = 26, K_CALL_M = 2
 export const K_MOVX_R = 28, K_MOVX_M = 29, K_CMOV = 30, K_SETCC = 31, K_SHIFT = 32;
 export const K_ALU8_RR = 33, K_ALU8_RI = 34, K_LOAD8 = 35, K_INCDEC_M = 36, K_IMUL = 37;
 export const K_NOTNEG = 38, K_XCHG = 39, K_CWD = 40;
+/** Block end: the loop looks RIP up again (nothing retires). */
+export const K_END = 41;
+/** Longest block (instructions). */
+export const BLOCK_MAX = 48;
 
 /** K_IMUL's `j`: operand size, plus these bits. */
 export const IMUL_IMM = 0x100, IMUL_MEM = 0x200;
@@ -331,19 +335,8 @@ function oneByte(b: number, rex: number, seg: number): void {
   rec(K_GENERIC, 0, 0, 0, 0, 0);
 }
 
-/**
- * Decodes the instruction at machine address `m` (page offset `off` of a code frame) into
- * a new record of `dc` and indexes it in `arr`.
- * @returns the record
- */
-export function decodeFast64(
-  dc: Dcache64,
-  mem: Uint8Array,
-  m: number,
-  arr: Int32Array,
-  off: number,
-): number {
-  u8 = mem;
+/** Decodes the instruction at machine address `m` (page offset `off`) into the record vars. */
+function decodeOne(m: number, off: number): void {
   start = pos = m;
   lim = m - off + 4096;
   if (lim > start + 15) lim = start + 15;
@@ -375,14 +368,43 @@ export function decodeFast64(
     } else rec(K_GENERIC, 0, 0, 0, 0, 0);
   } else oneByte(b, rex, seg);
   if (bad) kind = K_GENERIC;
-  const r = dc.alloc();
-  dc.kind[r] = kind;
-  dc.len[r] = pos - start;
-  dc.a[r] = ra;
-  dc.b[r] = rb;
-  dc.d[r] = rd;
-  dc.i[r] = ri;
-  dc.j[r] = rj;
-  arr[off] = r;
-  return r;
+}
+
+/** Whether a kind ends a block (control transfers and step64's instructions). */
+function ends(k: number): boolean {
+  return k === K_GENERIC || (k >= K_CALL && k <= K_CALL_M);
+}
+
+/**
+ * Decodes the straight-line block at machine address `m` (page offset `off` of a code
+ * frame) into consecutive new records of `dc`: up to {@link BLOCK_MAX} instructions,
+ * ending with a control transfer or a generic instruction, or with a {@link K_END}
+ * record at the page end or the length limit. Each instruction's offset is indexed in
+ * `arr` where it was not yet.
+ * @returns the first record
+ */
+export function decodeBlock(
+  dc: Dcache64,
+  mem: Uint8Array,
+  m: number,
+  arr: Int32Array,
+  off: number,
+): number {
+  u8 = mem;
+  dc.reserve(BLOCK_MAX + 1);
+  const first = dc.next;
+  for (let n = 0;; n++) {
+    if (off >= 4096 || n === BLOCK_MAX) {
+      dc.put(K_END, 0, 0, 0, 0, 0, 0);
+      break;
+    }
+    decodeOne(m, off);
+    const len = pos - start;
+    const r = dc.put(kind, len, ra, rb, rd, ri, rj);
+    if (arr[off] === 0) arr[off] = r;
+    if (ends(kind)) break;
+    m += len;
+    off += len;
+  }
+  return first;
 }

@@ -76,6 +76,23 @@ export function setEa(lo: number, hi: number): void {
  * at RIP of length `len`, for RIP-relative operands) into {@link eLo}/{@link eHi}.
  */
 export function ea(c: CpuCore, b: number, d: number, len: number): void {
+  if ((b & 0x7fe0) === EA_NONE << 5) {
+    // base + displacement, or the displacement alone: the common forms
+    const base = b & 31;
+    if (base === EA_NONE) {
+      eLo = d;
+      eHi = d >> 31;
+    } else {
+      const s = (L[base] >>> 0) + d;
+      eLo = s | 0;
+      eHi = (c.lm.hi[base] + (s < 0 ? -1 : s > 0xffffffff ? 1 : 0)) | 0;
+    }
+    return;
+  }
+  eaFull(c, b, d, len);
+}
+
+function eaFull(c: CpuCore, b: number, d: number, len: number): void {
   let lo = d, hi = d >> 31, s = 0;
   const h = c.lm.hi;
   if ((b & EA_RIP) !== 0) {

@@ -127,238 +127,239 @@ export function runFast64(c: CpuCore, end: number, jitOn: boolean): number {
   const KA = dc.ka, B = dc.b, Dd = dc.d, I = dc.i, J = dc.j;
   const H = c.lm.hi;
   let ret = c.retired, eip = 0, rh = 0, fl = 0, result = FAST_END, inStep = false;
+  // One loop (V8 compiles it on stack; leaving a nested loop would drop that code):
+  // `r` is the next record of the current block, or 0 to look RIP up.
+  let r = 0, arr: Int32Array | null = null;
   try {
-    outer: while (ret < end) {
+    while (ret < end) {
       eip = c.eip;
-      rh = c.lm.ripHi;
       fl = c.flags;
-      let arr = dc.arr;
-      if (
-        arr === null || (eip & -4096) !== dc.pageLo || rh !== dc.pageHi ||
-        c.tlb64.epoch !== dc.epoch
-      ) arr = enterPage(c, dc, eip, rh);
-      const off = eip & 4095;
-      let r = arr[off];
-      // (a full pool is emptied by the decoder: the block stays valid for this run)
-      if (r === 0) r = decodeBlock(dc, c.u8, dc.base + off, arr, off);
-      // The records of a block follow each other: straight-line code runs without
-      // looking RIP up; control transfers, step64's instructions and K_END go back.
-      for (;; r++) {
-        eip = c.eip;
-        fl = c.flags;
-        const ka = KA[r], k = ka & 0xff, len = (ka >> 8) & 0xff, a = ka >> 16, b = B[r];
-        let next = (eip + len) | 0;
-        switch (k) {
-          case 1: // K_GENERIC: step64 runs it
-            storeRegs(c);
-            inStep = true;
-            step64(c);
-            inStep = false;
-            loadRegs(c);
-            ret++;
-            // anything it may change that this loop relies on ends the run
-            if (
-              (c.segAttr[CS] & ATTR_L) === 0 || (c.flags & F_TF) !== 0 || c.dbgArmed !== 0 ||
-              c.cpl !== dc.cpl || c.stopRequested || c.lfOp !== LF_NONE
-            ) {
-              c.retired = ret;
-              storeRegs(c);
-              return FAST_END;
-            }
-            if (jitOn && c.lm.ripHi === rh && (c.eip >>> 0) < (eip >>> 0)) {
-              c.retired = ret;
-              storeRegs(c);
-              return FAST_LOOP;
-            }
-            continue outer;
-          case 41: // K_END
-            continue outer;
-          case 2: // K_NOP
-            break;
-          case 3: // K_MOV_RR
-            L[a] = L[b];
-            H[a] = J[r] === 64 ? H[b] : 0;
-            break;
-          case 4: // K_MOV_RI
-            L[a] = I[r];
-            H[a] = J[r];
-            break;
-          case 5: { // K_LOAD
-            ea(c, b, Dd[r], len);
-            const size = J[r];
-            L[a] = load(c, size, b);
-            H[a] = size === 8 ? vHi : 0;
-            break;
-          }
-          case 6: { // K_STORE
-            ea(c, b, Dd[r], len);
-            const size = J[r];
-            if (size === 8) store(c, 8, b, L[a], H[a]);
-            else if (size === 4) store(c, 4, b, L[a], 0);
-            else store(c, 1, b, get8(a), 0);
-            break;
-          }
-          case 7: // K_STORE_I
-            ea(c, b, Dd[r], len);
-            store(c, J[r], b, I[r], I[r] >> 31);
-            break;
-          case 8: { // K_ALU_RR32
-            const op = I[r];
-            const v = alu32(c, op, L[a], L[b]);
-            if (op < OP_CMP) {
-              L[a] = v;
-              H[a] = 0;
-            }
-            break;
-          }
-          case 9: { // K_ALU_RR64
-            const op = I[r];
-            const v = alu64(c, op, L[a], H[a], L[b], H[b]);
-            if (op < OP_CMP) {
-              L[a] = v;
-              H[a] = R[1];
-            }
-            break;
-          }
-          case 10: { // K_ALU_RI32
-            const op = J[r];
-            const v = alu32(c, op, L[a], I[r]);
-            if (op < OP_CMP) {
-              L[a] = v;
-              H[a] = 0;
-            }
-            break;
-          }
-          case 11: { // K_ALU_RI64
-            const op = J[r], imm = I[r];
-            const v = alu64(c, op, L[a], H[a], imm, imm >> 31);
-            if (op < OP_CMP) {
-              L[a] = v;
-              H[a] = R[1];
-            }
-            break;
-          }
-          case 12: { // K_ALU_RM
-            ea(c, b, Dd[r], len);
-            const op = I[r], size = J[r];
-            if (size === 64) {
-              const m = load(c, 8, b);
-              const v = alu64(c, op, L[a], H[a], m, vHi);
-              if (op < OP_CMP) {
-                L[a] = v;
-                H[a] = R[1];
-              }
-            } else if (size === 32) {
-              const v = alu32(c, op, L[a], load(c, 4, b));
-              if (op < OP_CMP) {
-                L[a] = v;
-                H[a] = 0;
-              }
-            } else {
-              const v = alu8(c, op, get8(a), load(c, 1, b));
-              if (op < OP_CMP) set8(a, v);
-            }
-            break;
-          }
-          case 15: // K_LEA
-            ea(c, b, Dd[r], len);
-            L[a] = eLo;
-            H[a] = J[r] === 64 ? eHi : 0;
-            break;
-          case 16: { // K_INCDEC_R
-            const size = J[r];
-            L[a] = incDec(c, I[r], size, L[a], H[a]);
-            H[a] = R[1];
-            break;
-          }
-          case 17: // K_PUSH_R
-            push(c, L[a], H[a]);
-            break;
-          case 18: { // K_POP_R
-            const v = pop(c);
-            L[a] = v;
-            H[a] = vHi;
-            break;
-          }
-          case 19: // K_PUSH_I
-            push(c, I[r], I[r] >> 31);
-            break;
-          case 20: { // K_CALL
-            const s = (next >>> 0) + I[r];
-            let th = rh;
-            if (s < 0 || s > 0xffffffff || (next >>> 0) < (eip >>> 0)) th = farTarget(c, len, I[r]);
-            const tl = s | 0;
-            push(c, next, (next >>> 0) < (eip >>> 0) ? (rh + 1) | 0 : rh);
-            next = tl;
-            c.lm.ripHi = th;
-            break;
-          }
-          case 21: { // K_RET
-            const hi = c.lm.hi[4];
-            if (!canonicalHi(hi)) c.raise(VEC_SS, 0);
-            setEa(L[4], hi);
-            const tl = load(c, 8, 0), th = vHi;
-            if (!canonicalHi(th)) c.raise(VEC_GP, 0);
-            const s = (L[4] >>> 0) + 8;
-            L[4] = s | 0;
-            if (s > 0xffffffff) H[4] = (hi + 1) | 0;
-            next = tl;
-            c.lm.ripHi = th;
-            break;
-          }
-          case 22: // K_JMP
-          case 23: { // K_JCC
-            if (k === 23 && !cond(c.flags, a)) {
-              if ((next >>> 0) < (eip >>> 0)) c.lm.ripHi = (rh + 1) | 0;
-              break;
-            }
-            const s = (next >>> 0) + I[r];
-            if (s >= 0 && s <= 0xffffffff && (next >>> 0) >= (eip >>> 0)) next = s | 0;
-            else {
-              c.lm.ripHi = farTarget(c, len, I[r]);
-              next = tLo;
-            }
-            break;
-          }
-          case 24: // K_JMP_R
-          case 25: // K_CALL_R
-          case 26: // K_JMP_M
-          case 27: { // K_CALL_M
-            let tl = 0, th = 0;
-            if (k < 26) {
-              tl = L[a];
-              th = H[a];
-            } else {
-              ea(c, b, Dd[r], len);
-              tl = load(c, 8, b);
-              th = vHi;
-            }
-            if (!canonicalHi(th)) c.raise(VEC_GP, 0);
-            if (k === 25 || k === 27) push(c, next, (next >>> 0) < (eip >>> 0) ? (rh + 1) | 0 : rh);
-            next = tl;
-            c.lm.ripHi = th;
-            break;
-          }
-          default:
-            cold(c, dc, r, k, len);
-        }
-        ret++;
-        c.eip = next;
-        if (k >= 20 && k <= 27) {
-          // branches set the high half; a backward one within it is a loop head
-          if (jitOn && c.lm.ripHi === rh && (next >>> 0) < (eip >>> 0)) {
-            result = FAST_LOOP;
-            break outer;
-          }
-          continue outer;
-        }
-        if ((next >>> 0) < (eip >>> 0)) {
-          c.lm.ripHi = (rh + 1) | 0; // off the 4 GiB half
-          continue outer;
-        }
-        // the budget, and a store that dropped this page's records, end the block
-        if (ret >= end || dc.arr !== arr) continue outer;
+      if (r === 0) {
+        // The records of a block follow each other: straight-line code runs without
+        // looking RIP up; control transfers, step64's instructions and K_END come here.
+        rh = c.lm.ripHi;
+        arr = dc.arr;
+        if (
+          arr === null || (eip & -4096) !== dc.pageLo || rh !== dc.pageHi ||
+          c.tlb64.epoch !== dc.epoch
+        ) arr = enterPage(c, dc, eip, rh);
+        const off = eip & 4095;
+        r = arr[off];
+        // (a full pool is emptied by the decoder: the block stays valid for this run)
+        if (r === 0) r = decodeBlock(dc, c.u8, dc.base + off, arr, off);
       }
+      const ka = KA[r], k = ka & 0xff, len = (ka >> 8) & 0xff, a = ka >> 16, b = B[r];
+      let next = (eip + len) | 0;
+      switch (k) {
+        case 1: // K_GENERIC: step64 runs it
+          storeRegs(c);
+          inStep = true;
+          step64(c);
+          inStep = false;
+          loadRegs(c);
+          ret++;
+          // anything it may change that this loop relies on ends the run
+          if (
+            (c.segAttr[CS] & ATTR_L) === 0 || (c.flags & F_TF) !== 0 || c.dbgArmed !== 0 ||
+            c.cpl !== dc.cpl || c.stopRequested || c.lfOp !== LF_NONE
+          ) {
+            c.retired = ret;
+            storeRegs(c);
+            return FAST_END;
+          }
+          if (jitOn && c.lm.ripHi === rh && (c.eip >>> 0) < (eip >>> 0)) {
+            c.retired = ret;
+            storeRegs(c);
+            return FAST_LOOP;
+          }
+          r = 0;
+          continue;
+        case 41: // K_END
+          r = 0;
+          continue;
+        case 2: // K_NOP
+          break;
+        case 3: // K_MOV_RR
+          L[a] = L[b];
+          H[a] = J[r] === 64 ? H[b] : 0;
+          break;
+        case 4: // K_MOV_RI
+          L[a] = I[r];
+          H[a] = J[r];
+          break;
+        case 5: { // K_LOAD
+          ea(c, b, Dd[r], len);
+          const size = J[r];
+          L[a] = load(c, size, b);
+          H[a] = size === 8 ? vHi : 0;
+          break;
+        }
+        case 6: { // K_STORE
+          ea(c, b, Dd[r], len);
+          const size = J[r];
+          if (size === 8) store(c, 8, b, L[a], H[a]);
+          else if (size === 4) store(c, 4, b, L[a], 0);
+          else store(c, 1, b, get8(a), 0);
+          break;
+        }
+        case 7: // K_STORE_I
+          ea(c, b, Dd[r], len);
+          store(c, J[r], b, I[r], I[r] >> 31);
+          break;
+        case 8: { // K_ALU_RR32
+          const op = I[r];
+          const v = alu32(c, op, L[a], L[b]);
+          if (op < OP_CMP) {
+            L[a] = v;
+            H[a] = 0;
+          }
+          break;
+        }
+        case 9: { // K_ALU_RR64
+          const op = I[r];
+          const v = alu64(c, op, L[a], H[a], L[b], H[b]);
+          if (op < OP_CMP) {
+            L[a] = v;
+            H[a] = R[1];
+          }
+          break;
+        }
+        case 10: { // K_ALU_RI32
+          const op = J[r];
+          const v = alu32(c, op, L[a], I[r]);
+          if (op < OP_CMP) {
+            L[a] = v;
+            H[a] = 0;
+          }
+          break;
+        }
+        case 11: { // K_ALU_RI64
+          const op = J[r], imm = I[r];
+          const v = alu64(c, op, L[a], H[a], imm, imm >> 31);
+          if (op < OP_CMP) {
+            L[a] = v;
+            H[a] = R[1];
+          }
+          break;
+        }
+        case 12: { // K_ALU_RM
+          ea(c, b, Dd[r], len);
+          const op = I[r], size = J[r];
+          if (size === 64) {
+            const m = load(c, 8, b);
+            const v = alu64(c, op, L[a], H[a], m, vHi);
+            if (op < OP_CMP) {
+              L[a] = v;
+              H[a] = R[1];
+            }
+          } else if (size === 32) {
+            const v = alu32(c, op, L[a], load(c, 4, b));
+            if (op < OP_CMP) {
+              L[a] = v;
+              H[a] = 0;
+            }
+          } else {
+            const v = alu8(c, op, get8(a), load(c, 1, b));
+            if (op < OP_CMP) set8(a, v);
+          }
+          break;
+        }
+        case 15: // K_LEA
+          ea(c, b, Dd[r], len);
+          L[a] = eLo;
+          H[a] = J[r] === 64 ? eHi : 0;
+          break;
+        case 16: { // K_INCDEC_R
+          const size = J[r];
+          L[a] = incDec(c, I[r], size, L[a], H[a]);
+          H[a] = R[1];
+          break;
+        }
+        case 17: // K_PUSH_R
+          push(c, L[a], H[a]);
+          break;
+        case 18: { // K_POP_R
+          const v = pop(c);
+          L[a] = v;
+          H[a] = vHi;
+          break;
+        }
+        case 19: // K_PUSH_I
+          push(c, I[r], I[r] >> 31);
+          break;
+        case 20: { // K_CALL
+          const s = (next >>> 0) + I[r];
+          let th = rh;
+          if (s < 0 || s > 0xffffffff || (next >>> 0) < (eip >>> 0)) th = farTarget(c, len, I[r]);
+          const tl = s | 0;
+          push(c, next, (next >>> 0) < (eip >>> 0) ? (rh + 1) | 0 : rh);
+          next = tl;
+          c.lm.ripHi = th;
+          break;
+        }
+        case 21: { // K_RET
+          const hi = c.lm.hi[4];
+          if (!canonicalHi(hi)) c.raise(VEC_SS, 0);
+          setEa(L[4], hi);
+          const tl = load(c, 8, 0), th = vHi;
+          if (!canonicalHi(th)) c.raise(VEC_GP, 0);
+          const s = (L[4] >>> 0) + 8;
+          L[4] = s | 0;
+          if (s > 0xffffffff) H[4] = (hi + 1) | 0;
+          next = tl;
+          c.lm.ripHi = th;
+          break;
+        }
+        case 22: // K_JMP
+        case 23: { // K_JCC
+          if (k === 23 && !cond(c.flags, a)) {
+            if ((next >>> 0) < (eip >>> 0)) c.lm.ripHi = (rh + 1) | 0;
+            break;
+          }
+          const s = (next >>> 0) + I[r];
+          if (s >= 0 && s <= 0xffffffff && (next >>> 0) >= (eip >>> 0)) next = s | 0;
+          else {
+            c.lm.ripHi = farTarget(c, len, I[r]);
+            next = tLo;
+          }
+          break;
+        }
+        case 24: // K_JMP_R
+        case 25: // K_CALL_R
+        case 26: // K_JMP_M
+        case 27: { // K_CALL_M
+          let tl = 0, th = 0;
+          if (k < 26) {
+            tl = L[a];
+            th = H[a];
+          } else {
+            ea(c, b, Dd[r], len);
+            tl = load(c, 8, b);
+            th = vHi;
+          }
+          if (!canonicalHi(th)) c.raise(VEC_GP, 0);
+          if (k === 25 || k === 27) push(c, next, (next >>> 0) < (eip >>> 0) ? (rh + 1) | 0 : rh);
+          next = tl;
+          c.lm.ripHi = th;
+          break;
+        }
+        default:
+          cold(c, dc, r, k, len);
+      }
+      ret++;
+      c.eip = next;
+      if (k >= 20 && k <= 27) {
+        // branches set the high half; a backward one within it is a loop head
+        r = 0;
+        if (jitOn && c.lm.ripHi === rh && (next >>> 0) < (eip >>> 0)) {
+          result = FAST_LOOP;
+          break;
+        }
+      } else if ((next >>> 0) < (eip >>> 0)) {
+        c.lm.ripHi = (rh + 1) | 0; // off the 4 GiB half
+        r = 0;
+      } else if (dc.arr !== arr) r = 0; // a store dropped this page's records
+      else r++;
     }
   } catch (e) {
     // (step64 leaves the registers of a faulting instruction as it defines them)

@@ -7,7 +7,7 @@
  */
 
 import type { CpuCore } from "../core.ts";
-import { F_ARITH, F_CF, F_OF, PARITY } from "../flags.ts";
+import { F_AF, F_ARITH, F_CF, F_OF, F_PF, F_SF, F_ZF, PARITY } from "../flags.ts";
 import { alu, ALU_DEC, ALU_INC, R } from "./alu64.ts";
 
 /** Operation numbers: the ALU group's (0..7) and test. */
@@ -144,4 +144,25 @@ export function incDec(c: CpuCore, delta: number, size: number, lo: number, hi: 
   }
   R[1] = rh;
   return rl;
+}
+
+/**
+ * shl/sal (op 4, 6), shr (5), sar (7) of a 32-bit value by `n` (1..31): the flags as
+ * shift64.ts sets them (OF from the result for every count, AF set); returns the result.
+ */
+export function shift32(c: CpuCore, op: number, v: number, n: number): number {
+  let r = 0, cf = 0, of = 0;
+  if (op === 5 || op === 7) {
+    r = op === 5 ? v >>> n : v >> n;
+    cf = (v >>> (n - 1)) & 1;
+    of = ((r >>> 31) ^ (r >>> 30)) & 1;
+  } else {
+    r = v << n;
+    cf = (v >>> (32 - n)) & 1;
+    of = (r >>> 31) ^ cf;
+  }
+  r |= 0;
+  c.flags = (c.flags & ~(F_CF | F_OF | F_SF | F_ZF | F_PF)) | F_AF | cf | (of << 11) |
+    ((r >>> 24) & F_SF) | (r === 0 ? F_ZF : 0) | PARITY[r & 0xff];
+  return r;
 }

@@ -11,7 +11,7 @@
 import type { CpuCore } from "../core.ts";
 import { F_CF, F_OF, F_PF, F_SF, F_ZF } from "../flags.ts";
 import { R } from "./alu64.ts";
-import { alu32, alu64, alu8, incDec, OP_CMP, OP_SUB } from "./alu_fast64.ts";
+import { alu32, alu64, alu8, incDec, OP_CMP, OP_SUB, shift32 } from "./alu_fast64.ts";
 import { shift } from "./shift64.ts";
 import { imul } from "./imul_fast64.ts";
 import type { Dcache64 } from "./dcache64.ts";
@@ -50,7 +50,7 @@ export function cond(f: number, cc: number): boolean {
 }
 
 /** The movzx/movsx value of source `v` in mode `mode` (low half; sign-extends to 64). */
-function extend(v: number, mode: number): number {
+export function extend(v: number, mode: number): number {
   switch (mode) {
     case MX_ZX8:
       return v & 0xff;
@@ -95,7 +95,10 @@ export function cold(c: CpuCore, dc: Dcache64, r: number, k: number, len: number
       return set8(a, cond(c.flags, i) ? 1 : 0);
     case 32: { // K_SHIFT
       const count = i === COUNT_CL ? L[1] & 0xff : i;
-      if (shift(c, b, j, L[a], j === 64 ? H[a] : 0, count)) {
+      if (j === 32 && b >= 4 && (count & 31) !== 0) {
+        L[a] = shift32(c, b, L[a], count & 31);
+        H[a] = 0;
+      } else if (shift(c, b, j, L[a], j === 64 ? H[a] : 0, count)) {
         L[a] = R[0];
         H[a] = j === 64 ? R[1] : 0;
       } else if (j === 32) H[a] = 0; // a count of 0 still zero-extends

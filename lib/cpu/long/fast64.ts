@@ -32,8 +32,8 @@ import { ATTR_L, canonicalHi } from "./long_state.ts";
 import { fetchAddr64 } from "./mem64.ts";
 import { step64 } from "./step64.ts";
 import { type Dcache64, dcache64Of } from "./dcache64.ts";
-import { decodeBlock } from "./decode_fast64.ts";
-import { cold, cond } from "./cold64.ts";
+import { decodeBlock, MX_SX32, MX_SX8, MX_ZX8 } from "./decode_fast64.ts";
+import { cold, cond, extend } from "./cold64.ts";
 import {
   ea,
   eHi,
@@ -341,6 +341,22 @@ export function runFast64(c: CpuCore, end: number, jitOn: boolean): number {
           if (k === 25 || k === 27) push(c, next, (next >>> 0) < (eip >>> 0) ? (rh + 1) | 0 : rh);
           next = tl;
           c.lm.ripHi = th;
+          break;
+        }
+        case 28: { // K_MOVX_R
+          const mode = I[r];
+          const v = extend(mode === MX_ZX8 || mode === MX_SX8 ? get8(b) : L[b], mode);
+          L[a] = v;
+          H[a] = J[r] === 64 && mode >= MX_SX8 ? v >> 31 : 0;
+          break;
+        }
+        case 29: { // K_MOVX_M
+          ea(c, b, Dd[r], len);
+          const mode = I[r];
+          const bytes = mode === MX_ZX8 || mode === MX_SX8 ? 1 : mode === MX_SX32 ? 4 : 2;
+          const v = extend(load(c, bytes, b), mode);
+          L[a] = v;
+          H[a] = J[r] === 64 && mode >= MX_SX8 ? v >> 31 : 0;
           break;
         }
         default:

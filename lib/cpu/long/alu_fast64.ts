@@ -14,44 +14,40 @@ import { alu, ALU_DEC, ALU_INC, R } from "./alu64.ts";
 export const OP_ADD = 0, OP_OR = 1, OP_ADC = 2, OP_SBB = 3, OP_AND = 4, OP_SUB = 5;
 export const OP_XOR = 6, OP_CMP = 7, OP_TEST = 8;
 
-/** SF ZF PF of a 32-bit result, and the flags outside the arithmetic six. */
-function szp32(c: CpuCore, r: number): number {
-  return (c.flags & ~F_ARITH) | ((r >>> 24) & 0x80) | (r === 0 ? 0x40 : 0) | PARITY[r & 0xff];
-}
-
-/** SF ZF PF of a 64-bit result (lo, hi), and the flags outside the arithmetic six. */
-function szp64(c: CpuCore, lo: number, hi: number): number {
-  return (c.flags & ~F_ARITH) | ((hi >>> 24) & 0x80) | ((lo | hi) === 0 ? 0x40 : 0) |
-    PARITY[lo & 0xff];
-}
-
 /** `a op b` at 32 bits (op 0..8); sets the flags, returns the result (R[1] = 0). */
 export function alu32(c: CpuCore, op: number, a: number, b: number): number {
   let r = 0;
   switch (op) {
     case OP_ADD:
       r = (a + b) | 0;
-      c.flags = szp32(c, r) | ((r >>> 0) < (a >>> 0) ? F_CF : 0) |
+      c.flags =
+        ((c.flags & ~F_ARITH) | ((r >>> 24) & 0x80) | (r === 0 ? 0x40 : 0) | PARITY[r & 0xff]) |
+        ((r >>> 0) < (a >>> 0) ? F_CF : 0) |
         ((((a ^ r) & (b ^ r)) >>> 20) & F_OF) | ((a ^ b ^ r) & 0x10);
       break;
     case OP_SUB:
     case OP_CMP:
       r = (a - b) | 0;
-      c.flags = szp32(c, r) | ((a >>> 0) < (b >>> 0) ? F_CF : 0) |
+      c.flags =
+        ((c.flags & ~F_ARITH) | ((r >>> 24) & 0x80) | (r === 0 ? 0x40 : 0) | PARITY[r & 0xff]) |
+        ((a >>> 0) < (b >>> 0) ? F_CF : 0) |
         ((((a ^ b) & (a ^ r)) >>> 20) & F_OF) | ((a ^ b ^ r) & 0x10);
       break;
     case OP_AND:
     case OP_TEST:
       r = a & b;
-      c.flags = szp32(c, r);
+      c.flags = (c.flags & ~F_ARITH) | ((r >>> 24) & 0x80) | (r === 0 ? 0x40 : 0) |
+        PARITY[r & 0xff];
       break;
     case OP_OR:
       r = a | b;
-      c.flags = szp32(c, r);
+      c.flags = (c.flags & ~F_ARITH) | ((r >>> 24) & 0x80) | (r === 0 ? 0x40 : 0) |
+        PARITY[r & 0xff];
       break;
     case OP_XOR:
       r = a ^ b;
-      c.flags = szp32(c, r);
+      c.flags = (c.flags & ~F_ARITH) | ((r >>> 24) & 0x80) | (r === 0 ? 0x40 : 0) |
+        PARITY[r & 0xff];
       break;
     default:
       alu(c, op, 32, a, 0, b, 0);
@@ -77,7 +73,9 @@ export function alu64(
       const carry = (rl >>> 0) < (al >>> 0) ? 1 : 0;
       rh = (ah + bh + carry) | 0;
       const cf = carry !== 0 ? (rh >>> 0) <= (ah >>> 0) : (rh >>> 0) < (ah >>> 0);
-      c.flags = szp64(c, rl, rh) | (cf ? F_CF : 0) | ((((ah ^ rh) & (bh ^ rh)) >>> 20) & F_OF) |
+      c.flags = ((c.flags & ~F_ARITH) | ((rh >>> 24) & 0x80) | ((rl | rh) === 0 ? 0x40 : 0) |
+        PARITY[rl & 0xff]) |
+        (cf ? F_CF : 0) | ((((ah ^ rh) & (bh ^ rh)) >>> 20) & F_OF) |
         ((al ^ bl ^ rl) & 0x10);
       break;
     }
@@ -87,7 +85,9 @@ export function alu64(
       const borrow = (al >>> 0) < (bl >>> 0) ? 1 : 0;
       rh = (ah - bh - borrow) | 0;
       const cf = borrow !== 0 ? (ah >>> 0) <= (bh >>> 0) : (ah >>> 0) < (bh >>> 0);
-      c.flags = szp64(c, rl, rh) | (cf ? F_CF : 0) | ((((ah ^ bh) & (ah ^ rh)) >>> 20) & F_OF) |
+      c.flags = ((c.flags & ~F_ARITH) | ((rh >>> 24) & 0x80) | ((rl | rh) === 0 ? 0x40 : 0) |
+        PARITY[rl & 0xff]) |
+        (cf ? F_CF : 0) | ((((ah ^ bh) & (ah ^ rh)) >>> 20) & F_OF) |
         ((al ^ bl ^ rl) & 0x10);
       break;
     }
@@ -95,17 +95,20 @@ export function alu64(
     case OP_TEST:
       rl = al & bl;
       rh = ah & bh;
-      c.flags = szp64(c, rl, rh);
+      c.flags = (c.flags & ~F_ARITH) | ((rh >>> 24) & 0x80) | ((rl | rh) === 0 ? 0x40 : 0) |
+        PARITY[rl & 0xff];
       break;
     case OP_OR:
       rl = al | bl;
       rh = ah | bh;
-      c.flags = szp64(c, rl, rh);
+      c.flags = (c.flags & ~F_ARITH) | ((rh >>> 24) & 0x80) | ((rl | rh) === 0 ? 0x40 : 0) |
+        PARITY[rl & 0xff];
       break;
     case OP_XOR:
       rl = al ^ bl;
       rh = ah ^ bh;
-      c.flags = szp64(c, rl, rh);
+      c.flags = (c.flags & ~F_ARITH) | ((rh >>> 24) & 0x80) | ((rl | rh) === 0 ? 0x40 : 0) |
+        PARITY[rl & 0xff];
       break;
     default:
       alu(c, op, 64, al, ah, bl, bh);

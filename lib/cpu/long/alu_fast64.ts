@@ -11,40 +11,40 @@ import { F_AF, F_ARITH, F_CF, F_OF, F_PF, F_SF, F_ZF, PARITY } from "../flags.ts
 import { alu, ALU_DEC, ALU_INC, R } from "./alu64.ts";
 
 /** Operation numbers: the ALU group's (0..7) and test. */
-export const OP_ADD = 0, OP_OR = 1, OP_ADC = 2, OP_SBB = 3, OP_AND = 4, OP_SUB = 5;
-export const OP_XOR = 6, OP_CMP = 7, OP_TEST = 8;
+export const F64_ADD = 0, F64_OR = 1, F64_ADC = 2, F64_SBB = 3, F64_AND = 4, F64_SUB = 5;
+export const F64_XOR = 6, F64_CMP = 7, F64_TEST = 8;
 
 /** `a op b` at 32 bits (op 0..8); sets the flags, returns the result (R[1] = 0). */
 export function alu32(c: CpuCore, op: number, a: number, b: number): number {
   let r = 0;
   switch (op) {
-    case OP_ADD:
+    case F64_ADD:
       r = (a + b) | 0;
       c.flags =
         ((c.flags & ~F_ARITH) | ((r >>> 24) & 0x80) | (r === 0 ? 0x40 : 0) | PARITY[r & 0xff]) |
         ((r >>> 0) < (a >>> 0) ? F_CF : 0) |
         ((((a ^ r) & (b ^ r)) >>> 20) & F_OF) | ((a ^ b ^ r) & 0x10);
       break;
-    case OP_SUB:
-    case OP_CMP:
+    case F64_SUB:
+    case F64_CMP:
       r = (a - b) | 0;
       c.flags =
         ((c.flags & ~F_ARITH) | ((r >>> 24) & 0x80) | (r === 0 ? 0x40 : 0) | PARITY[r & 0xff]) |
         ((a >>> 0) < (b >>> 0) ? F_CF : 0) |
         ((((a ^ b) & (a ^ r)) >>> 20) & F_OF) | ((a ^ b ^ r) & 0x10);
       break;
-    case OP_AND:
-    case OP_TEST:
+    case F64_AND:
+    case F64_TEST:
       r = a & b;
       c.flags = (c.flags & ~F_ARITH) | ((r >>> 24) & 0x80) | (r === 0 ? 0x40 : 0) |
         PARITY[r & 0xff];
       break;
-    case OP_OR:
+    case F64_OR:
       r = a | b;
       c.flags = (c.flags & ~F_ARITH) | ((r >>> 24) & 0x80) | (r === 0 ? 0x40 : 0) |
         PARITY[r & 0xff];
       break;
-    case OP_XOR:
+    case F64_XOR:
       r = a ^ b;
       c.flags = (c.flags & ~F_ARITH) | ((r >>> 24) & 0x80) | (r === 0 ? 0x40 : 0) |
         PARITY[r & 0xff];
@@ -68,7 +68,7 @@ export function alu64(
 ): number {
   let rl = 0, rh = 0;
   switch (op) {
-    case OP_ADD: {
+    case F64_ADD: {
       rl = (al + bl) | 0;
       const carry = (rl >>> 0) < (al >>> 0) ? 1 : 0;
       rh = (ah + bh + carry) | 0;
@@ -79,8 +79,8 @@ export function alu64(
         ((al ^ bl ^ rl) & 0x10);
       break;
     }
-    case OP_SUB:
-    case OP_CMP: {
+    case F64_SUB:
+    case F64_CMP: {
       rl = (al - bl) | 0;
       const borrow = (al >>> 0) < (bl >>> 0) ? 1 : 0;
       rh = (ah - bh - borrow) | 0;
@@ -91,20 +91,20 @@ export function alu64(
         ((al ^ bl ^ rl) & 0x10);
       break;
     }
-    case OP_AND:
-    case OP_TEST:
+    case F64_AND:
+    case F64_TEST:
       rl = al & bl;
       rh = ah & bh;
       c.flags = (c.flags & ~F_ARITH) | ((rh >>> 24) & 0x80) | ((rl | rh) === 0 ? 0x40 : 0) |
         PARITY[rl & 0xff];
       break;
-    case OP_OR:
+    case F64_OR:
       rl = al | bl;
       rh = ah | bh;
       c.flags = (c.flags & ~F_ARITH) | ((rh >>> 24) & 0x80) | ((rl | rh) === 0 ? 0x40 : 0) |
         PARITY[rl & 0xff];
       break;
-    case OP_XOR:
+    case F64_XOR:
       rl = al ^ bl;
       rh = ah ^ bh;
       c.flags = (c.flags & ~F_ARITH) | ((rh >>> 24) & 0x80) | ((rl | rh) === 0 ? 0x40 : 0) |
@@ -120,7 +120,7 @@ export function alu64(
 
 /** `a op b` at 8 bits through alu64.ts (test as and); returns the result. */
 export function alu8(c: CpuCore, op: number, a: number, b: number): number {
-  alu(c, op === OP_TEST ? OP_AND : op, 8, a, 0, b, 0);
+  alu(c, op === F64_TEST ? F64_AND : op, 8, a, 0, b, 0);
   return R[0];
 }
 

@@ -16,7 +16,7 @@ import { K_WRITE } from "../tlb.ts";
 
 const CAP = 1 << 17;
 /** tlb64 table kind of writes (tlb64.ts: kind 1). */
-const K64_WRITE = 1;
+const TLB64_WRITE = 1;
 
 /** The 64-bit caches over each machine memory (their drop hook is chained once). */
 const cachesOver = new WeakMap<PhysMemory, Dcache64[]>();
@@ -85,7 +85,7 @@ export class Dcache64 {
         const peers = cpusOver(this.mem);
         for (const c of peers.length === 0 ? [this.cpu] : peers) {
           c.tlb.flushKind(K_WRITE);
-          if (!c.tlb64.empty) c.tlb64.flushKind(K64_WRITE);
+          if (!c.tlb64.empty) c.tlb64.flushKind(TLB64_WRITE);
         }
       }
     }

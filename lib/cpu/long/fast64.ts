@@ -4,12 +4,12 @@
  * (literal case labels: a jump table), the hot kinds here, the others in cold64.ts;
  * memory operands through the inline TLB hit paths of mem_fast64.ts, flags eagerly
  * (alu_fast64.ts). run64.ts calls {@link runFast64} when neither TF nor the debug unit
- * is armed. A {@link K_GENERIC} record runs through step64.ts here; when that changes
+ * is armed. A {@link K64_GENERIC} record runs through step64.ts here; when that changes
  * anything this loop relies on (CS.L, CPL, TF, the debug unit, a stop request) the loop
  * returns. It also returns at a loop head when the block compiler is installed, and at
  * the instruction budget.
  *
- * The GPR low halves live in mem_fast64.ts's `L` while the loop runs: they are copied
+ * The GPR low halves live in mem_fast64.ts's `GL` while the loop runs: they are copied
  * back before step64 and at every exit, faults included.
  *
  * Faults: every record commits registers (RSP included) only after its last memory
@@ -27,7 +27,7 @@ import { type CpuCore, FAULT } from "../core.ts";
 import { F_TF, LF_NONE } from "../flags.ts";
 import { VEC_GP, VEC_SS } from "../platform.ts";
 import { R } from "./alu64.ts";
-import { alu32, alu64, alu8, incDec, OP_CMP } from "./alu_fast64.ts";
+import { alu32, alu64, alu8, F64_CMP, incDec } from "./alu_fast64.ts";
 import { ATTR_L, canonicalHi } from "./long_state.ts";
 import { fetchAddr64 } from "./mem64.ts";
 import { step64 } from "./step64.ts";
@@ -39,7 +39,7 @@ import {
   eHi,
   eLo,
   get8,
-  L,
+  GL,
   load,
   loadRegs,
   set8,
@@ -77,12 +77,12 @@ function farTarget(c: CpuCore, len: number, rel: number): number {
 
 /** Pushes (lo, hi) (RSP committed after the write). */
 function push(c: CpuCore, lo: number, hi: number): void {
-  const s = (L[4] >>> 0) - 8;
+  const s = (GL[4] >>> 0) - 8;
   const nlo = s | 0, nhi = (c.lm.hi[4] + (s < 0 ? -1 : 0)) | 0;
   if (!canonicalHi(nhi)) c.raise(VEC_SS, 0);
   setEa(nlo, nhi);
   store(c, 8, 0, lo, hi);
-  L[4] = nlo;
+  GL[4] = nlo;
   c.lm.hi[4] = nhi;
 }
 
@@ -90,10 +90,10 @@ function push(c: CpuCore, lo: number, hi: number): void {
 function pop(c: CpuCore): number {
   const hi = c.lm.hi[4];
   if (!canonicalHi(hi)) c.raise(VEC_SS, 0);
-  setEa(L[4], hi);
+  setEa(GL[4], hi);
   const v = load(c, 8, 0);
-  const s = (L[4] >>> 0) + 8;
-  L[4] = s | 0;
+  const s = (GL[4] >>> 0) + 8;
+  GL[4] = s | 0;
   if (s > 0xffffffff) c.lm.hi[4] = (hi + 1) | 0;
   return v;
 }
@@ -136,7 +136,7 @@ export function runFast64(c: CpuCore, end: number, jitOn: boolean): number {
       fl = c.flags;
       if (r === 0) {
         // The records of a block follow each other: straight-line code runs without
-        // looking RIP up; control transfers, step64's instructions and K_END come here.
+        // looking RIP up; control transfers, step64's instructions and K64_END come here.
         rh = c.lm.ripHi;
         arr = dc.arr;
         if (
@@ -151,7 +151,7 @@ export function runFast64(c: CpuCore, end: number, jitOn: boolean): number {
       const ka = KA[r], k = ka & 0xff, len = (ka >> 8) & 0xff, a = ka >> 16, b = B[r];
       let next = (eip + len) | 0;
       switch (k) {
-        case 1: // K_GENERIC: step64 runs it
+        case 1: // K64_GENERIC: step64 runs it
           storeRegs(c);
           inStep = true;
           step64(c);
@@ -174,120 +174,120 @@ export function runFast64(c: CpuCore, end: number, jitOn: boolean): number {
           }
           r = 0;
           continue;
-        case 41: // K_END
+        case 41: // K64_END
           r = 0;
           continue;
-        case 2: // K_NOP
+        case 2: // K64_NOP
           break;
-        case 3: // K_MOV_RR
-          L[a] = L[b];
+        case 3: // K64_MOV_RR
+          GL[a] = GL[b];
           H[a] = J[r] === 64 ? H[b] : 0;
           break;
-        case 4: // K_MOV_RI
-          L[a] = I[r];
+        case 4: // K64_MOV_RI
+          GL[a] = I[r];
           H[a] = J[r];
           break;
-        case 5: { // K_LOAD
+        case 5: { // K64_LOAD
           ea(c, b, Dd[r], len);
           const size = J[r];
-          L[a] = load(c, size, b);
+          GL[a] = load(c, size, b);
           H[a] = size === 8 ? vHi : 0;
           break;
         }
-        case 6: { // K_STORE
+        case 6: { // K64_STORE
           ea(c, b, Dd[r], len);
           const size = J[r];
-          if (size === 8) store(c, 8, b, L[a], H[a]);
-          else if (size === 4) store(c, 4, b, L[a], 0);
+          if (size === 8) store(c, 8, b, GL[a], H[a]);
+          else if (size === 4) store(c, 4, b, GL[a], 0);
           else store(c, 1, b, get8(a), 0);
           break;
         }
-        case 7: // K_STORE_I
+        case 7: // K64_STORE_I
           ea(c, b, Dd[r], len);
           store(c, J[r], b, I[r], I[r] >> 31);
           break;
-        case 8: { // K_ALU_RR32
+        case 8: { // K64_ALU_RR32
           const op = I[r];
-          const v = alu32(c, op, L[a], L[b]);
-          if (op < OP_CMP) {
-            L[a] = v;
+          const v = alu32(c, op, GL[a], GL[b]);
+          if (op < F64_CMP) {
+            GL[a] = v;
             H[a] = 0;
           }
           break;
         }
-        case 9: { // K_ALU_RR64
+        case 9: { // K64_ALU_RR64
           const op = I[r];
-          const v = alu64(c, op, L[a], H[a], L[b], H[b]);
-          if (op < OP_CMP) {
-            L[a] = v;
+          const v = alu64(c, op, GL[a], H[a], GL[b], H[b]);
+          if (op < F64_CMP) {
+            GL[a] = v;
             H[a] = R[1];
           }
           break;
         }
-        case 10: { // K_ALU_RI32
+        case 10: { // K64_ALU_RI32
           const op = J[r];
-          const v = alu32(c, op, L[a], I[r]);
-          if (op < OP_CMP) {
-            L[a] = v;
+          const v = alu32(c, op, GL[a], I[r]);
+          if (op < F64_CMP) {
+            GL[a] = v;
             H[a] = 0;
           }
           break;
         }
-        case 11: { // K_ALU_RI64
+        case 11: { // K64_ALU_RI64
           const op = J[r], imm = I[r];
-          const v = alu64(c, op, L[a], H[a], imm, imm >> 31);
-          if (op < OP_CMP) {
-            L[a] = v;
+          const v = alu64(c, op, GL[a], H[a], imm, imm >> 31);
+          if (op < F64_CMP) {
+            GL[a] = v;
             H[a] = R[1];
           }
           break;
         }
-        case 12: { // K_ALU_RM
+        case 12: { // K64_ALU_RM
           ea(c, b, Dd[r], len);
           const op = I[r], size = J[r];
           if (size === 64) {
             const m = load(c, 8, b);
-            const v = alu64(c, op, L[a], H[a], m, vHi);
-            if (op < OP_CMP) {
-              L[a] = v;
+            const v = alu64(c, op, GL[a], H[a], m, vHi);
+            if (op < F64_CMP) {
+              GL[a] = v;
               H[a] = R[1];
             }
           } else if (size === 32) {
-            const v = alu32(c, op, L[a], load(c, 4, b));
-            if (op < OP_CMP) {
-              L[a] = v;
+            const v = alu32(c, op, GL[a], load(c, 4, b));
+            if (op < F64_CMP) {
+              GL[a] = v;
               H[a] = 0;
             }
           } else {
             const v = alu8(c, op, get8(a), load(c, 1, b));
-            if (op < OP_CMP) set8(a, v);
+            if (op < F64_CMP) set8(a, v);
           }
           break;
         }
-        case 15: // K_LEA
+        case 15: // K64_LEA
           ea(c, b, Dd[r], len);
-          L[a] = eLo;
+          GL[a] = eLo;
           H[a] = J[r] === 64 ? eHi : 0;
           break;
-        case 16: { // K_INCDEC_R
+        case 16: { // K64_INCDEC_R
           const size = J[r];
-          L[a] = incDec(c, I[r], size, L[a], H[a]);
+          GL[a] = incDec(c, I[r], size, GL[a], H[a]);
           H[a] = R[1];
           break;
         }
-        case 17: // K_PUSH_R
-          push(c, L[a], H[a]);
+        case 17: // K64_PUSH_R
+          push(c, GL[a], H[a]);
           break;
-        case 18: { // K_POP_R
+        case 18: { // K64_POP_R
           const v = pop(c);
-          L[a] = v;
+          GL[a] = v;
           H[a] = vHi;
           break;
         }
-        case 19: // K_PUSH_I
+        case 19: // K64_PUSH_I
           push(c, I[r], I[r] >> 31);
           break;
-        case 20: { // K_CALL
+        case 20: { // K64_CALL
           const s = (next >>> 0) + I[r];
           let th = rh;
           if (s < 0 || s > 0xffffffff || (next >>> 0) < (eip >>> 0)) th = farTarget(c, len, I[r]);
@@ -297,21 +297,21 @@ export function runFast64(c: CpuCore, end: number, jitOn: boolean): number {
           c.lm.ripHi = th;
           break;
         }
-        case 21: { // K_RET
+        case 21: { // K64_RET
           const hi = c.lm.hi[4];
           if (!canonicalHi(hi)) c.raise(VEC_SS, 0);
-          setEa(L[4], hi);
+          setEa(GL[4], hi);
           const tl = load(c, 8, 0), th = vHi;
           if (!canonicalHi(th)) c.raise(VEC_GP, 0);
-          const s = (L[4] >>> 0) + 8;
-          L[4] = s | 0;
+          const s = (GL[4] >>> 0) + 8;
+          GL[4] = s | 0;
           if (s > 0xffffffff) H[4] = (hi + 1) | 0;
           next = tl;
           c.lm.ripHi = th;
           break;
         }
-        case 22: // K_JMP
-        case 23: { // K_JCC
+        case 22: // K64_JMP
+        case 23: { // K64_JCC
           if (k === 23 && !cond(c.flags, a)) {
             if ((next >>> 0) < (eip >>> 0)) c.lm.ripHi = (rh + 1) | 0;
             break;
@@ -324,13 +324,13 @@ export function runFast64(c: CpuCore, end: number, jitOn: boolean): number {
           }
           break;
         }
-        case 24: // K_JMP_R
-        case 25: // K_CALL_R
-        case 26: // K_JMP_M
-        case 27: { // K_CALL_M
+        case 24: // K64_JMP_R
+        case 25: // K64_CALL_R
+        case 26: // K64_JMP_M
+        case 27: { // K64_CALL_M
           let tl = 0, th = 0;
           if (k < 26) {
-            tl = L[a];
+            tl = GL[a];
             th = H[a];
           } else {
             ea(c, b, Dd[r], len);
@@ -343,19 +343,19 @@ export function runFast64(c: CpuCore, end: number, jitOn: boolean): number {
           c.lm.ripHi = th;
           break;
         }
-        case 28: { // K_MOVX_R
+        case 28: { // K64_MOVX_R
           const mode = I[r];
-          const v = extend(mode === MX_ZX8 || mode === MX_SX8 ? get8(b) : L[b], mode);
-          L[a] = v;
+          const v = extend(mode === MX_ZX8 || mode === MX_SX8 ? get8(b) : GL[b], mode);
+          GL[a] = v;
           H[a] = J[r] === 64 && mode >= MX_SX8 ? v >> 31 : 0;
           break;
         }
-        case 29: { // K_MOVX_M
+        case 29: { // K64_MOVX_M
           ea(c, b, Dd[r], len);
           const mode = I[r];
           const bytes = mode === MX_ZX8 || mode === MX_SX8 ? 1 : mode === MX_SX32 ? 4 : 2;
           const v = extend(load(c, bytes, b), mode);
-          L[a] = v;
+          GL[a] = v;
           H[a] = J[r] === 64 && mode >= MX_SX8 ? v >> 31 : 0;
           break;
         }

@@ -9,10 +9,10 @@ import type { CpuCore } from "../core.ts";
 import { F_CF, F_OF } from "../flags.ts";
 import { mul128, P } from "./muldiv64.ts";
 import { IMUL_IMM, IMUL_MEM } from "./decode_fast64.ts";
-import { ea, L, load, vHi } from "./mem_fast64.ts";
+import { ea, GL, load, vHi } from "./mem_fast64.ts";
 
 /**
- * Runs a K_IMUL record: destination `a`, source register or packed operand `b` with
+ * Runs a K64_IMUL record: destination `a`, source register or packed operand `b` with
  * displacement `d`, immediate `imm`, `j` = size | IMUL_IMM | IMUL_MEM.
  */
 export function imul(
@@ -31,25 +31,25 @@ export function imul(
     sl = load(c, size >> 3, b);
     sh = vHi;
   } else {
-    sl = L[b];
+    sl = GL[b];
     sh = c.lm.hi[b];
   }
   let ml = imm, mh = imm >> 31;
   if ((j & IMUL_IMM) === 0) {
-    ml = L[a];
+    ml = GL[a];
     mh = c.lm.hi[a];
   }
   let over = false;
   if (size === 32) {
     const lo = Math.imul(sl, ml);
     over = sl * ml !== lo; // the double product is exact whenever it fits in int32
-    L[a] = lo;
+    GL[a] = lo;
     c.lm.hi[a] = 0;
   } else {
     mul128(sl, sh, ml, mh, true);
     const ext = P[1] >> 31;
     over = P[2] !== ext || P[3] !== ext;
-    L[a] = P[0];
+    GL[a] = P[0];
     c.lm.hi[a] = P[1];
   }
   c.flags = (c.flags & ~(F_CF | F_OF)) | (over ? F_CF | F_OF : 0);

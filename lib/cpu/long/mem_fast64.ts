@@ -20,35 +20,35 @@ import { EA_NONE, EA_RIP, EA_SS } from "./decode_fast64.ts";
  * at entry and after anything else ran (step64), {@link storeRegs} before anything else
  * runs and at every exit (faults included). The high halves stay in `lm.hi`.
  */
-export const L: Int32Array = new Int32Array(16);
+export const GL: Int32Array = new Int32Array(16);
 
-/** Copies the GPR low halves of `c` into {@link L}. */
+/** Copies the GPR low halves of `c` into {@link GL}. */
 export function loadRegs(c: CpuCore): void {
   const g = c.regs, x = c.lm.rlo;
   for (let i = 0; i < 8; i++) {
-    L[i] = g[i];
-    L[i + 8] = x[i];
+    GL[i] = g[i];
+    GL[i + 8] = x[i];
   }
 }
 
-/** Copies {@link L} back into the GPR low halves of `c`. */
+/** Copies {@link GL} back into the GPR low halves of `c`. */
 export function storeRegs(c: CpuCore): void {
   const g = c.regs, x = c.lm.rlo;
   for (let i = 0; i < 8; i++) {
-    g[i] = L[i];
-    x[i] = L[i + 8];
+    g[i] = GL[i];
+    x[i] = GL[i + 8];
   }
 }
 
 /** 8-bit register code r (0..15 low bytes, 16..19 AH..BH). */
 export function get8(r: number): number {
-  return r < 16 ? L[r] & 0xff : (L[r - 16] >> 8) & 0xff;
+  return r < 16 ? GL[r] & 0xff : (GL[r - 16] >> 8) & 0xff;
 }
 
 /** Writes 8-bit register code r (the other bits are kept). */
 export function set8(r: number, v: number): void {
-  if (r < 16) L[r] = (L[r] & ~0xff) | (v & 0xff);
-  else L[r - 16] = (L[r - 16] & ~0xff00) | ((v & 0xff) << 8);
+  if (r < 16) GL[r] = (GL[r] & ~0xff) | (v & 0xff);
+  else GL[r - 16] = (GL[r - 16] & ~0xff00) | ((v & 0xff) << 8);
 }
 
 /** The effective (linear) address of the last {@link ea}: low and high halves. */
@@ -83,7 +83,7 @@ export function ea(c: CpuCore, b: number, d: number, len: number): void {
       eLo = d;
       eHi = d >> 31;
     } else {
-      const s = (L[base] >>> 0) + d;
+      const s = (GL[base] >>> 0) + d;
       eLo = s | 0;
       eHi = (c.lm.hi[base] + (s < 0 ? -1 : s > 0xffffffff ? 1 : 0)) | 0;
     }
@@ -103,14 +103,14 @@ function eaFull(c: CpuCore, b: number, d: number, len: number): void {
   }
   const base = b & 31;
   if (base !== EA_NONE) {
-    s = (lo >>> 0) + (L[base] >>> 0);
+    s = (lo >>> 0) + (GL[base] >>> 0);
     hi = (hi + h[base] + (s > 0xffffffff ? 1 : 0)) | 0;
     lo = s | 0;
   }
   const idx = (b >> 5) & 31;
   if (idx !== EA_NONE) {
     const sc = (b >> 10) & 3;
-    let il = L[idx], ih = h[idx];
+    let il = GL[idx], ih = h[idx];
     if (sc !== 0) {
       ih = (ih << sc) | (il >>> (32 - sc));
       il <<= sc;

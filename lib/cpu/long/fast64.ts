@@ -153,6 +153,7 @@ export function runFast64(c: CpuCore, end: number, jitOn: boolean): number {
       switch (k) {
         case 1: // K64_GENERIC: step64 runs it
           storeRegs(c);
+          c.retired = ret; // platform callbacks (rdtsc, hypercalls) read it
           inStep = true;
           step64(c);
           inStep = false;

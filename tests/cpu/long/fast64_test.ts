@@ -5,7 +5,8 @@
  *   SIB, displacements, immediates; memory operands in a data area that includes the code
  *   itself, so stores rewrite code) and the crc_sort kernel of bench/cpu64 (flat and at
  *   0xffffffff80010000 through the 4-level walker) run with the fast loop on and off:
- *   registers, RIP, RFLAGS, memory and the exceptions reported must be equal;
+ *   registers, RIP, RFLAGS, memory and the exceptions reported must be equal (rdtsc
+ *   among the forms: the platform's TSC is the retired count, kept exact for callbacks);
  * - invalidation: self-modifying code in the page being run, a code page remapped to
  *   another frame (invlpg), a code frame written from outside the CPU (`mem.write`), and
  *   one frame run as 64-bit code and as compatibility-mode code (bytes that decode
@@ -95,6 +96,7 @@ FORMS.push(
   [[0xf6], 1, true],
   [[0xf7], 4, true],
   [[0xff], 0, true],
+  [[0x0f, 0x31], 0, false], // rdtsc: the platform reads the retired count
 );
 
 const CODE = 0x10000, CODE_END = 0x11000, DATA = 0x10000, DATA_SIZE = 0x8000;

@@ -169,3 +169,40 @@ export function shift32(c: CpuCore, op: number, v: number, n: number): number {
     ((r >>> 24) & F_SF) | (r === 0 ? F_ZF : 0) | PARITY[r & 0xff];
   return r;
 }
+
+/**
+ * shl/sal (op 4, 6), shr (5), sar (7) of a 64-bit value by `n` (1..63), flags as
+ * {@link shift32}; returns the low half, the high half in R[1].
+ */
+export function shift64(c: CpuCore, op: number, lo: number, hi: number, n: number): number {
+  let rl = 0, rh = 0, cf = 0, of = 0;
+  if (op === 5 || op === 7) {
+    const arith = op === 7;
+    if (n < 32) {
+      rl = (lo >>> n) | (hi << (32 - n));
+      rh = arith ? hi >> n : hi >>> n;
+      cf = (lo >>> (n - 1)) & 1;
+    } else {
+      rl = arith ? hi >> (n - 32) : hi >>> (n - 32);
+      rh = arith ? hi >> 31 : 0;
+      cf = n === 32 ? lo >>> 31 : (hi >>> (n - 33)) & 1;
+    }
+    of = ((rh >>> 31) ^ (rh >>> 30)) & 1;
+  } else {
+    if (n < 32) {
+      rl = lo << n;
+      rh = (hi << n) | (lo >>> (32 - n));
+      cf = (hi >>> (32 - n)) & 1;
+    } else {
+      rh = lo << (n - 32);
+      cf = n === 32 ? hi & 1 : (lo >>> (64 - n)) & 1;
+    }
+    of = (rh >>> 31) ^ cf;
+  }
+  rl |= 0;
+  rh |= 0;
+  c.flags = (c.flags & ~(F_CF | F_OF | F_SF | F_ZF | F_PF)) | F_AF | cf | (of << 11) |
+    ((rh >>> 24) & F_SF) | ((rl | rh) === 0 ? F_ZF : 0) | PARITY[rl & 0xff];
+  R[1] = rh;
+  return rl;
+}

@@ -11,7 +11,7 @@
 import type { CpuCore } from "../core.ts";
 import { F_CF, F_OF, F_PF, F_SF, F_ZF } from "../flags.ts";
 import { R } from "./alu64.ts";
-import { alu32, alu64, alu8, F64_CMP, F64_SUB, incDec, shift32 } from "./alu_fast64.ts";
+import { alu32, alu64, alu8, F64_CMP, F64_SUB, incDec, shift32, shift64 } from "./alu_fast64.ts";
 import { shift } from "./shift64.ts";
 import { imul } from "./imul_fast64.ts";
 import type { Dcache64 } from "./dcache64.ts";
@@ -98,6 +98,9 @@ export function cold(c: CpuCore, dc: Dcache64, r: number, k: number, len: number
       if (j === 32 && b >= 4 && (count & 31) !== 0) {
         GL[a] = shift32(c, b, GL[a], count & 31);
         H[a] = 0;
+      } else if (j === 64 && b >= 4 && (count & 63) !== 0) {
+        GL[a] = shift64(c, b, GL[a], H[a], count & 63);
+        H[a] = R[1];
       } else if (shift(c, b, j, GL[a], j === 64 ? H[a] : 0, count)) {
         GL[a] = R[0];
         H[a] = j === 64 ? R[1] : 0;

@@ -127,12 +127,18 @@ export class Dcache64 {
 /** Each CPU's 64-bit cache, created on its first 64-bit fast run. */
 const caches = new WeakMap<CpuCore, Dcache64>();
 
+/** The last CPU asked for and its cache (the fast loop is entered at every loop head). */
+let lastCpu: CpuCore | null = null, lastCache: Dcache64 | null = null;
+
 /** The 64-bit decoded cache of `c`. */
 export function dcache64Of(c: CpuCore): Dcache64 {
+  if (c === lastCpu && lastCache !== null) return lastCache;
   let d = caches.get(c);
   if (d === undefined) {
     d = new Dcache64(c);
     caches.set(c, d);
   }
+  lastCpu = c;
+  lastCache = d;
   return d;
 }

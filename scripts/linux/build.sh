@@ -5,7 +5,7 @@
 #   busybox-static            /bin/busybox (amd64, static), unmodified
 # Nothing is installed on the host: apt-get download + dpkg-deb -x into the output folder.
 # Output (default tests/fixtures/cache/linux, git-ignored): vmlinuz, initrd.img, root.img (ext4),
-# System.map (from the kernel's kallsyms; scripts/linux/kallsyms.ts).
+# System.map (from the kernel's kallsyms; scripts/linux/kallsyms.ts), linux.cfg (an xl config).
 # Idempotent: packages already downloaded are reused.
 #   usage: scripts/linux/build.sh [OUTDIR]
 set -euo pipefail
@@ -61,12 +61,15 @@ add() {
 for m in crc32c_generic xen_blkfront xen_netfront ext4; do add "$m"; done
 
 root="$work/root"
-mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,mnt,etc,root,lib/modules}
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,mnt,etc/init.d,root,lib/modules}
 cp "$work/bb/bin/busybox" "$root/bin/busybox"
 for m in "${order[@]}"; do cp "${path_of[$m]}" "$root/lib/modules/$m.ko"; done
 printf '%s\n' "${order[@]}" >"$root/lib/modules/load-order"
-cp scripts/linux/init "$root/init"
-chmod 0755 "$root/init" "$root/bin/busybox"
+# busybox init is /init: it runs rcS, then a shell on hvc0, and handles poweroff/reboot.
+ln -s bin/busybox "$root/init"
+cp scripts/linux/inittab "$root/etc/inittab"
+cp scripts/linux/rcS "$root/etc/init.d/rcS"
+chmod 0755 "$root/etc/init.d/rcS" "$root/bin/busybox"
 (cd "$root" && find . -print0 | LC_ALL=C sort -z |
   cpio --null -o -H newc --owner=0:0 --reproducible --quiet) | gzip -9 -n >"$out/initrd.img"
 
@@ -82,8 +85,22 @@ if [ ! -f "$out/root.img" ]; then
   echo "hello from the disk" >"$work/disk/hello.txt"
   mke2fs -q -t ext4 -d "$work/disk" -L pvxroot "$out/root.img" 32M
 fi
+# The same domain as an xl config (paths relative to it): pvx boot $out/linux.cfg
+cat >"$out/linux.cfg" <<'CFG'
+# Debian's Linux as a PV domU (scripts/linux/build.sh): pvx boot linux.cfg
+name = "pvx-linux"
+kernel = "vmlinuz"
+ramdisk = "initrd.img"
+root = "/dev/xvda"
+extra = "console=hvc0"
+memory = 512
+vcpus = 2
+disk = [ "format=raw, vdev=xvda, access=rw, target=root.img" ]
+vif = [ "bridge=xenbr0" ]
+CFG
 echo "kernel:  $out/vmlinuz ($kpkg)"
 echo "ramdisk: $out/initrd.img (busybox-static; modules: ${order[*]})"
 echo "disk:    $out/root.img (ext4)"
 echo "symbols: $out/System.map"
+echo "config:  $out/linux.cfg"
 echo "boot:    deno task pvx boot $out/vmlinuz --ramdisk $out/initrd.img --cmdline console=hvc0 --memory 512 --disk $out/root.img --net bridge=xenbr0"

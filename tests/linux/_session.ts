@@ -1,10 +1,13 @@
 /**
  * One scripted Linux session for tests/linux/linux_boot_test.ts: boots Debian's kernel
- * (tests/fixtures/cache/linux, `deno task linux`) with its busybox initramfs, an ext4 xvda
- * and a vif on xenbr0, waits for the shell of scripts/linux/init, runs each command with
- * an end marker the shell has to compute (so the echo of the typed line never matches),
- * then exits the shell (init powers off). Each stage records what Linux printed for it,
- * or, once the boot stops short, where and why.
+ * (tests/fixtures/cache/linux, `deno task linux`) with its busybox initramfs (busybox init,
+ * scripts/linux/inittab), an ext4 xvda and a vif on xenbr0, waits for the shell, then runs
+ * each stage: a shell command with an end marker the shell has to compute (so the echo of
+ * the typed line never matches), a host action between runs (xenstore-ls on the session's
+ * XenStore socket), or a step that ends the domain (`reboot`: the session builds the domain
+ * again on the same disk, as `pvx boot` does, and waits for the shell; `poweroff`, or a
+ * xenstore-write of control/shutdown). Each stage records what it got, or, once the boot
+ * stops short, where and why.
  * @module
  */
 import { Machine } from "../../lib/hypervisor/machine/machine.ts";
@@ -13,6 +16,8 @@ import { addrOf } from "../../lib/hypervisor/pv64/guest_access64.ts";
 import { MemorySink } from "../../lib/console/testing.ts";
 import { attachDevices } from "../../lib/toolstack/devices.ts";
 import { Network } from "../../lib/toolstack/vif_attach.ts";
+import { openTrace } from "../../lib/toolstack/outputs.ts";
+import { openRingRecording } from "../../lib/toolstack/recording_file.ts";
 import {
   type Kallsyms,
   parseSystemMap,
@@ -20,30 +25,48 @@ import {
   symbolize,
 } from "../../scripts/linux/kallsyms.ts";
 
-/** The fixture folder. */
-export const LINUX_DIR = new URL("../fixtures/cache/linux/", import.meta.url).pathname;
+/** The fixture folder (PVX_LINUX_DIR overrides it). */
+export const LINUX_DIR = Deno.env.get("PVX_LINUX_DIR")?.replace(/\/?$/, "/") ??
+  new URL("../fixtures/cache/linux/", import.meta.url).pathname;
 
-/** A command run at the shell, and what the session got back. */
+/** What a host action sees. */
+export interface HostContext {
+  /** The running domain's id. */
+  domid: number;
+  /** The XenStore socket of the session. */
+  xenstoreSocket: string;
+}
+
+/** A step of the session, and what it got. */
 export interface Stage {
   /** Short name (the test's). */
   name: string;
   /** The shell line typed. */
-  command: string;
-  /** The console output between the typed line and the end marker. */
+  command?: string;
+  /** Or a host action, run while the guest is stopped; its result is the output. */
+  host?: (h: HostContext) => Promise<string>;
+  /** The step ends the domain this way (the run goes on until it does). */
+  ends?: "reboot" | "poweroff";
+  /** The console output after the typed line (up to the marker), or the host's result. */
   output?: string;
 }
 
 /** What one session did. */
 export interface Session {
-  /** The whole console text. */
+  /** The whole console text (every boot). */
   console: string;
-  /** Whether the banner of scripts/linux/init ("pvx-linux: ...") and a prompt appeared. */
+  /** Whether the shell came up (the banner of scripts/linux/rcS and a prompt). */
   shell: boolean;
+  /** Instructions and wall seconds to the first shell. */
+  shellInstructions: number;
+  shellSeconds: number;
   /** The stages, with output for those reached. */
   stages: Stage[];
   /** How the last run ended. */
   end: RunResult;
-  /** Instructions retired in all. */
+  /** Boots done (1 + reboots). */
+  boots: number;
+  /** Instructions retired in all (every boot). */
   instructions: number;
   /** Wall seconds of the session. */
   seconds: number;
@@ -57,7 +80,7 @@ export interface Session {
 
 /** Options of {@link runSession}. */
 export interface SessionOptions {
-  /** Instruction budget for the boot to the shell. */
+  /** Instruction budget for each boot to the shell. */
   bootBudget: number;
   /** Instruction budget per command. */
   commandBudget: number;
@@ -65,14 +88,23 @@ export interface SessionOptions {
   jit?: boolean;
   /** vcpus (default 2). */
   vcpus?: number;
-  /** Where to put the disk copy (a temp dir). */
+  /** Where to put the disk copy and the XenStore socket (a temp dir). */
   dir: string;
-  /** The commands. */
+  /** The stages. */
   stages: Stage[];
+  /** Record a xentrace-format trace of the first boot here. */
+  trace?: string;
+  /** Record the ring traffic of the first boot here (pvx replay). */
+  recordRings?: string;
 }
 
+/** The command line the session boots with. */
+export const CMDLINE = "console=hvc0";
+
 const INIT_BANNER = /pvx-linux: [^\n]*\n/;
-const PROMPT = /[#$] $/;
+// ash asks the terminal for the cursor position (ESC [ 6 n) after its prompt
+// deno-lint-ignore no-control-regex
+const PROMPT = /[#$] (?:\x1b\[6n)?$/;
 
 let kallsyms: Kallsyms | null | undefined;
 
@@ -126,58 +158,122 @@ async function describeStop(m: Machine, r: RunResult, text: string, debug: strin
   return `${where} (${why}; last line ${JSON.stringify(lastLine(text))})`;
 }
 
+/** The sink's text, decoded incrementally (the run's stop conditions read it per slice). */
+class ConsoleText {
+  #text = "";
+  #seen = 0;
+  readonly #dec = new TextDecoder();
+  constructor(readonly sink: MemorySink) {}
+  get(): string {
+    const c = this.sink.chunks;
+    while (this.#seen < c.length) this.#text += this.#dec.decode(c[this.#seen++], { stream: true });
+    return this.#text;
+  }
+}
+
+/** Whether the shell's banner and a prompt after it are in the text from `from` on. */
+function atShell(text: string, from: number): boolean {
+  const t = text.slice(from), b = t.search(INIT_BANNER);
+  return b >= 0 && PROMPT.test(t);
+}
+
 /**
  * Runs the session.
  * @returns what happened; throws only when the fixture cannot be read
  */
 export async function runSession(o: SessionOptions): Promise<Session> {
-  const disk = `${o.dir}/root.img`;
+  const disk = `${o.dir}/root.img`, sock = `${o.dir}/xs.sock`;
   await Deno.copyFile(LINUX_DIR + "root.img", disk);
+  const image = await Deno.readFile(LINUX_DIR + "vmlinuz");
+  const ramdisk = await Deno.readFile(LINUX_DIR + "initrd.img");
   const sink = new MemorySink(1 << 24, 1 << 16);
+  const con = new ConsoleText(sink);
+  const text = () => con.get();
   const debug: string[] = [];
   const network = new Network();
-  const m = new Machine({
-    image: await Deno.readFile(LINUX_DIR + "vmlinuz"),
-    imageName: "vmlinuz",
-    ramdisk: await Deno.readFile(LINUX_DIR + "initrd.img"),
-    cmdline: "console=hvc0 earlyprintk=xen",
-    memoryMiB: 512,
-    vcpus: o.vcpus ?? 2,
-    console: sink,
-    debug: (s) => debug.push(s),
-    idleTimeoutMs: 20_000,
-    jit: o.jit ?? true,
-  });
-  const dev = await attachDevices(m, {
-    sink,
-    disks: [`${disk},xvda`],
-    nets: ["bridge=xenbr0"],
-    network,
-    name: "pvx-linux",
-  });
+  const trace = o.trace ? openTrace(o.trace) : undefined;
+  const rec = o.recordRings
+    ? openRingRecording(o.recordRings, { image: "vmlinuz", cmdline: CMDLINE })
+    : undefined;
   const t0 = performance.now();
   const out: Session = {
     console: "",
     shell: false,
+    shellInstructions: 0,
+    shellSeconds: 0,
     stages: o.stages.map((s) => ({ ...s })),
     end: { reason: "limit", shutdownCode: -1, instructions: 0 },
+    boots: 0,
     instructions: 0,
     seconds: 0,
     stoppedAt: null,
     disk,
     echoReplies: 0,
   };
+  let done = 0; // instructions of the boots before this one
+  const boot = async () => {
+    const first = out.boots++ === 0;
+    const m = new Machine({
+      image,
+      imageName: "vmlinuz",
+      ramdisk,
+      cmdline: CMDLINE,
+      memoryMiB: 512,
+      vcpus: o.vcpus ?? 2,
+      console: sink,
+      debug: (s) => debug.push(s),
+      idleTimeoutMs: 20_000,
+      jit: o.jit ?? true,
+      tracer: first ? trace?.writer : undefined,
+    });
+    if (first && trace) {
+      trace.machine = m;
+      trace.writer.switchTo(m.domain.domid, 0);
+    }
+    const dev = await attachDevices(m, {
+      sink,
+      disks: [`${disk},xvda`],
+      nets: ["bridge=xenbr0"],
+      network,
+      name: "pvx-linux",
+      xenstoreSocket: sock,
+      recording: first ? rec : undefined,
+    });
+    return { m, dev };
+  };
+  let { m, dev } = await boot();
   try {
-    const text = () => sink.text();
-    let r = await m.run(() => {
-      const t = text(), b = t.search(INIT_BANNER);
-      return b >= 0 && PROMPT.test(t);
-    }, o.bootBudget);
+    let from = text().length;
+    let r = await m.run(() => atShell(text(), from), o.bootBudget);
     out.shell = r.reason === "until";
-    let n = 0;
+    out.shellInstructions = r.instructions;
+    out.shellSeconds = (performance.now() - t0) / 1000;
+    let n = 0, ended = false;
     for (const s of out.shell ? out.stages : []) {
+      from = text().length;
+      if (s.host && !s.ends) {
+        s.output = await s.host({ domid: m.domain.domid, xenstoreSocket: sock });
+        continue;
+      }
+      if (s.ends) {
+        if (s.host) await s.host({ domid: m.domain.domid, xenstoreSocket: sock });
+        else sink.type(`${s.command}\n`);
+        r = await m.run(undefined, o.commandBudget);
+        s.output = text().slice(from);
+        if (r.reason !== s.ends) break;
+        if (s.ends === "poweroff") {
+          ended = true;
+          break;
+        }
+        done += r.instructions;
+        await dev.detach();
+        ({ m, dev } = await boot());
+        from = text().length;
+        r = await m.run(() => atShell(text(), from), o.bootBudget);
+        if (r.reason !== "until") break;
+        continue;
+      }
       const marker = `@@${1000 + n}@@`;
-      const from = text().length;
       sink.type(`${s.command}; echo @@$((${1000 + n}))@@\n`);
       n++;
       r = await m.run(() => text().indexOf(marker, from) >= 0, o.commandBudget);
@@ -186,19 +282,24 @@ export async function runSession(o: SessionOptions): Promise<Session> {
       const firstNl = seg.indexOf("\n");
       s.output = firstNl >= 0 ? seg.slice(firstNl + 1) : "";
     }
-    if (out.shell && r.reason === "until") {
-      sink.type("exit\n");
+    if (out.shell && r.reason === "until" && !ended) {
+      sink.type("poweroff\n");
       r = await m.run(undefined, o.commandBudget);
     }
     out.end = r;
     if (r.reason !== "poweroff") out.stoppedAt = await describeStop(m, r, text(), debug);
   } finally {
-    out.instructions = out.end.instructions;
+    out.instructions = done + out.end.instructions;
     out.seconds = (performance.now() - t0) / 1000;
     out.echoReplies = network.responders.get("xenbr0")?.stats.echoReplies ?? 0;
     await dev.detach();
     await sink.close();
-    out.console = sink.text();
+    rec?.close();
+    if (trace) {
+      trace.writer.flush();
+      trace.file.close();
+    }
+    out.console = text();
   }
   return out;
 }

@@ -16,7 +16,15 @@
  */
 import assert from "node:assert/strict";
 import { exists } from "../_tools.ts";
-import { LINUX_DIR, linuxSymbols, runSession, type Session, type Stage } from "./_session.ts";
+import {
+  CMDLINE,
+  type HostContext,
+  LINUX_DIR,
+  linuxSymbols,
+  runSession,
+  type Session,
+  type Stage,
+} from "./_session.ts";
 import { symbolize } from "../../scripts/linux/kallsyms.ts";
 import { loadKernelImage64 } from "../../lib/hypervisor/builder/kernel_image64.ts";
 
@@ -25,16 +33,59 @@ const FULL = Deno.env.get("PVX_LINUX") === "full" || Deno.env.get("PVX_FUZZ") ==
 const BUDGET = Number(Deno.env.get("PVX_LINUX_BUDGET") ?? (FULL ? 40e9 : 60e6));
 const HAVE_DEBUGFS = exists("/usr/sbin/debugfs") || exists("/sbin/debugfs");
 
+const HAVE_XS = exists("/usr/bin/xenstore-ls") && exists("/usr/bin/xenstore-write");
+
+/** Runs one of Debian's xenstore-utils on the session's socket. */
+async function xenstore(h: HostContext, tool: string, ...args: string[]): Promise<string> {
+  if (!HAVE_XS) return "(xenstore-utils missing)";
+  const o = await new Deno.Command(`/usr/bin/${tool}`, {
+    args,
+    env: { XENSTORED_PATH: h.xenstoreSocket },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return dec.decode(o.stdout) + dec.decode(o.stderr) + (o.success ? "" : `(${tool} failed)`);
+}
+
 const STAGES: Stage[] = [
   { name: "uname", command: "uname -a" },
   { name: "hypervisor", command: "cat /sys/hypervisor/type" },
   { name: "nproc", command: "nproc" },
+  {
+    name: "clocksource",
+    command: "cat /sys/devices/system/clocksource/clocksource0/current_clocksource",
+  },
+  { name: "time", command: "date; cat /proc/uptime; sleep 1; cat /proc/uptime" },
   {
     name: "ext4",
     command: "mount -t ext4 /dev/xvda /mnt && cat /mnt/hello.txt && " +
       "echo written-by-linux > /mnt/linux.txt && umount /mnt && echo umounted",
   },
   { name: "ping", command: "ping -c 3 -W 2 10.0.0.1" },
+  { name: "dmesg", command: "dmesg" },
+  {
+    name: "xenstore-ls",
+    host: (h) => xenstore(h, "xenstore-ls", "-f", `/local/domain/${h.domid}`),
+  },
+  ...(FULL
+    ? [
+      { name: "reboot", command: "reboot", ends: "reboot" as const },
+      {
+        name: "after-reboot",
+        command: "mount -t ext4 /dev/xvda /mnt && cat /mnt/linux.txt && " +
+          "echo after-reboot >> /mnt/linux.txt && umount /mnt && echo umounted",
+      },
+    ]
+    : []),
+  HAVE_XS
+    ? {
+      name: "xenstore-shutdown",
+      host: (h: HostContext) =>
+        xenstore(h, "xenstore-write", `/local/domain/${h.domid}/control/shutdown`, "poweroff"),
+      ends: "poweroff" as const,
+    }
+    : { name: "poweroff", command: "poweroff", ends: "poweroff" as const },
 ];
 
 let session: Session | null = null;
@@ -91,6 +142,25 @@ function linuxTest(
   });
 }
 
+/** The output of a stage, once reached. */
+function out(name: string): string {
+  return stage(name)!.output!;
+}
+
+function reachedStage(name: string): () => boolean {
+  return () => stage(name)?.output !== undefined;
+}
+
+/** A debugfs command on the disk image after the session. */
+async function debugfs(s: Session, cmd: string): Promise<string> {
+  const r = await new Deno.Command("debugfs", {
+    args: ["-R", cmd, s.disk],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return new TextDecoder().decode(r.stdout);
+}
+
 linuxTest(
   "linux: the kernel prints its banner and command line on hvc0",
   () => /Linux version 6\.1\./.test(session!.console),
@@ -99,13 +169,13 @@ linuxTest(
       s.console,
       /Linux version 6\.1\.\d+-\d+-amd64 \(debian-kernel@lists\.debian\.org\)/,
     );
-    assert.match(s.console, /Command line: console=hvc0 earlyprintk=xen/);
+    assert.ok(s.console.includes(`Command line: ${CMDLINE}`));
     assert.match(s.console, /Hypervisor detected: Xen PV/);
   },
 );
 
 linuxTest(
-  "linux: /init from the initramfs loads the modules and reports Linux on xen with 2 cpus",
+  "linux: busybox init runs rcS (modules loaded) and the shell on hvc0, Linux on xen with 2 cpus",
   () => session!.shell,
   (s) => {
     assert.doesNotMatch(s.console, /init: insmod \S+ failed/);
@@ -115,36 +185,59 @@ linuxTest(
 
 linuxTest(
   "linux: uname -a names the Debian kernel on x86_64",
-  () => stage("uname")?.output !== undefined,
-  () =>
-    assert.match(stage("uname")!.output!, /^Linux pvx-linux 6\.1\.\d+-\d+-amd64 #1 SMP .* x86_64/m),
+  reachedStage("uname"),
+  () => assert.match(out("uname"), /^Linux pvx-linux 6\.1\.\d+-\d+-amd64 #1 SMP .* x86_64/m),
 );
 
 linuxTest(
   "linux: /sys/hypervisor/type is xen",
-  () => stage("hypervisor")?.output !== undefined,
-  () => assert.match(stage("hypervisor")!.output!, /^xen\r?$/m),
+  reachedStage("hypervisor"),
+  () => assert.match(out("hypervisor"), /^xen\r?$/m),
 );
 
 linuxTest(
-  "linux: nproc with --vcpus 2 is 2",
-  () => stage("nproc")?.output !== undefined,
-  () => assert.match(stage("nproc")!.output!, /^2\r?$/m),
+  "linux: nproc with --vcpus 2 is 2 (VCPUOP_initialise/up)",
+  reachedStage("nproc"),
+  (s) => {
+    assert.match(out("nproc"), /^2\r?$/m);
+    assert.match(s.console, /smp: Brought up 1 node, 2 CPUs/);
+  },
+);
+
+linuxTest(
+  "linux: the xen clocksource is in use",
+  reachedStage("clocksource"),
+  (s) => {
+    assert.match(out("clocksource"), /^xen\r?$/m);
+    assert.match(s.console, /clocksource: Switched to clocksource xen/);
+  },
+);
+
+linuxTest(
+  "linux: date prints the wall clock and sleep 1 lasts one second of uptime",
+  reachedStage("time"),
+  () => {
+    const o = out("time");
+    assert.match(o, /^\w{3} \w{3} +\d+ \d\d:\d\d:\d\d UTC 20\d\d\r?$/m);
+    const up = [...o.matchAll(/^(\d+\.\d\d) \d+\.\d\d\r?$/gm)].map((m) => Number(m[1]));
+    assert.equal(up.length, 2, o);
+    const dt = up[1] - up[0];
+    assert.ok(dt >= 1 && dt < 1.5, `sleep 1 took ${dt.toFixed(2)} s of uptime`);
+  },
 );
 
 linuxTest(
   "linux: ext4 on xvda mounts read-write through blkfront, and the file written is on the image",
-  () => stage("ext4")?.output !== undefined,
+  reachedStage("ext4"),
   async (s) => {
-    const out = stage("ext4")!.output!;
-    assert.match(out, /^hello from the disk\r?$/m);
-    assert.match(out, /^umounted\r?$/m);
-    const r = await new Deno.Command("debugfs", {
-      args: ["-R", "cat /linux.txt", s.disk],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(new TextDecoder().decode(r.stdout), "written-by-linux\n");
+    const o = out("ext4");
+    assert.match(o, /^hello from the disk\r?$/m);
+    assert.match(o, /^umounted\r?$/m);
+    assert.match(s.console, /blkfront: xvda: flush diskcache: enabled/);
+    const want = stage("after-reboot")?.output !== undefined
+      ? "written-by-linux\nafter-reboot\n"
+      : "written-by-linux\n";
+    assert.equal(await debugfs(s, "cat /linux.txt"), want);
     const fsck = await new Deno.Command("e2fsck", { args: ["-fn", s.disk], stdout: "piped" })
       .output();
     assert.equal(fsck.code, 0, new TextDecoder().decode(fsck.stdout));
@@ -154,20 +247,65 @@ linuxTest(
 
 linuxTest(
   "linux: ping 10.0.0.1 over eth0 (netfront) gets its 3 replies",
-  () => stage("ping")?.output !== undefined,
+  reachedStage("ping"),
   (s) => {
-    assert.match(
-      stage("ping")!.output!,
-      /3 packets transmitted, 3 packets received, 0% packet loss/,
-    );
+    assert.match(out("ping"), /3 packets transmitted, 3 packets received, 0% packet loss/);
     assert.ok(s.echoReplies >= 3, `host endpoint replied ${s.echoReplies} times`);
   },
 );
 
+/** Kernel log lines that would mean trouble, and the ones known to be Xen's, not pvx's. */
+const DMESG_BAD = /WARNING:|BUG:|Oops|Call Trace|unchecked MSR|general protection|segfault/;
+
 linuxTest(
-  "linux: exiting the shell powers the domain off",
+  "linux: dmesg has no warning, BUG or call trace",
+  reachedStage("dmesg"),
+  () => {
+    const bad = out("dmesg").split(/\r?\n/).filter((l) => DMESG_BAD.test(l));
+    assert.deepEqual(bad, []);
+  },
+);
+
+linuxTest(
+  "linux: xenstore-ls on the XenStore socket shows what blkfront, netfront and the shutdown watcher wrote",
+  reachedStage("xenstore-ls"),
+  () => {
+    const o = out("xenstore-ls");
+    for (
+      const re of [
+        /\/device\/vbd\/51712\/ring-ref = "\d+"/,
+        /\/device\/vbd\/51712\/event-channel = "\d+"/,
+        /\/device\/vbd\/51712\/state = "4"/,
+        /\/device\/vif\/0\/tx-ring-ref = "\d+"/,
+        /\/device\/vif\/0\/rx-ring-ref = "\d+"/,
+        /\/device\/vif\/0\/state = "4"/,
+        /\/control\/feature-poweroff = "1"/,
+      ]
+    ) assert.match(o, re, o);
+  },
+  HAVE_XS ? undefined : "xenstore-utils missing",
+);
+
+linuxTest(
+  "linux: reboot at the shell reboots the domain, and the file written before is still there",
+  reachedStage("after-reboot"),
+  (s) => {
+    assert.equal(s.boots, 2);
+    assert.match(out("reboot"), /reboot: Restarting system/);
+    assert.match(out("after-reboot"), /^written-by-linux\r?$/m);
+    assert.match(out("after-reboot"), /^umounted\r?$/m);
+  },
+);
+
+linuxTest(
+  "linux: xenstore-write control/shutdown poweroff shuts Linux down through its xenbus watcher",
   () => session!.end.reason === "poweroff",
-  (s) => assert.equal(s.end.reason, "poweroff"),
+  (s) => {
+    assert.equal(s.end.reason, "poweroff");
+    assert.match(out("xenstore-shutdown"), /The system is going down NOW!/);
+    assert.match(out("xenstore-shutdown"), /reboot: Power down/);
+  },
+  HAVE_XS ? undefined : "xenstore-utils missing",
 );
 
 // The symbols that name where Linux stops: the kernel's Xen notes, read by pvx's loader,

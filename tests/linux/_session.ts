@@ -76,6 +76,9 @@ export interface Session {
   disk: string;
   /** Replies the host endpoint (10.0.0.1) sent to ICMP echo requests. */
   echoReplies: number;
+  /** The trace and ring recording of the first boot, when asked for. */
+  trace?: string;
+  recording?: string;
 }
 
 /** Options of {@link runSession}. */
@@ -209,6 +212,8 @@ export async function runSession(o: SessionOptions): Promise<Session> {
     stoppedAt: null,
     disk,
     echoReplies: 0,
+    trace: o.trace,
+    recording: o.recordRings,
   };
   let done = 0; // instructions of the boots before this one
   const boot = async () => {
@@ -242,6 +247,9 @@ export async function runSession(o: SessionOptions): Promise<Session> {
     return { m, dev };
   };
   let { m, dev } = await boot();
+  // PVX_LINUX_LOG=FILE: the console so far, rewritten every 10 s (to follow a long session)
+  const logFile = Deno.env.get("PVX_LINUX_LOG");
+  const logTimer = logFile ? setInterval(() => Deno.writeTextFileSync(logFile, text()), 10_000) : 0;
   try {
     let from = text().length;
     let r = await m.run(() => atShell(text(), from), o.bootBudget);
@@ -289,6 +297,8 @@ export async function runSession(o: SessionOptions): Promise<Session> {
     out.end = r;
     if (r.reason !== "poweroff") out.stoppedAt = await describeStop(m, r, text(), debug);
   } finally {
+    clearInterval(logTimer);
+    if (logFile) Deno.writeTextFileSync(logFile, text());
     out.instructions = done + out.end.instructions;
     out.seconds = (performance.now() - t0) / 1000;
     out.echoReplies = network.responders.get("xenbr0")?.stats.echoReplies ?? 0;

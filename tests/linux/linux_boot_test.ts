@@ -15,7 +15,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { exists } from "../_tools.ts";
+import { exists, HAVE_XENALYZE } from "../_tools.ts";
+import { replayRecording } from "../../lib/toolstack/replay.ts";
 import {
   CMDLINE,
   type HostContext,
@@ -98,6 +99,8 @@ if (HAVE) {
       commandBudget: FULL ? 4e9 : BUDGET,
       dir,
       stages: STAGES,
+      trace: `${dir}/linux.xt`,
+      recordRings: `${dir}/linux.rec`,
     });
     const s = session;
     console.log(
@@ -306,6 +309,42 @@ linuxTest(
     assert.match(out("xenstore-shutdown"), /reboot: Power down/);
   },
   HAVE_XS ? undefined : "xenstore-utils missing",
+);
+
+linuxTest(
+  "linux: xenalyze reads the trace of the Linux boot (hypercalls, emulated privileged ops)",
+  () => session!.shell,
+  async (s) => {
+    const o = await new Deno.Command("xenalyze", {
+      args: ["--summary", s.trace!],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(o.stdout);
+    assert.equal(o.code, 0, new TextDecoder().decode(o.stderr));
+    assert.match(text, /Creating domain 1/);
+    for (const h of ["mmu_update", "sched_op", "event_channel_op", "grant_table_op"]) {
+      assert.match(text, new RegExp(`${h} +\\[ *\\d+\\]: +\\d+`), h);
+    }
+  },
+  HAVE_XENALYZE ? undefined : "xenalyze (xen-utils-common) missing",
+);
+
+linuxTest(
+  "linux: the ring recording of the Linux boot replays without divergence",
+  () => session!.shell,
+  async (s) => {
+    const lines: string[] = [];
+    const code = await replayRecording({
+      file: s.recording!,
+      disks: [`vbd-51712=${LINUX_DIR}root.img`],
+      print: (l) => lines.push(l),
+    });
+    assert.equal(code, 0, lines.join("\n"));
+    const text = lines.join("\n");
+    assert.match(text, /vbd-51712/, text);
+    assert.match(text, /vif-0/, text);
+  },
 );
 
 // The symbols that name where Linux stops: the kernel's Xen notes, read by pvx's loader,

@@ -95,6 +95,8 @@ export interface SessionOptions {
   dir: string;
   /** The stages. */
   stages: Stage[];
+  /** The kernel command line (default {@link CMDLINE}). */
+  cmdline?: string;
   /** Record a xentrace-format trace of the first boot here. */
   trace?: string;
   /** Record the ring traffic of the first boot here (pvx replay). */
@@ -196,7 +198,7 @@ export async function runSession(o: SessionOptions): Promise<Session> {
   const network = new Network();
   const trace = o.trace ? openTrace(o.trace) : undefined;
   const rec = o.recordRings
-    ? openRingRecording(o.recordRings, { image: "vmlinuz", cmdline: CMDLINE })
+    ? openRingRecording(o.recordRings, { image: "vmlinuz", cmdline: o.cmdline ?? CMDLINE })
     : undefined;
   const t0 = performance.now();
   const out: Session = {
@@ -222,7 +224,7 @@ export async function runSession(o: SessionOptions): Promise<Session> {
       image,
       imageName: "vmlinuz",
       ramdisk,
-      cmdline: CMDLINE,
+      cmdline: o.cmdline ?? CMDLINE,
       memoryMiB: 512,
       vcpus: o.vcpus ?? 2,
       console: sink,

@@ -43,6 +43,19 @@ export const TRC_TRACE_CPU_CHANGE = TRC_GEN + 3;
 export const TRC_SCHED_MIN = 0x00021000;
 export const TRC_SCHED_VERBOSE = 0x00028000;
 export const TRC_SCHED_RUNSTATE_CHANGE = TRC_SCHED_MIN + 1;
+
+/**
+ * The event id of a runstate change as Xen writes it: the old state in bits 8-11 and the
+ * new one in bits 4-7 of TRC_SCHED_RUNSTATE_CHANGE (xenalyze reads them there).
+ */
+export function runstateEvent(oldState: number, newState: number): number {
+  return TRC_SCHED_RUNSTATE_CHANGE | ((oldState & 0xf) << 8) | ((newState & 0xf) << 4);
+}
+
+/** Whether an event id is a runstate change (any old/new states). */
+export function isRunstateEvent(event: number): boolean {
+  return (event & ~0xff0) === TRC_SCHED_RUNSTATE_CHANGE;
+}
 export const TRC_SCHED_CONTINUE_RUNNING = TRC_SCHED_MIN + 2;
 export const TRC_SCHED_DOM_ADD = TRC_SCHED_VERBOSE + 1;
 export const TRC_SCHED_DOM_REM = TRC_SCHED_VERBOSE + 2;

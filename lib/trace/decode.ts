@@ -10,7 +10,7 @@
  * @module
  */
 import { InputError } from "../errors.ts";
-import { RUNSTATE_running, TRC_SCHED_RUNSTATE_CHANGE, TRC_TRACE_CPU_CHANGE } from "../abi/mod.ts";
+import { isRunstateEvent, RUNSTATE_running, TRC_TRACE_CPU_CHANGE } from "../abi/mod.ts";
 
 /** A malformed or truncated trace. */
 export class TraceFormatError extends InputError {
@@ -120,8 +120,9 @@ function parse(
       }
       st.cpu = data[0];
       st.windowEnd = off + size + data[1];
-    } else if (event === TRC_SCHED_RUNSTATE_CHANGE && n >= 2) {
-      if ((data[1] & 0xf) === RUNSTATE_running) {
+    } else if (isRunstateEvent(event) && n >= 1) {
+      // Xen's layout: new state in bits 4-7 of the event id, {vcpu:16, dom:16} in data[0]
+      if (((event >>> 4) & 0xf) === RUNSTATE_running) {
         st.dom[st.cpu] = data[0] >>> 16;
         st.vcpu[st.cpu] = data[0] & 0xffff;
       } else if (st.dom[st.cpu] === data[0] >>> 16 && st.vcpu[st.cpu] === (data[0] & 0xffff)) {

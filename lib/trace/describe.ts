@@ -7,6 +7,7 @@ import type { TraceRecord } from "./decode.ts";
 import {
   EVENT_NAMES,
   HYPERCALL_NAMES,
+  isRunstateEvent,
   TRAP_NAMES,
   TRC_64_FLAG,
   TRC_LOST_RECORDS,
@@ -52,6 +53,7 @@ const hex64 = (lo: number, hi: number) =>
 
 /** The event's name, or `unknown_0x...` for ids pvx does not know. */
 export function eventName(event: number): string {
+  if (isRunstateEvent(event)) event = TRC_SCHED_RUNSTATE_CHANGE;
   return EVENT_NAMES.get(event) ?? `unknown_${hex(event)}`;
 }
 
@@ -73,7 +75,7 @@ export function trapName(vector: number): string {
 /** Decodes a record's words into named fields. */
 export function describe(r: TraceRecord): Fields {
   const d = r.data;
-  switch (r.event) {
+  switch (isRunstateEvent(r.event) ? TRC_SCHED_RUNSTATE_CHANGE : r.event) {
     case TRC_TRACE_CPU_CHANGE:
       return { cpu: d[0], window_bytes: d[1] };
     case TRC_LOST_RECORDS:
@@ -82,8 +84,8 @@ export function describe(r: TraceRecord): Fields {
       return {
         dom: d[0] >>> 16,
         vcpu: d[0] & 0xffff,
-        old: RUNSTATES[(d[1] >>> 4) & 0xf] ?? String((d[1] >>> 4) & 0xf),
-        new: RUNSTATES[d[1] & 0xf] ?? String(d[1] & 0xf),
+        old: RUNSTATES[(r.event >>> 8) & 0xf] ?? String((r.event >>> 8) & 0xf),
+        new: RUNSTATES[(r.event >>> 4) & 0xf] ?? String((r.event >>> 4) & 0xf),
       };
     case TRC_SCHED_BLOCK:
     case TRC_SCHED_WAKE:

@@ -6,7 +6,13 @@
 import { UsageError } from "../errors.ts";
 import type { TraceRecord } from "./decode.ts";
 import { describe, eventName } from "./describe.ts";
-import { EVENT_NAMES, eventClass, parseTraceClasses } from "../abi/mod.ts";
+import {
+  EVENT_NAMES,
+  eventClass,
+  isRunstateEvent,
+  parseTraceClasses,
+  TRC_SCHED_RUNSTATE_CHANGE,
+} from "../abi/mod.ts";
 
 /** pvx's virtual TSC frequency (1 GHz): the default for `--cpu-hz`. */
 export const PVX_CPU_HZ = 1_000_000_000;
@@ -60,7 +66,10 @@ export function parseFilter(expr: string, cpuHz: number): TraceFilter {
 /** Whether a record passes a filter. */
 export function matches(f: TraceFilter, r: TraceRecord): boolean {
   if (f.classes && !f.classes.has(eventClass(r.event))) return false;
-  if (f.events && !f.events.has(r.event)) return false;
+  if (
+    f.events && !f.events.has(r.event) &&
+    !(isRunstateEvent(r.event) && f.events.has(TRC_SCHED_RUNSTATE_CHANGE))
+  ) return false;
   if (f.dom !== undefined && r.dom !== f.dom) return false;
   if (f.from !== undefined && r.tsc >= 0 && r.tsc < f.from) return false;
   if (f.to !== undefined && r.tsc >= 0 && r.tsc > f.to) return false;

@@ -11,7 +11,7 @@ import {
   eventClass,
   RUNSTATE_runnable,
   RUNSTATE_running,
-  TRC_SCHED_RUNSTATE_CHANGE,
+  runstateEvent,
   TRC_TRACE_CPU_CHANGE,
 } from "../../abi/mod.ts";
 import { concatBytes } from "../../bytes.ts";
@@ -95,14 +95,15 @@ export class XentraceWriter implements Tracer {
 
   switchTo(domid: number, vcpu: number): void {
     if (domid === this.#curDom && vcpu === this.#curVcpu) return;
-    // xenalyze follows which vcpu runs on a pcpu through runstate changes; the packed
-    // words are {vcpu:16, dom:16} and {new_state:4, old_state:4}.
+    // xenalyze follows which vcpu runs on a pcpu through runstate changes. As Xen's
+    // vcpu_runstate_change writes them, the old and new states are in the event id
+    // (bits 8-11 and 4-7) and the one data word is {vcpu:16, dom:16}.
     if (this.#curDom !== NO_DOMAIN) {
       this.rec(
-        TRC_SCHED_RUNSTATE_CHANGE,
-        2,
+        runstateEvent(RUNSTATE_running, RUNSTATE_runnable),
+        1,
         ((this.#curDom << 16) | this.#curVcpu) >>> 0,
-        (RUNSTATE_running << 4) | RUNSTATE_runnable,
+        0,
         0,
         0,
         0,
@@ -110,10 +111,10 @@ export class XentraceWriter implements Tracer {
       );
     }
     this.rec(
-      TRC_SCHED_RUNSTATE_CHANGE,
-      2,
+      runstateEvent(RUNSTATE_runnable, RUNSTATE_running),
+      1,
       ((domid << 16) | vcpu) >>> 0,
-      (RUNSTATE_runnable << 4) | RUNSTATE_running,
+      0,
       0,
       0,
       0,

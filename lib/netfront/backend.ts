@@ -152,8 +152,10 @@ export class Netback implements SwitchPort {
       if (err) this.#fail(err);
       else this.#host.store.write(`${this.paths.backend}/state`, String(XenbusStateConnected));
     } else if (st === XenbusStateClosing || st === XenbusStateClosed) {
+      // As Linux's netback: Closing answers Closing (a frontend shutting down waits for
+      // it before it goes Closed), Closed answers Closed.
       this.#disconnect();
-      this.#host.store.write(`${this.paths.backend}/state`, String(XenbusStateClosed));
+      this.#host.store.write(`${this.paths.backend}/state`, String(st));
     }
   }
 

@@ -29,6 +29,19 @@ Deno.test("Netback completes the xenbus handshake with a netfront", () => {
   strictEqual(store.read(`${vif.back.paths.backend}/feature-rx-copy`), "1");
 });
 
+Deno.test("Netback answers a frontend's Closing with Closing, then Closed with Closed", () => {
+  const { store, host, addVif } = makeNet();
+  const vif = addVif(1);
+  const fe = `/local/domain/1/device/vif/0`;
+  store.write(`${fe}/state`, "5"); // XenbusStateClosing
+  host.drain();
+  strictEqual(store.read(`${vif.back.paths.backend}/state`), "5");
+  ok(!vif.back.connected);
+  store.write(`${fe}/state`, "6"); // XenbusStateClosed
+  host.drain();
+  strictEqual(store.read(`${vif.back.paths.backend}/state`), "6");
+});
+
 Deno.test("a guest resolves and pings the host endpoint, and gets a UDP echo", () => {
   const { host, addVif, responder } = makeNet();
   const { front, mac } = addVif(1);

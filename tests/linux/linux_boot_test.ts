@@ -333,13 +333,17 @@ linuxTest(
   HAVE_XENALYZE ? undefined : "xenalyze (xen-utils-common) missing",
 );
 
+// The console ring is left out: what the session types reaches the backend from the host
+// side, which a recording does not hold, so its replay diverges at the first typed line
+// (docs/linux_findings.md).
 linuxTest(
-  "linux: the ring recording of the Linux boot replays without divergence",
+  "linux: the ring recording of the Linux run (vbd, vif) replays without divergence",
   () => session!.shell,
   async (s) => {
     const lines: string[] = [];
     const code = await replayRecording({
       file: s.recording!,
+      rings: ["vbd-51712", "vif-0"],
       disks: [`vbd-51712=${LINUX_DIR}root.img`],
       print: (l) => lines.push(l),
     });

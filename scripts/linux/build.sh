@@ -71,7 +71,8 @@ cp scripts/linux/inittab "$root/etc/inittab"
 cp scripts/linux/rcS "$root/etc/init.d/rcS"
 chmod 0755 "$root/etc/init.d/rcS" "$root/bin/busybox"
 (cd "$root" && find . -print0 | LC_ALL=C sort -z |
-  cpio --null -o -H newc --owner=0:0 --reproducible --quiet) | gzip -9 -n >"$out/initrd.img"
+  cpio --null -o -H newc --owner=0:0 --reproducible --quiet) | gzip -9 -n >"$out/initrd.img.tmp"
+mv "$out/initrd.img.tmp" "$out/initrd.img" # readers never see half a file
 
 # Debian's System.map is a stub (the real one is in the -dbg package): rebuild one from the
 # kernel's own kallsyms table, to name the RIPs of crash dumps and stops.
@@ -86,7 +87,7 @@ if [ ! -f "$out/root.img" ]; then
   mke2fs -q -t ext4 -d "$work/disk" -L pvxroot "$out/root.img" 32M
 fi
 # The same domain as an xl config (paths relative to it): pvx boot $out/linux.cfg
-cat >"$out/linux.cfg" <<'CFG'
+cat >"$out/linux.cfg.tmp" <<'CFG'
 # Debian's Linux as a PV domU (scripts/linux/build.sh): pvx boot linux.cfg
 name = "pvx-linux"
 kernel = "vmlinuz"
@@ -98,6 +99,7 @@ vcpus = 2
 disk = [ "format=raw, vdev=xvda, access=rw, target=root.img" ]
 vif = [ "bridge=xenbr0" ]
 CFG
+mv "$out/linux.cfg.tmp" "$out/linux.cfg"
 echo "kernel:  $out/vmlinuz ($kpkg)"
 echo "ramdisk: $out/initrd.img (busybox-static; modules: ${order[*]})"
 echo "disk:    $out/root.img (ext4)"

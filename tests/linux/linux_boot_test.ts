@@ -323,11 +323,13 @@ linuxTest(
       stdout: "piped",
       stderr: "piped",
     }).output();
-    const text = new TextDecoder().decode(o.stdout);
-    assert.equal(o.code, 0, new TextDecoder().decode(o.stderr));
-    assert.match(text, /Creating domain 1/);
-    for (const h of ["mmu_update", "sched_op", "event_channel_op", "grant_table_op"]) {
-      assert.match(text, new RegExp(`${h} +\\[ *\\d+\\]: +\\d+`), h);
+    const text = new TextDecoder().decode(o.stdout), err = new TextDecoder().decode(o.stderr);
+    assert.equal(o.code, 0, err);
+    assert.match(err, /Creating domain 1\n/);
+    assert.match(err, /Creating vcpu 1 for dom 1/);
+    assert.match(text, /^\|-- Domain 1 --\|$/m);
+    for (const h of ["mmu_update", "sched_op", "evtchn_op", "grant_table_op", "vcpu_op"]) {
+      assert.match(text, new RegExp(`^ +${h} +\\[ *\\d+\\]: +\\d+$`, "m"), h);
     }
   },
   HAVE_XENALYZE ? undefined : "xenalyze (xen-utils-common) missing",

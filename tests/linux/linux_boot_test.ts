@@ -1,16 +1,20 @@
 /**
  * Issue #18: Debian 12's Linux (6.1, linux-image-amd64, unmodified) boots in pvx as a
  * 64-bit PV domU with unmodified userspace (busybox-static): one scripted session
- * (tests/linux/_session.ts) boots it to the shell of scripts/linux/init with 2 vcpus, an
- * ext4 xvda and a vif on xenbr0, runs uname -a, cat /sys/hypervisor/type, nproc, a
- * read-write mount of xvda, ping 10.0.0.1 over eth0, exits (init powers off); each test
- * then checks one part of what Linux printed, and the disk image with debugfs.
+ * (tests/linux/_session.ts) boots it to the shell of busybox init (scripts/linux/inittab,
+ * rcS) with 2 vcpus, an ext4 xvda, a vif on xenbr0, a XenStore socket, a trace and a ring
+ * recording; runs uname -a, cat /sys/hypervisor/type, nproc, the clocksource, date and
+ * sleep 1, a read-write mount of xvda, ping 10.0.0.1 over eth0, dmesg, xenstore-ls on the
+ * socket, (with PVX_LINUX=full) a reboot and a read-back of the file, and a xenstore-write
+ * of control/shutdown; then checks what Linux printed, the disk image (debugfs, e2fsck),
+ * the trace (xenalyze) and the recording (replay).
  *
  * A test whose stage Linux has not reached is ignored with where Linux stopped (symbol
  * from the kernel's kallsyms, the reason, the last console line); never passed. Cost: the
- * session runs at most PVX_LINUX_BUDGET instructions to the shell (default 60 M, about
- * 25 s at today's 64-bit interpreter speed; Linux 6.1 spends about 1.3 G instructions in
- * xen_vmalloc_p2m_tree alone, so the whole boot needs PVX_LINUX=full, which gives 40 G).
+ * session runs at most PVX_LINUX_BUDGET instructions per boot (default 60 M, 30-80 s on
+ * a shared 2-core host, ending in xen_vmalloc_p2m_tree's 1.3 G-instruction scan); a boot
+ * to the shell is 4 G instructions (4-5 min of CPU), so the shell stages need
+ * PVX_LINUX=full (40 G, two boots: 8 G instructions, ~20 min).
  * Without the fixture (`deno task linux`) every test is ignored with that reason.
  * @module
  */

@@ -118,6 +118,7 @@ const BY_NAME: Record<HandlerName, Handler> = {
   movx: two.movx,
   group8: two.group8,
   bsfBsr: two.bsfBsr,
+  popcnt: two.popcnt,
   xadd: two.xadd,
   movnti: two.movnti,
   group9: two.group9,

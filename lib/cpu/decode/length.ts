@@ -166,6 +166,8 @@ export function instructionLength(
   if (lock && !lockOk(idx, modrm)) return -1;
   // Opcodes whose 66/F2/F3 forms are other (unsupported) instructions.
   if ((rep !== 0 || opsize) && (info & T_NOPFX) !== 0) return -1;
+  // 0F B8 is popcnt only behind F3 (the last of F2/F3); bare it is IA-64's jmpe: #UD.
+  if (opcode === 0x1b8 && rep !== 0xf3) return -1;
   if (i > end) return -1;
   lastDecode.opcode = opcode;
   lastDecode.modrm = modrm;

@@ -161,6 +161,7 @@ export const HANDLERS = [
   "movx",
   "group8",
   "bsfBsr",
+  "popcnt",
   "xadd",
   "movnti",
   "group9",

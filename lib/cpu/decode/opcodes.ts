@@ -336,6 +336,7 @@ def(MAP_0F, 0xb4, "lfs", "Gv,Mp", "loadSegPtr", { m: M, os: OS_V, reg: 0, fr: 0 
 def(MAP_0F, 0xb5, "lgs", "Gv,Mp", "loadSegPtr", { m: M, os: OS_V, reg: 0, fr: 0 });
 def(MAP_0F, 0xb6, "movzx", "Gv,Eb", "movx", { m: M, os: OS_V, fr: 0, fast: "movx" });
 def(MAP_0F, 0xb7, "movzx", "Gv,Ew", "movx", { m: M, os: OS_V, fr: 0, fast: "movx" });
+def(MAP_0F, 0xb8, "popcnt", "Gv,Ev", "popcnt", BT); // F3 mandatory, else #UD
 def(MAP_0F, 0xb9, "ud1", "Gv,Ev", "ud", { m: M, end: 0xff });
 def(MAP_0F, 0xba, "(group 8)", "Ev,Ib", "group8", {
   ...BT,

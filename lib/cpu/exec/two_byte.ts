@@ -8,7 +8,7 @@
 import { type CpuCore as Cpu, DS } from "../core.ts";
 import { getZF, materialize, testCC } from "../flags.ts";
 import { alu, ALU_ADD, ALU_CMP } from "../ops/alu.ts";
-import { bitOp, bitScan } from "../ops/bit.ts";
+import { bitOp, bitScan, popCount } from "../ops/bit.ts";
 import { imul2 } from "../ops/muldiv.ts";
 import { shiftDouble } from "../ops/shift.ts";
 import {
@@ -215,6 +215,15 @@ export function bsfBsr(c: Cpu, op: number): void {
   const v = readRM(c, modrm, vs);
   const idx = bitScan(c, v, vs, op === 0xbc);
   if (idx >= 0) setR(c, (modrm >> 3) & 7, vs, idx);
+}
+
+/** popcnt Gv,Ev (F3 0F B8; without F3 it is #UD, the IA-64 jmpe slot). */
+export function popcnt(c: Cpu): void {
+  if (c.rep !== 0xf3) c.raise(VEC_UD, -1);
+  const vs = vsOf(c);
+  const modrm = c.fb();
+  const v = readRM(c, modrm, vs);
+  setR(c, (modrm >> 3) & 7, vs, popCount(c, v, vs));
 }
 
 /** xadd Eb,Gb / Ev,Gv (0F C0, C1). */

@@ -1,5 +1,5 @@
 /**
- * Bit instructions: bt/bts/btr/btc (the bit operation on a value), bsf/bsr, and BCD
+ * Bit instructions: bt/bts/btr/btc (the bit operation on a value), bsf/bsr, popcnt, and BCD
  * adjustments (daa das aaa aas aam aad) with their flags.
  * @module
  */
@@ -50,6 +50,19 @@ export function bitScan(c: LazyFlags, v: number, sz: number, forward: boolean): 
   const r = forward ? 31 - Math.clz32(x & -x) : 31 - Math.clz32(x);
   setArith(c, szp(r, sz << 3) & ~F_ZF);
   return r;
+}
+
+/**
+ * popcnt: the number of set bits of the low `sz` bytes of v. ZF is set when the source
+ * is zero; CF OF SF AF PF are cleared (Intel SDM, POPCNT).
+ */
+export function popCount(c: LazyFlags, v: number, sz: number): number {
+  let x = sz === 2 ? v & 0xffff : v;
+  x = x - ((x >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  const n = (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
+  setArith(c, n === 0 ? F_ZF : 0);
+  return n;
 }
 
 /** daa / das on AL (`sub` = das). */

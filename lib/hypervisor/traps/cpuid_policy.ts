@@ -5,8 +5,9 @@
  * hypervisor bit set, and Xen's leaves at 0x40000000. The domain's width matters as in
  * Xen 4.17: a 32-bit PV domain does not see LM (nor, on an Intel vendor string, SYSCALL),
  * nor the features only 64-bit mode implements here (CX16, LAHF_LM, RDTSCP). POPCNT is
- * not offered: 64-bit mode executes it, but a 64-bit domain's compatibility-mode processes
- * run on the 32-bit decoder, which lacks it.
+ * offered to both widths, as Xen's default PV policy does on hosts that have it (both the
+ * 32-bit decoder, which also runs a 64-bit domain's compatibility-mode processes, and
+ * 64-bit mode execute it).
  * MMX is not offered: the CPU does not model the MMX registers (0F 77 and the MMX forms
  * raise #UD); SSE3/SSSE3 and later are not implemented either.
  * @module
@@ -16,8 +17,8 @@ import { XEN_MAJOR, XEN_MINOR } from "../pv/xen_identity.ts";
 /** Leaf 1 EDX: FPU TSC MSR PAE CX8 CMOV CLFSH FXSR SSE SSE2 (both widths). */
 export const LEAF1_EDX = (1 << 0) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 8) | (1 << 15) |
   (1 << 19) | (1 << 24) | (1 << 25) | (1 << 26);
-/** Leaf 1 ECX for 32-bit domains: the hypervisor bit only. */
-export const LEAF1_ECX = 1 << 31;
+/** Leaf 1 ECX for 32-bit domains: POPCNT, hypervisor. */
+export const LEAF1_ECX = (1 << 23) | (1 << 31);
 /** Leaf 1 ECX for 64-bit domains: CX16 (cmpxchg16b), hypervisor. */
 export const LEAF1_ECX_64 = LEAF1_ECX | (1 << 13);
 /** Leaf 0x80000001 EDX for 32-bit domains: NX. */

@@ -53,6 +53,14 @@ const COMMON: Feature[] = [
     probe: EBX_8000 + "66 0f 58 c1 66 0f d4 c1 66 0f 70 c1 1b f2 0f 2c c1 " +
       "66 0f 6f 03 66 0f 7f 43 10 66 0f d7 c1 0f ae e8 0f ae f0",
   },
+  // popcnt r32, r16 (66 before or after the mandatory F3), and from memory
+  {
+    name: "POPCNT",
+    leaf: 1,
+    reg: 2,
+    bit: 23,
+    probe: EBX_8000 + "f3 0f b8 c3 66 f3 0f b8 c3 f3 66 0f b8 c3 f3 0f b8 0b",
+  },
   {
     name: "HYPERVISOR",
     leaf: 1,
@@ -171,6 +179,7 @@ const COMPAT: { name: string; probe: string }[] = [
   { name: "RDTSCP", probe: "0f 01 f9" },
   { name: "LAHF_LM", probe: "9f 9e" },
   { name: "CX8", probe: EBX_8000 + "0f c7 0b" },
+  { name: "POPCNT", probe: "f3 0f b8 c3 66 f3 0f b8 c3" },
 ];
 /** Runs probe bytes in compatibility mode (EFER.LMA, a 32-bit code segment). */
 function runCompat(bytes: string): number {
@@ -199,7 +208,8 @@ Deno.test("cpuid policy: 32-bit PV domains do not see LM, SYSCALL or the 64-bit-
   assert.equal(out[3] & ((1 << 29) | (1 << 11) | (1 << 27)), 0);
   assert.equal(out[2], 0);
   pvCpuid(1, 0, out);
-  assert.equal(out[2] & ((1 << 13) | (1 << 23)), 0);
+  assert.equal(out[2] & (1 << 13), 0);
+  assert.equal(runProbe(32, "0f b8 c3"), 6, "0f b8 without F3 (jmpe): #UD");
   assert.equal(out[3] & (1 << 23), 0, "MMX: not modelled");
   assert.equal(runProbe(32, "0f 77"), 6, "emms: the probe sees #UD");
   assert.equal(runProbe(64, "0f 77"), 6, "emms in 64-bit mode");

@@ -142,6 +142,8 @@ export class Vcpu {
   readonly debugreg: Uint32Array = Uint32Array.of(0, 0, 0, 0, 0, 0, DR6_RESET, DR7_RESET);
   /** DR7's I/O breakpoint enables (Xen's pv.dr7_emul: the CPU cannot apply them). */
   dr7Emul = 0;
+  /** High halves of DR0-DR3 (a 64-bit domain's breakpoints may be at 64-bit addresses). */
+  readonly debugregHi: Uint32Array = new Uint32Array(4);
   /** The guest-controlled CR4 bits (TSD, DE: Xen's PV_CR4_GUEST_MASK in this policy). */
   guestCr4 = 0;
   /** MSR_INTEL_MISC_FEATURES_ENABLES.CPUID_FAULTING as the guest set it. */
@@ -219,7 +221,7 @@ export class Vcpu {
 
   /** Makes the CPU apply {@link debugreg} (after set_debugreg or a context load). */
   loadDebugRegs(): void {
-    if (this.cpu) this.cpu.loadDebugRegs(this.debugreg);
+    if (this.cpu) this.cpu.loadDebugRegs(this.debugreg, this.debugregHi);
   }
 
   /** Makes the vcpu's cached cr3 follow its walker (after NEW_BASEPTR). */
@@ -247,6 +249,7 @@ export class Vcpu {
     this.online = true;
     this.guestTs = false;
     this.debugreg.fill(0);
+    this.debugregHi.fill(0);
     this.debugreg[6] = DR6_RESET;
     this.debugreg[7] = DR7_RESET;
     this.dr7Emul = 0;

@@ -101,6 +101,7 @@ export function vcpuInitialise(v: Vcpu, target: Vcpu, arg: number): number {
   // values through set_debugreg, whose refusals leave the reset value (as Xen).
   target.guestCr4 = u(CTX_CTRLREG + 4 * 4) & X86_CR4_DE;
   target.debugreg.fill(0);
+  target.debugregHi.fill(0);
   target.debugreg[6] = DR6_RESET;
   target.debugreg[7] = DR7_RESET;
   target.dr7Emul = 0;

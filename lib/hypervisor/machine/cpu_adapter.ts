@@ -77,8 +77,9 @@ export class CpuAdapter implements CpuPort {
   stop(): void {
     this.cpu.stop();
   }
-  loadDebugRegs(dr: ArrayLike<number>): void {
+  loadDebugRegs(dr: ArrayLike<number>, drHi: ArrayLike<number>): void {
     for (const i of [0, 1, 2, 3, 6, 7]) this.cpu.dr[i] = dr[i] | 0;
+    for (let i = 0; i < 4; i++) this.cpu.lm.drHi[i] = drHi[i] | 0;
     this.cpu.debug.refresh();
   }
   get dr6(): number {

@@ -67,7 +67,7 @@ export interface CpuPort {
    * Loads the debug registers the CPU applies: DR0-3, DR6, DR7 (indices 0-7; 4 and 5
    * ignored). Breakpoints then raise #DB through the Platform.
    */
-  loadDebugRegs(dr: ArrayLike<number>): void;
+  loadDebugRegs(dr: ArrayLike<number>, drHi: ArrayLike<number>): void;
   /** DR6 as the CPU holds it (a #DB it raised merged its status bits in). */
   readonly dr6: number;
   /** CPUID faulting: `cpuid` above CPL 0 raises #GP(0). */

@@ -40,6 +40,8 @@ export function doFpuTaskswitch(v: Vcpu, set: number): number {
 const DR_CONTROL_RESERVED_ZERO = 0x0000d800, DR_CONTROL_RESERVED_ONE = 0x400;
 /** DR6 bit that must be zero (12) and the bits that must be one (4-11, 16-31). */
 const DR_STATUS_RESERVED_ZERO = 0x1000, DR_STATUS_RESERVED_ONE = 0xffff0ff0;
+/** The high half of HYPERVISOR_VIRT_END of a 64-bit guest (0xffff880000000000). */
+const HYPERVISOR_VIRT_END_64_HI = 0xffff8800;
 /** DR7.GD. */
 const DR_GENERAL_DETECT = 0x2000;
 /** DR7 local/global enables. */
@@ -52,28 +54,39 @@ export const X86_CR4_DE = 0x8;
  * must not point into the hypervisor; DR6/DR7 get their reserved bits fixed; DR7.GD is
  * refused; I/O breakpoints need the guest's CR4.DE and are emulated (their enables go to
  * dr7Emul, not to the CPU); DR4/DR5 alias DR6/DR7 unless CR4.DE (then -ENODEV).
+ * A 64-bit domain's values are 64-bit (`hi`, the high half): DR0-3 take any address
+ * __addr_ok accepts (below 2^47, or from HYPERVISOR_VIRT_END 0xffff880000000000 up; the
+ * non-canonical hole and Xen's range give -EPERM), DR6/DR7 with a high half set give
+ * -EINVAL ("the upper 32 bits are strictly reserved").
  * A failed write changes nothing.
  */
-export function doSetDebugreg(v: Vcpu, reg: number, value: number): number {
+export function doSetDebugreg(v: Vcpu, reg: number, value: number, hi = 0): number {
   value = value >>> 0;
+  hi = hi >>> 0;
   const de = (v.guestCr4 & X86_CR4_DE) !== 0;
+  const wide = v.pv64 !== null;
   switch (reg) {
     case 0:
     case 1:
     case 2:
     case 3:
       // breakpoint_addr_ok: a breakpoint may not watch the hypervisor.
-      if (value + 4 > HYPERVISOR_VIRT_START) return -EPERM;
+      if (wide) {
+        if (hi >= 0x8000 && hi < HYPERVISOR_VIRT_END_64_HI) return -EPERM;
+      } else if (value + 4 > HYPERVISOR_VIRT_START) return -EPERM;
       v.debugreg[reg] = value;
+      v.debugregHi[reg] = wide ? hi : 0;
       break;
     case 4:
     case 6:
       if (reg === 4 && de) return -ENODEV;
+      if (wide && hi !== 0) return -EINVAL;
       v.debugreg[6] = ((value & ~DR_STATUS_RESERVED_ZERO) | DR_STATUS_RESERVED_ONE) >>> 0;
       break;
     case 5:
     case 7: {
       if (reg === 5 && de) return -ENODEV;
+      if (wide && hi !== 0) return -EINVAL;
       value = ((value & ~DR_CONTROL_RESERVED_ZERO) | DR_CONTROL_RESERVED_ONE) >>> 0;
       if (value & DR_GENERAL_DETECT) return -EPERM;
       let ioEnable = 0;
@@ -117,6 +130,11 @@ export function readDebugreg(v: Vcpu, reg: number): number {
     default:
       return -1;
   }
+}
+
+/** The high half of a debug register (DR0-3 of a 64-bit domain; 0 otherwise). */
+export function readDebugregHi(v: Vcpu, reg: number): number {
+  return reg >= 0 && reg < 4 ? v.debugregHi[reg] : 0;
 }
 
 /** get_debugreg(reg): the value itself is the result, or -ENODEV. */

@@ -14,7 +14,13 @@ import { VEC_UD } from "../../cpu/mod.ts";
 import { newBaseptr64 } from "../../paging/mod.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
 import { applyFlushes } from "../machine/flush.ts";
-import { doFpuTaskswitch, doSetDebugreg, readDebugreg, X86_CR4_DE } from "../pv/misc_hypercalls.ts";
+import {
+  doFpuTaskswitch,
+  doSetDebugreg,
+  readDebugreg,
+  readDebugregHi,
+  X86_CR4_DE,
+} from "../pv/misc_hypercalls.ts";
 import { pvCpuid } from "../traps/cpuid_policy.ts";
 import {
   GUEST_CR0,
@@ -154,11 +160,11 @@ function emulate0f64(
       if (op === 0x21) {
         const val = readDebugreg(v, n);
         if (val < 0) return ud(v);
-        c.setReg(rm, val >>> 0, 0);
+        c.setReg(rm, val >>> 0, readDebugregHi(v, n));
         return done(i);
       }
       if (op === 0x23) {
-        const rc = doSetDebugreg(v, n, c.lo(rm));
+        const rc = doSetDebugreg(v, n, c.lo(rm), c.hi(rm));
         if (rc === -ENODEV) return ud(v);
         return rc === 0 ? done(i) : false;
       }

@@ -11,7 +11,7 @@ import * as X from "../../abi/mod.ts";
 import type { HypercallFn } from "../hypercalls/types.ts";
 import { HYPERCALL_TABLE } from "../hypercalls/table.ts";
 import { doUpdateDescriptor } from "../hypercalls/descriptors.ts";
-import { doGetDebugreg, doSetDebugreg } from "../pv/misc_hypercalls.ts";
+import { doGetDebugreg, doSetDebugreg, readDebugregHi } from "../pv/misc_hypercalls.ts";
 import {
   ARGS64,
   doCallbackOp64,
@@ -44,6 +44,13 @@ T[X.__HYPERVISOR_multicall] = (v, a1, a2) => doMulticall64(v, a1, a2, HYPERCALL_
 // update_descriptor(ma, desc): one register each
 T[X.__HYPERVISOR_update_descriptor] = (v) =>
   doUpdateDescriptor(v, ARGS64[0], ARGS64[1], ARGS64[2], ARGS64[3]);
-// set_debugreg(reg, value): the value's low half (pvx's debug registers are 32-bit)
-T[X.__HYPERVISOR_set_debugreg] = (v, a1) => doSetDebugreg(v, a1, ARGS64[2]);
-T[X.__HYPERVISOR_get_debugreg] = (v, a1) => doGetDebugreg(v, a1);
+// set_debugreg(reg, value): 64-bit values (DR0-3 may hold kernel addresses)
+T[X.__HYPERVISOR_set_debugreg] = (v, a1) => doSetDebugreg(v, a1, ARGS64[2], ARGS64[3]);
+// get_debugreg(reg): the 64-bit value itself is the result (rax set here), or -ENODEV
+T[X.__HYPERVISOR_get_debugreg] = (v, a1) => {
+  const rc = doGetDebugreg(v, a1);
+  if (rc < 0) return rc;
+  v.cpu64!.setReg(0, rc >>> 0, readDebugregHi(v, a1));
+  v.skipReturn = true;
+  return 0;
+};

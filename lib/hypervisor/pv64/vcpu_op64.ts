@@ -47,10 +47,13 @@ export function vcpuInitialise64(v: Vcpu, target: Vcpu, arg: number): number {
   target.guestTs = (c.ctrlreg[0] & 8) !== 0;
   target.guestCr4 = c.ctrlreg[8] & X86_CR4_DE;
   target.debugreg.fill(0);
+  target.debugregHi.fill(0);
   target.debugreg[6] = DR6_RESET;
   target.debugreg[7] = DR7_RESET;
   target.dr7Emul = 0;
-  for (const r of [0, 1, 2, 3, 6, 7]) doSetDebugreg(target, r, c.debugreg[2 * r]);
+  for (const r of [0, 1, 2, 3, 6, 7]) {
+    doSetDebugreg(target, r, c.debugreg[2 * r], c.debugreg[2 * r + 1]);
+  }
   target.loadDebugRegs();
   pending.set(target, { regs, segs: [c.sel.es, c.sel.ds, c.sel.fs, c.sel.gs] });
   target.initialised = true;

@@ -2,7 +2,9 @@
  * Emulation of the privileged instructions a PV kernel may leave in place, after they
  * raised #GP(0) at ring 1 (pv_emulate_privileged_op of xen/arch/x86/pv/emul-priv-op.c):
  * hlt (blocks), cli/sti (the upcall mask, when IOPL allows), in/out (denied unless IOPL
- * or the I/O bitmap allow; a domU owns no ports: reads give all ones), clts, mov from/to
+ * or the I/O bitmap allow; a domU owns no ports: reads give all ones, the PIT's 0x42/0x43
+ * and 0x61 included, since Xen 4.17 emulates them only for domains with X86_EMU_PIT, which
+ * libxl never gives a PV domU: pv_pit_handler then answers ~0), clts, mov from/to
  * cr0/cr2/cr3/cr4, mov from/to dr0-7, rdmsr/wrmsr (Xen's PV subset), wbinvd/invd.
  * Anything else returns false and the #GP is bounced to the guest.
  * @module

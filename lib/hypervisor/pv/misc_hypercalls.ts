@@ -5,12 +5,7 @@
  * @module
  */
 import { EINVAL, ENODEV, ENOSYS, EPERM } from "../../abi/mod.ts";
-import {
-  HYPERVISOR_VIRT_START,
-  VM_ASSIST_VALID_MASK,
-  VMASST_CMD_disable,
-  VMASST_CMD_enable,
-} from "../../abi/mod.ts";
+import { VM_ASSIST_VALID_MASK, VMASST_CMD_disable, VMASST_CMD_enable } from "../../abi/mod.ts";
 import type { Vcpu } from "../domain/vcpu.ts";
 
 /** The RPL a 32-bit PV kernel's selectors get at least (guest_kernel_rpl). */
@@ -51,7 +46,7 @@ export const X86_CR4_DE = 0x8;
 
 /**
  * set_debugreg(reg, value) (set_debugreg of xen/arch/x86/pv/misc-hypercalls.c): DR0-3
- * must not point into the hypervisor; DR6/DR7 get their reserved bits fixed; DR7.GD is
+ * must pass breakpoint_addr_ok (__addr_ok), which every 32-bit address does; DR6/DR7 get their reserved bits fixed; DR7.GD is
  * refused; I/O breakpoints need the guest's CR4.DE and are emulated (their enables go to
  * dr7Emul, not to the CPU); DR4/DR5 alias DR6/DR7 unless CR4.DE (then -ENODEV).
  * A 64-bit domain's values are 64-bit (`hi`, the high half): DR0-3 take any address
@@ -71,9 +66,9 @@ export function doSetDebugreg(v: Vcpu, reg: number, value: number, hi = 0): numb
     case 2:
     case 3:
       // breakpoint_addr_ok: a breakpoint may not watch the hypervisor.
-      if (wide) {
-        if (hi >= 0x8000 && hi < HYPERVISOR_VIRT_END_64_HI) return -EPERM;
-      } else if (value + 4 > HYPERVISOR_VIRT_START) return -EPERM;
+      // A 32-bit domain's value is zero-extended (the compat table calls the same
+      // do_set_debugreg): always below 2^47, so any 32-bit address passes.
+      if (wide && hi >= 0x8000 && hi < HYPERVISOR_VIRT_END_64_HI) return -EPERM;
       v.debugreg[reg] = value;
       v.debugregHi[reg] = wide ? hi : 0;
       break;

@@ -28,6 +28,12 @@ Deno.test("debug registers: reset values, reserved bits, aliases, refused writes
     [{ nr: GET, args: [7] }, 0x20400],
     [{ nr: SET, args: [7, 0] }, 0],
     [{ nr: GET, args: [7], name: "bit 10 reads one" }, 0x400],
+    // a 32-bit domain's value is zero-extended, so __addr_ok (below 2^47) passes any
+    // address, the 32-bit hypervisor hole included
+    [{ nr: SET, args: [0, 0xf5800000 | 0], name: "DR0 in the hypervisor hole" }, 0],
+    [{ nr: GET, args: [0] }, 0xf5800000 | 0],
+    [{ nr: SET, args: [3, 0xfffffffc | 0], name: "DR3 at the top" }, 0],
+    [{ nr: GET, args: [3] }, 0xfffffffc | 0],
   ];
   const { results } = await runScript(cases.map((c) => c[0]), {}, []);
   cases.forEach(([c, want], i) =>

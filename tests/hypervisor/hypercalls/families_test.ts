@@ -58,7 +58,8 @@ Deno.test("vm_assist, stack_switch, fpu_taskswitch, debug registers", async () =
     [{ nr: 9, args: [7] }, 0x400],
     [{ nr: 8, args: [0, 0xc0001000] }, 0],
     [{ nr: 9, args: [0] }, 0xc0001000 | 0],
-    [{ nr: 8, args: [0, HOLE], name: "breakpoint in the hole" }, -E.EPERM],
+    // Xen 4.17's __addr_ok sees the zero-extended 32-bit value: below 2^47, accepted
+    [{ nr: 8, args: [0, HOLE], name: "breakpoint in the hole" }, 0],
     [{ nr: 8, args: [7, 0x2400], name: "DR7.GD" }, -E.EPERM],
     [{ nr: 8, args: [7, 0x20401], name: "I/O breakpoint" }, -E.EPERM],
     [{ nr: 8, args: [8, 0] }, -E.ENODEV],

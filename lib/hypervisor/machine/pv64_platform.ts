@@ -29,6 +29,7 @@ import { pvCpuid } from "../traps/cpuid_policy.ts";
 import { pvHypercall64 } from "../pv64/dispatch64.ts";
 import { bounceWith, deliverEvents64, injectException64, scratchRegs } from "../pv64/traps64.ts";
 import { syscallFromUser64 } from "../pv64/bounce64.ts";
+import { isSysenter, sysenterBounce64 } from "../pv64/sysenter64.ts";
 import { emulatePrivilegedOp64 } from "../pv64/emulate_priv_op64.ts";
 import { addrOf } from "../pv64/guest_access64.ts";
 import { ptwrPageFault64 } from "../pv64/ro_page_fault64.ts";
@@ -40,6 +41,7 @@ export class Pv64Platform implements Platform {
   private readonly out = new Int32Array(4);
   private readonly prefix = new Uint8Array(7);
   private readonly ud = new Uint32Array(3);
+  private readonly two = new Uint8Array(2);
 
   /** @param v the vcpu */
   constructor(v: Vcpu) {
@@ -101,7 +103,7 @@ export class Pv64Platform implements Platform {
         injectException64(v, VEC_GP, errorCode);
         return;
       case VEC_UD:
-        if (this.forcedCpuid()) return;
+        if (this.forcedCpuid() || this.sysenter()) return;
         injectException64(v, VEC_UD, -1);
         return;
       case VEC_NM:
@@ -116,6 +118,17 @@ export class Pv64Platform implements Platform {
       default:
         injectException64(v, vector, errorCode);
     }
+  }
+
+  /** sysenter at rip (Intel: valid in IA-32e mode): Xen's sysenter_entry bounce. */
+  private sysenter(): boolean {
+    const v = this.v, c = v.cpu64!;
+    if (!v.access.copyFromGuest(addrOf(v.cpu.eip >>> 0, c.ripHi), this.two)) return false;
+    if (!isSysenter(this.two[0], this.two[1])) return false;
+    const p = v.pv64!, r = scratchRegs;
+    c.save(r);
+    bounceWith(v, r, (tb, iopl) => sysenterBounce64(p, r, tb, iopl));
+    return true;
   }
 
   /** The forced-emulation prefix at rip: emulates cpuid and skips the 7 bytes. */
